@@ -13,6 +13,9 @@ from urllib.parse import unquote
 
 import yaml
 
+# libyaml's parser is about three times faster on the full spec; the pure-Python one is the fallback.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class SpecLoadError(Exception):
     """The spec cannot be read at all: missing file, YAML syntax error, or not a mapping."""
@@ -42,7 +45,7 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise SpecLoadError(str(path), f"cannot read file: {exc.strerror or exc}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         problem = exc.problem or str(exc)
