@@ -26,7 +26,19 @@ def openapi(spec_path: Path = SPEC_PATH) -> OpenAPI:
     spec: dict[str, Any] = copy.deepcopy(yaml.safe_load(spec_path.read_text(encoding="utf-8")))
     # Tests talk to mock and loopback hosts: a relative server matches any host.
     spec["servers"] = spec.get("servers", []) + [{"url": "/"}]
+    _param_types_as_any_of(spec)
     return OpenAPI.from_dict(spec)
+
+
+def _param_types_as_any_of(spec: dict[str, Any]) -> None:
+    """openapi-core reads a parameter's `type` as one string: `[integer, string]` (a template
+    ID or alias) becomes the equivalent `anyOf` of the two types."""
+    for path_item in spec.get("paths", {}).values():
+        for operation in path_item.values():
+            for param in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                schema = param.get("schema", {})
+                if isinstance(schema.get("type"), list):
+                    schema["anyOf"] = [{"type": kind} for kind in schema.pop("type")]
 
 
 class _Request:

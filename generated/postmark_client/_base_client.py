@@ -1,0 +1,1160 @@
+"""The one core that owns every request: building, validating, sending, retrying, reading.
+
+Generated resources are thin: they hand an `Operation` (from `_operations.py`) and Python values
+to `request`, `request_page` or `request_batch`. Everything Postmark-wide lives here once, for
+both clients: `BaseClient` builds and checks requests, decides retries and reads answers;
+`SyncAPIClient` and `AsyncAPIClient` only differ in how they send and how they sleep.
+
+Nothing here ever puts the API token, a request header or a body into a repr, an error message
+or a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, Final, NamedTuple, Self, TypeVar
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from ._meta import Limit, Operation, Paging, Param, Token
+from ._serde import format_query_value
+from .batch import BatchCollector, BatchEntry, BatchResult, parse_batch_answer
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    BatchFailedError,
+    MessageMaybeSentError,
+    OutcomeUnknownError,
+    PostmarkError,
+    RequestValidationError,
+    ResponseDecodeError,
+    error_class_for,
+)
+from .pagination import AsyncPage, SyncPage, narrowing_filters
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "TOKEN_HEADERS",
+    "USER_AGENT",
+    "VERSION",
+    "AsyncAPIClient",
+    "AsyncResource",
+    "BaseClient",
+    "SyncAPIClient",
+    "SyncResource",
+]
+
+T = TypeVar("T")
+
+VERSION: Final = "2025.6"
+"""The version of this package."""
+API_VERSION: Final = "2025.06"
+"""The date of the newest Postmark release note the spec follows (Postmark has no API version)."""
+DEFAULT_BASE_URL: Final = "https://api.postmarkapp.com"
+DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
+"""30 s to read an answer (a 50 MB batch takes a while), 10 s to connect."""
+DEFAULT_MAX_RETRIES: Final = 2
+USER_AGENT: Final = (
+    f"postmark-client/{VERSION} "
+    f"python/{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
+)
+
+TOKEN_HEADERS: Final[dict[Token, str]] = {
+    "server": "X-Postmark-Server-Token",
+    "account": "X-Postmark-Account-Token",
+}
+_TOKEN_ENV: Final[dict[Token, str]] = {
+    "server": "POSTMARK_SERVER_TOKEN",
+    "account": "POSTMARK_ACCOUNT_TOKEN",
+}
+
+# Backoff: 0.5 s, 1 s, 2 s ... capped at 8 s, each shortened by up to a quarter at random so
+# that many clients refused at once do not come back at once.
+_BACKOFF_BASE: Final = 0.5
+_BACKOFF_CAP: Final = 8.0
+_JITTER: Final = 0.25
+# A Retry-After longer than this is not waited out: the error is raised with `.retry_after`,
+# because blocking a caller for minutes is worse than letting it decide.
+_MAX_RETRY_AFTER: Final = 60.0
+
+# 429 and 503 mean Postmark did not take the request: always safe to repeat.
+_ALWAYS_RETRIED: Final = frozenset({429, 503})
+# Other server errors may come after the request took effect: repeated only when retry-safe.
+_RETRIED_WHEN_SAFE: Final = frozenset({500, 502, 504})
+# Failures before a byte of the request left: always safe to repeat.
+_NEVER_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures that no repetition fixes (a bad URL scheme, a request httpx cannot write).
+_NOT_RETRYABLE: Final = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+
+_REQUEST_ID_HEADERS: Final = ("x-request-id", "x-postmark-request-id", "request-id")
+
+logger = logging.getLogger("postmark_client")
+
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def encode_json(data: Any) -> bytes:
+    """The JSON body as sent: compact and UTF-8 (sizes are measured on exactly these bytes)."""
+    return _ENCODER.encode(data).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking parameters, bodies and limits before anything is sent
+# ---------------------------------------------------------------------------------------------
+
+
+def _label(param: Param) -> str:
+    """The name a caller used (`from_date`), with the wire name when it differs."""
+    if param.python == param.wire:
+        return param.python
+    return f"{param.python} (wire name '{param.wire}')"
+
+
+def _check_number(param: Param, value: float) -> None:
+    if param.minimum is not None and value < param.minimum:
+        raise RequestValidationError(param.python, f"must be at least {param.minimum}, got {value}")
+    if param.maximum is not None and value > param.maximum:
+        raise RequestValidationError(param.python, f"must be at most {param.maximum}, got {value}")
+
+
+def _check_string(param: Param, text: str) -> None:
+    if param.enum is not None and text not in param.enum:
+        allowed = ", ".join(repr(choice) for choice in param.enum)
+        raise RequestValidationError(param.python, f"must be one of {allowed}, got {text!r}")
+    if param.format in ("date", "date-time"):
+        try:
+            (date if param.format == "date" else datetime).fromisoformat(text)
+        except ValueError:
+            raise RequestValidationError(
+                _label(param), f"must be an ISO 8601 {param.format}, got {text!r}"
+            ) from None
+    if param.pattern is not None and re.search(param.pattern, text) is None:
+        raise RequestValidationError(_label(param), f"must match {param.pattern!r}, got {text!r}")
+
+
+def _param_text(param: Param, value: Any) -> str:
+    """Check one path or query value against its spec entry and return its wire text."""
+    kind = param.type
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RequestValidationError(
+                param.python, f"must be an integer, got {type(value).__name__}"
+            )
+        _check_number(param, value)
+    elif kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RequestValidationError(
+                param.python, f"must be a number, got {type(value).__name__}"
+            )
+        _check_number(param, value)
+    elif kind == "boolean" and not isinstance(value, bool):
+        raise RequestValidationError(
+            param.python, f"must be True or False, got {type(value).__name__}"
+        )
+    text = format_query_value(value)
+    if kind == "string":
+        _check_string(param, text)
+    return text
+
+
+def build_path(op: Operation, path: Mapping[str, Any] | None) -> str:
+    """`op.path` with its parameters filled in, each URL-quoted (an alias may hold a `/`)."""
+    result = op.path
+    given = path or {}
+    for param in op.path_params:
+        value = given.get(param.wire)
+        if value is None:
+            raise RequestValidationError(param.python, "is required (a path parameter)")
+        text = _param_text(param, value)
+        if not text:
+            raise RequestValidationError(param.python, "must not be empty (a path parameter)")
+        result = result.replace("{" + param.wire + "}", quote(text, safe=""))
+    return result
+
+
+def build_query(op: Operation, query: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The query string pairs: None dropped, required values checked, defaults filled in.
+
+    Keys the spec does not list are passed through (Postmark's `metadata_<key>` search
+    filters are open-ended), the listed ones are checked against type, enum, range and pattern.
+    """
+    given = dict(query or {})
+    pairs: list[tuple[str, str]] = []
+    for param in op.query_params:
+        value = given.pop(param.wire, None)
+        if value is None and param.required:
+            if param.default is None:
+                raise RequestValidationError(param.python, "is required")
+            value = param.default
+        if value is not None:
+            pairs.append((param.wire, _param_text(param, value)))
+    pairs.extend(
+        (wire, format_query_value(value)) for wire, value in given.items() if value is not None
+    )
+    if op.paging is not None:
+        _check_reach(op, op.paging, pairs)
+    return pairs
+
+
+def _check_reach(op: Operation, paging: Paging, pairs: list[tuple[str, str]]) -> None:
+    """count + offset may not pass the number of results Postmark lets a search reach."""
+    values = dict(pairs)
+    count = int(values.get(paging.count, "0"))
+    offset = int(values.get(paging.offset, "0"))
+    if count + offset > paging.max_reachable:
+        filters = narrowing_filters(op, paging)
+        hint = f"narrow it with {', '.join(filters)}" if filters else "narrow it with filters"
+        raise RequestValidationError(
+            paging.offset,
+            f"count + offset is {count + offset:,}, over {paging.max_reachable:,}, the most "
+            f"results Postmark lets one search reach; {hint} instead",
+        )
+
+
+def body_data(body: Any, where: str = "") -> Any:
+    """The JSON-ready form of a request body, after the model checked itself.
+
+    Accepts a request model (`validate()` then `to_dict()`), a list of them, or a plain mapping
+    (already in wire names, for callers that build bodies by hand). Errors are prefixed with
+    `where`, so a bad message inside a batch is named by its index.
+    """
+    to_dict = getattr(body, "to_dict", None)
+    if to_dict is not None:
+        validate = getattr(body, "validate", None)
+        if validate is not None:
+            try:
+                validate()
+            except RequestValidationError as exc:
+                if not where:
+                    raise
+                raise RequestValidationError(f"{where}.{exc.field}", exc.message) from None
+        return to_dict()
+    if isinstance(body, Mapping):
+        return dict(body)
+    if isinstance(body, (list, tuple)):
+        prefix = where or "messages"
+        return [body_data(item, f"{prefix}[{index}]") for index, item in enumerate(body)]
+    raise RequestValidationError(
+        where or "body",
+        f"must be a request model, a list of them, or a mapping, got {type(body).__name__}",
+    )
+
+
+def count_recipients(value: str) -> int:
+    """How many addresses a comma-separated recipient field holds.
+
+    Commas inside a quoted display name (`"Doe, Jane" <jane@example.com>`) do not separate.
+    """
+    if '"' not in value:
+        return sum(1 for part in value.split(",") if part.strip())
+    count, quoted, current = 0, False, False
+    for char in value:
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            count += current
+            current = False
+            continue
+        if not char.isspace():
+            current = True
+    return count + current
+
+
+def _messages_of(op: Operation, data: Any) -> list[Any] | None:
+    """The messages of a body that holds several: the items of an array body or of a batch's
+    message field (`{"Messages": [...]}`). None when the body is itself the one message."""
+    if isinstance(data, list):
+        return data
+    if op.batch and isinstance(data, dict):
+        for limit in op.limits:
+            if limit.unit == "items" and limit.field and isinstance(data.get(limit.field), list):
+                messages: list[Any] = data[limit.field]
+                return messages
+    return None
+
+
+def _limit_note(limit: Limit) -> str:
+    return f" ({limit.description})" if limit.description else f" (limit '{limit.name}')"
+
+
+def check_message_limits(op: Operation, message: Any, size: int, where: str) -> None:
+    """Per-message limits: JSON size (10 MB), recipients per address field (50), items per
+    field. `where` is `body` for a single message, `messages[3]` inside a batch."""
+    for limit in op.limits:
+        if limit.scope != "message":
+            continue
+        if limit.unit == "bytes" and size > limit.max:
+            raise RequestValidationError(
+                where,
+                f"is {size:,} bytes as JSON; Postmark accepts at most {limit.max:,} bytes per "
+                f"message{_limit_note(limit)}",
+            )
+        if limit.unit in ("addresses", "items") and limit.field and isinstance(message, dict):
+            found = _size_of(limit, message.get(limit.field))
+            if found is not None and found > limit.max:
+                raise RequestValidationError(
+                    limit.field if where == "body" else f"{where}.{limit.field}",
+                    f"has {found} {_unit_noun(limit)}; Postmark accepts at most {limit.max} "
+                    f"per message{_limit_note(limit)}",
+                )
+
+
+def _unit_noun(limit: Limit) -> str:
+    return "recipients" if limit.unit == "addresses" else limit.unit
+
+
+def _check_request_limits(op: Operation, data: Any, content: bytes) -> None:
+    """Whole-request limits: body size (50 MB) and items per field (500 messages, 50
+    suppressions)."""
+    for limit in op.limits:
+        if limit.scope != "request":
+            continue
+        if limit.unit == "bytes" and len(content) > limit.max:
+            raise RequestValidationError(
+                limit.field or "body",
+                f"is {len(content):,} bytes as JSON; Postmark accepts at most {limit.max:,} bytes "
+                f"per request{_limit_note(limit)}",
+            )
+        if limit.unit in ("items", "addresses"):
+            value = data.get(limit.field) if limit.field and isinstance(data, dict) else data
+            if limit.field is None and not isinstance(data, list):
+                continue
+            size = _size_of(limit, value)
+            if size is not None and size > limit.max:
+                raise RequestValidationError(
+                    limit.field or "body",
+                    f"has {size} {_unit_noun(limit)}; Postmark accepts at most {limit.max} per "
+                    f"request{_limit_note(limit)}",
+                )
+
+
+def _size_of(limit: Limit, value: Any) -> int | None:
+    if limit.unit == "addresses" and isinstance(value, str):
+        return count_recipients(value)
+    if isinstance(value, list):
+        return len(value)
+    return None
+
+
+def check_limits(op: Operation, data: Any, content: bytes) -> None:
+    """Every limit the spec states for `op`, checked on the body about to be sent.
+
+    Server-scope limits (100 templates per server) are Postmark-side state and not checkable.
+    """
+    if not op.limits:
+        return
+    _check_request_limits(op, data, content)
+    messages = _messages_of(op, data)
+    if messages is None:
+        check_message_limits(op, data, len(content), "body")
+        return
+    measure = any(limit.unit == "bytes" and limit.scope == "message" for limit in op.limits)
+    for index, message in enumerate(messages):
+        size = len(encode_json(message)) if measure else 0
+        check_message_limits(op, message, size, f"messages[{index}]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting a batch by Postmark's limits
+# ---------------------------------------------------------------------------------------------
+
+
+class BatchPlan(NamedTuple):
+    """A batch ready to send: each message encoded once, and the calls they are split into."""
+
+    messages: list[Any]
+    encoded: list[bytes]
+    calls: list[tuple[int, int]]
+    head: bytes
+    tail: bytes
+
+    def content(self, start: int, end: int) -> bytes:
+        """The body of one call, joined from the messages' bytes (not encoded twice)."""
+        return self.head + b",".join(self.encoded[start:end]) + self.tail
+
+
+def _batch_framing(op: Operation) -> tuple[bytes, bytes, int | None, int | None]:
+    """The bytes around the messages and the per-call item and byte limits."""
+    field: str | None = None
+    max_items: int | None = None
+    max_bytes: int | None = None
+    for limit in op.limits:
+        if limit.scope != "request":
+            continue
+        if limit.unit == "items":
+            field, max_items = limit.field or None, limit.max
+        elif limit.unit == "bytes":
+            max_bytes = limit.max
+    if field is None:
+        return b"[", b"]", max_items, max_bytes
+    return b"{" + encode_json(field) + b":[", b"]}", max_items, max_bytes
+
+
+def plan_batch(op: Operation, messages: Iterable[Any]) -> BatchPlan:
+    """Validate and encode every message, then split them into calls within the limits.
+
+    All checking happens before the first call, so an invalid message anywhere means nothing
+    is sent; the error names the message by its index.
+    """
+    given = list(messages)
+    head, tail, max_items, max_bytes = _batch_framing(op)
+    encoded: list[bytes] = []
+    for index, message in enumerate(given):
+        data = body_data(message, f"messages[{index}]")
+        raw = encode_json(data)
+        check_message_limits(op, data, len(raw), f"messages[{index}]")
+        if max_bytes is not None and len(head) + len(raw) + len(tail) > max_bytes:
+            raise RequestValidationError(
+                f"messages[{index}]",
+                f"is {len(raw):,} bytes as JSON; one call may carry at most {max_bytes:,} bytes",
+            )
+        encoded.append(raw)
+    return BatchPlan(
+        given, encoded, _split(encoded, len(head) + len(tail), max_items, max_bytes), head, tail
+    )
+
+
+def _split(
+    encoded: list[bytes], framing: int, max_items: int | None, max_bytes: int | None
+) -> list[tuple[int, int]]:
+    """Greedy split in order: a call takes messages until the next would pass a limit."""
+    calls: list[tuple[int, int]] = []
+    start, size = 0, framing
+    for index, raw in enumerate(encoded):
+        extra = len(raw) + (1 if index > start else 0)
+        full = max_items is not None and index - start >= max_items
+        if index > start and (full or (max_bytes is not None and size + extra > max_bytes)):
+            calls.append((start, index))
+            start, size, extra = index, framing, len(raw)
+        size += extra
+    if start < len(encoded):
+        calls.append((start, len(encoded)))
+    return calls
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading answers
+# ---------------------------------------------------------------------------------------------
+
+
+def request_id_of(response: httpx.Response) -> str | None:
+    """The request id the answer carries, for Postmark support (no fixed header name)."""
+    headers = response.headers
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return str(value)
+    return None
+
+
+def retry_after_seconds(
+    headers: httpx.Headers, now: Callable[[], float] = time.time
+) -> float | None:
+    """The wait a `Retry-After` header asks for: seconds, or an HTTP date; None if absent/bad."""
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - now()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _json_of(op: Operation, response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError as exc:
+        raise ResponseDecodeError(
+            response.status_code,
+            None,
+            f"{op.id}: the answer is not JSON ({exc.__class__.__name__}: {exc})",
+            request_id_of(response),
+        ) from None
+
+
+def _error_parts(response: httpx.Response) -> tuple[int | None, str, Any]:
+    """ErrorCode, Message and the parsed body of an error answer (tolerating non-JSON)."""
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        code = body.get("ErrorCode")
+        message = body.get("Message")
+        if isinstance(code, bool) or not isinstance(code, int):
+            code = None
+        if isinstance(message, str) and message:
+            return code, message, body
+        return code, response.reason_phrase or "error", body
+    reason = response.reason_phrase or "error"
+    return None, f"{reason} (the answer carried no Postmark error body)", body
+
+
+def _unsafe_note(op: Operation) -> str:
+    if op.acts_on == "email":
+        return (
+            f" (not retried: {op.id} is not safe to repeat; the message may or may not have been "
+            "sent, so do not re-send it blindly)"
+        )
+    return f" (not retried: {op.id} is not safe to repeat; it may or may not have taken effect)"
+
+
+def api_error(op: Operation, response: httpx.Response) -> APIError:
+    """The typed error for an error answer, by HTTP status and Postmark ErrorCode."""
+    status = response.status_code
+    code, message, body = _error_parts(response)
+    if status >= 500 and status != 503 and not op.retry_safe:
+        message += _unsafe_note(op)
+    error_class = error_class_for(status, code)
+    return error_class(
+        status,
+        code,
+        message,
+        request_id_of(response),
+        retry_after=retry_after_seconds(response.headers),
+        body=body,
+    )
+
+
+def connection_error(op: Operation, exc: httpx.RequestError) -> APIConnectionError:
+    """Wrap an httpx failure without its request (whose headers hold the token)."""
+    what = f"{op.method} {op.path} ({op.id})"
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    sent = not isinstance(exc, _NEVER_SENT + _NOT_RETRYABLE)
+    if sent and not op.retry_safe:
+        if op.acts_on == "email":
+            return MessageMaybeSentError(
+                op.id,
+                f"{what}: the connection failed after the request was sent ({detail}); the "
+                "message may or may not have been sent. It was not re-sent: search the "
+                "outbound messages before sending it again.",
+            )
+        return OutcomeUnknownError(
+            op.id,
+            f"{what}: the connection failed after the request was sent ({detail}); it may or "
+            "may not have taken effect and was not repeated.",
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"{what}: timed out ({detail})")
+    return APIConnectionError(f"{what}: connection failed ({detail})")
+
+
+def _decode(op: Operation, response: httpx.Response, cast_to: Callable[[Any], T]) -> T:
+    """Read a 2xx answer into its typed model; a body that does not fit is an error."""
+    data = _json_of(op, response)
+    try:
+        return cast_to(data)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise ResponseDecodeError(
+            response.status_code,
+            None,
+            f"{op.id}: the answer does not fit {op.response_schema or 'the spec'} "
+            f"({type(exc).__name__}: {exc})",
+            request_id_of(response),
+            body=data,
+        ) from exc
+
+
+def _page_parts(op: Operation, paging: Paging, response: Any) -> tuple[list[Any], int]:
+    """The items and the total of a parsed list response, through the spec's attribute names."""
+    items = getattr(response, paging.items_attr, None)
+    total = getattr(response, paging.total_attr, None)
+    if items is None:
+        items = []
+    if (
+        not isinstance(items, (list, tuple))
+        or isinstance(total, bool)
+        or not isinstance(total, int)
+    ):
+        raise ResponseDecodeError(
+            200,
+            None,
+            f"{op.id}: the answer has no {paging.items} list or no {paging.total} count",
+        )
+    return list(items), total
+
+
+def _page_query(op: Operation, paging: Paging, query: Mapping[str, Any]) -> dict[str, Any]:
+    """The query with count and offset always present (a page needs to know where it is)."""
+    result = dict(query)
+    defaults = {param.wire: param.default for param in op.query_params}
+    for name, fallback in ((paging.count, paging.max_count), (paging.offset, 0)):
+        if result.get(name) is None:
+            default = defaults.get(name)
+            result[name] = default if isinstance(default, int) else fallback
+    return result
+
+
+def _require_paging(op: Operation) -> Paging:
+    if op.paging is None:
+        raise TypeError(f"{op.id} is not a paged operation")
+    return op.paging
+
+
+def _require_batch(op: Operation) -> None:
+    if not op.batch:
+        raise TypeError(f"{op.id} is not a batch operation; use request()")
+
+
+def _batch_cast(count: int, cast_item: Callable[[Any], T]) -> Callable[[Any], list[BatchEntry[T]]]:
+    return lambda data: parse_batch_answer(data, count, cast_item)
+
+
+# ---------------------------------------------------------------------------------------------
+# The shared core
+# ---------------------------------------------------------------------------------------------
+
+
+def _token_from(token: str | None, kind: Token) -> str:
+    """The token to use: given, or from the environment. Never echoed back in an error."""
+    if token is None:
+        token = os.environ.get(_TOKEN_ENV[kind])
+        if token is None:
+            raise ValueError(
+                f"no {kind} token: pass token=... or set the {_TOKEN_ENV[kind]} environment "
+                "variable"
+            )
+    if not isinstance(token, str):
+        raise TypeError(f"token must be a str, not {type(token).__name__}")
+    # A header value cannot hold line breaks, and Postmark tokens hold no spaces: catching this
+    # here keeps httpx from raising an error that would quote the value.
+    if not token or not token.isascii() or not token.isprintable() or " " in token:
+        raise ValueError(
+            "token must be a non-empty string of printable ASCII characters without spaces "
+            "(its value is not shown here)"
+        )
+    return token
+
+
+def _token_kind(token_header: str) -> Token:
+    for kind, header in TOKEN_HEADERS.items():
+        if header.lower() == token_header.lower():
+            return kind
+    raise ValueError(
+        f"token_header must be {' or '.join(repr(h) for h in TOKEN_HEADERS.values())}, "
+        f"got {token_header!r}"
+    )
+
+
+class BaseClient:
+    """What both clients share: configuration, request building, retry decisions, logging."""
+
+    _http: httpx.Client | httpx.AsyncClient
+    _owns_http: bool
+
+    def __init__(
+        self,
+        *,
+        token: str | None,
+        token_header: str,
+        base_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+    ) -> None:
+        self._token_kind = _token_kind(token_header)
+        self._headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            TOKEN_HEADERS[self._token_kind]: _token_from(token, self._token_kind),
+        }
+        self._base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        if not self._base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        self._max_retries = max_retries
+        self._timeout = self._timeout_from(timeout)
+
+    @staticmethod
+    def _timeout_from(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+        if timeout is None:
+            return DEFAULT_TIMEOUT
+        if isinstance(timeout, httpx.Timeout):
+            return timeout
+        return httpx.Timeout(float(timeout), connect=min(float(timeout), 10.0))
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go (without a trailing slash)."""
+        return self._base_url
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed call may be repeated (0: never)."""
+        return self._max_retries
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The timeouts of every call."""
+        return self._timeout
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._base_url!r})"
+
+    # Building -----------------------------------------------------------------------------
+
+    def _check_token(self, op: Operation) -> None:
+        if op.token != self._token_kind:
+            raise RequestValidationError(
+                "token",
+                f"{op.id} needs a {op.token} token ({TOKEN_HEADERS[op.token]}); this client "
+                f"holds a {self._token_kind} token",
+            )
+
+    def _encode_body(self, op: Operation, body: Any) -> bytes | None:
+        if body is None:
+            if op.body_schema is not None:
+                raise RequestValidationError("body", f"{op.id} needs a {op.body_schema} body")
+            return None
+        data = body_data(body)
+        content = encode_json(data)
+        check_limits(op, data, content)
+        return content
+
+    def _build_request(
+        self,
+        op: Operation,
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
+        body: Any,
+    ) -> httpx.Request:
+        """Check everything, then build the request; raises before anything is sent."""
+        self._check_token(op)
+        url = self._base_url + build_path(op, path)
+        pairs = build_query(op, query)
+        if pairs:
+            url += "?" + urlencode(pairs)
+        content = self._encode_body(op, body)
+        return self._make_request(op, url, content)
+
+    def _make_request(self, op: Operation, url: str, content: bytes | None) -> httpx.Request:
+        if self._owns_http:
+            # Our own httpx client carries the headers and timeout already: merging them into
+            # every request again would cost more than the rest of the call's own work.
+            return self._http.build_request(op.method, url, content=content)
+        return self._http.build_request(
+            op.method, url, content=content, headers=self._headers, timeout=self._timeout
+        )
+
+    def _read(self, op: Operation, response: httpx.Response, cast_to: Callable[[Any], T]) -> T:
+        """The typed value of a 2xx answer, or the typed error of any other."""
+        if not response.is_success:
+            raise api_error(op, response)
+        return _decode(op, response, cast_to)
+
+    # Retrying -----------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        from random import random
+
+        delay = min(_BACKOFF_BASE * 2.0**attempt, _BACKOFF_CAP)
+        return delay * (1.0 - _JITTER * random())
+
+    def _retry_delay(self, op: Operation, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before repeating the call, or None to keep this answer."""
+        status = response.status_code
+        if attempt >= self._max_retries:
+            return None
+        if status not in _ALWAYS_RETRIED and not (op.retry_safe and status in _RETRIED_WHEN_SAFE):
+            return None
+        asked = retry_after_seconds(response.headers)
+        if asked is None:
+            return self._backoff(attempt)
+        return asked if asked <= _MAX_RETRY_AFTER else None
+
+    def _retry_delay_after(self, op: Operation, exc: httpx.RequestError, attempt: int) -> float:
+        """Seconds to wait before repeating after a transport failure; raises when not to."""
+        never_sent = isinstance(exc, _NEVER_SENT)
+        retryable = never_sent or (op.retry_safe and not isinstance(exc, _NOT_RETRYABLE))
+        if retryable and attempt < self._max_retries:
+            return self._backoff(attempt)
+        raise connection_error(op, exc) from exc
+
+    # Logging ------------------------------------------------------------------------------
+
+    def _log_retry(
+        self, op: Operation, request: httpx.Request, reason: str, delay: float, attempt: int
+    ) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s: %s, retrying in %.2f s (retry %d of %d)",
+                request.method,
+                request.url.path,
+                reason,
+                delay,
+                attempt + 1,
+                self._max_retries,
+                extra={"postmark_operation": op.id, "postmark_retry_delay": delay},
+            )
+
+    def _log_call(
+        self,
+        op: Operation,
+        request: httpx.Request,
+        outcome: httpx.Response | str,
+        started: float,
+        attempts: int,
+    ) -> None:
+        """One record per call, after its retries: method, path, status, duration, request id.
+
+        `outcome` is the final answer, or the name of the httpx error that ended the call. The
+        path is logged without its query string (which may hold e-mail addresses).
+        """
+        status = outcome if isinstance(outcome, str) else outcome.status_code
+        level = logging.INFO if isinstance(status, int) and status < 400 else logging.WARNING
+        if not logger.isEnabledFor(level):
+            return
+        request_id = None if isinstance(outcome, str) else request_id_of(outcome)
+        duration_ms = (time.perf_counter() - started) * 1000.0
+        logger.log(
+            level,
+            "%s %s -> %s in %.1f ms (request id %s, %d attempt%s)",
+            request.method,
+            request.url.path,
+            status,
+            duration_ms,
+            request_id or "-",
+            attempts,
+            "" if attempts == 1 else "s",
+            extra={
+                "postmark_operation": op.id,
+                "postmark_method": request.method,
+                "postmark_path": request.url.path,
+                "postmark_status": status,
+                "postmark_duration_ms": round(duration_ms, 3),
+                "postmark_request_id": request_id,
+                "postmark_attempts": attempts,
+            },
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The two clients: they differ only in how they send and sleep
+# ---------------------------------------------------------------------------------------------
+
+
+class SyncAPIClient(BaseClient):
+    """The blocking client core. Generated clients subclass it and add resource groups.
+
+    Options (keyword-only): `token` (or the POSTMARK_SERVER_TOKEN / POSTMARK_ACCOUNT_TOKEN
+    environment variable), `base_url`, `timeout` (seconds or an httpx.Timeout; default 30 s,
+    10 s to connect), `max_retries` (default 2, 0 disables), `http_client` (an httpx.Client of
+    your own, left open on close) or `transport` (an httpx transport, e.g. MockTransport),
+    `sleep` (how to wait between retries; default time.sleep).
+    """
+
+    _http: httpx.Client
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        token_header: str,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        if http_client is not None and transport is not None:
+            raise ValueError("pass http_client or transport, not both")
+        if timeout is None and http_client is not None:
+            timeout = http_client.timeout
+        super().__init__(
+            token=token,
+            token_header=token_header,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            transport=transport, timeout=self._timeout, headers=self._headers
+        )
+        self._sleep = sleep or time.sleep
+
+    def request(
+        self,
+        op: Operation,
+        *,
+        path: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        cast_to: Callable[[Any], T],
+    ) -> T:
+        """Check, send (with retries) and read one call; raises a PostmarkError on failure."""
+        request = self._build_request(op, path, query, body)
+        return self._read(op, self._send(op, request), cast_to)
+
+    def request_page(
+        self,
+        op: Operation,
+        *,
+        path: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any],
+        cast_to: Callable[[Any], Any],
+    ) -> SyncPage[Any]:
+        """One page of a count/offset list; the page knows how to fetch the next."""
+        paging = _require_paging(op)
+        query = _page_query(op, paging, query)
+        response = self.request(op, path=path, query=query, cast_to=cast_to)
+        items, total = _page_parts(op, paging, response)
+        return SyncPage(
+            client=self,
+            op=op,
+            paging=paging,
+            path=path,
+            query=query,
+            cast_to=cast_to,
+            response=response,
+            items=items,
+            total_count=total,
+        )
+
+    def request_batch(
+        self, op: Operation, messages: Iterable[Any], *, cast_item: Callable[[Any], T]
+    ) -> BatchResult[T]:
+        """Send any number of messages in as many calls as Postmark's limits need.
+
+        Every message is checked before the first call. If a call fails after earlier ones
+        went through, BatchFailedError is raised with the partial result (`.result`); a failure
+        of the first call is raised as it is, since nothing was sent.
+        """
+        _require_batch(op)
+        self._check_token(op)
+        plan = plan_batch(op, messages)
+        collector: BatchCollector[T] = BatchCollector(plan.messages)
+        for start, end in plan.calls:
+            request = self._make_request(op, self._base_url + op.path, plan.content(start, end))
+            try:
+                response = self._send(op, request)
+                entries = self._read(op, response, _batch_cast(end - start, cast_item))
+            except PostmarkError as exc:
+                if collector.calls == 0:
+                    raise
+                collector.record_call_error(start, end, exc)
+                collector.skip_rest(end)
+                raise BatchFailedError(collector.result()) from exc
+            collector.record_answer(start, entries, request_id_of(response))
+        return collector.result()
+
+    def _send(self, op: Operation, request: httpx.Request) -> httpx.Response:
+        """Send with retries; log the call once it is over."""
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            try:
+                response = self._http.send(request)
+            except httpx.RequestError as exc:
+                try:
+                    delay = self._retry_delay_after(op, exc, attempt)
+                except PostmarkError:
+                    self._log_call(op, request, type(exc).__name__, started, attempt + 1)
+                    raise
+                reason = type(exc).__name__
+            else:
+                delay_or_none = self._retry_delay(op, response, attempt)
+                if delay_or_none is None:
+                    self._log_call(op, request, response, started, attempt + 1)
+                    return response
+                delay, reason = delay_or_none, f"HTTP {response.status_code}"
+                response.close()
+            self._log_retry(op, request, reason, delay, attempt)
+            self._sleep(delay)
+            attempt += 1
+
+    def close(self) -> None:
+        """Close the connection pool (not an http_client you passed in)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+async def _asyncio_sleep(seconds: float) -> None:
+    import asyncio  # only when a retry waits: keeps `import postmark_client` cheap
+
+    await asyncio.sleep(seconds)
+
+
+class AsyncAPIClient(BaseClient):
+    """The asyncio client core; the same options as SyncAPIClient, with an httpx.AsyncClient,
+    an httpx.AsyncBaseTransport, and an awaitable `sleep` (default asyncio.sleep; pass
+    `trio.sleep` under trio)."""
+
+    _http: httpx.AsyncClient
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        token_header: str,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        if http_client is not None and transport is not None:
+            raise ValueError("pass http_client or transport, not both")
+        if timeout is None and http_client is not None:
+            timeout = http_client.timeout
+        super().__init__(
+            token=token,
+            token_header=token_header,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport, timeout=self._timeout, headers=self._headers
+        )
+        self._sleep = sleep or _asyncio_sleep
+
+    async def request(
+        self,
+        op: Operation,
+        *,
+        path: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        cast_to: Callable[[Any], T],
+    ) -> T:
+        """Check, send (with retries) and read one call; raises a PostmarkError on failure."""
+        request = self._build_request(op, path, query, body)
+        return self._read(op, await self._send(op, request), cast_to)
+
+    async def request_page(
+        self,
+        op: Operation,
+        *,
+        path: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any],
+        cast_to: Callable[[Any], Any],
+    ) -> AsyncPage[Any]:
+        """One page of a count/offset list; the page knows how to fetch the next."""
+        paging = _require_paging(op)
+        query = _page_query(op, paging, query)
+        response = await self.request(op, path=path, query=query, cast_to=cast_to)
+        items, total = _page_parts(op, paging, response)
+        return AsyncPage(
+            client=self,
+            op=op,
+            paging=paging,
+            path=path,
+            query=query,
+            cast_to=cast_to,
+            response=response,
+            items=items,
+            total_count=total,
+        )
+
+    async def request_batch(
+        self, op: Operation, messages: Iterable[Any], *, cast_item: Callable[[Any], T]
+    ) -> BatchResult[T]:
+        """Send any number of messages in as many calls as Postmark's limits need.
+
+        The calls go one after another (in order, and gentler on the rate limit). Failure
+        handling as in SyncAPIClient.request_batch.
+        """
+        _require_batch(op)
+        self._check_token(op)
+        plan = plan_batch(op, messages)
+        collector: BatchCollector[T] = BatchCollector(plan.messages)
+        for start, end in plan.calls:
+            request = self._make_request(op, self._base_url + op.path, plan.content(start, end))
+            try:
+                response = await self._send(op, request)
+                entries = self._read(op, response, _batch_cast(end - start, cast_item))
+            except PostmarkError as exc:
+                if collector.calls == 0:
+                    raise
+                collector.record_call_error(start, end, exc)
+                collector.skip_rest(end)
+                raise BatchFailedError(collector.result()) from exc
+            collector.record_answer(start, entries, request_id_of(response))
+        return collector.result()
+
+    async def _send(self, op: Operation, request: httpx.Request) -> httpx.Response:
+        """Send with retries; log the call once it is over."""
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.send(request)
+            except httpx.RequestError as exc:
+                try:
+                    delay = self._retry_delay_after(op, exc, attempt)
+                except PostmarkError:
+                    self._log_call(op, request, type(exc).__name__, started, attempt + 1)
+                    raise
+                reason = type(exc).__name__
+            else:
+                delay_or_none = self._retry_delay(op, response, attempt)
+                if delay_or_none is None:
+                    self._log_call(op, request, response, started, attempt + 1)
+                    return response
+                delay, reason = delay_or_none, f"HTTP {response.status_code}"
+                await response.aclose()
+            self._log_retry(op, request, reason, delay, attempt)
+            await self._sleep(delay)
+            attempt += 1
+
+    async def close(self) -> None:
+        """Close the connection pool (not an http_client you passed in)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+class SyncResource:
+    """Base of the generated resource groups (`client.email`, `client.bounces`, ...)."""
+
+    _client: SyncAPIClient
+
+    def __init__(self, client: SyncAPIClient) -> None:
+        self._client = client
+
+
+class AsyncResource:
+    """Base of the generated async resource groups."""
+
+    _client: AsyncAPIClient
+
+    def __init__(self, client: AsyncAPIClient) -> None:
+        self._client = client

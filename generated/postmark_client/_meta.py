@@ -1,0 +1,102 @@
+"""The record types of the operation table in `_operations.py`.
+
+The table is generated from the spec so that the client core, the CLI and the fake Postmark all
+read one description of each operation instead of keeping their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Token = Literal["server", "account"]
+ParamType = Literal["string", "integer", "number", "boolean", "array", "object"]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A path or query parameter."""
+
+    wire: str
+    python: str
+    location: Literal["path", "query"]
+    type: ParamType
+    required: bool = False
+    enum: tuple[str, ...] | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    format: str | None = None
+    pattern: str | None = None
+    default: int | str | bool | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BodyField:
+    """A top-level field of an object request body (what the CLI turns into `--kebab-case` flags)."""
+
+    wire: str
+    python: str
+    type: ParamType
+    required: bool = False
+    enum: tuple[str, ...] | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """How a count/offset list pages: parameter names, response fields, and Postmark's caps."""
+
+    count: str
+    offset: str
+    items: str
+    items_attr: str
+    total: str
+    total_attr: str
+    max_count: int
+    max_reachable: int
+    narrow_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A limit Postmark states for an operation (`x-postmark-limits`)."""
+
+    name: str
+    max: int
+    unit: Literal["bytes", "items", "addresses", "templates"]
+    scope: Literal["message", "request", "server"]
+    field: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One API operation, as the spec describes it."""
+
+    id: str
+    group: str
+    name: str
+    method: str
+    path: str
+    token: Token
+    access: Literal["read", "write"]
+    retry_safe: bool
+    summary: str
+    description: str
+    path_params: tuple[Param, ...] = ()
+    query_params: tuple[Param, ...] = ()
+    body_schema: str | None = None
+    body_is_array: bool = False
+    body_fields: tuple[BodyField, ...] = ()
+    response_schema: str | None = None
+    response_is_array: bool = False
+    paging: Paging | None = None
+    limits: tuple[Limit, ...] = ()
+    webhook_event: str | None = None
+    acts_on: str = ""
+    batch: bool = False
+    body_item_schema: str | None = None
+    """The schema of one message of a batch (or of one element of an array body)."""
+    response_item_schema: str | None = None
+    """The schema of one element of an array response (one send result of a batch)."""

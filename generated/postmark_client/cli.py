@@ -1,0 +1,1051 @@
+"""The `postmark` command: every operation of the API as `postmark <group> <action>`.
+
+    postmark email send --from a@example.com --to b@example.com --subject Hi --text-body Hello
+    postmark bounces list --count 50 --type HardBounce --output table
+    postmark messages search-outbound --recipient b@example.com --all
+    postmark servers create --name Staging
+    postmark webhooks listen --port 8080 --user hooks --password s3cret
+
+The commands are built at run time from the operation table (`_operations.OPERATIONS`, generated
+from the spec), so an operation added to the spec is a command after regenerating. Options are
+the operation's path, query and top-level body fields in kebab-case; a body can also come whole
+from `--json` (text, `@file.json`, or `-` for stdin) with the flags overriding its fields. Each
+command calls the client's own method, so the client's checks run before anything is sent.
+
+Exit codes: 0 success; 1 Postmark answered with an error (or could not be reached); 2 usage
+error, including a request the client refused as invalid; 3 a batch in which some messages
+failed. Tokens are read from options or the environment and never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import logging
+import os
+import re
+import sys
+import textwrap
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
+from typing import IO, Any, Final, Literal
+
+import httpx
+
+from . import models
+from ._base_client import API_VERSION, TOKEN_HEADERS, VERSION
+from ._meta import Operation, ParamType, Token
+from ._operations import OPERATIONS
+from .batch import BatchResult
+from .client import AccountClient, ServerClient
+from .errors import (
+    APIError,
+    BatchFailedError,
+    ErrorCode,
+    PostmarkError,
+    RequestValidationError,
+    UnreachableResultsError,
+)
+from .pagination import SyncPage
+
+__all__ = ["build_parser", "main"]
+
+PROG: Final = "postmark"
+EXIT_OK: Final = 0
+EXIT_API_ERROR: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_BATCH_FAILED: Final = 3
+
+BASE_URL_ENV: Final = "POSTMARK_API_URL"
+WEBHOOK_USER_ENV: Final = "POSTMARK_WEBHOOK_USER"
+WEBHOOK_PASSWORD_ENV: Final = "POSTMARK_WEBHOOK_PASSWORD"
+
+# ---- from the spec: what the operation table does not carry ---------------------------------
+
+_CLIENTS: Final[dict[Token, Callable[..., Any]]] = {
+    "server": ServerClient,
+    "account": AccountClient,
+}
+_TOKEN_ENV: Final[dict[Token, str]] = {
+    "server": "POSTMARK_SERVER_TOKEN",
+    "account": "POSTMARK_ACCOUNT_TOKEN",
+}
+_GROUP_HELP: Final[dict[str, str]] = {
+    "email": "Send transactional and broadcast email, one message or a batch, with or without a template. Sends real mail.",
+    "templates": "Manage the templates a server sends from. A server holds at most 100 templates.",
+    "bounces": "Read bounces and their raw dumps, and reactivate bounced addresses.",
+    "messages": "Search sent and received mail and its opens and clicks; retry or bypass inbound messages.",
+    "suppressions": "The do-not-send list of a message stream.",
+    "stats": "Read-only counts of sends, bounces, opens, clicks and spam complaints. Stats never expire.",
+    "servers": "Account-level management of the servers that hold sending setups, each with its own server token.",
+    "domains": "Account-level management of sending domains and their DKIM and Return-Path setup.",
+    "sender_signatures": "Account-level management of the verified from-addresses an account sends as.",
+}
+# Object bodies: the request model a body is read into (so nested values get their types).
+_BODY_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
+    "send_email": models.SendEmailRequest.from_dict,
+    "send_email_with_template": models.SendEmailWithTemplateRequest.from_dict,
+    "create_template": models.CreateTemplateRequest.from_dict,
+    "edit_template": models.EditTemplateRequest.from_dict,
+    "validate_template": models.ValidateTemplateRequest.from_dict,
+    "create_suppressions": models.SuppressionsRequest.from_dict,
+    "delete_suppressions": models.SuppressionsRequest.from_dict,
+    "create_server": models.CreateServerRequest.from_dict,
+    "edit_server": models.EditServerRequest.from_dict,
+    "create_domain": models.CreateDomainRequest.from_dict,
+    "edit_domain": models.EditDomainRequest.from_dict,
+    "create_sender_signature": models.CreateSenderSignatureRequest.from_dict,
+}
+# Batches (and array bodies): the model of one message, and the field holding the messages.
+_MESSAGE_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
+    "send_email_batch": models.SendEmailRequest.from_dict,
+    "send_email_batch_with_templates": models.SendEmailWithTemplateRequest.from_dict,
+}
+_BATCH_FIELDS: Final[dict[str, str]] = {
+    "send_email_batch_with_templates": "Messages",
+}
+_WEBHOOKS_GROUP: Final = "webhooks"
+_WEBHOOKS_HELP: Final = (
+    "receive Postmark's webhooks on this machine (Delivery, Bounce, SpamComplaint, Open, Click, SubscriptionChange, Inbound)"
+)
+
+# ---- errors the command reports itself --------------------------------------------------------
+
+
+class UsageError(Exception):
+    """A command line that cannot become a request; reported with exit code 2."""
+
+
+class _DryRunStop(Exception):
+    """Raised by the dry-run transport with the request the client was about to send."""
+
+    def __init__(self, request: httpx.Request) -> None:
+        super().__init__("dry run")
+        self.request = request
+
+
+class _DryRunTransport(httpx.BaseTransport):
+    """Captures the first request and aborts it: the client has checked and built it by then."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise _DryRunStop(request)
+
+
+# ---- building the parser ------------------------------------------------------------------
+
+
+def kebab(name: str) -> str:
+    """`search_outbound` -> `search-outbound`, `from_` -> `from`."""
+    return name.strip("_").replace("_", "-")
+
+
+@dataclass(frozen=True, slots=True)
+class _Option:
+    """One option of an operation's command and where its value goes."""
+
+    flag: str
+    dest: str
+    source: Literal["path", "query", "body"]
+    wire: str
+    python: str
+    required: bool
+
+
+_GLOBAL_FLAGS: Final = frozenset(
+    {
+        "--server-token",
+        "--account-token",
+        "--base-url",
+        "--output",
+        "--compact",
+        "--dry-run",
+        "--show-tokens",
+        "--verbose",
+        "--json",
+        "--all",
+        "--help",
+        "--version",
+    }
+)
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) -> None:
+    """Connection and output options, accepted before or after the command.
+
+    On commands they default to SUPPRESS, so that an option given before the command is not
+    overwritten by the command's own (absent) default.
+    """
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if on_command else value
+
+    options = parser.add_argument_group("connection and output")
+    for kind, env in _TOKEN_ENV.items():
+        options.add_argument(
+            f"--{kind}-token",
+            dest=f"{kind}_token",
+            metavar="TOKEN",
+            default=default(None),
+            help=f"the {kind} API token (default: ${env}); never printed",
+        )
+    options.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=default(None),
+        help=f"the API's address (default: ${BASE_URL_ENV}, else Postmark's)",
+    )
+    options.add_argument(
+        "--output",
+        "-o",
+        choices=("json", "table"),
+        default=default("json"),
+        help="json (default), or a table for lists",
+    )
+    options.add_argument(
+        "--compact",
+        action="store_true",
+        default=default(False),
+        help="one-line JSON (the default when the output is not a terminal)",
+    )
+    options.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        default=default(False),
+        help="log each HTTP call (method, path, status, duration, request id) on stderr",
+    )
+    options.add_argument(
+        "--show-tokens",
+        action="store_true",
+        default=default(False),
+        help="print API tokens found in answers (a server's ApiTokens); hidden by default",
+    )
+    options.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=default(False),
+        help="check and print the HTTP request (token redacted) instead of sending it (of a batch, its first call)",
+    )
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+_TRUE: Final = frozenset({"true", "yes", "1", "on"})
+_FALSE: Final = frozenset({"false", "no", "0", "off"})
+
+
+def _boolean(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected JSON ({exc})") from None
+
+
+_ARG_TYPES: Final[dict[ParamType, Callable[[str], Any]]] = {
+    "string": str,
+    "integer": _integer,
+    "number": _number,
+    "boolean": _boolean,
+    "array": _json_value,
+    "object": _json_value,
+}
+_METAVARS: Final[dict[ParamType, str]] = {
+    "integer": "N",
+    "number": "X",
+    "boolean": "true|false",
+    "array": "JSON",
+    "object": "JSON",
+}
+
+
+def _flag_for(python: str, source: str, taken: set[str]) -> str:
+    flag = "--" + kebab(python)
+    if flag in taken:
+        # A field named like a global option (`--output`) keeps working under its source's prefix.
+        flag = f"--{source}-{kebab(python)}"
+    if flag in taken:
+        raise RuntimeError(f"two options of one command are both named {flag}")
+    taken.add(flag)
+    return flag
+
+
+def _help_text(description: str, *notes: str) -> str:
+    text = " ".join(description.split())
+    extra = ", ".join(note for note in notes if note)
+    if extra:
+        text = f"{text} [{extra}]" if text else f"[{extra}]"
+    return text.replace("%", "%%")
+
+
+def _add_option(
+    parser: argparse._ActionsContainer,
+    taken: set[str],
+    *,
+    source: Literal["path", "query", "body"],
+    wire: str,
+    python: str,
+    kind: ParamType,
+    required: bool,
+    enum: tuple[str, ...] | None,
+    description: str,
+    default: object = None,
+) -> _Option:
+    flag = _flag_for(python, source, taken)
+    dest = f"{source}__{python}"
+    notes = []
+    if source == "body" or wire != python:
+        notes.append(wire)
+    if required and default is None:
+        notes.append("required")
+    if default is not None:
+        notes.append(f"default {default}")
+    settings: dict[str, Any] = {
+        "dest": dest,
+        "default": None,
+        "type": _ARG_TYPES.get(kind, str),
+        "help": _help_text(description, *notes),
+    }
+    if kind == "boolean":
+        settings.update(nargs="?", const=True, metavar="true|false")
+    elif enum and kind == "string":
+        settings["choices"] = enum
+    else:
+        settings["metavar"] = _METAVARS.get(kind, kebab(python).upper())
+    # Body fields may come from --json instead, so only path and query values are required here.
+    parser.add_argument(flag, required=required and source != "body", **settings)
+    return _Option(flag, dest, source, wire, python, required)
+
+
+def _add_operation_options(parser: argparse.ArgumentParser, op: Operation) -> list[_Option]:
+    taken = set(_GLOBAL_FLAGS)
+    options: list[_Option] = []
+    fields = parser.add_argument_group("parameters")
+    for param in (*op.path_params, *op.query_params):
+        options.append(
+            _add_option(
+                fields,
+                taken,
+                source=param.location,
+                wire=param.wire,
+                python=param.python,
+                kind=param.type,
+                required=param.required and param.default is None,
+                enum=param.enum,
+                description=param.description,
+                default=param.default,
+            )
+        )
+    body = parser.add_argument_group("body fields (override the same fields of --json)")
+    for body_field in op.body_fields:
+        options.append(
+            _add_option(
+                body,
+                taken,
+                source="body",
+                wire=body_field.wire,
+                python=body_field.python,
+                kind=body_field.type,
+                required=body_field.required,
+                enum=body_field.enum,
+                description=body_field.description,
+            )
+        )
+    if op.body_schema is not None:
+        what = "the messages: an array, or an object with them in " if _is_batch(op) else "the body"
+        field_note = repr(_BATCH_FIELDS.get(op.id, "Messages")) if _is_batch(op) else ""
+        body.add_argument(
+            "--json",
+            metavar="JSON|@FILE|-",
+            help=f"{what}{field_note} as JSON text, @file.json, or - to read stdin",
+        )
+    if op.paging is not None:
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            help="fetch every page (progress on stderr) and print all items",
+        )
+    return options
+
+
+def _is_batch(op: Operation) -> bool:
+    return op.batch or op.body_is_array
+
+
+def _describe(op: Operation) -> str:
+    """The command's --help text: the spec's words, the token, read or write, limits."""
+    token_env = _TOKEN_ENV[op.token]
+    lines = [op.summary, ""]
+    if op.description:
+        lines += [textwrap.fill(" ".join(op.description.split()), 88), ""]
+    access = (
+        "read (changes nothing)"
+        if op.access == "read"
+        else "write (sends e-mail or changes data on Postmark)"
+    )
+    lines += [
+        f"request: {op.method} {op.path}",
+        (
+            f"token:   {op.token} token, sent as {TOKEN_HEADERS[op.token]} "
+            f"(--{op.token}-token or ${token_env})"
+        ),
+        f"access:  {access}",
+    ]
+    if op.paging is not None:
+        paging = op.paging
+        lines.append(
+            f"paging:  up to {paging.max_count} items per page ({paging.count}/{paging.offset}); "
+            f"the first {paging.max_reachable:,} results are reachable; --all fetches every page"
+        )
+    for limit in op.limits:
+        where = f" ({limit.field})" if limit.field else ""
+        text = limit.description or f"{limit.name}: at most {limit.max} {limit.unit}"
+        lines.append(f"limit:   {text}{where}")
+    if op.webhook_event:
+        lines.append(f"webhook: triggers the {op.webhook_event} webhook")
+    if _is_batch(op):
+        lines.append(
+            "body:    --json with the messages; each is checked before any is sent, and the "
+            "batch is split by Postmark's limits (exit 3 if any message fails)"
+        )
+    elif op.body_schema is not None:
+        lines.append(
+            "body:    the flags below, or --json '{...}' / @file.json / - (flags win over --json)"
+        )
+    return "\n".join(lines).replace("%", "%%")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree, read from the operation table."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Postmark's API from the command line: every operation as "
+            "`postmark <group> <action>`. Run `postmark <group> <action> --help` for its options."
+        ),
+        epilog=(
+            "exit codes: 0 success, 1 API error, 2 usage error (including an invalid request), "
+            "3 some messages of a batch failed"
+        ),
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"{PROG} {VERSION} (Postmark API {API_VERSION})",
+    )
+    _add_global_options(parser, on_command=False)
+    groups = parser.add_subparsers(dest="group", metavar="<group>", title="groups", required=True)
+    actions: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+
+    def group_actions(
+        name: str, help_text: str
+    ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+        if name not in actions:
+            group_parser = groups.add_parser(name, help=help_text, description=help_text)
+            actions[name] = group_parser.add_subparsers(
+                dest="action", metavar="<action>", title="actions", required=True
+            )
+        return actions[name]
+
+    for op in OPERATIONS.values():
+        command = group_actions(kebab(op.group), _GROUP_HELP.get(op.group, op.group)).add_parser(
+            kebab(op.name),
+            help=op.summary.replace("%", "%%"),
+            description=_describe(op),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        options = _add_operation_options(command, op)
+        _add_global_options(command, on_command=True)
+        command.set_defaults(run=partial(_run_operation, op, options), command=command)
+
+    listen = group_actions(_WEBHOOKS_GROUP, _WEBHOOKS_HELP).add_parser(
+        "listen",
+        help="serve a webhook receiver and print each event as a JSON line",
+        description=(
+            "Serve a webhook receiver (WSGI, standard library) and print each event Postmark "
+            "POSTs as one JSON line on stdout. Answers 200 when the payload is read, 401 on "
+            "bad credentials, 400 on a body that is not a webhook payload."
+        ),
+    )
+    listen.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    listen.add_argument(
+        "--port",
+        type=_integer,
+        default=8080,
+        help="port to bind (default 8080; 0 picks a free one)",
+    )
+    listen.add_argument(
+        "--user", default=None, help=f"Basic-auth user name required (default: ${WEBHOOK_USER_ENV})"
+    )
+    listen.add_argument(
+        "--password",
+        default=None,
+        help=f"Basic-auth password required (default: ${WEBHOOK_PASSWORD_ENV})",
+    )
+    listen.set_defaults(run=_run_listen, command=listen)
+    return parser
+
+
+# ---- turning options into a call ------------------------------------------------------------
+
+
+def _read_json_option(value: str) -> Any:
+    """`--json` as text, `@path`, or `-` (stdin)."""
+    if value == "-":
+        text, where = sys.stdin.read(), "stdin"
+    elif value.startswith("@"):
+        path = value[1:]
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise UsageError(f"--json: cannot read {path}: {exc.strerror or exc}") from None
+        where = path
+    else:
+        text, where = value, "--json"
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--json: {where} is not valid JSON: {exc}") from None
+
+
+def _flag_of(options: Sequence[_Option], wire: str) -> str:
+    return next((option.flag for option in options if option.wire == wire), wire)
+
+
+def _read_model(
+    reader: Callable[[Mapping[str, Any]], Any], data: Mapping[str, Any], where: str
+) -> Any:
+    """A request model from wire data; unknown fields are refused (requests are strict)."""
+    try:
+        model = reader(data)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise UsageError(f"{where}: {type(exc).__name__}: {exc}") from None
+    extra = getattr(model, "extra", None)
+    if extra:
+        names = ", ".join(sorted(extra))
+        raise UsageError(f"{where}: unknown field(s) {names}")
+    return model
+
+
+def _body_data(op: Operation, options: Sequence[_Option], args: argparse.Namespace) -> Any:
+    """--json, then the body flags on top."""
+    raw = getattr(args, "json", None)
+    data = _read_json_option(raw) if raw is not None else None
+    given = {
+        option.wire: getattr(args, option.dest)
+        for option in options
+        if option.source == "body" and getattr(args, option.dest, None) is not None
+    }
+    if not given:
+        return data
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"--json: expected a JSON object to combine with {', '.join(sorted(given))}, "
+            f"got a JSON {type(data).__name__}"
+        )
+    return {**data, **given}
+
+
+def _body_arguments(
+    op: Operation, options: Sequence[_Option], args: argparse.Namespace
+) -> dict[str, Any]:
+    data = _body_data(op, options, args)
+    if _is_batch(op):
+        return {"messages": _messages(op, data)}
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UsageError(f"--json: the body is a JSON object, got a JSON {type(data).__name__}")
+    for body_field in op.body_fields:
+        if body_field.required and data.get(body_field.wire) is None:
+            flag = _flag_of(options, body_field.wire)
+            raise UsageError(f"{flag} is required (the body field {body_field.wire})")
+    model = _read_model(_BODY_READERS[op.id], data, "--json")
+    return {
+        body_field.python: getattr(model, body_field.python)
+        for body_field in op.body_fields
+        if body_field.wire in data
+    }
+
+
+def _messages(op: Operation, data: Any) -> list[Any]:
+    """The messages of a batch: an array, or an object holding them (`{"Messages": [...]}`)."""
+    key = _BATCH_FIELDS.get(op.id, "Messages")
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - {key})
+        if unknown:
+            raise UsageError(f"--json: unknown field(s) {', '.join(unknown)} (expected {key})")
+        data = data.get(key)
+    if data is None:
+        raise UsageError(
+            f"--json is required: the messages to send (an array, or an object with {key!r}: [...])"
+        )
+    if not isinstance(data, list):
+        raise UsageError(f"--json: the messages are a JSON array, got a JSON {type(data).__name__}")
+    reader = _MESSAGE_READERS[op.id]
+    messages = []
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise UsageError(
+                f"messages[{index}]: a message is a JSON object, got {type(item).__name__}"
+            )
+        messages.append(_read_model(reader, item, f"messages[{index}]"))
+    return messages
+
+
+def _option_label(options: Sequence[_Option], field: str) -> str:
+    """The client names a field by its Python or wire name; a CLI user knows the flag."""
+    name = field.split(" ", 1)[0]
+    for option in options:
+        if name in (option.python, option.wire):
+            return f"{option.flag} ({option.wire})"
+    return field
+
+
+def _call(method: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+    """Call a resource method, passing positional-only parameters by position."""
+    positional = [
+        arguments.pop(name)
+        for name, parameter in inspect.signature(method).parameters.items()
+        if parameter.kind is inspect.Parameter.POSITIONAL_ONLY and name in arguments
+    ]
+    return method(*positional, **arguments)
+
+
+def _token(op: Operation, args: argparse.Namespace) -> str | None:
+    token: str | None = getattr(args, f"{op.token}_token", None) or os.environ.get(
+        _TOKEN_ENV[op.token]
+    )
+    return token or None
+
+
+_NO_TOKEN: Final = "dry-run-without-a-token"
+
+
+def _client(op: Operation, args: argparse.Namespace) -> Any:
+    token = _token(op, args)
+    if token is None:
+        if not args.dry_run:
+            raise UsageError(
+                f"this command needs a {op.token} token: pass --{op.token}-token or set "
+                f"${_TOKEN_ENV[op.token]}"
+            )
+        token = _NO_TOKEN
+    options: dict[str, Any] = {
+        "token": token,
+        "base_url": args.base_url or os.environ.get(BASE_URL_ENV) or None,
+    }
+    if args.dry_run:
+        options["transport"] = _DryRunTransport()
+    try:
+        return _CLIENTS[op.token](**options)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+# ---- output ---------------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is not None:
+        return to_dict()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# Answers carry server tokens (`Server.ApiTokens`); they are printed only on request, so that a
+# listing on a shared screen or in a CI log does not leak them.
+_TOKEN_FIELD: Final = re.compile(r"Tokens?$")
+_HIDDEN: Final = "<hidden: use --show-tokens>"
+
+
+def hide_tokens(data: Any) -> Any:
+    """`data` with the values of token fields (`ApiTokens`, `...Token`) replaced."""
+    if isinstance(data, dict):
+        return {
+            key: _HIDDEN if _TOKEN_FIELD.search(key) and value else hide_tokens(value)
+            for key, value in data.items()
+        }
+    if isinstance(data, list):
+        return [hide_tokens(item) for item in data]
+    return data
+
+
+def jsonable(value: Any) -> Any:
+    """Models, lists and dicts of them, as JSON-ready data with Postmark's field names."""
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is not None:
+        return to_dict()
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    return value
+
+
+class _Printer:
+    """Writes results as JSON (indented on a terminal) or as a table."""
+
+    def __init__(self, args: argparse.Namespace, stream: IO[str]) -> None:
+        self.stream = stream
+        self.table = getattr(args, "output", "json") == "table"
+        compact = getattr(args, "compact", False) or not stream.isatty()
+        self.indent = None if compact else 2
+        self.show_tokens = getattr(args, "show_tokens", False)
+
+    def prepare(self, value: Any) -> Any:
+        data = jsonable(value)
+        return data if self.show_tokens else hide_tokens(data)
+
+    def dumps(self, data: Any) -> str:
+        separators = (",", ":") if self.indent is None else (",", ": ")
+        return json.dumps(
+            data,
+            indent=self.indent,
+            separators=separators,
+            ensure_ascii=False,
+            default=_json_default,
+        )
+
+    def show(self, value: Any) -> None:
+        data = self.prepare(value)
+        if self.table:
+            self.stream.write(render_table(data))
+        else:
+            self.stream.write(self.dumps(data) + "\n")
+        self.stream.flush()
+
+    def show_stream(self, items: Iterable[Any]) -> None:
+        """Print items as one JSON array (or one table) without holding them all as JSON."""
+        if self.table:
+            self.show([self.prepare(item) for item in items])
+            return
+        self.stream.write("[")
+        for index, item in enumerate(items):
+            separator = "," if index else ""
+            text = self.dumps(self.prepare(item))
+            if self.indent is not None:
+                text = "\n" + textwrap.indent(text, " " * self.indent)
+            self.stream.write(separator + text)
+        self.stream.write("\n]\n" if self.indent is not None else "]\n")
+        self.stream.flush()
+
+
+_CELL_WIDTH: Final = 40
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= _CELL_WIDTH else text[: _CELL_WIDTH - 1] + "…"
+
+
+def _table_rows(data: Any) -> list[dict[str, Any]] | None:
+    """The rows of a list result: the list itself, or the one list of objects in a response."""
+    if isinstance(data, list) and all(isinstance(row, dict) for row in data):
+        return data
+    if isinstance(data, dict):
+        lists = [
+            value
+            for value in data.values()
+            if isinstance(value, list) and value and all(isinstance(row, dict) for row in value)
+        ]
+        if len(lists) == 1:
+            return lists[0]
+        empty = [value for value in data.values() if isinstance(value, list)]
+        if not lists and len(empty) == 1:
+            return []
+    return None
+
+
+def render_table(data: Any) -> str:
+    """A plain-text table: a row per item and a column per scalar field; key/value otherwise."""
+    rows = _table_rows(data)
+    if rows is None:
+        if not isinstance(data, dict):
+            return _cell(data) + "\n"
+        rows = [{"Field": key, "Value": value} for key, value in data.items()]
+    if not rows:
+        return "(no items)\n"
+    columns: list[str] = []
+    for row in rows:
+        for key, value in row.items():
+            if key not in columns and not isinstance(value, (dict, list)):
+                columns.append(key)
+    if not columns:
+        columns = list(rows[0])
+    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    widths = [
+        max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)
+    ]
+    lines = ["  ".join(column.ljust(widths[i]) for i, column in enumerate(columns)).rstrip()]
+    lines.append("  ".join("-" * width for width in widths))
+    for line in cells:
+        lines.append("  ".join(text.ljust(widths[i]) for i, text in enumerate(line)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _batch_rows(result: BatchResult[Any]) -> list[dict[str, Any]]:
+    """One entry per message, in order: Postmark's answer, or what went wrong."""
+    rows: list[dict[str, Any]] = []
+    for outcome in result:
+        row: dict[str, Any] = {"Index": outcome.index, "Status": outcome.status}
+        if outcome.result is not None:
+            row.update(jsonable(outcome.result))
+        else:
+            row["ErrorCode"] = outcome.error_code
+            row["Message"] = outcome.error_message
+        rows.append(row)
+    return rows
+
+
+def _report_batch(result: BatchResult[Any], printer: _Printer) -> int:
+    printer.show(_batch_rows(result))
+    failed = result.failed
+    if not failed:
+        return EXIT_OK
+    _error(f"{len(failed)} of {len(result)} messages failed:")
+    for outcome in failed[:20]:
+        _error(f"  {outcome.describe()}")
+    if len(failed) > 20:
+        _error(f"  ... and {len(failed) - 20} more (see the output)")
+    return EXIT_BATCH_FAILED
+
+
+class _AllPages:
+    """Every item from a first page on, a progress line per page on stderr.
+
+    At Postmark's cap (10,000 results per search) the walk ends after the last reachable item
+    and keeps the UnreachableResultsError in `unreachable`, so that the items printed so far
+    still form valid JSON before the command reports the rest as unreachable.
+    """
+
+    def __init__(self, page: SyncPage[Any], label: str) -> None:
+        self.page = page
+        self.label = label
+        self.unreachable: UnreachableResultsError | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        page = self.page
+        fetched = 0
+        tty = sys.stderr.isatty()
+        while True:
+            fetched += len(page.items)
+            end = "\r" if tty else "\n"
+            sys.stderr.write(
+                f"{PROG}: {self.label}: fetched {fetched:,} of {page.total_count:,}{end}"
+            )
+            sys.stderr.flush()
+            yield from page.items
+            if not page.has_next_page():
+                break
+            following = page.next_page()
+            if following is None:
+                break
+            page = following
+        if tty:
+            sys.stderr.write("\n")
+        self.unreachable = page.unreachable_error()
+
+
+def _print_request(request: httpx.Request, printer: _Printer, token_given: bool) -> None:
+    secret = {header.lower() for header in TOKEN_HEADERS.values()} | {"authorization"}
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in request.headers.raw:
+        name = raw_name.decode("latin-1")
+        value = raw_value.decode("latin-1")
+        if name.lower() in secret:
+            value = "<redacted>" if token_given else "<no token given>"
+        headers[name] = value
+    body: Any = None
+    if request.content:
+        try:
+            body = json.loads(request.content)
+        except ValueError:
+            body = request.content.decode("utf-8", "replace")
+    # Always JSON (a request is not a list to tabulate), and the token headers are redacted above.
+    printer.table = False
+    printer.show_tokens = True
+    printer.show(
+        {"method": request.method, "url": str(request.url), "headers": headers, "body": body}
+    )
+
+
+# ---- running --------------------------------------------------------------------------------
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"{PROG}: {message}\n")
+    sys.stderr.flush()
+
+
+def _api_error(exc: APIError) -> None:
+    name = ErrorCode.name_of(exc.error_code)
+    code = (
+        f"{exc.error_code}" + (f" ({name})" if name else "") if exc.error_code is not None else "-"
+    )
+    _error(f"API error: HTTP {exc.status_code}")
+    sys.stderr.write(f"ErrorCode: {code}\nMessage: {exc.message}\n")
+    if exc.request_id:
+        sys.stderr.write(f"RequestID: {exc.request_id}\n")
+    sys.stderr.flush()
+
+
+def _run_operation(op: Operation, options: Sequence[_Option], args: argparse.Namespace) -> int:
+    printer = _Printer(args, sys.stdout)
+    label = f"{kebab(op.group)} {kebab(op.name)}"
+    arguments = {
+        option.python: getattr(args, option.dest)
+        for option in options
+        if option.source != "body" and getattr(args, option.dest, None) is not None
+    }
+    if op.body_schema is not None:
+        arguments.update(_body_arguments(op, options, args))
+    client = _client(op, args)
+    try:
+        method = getattr(getattr(client, op.group), op.name)
+        try:
+            result = _call(method, arguments)
+        except RequestValidationError as exc:
+            raise RequestValidationError(_option_label(options, exc.field), exc.message) from None
+        except _DryRunStop as stop:
+            _print_request(stop.request, printer, _token(op, args) is not None)
+            return EXIT_OK
+        if isinstance(result, SyncPage):
+            if getattr(args, "all", False):
+                walk = _AllPages(result, label)
+                printer.show_stream(walk)
+                if walk.unreachable is not None:
+                    raise walk.unreachable
+            else:
+                printer.show(result.response)
+            return EXIT_OK
+        if isinstance(result, BatchResult):
+            return _report_batch(result, printer)
+        printer.show(result)
+        return EXIT_OK
+    except BatchFailedError as exc:
+        return _report_batch(exc.result, printer)
+    finally:
+        client.close()
+
+
+def _run_listen(args: argparse.Namespace) -> int:
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from .webhooks import WebhookEvent, make_wsgi_app, webhook_data
+
+    user = args.user or os.environ.get(WEBHOOK_USER_ENV) or None
+    password = args.password or os.environ.get(WEBHOOK_PASSWORD_ENV) or None
+    if (user is None) != (password is None):
+        raise UsageError("give both --user and --password (or neither)")
+    printer = _Printer(argparse.Namespace(compact=True), sys.stdout)
+
+    def print_event(event: WebhookEvent) -> None:
+        printer.show(webhook_data(event))
+
+    class Handler(WSGIRequestHandler):
+        def log_message(self, format: str, *log_args: Any) -> None:
+            sys.stderr.write(f"{PROG}: {format % log_args}\n")
+            sys.stderr.flush()
+
+    app = make_wsgi_app(print_event, username=user, password=password)
+    try:
+        server: WSGIServer = make_server(args.host, args.port, app, handler_class=Handler)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from None
+    host, port = str(server.server_address[0]), server.server_address[1]
+    auth = " (Basic auth required)" if user is not None else ""
+    _error(f"listening for webhooks on http://{host}:{port}/{auth}; Ctrl-C stops")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
+def _configure_logging(verbose: bool) -> None:
+    """The client logs each call; shown with --verbose, silent otherwise (errors are reported
+    by the command itself, not by Python's last-resort log handler)."""
+    logger = logging.getLogger("postmark_client")
+    handler: logging.Handler
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+        logger.setLevel(logging.INFO)
+    else:
+        handler = logging.NullHandler()
+    logger.addHandler(handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: argparse.ArgumentParser = args.command
+    _configure_logging(bool(getattr(args, "verbose", False)))
+    try:
+        code: int = args.run(args)
+        return code
+    except UsageError as exc:
+        command.print_usage(sys.stderr)
+        _error(f"error: {exc}")
+        return EXIT_USAGE
+    except RequestValidationError as exc:
+        _error(f"error: invalid request: {exc.field}: {exc.message} (nothing was sent)")
+        return EXIT_USAGE
+    except UnreachableResultsError as exc:
+        _error(f"error: {exc}")
+        return EXIT_API_ERROR
+    except APIError as exc:
+        _api_error(exc)
+        return EXIT_API_ERROR
+    except PostmarkError as exc:
+        _error(f"error: {exc}")
+        return EXIT_API_ERROR
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, without a traceback at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_API_ERROR
+    except KeyboardInterrupt:
+        return 130

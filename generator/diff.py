@@ -1,0 +1,1592 @@
+"""`postmark-codegen diff OLD [NEW]`: what changed between two versions of the spec, and who it breaks.
+
+Postmark has no API versions, only dated release notes, so after every spec edit the maintainer
+needs to know two things: what changed on the wire, and what changed for code that uses the
+generated `postmark_client`. Both specs are built into the generator's intermediate model
+(`generator.model.Api`) and compared there, so `$ref`s, `allOf`s and shared parameters are already
+resolved, and every Python name is the one the templates will emit.
+
+Each change has a scope:
+
+- `api`: the HTTP contract. Operations are matched by method and path (path parameter names
+  ignored), parameters by location and wire name, fields by wire name, limits by name. Schema and
+  Python names play no part here, so renaming a component schema or an `x-python-name` is no API
+  change at all.
+- `python`: the generated package. Methods are matched by operation, arguments and model fields by
+  wire name, classes by where they sit in the API. A new `x-python-name` that the api scope calls
+  harmless shows up here as a breaking rename (`client.email.send -> client.email.deliver`).
+
+Breaking (for a caller of the old version): a removed operation, parameter, field, method, class or
+argument; a new required request field or parameter; a type change; a value removed from a request
+enum; a response field that may now be missing; a changed token or security header; a new or
+tightened limit; a changed paging contract; any Python rename. Not breaking: additions of optional
+things, response enum values, loosened limits. Descriptions and examples are ignored.
+
+Sources: a spec file, or `git:REF` for the spec as of a git revision (`git:HEAD`,
+`git:origin/main`). For `git:REF` the folder holding the spec (`spec/`) is read at that revision
+(`git archive`), so `$ref`s to other files under it resolve as they were. NEW defaults to the
+working tree's spec; `--spec` names that file and, for `git:REF`, its path in the repository.
+
+Formats: `text` (default), `markdown` (a table per scope, for pull-request comments and job
+summaries) and `json`, whose shape is stable (`schema_version` changes if it ever does not):
+
+    {
+      "schema_version": 1,
+      "old": {"source": "git:HEAD", "revision": "<40-hex commit or null>", "version": "2025.06"},
+      "new": {"source": "spec/postmark.yaml", "revision": null, "version": "2026.03.05"},
+      "changes": [
+        {
+          "kind": "operation-added",           # see KINDS
+          "scope": "api",                      # "api" | "python"
+          "breaking": false,
+          "location": "paths./email/bulk.post",  # spec path (the new spec's; the old one's for removals)
+          "python": "client.email.send_bulk",  # the affected name in postmark_client, or null
+          "before": null,                      # the old value, as a string, or null
+          "after": "POST /email/bulk",         # the new value, as a string, or null
+          "message": "operation POST /email/bulk (send_bulk_email) added"
+        }
+      ],
+      "summary": {"breaking": 0, "non_breaking": 1}
+    }
+
+Changes are sorted: api before python, breaking first, then by location, kind and Python name.
+Python names read `client.<group>.<method>` (the client is a ServerClient or an AccountClient, by
+the operation's token), `client.<group>.<method>(<argument>=)` (or `(<argument>)` when positional),
+`models.<Class>`, `models.<Class>.<attribute>`, `errors.<Class>`, `errors.ErrorCode.<NAME>`.
+
+Exit codes: 0 (whatever the changes), 1 with `--fail-on-breaking` when a change is breaking,
+2 when a spec cannot be read or built, or a git revision is unknown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from generator.build import BuildError, build_api
+from generator.loader import RefError, SpecLoadError, load_spec
+from generator.model import Api, EnumType, Field, Model, Operation, Parameter, TypeRef
+
+DEFAULT_SPEC = "spec/postmark.yaml"
+GIT_PREFIX = "git:"
+SCHEMA_VERSION = 1
+EXIT_OK, EXIT_BREAKING, EXIT_FAILED = 0, 1, 2
+FORMATS = ("text", "markdown", "json")
+
+Scope = Literal["api", "python"]
+Usage = Literal["request", "response"]
+
+# Every kind of change, with its scope. Whether a change is breaking can depend on the case (a new
+# parameter breaks only when it is required), so that is decided where the change is found.
+KINDS: dict[str, Scope] = {
+    "operation-added": "api",
+    "operation-removed": "api",
+    "operation-changed": "api",  # retry safety or read/write access (informational)
+    "security-changed": "api",
+    "parameter-added": "api",
+    "parameter-removed": "api",
+    "parameter-required": "api",  # an optional parameter became required
+    "parameter-optional": "api",
+    "parameter-type-changed": "api",
+    "parameter-default-changed": "api",
+    "request-body-added": "api",
+    "request-body-removed": "api",
+    "request-body-type-changed": "api",
+    "response-type-changed": "api",
+    "request-field-added": "api",
+    "request-field-removed": "api",
+    "request-field-required": "api",
+    "request-field-optional": "api",
+    "request-field-type-changed": "api",
+    "response-field-added": "api",
+    "response-field-removed": "api",
+    "response-field-optional": "api",  # may now be missing or null
+    "response-field-required": "api",
+    "response-field-type-changed": "api",
+    "type-changed": "api",  # an array item or map value type
+    "enum-value-added": "api",
+    "enum-value-removed": "api",
+    "constraint-tightened": "api",  # maxLength, maxItems, maximum, minimum, ... of request values
+    "constraint-loosened": "api",
+    "constraint-changed": "api",  # pattern, format
+    "limit-added": "api",
+    "limit-removed": "api",
+    "limit-tightened": "api",
+    "limit-loosened": "api",
+    "limit-changed": "api",  # unit, scope or field
+    "paging-added": "api",
+    "paging-removed": "api",
+    "paging-changed": "api",
+    "webhook-added": "api",
+    "webhook-removed": "api",
+    "method-added": "python",
+    "method-removed": "python",
+    "method-renamed": "python",
+    "method-returns-changed": "python",
+    "operation-id-changed": "python",
+    "group-renamed": "python",
+    "argument-added": "python",
+    "argument-removed": "python",
+    "argument-renamed": "python",
+    "argument-type-changed": "python",
+    "argument-required": "python",
+    "argument-optional": "python",
+    "argument-default-changed": "python",
+    "argument-order-changed": "python",
+    "model-added": "python",
+    "model-removed": "python",
+    "model-renamed": "python",
+    "field-added": "python",
+    "field-removed": "python",
+    "field-renamed": "python",
+    "field-type-changed": "python",
+    "field-optional": "python",
+    "field-required": "python",
+    "enum-added": "python",
+    "enum-removed": "python",
+    "enum-renamed": "python",
+    "type-added": "python",  # aliases (`Metadata`) and unions (`WebhookPayload`)
+    "type-removed": "python",
+    "type-renamed": "python",
+    "error-code-added": "python",
+    "error-code-removed": "python",
+    "error-code-renamed": "python",
+    "exception-added": "python",
+    "exception-removed": "python",
+}
+
+
+class DiffError(Exception):
+    """A side of the diff cannot be read: the message names the source and why."""
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    breaking: bool
+    location: str
+    python: str | None
+    message: str
+    before: str | None = None
+    after: str | None = None
+
+    @property
+    def scope(self) -> Scope:
+        return KINDS[self.kind]
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (
+            self.scope != "api",
+            not self.breaking,
+            self.location,
+            self.kind,
+            self.python or "",
+            self.message,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "scope": self.scope,
+            "breaking": self.breaking,
+            "location": self.location,
+            "python": self.python,
+            "before": self.before,
+            "after": self.after,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class Side:
+    """One spec as compared: where it came from and its model."""
+
+    source: str
+    revision: str | None
+    api: Api
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "revision": self.revision, "version": self.api.version}
+
+
+@dataclass
+class Report:
+    old: Side
+    new: Side
+    changes: list[Change]
+
+    @property
+    def breaking(self) -> list[Change]:
+        return [c for c in self.changes if c.breaking]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "old": self.old.to_json(),
+            "new": self.new.to_json(),
+            "changes": [c.to_json() for c in self.changes],
+            "summary": {
+                "breaking": len(self.breaking),
+                "non_breaking": len(self.changes) - len(self.breaking),
+            },
+        }
+
+
+# ---- reading a side ------------------------------------------------------------------------------
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except OSError as exc:
+        raise DiffError(f"cannot run git: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _git_checkout(ref: str, spec_path: str) -> Iterator[tuple[Path, str]]:
+    """The spec's folder as of `ref`, in a temporary folder: yields (spec file there, commit)."""
+    source = GIT_PREFIX + ref
+    cwd = Path.cwd()
+    top = _git(["rev-parse", "--show-toplevel"], cwd)
+    if top.returncode != 0:
+        raise DiffError(f"{source}: {cwd} is not inside a git repository")
+    toplevel = Path(top.stdout.decode().strip())
+    try:
+        relative = Path(spec_path).absolute().relative_to(toplevel.resolve())
+    except ValueError:
+        try:
+            relative = Path(spec_path).resolve().relative_to(toplevel.resolve())
+        except ValueError:
+            raise DiffError(
+                f"{source}: the spec {spec_path} is outside the repository {toplevel}"
+            ) from None
+    if not ref or ref.startswith("-"):
+        raise DiffError(f"{source}: {ref!r} is not a git revision")
+    commit = _git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], toplevel
+    )
+    if commit.returncode != 0:
+        raise DiffError(f"{source}: unknown git revision {ref!r}")
+    sha = commit.stdout.decode().strip()
+    posix = relative.as_posix()
+    if _git(["cat-file", "-e", f"{sha}:{posix}"], toplevel).returncode != 0:
+        raise DiffError(f"{source}: {posix} does not exist at {ref} ({sha[:12]})")
+    folder = relative.parent.as_posix()
+    archive = _git(["archive", "--format=tar", sha, "--", folder], toplevel)
+    if archive.returncode != 0:
+        raise DiffError(
+            f"{source}: git archive failed: {archive.stderr.decode(errors='replace').strip()}"
+        )
+    with tempfile.TemporaryDirectory(prefix="postmark-codegen-diff-") as scratch:
+        tar_path = Path(scratch) / "spec.tar"
+        tar_path.write_bytes(archive.stdout)
+        root = Path(scratch) / "tree"
+        with tarfile.open(tar_path) as tar:
+            # The archive is the repository's own history; the "data" filter (3.11.4+) still
+            # refuses links and paths that would leave the folder.
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(root, filter="data")
+            else:  # pragma: no cover - Python before 3.11.4
+                tar.extractall(root)
+        yield root / relative, sha
+
+
+def _build(path: Path, source: str) -> Api:
+    try:
+        spec = load_spec(path)
+    except SpecLoadError as exc:
+        raise DiffError(
+            f"{source}: {exc.message}" + (f" (line {exc.line})" if exc.line else "")
+        ) from None
+    try:
+        return build_api(spec)
+    except (BuildError, RefError) as exc:
+        raise DiffError(f"{source}: cannot build the model: {exc}") from None
+    except KeyError as exc:  # a $ref the loader could not follow
+        raise DiffError(
+            f"{source}: cannot build the model: {exc.args[0] if exc.args else exc}"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - a malformed spec gives a message, never a traceback
+        raise DiffError(f"{source}: cannot build the model: {type(exc).__name__}: {exc}") from None
+
+
+def load_side(source: str, spec_path: str = DEFAULT_SPEC) -> Side:
+    """A spec file, or `git:REF` (`spec_path` as of that revision). Raises DiffError."""
+    if source.startswith(GIT_PREFIX):
+        with _git_checkout(source[len(GIT_PREFIX) :], spec_path) as (path, sha):
+            return Side(source, sha, _build(path, source))
+    path = Path(source)
+    if not path.is_file():
+        raise DiffError(f"{source}: no such spec file")
+    return Side(source, None, _build(path, source))
+
+
+# ---- comparing -------------------------------------------------------------------------------------
+
+
+def _op_key(op: Operation) -> tuple[str, str]:
+    """Operations are the same when method and path match; path parameter names do not matter."""
+    return op.method, re.sub(r"\{[^}]*\}", "{}", op.path)
+
+
+def _method(op: Operation) -> str:
+    return f"client.{op.group}.{op.name}"
+
+
+def _argument(op: Operation, name: str, positional: bool) -> str:
+    """`client.bounces.get(bounce_id)` for a positional argument, `client.bounces.list(type=)` else."""
+    return f"{_method(op)}({name})" if positional else f"{_method(op)}({name}=)"
+
+
+def _look_through(t: TypeRef) -> str:
+    """A short JSON-side description of a type, for messages."""
+    if t.kind == "list":
+        assert t.item is not None
+        return f"array of {_look_through(t.item)}"
+    if t.kind == "dict":
+        assert t.item is not None
+        return f"map of {_look_through(t.item)}"
+    if t.kind == "scalars":
+        return " or ".join(_look_through(m) for m in t.members)
+    return {
+        "str": "string",
+        "int": "integer",
+        "float": "number",
+        "bool": "boolean",
+        "any": "any value",
+        "datetime": "date-time string",
+        "date": "date string",
+        "enum": f"enum {t.name}",
+        "model": f"object {t.name}",
+        "union": f"one of {t.name}",
+    }[t.kind]
+
+
+def _shape(t: TypeRef) -> tuple[Any, ...]:
+    """What a type is on the wire at this level (names of models and enums aside)."""
+    if t.kind == "scalars":
+        return ("scalars", tuple(sorted(_shape(m) for m in t.members)))
+    return (t.kind,)
+
+
+# Request constraints: which direction tightens.
+_UPPER_BOUNDS = ("max_length", "max_items", "maximum")
+_LOWER_BOUNDS = ("min_length", "min_items", "minimum")
+
+
+def _constraint_changes(
+    old: Field | Parameter, new: Field | Parameter, location: str, python: str | None, what: str
+) -> Iterator[Change]:
+    for attr in _UPPER_BOUNDS + _LOWER_BOUNDS:
+        before, after = getattr(old, attr, None), getattr(new, attr, None)
+        if before == after:
+            continue
+        label = attr.replace("_", " ")
+        if attr in _UPPER_BOUNDS:
+            tighter = after is not None and (before is None or after < before)
+        else:
+            tighter = after is not None and (before is None or after > before)
+        kind = "constraint-tightened" if tighter else "constraint-loosened"
+        yield Change(
+            kind,
+            tighter,
+            location,
+            python,
+            f"{what}: {label} {_show(before)} -> {_show(after)}",
+            _str(before),
+            _str(after),
+        )
+    for attr in ("pattern", "format"):
+        before, after = getattr(old, attr, None), getattr(new, attr, None)
+        if before != after:
+            yield Change(
+                "constraint-changed",
+                True,
+                location,
+                python,
+                f"{what}: {attr} {_show(before)} -> {_show(after)}",
+                _str(before),
+                _str(after),
+            )
+
+
+def _show(value: Any) -> str:
+    return "none" if value is None else str(value)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class _Pairs:
+    """Which old generated type became which new one (first pairing wins), by kind of type."""
+
+    def __init__(self) -> None:
+        self.forward: dict[str, str] = {}
+        self.backward: dict[str, str] = {}
+
+    def pair(self, old: str | None, new: str | None) -> None:
+        if old and new and old not in self.forward and new not in self.backward:
+            self.forward[old] = new
+            self.backward[new] = old
+
+
+class _Comparer:
+    def __init__(self, old: Api, new: Api):
+        self.old, self.new = old, new
+        self.old_models = {m.name: m for m in old.models}
+        self.new_models = {m.name: m for m in new.models}
+        self.old_enums = {e.name: e for e in old.enums}
+        self.new_enums = {e.name: e for e in new.enums}
+        self.changes: list[Change] = []
+        self.pairs = _Pairs()  # models, enums, aliases and unions share one namespace (models.py)
+        self._seen_models: set[tuple[str, str, str]] = set()
+        self._seen_enums: set[tuple[str, str]] = set()
+        self.old_aliases = {a.name: _unqualified(a.annotation) for a in old.aliases}
+        self.new_aliases = {a.name: _unqualified(a.annotation) for a in new.aliases}
+        self.enum_names = {e.name: e.name for e in [*old.enums, *new.enums]}
+
+    def add(
+        self,
+        kind: str,
+        breaking: bool,
+        location: str,
+        python: str | None,
+        message: str,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        self.changes.append(
+            Change(kind, breaking, location, python, message, _str(before), _str(after))
+        )
+
+    def run(self) -> list[Change]:
+        self.compare_operations()
+        self.compare_webhooks()
+        self.compare_security()
+        self.compare_methods()
+        self.compare_types()
+        self.compare_error_codes()
+        unique = {(c.kind, c.location, c.python, c.message): c for c in self.changes}
+        return sorted(unique.values(), key=Change.sort_key)
+
+    # ---- api scope: operations ------------------------------------------------------------------
+
+    def compare_operations(self) -> None:
+        old_ops = {_op_key(op): op for op in self.old.operations}
+        new_ops = {_op_key(op): op for op in self.new.operations}
+        for key, op in old_ops.items():
+            if key not in new_ops:
+                self.add(
+                    "operation-removed",
+                    True,
+                    op.spec_path,
+                    _method(op),
+                    f"operation {op.method} {op.path} ({op.id}) removed",
+                    f"{op.method} {op.path}",
+                )
+        for key, op in new_ops.items():
+            if key not in old_ops:
+                self.add(
+                    "operation-added",
+                    False,
+                    op.spec_path,
+                    _method(op),
+                    f"operation {op.method} {op.path} ({op.id}) added",
+                    None,
+                    f"{op.method} {op.path}",
+                )
+            else:
+                self.compare_operation(old_ops[key], op)
+
+    def compare_operation(self, old: Operation, new: Operation) -> None:
+        where, python = new.spec_path, _method(new)
+        label = f"{new.method} {new.path}"
+        if (old.token, old.token_header) != (new.token, new.token_header):
+            self.add(
+                "security-changed",
+                True,
+                f"{where}.security",
+                python,
+                (
+                    f"{label} now takes the {new.token} token ({new.token_header}) instead of the "
+                    f"{old.token} token ({old.token_header})"
+                    if old.token != new.token
+                    else f"{label} now sends the {new.token} token in {new.token_header} "
+                    f"(was {old.token_header})"
+                ),
+                old.token_header,
+                new.token_header,
+            )
+        if old.retry_safe != new.retry_safe:
+            safe = {True: "safe", False: "unsafe"}
+            self.add(
+                "operation-changed",
+                False,
+                f"{where}.x-postmark-retry",
+                python,
+                f"{label}: retry is now {safe[new.retry_safe]} (was {safe[old.retry_safe]})",
+                safe[old.retry_safe],
+                safe[new.retry_safe],
+            )
+        if old.access != new.access:
+            self.add(
+                "operation-changed",
+                False,
+                f"{where}.x-postmark-access",
+                python,
+                f"{label}: access is now {new.access} (was {old.access})",
+                old.access,
+                new.access,
+            )
+        self.compare_parameters(old, new)
+        self.compare_body(old, new)
+        self.compare_type(
+            old.response.type,
+            new.response.type,
+            "response",
+            f"{where}.responses.200",
+            python,
+            "response-type-changed",
+            f"{label} response",
+        )
+        self.compare_paging(old, new)
+        self.compare_limits(old, new)
+
+    def compare_parameters(self, old: Operation, new: Operation) -> None:
+        before = {(p.location, p.wire): p for p in old.parameters}
+        after = {(p.location, p.wire): p for p in new.parameters}
+        label = f"{new.method} {new.path}"
+        for key, param in before.items():
+            if key not in after:
+                self.add(
+                    "parameter-removed",
+                    True,
+                    param.spec_path,
+                    _argument(new, param.name, param.location == "path"),
+                    f"{label}: {param.location} parameter {param.wire} removed",
+                    param.wire,
+                )
+        for key, param in after.items():
+            python = _argument(new, param.name, param.location == "path")
+            if key not in before:
+                needed = param.required and not param.has_default
+                state = "required" if needed else "optional"
+                self.add(
+                    "parameter-added",
+                    needed,
+                    param.spec_path,
+                    python,
+                    f"{label}: {state} {param.location} parameter {param.wire} added",
+                    None,
+                    param.wire,
+                )
+                continue
+            old_param = before[key]
+            what = f"{label}: {param.location} parameter {param.wire}"
+            old_needed = old_param.required and not old_param.has_default
+            new_needed = param.required and not param.has_default
+            if new_needed and not old_needed:
+                self.add(
+                    "parameter-required", True, param.spec_path, python, f"{what} is now required"
+                )
+            elif old_needed and not new_needed:
+                self.add(
+                    "parameter-optional", False, param.spec_path, python, f"{what} is now optional"
+                )
+            if old_param.default != param.default:
+                self.add(
+                    "parameter-default-changed",
+                    False,
+                    param.spec_path,
+                    python,
+                    f"{what}: default {_show(old_param.default)} -> {_show(param.default)}",
+                    old_param.default,
+                    param.default,
+                )
+            self.compare_type(
+                old_param.type,
+                param.type,
+                "request",
+                f"{param.spec_path}.schema",
+                python,
+                "parameter-type-changed",
+                what,
+            )
+            self.changes.extend(
+                _constraint_changes(old_param, param, param.spec_path, python, what)
+            )
+
+    def compare_body(self, old: Operation, new: Operation) -> None:
+        label = f"{new.method} {new.path}"
+        where = f"{new.spec_path}.requestBody"
+        if old.body is None and new.body is None:
+            return
+        if old.body is None:
+            assert new.body is not None
+            model = new.body.model
+            needed = new.body.is_array or (
+                model is not None and any(f.required for f in model.fields)
+            )
+            self.add(
+                "request-body-added",
+                needed,
+                where,
+                _method(new),
+                f"{label} now takes a request body",
+            )
+            return
+        if new.body is None:
+            self.add(
+                "request-body-removed",
+                True,
+                f"{old.spec_path}.requestBody",
+                _method(new),
+                f"{label} no longer takes a request body",
+            )
+            return
+        self.compare_type(
+            old.body.type,
+            new.body.type,
+            "request",
+            where,
+            _method(new),
+            "request-body-type-changed",
+            f"{label} request body",
+        )
+
+    def compare_paging(self, old: Operation, new: Operation) -> None:
+        label = f"{new.method} {new.path}"
+        where = f"{new.spec_path}.x-postmark-paging"
+        python = _method(new)
+        if old.paging is None and new.paging is None:
+            return
+        if old.paging is None:
+            self.add(
+                "paging-added",
+                True,
+                where,
+                python,
+                f"{label} is now paged (the method returns a page)",
+            )
+            return
+        if new.paging is None:
+            self.add(
+                "paging-removed",
+                True,
+                f"{old.spec_path}.x-postmark-paging",
+                python,
+                f"{label} is no longer paged",
+            )
+            return
+        for attr in ("count", "offset", "items", "total"):
+            before, after = getattr(old.paging, attr), getattr(new.paging, attr)
+            if before != after:
+                self.add(
+                    "paging-changed",
+                    True,
+                    f"{where}.{attr}",
+                    python,
+                    f"{label}: paging {attr} {before} -> {after}",
+                    before,
+                    after,
+                )
+        for attr, key in (("max_count", "max-count"), ("max_reachable", "max-reachable")):
+            before, after = getattr(old.paging, attr), getattr(new.paging, attr)
+            if before != after:
+                tighter = after < before
+                self.add(
+                    "limit-tightened" if tighter else "limit-loosened",
+                    tighter,
+                    f"{where}.{key}",
+                    python,
+                    f"{label}: paging {key} {before} -> {after}",
+                    before,
+                    after,
+                )
+
+    def compare_limits(self, old: Operation, new: Operation) -> None:
+        label = f"{new.method} {new.path}"
+        before = {lim.name: lim for lim in old.limits}
+        after = {lim.name: lim for lim in new.limits}
+        python = _method(new)
+        for index, (name, lim) in enumerate(before.items()):
+            if name not in after:
+                self.add(
+                    "limit-removed",
+                    False,
+                    f"{old.spec_path}.x-postmark-limits.{index}",
+                    python,
+                    f"{label}: limit {name} ({lim.max} {lim.unit}) removed",
+                    lim.max,
+                )
+        for index, (name, lim) in enumerate(after.items()):
+            where = f"{new.spec_path}.x-postmark-limits.{index}"
+            if name not in before:
+                self.add(
+                    "limit-added",
+                    True,
+                    where,
+                    python,
+                    f"{label}: new limit {name}: {lim.max} {lim.unit} per {lim.scope}",
+                    None,
+                    lim.max,
+                )
+                continue
+            was = before[name]
+            if (was.unit, was.scope, was.field) != (lim.unit, lim.scope, lim.field):
+                self.add(
+                    "limit-changed",
+                    True,
+                    where,
+                    python,
+                    f"{label}: limit {name} now counts {lim.unit} per {lim.scope}"
+                    f"{' in ' + lim.field if lim.field else ''} (was {was.unit} per {was.scope}"
+                    f"{' in ' + was.field if was.field else ''})",
+                )
+            if was.max != lim.max:
+                tighter = lim.max < was.max
+                self.add(
+                    "limit-tightened" if tighter else "limit-loosened",
+                    tighter,
+                    where,
+                    python,
+                    f"{label}: limit {name} {was.max} -> {lim.max} {lim.unit}",
+                    was.max,
+                    lim.max,
+                )
+
+    def compare_webhooks(self) -> None:
+        before = {w.key: w for w in self.old.webhooks}
+        after = {w.key: w for w in self.new.webhooks}
+        for key, hook in before.items():
+            if key not in after:
+                self.add(
+                    "webhook-removed",
+                    True,
+                    hook.spec_path,
+                    f"models.{hook.model.name}",
+                    f"webhook {key} removed",
+                    key,
+                )
+        for key, hook in after.items():
+            if key not in before:
+                self.add(
+                    "webhook-added",
+                    False,
+                    hook.spec_path,
+                    f"models.{hook.model.name}",
+                    f"webhook {key} added",
+                    None,
+                    key,
+                )
+                continue
+            self.compare_type(
+                TypeRef("model", name=before[key].model.name),
+                TypeRef("model", name=hook.model.name),
+                "response",
+                f"{hook.spec_path}.post.requestBody",
+                f"models.{hook.model.name}",
+                "response-type-changed",
+                f"webhook {key} payload",
+            )
+
+    def compare_security(self) -> None:
+        before = {c.token: c for c in self.old.clients}
+        after = {c.token: c for c in self.new.clients}
+        for token in sorted(set(before) & set(after)):
+            old, new = before[token], after[token]
+            if old.header != new.header:
+                self.add(
+                    "security-changed",
+                    True,
+                    f"components.securitySchemes.{new.security_scheme}",
+                    new.class_name,
+                    f"the {token} token now travels in {new.header} (was {old.header})",
+                    old.header,
+                    new.header,
+                )
+
+    # ---- api scope: types, recursively ------------------------------------------------------------
+
+    def compare_type(
+        self,
+        old: TypeRef,
+        new: TypeRef,
+        usage: Usage,
+        location: str,
+        python: str | None,
+        kind: str,
+        what: str,
+    ) -> None:
+        """Compare two types found at the same place; pair the generated types they name."""
+        if old.alias or new.alias:
+            self.pairs.pair(old.alias, new.alias)
+        if _shape(old) != _shape(new):
+            self.add(
+                kind,
+                self.type_change_breaks(old, new, usage),
+                location,
+                python,
+                f"{what}: type {_look_through(old)} -> {_look_through(new)}",
+                _look_through(old),
+                _look_through(new),
+            )
+            return
+        if old.kind == "model":
+            self.pairs.pair(old.name, new.name)
+            self.compare_model(
+                self.old_models[old.name or ""], self.new_models[new.name or ""], usage
+            )
+        elif old.kind == "enum":
+            self.pairs.pair(old.name, new.name)
+            self.compare_enum(self.old_enums[old.name or ""], self.new_enums[new.name or ""])
+        elif old.kind == "union":
+            self.pairs.pair(old.name, new.name)
+            self.compare_union(old.name or "", new.name or "", usage)
+        elif old.kind == "scalars":
+            for before, after in zip(old.members, new.members):
+                self.compare_type(before, after, usage, location, python, kind, what)
+        elif old.item is not None and new.item is not None:
+            self.compare_type(
+                old.item, new.item, usage, location, python, "type-changed", f"{what} items"
+            )
+
+    def type_change_breaks(self, old: TypeRef, new: TypeRef, usage: Usage) -> bool:
+        """A type change breaks callers, except between a string and an enum where nobody loses.
+
+        Requests: a closed enum narrows what may be sent (breaking); going back to a string widens it.
+        Responses with open enums: the reader gets a string either way.
+        """
+        if {old.kind, new.kind} != {"str", "enum"}:
+            return True
+        if usage == "response":
+            return not (self.old.responses_open_enums and self.new.responses_open_enums)
+        return new.kind == "enum"
+
+    def compare_union(self, old_name: str, new_name: str, usage: Usage) -> None:
+        old_union = next(u for u in self.old.unions if u.name == old_name)
+        new_union = next(u for u in self.new.unions if u.name == new_name)
+        after = {v.value or v.model: v for v in new_union.variants}
+        for variant in old_union.variants:
+            match = after.get(variant.value or variant.model)
+            if match is not None:
+                self.compare_type(
+                    TypeRef("model", name=variant.model),
+                    TypeRef("model", name=match.model),
+                    usage,
+                    new_union.spec_path,
+                    f"models.{new_name}",
+                    "type-changed",
+                    f"{new_name} variant {variant.value or variant.model}",
+                )
+
+    def compare_model(self, old: Model, new: Model, usage: Usage) -> None:
+        key = (old.name, new.name, usage)
+        if key in self._seen_models:
+            return
+        self._seen_models.add(key)
+        before = {f.wire: f for f in old.fields}
+        after = {f.wire: f for f in new.fields}
+        for wire, f in before.items():
+            if wire not in after:
+                self.add(
+                    f"{usage}-field-removed",
+                    True,
+                    f.spec_path,
+                    f"models.{new.name}.{f.name}",
+                    f"{usage} field {wire} removed from {new.name}",
+                    wire,
+                )
+        for wire, f in after.items():
+            python = f"models.{new.name}.{f.name}"
+            if wire not in before:
+                breaking = usage == "request" and f.required
+                state = "required" if f.required else "optional"
+                self.add(
+                    f"{usage}-field-added",
+                    breaking,
+                    f.spec_path,
+                    python,
+                    f"{state} {usage} field {wire} added to {new.name}",
+                    None,
+                    wire,
+                )
+                continue
+            self.compare_field(before[wire], f, new.name, usage, python)
+
+    def compare_field(self, old: Field, new: Field, owner: str, usage: Usage, python: str) -> None:
+        what = f"{usage} field {owner}.{new.wire}"
+        if usage == "request":
+            if new.required and not old.required:
+                self.add(
+                    "request-field-required", True, new.spec_path, python, f"{what} is now required"
+                )
+            elif old.required and not new.required:
+                self.add(
+                    "request-field-optional",
+                    False,
+                    new.spec_path,
+                    python,
+                    f"{what} is now optional",
+                )
+            self.changes.extend(_constraint_changes(old, new, new.spec_path, python, what))
+        else:
+            if new.optional and not old.optional:
+                self.add(
+                    "response-field-optional",
+                    True,
+                    new.spec_path,
+                    python,
+                    f"{what} may now be missing or null",
+                )
+            elif old.optional and not new.optional:
+                self.add(
+                    "response-field-required",
+                    False,
+                    new.spec_path,
+                    python,
+                    f"{what} is now always present",
+                )
+        self.compare_type(
+            old.type, new.type, usage, new.spec_path, python, f"{usage}-field-type-changed", what
+        )
+
+    def compare_enum(self, old: EnumType, new: EnumType) -> None:
+        key = (old.name, new.name)
+        if key in self._seen_enums:
+            return
+        self._seen_enums.add(key)
+        request = old.is_request or new.is_request
+        python = f"models.{new.name}"
+        for value in old.values:
+            if value not in new.values:
+                what = "request" if request else "response"
+                self.add(
+                    "enum-value-removed",
+                    request,
+                    new.spec_path,
+                    python,
+                    f"{what} enum {new.name}: value {value!r} removed",
+                    value,
+                )
+        for value in new.values:
+            if value not in old.values:
+                self.add(
+                    "enum-value-added",
+                    False,
+                    new.spec_path,
+                    python,
+                    f"enum {new.name}: value {value!r} added",
+                    None,
+                    value,
+                )
+
+    # ---- python scope ---------------------------------------------------------------------------
+
+    def compare_methods(self) -> None:
+        old_ops = {_op_key(op): op for op in self.old.operations}
+        new_ops = {_op_key(op): op for op in self.new.operations}
+        for key, op in old_ops.items():
+            if key not in new_ops:
+                self.add(
+                    "method-removed",
+                    True,
+                    op.spec_path,
+                    _method(op),
+                    f"{_method(op)}() removed",
+                    _method(op),
+                )
+        for key, op in new_ops.items():
+            if key not in old_ops:
+                self.add(
+                    "method-added",
+                    False,
+                    op.spec_path,
+                    _method(op),
+                    f"{_method(op)}() added",
+                    None,
+                    _method(op),
+                )
+                continue
+            old = old_ops[key]
+            if _method(old) != _method(op):
+                self.add(
+                    "method-renamed",
+                    True,
+                    op.spec_path,
+                    _method(op),
+                    f"{_method(old)}() renamed to {_method(op)}()",
+                    _method(old),
+                    _method(op),
+                )
+            if old.id != op.id:
+                self.add(
+                    "operation-id-changed",
+                    True,
+                    f"{op.spec_path}.operationId",
+                    _method(op),
+                    f"operationId {old.id} -> {op.id} (operation constant {old.const_name} -> "
+                    f"{op.const_name}; the CLI and fixtures name operations by it)",
+                    old.id,
+                    op.id,
+                )
+        before = {g.tag: g for g in self.old.groups}
+        for index, group in enumerate(self.new.groups):
+            was = before.get(group.tag)
+            if was is not None and was.name != group.name:
+                self.add(
+                    "group-renamed",
+                    True,
+                    f"tags.{index}.x-python-name",
+                    f"client.{group.name}",
+                    f"client.{was.name} renamed to client.{group.name}",
+                    f"client.{was.name}",
+                    f"client.{group.name}",
+                )
+
+    def compare_arguments(self, old: Operation, new: Operation) -> None:
+        python = _method(new)
+        before = {(a.source, a.wire): a for a in old.arguments}
+        after = {(a.source, a.wire): a for a in new.arguments}
+        for key, arg in before.items():
+            if key not in after:
+                self.add(
+                    "argument-removed",
+                    True,
+                    new.spec_path,
+                    _argument(new, arg.name, arg.source == "path"),
+                    f"{python}(): argument {arg.name} removed",
+                    arg.name,
+                )
+        for key, arg in after.items():
+            where = _argument(new, arg.name, arg.source == "path")
+            if key not in before:
+                required = arg.default is None
+                state = "required" if required else "optional"
+                self.add(
+                    "argument-added",
+                    required,
+                    new.spec_path,
+                    where,
+                    f"{python}(): {state} argument {arg.name} added",
+                    None,
+                    arg.name,
+                )
+                continue
+            was = before[key]
+            if was.name != arg.name:
+                self.add(
+                    "argument-renamed",
+                    True,
+                    new.spec_path,
+                    where,
+                    f"{python}(): argument {was.name} renamed to {arg.name}",
+                    was.name,
+                    arg.name,
+                )
+            change = self.annotation_change(was.annotation, arg.annotation)
+            if change is not None:
+                self.add(
+                    "argument-type-changed",
+                    change != "widened",
+                    new.spec_path,
+                    where,
+                    f"{python}(): argument {arg.name}: {was.annotation} -> {arg.annotation}",
+                    was.annotation,
+                    arg.annotation,
+                )
+            if was.default is not None and arg.default is None:
+                self.add(
+                    "argument-required",
+                    True,
+                    new.spec_path,
+                    where,
+                    f"{python}(): argument {arg.name} is now required",
+                )
+            elif was.default is None and arg.default is not None:
+                self.add(
+                    "argument-optional",
+                    False,
+                    new.spec_path,
+                    where,
+                    f"{python}(): argument {arg.name} is now optional (default {arg.default})",
+                )
+            elif was.default != arg.default:
+                self.add(
+                    "argument-default-changed",
+                    False,
+                    new.spec_path,
+                    where,
+                    f"{python}(): argument {arg.name}: default {was.default} -> {arg.default}",
+                    was.default,
+                    arg.default,
+                )
+        old_positional = [
+            (a.source, a.wire) for a in old.positional_arguments if (a.source, a.wire) in after
+        ]
+        new_positional = [
+            (a.source, a.wire) for a in new.positional_arguments if (a.source, a.wire) in before
+        ]
+        if old_positional != new_positional:
+            self.add(
+                "argument-order-changed",
+                True,
+                new.spec_path,
+                python,
+                f"{python}(): positional arguments now come in the order "
+                f"{', '.join(a.name for a in new.positional_arguments)}",
+            )
+        old_returns, new_returns = _returns(old), _returns(new)
+        if self.annotation_change(old_returns, new_returns) is not None:
+            self.add(
+                "method-returns-changed",
+                True,
+                new.spec_path,
+                python,
+                f"{python}() now returns {new_returns} (was {old_returns})",
+                old_returns,
+                new_returns,
+            )
+
+    def compare_types(self) -> None:
+        """Classes of models.py: pair the rest by name, then by spec path; report the unpaired."""
+        old_types = _generated_types(self.old)
+        new_types = _generated_types(self.new)
+        for name, (kind, _) in old_types.items():
+            if new_types.get(name, ("", ""))[0] == kind:
+                self.pairs.pair(name, name)
+        by_path = {(kind, spec_path): name for name, (kind, spec_path) in new_types.items()}
+        for name, key in old_types.items():
+            self.pairs.pair(name, by_path.get(key))
+        for name, (kind, spec_path) in old_types.items():
+            new_name = self.pairs.forward.get(name)
+            if new_name is None or new_name not in new_types:
+                self.add(
+                    f"{kind}-removed",
+                    True,
+                    spec_path,
+                    f"models.{name}",
+                    f"models.{name} removed",
+                    name,
+                )
+            elif new_name != name:
+                self.add(
+                    f"{kind}-renamed",
+                    True,
+                    new_types[new_name][1],
+                    f"models.{new_name}",
+                    f"models.{name} renamed to models.{new_name}",
+                    name,
+                    new_name,
+                )
+        for name, (kind, spec_path) in new_types.items():
+            if name not in self.pairs.backward or self.pairs.backward[name] not in old_types:
+                self.add(
+                    f"{kind}-added",
+                    False,
+                    spec_path,
+                    f"models.{name}",
+                    f"models.{name} added",
+                    None,
+                    name,
+                )
+        # Now that renames are known, compare what names appear in: signatures and model fields.
+        old_ops = {_op_key(op): op for op in self.old.operations}
+        for op in self.new.operations:
+            if _op_key(op) in old_ops:
+                self.compare_arguments(old_ops[_op_key(op)], op)
+        for old_name, new_name in self.pairs.forward.items():
+            if old_name in self.old_models and new_name in self.new_models:
+                self.compare_model_fields(self.old_models[old_name], self.new_models[new_name])
+
+    def compare_model_fields(self, old: Model, new: Model) -> None:
+        before = {f.wire: f for f in old.fields}
+        after = {f.wire: f for f in new.fields}
+        request = old.is_request or new.is_request
+        response = old.is_response or new.is_response
+        for wire, f in before.items():
+            if wire not in after:
+                self.add(
+                    "field-removed",
+                    True,
+                    f.spec_path,
+                    f"models.{new.name}.{f.name}",
+                    f"models.{new.name}.{f.name} removed",
+                    f.name,
+                )
+        for wire, f in after.items():
+            python = f"models.{new.name}.{f.name}"
+            if wire not in before:
+                # A request model's constructor needs every field that has no default.
+                breaking = request and not f.optional
+                self.add(
+                    "field-added",
+                    breaking,
+                    f.spec_path,
+                    python,
+                    f"{python} added ({f.annotation})",
+                    None,
+                    f.name,
+                )
+                continue
+            was = before[wire]
+            if was.name != f.name:
+                self.add(
+                    "field-renamed",
+                    True,
+                    f.spec_path,
+                    python,
+                    f"models.{new.name}.{was.name} renamed to {python}",
+                    was.name,
+                    f.name,
+                )
+            change = self.annotation_change(was.annotation, f.annotation)
+            if change is not None:
+                # A response model's reader only loses when the type changes; a request model's
+                # constructor also loses when what it accepts narrows.
+                self.add(
+                    "field-type-changed",
+                    change == "changed" or (change == "narrowed" and request),
+                    f.spec_path,
+                    python,
+                    f"{python}: {was.annotation} -> {f.annotation}",
+                    was.annotation,
+                    f.annotation,
+                )
+            elif _is_optional(f.annotation) and not _is_optional(was.annotation):
+                self.add(
+                    "field-optional",
+                    response,
+                    f.spec_path,
+                    python,
+                    f"{python} may now be None ({f.annotation})",
+                    was.annotation,
+                    f.annotation,
+                )
+            elif _is_optional(was.annotation) and not _is_optional(f.annotation):
+                self.add(
+                    "field-required",
+                    request,
+                    f.spec_path,
+                    python,
+                    f"{python} is no longer optional ({f.annotation})",
+                    was.annotation,
+                    f.annotation,
+                )
+
+    def compare_error_codes(self) -> None:
+        before = {e.code: e for e in self.old.error_codes}
+        after = {e.code: e for e in self.new.error_codes}
+        where = "components.x-postmark-error-codes"
+        for code, entry in before.items():
+            if code not in after:
+                self.add(
+                    "error-code-removed",
+                    True,
+                    where,
+                    f"errors.ErrorCode.{entry.constant_name}",
+                    f"ErrorCode {code} ({entry.name}) removed",
+                    entry.name,
+                )
+        for code, entry in after.items():
+            if code not in before:
+                self.add(
+                    "error-code-added",
+                    False,
+                    where,
+                    f"errors.ErrorCode.{entry.constant_name}",
+                    f"ErrorCode {code} ({entry.name}) added",
+                    None,
+                    entry.name,
+                )
+            elif before[code].constant_name != entry.constant_name:
+                self.add(
+                    "error-code-renamed",
+                    True,
+                    where,
+                    f"errors.ErrorCode.{entry.constant_name}",
+                    f"ErrorCode.{before[code].constant_name} renamed to ErrorCode.{entry.constant_name}",
+                    before[code].constant_name,
+                    entry.constant_name,
+                )
+        old_classes = {e.exception_class: e for e in self.old.error_codes if e.exception_class}
+        new_classes = {e.exception_class: e for e in self.new.error_codes if e.exception_class}
+        for name in old_classes:
+            if name not in new_classes:
+                self.add(
+                    "exception-removed",
+                    True,
+                    where,
+                    f"errors.{name}",
+                    f"errors.{name} removed",
+                    name,
+                )
+        for name in new_classes:
+            if name not in old_classes:
+                self.add(
+                    "exception-added",
+                    False,
+                    where,
+                    f"errors.{name}",
+                    f"errors.{name} added",
+                    None,
+                    name,
+                )
+
+    def annotation_change(
+        self, old: str, new: str
+    ) -> Literal["changed", "narrowed", "widened"] | None:
+        """How a Python annotation changed, optionality aside; None when it means the same type.
+
+        Both sides are compared in the new names (renamed classes are reported once, as renames),
+        with aliases spelled out (`Metadata` is `dict[str, str]`) and an open enum (`X | str`)
+        read as the `str` it is. A closed enum replaced by `str` widens; the reverse narrows.
+        """
+        before = _words(self.old_aliases).sub(
+            lambda m: self.old_aliases[m.group(0)], _unqualified(old)
+        )
+        before = _canonical(
+            self.rename_pattern.sub(lambda m: self.pairs.forward[m.group(0)], before),
+            self.enum_names,
+        )
+        after = _canonical(
+            _words(self.new_aliases).sub(lambda m: self.new_aliases[m.group(0)], _unqualified(new)),
+            self.enum_names,
+        )
+        if before == after:
+            return None
+        as_strings = _words(self.enum_names).sub("str", before), _words(self.enum_names).sub(
+            "str", after
+        )
+        if as_strings[0] == after:
+            return "widened"
+        if as_strings[1] == before:
+            return "narrowed"
+        return "changed"
+
+    @property
+    def rename_pattern(self) -> re.Pattern[str]:
+        return _words({o: n for o, n in self.pairs.forward.items() if o != n})
+
+
+def _generated_types(api: Api) -> dict[str, tuple[str, str]]:
+    """Class name -> (kind for change names, spec path) for everything models.py defines."""
+    types: dict[str, tuple[str, str]] = {}
+    for m in api.models:
+        types[m.name] = ("model", m.spec_path)
+    for e in api.enums:
+        types[e.name] = ("enum", e.spec_path)
+    for a in api.aliases:
+        types[a.name] = ("type", a.spec_path)
+    for u in api.unions:
+        types[u.name] = ("type", u.spec_path)
+    return types
+
+
+_NEVER = re.compile(r"(?!)")
+
+
+def _words(names: dict[str, str]) -> re.Pattern[str]:
+    """A pattern matching any of `names` as a whole identifier (longest first)."""
+    if not names:
+        return _NEVER
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.])(?:{alternatives})(?!\w)")
+
+
+def _unqualified(annotation: str) -> str:
+    """`models.X` -> `X`: models.py spells its own names without the module."""
+    return re.sub(r"\bmodels\.", "", annotation)
+
+
+def _canonical(annotation: str, enums: dict[str, str]) -> str:
+    """Optionality dropped, and an open enum `X | str` read as `str`."""
+    text = re.sub(r" \| None\b", "", annotation)
+    return _words({f"{name} | str": name for name in enums}).sub("str", text)
+
+
+def _is_optional(annotation: str) -> bool:
+    return annotation.endswith(" | None") or annotation == "None"
+
+
+def _returns(op: Operation) -> str:
+    """What the generated method returns, as the resources template spells it."""
+    if op.paging is not None:
+        return f"SyncPage[models.{op.paging.item_model.name}]"
+    response = op.response.type.annotation(open_enums=False, qualifier="models.")
+    if op.batch and op.response.item_model is not None:
+        return f"BatchResult[models.{op.response.item_model.name}]"
+    return response
+
+
+def diff_apis(old: Api, new: Api) -> list[Change]:
+    """Every change from `old` to `new`, sorted (see the module docstring)."""
+    return _Comparer(old, new).run()
+
+
+def diff(old_source: str, new_source: str | None = None, spec_path: str = DEFAULT_SPEC) -> Report:
+    """Read both sides (raising DiffError) and compare them."""
+    old = load_side(old_source, spec_path)
+    new = load_side(new_source or spec_path, spec_path)
+    return Report(old, new, diff_apis(old.api, new.api))
+
+
+# ---- output ----------------------------------------------------------------------------------------
+
+
+def _side_label(side: Side) -> str:
+    revision = f" @ {side.revision[:12]}" if side.revision else ""
+    return f"{side.source}{revision} ({side.api.version})"
+
+
+def _counts(report: Report) -> str:
+    breaking = len(report.breaking)
+    other = len(report.changes) - breaking
+    return f"{breaking} breaking, {other} non-breaking"
+
+
+_SCOPE_TITLES: dict[Scope, str] = {
+    "api": "API (what Postmark accepts and returns)",
+    "python": "Python package (postmark_client)",
+}
+
+
+def format_text(report: Report) -> str:
+    lines = [f"spec diff: {_side_label(report.old)} -> {_side_label(report.new)}"]
+    if not report.changes:
+        lines.append("no changes")
+        return "\n".join(lines) + "\n"
+    for scope, title in _SCOPE_TITLES.items():
+        changes = [c for c in report.changes if c.scope == scope]
+        if not changes:
+            continue
+        lines.append("")
+        lines.append(f"{title}:")
+        for c in changes:
+            flag = "BREAKING" if c.breaking else "        "
+            lines.append(f"  {flag}  {c.kind:<28} {c.message}")
+            detail = c.location + (f"  [{c.python}]" if c.python else "")
+            lines.append(f"  {'':8}  {'':<28} at {detail}")
+    lines.append("")
+    lines.append(_counts(report))
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str | None) -> str:
+    if not text:
+        return ""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str | None) -> str:
+    return f"`{_cell(text)}`" if text else ""
+
+
+def format_markdown(report: Report) -> str:
+    lines = [
+        "## Spec diff",
+        "",
+        f"{_code(report.old.source)} ({report.old.api.version}) → "
+        + f"{_code(report.new.source)} ({report.new.api.version})",
+        "",
+    ]
+    if not report.changes:
+        lines.append("No changes.")
+        return "\n".join(lines) + "\n"
+    breaking = len(report.breaking)
+    lines.append(
+        f"**{breaking} breaking**, {len(report.changes) - breaking} non-breaking."
+        if breaking
+        else f"Nothing breaking; {len(report.changes)} non-breaking."
+    )
+    for scope, title in _SCOPE_TITLES.items():
+        changes = [c for c in report.changes if c.scope == scope]
+        if not changes:
+            continue
+        lines += [
+            "",
+            f"### {title}",
+            "",
+            "| | Change | Details | Where | Python |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for c in changes:
+            flag = "**breaking**" if c.breaking else ""
+            lines.append(
+                f"| {flag} | {c.kind} | {_cell(c.message)} | {_code(c.location)} | {_code(c.python)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def format_json(report: Report) -> str:
+    return json.dumps(report.to_json(), indent=2, sort_keys=False) + "\n"
+
+
+FORMATTERS = {"text": format_text, "markdown": format_markdown, "json": format_json}
+
+
+# ---- the subcommand ---------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "old",
+        metavar="OLD",
+        help="the old spec: a file, or git:REF (the spec as of a git revision)",
+    )
+    parser.add_argument(
+        "new",
+        metavar="NEW",
+        nargs="?",
+        default=None,
+        help="the new spec: a file or git:REF (default: the working tree's --spec)",
+    )
+    parser.add_argument(
+        "--spec",
+        default=DEFAULT_SPEC,
+        help=f"the spec file in the working tree; git:REF reads this path at REF (default: {DEFAULT_SPEC})",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (default: text)"
+    )
+    parser.add_argument(
+        "--fail-on-breaking", action="store_true", help="exit 1 when a change is breaking"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        report = diff(args.old, args.new, args.spec)
+    except DiffError as exc:
+        print(f"postmark-codegen diff: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    sys.stdout.write(FORMATTERS[args.format](report))
+    if args.fail_on_breaking and report.breaking:
+        print(f"{len(report.breaking)} breaking change(s)", file=sys.stderr)
+        return EXIT_BREAKING
+    return EXIT_OK
+
+
+__all__ = [
+    "KINDS",
+    "Change",
+    "DiffError",
+    "Report",
+    "Side",
+    "add_arguments",
+    "diff",
+    "diff_apis",
+    "load_side",
+    "run",
+]

@@ -1,0 +1,553 @@
+"""The intermediate model: what the spec means, as plain dataclasses. Templates see only this.
+
+`build.py` turns a loaded spec into an `Api`; every template renders from it. Names here are the
+generated package's names (Python attribute names, class names, constant names), decided once so
+that the client, the CLI, the fake Postmark and the docs agree. The model knows nothing of Jinja.
+
+Ordering is the spec's order everywhere (operations in `paths` order, fields in `properties`
+order), so a change in the spec shows up as a local change in the generated code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from generator.naming import constant_name, snake_case
+
+# The JSON type of a parameter or top-level body field, as the operation table records it.
+JsonType = Literal["string", "integer", "number", "boolean", "array", "object"]
+
+# What a TypeRef is. Scalars pass through from_dict/to_dict untouched; the others convert.
+TypeKind = Literal[
+    "str",
+    "int",
+    "float",
+    "bool",
+    "any",  # any JSON value
+    "datetime",  # string, format date-time
+    "date",  # string, format date
+    "enum",  # a Literal alias (EnumType)
+    "model",  # a generated dataclass (Model)
+    "union",  # a discriminated oneOf of models (UnionType)
+    "list",  # JSON array of `item`
+    "dict",  # JSON object with free keys, values of `item`
+    "scalars",  # several JSON scalar types at once (`type: [integer, string]`), see `members`
+]
+
+_JSON_TYPES: dict[str, JsonType] = {
+    "str": "string",
+    "datetime": "string",
+    "date": "string",
+    "enum": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "list": "array",
+    "dict": "object",
+    "model": "object",
+    "union": "object",
+    "any": "object",
+}
+
+_SCALAR_ANNOTATIONS = {
+    "str": "str",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "any": "Any",
+    "datetime": "_dt.datetime",
+    "date": "_dt.date",
+}
+
+
+@dataclass
+class TypeRef:
+    """The type of a field, parameter, body or response, recursively.
+
+    `alias` names a component schema that is only a container (`Metadata` is `dict[str, str]`,
+    `SendEmailBatchResponse` is `list[SendEmailResponse]`): annotations use the alias name while
+    conversions look through it.
+    """
+
+    kind: TypeKind
+    name: str | None = None  # class name for enum, model and union
+    item: TypeRef | None = None  # element type of list, value type of dict
+    members: list[TypeRef] = field(default_factory=list)  # for kind "scalars"
+    alias: str | None = None
+
+    @property
+    def passthrough(self) -> bool:
+        """True when the JSON value is already the Python value (no parsing, no dumping)."""
+        if self.kind in ("list", "dict"):
+            assert self.item is not None
+            return self.item.passthrough
+        return self.kind not in ("datetime", "date", "model", "union")
+
+    @property
+    def json_type(self) -> JsonType:
+        """The JSON type on the wire. Several scalars (`templateIdOrAlias` is `[integer, string]`)
+        count as a string: that is how a path or query value travels."""
+        if self.kind == "scalars":
+            if not self.members or any(m.json_type == "string" for m in self.members):
+                return "string"
+            return self.members[0].json_type
+        return _JSON_TYPES[self.kind]
+
+    @property
+    def model_names(self) -> list[str]:
+        """The generated classes this type refers to, directly or inside containers."""
+        if self.kind in ("model", "union") and self.name:
+            return [self.name]
+        if self.item is not None:
+            return self.item.model_names
+        return []
+
+    def annotation(self, *, open_enums: bool, qualifier: str = "") -> str:
+        """The Python annotation. `qualifier` ("models.") prefixes generated names outside models.py.
+
+        With `open_enums` an enum is `Name | str`: a response may carry values the spec does not list.
+        """
+        if self.alias is not None and not (open_enums and self._contains_enum()):
+            return qualifier + self.alias
+        if self.kind in _SCALAR_ANNOTATIONS:
+            return _SCALAR_ANNOTATIONS[self.kind]
+        if self.kind == "enum":
+            assert self.name is not None
+            return f"{qualifier}{self.name} | str" if open_enums else qualifier + self.name
+        if self.kind in ("model", "union"):
+            assert self.name is not None
+            return qualifier + self.name
+        if self.kind == "list":
+            assert self.item is not None
+            return f"list[{self.item.annotation(open_enums=open_enums, qualifier=qualifier)}]"
+        if self.kind == "dict":
+            assert self.item is not None
+            return f"dict[str, {self.item.annotation(open_enums=open_enums, qualifier=qualifier)}]"
+        if self.kind == "scalars":
+            return " | ".join(
+                m.annotation(open_enums=open_enums, qualifier=qualifier) for m in self.members
+            )
+        raise ValueError(f"unknown type kind {self.kind!r}")
+
+    def _contains_enum(self) -> bool:
+        if self.kind == "enum":
+            return True
+        return self.item is not None and self.item._contains_enum()
+
+    @property
+    def kinds(self) -> set[str]:
+        """Every kind this type is made of (`list[datetime]` -> {"list", "datetime"})."""
+        found: set[str] = {self.kind}
+        if self.item is not None:
+            found |= self.item.kinds
+        for member in self.members:
+            found |= member.kinds
+        return found
+
+    @property
+    def parse_function(self) -> str:
+        """The module function that parses a union (`parse_webhook_payload`)."""
+        assert self.name is not None
+        return "parse_" + snake_case(self.name)
+
+    @property
+    def enum_name(self) -> str | None:
+        """The enum this type is, or holds as list items (for validation of closed enums)."""
+        if self.kind == "enum":
+            return self.name
+        if self.kind == "list" and self.item is not None:
+            return self.item.enum_name
+        return None
+
+
+@dataclass
+class Field:
+    """One property of an object schema."""
+
+    wire: str  # Postmark's name: `MessageID`
+    name: str  # the Python attribute: `message_id`
+    type: TypeRef
+    required: bool
+    nullable: bool
+    description: str
+    spec_path: str  # `components.schemas.Bounce.properties.MessageID`
+    # Filled in by build once the owning model's usage is known:
+    annotation: str = ""  # in models.py, including `| None` when the value may be missing
+    qualified_annotation: str = ""  # the same outside models.py (`models.` prefix)
+    # Constraints Postmark states (checked by validate() on request models):
+    max_length: int | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    max_items: int | None = None
+    min_items: int | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    format: str | None = None
+    example: Any = None
+
+    @property
+    def optional(self) -> bool:
+        """The attribute may be None: not required, or explicitly nullable."""
+        return not self.required or self.nullable
+
+
+@dataclass
+class Model:
+    """A generated dataclass for an object schema (named, or inline with a derived name)."""
+
+    name: str  # class name: `Bounce`, `ValidateTemplateResponseHtmlBody`
+    schema_name: str | None  # the `components/schemas` key, None for inline schemas
+    spec_path: str
+    description: str
+    fields: list[Field]
+    closed: bool = False  # additionalProperties: false (requests refuse unknown fields)
+    # anyOf of `required` lists: at least one group must be complete (`HtmlBody` or `TextBody`).
+    require_any_of: list[list[str]] = field(default_factory=list)  # wire names
+    is_request: bool = False  # reachable from a request body: gets validate()
+    is_response: bool = False  # reachable from a response or webhook: tolerant, open enums
+    is_webhook: bool = False  # the body of a webhook event
+    example: Any = None
+    # Wire data of a typical instance (schema example, else one found in an operation or webhook
+    # example, else built from the required fields): the testing factories start from it.
+    sample: Any = None  # filled in by `generator.samples.fill_samples`
+
+    @property
+    def init_fields(self) -> list[Field]:
+        """Fields in dataclass order: those without a default (required, not nullable) first."""
+        return [f for f in self.fields if not f.optional] + [f for f in self.fields if f.optional]
+
+    @property
+    def wire_keys(self) -> list[str]:
+        return [f.wire for f in self.fields]
+
+    def field_by_wire(self, wire: str) -> Field | None:
+        return next((f for f in self.fields if f.wire == wire), None)
+
+    @property
+    def require_any_of_fields(self) -> list[list[Field]]:
+        """`require_any_of` with the Field of each wire name."""
+        by_wire = {f.wire: f for f in self.fields}
+        return [[by_wire[wire] for wire in group] for group in self.require_any_of]
+
+
+@dataclass
+class EnumType:
+    """A string enum, generated as a `Literal[...]` alias."""
+
+    name: str
+    schema_name: str | None
+    spec_path: str
+    description: str
+    values: list[str]
+    is_request: bool = False
+    is_response: bool = False
+
+    @property
+    def constant_name(self) -> str:
+        """Module constant holding the values as a frozenset, for validation: `TRACK_LINKS_VALUES`."""
+        return constant_name(self.name) + "_VALUES"
+
+
+@dataclass
+class Alias:
+    """A component schema that is a container or a scalar (`Metadata = dict[str, str]`)."""
+
+    name: str
+    schema_name: str
+    spec_path: str
+    description: str
+    type: TypeRef  # the aliased type (its own `alias` is None)
+    annotation: str = ""  # filled in by build
+
+
+@dataclass
+class UnionVariant:
+    model: str  # class name
+    value: str | None  # discriminator value (`Bounce`), None when detected by a field
+    detect_by: str | None = None  # wire field whose presence identifies it (Inbound: `FromFull`)
+
+
+@dataclass
+class UnionType:
+    """A `oneOf` with a discriminator (`WebhookPayload`): a union alias plus a parse function."""
+
+    name: str
+    schema_name: str
+    spec_path: str
+    description: str
+    discriminator: str  # wire property: `RecordType`
+    variants: list[UnionVariant]
+    parse_function: str  # `parse_webhook_payload`
+
+
+@dataclass
+class Parameter:
+    """A path or query parameter."""
+
+    wire: str  # `bounceid`, `fromdate`
+    name: str  # `bounce_id`, `from_date`
+    location: Literal["path", "query"]
+    type: TypeRef
+    json_type: JsonType
+    required: bool
+    description: str
+    spec_path: str
+    annotation: str = ""  # in resource signatures (qualified), without `| None`
+    default: Any = None  # what the client sends when the caller gives nothing (count/offset)
+    enum: list[str] | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    format: str | None = None
+    pattern: str | None = None
+    example: Any = None
+    is_filter: bool = False  # a query filter that narrows a paged search
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not None
+
+
+@dataclass
+class Argument:
+    """One argument of a generated method, in signature order."""
+
+    name: str
+    annotation: str  # complete, including `| None` when optional
+    default: str | None  # Python source of the default (`100`, `None`); None = no default
+    source: Literal["path", "query", "body"]
+    wire: str
+    description: str
+    positional: bool = False  # path parameters and the messages of a batch; the rest keyword-only
+
+
+@dataclass
+class Body:
+    """An operation's request body."""
+
+    schema_name: str | None
+    type: TypeRef
+    model: Model | None  # the object body's model (None for an array body)
+    is_array: bool  # the body is a JSON array (`/email/batch`)
+    item_model: Model | None = (
+        None  # the message model of a batch (array items, or batch_field items)
+    )
+    batch_field: str | None = None  # wire field holding the messages of a batch object body
+    example: Any = None
+
+
+@dataclass
+class Response:
+    """An operation's 200 response."""
+
+    schema_name: str | None
+    type: TypeRef
+    model: Model | None  # the object response's model (None for an array response)
+    is_array: bool
+    item_model: Model | None = None  # the element model of an array response
+    description: str = ""
+    example: Any = None
+
+
+@dataclass
+class Paging:
+    """How a count/offset list pages (`x-postmark-paging`)."""
+
+    count: str  # wire name of the count parameter
+    offset: str
+    items: str  # wire name of the response field holding the items
+    items_attr: str  # its Python attribute
+    total: str
+    total_attr: str
+    max_count: int
+    max_reachable: int
+    item_model: Model
+    narrow_by: list[str]  # wire names of the query filters that narrow the search
+    narrow_by_attrs: list[str]  # the same filters as the method's argument names
+
+
+@dataclass
+class Limit:
+    """A limit Postmark states for an operation (`x-postmark-limits`)."""
+
+    name: str
+    max: int
+    unit: Literal["bytes", "items", "addresses", "templates"]
+    scope: Literal["message", "request", "server"]
+    field: str | None  # wire name of the body field, None for the body (or message) itself
+    description: str
+
+
+@dataclass
+class Operation:
+    """One API operation, with everything the client, the CLI, the fake and the docs need."""
+
+    id: str  # operationId: `send_email`
+    const_name: str  # `SEND_EMAIL`
+    name: str  # method name in its group: `send`
+    group: str  # the group's python name: `email`
+    tag: str  # the spec tag: `Email`
+    method: str  # upper case: `POST`
+    path: str  # `/bounces/{bounceid}`
+    token: Literal["server", "account"]
+    token_header: str  # `X-Postmark-Server-Token`
+    access: Literal["read", "write"]
+    acts_on: str
+    retry_safe: bool
+    summary: str
+    description: str
+    spec_path: str  # `paths./email.post`
+    path_params: list[Parameter]
+    query_params: list[Parameter]
+    body: Body | None
+    response: Response
+    paging: Paging | None = None
+    limits: list[Limit] = field(default_factory=list)
+    webhook_event: str | None = None
+    batch: bool = False
+    error_statuses: list[int] = field(default_factory=list)  # documented non-200 statuses
+    arguments: list[Argument] = field(default_factory=list)  # the method signature
+    response_annotation: str = ""  # the parsed 200 answer in resources (`models.Bounce`)
+
+    @property
+    def parameters(self) -> list[Parameter]:
+        return self.path_params + self.query_params
+
+    @property
+    def keyword_arguments(self) -> list[Argument]:
+        return [a for a in self.arguments if not a.positional]
+
+    @property
+    def positional_arguments(self) -> list[Argument]:
+        return [a for a in self.arguments if a.positional]
+
+    @property
+    def body_arguments(self) -> list[Argument]:
+        return [a for a in self.arguments if a.source == "body"]
+
+    @property
+    def is_paged(self) -> bool:
+        return self.paging is not None
+
+
+@dataclass
+class Group:
+    """A tag: one attribute of a client (`client.email`, `account.sender_signatures`)."""
+
+    tag: str  # `Sender signatures`
+    name: str  # `sender_signatures`
+    class_name: str  # `SenderSignatures`
+    async_class_name: str  # `AsyncSenderSignatures`
+    token: Literal["server", "account"]
+    description: str
+    operations: list[Operation] = field(default_factory=list)
+
+
+@dataclass
+class Client:
+    """A generated client class per token kind."""
+
+    token: Literal["server", "account"]
+    class_name: str  # `ServerClient`
+    async_class_name: str  # `AsyncServerClient`
+    header: str  # `X-Postmark-Server-Token`
+    env_var: str  # `POSTMARK_SERVER_TOKEN`
+    security_scheme: str  # `serverToken`
+    description: str
+    groups: list[Group] = field(default_factory=list)
+
+
+@dataclass
+class WebhookEvent:
+    """A webhook Postmark POSTs (`webhooks` section), keyed by RecordType."""
+
+    key: str  # `Bounce`
+    record_type: str
+    model: Model
+    summary: str
+    description: str
+    spec_path: str
+    example: Any = None
+    detect_by: str | None = None  # Inbound has no RecordType; it is told apart by this field
+
+
+@dataclass
+class ErrorCodeInfo:
+    """A row of `components/x-postmark-error-codes`."""
+
+    code: int
+    name: str  # `InactiveRecipient`
+    meaning: str
+    http_status: int | None
+    verified: bool
+    exception_class: str | None  # `InactiveRecipientError` when the spec asks for one
+    constant_name: str = ""  # `INACTIVE_RECIPIENT`
+
+
+@dataclass
+class ReleaseNote:
+    date: str
+    title: str
+    changes: list[str]
+    operations: list[str] = field(default_factory=list)  # operationIds
+
+
+@dataclass
+class Api:
+    """The whole API. Lists keep spec order."""
+
+    title: str
+    version: str  # info.version, as written: `2025.06`
+    package_version: str  # PEP 440: `2025.6`
+    summary: str
+    description: str
+    default_base_url: str
+    responses_open_enums: bool  # x-postmark-enums.responses == open
+    license: str  # info.license.identifier (or name): `MIT`
+    groups: list[Group]
+    clients: list[Client]
+    operations: list[Operation]
+    enums: list[EnumType]
+    models: list[Model]
+    aliases: list[Alias]
+    unions: list[UnionType]
+    webhooks: list[WebhookEvent]
+    error_codes: list[ErrorCodeInfo]
+    release_notes: list[ReleaseNote]
+
+    def operation(self, operation_id: str) -> Operation:
+        for op in self.operations:
+            if op.id == operation_id:
+                return op
+        raise KeyError(operation_id)
+
+    def model(self, name: str) -> Model:
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise KeyError(name)
+
+    def group(self, name: str) -> Group:
+        for group in self.groups:
+            if group.name == name:
+                return group
+        raise KeyError(name)
+
+    @property
+    def request_models(self) -> list[Model]:
+        return [m for m in self.models if m.is_request]
+
+    @property
+    def field_kinds(self) -> list[str]:
+        """Every TypeRef kind the models and aliases use (what models.py must import), sorted."""
+        kinds: set[str] = set()
+        for model in self.models:
+            for f in model.fields:
+                kinds |= f.type.kinds
+        for alias in self.aliases:
+            kinds |= alias.type.kinds
+        return sorted(kinds)
+
+    @property
+    def exception_error_codes(self) -> list[ErrorCodeInfo]:
+        return [e for e in self.error_codes if e.exception_class]

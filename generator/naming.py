@@ -1,0 +1,67 @@
+"""Names: Postmark's PascalCase wire names turned into the Python names of the generated package.
+
+Postmark writes acronyms in capitals inside PascalCase (`MessageID`, `DKIMTextValue`,
+`ReturnPathDomainCNAMEValue`), so a run of capitals is one word until the capital that starts the next
+lower-case word. Where that rule still gives the wrong name, the spec carries `x-python-name`.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+# "DKIMText" -> "DKIM_Text": a run of capitals ends before the capital that opens a lower-case word.
+_ACRONYM_BOUNDARY = re.compile(r"([A-Z]+)([A-Z][a-z])")
+# "messageID" -> "message_ID", "Sha256Hash" -> "Sha256_Hash".
+_WORD_BOUNDARY = re.compile(r"([a-z0-9])([A-Z])")
+_NOT_IDENTIFIER = re.compile(r"[^0-9a-zA-Z_]+")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def snake_case(name: str) -> str:
+    """`MessageID` -> `message_id`; `From` -> `from_` (keywords get a trailing underscore)."""
+    text = _NOT_IDENTIFIER.sub("_", name.strip())
+    text = _ACRONYM_BOUNDARY.sub(r"\1_\2", text)
+    text = _WORD_BOUNDARY.sub(r"\1_\2", text)
+    text = re.sub(r"_+", "_", text).strip("_").lower()
+    if not text:
+        raise ValueError(f"cannot derive a Python name from {name!r}")
+    if text[0].isdigit():
+        text = "_" + text
+    return safe_identifier(text)
+
+
+def safe_identifier(name: str) -> str:
+    """A keyword (`from`, `class`) gets a trailing underscore; other names are returned unchanged."""
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+def python_name(wire: str, override: str | None = None) -> str:
+    """The Python name of a wire name: the spec's `x-python-name` when given, else its snake_case."""
+    if override is not None:
+        return safe_identifier(override)
+    return snake_case(wire)
+
+
+def pascal_case(name: str) -> str:
+    """`send_email` -> `SendEmail`; `sender_signatures` -> `SenderSignatures`; `TrackLinks` unchanged.
+
+    Words that are already capitalised keep their inner capitals, so PascalCase input is stable.
+    """
+    words = [w for w in _NOT_IDENTIFIER.sub("_", name).split("_") if w]
+    if not words:
+        raise ValueError(f"cannot derive a class name from {name!r}")
+    result = "".join(w[0].upper() + w[1:] for w in words)
+    if result[0].isdigit():
+        result = "_" + result
+    return result
+
+
+def constant_name(name: str) -> str:
+    """`send_email` -> `SEND_EMAIL`; `InactiveRecipient` -> `INACTIVE_RECIPIENT`."""
+    return snake_case(name).rstrip("_").upper()
+
+
+def is_identifier(name: str) -> bool:
+    """A valid, non-keyword Python identifier (what `x-python-name` must be)."""
+    return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)

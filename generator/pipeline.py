@@ -1,0 +1,310 @@
+"""`generate` and `check`: spec -> validate -> model -> render -> write (or compare).
+
+Everything is rendered and formatted in memory before anything is written. `generate` then writes
+the new tree into a temporary folder beside the output and swaps it in, so a failure at any step
+leaves the output folder as it was, and files that are no longer generated disappear. `check`
+regenerates into a temporary folder and compares it with the output folder.
+
+Exit codes: 0 success (check: up to date); 1 check found the output stale; 2 nothing could be
+generated (unreadable or invalid spec, template error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.build import BuildError, build_api
+from generator.loader import RefError, Spec, SpecLoadError, load_spec
+from generator.model import Api
+from generator.render import OUTPUTS, Output, RenderError, render_files
+
+DEFAULT_SPEC = "spec/postmark.yaml"
+DEFAULT_OUT = "generated"
+# Tool caches that may sit in the output folder: neither compared nor reported.
+IGNORED_NAMES = frozenset(
+    {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".DS_Store"}
+)
+EXIT_OK, EXIT_STALE, EXIT_FAILED = 0, 1, 2
+
+
+class GenerationError(Exception):
+    """Nothing was generated; the message says why (each line one problem)."""
+
+
+@dataclass
+class Changes:
+    """How a freshly rendered tree differs from what is on disk, by relative path."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def counts(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged"
+        )
+
+
+# ---- stages ----------------------------------------------------------------------------------
+
+
+def _validate(spec: Spec) -> list[str]:
+    """Every problem `postmark-codegen validate` finds: nothing is generated from a bad spec."""
+    from generator.validate import validate_spec  # imported here: only generate and check need it
+
+    return [str(problem) for problem in validate_spec(spec)]
+
+
+def build_model(spec_path: str | Path) -> Api:
+    """Load, validate and build; raises GenerationError with every problem found."""
+    try:
+        spec = load_spec(spec_path)
+    except SpecLoadError as exc:
+        raise GenerationError(str(exc)) from None
+    problems = _validate(spec)
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise GenerationError(
+            "\n".join(problems + [f"{len(problems)} {noun} in {spec.display_path}"])
+        )
+    try:
+        return build_api(spec)
+    except (BuildError, RefError) as exc:
+        raise GenerationError(f"{spec.display_path}: {exc}") from None
+    except KeyError as exc:  # a $ref the loader could not follow
+        raise GenerationError(f"{spec.display_path}: {exc.args[0] if exc.args else exc}") from None
+
+
+def render_tree(
+    spec_path: str | Path, outputs: tuple[Output, ...] = OUTPUTS, templates: Path | None = None
+) -> dict[str, bytes]:
+    """The whole generated tree in memory: relative path -> bytes."""
+    api = build_model(spec_path)
+    try:
+        return render_files(api, outputs, templates)
+    except RenderError as exc:
+        raise GenerationError(str(exc)) from None
+
+
+# ---- the tree on disk --------------------------------------------------------------------------
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root` (tool caches skipped), keyed by POSIX relative path, sorted."""
+    files: dict[str, bytes] = {}
+    if not root.is_dir():
+        return files
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_NAMES)
+        for name in sorted(filenames):
+            if name in IGNORED_NAMES:
+                continue
+            path = Path(dirpath) / name
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return dict(sorted(files.items()))
+
+
+def compare(new: dict[str, bytes], old: dict[str, bytes]) -> Changes:
+    changes = Changes()
+    for path in sorted(set(new) | set(old)):
+        if path not in old:
+            changes.added.append(path)
+        elif path not in new:
+            changes.removed.append(path)
+        elif new[path] != old[path]:
+            changes.changed.append(path)
+        else:
+            changes.unchanged.append(path)
+    return changes
+
+
+def _write_files(files: dict[str, bytes], root: Path) -> None:
+    for rel, data in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def write_tree(files: dict[str, bytes], out: Path) -> None:
+    """Replace `out` with exactly `files`: written beside it first, then swapped in by renames.
+
+    If anything fails before the swap, `out` is untouched; the swap itself is two renames, and
+    a failed second rename puts the old folder back.
+    """
+    parent = out.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
+    try:
+        _write_files(files, staging)
+        # mkdtemp makes a private folder; give the new tree the mode the old one had.
+        mode = out.stat().st_mode & 0o7777 if out.is_dir() else _default_dir_mode()
+        os.chmod(staging, mode)
+        if out.exists():
+            retired = parent / staging.name.replace(".new-", ".old-", 1)
+            os.rename(out, retired)
+            try:
+                os.rename(staging, out)
+            except BaseException:
+                os.rename(retired, out)
+                raise
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _default_dir_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
+def _display(path: Path) -> str:
+    """The output folder as the user named it, relative to the working directory when inside it."""
+    try:
+        return path.absolute().relative_to(Path.cwd()).as_posix() or "."
+    except ValueError:
+        return path.as_posix()
+
+
+def unified_diff(new: dict[str, bytes], old: dict[str, bytes], changes: Changes, label: str) -> str:
+    """A unified diff from what is on disk (a/) to what generate would write (b/)."""
+    chunks: list[str] = []
+    for path in sorted(changes.added + changes.changed + changes.removed):
+        before = (
+            old[path].decode("utf-8", errors="replace").splitlines(keepends=True)
+            if path in old
+            else []
+        )
+        after = (
+            new[path].decode("utf-8", errors="replace").splitlines(keepends=True)
+            if path in new
+            else []
+        )
+        where = f"{label}/{path}".lstrip("/")
+        from_file = f"a/{where}" if path in old else "/dev/null"
+        to_file = f"b/{where}" if path in new else "/dev/null"
+        for line in difflib.unified_diff(before, after, from_file, to_file):
+            chunks.append(
+                line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+            )
+    return "".join(chunks)
+
+
+# ---- commands ----------------------------------------------------------------------------------
+
+
+def _paths(args: argparse.Namespace) -> tuple[str, Path]:
+    return str(getattr(args, "spec", None) or DEFAULT_SPEC), Path(
+        getattr(args, "out", None) or DEFAULT_OUT
+    )
+
+
+def _fail(exc: Exception) -> int:
+    print(str(exc), file=sys.stderr)
+    print("nothing was generated", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def main_generate(args: argparse.Namespace) -> int:
+    """`postmark-codegen generate`: regenerate --out from --spec and print what changed."""
+    spec_path, out = _paths(args)
+    return generate(spec_path, out)
+
+
+def main_check(args: argparse.Namespace) -> int:
+    """`postmark-codegen check`: exit 0 when --out is what generate would write, else 1 and a diff."""
+    spec_path, out = _paths(args)
+    return check(spec_path, out)
+
+
+def generate(
+    spec_path: str | Path,
+    out: Path,
+    *,
+    outputs: tuple[Output, ...] = OUTPUTS,
+    templates: Path | None = None,
+) -> int:
+    label = _display(out)
+    if out.exists() and not out.is_dir():
+        print(f"{label} exists and is not a folder", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        files = render_tree(spec_path, outputs, templates)
+    except GenerationError as exc:
+        return _fail(exc)
+    changes = compare(files, read_tree(out))
+    if changes.stale or not out.is_dir():
+        try:
+            write_tree(files, out)
+        except OSError as exc:
+            print(f"cannot write {label}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    for kind, paths in (
+        ("added", changes.added),
+        ("changed", changes.changed),
+        ("removed", changes.removed),
+    ):
+        for path in paths:
+            print(f"  {kind:<8} {label}/{path}")
+    print(
+        f"{label}: {changes.counts()}"
+        if changes.stale
+        else f"{label}: up to date ({len(files)} files)"
+    )
+    return EXIT_OK
+
+
+def check(
+    spec_path: str | Path,
+    out: Path,
+    *,
+    outputs: tuple[Output, ...] = OUTPUTS,
+    templates: Path | None = None,
+) -> int:
+    label = _display(out)
+    try:
+        files = render_tree(spec_path, outputs, templates)
+    except GenerationError as exc:
+        return _fail(exc)
+    with tempfile.TemporaryDirectory(prefix="postmark-codegen-check-") as scratch:
+        fresh = Path(scratch) / "generated"
+        write_tree(files, fresh)
+        new = read_tree(fresh)
+    if not out.is_dir():
+        print(f"{label} does not exist ({len(new)} files would be generated)")
+        print(f"run: {_generate_command(str(spec_path), label)}")
+        return EXIT_STALE
+    old = read_tree(out)
+    changes = compare(new, old)
+    if not changes.stale:
+        print(f"{label}: up to date ({len(new)} files)")
+        return EXIT_OK
+    sys.stdout.write(unified_diff(new, old, changes, label))
+    print(f"{label} is stale: {changes.counts()}")
+    print(f"run: {_generate_command(str(spec_path), label)}")
+    return EXIT_STALE
+
+
+def _generate_command(spec_path: str, label: str) -> str:
+    command = "postmark-codegen generate"
+    if spec_path != DEFAULT_SPEC:
+        command += f" --spec {spec_path}"
+    if label != DEFAULT_OUT:
+        command += f" --out {label}"
+    return command
