@@ -414,6 +414,9 @@ class _Builder:
             raise BuildError(location, str(exc)) from None
         if not naming.is_identifier(name):
             raise BuildError(location, f"{name!r} is not a valid Python name (set x-python-name)")
+        if name in _BUILTIN_TYPES:
+            # A dataclass field `str` would hide the type `str` in the rest of the class body.
+            name += "_"
         if name in RESERVED_FIELD_NAMES:
             raise BuildError(
                 location, f"the Python name {name!r} is reserved by the model; set x-python-name"
@@ -871,10 +874,6 @@ class _Builder:
                 optional = f.optional and f.type.kind != "any"
                 f.annotation = f"{base} | None" if optional else base
                 f.qualified_annotation = f"{qualified} | None" if optional else qualified
-            # A field named like a builtin type (`list`) hides it in the rest of the class body.
-            shadowed = {f.name for f in model.fields} & _BUILTIN_TYPES
-            for f in model.fields:
-                f.annotation = _unshadow(f.annotation, shadowed)
         for alias in self.aliases.values():
             alias.annotation = alias.type.annotation(open_enums=False)
         for op in operations:

@@ -7,7 +7,7 @@ httpx making the same request and decoding the body with json.loads, in the same
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import clients
 from harness import Results, Row, fmt_time, interleaved, median, spread
@@ -20,7 +20,10 @@ OPERATIONS = {
 
 
 def _build(
-    factories: dict[str, Callable[[str], clients.Contender]], url: str, results: Results, mode: str
+    factories: Mapping[str, Callable[[str], clients.Contender]],
+    url: str,
+    results: Results,
+    mode: str,
 ) -> dict[str, clients.Contender]:
     built: dict[str, clients.Contender] = {}
     for key, factory in factories.items():

@@ -153,7 +153,7 @@ def page_anatomy(url: str, reps: int = 15) -> str:
 
     body = canned.search_page(0, 500)
     with ServerClient(token=clients.TOKEN, base_url=url) as client:
-        page = client.messages.search_outbound(**clients.PAGE_QUERY)
+        page = client.messages.search_outbound(count=clients.PAGE_COUNT, offset=0)
     response_model = type(page.response)
     item_model = type(page.items[0])
     data = json.loads(body)

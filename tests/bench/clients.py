@@ -18,7 +18,8 @@ from typing import Any
 import canned
 
 TOKEN = "bench-0000-0000-0000-fake-server-token"
-PAGE_QUERY = {"count": 500, "offset": 0}
+PAGE_COUNT = 500
+PAGE_QUERY = {"count": PAGE_COUNT, "offset": 0}
 _FIRST = canned.outbound_message(0)
 
 
@@ -170,7 +171,7 @@ def ours(base_url: str) -> Contender:
         return client.email.send(**kwargs)
 
     def page_once() -> Any:
-        return client.messages.search_outbound(**PAGE_QUERY)
+        return client.messages.search_outbound(count=PAGE_COUNT, offset=0)
 
     _check_send(send_once().message_id)
     _check_page(page_once().items, lambda item: item.message_id)
@@ -193,7 +194,7 @@ def ours_async(base_url: str) -> Contender:
         return await client.email.send(**kwargs)
 
     async def page_once() -> Any:
-        return await client.messages.search_outbound(**PAGE_QUERY)
+        return await client.messages.search_outbound(count=PAGE_COUNT, offset=0)
 
     _check_send(loop.run_until_complete(send_once()).message_id)
     _check_page(loop.run_until_complete(page_once()).items, lambda item: item.message_id)

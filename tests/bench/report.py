@@ -68,7 +68,7 @@ def render_markdown(results: Results, header: list[str], command: str, elapsed: 
     if results.notes:
         lines.append("")
         lines.append("```text")
-        lines.extend(results.notes)
+        lines.append("\n\n".join(results.notes))
         lines.append("```")
     return "\n".join(lines) + "\n"
 

@@ -23,6 +23,7 @@ import time
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -77,7 +78,7 @@ def ensure_venv() -> None:
 # --- the run --------------------------------------------------------------------------------
 
 
-def _settings(quick: bool) -> dict[str, dict[str, float]]:
+def _settings(quick: bool) -> dict[str, dict[str, Any]]:
     if quick:
         return {
             "generate": {"runs": 3, "budget": 60},

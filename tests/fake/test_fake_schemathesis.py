@@ -81,7 +81,7 @@ def fake_url() -> Iterator[str]:
 
 
 @schema.parametrize()
-@settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
 def test_fuzzed_requests_get_answers_that_fit_the_spec(
     case: schemathesis.Case, fake_url: str
 ) -> None:

@@ -390,3 +390,28 @@ def test_building_does_not_change_the_spec() -> None:
     before = copy.deepcopy(spec.root)
     build_api(spec)
     assert spec.root == before
+
+
+# ---- names that would hide builtin types -------------------------------------------------------
+
+
+def test_fields_named_like_builtin_types_get_an_underscore(api: Api) -> None:
+    bounce = api.model("Bounce")
+    names = {f.wire: (f.name, f.annotation) for f in bounce.fields}
+    assert names["List"] == ("list_", "list[int] | None")
+    assert names["Str"] == ("str_", "str | None")
+    assert names["Recipients"] == ("recipients", "list[str] | None")  # `list` still means the type
+
+
+def test_a_method_named_list_does_not_hide_the_list_type(tmp_path: Path) -> None:
+    def edit(doc: dict[str, Any]) -> None:
+        doc["paths"]["/email/batch"]["post"]["x-python-name"] = "list"
+
+    api = build_edited(tmp_path, edit)
+    send = api.operation("send_email")
+    headers = next(a for a in send.arguments if a.name == "headers")
+    assert headers.annotation == "builtins.list[models.MessageHeader] | None"
+    other_group = api.operation(
+        "list_bounces"
+    )  # Bounces also has `list`, but no list-typed argument
+    assert all("builtins" not in a.annotation for a in other_group.arguments)

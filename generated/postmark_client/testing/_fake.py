@@ -118,6 +118,7 @@ class FakePostmark:
             from ._demo import preload
 
             preload(self)
+            self.calls.clear()  # the demo data's own requests are not the test's
 
     # ---- answering requests ------------------------------------------------------------------
 
@@ -125,8 +126,8 @@ class FakePostmark:
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
     ) -> FakeResponse:
         """Answer one request (no latency added: `transport()` and `serve()` add it)."""
-        path = urlsplit(url).path or "/"
-        query = urlsplit(url).query
+        parts = urlsplit(url)
+        path, query = parts.path or "/", parts.query
         found = route(method, path)
         op = found.op
         fault = self.faults.draw()
@@ -212,8 +213,8 @@ class FakePostmark:
         if not token:
             if given.get(TOKEN_HEADERS[other_kind].lower()):
                 raise _unauthorized(
-                    f"This endpoint needs a {op.token.title()} API token in the {wanted} header; "
-                    f"an {other_kind.title()} API token was supplied instead."
+                    f"This endpoint needs a {op.token} API token in the {wanted} header; only "
+                    f"{TOKEN_HEADERS[other_kind]} was supplied."
                 )
             raise _unauthorized(
                 "No Account or Server API tokens were supplied in the HTTP headers. Please add a "
@@ -232,8 +233,8 @@ class FakePostmark:
             wrong_type = token in account.account_tokens
         if wrong_type:
             raise _unauthorized(
-                f"The {wanted} header holds an {other_kind.title()} API token; this endpoint "
-                f"needs a {op.token.title()} API token."
+                f"The {wanted} header holds a token of the other kind ({other_kind}); this "
+                f"endpoint needs a {op.token} API token."
             )
         raise _unauthorized(
             f"The {op.token.title()} API token you provided in the {wanted} request header was "

@@ -85,6 +85,7 @@ class Webhooks:
         self._busy = 0
         self._changed = threading.Condition()
         self._worker: threading.Thread | None = None
+        self._users = 0
         self._stopping = False
 
     def configure(
@@ -192,8 +193,10 @@ class Webhooks:
     # ---- background delivery (HTTP server mode) ----------------------------------------------
 
     def start(self) -> None:
-        """Deliver in a background thread from now on, as payloads are queued."""
+        """Deliver in a background thread from now on, as payloads are queued (until as many
+        `stop()` calls as `start()` calls: each running HTTP server holds one)."""
         with self._changed:
+            self._users += 1
             if self._worker is not None:
                 return
             self._stopping = False
@@ -204,6 +207,9 @@ class Webhooks:
 
     def stop(self) -> None:
         with self._changed:
+            self._users = max(0, self._users - 1)
+            if self._users:
+                return
             worker, self._worker = self._worker, None
             self._stopping = True
             self._changed.notify_all()
