@@ -652,14 +652,16 @@ class _Builder:
         content = node.get("content") or {}
         return content.get("application/json")
 
-    def build_body(self, raw: dict[str, Any], hint: str, location: str) -> Body | None:
-        if "requestBody" not in raw:
-            return None
-        body_location = f"{location}.requestBody"
-        node = self.spec.deref(raw["requestBody"])
+    def _json_payload(
+        self, node: dict[str, Any], hint: str, location: str
+    ) -> tuple[dict[str, Any], str | None, TypeRef, Model | None, Model | None]:
+        """The JSON media of a request body or response: (media, schema name, type, model, item model).
+
+        The model is set for an object payload, the item model for an array of objects.
+        """
         media = self._json_content(node)
         if media is None or "schema" not in media:
-            raise BuildError(body_location, "needs an application/json schema")
+            raise BuildError(location, "needs an application/json schema")
         schema = media["schema"]
         ref = schema.get("$ref") if isinstance(schema, dict) else None
         schema_name = (
@@ -667,19 +669,26 @@ class _Builder:
             if isinstance(ref, str) and ref.startswith(_SCHEMA_PREFIX)
             else None
         )
-        btype = self.type_of(
-            schema, hint + "Request", f"{body_location}.content.application/json.schema"
-        )
-        model = self.models.get(btype.name or "") if btype.kind == "model" else None
-        is_array = btype.kind == "list"
+        payload_type = self.type_of(schema, hint, f"{location}.content.application/json.schema")
+        model = self.models.get(payload_type.name or "") if payload_type.kind == "model" else None
         item_model = None
-        if is_array and btype.item is not None and btype.item.kind == "model":
-            item_model = self.models[btype.item.name or ""]
+        item = payload_type.item
+        if payload_type.kind == "list" and item is not None and item.kind == "model":
+            item_model = self.models[item.name or ""]
+        return media, schema_name, payload_type, model, item_model
+
+    def build_body(self, raw: dict[str, Any], hint: str, location: str) -> Body | None:
+        if "requestBody" not in raw:
+            return None
+        node = self.spec.deref(raw["requestBody"])
+        media, schema_name, btype, model, item_model = self._json_payload(
+            node, hint + "Request", f"{location}.requestBody"
+        )
         return Body(
             schema_name=schema_name,
             type=btype,
             model=model,
-            is_array=is_array,
+            is_array=btype.kind == "list",
             item_model=item_model,
             example=media.get("example"),
         )
@@ -718,24 +727,9 @@ class _Builder:
         if ok is None:
             raise BuildError(f"{location}.responses", "needs a 200 response")
         node = self.spec.deref(ok)
-        media = self._json_content(node)
-        if media is None or "schema" not in media:
-            raise BuildError(f"{location}.responses.200", "needs an application/json schema")
-        schema = media["schema"]
-        ref = schema.get("$ref") if isinstance(schema, dict) else None
-        schema_name = (
-            ref[len(_SCHEMA_PREFIX) :]
-            if isinstance(ref, str) and ref.startswith(_SCHEMA_PREFIX)
-            else None
+        media, schema_name, rtype, model, item_model = self._json_payload(
+            node, hint + "Response", f"{location}.responses.200"
         )
-        rtype = self.type_of(
-            schema, hint + "Response", f"{location}.responses.200.content.application/json.schema"
-        )
-        model = self.models.get(rtype.name or "") if rtype.kind == "model" else None
-        is_array = rtype.kind == "list"
-        item_model = None
-        if is_array and rtype.item is not None and rtype.item.kind == "model":
-            item_model = self.models[rtype.item.name or ""]
         if model is None and item_model is None:
             raise BuildError(
                 f"{location}.responses.200", "the response must be an object or an array of objects"
@@ -744,7 +738,7 @@ class _Builder:
             schema_name=schema_name,
             type=rtype,
             model=model,
-            is_array=is_array,
+            is_array=rtype.kind == "list",
             item_model=item_model,
             description=_text(node.get("description")),
             example=media.get("example"),
