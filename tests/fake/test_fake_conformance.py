@@ -88,6 +88,20 @@ async def every_operation(server: Any, account: Any, fake: FakePostmark) -> None
             ]
         )
     )
+    if "send_bulk_email" in OPERATIONS:  # the Bulk API, once the spec has it (2026-03-05)
+        bulk = await wait(
+            server.email.send_bulk(
+                from_=sender,
+                recipients=[
+                    models.BulkEmailMessage(to="ann@example.com", template_model={"n": "A"})
+                ],
+                subject="Hi {{n}}",
+                text_body="Hi {{n}}",
+                message_stream="broadcast",
+            )
+        )
+        for _ in range(3):  # Accepted, Processing, Completed
+            await wait(server.email.get_bulk_status(bulk.id))
     await wait(server.templates.list())
     await wait(server.templates.get("welcome"))
     await wait(server.templates.edit(created.template_id, name="Welcome!"))

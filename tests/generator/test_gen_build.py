@@ -288,7 +288,10 @@ def test_the_model_of_the_real_spec_builds(tmp_path: Path) -> None:
     from gen_support import REAL_SPEC
 
     api = build_api(load_spec(REAL_SPEC))
-    assert len(api.operations) == 40
+    # the 40 of the issue, and those the release notes add since (the Bulk API's two, once there)
+    added = {operation_id for note in api.release_notes for operation_id in note.operations}
+    assert added <= {op.id for op in api.operations}
+    assert len(api.operations) == 40 + len(added)
     assert [g.name for g in api.groups] == [
         "email",
         "templates",
