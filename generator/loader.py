@@ -45,7 +45,7 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise SpecLoadError(str(path), f"cannot read file: {exc.strerror or exc}") from None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=_Loader)  # a safe loader: C or pure-Python SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         problem = exc.problem or str(exc)

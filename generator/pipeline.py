@@ -5,6 +5,11 @@ the new tree into a temporary folder beside the output and swaps it in, so a fai
 leaves the output folder as it was, and files that are no longer generated disappear. `check`
 regenerates into a temporary folder and compares it with the output folder.
 
+Both read the output folder first: files its manifest vouches for as black's output of the same
+text are not formatted again (see render.MANIFEST), which spares a fresh clone or a CI runner
+most of the run. A spec that validated cleanly is remembered by the hash of its files and of the
+validators (see _validate), so re-runs do not validate the same spec again.
+
 Exit codes: 0 success (check: up to date); 1 check found the output stale; 2 nothing could be
 generated (unreadable or invalid spec, template error).
 """
@@ -13,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
+import json
 import os
 import shutil
 import sys
@@ -20,11 +27,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from generator.build import BuildError, build_api
 from generator.loader import RefError, Spec, SpecLoadError, load_spec
 from generator.model import Api
-from generator.render import OUTPUTS, Output, RenderError, render_files
+from generator.render import OUTPUTS, Output, RenderError, cache_dir, render_files
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_SPEC = "spec/postmark.yaml"
 DEFAULT_OUT = "generated"
 # Tool caches that may sit in the output folder: neither compared nor reported.
@@ -61,20 +71,118 @@ class Changes:
 # ---- stages ----------------------------------------------------------------------------------
 
 
-def _validate(spec: Spec) -> list[str]:
-    """Every problem `postmark-codegen validate` finds: nothing is generated from a bad spec."""
-    from generator.validate import validate_spec  # imported here: only generate and check need it
+def _validate(spec: Spec, root_digest: str | None = None) -> list[str]:
+    """Every problem `postmark-codegen validate` finds: nothing is generated from a bad spec.
 
-    return [str(problem) for problem in validate_spec(spec)]
+    A clean verdict is remembered in the cache folder (validation is about 3 s of every run) under
+    a key made of the root file's hash, the validators' versions and the generator's own source;
+    it also lists every file the validation read, with its hash, and is used only while all of
+    them are unchanged. Only clean verdicts are kept, so problems are always found afresh.
+    """
+    cache = cache_dir()
+    verdict = None
+    if cache is not None and root_digest is not None:
+        verdict = cache / "validated" / f"{_verdict_key(root_digest)}.json"
+        if _still_valid(verdict, spec.path):
+            return []
+    # Imported only now: the validators take a fifth of a second to import.
+    from generator.validate import validate_spec
+
+    problems = [str(problem) for problem in validate_spec(spec)]
+    if verdict is not None and root_digest is not None and not problems:
+        _remember_valid(verdict, spec, root_digest)
+    return problems
+
+
+# The distributions whose code decides a verdict: the validators, what they parse and resolve
+# with, and the optional format checkers jsonschema uses when they are installed.
+_VALIDATOR_DISTRIBUTIONS = (
+    "openapi-spec-validator", "openapi-schema-validator", "jsonschema", "jsonschema-path",
+    "jsonschema-specifications", "referencing", "rpds-py", "pathable", "PyYAML", "pydantic",
+    "pydantic-settings", "lazy-object-proxy", "fqdn", "idna", "isoduration", "jsonpointer",
+    "rfc3339-validator", "rfc3986-validator", "rfc3987", "rfc3987-syntax", "uri-template",
+    "webcolors",
+)  # fmt: skip
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _verdict_key(root_digest: str) -> str:
+    """The root file's hash, Python's and the validators' versions, the generator's source."""
+    from importlib import metadata
+
+    digest = hashlib.sha256(f"validated v1\n{sys.version}\n{root_digest}\n".encode())
+    for name in _VALIDATOR_DISTRIBUTIONS:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"{name} {version}\n".encode())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(f"{source.name} {_file_digest(source)}\n".encode())
+    return digest.hexdigest()
+
+
+def _still_valid(verdict: Path, spec_path: Path) -> bool:
+    """True when the remembered verdict exists and every file it lists hashes as it did then."""
+    try:
+        files = json.loads(verdict.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if not isinstance(files, dict) or "." not in files:
+        return False
+    base = spec_path.resolve().parent
+    for relative, expected in files.items():
+        current = spec_path if relative == "." else base / relative
+        if _file_digest(current) != expected:
+            return False
+    return True
+
+
+def _remember_valid(verdict: Path, spec: Spec, root_digest: str) -> None:
+    """Best effort, like the format cache: written whole, then renamed into place.
+
+    Nothing is remembered when a file changed while it was validated: the root's hash must still
+    be the one taken before loading, and every other file must still parse to what was validated.
+    """
+    root = spec.path.resolve()
+    files = {".": root_digest}
+    for document, content in spec.documents.items():  # every file a `$ref` reached
+        if document == root:
+            continue
+        try:
+            data = document.read_bytes()
+            if yaml.load(data, Loader=_YAML_LOADER) != content:  # a safe loader
+                return
+        except (OSError, yaml.YAMLError):
+            return
+        files[os.path.relpath(document, root.parent)] = hashlib.sha256(data).hexdigest()
+    if _file_digest(spec.path) != root_digest:
+        return
+    try:
+        verdict.parent.mkdir(parents=True, exist_ok=True)
+        temporary = verdict.with_name(f".{verdict.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps({"files": files}, sort_keys=True), encoding="utf-8")
+        os.replace(temporary, verdict)
+    except OSError:
+        pass
 
 
 def build_model(spec_path: str | Path) -> Api:
     """Load, validate and build; raises GenerationError with every problem found."""
+    # Hashed before loading: a verdict is remembered only when the file still has this hash
+    # after validation, so a spec saved in the middle of a run is validated again next time.
+    root_digest = _file_digest(Path(spec_path))
     try:
         spec = load_spec(spec_path)
     except SpecLoadError as exc:
         raise GenerationError(str(exc)) from None
-    problems = _validate(spec)
+    problems = _validate(spec, root_digest)
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
         raise GenerationError(
@@ -89,12 +197,19 @@ def build_model(spec_path: str | Path) -> Api:
 
 
 def render_tree(
-    spec_path: str | Path, outputs: tuple[Output, ...] = OUTPUTS, templates: Path | None = None
+    spec_path: str | Path,
+    outputs: tuple[Output, ...] = OUTPUTS,
+    templates: Path | None = None,
+    previous: Path | None = None,
 ) -> dict[str, bytes]:
-    """The whole generated tree in memory: relative path -> bytes."""
+    """The whole generated tree in memory: relative path -> bytes.
+
+    `previous` is the output folder as it is now: files its manifest vouches for are reused
+    instead of being formatted again (read only; nothing there is written).
+    """
     api = build_model(spec_path)
     try:
-        return render_files(api, outputs, templates)
+        return render_files(api, outputs, templates, previous)
     except RenderError as exc:
         raise GenerationError(str(exc)) from None
 
@@ -245,7 +360,7 @@ def generate(
         print(f"{label} exists and is not a folder", file=sys.stderr)
         return EXIT_FAILED
     try:
-        files = render_tree(spec_path, outputs, templates)
+        files = render_tree(spec_path, outputs, templates, previous=out)
     except GenerationError as exc:
         return _fail(exc)
     changes = compare(files, read_tree(out))
@@ -279,7 +394,10 @@ def check(
 ) -> int:
     label = _display(out)
     try:
-        files = render_tree(spec_path, outputs, templates)
+        # The folder compared against is also where formatted files are reused from: a file
+        # edited by hand no longer matches its manifest entry, so it is formatted afresh and the
+        # edit shows in the diff.
+        files = render_tree(spec_path, outputs, templates, previous=out)
     except GenerationError as exc:
         return _fail(exc)
     with tempfile.TemporaryDirectory(prefix="postmark-codegen-check-") as scratch:

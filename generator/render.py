@@ -1,8 +1,10 @@
 """Model -> file contents: Jinja templates rendered and formatted in memory.
 
-Nothing here touches `generated/`: `render_files` returns every output as bytes, so the pipeline
+Nothing here writes to `generated/`: `render_files` returns every output as bytes, so the pipeline
 can write them all at once or compare them. One template per emitted file kind, listed in OUTPUTS;
-a template rendered twice (sync and async resources) gets per-output context.
+a template rendered twice (sync and async resources) gets per-output context. Besides the
+outputs, `render_files` emits MANIFEST, which lets a later run reuse files black already
+formatted (it may read the previous output folder for that, never write it).
 """
 
 from __future__ import annotations
@@ -169,6 +171,37 @@ def to_json(value: Any, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, indent=indent)
 
 
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates in the cache folder (compiling them is most of rendering's time).
+
+    Jinja keys each entry by the template's source and its own and Python's versions; a cache
+    that cannot be read or written only costs speed, never a failed run.
+    """
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # noqa: BLE001 - a damaged entry: compile the template afresh
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _template_cache() -> jinja2.BytecodeCache | None:
+    directory = cache_dir()
+    if directory is None:
+        return None
+    try:
+        (directory / "templates").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return _TemplateCache(str(directory / "templates"))
+
+
 def environment(directory: Path | None = None) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(directory or templates_dir())),
@@ -177,6 +210,7 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=_template_cache(),
     )
     env.filters["pyrepr"] = pyrepr
     env.filters["pytuple"] = pytuple
@@ -193,16 +227,12 @@ def format_python(source: str) -> str:
     return black.format_str(source, mode=BLACK_MODE)
 
 
-# ---- formatting many files: cached by content, in parallel ---------------------------------
-# black is most of the generator's run time. Its output depends only on its input, its version
-# and the mode, so results are cached under a content hash (a regenerate after a small spec edit
-# reformats only what changed), and what is not cached is formatted on all CPUs at once.
+def cache_dir() -> Path | None:
+    """`$POSTMARK_CODEGEN_CACHE`, else `$XDG_CACHE_HOME/postmark-codegen` (or ~/.cache); `off` disables.
 
-_PARALLEL_THRESHOLD = 60_000  # characters of unformatted Python worth starting worker processes for
-
-
-def _cache_dir() -> Path | None:
-    """`$POSTMARK_CODEGEN_CACHE`, else `$XDG_CACHE_HOME/postmark-codegen` (or ~/.cache); `off` disables."""
+    Holds black's output by content hash, compiled templates and clean spec-validation
+    verdicts; deleting it only costs speed.
+    """
     setting = os.environ.get("POSTMARK_CODEGEN_CACHE")
     if setting == "off":
         return None
@@ -212,7 +242,17 @@ def _cache_dir() -> Path | None:
     return Path(base) / "postmark-codegen"
 
 
+# ---- formatting many files: cached by content, in parallel ---------------------------------
+# black is most of the generator's run time. Its output depends only on its input, its version
+# and the mode, so results are cached under a content hash (a regenerate after a small spec edit
+# reformats only what changed), and what is not cached is formatted on all CPUs at once.
+
+_PARALLEL_THRESHOLD = 60_000  # characters of unformatted Python worth starting worker processes for
+
+
 def _cache_key(source: str) -> str:
+    """The hash of a file's text before black, with black's version and mode: what black's
+    output depends on. Keys the format cache and the manifest's `source` entries."""
     digest = hashlib.sha256()
     digest.update(f"black {black.__version__} {BLACK_MODE!r}\n".encode())
     digest.update(source.encode("utf-8"))
@@ -251,7 +291,7 @@ def _format_job(source: str) -> tuple[str | None, str | None]:
 
 def format_many(sources: dict[str, str]) -> dict[str, tuple[str | None, str | None]]:
     """Format every source; per key (formatted, None) or (None, black's error)."""
-    cache = _cache_dir()
+    cache = cache_dir()
     results: dict[str, tuple[str | None, str | None]] = {}
     pending: dict[str, str] = {}
     for key, source in sources.items():
@@ -311,31 +351,122 @@ def _invalid_input_context(message: str, source: str) -> str:
         return message
 
 
-def _finish(env: jinja2.Environment, api: Api, outputs: tuple[Output, ...]) -> dict[str, bytes]:
+# ---- the manifest: black's output reused from the output folder -------------------------------
+# A fresh clone or a CI runner has no format cache, yet the committed output folder already holds
+# black's output. The manifest records, per Python file, the hash of its text before black
+# (`source`, as _cache_key) and of the bytes written (`formatted`). A file whose rendered text
+# hashes to its `source` and whose bytes on disk hash to its `formatted` is what black made of
+# that text, so it is taken as it is. A hand edit changes the bytes (the file is formatted again,
+# and `check` reports the edit); a template, spec or black change changes `source`.
+
+MANIFEST = ".postmark-codegen-manifest.json"
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    source: str
+    formatted: str
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest_bytes(entries: Mapping[str, ManifestEntry]) -> bytes:
+    """The manifest as written: sorted, no timestamps, no absolute paths."""
+    document = {
+        "about": (
+            "Written by postmark-codegen generate; lets generate and check skip black for files "
+            "that are already its output. Not to be edited; check compares it like any file."
+        ),
+        "formatter": f"black {black.__version__}",
+        "files": {
+            path: {"source": entry.source, "formatted": entry.formatted}
+            for path, entry in sorted(entries.items())
+        },
+    }
+    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def read_manifest(folder: Path) -> dict[str, ManifestEntry]:
+    """The manifest in an output folder; empty when it is missing or not one we wrote."""
+    try:
+        document = json.loads((folder / MANIFEST).read_bytes())
+        files = document["files"]
+        return {
+            path: ManifestEntry(entry["source"], entry["formatted"])
+            for path, entry in files.items()
+            if isinstance(entry.get("source"), str) and isinstance(entry.get("formatted"), str)
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _already_formatted(
+    sources: Mapping[str, str], previous: Path | None
+) -> dict[str, tuple[str | None, str | None]]:
+    """The files in `previous` that its manifest vouches for as black's output of `sources`."""
+    if previous is None:
+        return {}
+    manifest = read_manifest(previous)
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for path, source in sources.items():
+        entry = manifest.get(path)
+        if entry is None or entry.source != _cache_key(source):
+            continue
+        try:
+            data = (previous / path).read_bytes()
+            if _sha256(data) == entry.formatted:
+                found[path] = (data.decode("utf-8"), None)
+        except (OSError, UnicodeDecodeError):
+            continue
+    return found
+
+
+def _finish(
+    env: jinja2.Environment,
+    api: Api,
+    outputs: tuple[Output, ...],
+    previous: Path | None = None,
+) -> tuple[dict[str, bytes], dict[str, ManifestEntry]]:
+    """Every output rendered and formatted, and the manifest entries of the Python ones."""
     texts = {output.path: render_text(env, api, output) for output in outputs}
     by_path = {output.path: output for output in outputs}
-    formatted = format_many({path: text for path, text in texts.items() if by_path[path].is_python})
+    sources = {path: text for path, text in texts.items() if by_path[path].is_python}
+    formatted = _already_formatted(sources, previous)
+    formatted.update(format_many({p: t for p, t in sources.items() if p not in formatted}))
     files: dict[str, bytes] = {}
+    entries: dict[str, ManifestEntry] = {}
     for path, text in texts.items():
         if path in formatted:
             result, error = formatted[path]
             if result is None:
                 context = _invalid_input_context(error or "", text)
                 raise RenderError(by_path[path], f"rendered Python does not parse: {context}")
-            text = result
+            files[path] = result.encode("utf-8")
+            entries[path] = ManifestEntry(_cache_key(text), _sha256(files[path]))
         else:
-            text = _tidy_text(text)
-        files[path] = text.encode("utf-8")
-    return files
+            files[path] = _tidy_text(text).encode("utf-8")
+    return files, entries
 
 
 def render_output(env: jinja2.Environment, api: Api, output: Output) -> bytes:
     """One output rendered and formatted, as it is written."""
-    return _finish(env, api, (output,))[output.path]
+    return _finish(env, api, (output,))[0][output.path]
 
 
 def render_files(
-    api: Api, outputs: tuple[Output, ...] = OUTPUTS, directory: Path | None = None
+    api: Api,
+    outputs: tuple[Output, ...] = OUTPUTS,
+    directory: Path | None = None,
+    previous: Path | None = None,
 ) -> dict[str, bytes]:
-    """Every output rendered and formatted, keyed by its path in the output folder, sorted."""
-    return dict(sorted(_finish(environment(directory), api, outputs).items()))
+    """Every output rendered and formatted, plus MANIFEST, keyed by path in the output folder.
+
+    `previous` is the output folder as it is (for `check`, the folder it compares against):
+    files its manifest vouches for are taken from it instead of being formatted again.
+    """
+    files, entries = _finish(environment(directory), api, outputs, previous)
+    if entries:
+        files[MANIFEST] = manifest_bytes(entries)
+    return dict(sorted(files.items()))

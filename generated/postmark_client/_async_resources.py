@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import _operations as ops
-from . import models
 from ._base_client import AsyncResource
 from .batch import BatchResult
 from .pagination import AsyncPage
+
+if TYPE_CHECKING:
+    # At run time each method imports models, and the operation table, itself (cheap after the
+    # first call): building the model dataclasses would be most of the cost of
+    # `from postmark_client import ServerClient`, which code that only constructs a client,
+    # or imports one for its types, need not pay.
+    from . import models
 
 __all__ = [
     "AsyncBounces",
@@ -97,6 +102,9 @@ class AsyncEmail(AsyncResource):
                 means the server's default transactional stream,
                 "outbound".
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.SendEmailRequest(
             from_=from_,
             to=to,
@@ -147,6 +155,9 @@ class AsyncEmail(AsyncResource):
         Args:
             messages: The messages to send, as models or as dicts with Postmark's field names.
         """
+        from . import _operations as ops
+        from . import models
+
         item = models.SendEmailRequest
         return await self._client.request_batch(
             ops.SEND_EMAIL_BATCH,
@@ -219,6 +230,9 @@ class AsyncEmail(AsyncResource):
                 means the server's default transactional stream,
                 "outbound".
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.SendEmailWithTemplateRequest(
             template_id=template_id,
             template_alias=template_alias,
@@ -271,6 +285,9 @@ class AsyncEmail(AsyncResource):
         Args:
             messages: The messages to send, as models or as dicts with Postmark's field names.
         """
+        from . import _operations as ops
+        from . import models
+
         item = models.SendEmailWithTemplateRequest
         return await self._client.request_batch(
             ops.SEND_EMAIL_BATCH_WITH_TEMPLATES,
@@ -308,6 +325,9 @@ class AsyncTemplates(AsyncResource):
             template_type: `TemplateType`: Which kind of template to list; absent means All.
             layout_template: `LayoutTemplate`: Only templates that use the layout with this alias.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request_page(
             ops.LIST_TEMPLATES,
             query={
@@ -353,6 +373,9 @@ class AsyncTemplates(AsyncResource):
                 templates that name it in LayoutTemplate.
             layout_template: `LayoutTemplate`: Alias of the layout to wrap this template in.
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.CreateTemplateRequest(
             name=name,
             alias=alias,
@@ -382,6 +405,9 @@ class AsyncTemplates(AsyncResource):
         Args:
             template_id_or_alias: `templateIdOrAlias`: The template's numeric ID or its alias.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.GET_TEMPLATE,
             path={"templateIdOrAlias": template_id_or_alias},
@@ -417,6 +443,9 @@ class AsyncTemplates(AsyncResource):
             text_body: `TextBody`
             layout_template: `LayoutTemplate`: Alias of the layout to wrap this template in.
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.EditTemplateRequest(
             name=name,
             alias=alias,
@@ -447,6 +476,9 @@ class AsyncTemplates(AsyncResource):
         Args:
             template_id_or_alias: `templateIdOrAlias`: The template's numeric ID or its alias.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.DELETE_TEMPLATE,
             path={"templateIdOrAlias": template_id_or_alias},
@@ -485,6 +517,9 @@ class AsyncTemplates(AsyncResource):
                 templates that name it in LayoutTemplate.
             layout_template: `LayoutTemplate`: Alias of a layout to render the content in.
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.ValidateTemplateRequest(
             subject=subject,
             html_body=html_body,
@@ -517,6 +552,9 @@ class AsyncBounces(AsyncResource):
         `GET /deliverystats` with the server token (X-Postmark-Server-Token); reads data; safe
         to repeat, so retried after a server error or a read timeout.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.GET_DELIVERY_STATS,
             cast_to=models.DeliveryStats.from_dict,
@@ -563,6 +601,9 @@ class AsyncBounces(AsyncResource):
                 e.g. 2021-01-31 or 2021-01-31T23:59:59.
             message_stream: `messagestream`: Filter by message stream ID.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request_page(
             ops.LIST_BOUNCES,
             query={
@@ -595,6 +636,9 @@ class AsyncBounces(AsyncResource):
         Args:
             bounce_id: `bounceid`: The bounce ID.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.GET_BOUNCE,
             path={"bounceid": bounce_id},
@@ -616,6 +660,9 @@ class AsyncBounces(AsyncResource):
         Args:
             bounce_id: `bounceid`: The bounce ID.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.GET_BOUNCE_DUMP,
             path={"bounceid": bounce_id},
@@ -637,6 +684,9 @@ class AsyncBounces(AsyncResource):
         Args:
             bounce_id: `bounceid`: The bounce ID.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.ACTIVATE_BOUNCE,
             path={"bounceid": bounce_id},
@@ -692,6 +742,9 @@ class AsyncMessages(AsyncResource):
             subject: Filter by subject.
             message_stream: `messagestream`: Filter by message stream ID.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request_page(
             ops.SEARCH_OUTBOUND_MESSAGES,
             query={
@@ -725,6 +778,9 @@ class AsyncMessages(AsyncResource):
         Args:
             message_id: `messageid`: The MessageID returned when the message was sent.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.GET_OUTBOUND_MESSAGE_DETAILS,
             path={"messageid": message_id},
@@ -781,6 +837,9 @@ class AsyncMessages(AsyncResource):
             city: Filter by full name of city, e.g. Minneapolis.
             message_stream: `messagestream`: Filter by message stream ID.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request_page(
             ops.SEARCH_MESSAGE_OPENS,
             query={
@@ -853,6 +912,9 @@ class AsyncMessages(AsyncResource):
             city: Filter by full name of city, e.g. Minneapolis.
             message_stream: `messagestream`: Filter by message stream ID.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request_page(
             ops.SEARCH_MESSAGE_CLICKS,
             query={
@@ -915,6 +977,9 @@ class AsyncMessages(AsyncResource):
             to_date: `todate`: Records up to this date or date-time (inclusive, US Eastern time),
                 e.g. 2021-01-31 or 2021-01-31T23:59:59.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request_page(
             ops.SEARCH_INBOUND_MESSAGES,
             query={
@@ -949,6 +1014,9 @@ class AsyncMessages(AsyncResource):
         Args:
             message_id: `messageid`: The MessageID of the inbound message.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.RETRY_INBOUND_MESSAGE,
             path={"messageid": message_id},
@@ -971,6 +1039,9 @@ class AsyncMessages(AsyncResource):
         Args:
             message_id: `messageid`: The MessageID of the inbound message.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.BYPASS_INBOUND_MESSAGE,
             path={"messageid": message_id},
@@ -1012,6 +1083,9 @@ class AsyncSuppressions(AsyncResource):
             to_date: `todate`: Suppressions created up to this date (inclusive).
             email_address: `EmailAddress`: Only the suppression of this address.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.DUMP_SUPPRESSIONS,
             path={"stream_id": stream_id},
@@ -1048,6 +1122,9 @@ class AsyncSuppressions(AsyncResource):
             stream_id: ID of the message stream, e.g. outbound.
             suppressions: `Suppressions`
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.SuppressionsRequest(
             suppressions=suppressions,
         )
@@ -1081,6 +1158,9 @@ class AsyncSuppressions(AsyncResource):
             stream_id: ID of the message stream, e.g. outbound.
             suppressions: `Suppressions`
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.SuppressionsRequest(
             suppressions=suppressions,
         )
@@ -1121,6 +1201,9 @@ class AsyncStats(AsyncResource):
             to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
             message_stream: `messagestream`: Filter by message stream ID.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.GET_OUTBOUND_OVERVIEW,
             query={
@@ -1154,6 +1237,9 @@ class AsyncStats(AsyncResource):
             to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
             message_stream: `messagestream`: Filter by message stream ID.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.GET_SENT_COUNTS,
             query={
@@ -1188,6 +1274,9 @@ class AsyncStats(AsyncResource):
             to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
             message_stream: `messagestream`: Filter by message stream ID.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.GET_BOUNCE_COUNTS,
             query={
@@ -1228,6 +1317,9 @@ class AsyncServers(AsyncResource):
             offset: Number of records to skip. count + offset may not exceed 10,000.
             name: Filter by server name (partial match).
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request_page(
             ops.LIST_SERVERS,
             query={"count": count, "offset": offset, "name": name},
@@ -1294,6 +1386,9 @@ class AsyncServers(AsyncResource):
             enable_smtp_api_error_hooks: `EnableSmtpApiErrorHooks`: Send SMTP API errors to the
                 bounce webhook.
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.CreateServerRequest(
             name=name,
             color=color,
@@ -1333,6 +1428,9 @@ class AsyncServers(AsyncResource):
         Args:
             server_id: `serverid`: ID of the server.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.GET_SERVER,
             path={"serverid": server_id},
@@ -1397,6 +1495,9 @@ class AsyncServers(AsyncResource):
             enable_smtp_api_error_hooks: `EnableSmtpApiErrorHooks`: Send SMTP API errors to the
                 bounce webhook.
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.EditServerRequest(
             name=name,
             color=color,
@@ -1438,6 +1539,9 @@ class AsyncServers(AsyncResource):
         Args:
             server_id: `serverid`: ID of the server to delete.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.DELETE_SERVER,
             path={"serverid": server_id},
@@ -1470,6 +1574,9 @@ class AsyncDomains(AsyncResource):
             count: Number of records to return per request (at most 500).
             offset: Number of records to skip. count + offset may not exceed 10,000.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request_page(
             ops.LIST_DOMAINS,
             query={"count": count, "offset": offset},
@@ -1496,6 +1603,9 @@ class AsyncDomains(AsyncResource):
             return_path_domain: `ReturnPathDomain`: Custom Return-Path domain: a subdomain with a
                 CNAME to pm.mtasv.net.
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.CreateDomainRequest(
             name=name,
             return_path_domain=return_path_domain,
@@ -1527,6 +1637,9 @@ class AsyncDomains(AsyncResource):
             return_path_domain: `ReturnPathDomain`: Custom Return-Path domain: a subdomain with a
                 CNAME to pm.mtasv.net.
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.EditDomainRequest(
             return_path_domain=return_path_domain,
         )
@@ -1554,6 +1667,9 @@ class AsyncDomains(AsyncResource):
         Args:
             domain_id: `domainid`: ID of the domain.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.ROTATE_DOMAIN_DKIM,
             path={"domainid": domain_id},
@@ -1586,6 +1702,9 @@ class AsyncSenderSignatures(AsyncResource):
             count: Number of records to return per request (at most 500).
             offset: Number of records to skip. count + offset may not exceed 10,000.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request_page(
             ops.LIST_SENDER_SIGNATURES,
             query={"count": count, "offset": offset},
@@ -1619,6 +1738,9 @@ class AsyncSenderSignatures(AsyncResource):
                 confirmation mail (at most 400
                 characters).
         """
+        from . import _operations as ops
+        from . import models
+
         body = models.CreateSenderSignatureRequest(
             from_email=from_email,
             name=name,
@@ -1646,6 +1768,9 @@ class AsyncSenderSignatures(AsyncResource):
         Args:
             signature_id: `signatureid`: ID of the sender signature.
         """
+        from . import _operations as ops
+        from . import models
+
         return await self._client.request(
             ops.DELETE_SENDER_SIGNATURE,
             path={"signatureid": signature_id},

@@ -1220,7 +1220,22 @@ class TemplateListResponse:
         known = cls._wire_keys
         return cls(
             data["TotalCount"],
-            [TemplateSummary.from_dict(i0) for i0 in data["Templates"]],
+            [
+                TemplateSummary(
+                    i0["Active"],
+                    i0["TemplateId"],
+                    i0["Name"],
+                    i0.get("Alias"),
+                    i0.get("TemplateType"),
+                    i0.get("LayoutTemplate"),
+                    (
+                        {}
+                        if TemplateSummary._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in TemplateSummary._wire_keys}
+                    ),
+                )
+                for i0 in data["Templates"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -1789,7 +1804,23 @@ class TemplateContentValidation:
         known = cls._wire_keys
         return cls(
             data["ContentIsValid"],
-            [TemplateValidationError.from_dict(i0) for i0 in data["ValidationErrors"]],
+            [
+                TemplateValidationError(
+                    i0["Message"],
+                    i0.get("Line"),
+                    i0.get("CharacterPosition"),
+                    (
+                        {}
+                        if TemplateValidationError._wire_keys.issuperset(i0)
+                        else {
+                            k: v
+                            for k, v in i0.items()
+                            if k not in TemplateValidationError._wire_keys
+                        }
+                    ),
+                )
+                for i0 in data["ValidationErrors"]
+            ],
             data.get("RenderedContent"),
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
@@ -2073,7 +2104,20 @@ class DeliveryStats:
         known = cls._wire_keys
         return cls(
             data["InactiveMails"],
-            [BounceCount.from_dict(i0) for i0 in data["Bounces"]],
+            [
+                BounceCount(
+                    i0["Name"],
+                    i0["Count"],
+                    i0.get("Type"),
+                    i0.get("TypeCode"),
+                    (
+                        {}
+                        if BounceCount._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in BounceCount._wire_keys}
+                    ),
+                )
+                for i0 in data["Bounces"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -2107,7 +2151,35 @@ class BounceSearchResponse:
         known = cls._wire_keys
         return cls(
             data["TotalCount"],
-            [Bounce.from_dict(i0) for i0 in data["Bounces"]],
+            [
+                Bounce(
+                    i0["ID"],
+                    i0["Type"],
+                    i0["TypeCode"],
+                    i0["Name"],
+                    i0["MessageID"],
+                    i0["Description"],
+                    i0["Details"],
+                    i0["Email"],
+                    _dt.datetime.fromisoformat(i0["BouncedAt"]),
+                    i0["DumpAvailable"],
+                    i0["Inactive"],
+                    i0["CanActivate"],
+                    i0["Subject"],
+                    i0.get("RecordType"),
+                    i0.get("Tag"),
+                    i0.get("ServerID"),
+                    i0.get("MessageStream"),
+                    i0.get("From"),
+                    i0.get("Content"),
+                    (
+                        {}
+                        if Bounce._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in Bounce._wire_keys}
+                    ),
+                )
+                for i0 in data["Bounces"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -2286,7 +2358,18 @@ class OutboundMessage:
         known = cls._wire_keys
         return cls(
             data["MessageID"],
-            [MessageRecipient.from_dict(i0) for i0 in data["To"]],
+            [
+                MessageRecipient(
+                    i0["Email"],
+                    i0.get("Name"),
+                    (
+                        {}
+                        if MessageRecipient._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in MessageRecipient._wire_keys}
+                    ),
+                )
+                for i0 in data["To"]
+            ],
             data["Recipients"],
             _dt.datetime.fromisoformat(data["ReceivedAt"]),
             data["From"],
@@ -2294,8 +2377,42 @@ class OutboundMessage:
             data["Status"],
             data.get("Tag"),
             data.get("MessageStream"),
-            [MessageRecipient.from_dict(i0) for i0 in v] if (v := data.get("Cc")) else v,
-            [MessageRecipient.from_dict(i0) for i0 in v] if (v := data.get("Bcc")) else v,
+            (
+                [
+                    MessageRecipient(
+                        i0["Email"],
+                        i0.get("Name"),
+                        (
+                            {}
+                            if MessageRecipient._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in MessageRecipient._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("Cc"))
+                else v
+            ),
+            (
+                [
+                    MessageRecipient(
+                        i0["Email"],
+                        i0.get("Name"),
+                        (
+                            {}
+                            if MessageRecipient._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in MessageRecipient._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("Bcc"))
+                else v
+            ),
             data.get("Attachments"),
             data.get("TrackOpens"),
             data.get("TrackLinks"),
@@ -2357,7 +2474,85 @@ class OutboundMessageSearchResponse:
         known = cls._wire_keys
         return cls(
             data["TotalCount"],
-            [OutboundMessage.from_dict(i0) for i0 in data["Messages"]],
+            [
+                OutboundMessage(
+                    i0["MessageID"],
+                    [
+                        MessageRecipient(
+                            i1["Email"],
+                            i1.get("Name"),
+                            (
+                                {}
+                                if MessageRecipient._wire_keys.issuperset(i1)
+                                else {
+                                    k: v
+                                    for k, v in i1.items()
+                                    if k not in MessageRecipient._wire_keys
+                                }
+                            ),
+                        )
+                        for i1 in i0["To"]
+                    ],
+                    i0["Recipients"],
+                    _dt.datetime.fromisoformat(i0["ReceivedAt"]),
+                    i0["From"],
+                    i0["Subject"],
+                    i0["Status"],
+                    i0.get("Tag"),
+                    i0.get("MessageStream"),
+                    (
+                        [
+                            MessageRecipient(
+                                i1["Email"],
+                                i1.get("Name"),
+                                (
+                                    {}
+                                    if MessageRecipient._wire_keys.issuperset(i1)
+                                    else {
+                                        k: v
+                                        for k, v in i1.items()
+                                        if k not in MessageRecipient._wire_keys
+                                    }
+                                ),
+                            )
+                            for i1 in o1
+                        ]
+                        if (o1 := i0.get("Cc"))
+                        else o1
+                    ),
+                    (
+                        [
+                            MessageRecipient(
+                                i1["Email"],
+                                i1.get("Name"),
+                                (
+                                    {}
+                                    if MessageRecipient._wire_keys.issuperset(i1)
+                                    else {
+                                        k: v
+                                        for k, v in i1.items()
+                                        if k not in MessageRecipient._wire_keys
+                                    }
+                                ),
+                            )
+                            for i1 in o1
+                        ]
+                        if (o1 := i0.get("Bcc"))
+                        else o1
+                    ),
+                    i0.get("Attachments"),
+                    i0.get("TrackOpens"),
+                    i0.get("TrackLinks"),
+                    i0.get("Metadata"),
+                    i0.get("Sandboxed"),
+                    (
+                        {}
+                        if OutboundMessage._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in OutboundMessage._wire_keys}
+                    ),
+                )
+                for i0 in data["Messages"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -2581,17 +2776,79 @@ class OutboundMessageDetails:
         known = cls._wire_keys
         return cls(
             data["MessageID"],
-            [MessageRecipient.from_dict(i0) for i0 in data["To"]],
+            [
+                MessageRecipient(
+                    i0["Email"],
+                    i0.get("Name"),
+                    (
+                        {}
+                        if MessageRecipient._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in MessageRecipient._wire_keys}
+                    ),
+                )
+                for i0 in data["To"]
+            ],
             data["Recipients"],
             _dt.datetime.fromisoformat(data["ReceivedAt"]),
             data["From"],
             data["Subject"],
             data["Status"],
-            [MessageEvent.from_dict(i0) for i0 in data["MessageEvents"]],
+            [
+                MessageEvent(
+                    i0["Recipient"],
+                    i0["Type"],
+                    _dt.datetime.fromisoformat(i0["ReceivedAt"]),
+                    (
+                        MessageEventDetails.from_dict(o1)
+                        if (o1 := i0.get("Details")) is not None
+                        else None
+                    ),
+                    (
+                        {}
+                        if MessageEvent._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in MessageEvent._wire_keys}
+                    ),
+                )
+                for i0 in data["MessageEvents"]
+            ],
             data.get("Tag"),
             data.get("MessageStream"),
-            [MessageRecipient.from_dict(i0) for i0 in v] if (v := data.get("Cc")) else v,
-            [MessageRecipient.from_dict(i0) for i0 in v] if (v := data.get("Bcc")) else v,
+            (
+                [
+                    MessageRecipient(
+                        i0["Email"],
+                        i0.get("Name"),
+                        (
+                            {}
+                            if MessageRecipient._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in MessageRecipient._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("Cc"))
+                else v
+            ),
+            (
+                [
+                    MessageRecipient(
+                        i0["Email"],
+                        i0.get("Name"),
+                        (
+                            {}
+                            if MessageRecipient._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in MessageRecipient._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("Bcc"))
+                else v
+            ),
             data.get("Attachments"),
             data.get("TrackOpens"),
             data.get("TrackLinks"),
@@ -3009,7 +3266,29 @@ class OpenSearchResponse:
         known = cls._wire_keys
         return cls(
             data["TotalCount"],
-            [OpenEvent.from_dict(i0) for i0 in data["Opens"]],
+            [
+                OpenEvent(
+                    ClientInfo.from_dict(i0["Client"]),
+                    OSInfo.from_dict(i0["OS"]),
+                    i0["Platform"],
+                    i0["UserAgent"],
+                    Geo.from_dict(i0["Geo"]),
+                    i0["MessageID"],
+                    _dt.datetime.fromisoformat(i0["ReceivedAt"]),
+                    i0["Recipient"],
+                    i0.get("RecordType"),
+                    i0.get("FirstOpen"),
+                    i0.get("ReadSeconds"),
+                    i0.get("MessageStream"),
+                    i0.get("Tag"),
+                    (
+                        {}
+                        if OpenEvent._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in OpenEvent._wire_keys}
+                    ),
+                )
+                for i0 in data["Opens"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -3043,7 +3322,29 @@ class ClickSearchResponse:
         known = cls._wire_keys
         return cls(
             data["TotalCount"],
-            [ClickEvent.from_dict(i0) for i0 in data["Clicks"]],
+            [
+                ClickEvent(
+                    ClientInfo.from_dict(i0["Client"]),
+                    OSInfo.from_dict(i0["OS"]),
+                    i0["Platform"],
+                    i0["UserAgent"],
+                    i0["OriginalLink"],
+                    Geo.from_dict(i0["Geo"]),
+                    i0["MessageID"],
+                    _dt.datetime.fromisoformat(i0["ReceivedAt"]),
+                    i0["Recipient"],
+                    i0.get("RecordType"),
+                    i0.get("ClickLocation"),
+                    i0.get("MessageStream"),
+                    i0.get("Tag"),
+                    (
+                        {}
+                        if ClickEvent._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in ClickEvent._wire_keys}
+                    ),
+                )
+                for i0 in data["Clicks"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -3183,17 +3484,90 @@ class InboundMessage:
             data["Status"],
             data.get("FromName"),
             EmailAddressFull.from_dict(v) if (v := data.get("FromFull")) is not None else None,
-            [EmailAddressFull.from_dict(i0) for i0 in v] if (v := data.get("ToFull")) else v,
+            (
+                [
+                    EmailAddressFull(
+                        i0.get("Email"),
+                        i0.get("Name"),
+                        i0.get("MailboxHash"),
+                        (
+                            {}
+                            if EmailAddressFull._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in EmailAddressFull._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("ToFull"))
+                else v
+            ),
             data.get("Cc"),
-            [EmailAddressFull.from_dict(i0) for i0 in v] if (v := data.get("CcFull")) else v,
+            (
+                [
+                    EmailAddressFull(
+                        i0.get("Email"),
+                        i0.get("Name"),
+                        i0.get("MailboxHash"),
+                        (
+                            {}
+                            if EmailAddressFull._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in EmailAddressFull._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("CcFull"))
+                else v
+            ),
             data.get("Bcc"),
-            [EmailAddressFull.from_dict(i0) for i0 in v] if (v := data.get("BccFull")) else v,
+            (
+                [
+                    EmailAddressFull(
+                        i0.get("Email"),
+                        i0.get("Name"),
+                        i0.get("MailboxHash"),
+                        (
+                            {}
+                            if EmailAddressFull._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in EmailAddressFull._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("BccFull"))
+                else v
+            ),
             data.get("ReplyTo"),
             data.get("OriginalRecipient"),
             data.get("MailboxHash"),
             data.get("Tag"),
             data.get("MessageStream"),
-            [InboundAttachment.from_dict(i0) for i0 in v] if (v := data.get("Attachments")) else v,
+            (
+                [
+                    InboundAttachment(
+                        i0["Name"],
+                        i0["ContentType"],
+                        i0.get("ContentLength"),
+                        i0.get("ContentID"),
+                        (
+                            {}
+                            if InboundAttachment._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in InboundAttachment._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("Attachments"))
+                else v
+            ),
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -3257,7 +3631,120 @@ class InboundMessageSearchResponse:
         known = cls._wire_keys
         return cls(
             data["TotalCount"],
-            [InboundMessage.from_dict(i0) for i0 in data["InboundMessages"]],
+            [
+                InboundMessage(
+                    i0["From"],
+                    i0["To"],
+                    i0["Subject"],
+                    i0["Date"],
+                    i0["MessageID"],
+                    i0["Status"],
+                    i0.get("FromName"),
+                    (
+                        EmailAddressFull.from_dict(o1)
+                        if (o1 := i0.get("FromFull")) is not None
+                        else None
+                    ),
+                    (
+                        [
+                            EmailAddressFull(
+                                i1.get("Email"),
+                                i1.get("Name"),
+                                i1.get("MailboxHash"),
+                                (
+                                    {}
+                                    if EmailAddressFull._wire_keys.issuperset(i1)
+                                    else {
+                                        k: v
+                                        for k, v in i1.items()
+                                        if k not in EmailAddressFull._wire_keys
+                                    }
+                                ),
+                            )
+                            for i1 in o1
+                        ]
+                        if (o1 := i0.get("ToFull"))
+                        else o1
+                    ),
+                    i0.get("Cc"),
+                    (
+                        [
+                            EmailAddressFull(
+                                i1.get("Email"),
+                                i1.get("Name"),
+                                i1.get("MailboxHash"),
+                                (
+                                    {}
+                                    if EmailAddressFull._wire_keys.issuperset(i1)
+                                    else {
+                                        k: v
+                                        for k, v in i1.items()
+                                        if k not in EmailAddressFull._wire_keys
+                                    }
+                                ),
+                            )
+                            for i1 in o1
+                        ]
+                        if (o1 := i0.get("CcFull"))
+                        else o1
+                    ),
+                    i0.get("Bcc"),
+                    (
+                        [
+                            EmailAddressFull(
+                                i1.get("Email"),
+                                i1.get("Name"),
+                                i1.get("MailboxHash"),
+                                (
+                                    {}
+                                    if EmailAddressFull._wire_keys.issuperset(i1)
+                                    else {
+                                        k: v
+                                        for k, v in i1.items()
+                                        if k not in EmailAddressFull._wire_keys
+                                    }
+                                ),
+                            )
+                            for i1 in o1
+                        ]
+                        if (o1 := i0.get("BccFull"))
+                        else o1
+                    ),
+                    i0.get("ReplyTo"),
+                    i0.get("OriginalRecipient"),
+                    i0.get("MailboxHash"),
+                    i0.get("Tag"),
+                    i0.get("MessageStream"),
+                    (
+                        [
+                            InboundAttachment(
+                                i1["Name"],
+                                i1["ContentType"],
+                                i1.get("ContentLength"),
+                                i1.get("ContentID"),
+                                (
+                                    {}
+                                    if InboundAttachment._wire_keys.issuperset(i1)
+                                    else {
+                                        k: v
+                                        for k, v in i1.items()
+                                        if k not in InboundAttachment._wire_keys
+                                    }
+                                ),
+                            )
+                            for i1 in o1
+                        ]
+                        if (o1 := i0.get("Attachments"))
+                        else o1
+                    ),
+                    (
+                        {}
+                        if InboundMessage._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in InboundMessage._wire_keys}
+                    ),
+                )
+                for i0 in data["InboundMessages"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -3333,7 +3820,20 @@ class SuppressionDumpResponse:
         """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
         known = cls._wire_keys
         return cls(
-            [Suppression.from_dict(i0) for i0 in data["Suppressions"]],
+            [
+                Suppression(
+                    i0["EmailAddress"],
+                    i0["SuppressionReason"],
+                    i0["Origin"],
+                    _dt.datetime.fromisoformat(i0["CreatedAt"]),
+                    (
+                        {}
+                        if Suppression._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in Suppression._wire_keys}
+                    ),
+                )
+                for i0 in data["Suppressions"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -3515,7 +4015,19 @@ class SuppressionResultsResponse:
         """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
         known = cls._wire_keys
         return cls(
-            [SuppressionResult.from_dict(i0) for i0 in data["Suppressions"]],
+            [
+                SuppressionResult(
+                    i0["EmailAddress"],
+                    i0["Status"],
+                    i0.get("Message"),
+                    (
+                        {}
+                        if SuppressionResult._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in SuppressionResult._wire_keys}
+                    ),
+                )
+                for i0 in data["Suppressions"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -3693,7 +4205,18 @@ class SentCounts:
         """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
         known = cls._wire_keys
         return cls(
-            [SentCountsDay.from_dict(i0) for i0 in data["Days"]],
+            [
+                SentCountsDay(
+                    parse_date(i0["Date"]),
+                    i0.get("Sent"),
+                    (
+                        {}
+                        if SentCountsDay._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in SentCountsDay._wire_keys}
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
             data.get("Sent"),
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
@@ -3784,7 +4307,21 @@ class BounceCounts:
         """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
         known = cls._wire_keys
         return cls(
-            [BounceCountsDay.from_dict(i0) for i0 in data["Days"]],
+            [
+                BounceCountsDay(
+                    parse_date(i0["Date"]),
+                    i0.get("HardBounce"),
+                    i0.get("SoftBounce"),
+                    i0.get("SMTPApiError"),
+                    i0.get("Transient"),
+                    (
+                        {}
+                        if BounceCountsDay._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in BounceCountsDay._wire_keys}
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
             data.get("HardBounce"),
             data.get("SoftBounce"),
             data.get("SMTPApiError"),
@@ -3984,7 +4521,38 @@ class ServerListResponse:
         known = cls._wire_keys
         return cls(
             data["TotalCount"],
-            [Server.from_dict(i0) for i0 in data["Servers"]],
+            [
+                Server(
+                    i0["ID"],
+                    i0["Name"],
+                    i0["ApiTokens"],
+                    i0.get("Color"),
+                    i0.get("SmtpApiActivated"),
+                    i0.get("RawEmailEnabled"),
+                    i0.get("DeliveryType"),
+                    i0.get("ServerLink"),
+                    i0.get("InboundAddress"),
+                    i0.get("InboundHookUrl"),
+                    i0.get("BounceHookUrl"),
+                    i0.get("OpenHookUrl"),
+                    i0.get("DeliveryHookUrl"),
+                    i0.get("ClickHookUrl"),
+                    i0.get("PostFirstOpenOnly"),
+                    i0.get("InboundDomain"),
+                    i0.get("InboundHash"),
+                    i0.get("InboundSpamThreshold"),
+                    i0.get("TrackOpens"),
+                    i0.get("TrackLinks"),
+                    i0.get("IncludeBounceContentInHook"),
+                    i0.get("EnableSmtpApiErrorHooks"),
+                    (
+                        {}
+                        if Server._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in Server._wire_keys}
+                    ),
+                )
+                for i0 in data["Servers"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -4568,7 +5136,22 @@ class DomainListResponse:
         known = cls._wire_keys
         return cls(
             data["TotalCount"],
-            [DomainListItem.from_dict(i0) for i0 in data["Domains"]],
+            [
+                DomainListItem(
+                    i0["ID"],
+                    i0["Name"],
+                    i0.get("SPFVerified"),
+                    i0.get("DKIMVerified"),
+                    i0.get("WeakDKIM"),
+                    i0.get("ReturnPathDomainVerified"),
+                    (
+                        {}
+                        if DomainListItem._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in DomainListItem._wire_keys}
+                    ),
+                )
+                for i0 in data["Domains"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -5001,7 +5584,26 @@ class SenderSignatureListResponse:
         known = cls._wire_keys
         return cls(
             data["TotalCount"],
-            [SenderSignatureListItem.from_dict(i0) for i0 in data["SenderSignatures"]],
+            [
+                SenderSignatureListItem(
+                    i0["ID"],
+                    i0["Domain"],
+                    i0["EmailAddress"],
+                    i0["Name"],
+                    i0["Confirmed"],
+                    i0.get("ReplyToEmailAddress"),
+                    (
+                        {}
+                        if SenderSignatureListItem._wire_keys.issuperset(i0)
+                        else {
+                            k: v
+                            for k, v in i0.items()
+                            if k not in SenderSignatureListItem._wire_keys
+                        }
+                    ),
+                )
+                for i0 in data["SenderSignatures"]
+            ],
             {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
         )
 
@@ -6053,7 +6655,19 @@ class InboundWebhook:
             data["From"],
             EmailAddressFull.from_dict(data["FromFull"]),
             data["To"],
-            [EmailAddressFull.from_dict(i0) for i0 in data["ToFull"]],
+            [
+                EmailAddressFull(
+                    i0.get("Email"),
+                    i0.get("Name"),
+                    i0.get("MailboxHash"),
+                    (
+                        {}
+                        if EmailAddressFull._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in EmailAddressFull._wire_keys}
+                    ),
+                )
+                for i0 in data["ToFull"]
+            ],
             data["Subject"],
             data["MessageID"],
             data["Date"],
@@ -6061,9 +6675,45 @@ class InboundWebhook:
             data.get("FromName"),
             data.get("MessageStream"),
             data.get("Cc"),
-            [EmailAddressFull.from_dict(i0) for i0 in v] if (v := data.get("CcFull")) else v,
+            (
+                [
+                    EmailAddressFull(
+                        i0.get("Email"),
+                        i0.get("Name"),
+                        i0.get("MailboxHash"),
+                        (
+                            {}
+                            if EmailAddressFull._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in EmailAddressFull._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("CcFull"))
+                else v
+            ),
             data.get("Bcc"),
-            [EmailAddressFull.from_dict(i0) for i0 in v] if (v := data.get("BccFull")) else v,
+            (
+                [
+                    EmailAddressFull(
+                        i0.get("Email"),
+                        i0.get("Name"),
+                        i0.get("MailboxHash"),
+                        (
+                            {}
+                            if EmailAddressFull._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in EmailAddressFull._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("BccFull"))
+                else v
+            ),
             data.get("OriginalRecipient"),
             data.get("ReplyTo"),
             data.get("MailboxHash"),

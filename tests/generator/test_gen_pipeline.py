@@ -38,6 +38,10 @@ def templates(tmp_path: Path) -> Path:
     return copy
 
 
+# What generate writes for SMALL_OUTPUTS: the outputs and the manifest of black's output.
+SMALL_TREE = sorted({o.path for o in SMALL_OUTPUTS} | {render.MANIFEST})
+
+
 def run_generate(out: Path, spec: Path = SMALL_SPEC, templates: Path | None = None) -> int:
     return generate(spec, out, outputs=SMALL_OUTPUTS, templates=templates)
 
@@ -66,7 +70,7 @@ def test_rendering_twice_gives_identical_bytes() -> None:
     first = render_tree(SMALL_SPEC, SMALL_OUTPUTS)
     second = render_tree(SMALL_SPEC, SMALL_OUTPUTS)
     assert first == second
-    assert set(first) == {o.path for o in SMALL_OUTPUTS}
+    assert sorted(first) == SMALL_TREE
 
 
 def test_output_does_not_depend_on_hash_seed_cache_or_location(tmp_path: Path) -> None:
@@ -108,9 +112,9 @@ def test_generate_writes_the_tree_and_reports_changes(
 ) -> None:
     assert run_generate(out) == 0
     report = capsys.readouterr().out
-    assert f"{len(SMALL_OUTPUTS)} added, 0 changed, 0 removed, 0 unchanged" in report
+    assert f"{len(SMALL_TREE)} added, 0 changed, 0 removed, 0 unchanged" in report
     assert "added" in report and "postmark_client/models.py" in report
-    assert sorted(read_tree(out)) == sorted(o.path for o in SMALL_OUTPUTS)
+    assert sorted(read_tree(out)) == SMALL_TREE
 
     before = snapshot(out)
     assert run_generate(out) == 0
@@ -285,15 +289,16 @@ def test_check_fails_with_a_diff_after_a_spec_edit(
     capsys.readouterr()
     assert run_check(out, spec=spec) == 1
     report = capsys.readouterr().out
+    label = pipeline._display(out)
     assert '+        """Fetch one bounce by its ID.' in report
     assert '-        """Get one bounce.' in report
     assert (
         "postmark_client/_operations.py" in report
         and "postmark_client/_async_resources.py" in report
     )
-    assert (
-        "is stale: 0 added, 3 changed, 0 removed" in report
-    )  # the operation table, both resources
+    # The operation table, both resources, and the manifest (their pre-black text changed).
+    assert "is stale: 0 added, 4 changed, 0 removed" in report
+    assert f"b/{label.lstrip('/')}/{render.MANIFEST}" in report
 
 
 def test_check_reports_missing_and_extra_files(
@@ -315,7 +320,7 @@ def test_check_without_an_output_folder_says_so(
 ) -> None:
     assert run_check(out) == 1
     report = capsys.readouterr().out
-    assert f"does not exist ({len(SMALL_OUTPUTS)} files would be generated)" in report
+    assert f"does not exist ({len(SMALL_TREE)} files would be generated)" in report
     assert "run: postmark-codegen generate" in report
     assert not out.exists()
 
