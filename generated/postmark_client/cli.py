@@ -88,6 +88,7 @@ _GROUP_HELP: Final[dict[str, str]] = {
 _BODY_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
     "send_email": models.SendEmailRequest.from_dict,
     "send_email_with_template": models.SendEmailWithTemplateRequest.from_dict,
+    "send_bulk_email": models.BulkEmailRequest.from_dict,
     "create_template": models.CreateTemplateRequest.from_dict,
     "edit_template": models.EditTemplateRequest.from_dict,
     "validate_template": models.ValidateTemplateRequest.from_dict,

@@ -285,6 +285,21 @@ def _batch(call: Call, messages: list[Any], *, schema: str, templated: bool) -> 
     return results
 
 
+@handles("send_bulk_email")
+def send_bulk_email(call: Call) -> Any:
+    """Accepted at once (Status Accepted) or refused as a whole; see `World.submit_bulk`."""
+    return call.world.submit_bulk(call.server, call.op, call.body, test_only=call.test_token)
+
+
+@handles("get_bulk_email_status")
+def get_bulk_email_status(call: Call) -> Any:
+    """Each read moves the request one step: Accepted, Processing, Completed (`World.read_bulk`)."""
+    status = call.world.read_bulk(call.server, call.path["bulkRequestId"])
+    if status is None:
+        raise not_found(call.op)
+    return status
+
+
 # ---- templates ---------------------------------------------------------------------------------
 
 

@@ -165,6 +165,28 @@ class Event:
 
 
 @dataclass
+class BulkRequest:
+    """A bulk request (POST /email/bulk): one message per recipient, released in steps.
+
+    The fake moves a request one step each time its status is read, so a test sees every stage
+    in order without waiting: the first read answers Accepted (nothing sent yet), the second
+    Processing (the first half of the messages sent), the third and later Completed (all sent).
+    """
+
+    id: str
+    at: datetime
+    subject: str | None
+    # Each recipient's message, ready for the send path: a SendEmailRequest (content given
+    # inline, already personalised) or a SendEmailWithTemplateRequest (a server template).
+    messages: list[JsonObject]
+    templated: bool
+    test_only: bool
+    status: str = "Accepted"
+    released: int = 0
+    reads: int = 0
+
+
+@dataclass
 class ServerState:
     """One Postmark server: its settings record and everything sent or received through it."""
 
@@ -182,6 +204,8 @@ class ServerState:
     suppressions: dict[str, dict[str, Event]] = field(default_factory=dict)
     # webhook subscriptions beyond the server's hook URLs: RecordType -> URLs
     subscriptions: dict[str, list[str]] = field(default_factory=dict)
+    # bulk request ID -> the request (POST /email/bulk)
+    bulk_requests: dict[str, BulkRequest] = field(default_factory=dict)
 
     @property
     def tokens(self) -> list[str]:

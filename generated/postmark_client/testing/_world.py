@@ -18,12 +18,14 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from .._meta import Operation
+from .._operations import OPERATIONS
 from ..errors import ErrorCode
 from . import _mustache
 from ._state import (
     BOUNCE_TESTING_DOMAIN,
     INBOUND_DOMAIN,
     AccountState,
+    BulkRequest,
     Event,
     Ids,
     JsonObject,
@@ -453,6 +455,188 @@ class World:
                 "Metadata": data["Metadata"],
             },
         )
+
+    # ---- bulk requests -------------------------------------------------------------------------
+
+    def submit_bulk(
+        self, server: ServerState, op: Operation, body: Any, *, test_only: bool = False
+    ) -> JsonObject:
+        """Accept a bulk request (POST /email/bulk), or refuse all of it: Postmark checks the
+        whole request up front and answers at once; the messages go out later, as the
+        request's status is read (`read_bulk`).
+
+        The fake's rules: the message stream must be a broadcast stream (default `broadcast`;
+        a transactional or inbound one is refused with ErrorCode 1236, as the Bulk API is for
+        broadcasts only); the content is a template (TemplateId or TemplateAlias) or inline
+        HtmlBody / TextBody, which each recipient's TemplateModel personalises (Mustache), not
+        both; every recipient's message must be one the send path accepts.
+        """
+        problem = check_object("BulkEmailRequest", body)
+        if problem is not None:
+            raise Rejected(
+                EMAIL_ERRORS.code_for(problem), f"Invalid email request: {problem.message}."
+            )
+        self._check_request_size(op, body)
+        stream = self._bulk_stream(server, body.get("MessageStream"))
+        self._check_sender(body["From"])
+        self._check_attachments(body.get("Attachments") or [])
+        templated = body.get("TemplateId") is not None or body.get("TemplateAlias") is not None
+        if templated:
+            self._bulk_template(server, body)
+        elif body.get("HtmlBody") is None and body.get("TextBody") is None:
+            raise Rejected(
+                ErrorCode.INVALID_EMAIL_REQUEST,
+                "Invalid email request: give HtmlBody or TextBody (or both), or a template (TemplateId or TemplateAlias).",
+            )
+        messages = []
+        for index, entry in enumerate(body["Messages"]):
+            message = self._bulk_message(body, entry, stream, templated)
+            problem = check_object(
+                "SendEmailWithTemplateRequest" if templated else "SendEmailRequest", message
+            )
+            if problem is not None:
+                raise Rejected(
+                    EMAIL_ERRORS.code_for(problem),
+                    f"Invalid email request: message {index}: {problem.message}.",
+                )
+            try:
+                self._recipients(op, message)
+            except Rejected as refusal:
+                raise Rejected(
+                    refusal.code, f"Message {index}: {refusal.message}", refusal.status
+                ) from None
+            messages.append(message)
+        at = self.clock()
+        bulk = BulkRequest(self.ids.uuid(), at, body.get("Subject"), messages, templated, test_only)
+        server.bulk_requests[bulk.id] = bulk
+        return {"Id": bulk.id, "Status": bulk.status, "SubmittedAt": stamp(at)}
+
+    def read_bulk(self, server: ServerState, bulk_id: str) -> JsonObject | None:
+        """A bulk request's progress (GET /email/bulk/{id}), None when there is no such request.
+
+        Each read moves the request one step (see `BulkRequest`): Accepted, Processing with the
+        first half of the messages sent, then Completed with all of them sent (as outbound
+        messages that search finds, with Delivery webhooks like any send). A message Postmark
+        refuses by then (a recipient suppressed since, a template deleted since) is not sent.
+        """
+        bulk = server.bulk_requests.get(bulk_id)
+        if bulk is None:
+            return None
+        step, bulk.reads = bulk.reads, bulk.reads + 1
+        total = len(bulk.messages)
+        if step == 1 and bulk.status == "Accepted":
+            self._release(server, bulk, total // 2)
+            bulk.status = "Processing"
+        elif step >= 2 and bulk.status != "Completed":
+            self._release(server, bulk, total)
+            bulk.status = "Completed"
+        return {
+            "Id": bulk.id,
+            "SubmittedAt": stamp(bulk.at),
+            "TotalMessages": total,
+            "PercentageCompleted": round(100.0 * bulk.released / total, 2) if total else 100.0,
+            "Status": bulk.status,
+            "Subject": bulk.subject,
+        }
+
+    def _release(self, server: ServerState, bulk: BulkRequest, upto: int) -> None:
+        op = OPERATIONS["send_bulk_email"]
+        schema = "SendEmailWithTemplateRequest" if bulk.templated else "SendEmailRequest"
+        for message in bulk.messages[bulk.released : upto]:
+            try:
+                self.send(
+                    server,
+                    op,
+                    message,
+                    schema=schema,
+                    templated=bulk.templated,
+                    test_only=bulk.test_only,
+                )
+            except Rejected:
+                pass  # the bulk status has no per-message outcome; the message is just not sent
+        bulk.released = max(bulk.released, upto)
+
+    def _bulk_stream(self, server: ServerState, requested: Any) -> str:
+        stream = str(requested or "broadcast")
+        kind = server.streams.get(stream)
+        if kind is None:
+            raise Rejected(
+                ErrorCode.MESSAGE_STREAM_NOT_ON_SERVER,
+                f"The 'MessageStream' provided does not exist on this server: '{stream}'.",
+            )
+        if kind != "Broadcasts":
+            raise Rejected(
+                ErrorCode.STREAM_SENDING_NOT_SUPPORTED,
+                f"The Bulk API sends on broadcast message streams only; '{stream}' is a {kind} stream.",
+            )
+        return stream
+
+    def _bulk_template(self, server: ServerState, body: JsonObject) -> None:
+        inline = [
+            part for part in ("Subject", "HtmlBody", "TextBody") if body.get(part) is not None
+        ]
+        if inline:
+            raise Rejected(
+                ErrorCode.FIELD_NOT_ALLOWED,
+                f"Invalid email request: '{inline[0]}' may not be given with a template (TemplateId or TemplateAlias).",
+            )
+        key = body.get("TemplateId")
+        template = server.find_template(
+            body.get("TemplateAlias") if key is None else key, active_only=True
+        )
+        if template is None or template["TemplateType"] != "Standard":
+            raise Rejected(
+                ErrorCode.TEMPLATE_NOT_FOUND,
+                "The 'TemplateId' associated with this request is not valid or was not found.",
+            )
+
+    def _bulk_message(
+        self, body: JsonObject, entry: JsonObject, stream: str, templated: bool
+    ) -> JsonObject:
+        """One recipient's message: the shared fields, the entry's recipients, metadata and
+        headers added, and (for inline content) its TemplateModel rendered into the content."""
+        shared = ("From", "ReplyTo", "Tag", "TrackOpens", "TrackLinks", "Attachments")
+        message: JsonObject = {key: body[key] for key in shared if body.get(key) is not None}
+        message.update(
+            {key: entry[key] for key in ("To", "Cc", "Bcc") if entry.get(key) is not None}
+        )
+        message["MessageStream"] = stream
+        metadata = {**(body.get("Metadata") or {}), **(entry.get("Metadata") or {})}
+        if metadata:
+            message["Metadata"] = metadata
+        headers = [*(body.get("Headers") or []), *(entry.get("Headers") or [])]
+        if headers:
+            message["Headers"] = headers
+        model = entry.get("TemplateModel") or {}
+        if templated:
+            for key in ("TemplateId", "TemplateAlias", "InlineCss"):
+                if body.get(key) is not None:
+                    message[key] = body[key]
+            message["TemplateModel"] = model
+            return message
+        for part in ("Subject", "HtmlBody", "TextBody"):
+            if body.get(part) is not None:
+                try:
+                    message[part] = _mustache.render(
+                        str(body[part]), model, escape_html=part == "HtmlBody"
+                    )
+                except _mustache.TemplateSyntaxError as exc:
+                    raise Rejected(
+                        ErrorCode.INVALID_TEMPLATED_FIELD,
+                        f"The {part} does not parse: {exc.message} (line {exc.line}, column {exc.column})",
+                    ) from None
+        return message
+
+    def _check_request_size(self, op: Operation, body: Any) -> None:
+        for limit in op.limits:
+            if limit.unit == "bytes" and limit.scope == "request":
+                size = len(json.dumps(body).encode("utf-8"))
+                if size > limit.max:
+                    raise Rejected(
+                        ErrorCode.INVALID_EMAIL_REQUEST,
+                        f"The request is {size} bytes; at most {limit.max} are allowed.",
+                        status=413,
+                    )
 
     # ---- bounces -------------------------------------------------------------------------------
 

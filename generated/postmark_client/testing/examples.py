@@ -216,6 +216,55 @@ EXAMPLES: Final[Mapping[str, OperationExample]] = MappingProxyType(
             ],
             parse_response=_list_of(models.SendEmailResponse.from_dict),
         ),
+        "send_bulk_email": OperationExample(
+            operation_id="send_bulk_email",
+            method="POST",
+            path_template="/email/bulk",
+            path_params=MappingProxyType({}),
+            query=MappingProxyType({}),
+            request_body={
+                "From": "sender@example.com",
+                "Subject": "Hello {{FirstName}}",
+                "HtmlBody": "<p>Hello {{FirstName}}</p>",
+                "TextBody": "Hello {{FirstName}}",
+                "MessageStream": "broadcast",
+                "Messages": [
+                    {"To": "receiver1@example.com", "TemplateModel": {"FirstName": "Ada"}},
+                    {
+                        "To": "receiver2@example.com",
+                        "TemplateModel": {"FirstName": "Grace"},
+                        "Metadata": {"customer": "42"},
+                    },
+                ],
+            },
+            response_body={
+                "Id": "f24af63c-533d-4b7a-ad65-4a7b3202d3a7",
+                "Status": "Accepted",
+                "SubmittedAt": "2026-03-17T07:25:01.4178645-05:00",
+            },
+            parse_response=models.BulkEmailResponse.from_dict,
+        ),
+        "get_bulk_email_status": OperationExample(
+            operation_id="get_bulk_email_status",
+            method="GET",
+            path_template="/email/bulk/{bulkRequestId}",
+            path_params=MappingProxyType(
+                {
+                    "bulkRequestId": "f24af63c-533d-4b7a-ad65-4a7b3202d3a7",
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "Id": "f24af63c-533d-4b7a-ad65-4a7b3202d3a7",
+                "SubmittedAt": "2026-03-17T07:25:01.4178645-05:00",
+                "TotalMessages": 2,
+                "PercentageCompleted": 100.0,
+                "Status": "Completed",
+                "Subject": "Hello {{FirstName}}",
+            },
+            parse_response=models.BulkEmailStatus.from_dict,
+        ),
         "list_templates": OperationExample(
             operation_id="list_templates",
             method="GET",

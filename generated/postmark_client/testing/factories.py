@@ -40,6 +40,10 @@ __all__ = [
     "make_bounce_dump",
     "make_bounce_search_response",
     "make_bounce_webhook",
+    "make_bulk_email_message",
+    "make_bulk_email_request",
+    "make_bulk_email_response",
+    "make_bulk_email_status",
     "make_click_event",
     "make_click_search_response",
     "make_click_webhook",
@@ -179,6 +183,35 @@ SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
                     "MessageStream": "outbound",
                 },
             ]
+        },
+        "BulkEmailRequest": {
+            "From": "sender@example.com",
+            "Subject": "Hello {{FirstName}}",
+            "HtmlBody": "<p>Hello {{FirstName}}</p>",
+            "TextBody": "Hello {{FirstName}}",
+            "MessageStream": "broadcast",
+            "Messages": [
+                {"To": "receiver1@example.com", "TemplateModel": {"FirstName": "Ada"}},
+                {
+                    "To": "receiver2@example.com",
+                    "TemplateModel": {"FirstName": "Grace"},
+                    "Metadata": {"customer": "42"},
+                },
+            ],
+        },
+        "BulkEmailMessage": {"To": "receiver1@example.com", "TemplateModel": {"FirstName": "Ada"}},
+        "BulkEmailResponse": {
+            "Id": "f24af63c-533d-4b7a-ad65-4a7b3202d3a7",
+            "Status": "Accepted",
+            "SubmittedAt": "2026-03-17T07:25:01.4178645-05:00",
+        },
+        "BulkEmailStatus": {
+            "Id": "f24af63c-533d-4b7a-ad65-4a7b3202d3a7",
+            "SubmittedAt": "2026-03-17T07:25:01.4178645-05:00",
+            "TotalMessages": 2,
+            "PercentageCompleted": 100.0,
+            "Status": "Completed",
+            "Subject": "Hello {{FirstName}}",
         },
         "SendEmailResponse": {
             "To": "receiver@example.com",
@@ -1246,6 +1279,26 @@ def make_send_email_batch_with_templates_request(
     )
 
 
+def make_bulk_email_request(**overrides: Any) -> models.BulkEmailRequest:
+    """A `models.BulkEmailRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.BulkEmailRequest.from_dict, "BulkEmailRequest", overrides)
+
+
+def make_bulk_email_message(**overrides: Any) -> models.BulkEmailMessage:
+    """A `models.BulkEmailMessage` from example data; `overrides` replace its attributes."""
+    return _make(models.BulkEmailMessage.from_dict, "BulkEmailMessage", overrides)
+
+
+def make_bulk_email_response(**overrides: Any) -> models.BulkEmailResponse:
+    """A `models.BulkEmailResponse` from example data; `overrides` replace its attributes."""
+    return _make(models.BulkEmailResponse.from_dict, "BulkEmailResponse", overrides)
+
+
+def make_bulk_email_status(**overrides: Any) -> models.BulkEmailStatus:
+    """A `models.BulkEmailStatus` from example data; `overrides` replace its attributes."""
+    return _make(models.BulkEmailStatus.from_dict, "BulkEmailStatus", overrides)
+
+
 def make_send_email_response(**overrides: Any) -> models.SendEmailResponse:
     """A `models.SendEmailResponse` from example data; `overrides` replace its attributes."""
     return _make(models.SendEmailResponse.from_dict, "SendEmailResponse", overrides)
@@ -1591,6 +1644,10 @@ FACTORIES: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "SendEmailRequest": make_send_email_request,
         "SendEmailWithTemplateRequest": make_send_email_with_template_request,
         "SendEmailBatchWithTemplatesRequest": make_send_email_batch_with_templates_request,
+        "BulkEmailRequest": make_bulk_email_request,
+        "BulkEmailMessage": make_bulk_email_message,
+        "BulkEmailResponse": make_bulk_email_response,
+        "BulkEmailStatus": make_bulk_email_status,
         "SendEmailResponse": make_send_email_response,
         "TemplateSummary": make_template_summary,
         "TemplateListResponse": make_template_list_response,
