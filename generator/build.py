@@ -758,6 +758,14 @@ class _Builder:
         except KeyError as exc:
             raise BuildError(location, f"a limit needs {exc.args[0]!r}") from None
 
+    @staticmethod
+    def _paging_number(raw: dict[str, Any], key: str, location: str) -> int:
+        """Postmark's paging caps come from the spec, never from defaults here."""
+        value = raw.get(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise BuildError(f"{location}.{key}", "must be an integer")
+        return value
+
     def build_paging(self, op: Operation, raw: dict[str, Any], location: str) -> Paging:
         response_model = op.response.model
         if response_model is None:
@@ -791,8 +799,8 @@ class _Builder:
             items_attr=items.name,
             total=total.wire,
             total_attr=total.name,
-            max_count=int(raw.get("max-count", 500)),
-            max_reachable=int(raw.get("max-reachable", 10000)),
+            max_count=self._paging_number(raw, "max-count", location),
+            max_reachable=self._paging_number(raw, "max-reachable", location),
             item_model=self.models[items.type.item.name or ""],
             narrow_by=[p.wire for p in op.query_params if p.is_filter],
             narrow_by_attrs=[p.name for p in op.query_params if p.is_filter],
