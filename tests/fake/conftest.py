@@ -19,13 +19,9 @@ try:
 except ImportError:
     sys.path.insert(0, str(TESTS.parent / "generated"))
 
-from fake_support import SpecCheckingTransport
+from fake_support import SpecCheckingTransport, no_sleep
 from postmark_client import AccountClient, ServerClient
 from postmark_client.testing import FakePostmark
-
-
-def no_sleep(seconds: float) -> None:
-    """Clients and the fake never really wait in these tests."""
 
 
 @pytest.fixture

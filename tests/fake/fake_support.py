@@ -106,3 +106,7 @@ def assert_fits(schema_name: str, value: Any) -> None:
     assert not errors, f"{schema_name}: " + "; ".join(
         f"{list(e.path)}: {e.message}" for e in errors[:5]
     )
+
+
+def no_sleep(seconds: float) -> None:
+    """Clients and the fake never really wait in these tests."""

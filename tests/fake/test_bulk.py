@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import no_sleep
-from fake_support import SpecCheckingTransport, assert_fits, call, error_of
+from fake_support import SpecCheckingTransport, assert_fits, call, error_of, no_sleep
 from postmark_client import AccountClient, AsyncServerClient, ServerClient, models
 from postmark_client._operations import OPERATIONS
 from postmark_client.errors import NotFoundError

@@ -8,8 +8,7 @@ import inspect
 from typing import Any
 
 import pytest
-from conftest import no_sleep
-from fake_support import SpecCheckingTransport
+from fake_support import SpecCheckingTransport, no_sleep
 from postmark_client import (
     AccountClient,
     AsyncAccountClient,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from conftest import no_sleep
-from fake_support import call, error_of
+from fake_support import call, error_of, no_sleep
 from postmark_client import ServerClient, models
 from postmark_client.errors import (
     InactiveRecipientError,

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import no_sleep
-from fake_support import TOKEN_HEADERS, call, error_of
+from fake_support import TOKEN_HEADERS, call, error_of, no_sleep
 from postmark_client import AccountClient, ServerClient
 from postmark_client._meta import Operation
 from postmark_client._operations import OPERATIONS

@@ -13,8 +13,7 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
-from conftest import no_sleep
-from fake_support import assert_fits
+from fake_support import assert_fits, no_sleep
 from postmark_client import AccountClient, ServerClient, models
 from postmark_client.testing import FakePostmark
 from postmark_client.testing._world import HOOK_SETTINGS
