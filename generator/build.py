@@ -671,11 +671,14 @@ class _Builder:
         )
         payload_type = self.type_of(schema, hint, f"{location}.content.application/json.schema")
         model = self.models.get(payload_type.name or "") if payload_type.kind == "model" else None
-        item_model = None
-        item = payload_type.item
-        if payload_type.kind == "list" and item is not None and item.kind == "model":
-            item_model = self.models[item.name or ""]
-        return media, schema_name, payload_type, model, item_model
+        return media, schema_name, payload_type, model, self._item_model(payload_type)
+
+    def _item_model(self, array: TypeRef) -> Model | None:
+        """The model of an array's items, when the type is an array of objects."""
+        item = array.item
+        if array.kind != "list" or item is None or item.kind != "model":
+            return None
+        return self.models[item.name or ""]
 
     def build_body(self, raw: dict[str, Any], hint: str, location: str) -> Body | None:
         if "requestBody" not in raw:
@@ -708,18 +711,14 @@ class _Builder:
                 "a batch with an object body needs an `items` limit naming its message array field",
             )
         target = body.model.field_by_wire(field_name)
-        if (
-            target is None
-            or target.type.kind != "list"
-            or target.type.item is None
-            or target.type.item.kind != "model"
-        ):
+        message_model = self._item_model(target.type) if target is not None else None
+        if message_model is None:
             raise BuildError(
                 f"{location}.x-postmark-limits",
                 f"{field_name} is not an array of objects of the body",
             )
         body.batch_field = field_name
-        body.item_model = self.models[target.type.item.name or ""]
+        body.item_model = message_model
 
     def build_response(self, raw: dict[str, Any], hint: str, location: str) -> Response:
         responses = raw.get("responses") or {}
@@ -772,12 +771,8 @@ class _Builder:
             raise BuildError(location, "a paged operation must answer with an object")
         items = response_model.field_by_wire(raw.get("items", ""))
         total = response_model.field_by_wire(raw.get("total", ""))
-        if (
-            items is None
-            or items.type.kind != "list"
-            or items.type.item is None
-            or items.type.item.kind != "model"
-        ):
+        item_model = self._item_model(items.type) if items is not None else None
+        if items is None or item_model is None:
             raise BuildError(
                 f"{location}.items",
                 f"{raw.get('items')!r} is not an array of objects of the response",
@@ -801,7 +796,7 @@ class _Builder:
             total_attr=total.name,
             max_count=self._paging_number(raw, "max-count", location),
             max_reachable=self._paging_number(raw, "max-reachable", location),
-            item_model=self.models[items.type.item.name or ""],
+            item_model=item_model,
             narrow_by=[p.wire for p in op.query_params if p.is_filter],
             narrow_by_attrs=[p.name for p in op.query_params if p.is_filter],
         )

@@ -11,9 +11,11 @@ order), so a change in the spec shows up as a local change in the generated code
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from generator.naming import constant_name, snake_case
+
+_T = TypeVar("_T")
 
 # The JSON type of a parameter or top-level body field, as the operation table records it.
 JsonType = Literal["string", "integer", "number", "boolean", "array", "object"]
@@ -516,22 +518,13 @@ class Api:
     release_notes: list[ReleaseNote]
 
     def operation(self, operation_id: str) -> Operation:
-        for op in self.operations:
-            if op.id == operation_id:
-                return op
-        raise KeyError(operation_id)
+        return _find(self.operations, "id", operation_id, "operation")
 
     def model(self, name: str) -> Model:
-        for model in self.models:
-            if model.name == name:
-                return model
-        raise KeyError(name)
+        return _find(self.models, "name", name, "model")
 
     def group(self, name: str) -> Group:
-        for group in self.groups:
-            if group.name == name:
-                return group
-        raise KeyError(name)
+        return _find(self.groups, "name", name, "group")
 
     @property
     def request_models(self) -> list[Model]:
@@ -551,3 +544,17 @@ class Api:
     @property
     def exception_error_codes(self) -> list[ErrorCodeInfo]:
         return [e for e in self.error_codes if e.exception_class]
+
+
+class NotInSpecError(KeyError):
+    """A template asked for something the spec does not define (the fake Postmark needs `Bounce`...)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _find(items: list[_T], attribute: str, value: str, what: str) -> _T:
+    for item in items:
+        if getattr(item, attribute) == value:
+            return item
+    raise NotInSpecError(f"the spec defines no {what} {value!r}, which this template needs")

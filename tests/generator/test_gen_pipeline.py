@@ -388,3 +388,16 @@ def test_cli_check_fails_after_editing_a_copy_of_the_spec(
     assert "Get one bounce, edited" in report
     assert f"run: postmark-codegen generate --spec {spec}" in report
     assert read_tree(GENERATED) == before
+
+
+def test_a_spec_without_what_the_fake_needs_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fake Postmark's templates read Postmark's own schemas; another spec gets a clear error."""
+    mini = Path(__file__).resolve().parents[1] / "fixtures" / "mini.yaml"
+    out = tmp_path / "out"
+    assert generate(mini, out) == pipeline.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "the spec defines no model 'OutboundMessage', which this template needs" in err
+    assert "Traceback" not in err
+    assert not out.exists()
