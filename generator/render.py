@@ -36,13 +36,22 @@ BLACK_MODE = black.Mode(
 )
 
 
+STATIC = "static"
+"""The folder of `templates/` holding real Python files, copied into the output unchanged."""
+
+
 @dataclass(frozen=True)
 class Output:
-    """One emitted file: the template, the path inside the output folder, extra context."""
+    """One emitted file: the template, the path inside the output folder, extra context.
+
+    A static output's template is a file under `templates/static/`, copied as it is: no Jinja,
+    no black (it is kept black-, ruff- and mypy-clean where it stands).
+    """
 
     template: str
     path: str
     context: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    static: bool = False
 
     @property
     def is_python(self) -> bool:
@@ -53,43 +62,39 @@ def _output(template: str, path: str, **context: Any) -> Output:
     return Output(template, path, MappingProxyType(context))
 
 
+def _static_outputs(directory: Path) -> tuple[Output, ...]:
+    """Every file under `templates/static/`, at the same relative path in the output folder."""
+    root = directory / STATIC
+    found = sorted(
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+    return tuple(Output(f"{STATIC}/{rel}", rel, static=True) for rel in found)
+
+
 # Template -> generated file. Paths are relative to the output folder (`generated/`).
-OUTPUTS: tuple[Output, ...] = (
+RENDERED: tuple[Output, ...] = (
     _output("pyproject.toml.jinja", "pyproject.toml"),
     _output("readme.md.jinja", "README.md"),
     _output("changelog.md.jinja", "CHANGELOG.md"),
     _output("package_init.py.jinja", f"{PACKAGE}/__init__.py"),
-    _output("py.typed.jinja", f"{PACKAGE}/py.typed"),
-    _output("meta.py.jinja", f"{PACKAGE}/_meta.py"),
+    _output("spec.py.jinja", f"{PACKAGE}/_spec.py"),
     _output("operations.py.jinja", f"{PACKAGE}/_operations.py"),
-    _output("serde.py.jinja", f"{PACKAGE}/_serde.py"),
     _output("models.py.jinja", f"{PACKAGE}/models.py"),
     _output("errors.py.jinja", f"{PACKAGE}/errors.py"),
-    _output("base_client.py.jinja", f"{PACKAGE}/_base_client.py"),
-    _output("pagination.py.jinja", f"{PACKAGE}/pagination.py"),
-    _output("batch.py.jinja", f"{PACKAGE}/batch.py"),
     _output("resources.py.jinja", f"{PACKAGE}/_resources.py", is_async=False),
     _output("resources.py.jinja", f"{PACKAGE}/_async_resources.py", is_async=True),
     _output("client.py.jinja", f"{PACKAGE}/client.py"),
     _output("webhooks.py.jinja", f"{PACKAGE}/webhooks.py"),
     _output("cli.py.jinja", f"{PACKAGE}/cli.py"),
-    _output("main.py.jinja", f"{PACKAGE}/__main__.py"),
     # postmark_client.testing: the fake Postmark, example data, factories, the pytest plugin.
-    _output("testing_init.py.jinja", f"{PACKAGE}/testing/__init__.py"),
     _output("testing_state.py.jinja", f"{PACKAGE}/testing/_state.py"),
     _output("testing_wire.py.jinja", f"{PACKAGE}/testing/_wire.py"),
-    _output("testing_mustache.py.jinja", f"{PACKAGE}/testing/_mustache.py"),
-    _output("testing_faults.py.jinja", f"{PACKAGE}/testing/_faults.py"),
-    _output("testing_webhooks.py.jinja", f"{PACKAGE}/testing/_webhooks.py"),
     _output("testing_world.py.jinja", f"{PACKAGE}/testing/_world.py"),
     _output("testing_handlers.py.jinja", f"{PACKAGE}/testing/_handlers.py"),
-    _output("testing_fake.py.jinja", f"{PACKAGE}/testing/_fake.py"),
-    _output("testing_demo.py.jinja", f"{PACKAGE}/testing/_demo.py"),
-    _output("testing_server.py.jinja", f"{PACKAGE}/testing/_server.py"),
-    _output("testing_transcript.py.jinja", f"{PACKAGE}/testing/_transcript.py"),
     _output("testing_examples.py.jinja", f"{PACKAGE}/testing/examples.py"),
     _output("testing_factories.py.jinja", f"{PACKAGE}/testing/factories.py"),
-    _output("testing_plugin.py.jinja", f"{PACKAGE}/testing/plugin.py"),
 )
 
 
@@ -107,6 +112,10 @@ def templates_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "templates"
+
+
+# Static files last: the whole package, rendered and copied.
+OUTPUTS: tuple[Output, ...] = RENDERED + _static_outputs(templates_dir())
 
 
 # ---- filters: presentation helpers only; decisions live in the model -----------------------
@@ -423,20 +432,36 @@ def _already_formatted(
     return found
 
 
+def read_static(directory: Path, output: Output) -> bytes:
+    """A static file's bytes; a missing one names the template and the output."""
+    try:
+        return (directory / output.template).read_bytes()
+    except OSError as exc:
+        raise RenderError(output, f"cannot read the static file: {exc.strerror}") from None
+
+
 def _finish(
     env: jinja2.Environment,
+    directory: Path,
     api: Api,
     outputs: tuple[Output, ...],
     previous: Path | None = None,
 ) -> tuple[dict[str, bytes], dict[str, ManifestEntry]]:
-    """Every output rendered and formatted, and the manifest entries of the Python ones."""
-    texts = {output.path: render_text(env, api, output) for output in outputs}
-    by_path = {output.path: output for output in outputs}
+    """Every output rendered and formatted, and the manifest entries of the Python ones.
+
+    Static outputs are copied from `directory` as they are, so they need no manifest entry.
+    """
+    files: dict[str, bytes] = {}
+    entries: dict[str, ManifestEntry] = {}
+    rendered = tuple(output for output in outputs if not output.static)
+    for output in outputs:
+        if output.static:
+            files[output.path] = read_static(directory, output)
+    texts = {output.path: render_text(env, api, output) for output in rendered}
+    by_path = {output.path: output for output in rendered}
     sources = {path: text for path, text in texts.items() if by_path[path].is_python}
     formatted = _already_formatted(sources, previous)
     formatted.update(format_many({p: t for p, t in sources.items() if p not in formatted}))
-    files: dict[str, bytes] = {}
-    entries: dict[str, ManifestEntry] = {}
     for path, text in texts.items():
         if path in formatted:
             result, error = formatted[path]
@@ -452,7 +477,7 @@ def _finish(
 
 def render_output(env: jinja2.Environment, api: Api, output: Output) -> bytes:
     """One output rendered and formatted, as it is written."""
-    return _finish(env, api, (output,))[0][output.path]
+    return _finish(env, templates_dir(), api, (output,))[0][output.path]
 
 
 def render_files(
@@ -466,7 +491,8 @@ def render_files(
     `previous` is the output folder as it is (for `check`, the folder it compares against):
     files its manifest vouches for are taken from it instead of being formatted again.
     """
-    files, entries = _finish(environment(directory), api, outputs, previous)
+    directory = directory or templates_dir()
+    files, entries = _finish(environment(directory), directory, api, outputs, previous)
     if entries:
         files[MANIFEST] = manifest_bytes(entries)
     return dict(sorted(files.items()))

@@ -101,3 +101,44 @@ def test_the_same_commands_fail_on_a_broken_module(tmp_path: Path) -> None:
     assert typed.returncode == 1, output(typed)
     assert "broken.py:4: error: Function is missing a type annotation" in typed.stdout
     assert "broken.py:9: error: Incompatible return value type" in typed.stdout
+
+
+# ---- static modules: real Python where they stand ---------------------------------------------
+STATIC = REPO / "templates" / "static"
+
+
+def static_modules() -> list[Path]:
+    return sorted((STATIC / PACKAGE).rglob("*.py"))
+
+
+def test_static_modules_are_black_formatted_where_they_stand() -> None:
+    result = run(
+        "black", "--check", "--config", str(GENERATED / "pyproject.toml"), PACKAGE, cwd=STATIC
+    )
+    assert result.returncode == 0, output(result)
+    checked = re.search(r"(\d+) files? would be left unchanged", result.stderr)
+    assert checked and int(checked.group(1)) == len(static_modules()), result.stderr
+
+
+def test_static_modules_pass_ruff_where_they_stand() -> None:
+    result = run(
+        "ruff", "check", "--no-cache", "--config", str(GENERATED / "pyproject.toml"),
+        "--output-format", "concise", PACKAGE, cwd=STATIC,
+    )  # fmt: skip
+    assert result.returncode == 0, output(result)
+    assert "All checks passed!" in result.stdout
+
+
+def test_static_modules_are_copied_unchanged_so_mypy_on_generated_covers_them() -> None:
+    """mypy needs the spec-shaped modules beside them, so it runs on generated/ (above); the
+    copies there must be these files to the byte for that to speak for them."""
+    assert static_modules(), "templates/static holds no Python module"
+    for source in static_modules():
+        copy = GENERATED / source.relative_to(STATIC)
+        assert copy.read_bytes() == source.read_bytes(), f"{copy} differs from {source}"
+    assert not [
+        line
+        for source in static_modules()
+        for line in source.read_text(encoding="utf-8").splitlines()
+        if "{%" in line or "{{ api" in line
+    ], "static modules must hold no template syntax"

@@ -27,6 +27,7 @@ import httpx
 
 from ._meta import Limit, Operation, Paging, Param, Token
 from ._serde import format_query_value
+from ._spec import API_VERSION, DEFAULT_BASE_URL, TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
 from .batch import BatchCollector, BatchEntry, BatchResult, parse_batch_answer
 from .errors import (
     APIConnectionError,
@@ -59,11 +60,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-VERSION: Final = "2026.3.5"
-"""The version of this package."""
-API_VERSION: Final = "2026.03.05"
-"""The date of the newest Postmark release note the spec follows (Postmark has no API version)."""
-DEFAULT_BASE_URL: Final = "https://api.postmarkapp.com"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 """30 s to read an answer (a 50 MB batch takes a while), 10 s to connect."""
 DEFAULT_MAX_RETRIES: Final = 2
@@ -71,15 +67,6 @@ USER_AGENT: Final = (
     f"postmark-client/{VERSION} "
     f"python/{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
 )
-
-TOKEN_HEADERS: Final[dict[Token, str]] = {
-    "server": "X-Postmark-Server-Token",
-    "account": "X-Postmark-Account-Token",
-}
-_TOKEN_ENV: Final[dict[Token, str]] = {
-    "server": "POSTMARK_SERVER_TOKEN",
-    "account": "POSTMARK_ACCOUNT_TOKEN",
-}
 
 # Backoff: 0.5 s, 1 s, 2 s ... capped at 8 s, each shortened by up to a quarter at random so
 # that many clients refused at once do not come back at once.
@@ -640,10 +627,10 @@ def _batch_cast(count: int, cast_item: Callable[[Any], T]) -> Callable[[Any], li
 def _token_from(token: str | None, kind: Token) -> str:
     """The token to use: given, or from the environment. Never echoed back in an error."""
     if token is None:
-        token = os.environ.get(_TOKEN_ENV[kind])
+        token = os.environ.get(TOKEN_ENV_VARS[kind])
         if token is None:
             raise ValueError(
-                f"no {kind} token: pass token=... or set the {_TOKEN_ENV[kind]} environment "
+                f"no {kind} token: pass token=... or set the {TOKEN_ENV_VARS[kind]} environment "
                 "variable"
             )
     if not isinstance(token, str):

@@ -1,4 +1,3 @@
-{#- testing/plugin.py: the pytest plugin (entry point `pytest11: postmark`). -#}
 """pytest fixtures for code that uses Postmark: every test gets its own offline fake Postmark.
 
 Installed with the package and loaded by pytest automatically (entry point `postmark`):
@@ -60,7 +59,9 @@ def postmark_server_client(postmark_fake: FakePostmark) -> Iterator[ServerClient
     """A ServerClient with the fake's server token, answered in-process by `postmark_fake`."""
     from ..client import ServerClient
 
-    with ServerClient(postmark_fake.server_token, transport=postmark_fake.transport(), sleep=_no_sleep) as client:
+    with ServerClient(
+        postmark_fake.server_token, transport=postmark_fake.transport(), sleep=_no_sleep
+    ) as client:
         yield client
 
 
@@ -69,7 +70,9 @@ def postmark_account_client(postmark_fake: FakePostmark) -> Iterator[AccountClie
     """An AccountClient with the fake's account token, answered in-process by `postmark_fake`."""
     from ..client import AccountClient
 
-    with AccountClient(postmark_fake.account_token, transport=postmark_fake.transport(), sleep=_no_sleep) as client:
+    with AccountClient(
+        postmark_fake.account_token, transport=postmark_fake.transport(), sleep=_no_sleep
+    ) as client:
         yield client
 
 
@@ -79,7 +82,9 @@ def postmark_async_server_client(postmark_fake: FakePostmark) -> AsyncServerClie
     under any async test runner; the fake's transport holds no connections to close."""
     from ..client import AsyncServerClient
 
-    return AsyncServerClient(postmark_fake.server_token, transport=postmark_fake.transport(), sleep=_no_async_sleep)
+    return AsyncServerClient(
+        postmark_fake.server_token, transport=postmark_fake.transport(), sleep=_no_async_sleep
+    )
 
 
 @pytest.fixture
@@ -87,4 +92,6 @@ def postmark_async_account_client(postmark_fake: FakePostmark) -> AsyncAccountCl
     """An AsyncAccountClient wired to `postmark_fake`."""
     from ..client import AsyncAccountClient
 
-    return AsyncAccountClient(postmark_fake.account_token, transport=postmark_fake.transport(), sleep=_no_async_sleep)
+    return AsyncAccountClient(
+        postmark_fake.account_token, transport=postmark_fake.transport(), sleep=_no_async_sleep
+    )

@@ -1,5 +1,3 @@
-{#- testing/_mustache.py: the fake's stand-in for Postmark's template language (Mustachio). -#}
-{% raw %}
 """A small Mustache renderer: what the fake Postmark renders templates with.
 
 Postmark's templates are Mustachio, a Mustache dialect: `{{name}}` (HTML-escaped in HTML bodies),
@@ -15,7 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_TAG = re.compile(r"\{\{\{\s*(?P<raw>[^}]*?)\s*\}\}\}|\{\{\s*(?P<sigil>[#^/!&]?)\s*(?P<name>[^}]*?)\s*\}\}")
+_TAG = re.compile(
+    r"\{\{\{\s*(?P<raw>[^}]*?)\s*\}\}\}|\{\{\s*(?P<sigil>[#^/!&]?)\s*(?P<name>[^}]*?)\s*\}\}"
+)
 CONTENT_PLACEHOLDER = re.compile(r"\{\{\{\s*@content\s*\}\}\}")
 CONTENT_TAG = "{{{ @content }}}"
 
@@ -71,11 +71,19 @@ def parse(source: str) -> list[_Node]:
             stack.append((node, match.start()))
         elif sigil == "/":
             if not stack:
-                raise _error(f"'{{{{/{name}}}}}' closes a section that was never opened", source, match.start())
+                raise _error(
+                    f"'{{{{/{name}}}}}' closes a section that was never opened",
+                    source,
+                    match.start(),
+                )
             node, _ = stack.pop()
             opened = "each" if node.kind == "each" else node.value
             if name != opened:
-                raise _error(f"'{{{{/{name}}}}}' does not close the open section '{opened}'", source, match.start())
+                raise _error(
+                    f"'{{{{/{name}}}}}' does not close the open section '{opened}'",
+                    source,
+                    match.start(),
+                )
         else:
             current().append(_Node("var", name, escape=sigil != "&"))
     if position < len(source):
@@ -92,7 +100,9 @@ def _error(message: str, source: str, offset: int) -> TemplateSyntaxError:
     return TemplateSyntaxError(message + ".", line, column)
 
 
-def render(source: str, model: Any, *, escape_html: bool = False, content: str | None = None) -> str:
+def render(
+    source: str, model: Any, *, escape_html: bool = False, content: str | None = None
+) -> str:
     """`source` rendered with `model`; missing values render empty. `content` fills a layout's
     `{{{ @content }}}`."""
     return _render(parse(source), [model], escape_html, content)
@@ -208,4 +218,3 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
-{% endraw %}

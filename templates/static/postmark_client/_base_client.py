@@ -27,6 +27,7 @@ import httpx
 
 from ._meta import Limit, Operation, Paging, Param, Token
 from ._serde import format_query_value
+from ._spec import API_VERSION, DEFAULT_BASE_URL, TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
 from .batch import BatchCollector, BatchEntry, BatchResult, parse_batch_answer
 from .errors import (
     APIConnectionError,
@@ -59,11 +60,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-VERSION: Final = "{{ api.package_version }}"
-"""The version of this package."""
-API_VERSION: Final = "{{ api.version }}"
-"""The date of the newest Postmark release note the spec follows (Postmark has no API version)."""
-DEFAULT_BASE_URL: Final = "{{ api.default_base_url }}"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 """30 s to read an answer (a 50 MB batch takes a while), 10 s to connect."""
 DEFAULT_MAX_RETRIES: Final = 2
@@ -71,17 +67,6 @@ USER_AGENT: Final = (
     f"postmark-client/{VERSION} "
     f"python/{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
 )
-
-TOKEN_HEADERS: Final[dict[Token, str]] = {
-{% for c in api.clients %}
-    "{{ c.token }}": "{{ c.header }}",
-{% endfor %}
-}
-_TOKEN_ENV: Final[dict[Token, str]] = {
-{% for c in api.clients %}
-    "{{ c.token }}": "{{ c.env_var }}",
-{% endfor %}
-}
 
 # Backoff: 0.5 s, 1 s, 2 s ... capped at 8 s, each shortened by up to a quarter at random so
 # that many clients refused at once do not come back at once.
@@ -127,9 +112,7 @@ def _label(param: Param) -> str:
 
 def _check_number(param: Param, value: float) -> None:
     if param.minimum is not None and value < param.minimum:
-        raise RequestValidationError(
-            param.python, f"must be at least {param.minimum}, got {value}"
-        )
+        raise RequestValidationError(param.python, f"must be at least {param.minimum}, got {value}")
     if param.maximum is not None and value > param.maximum:
         raise RequestValidationError(param.python, f"must be at most {param.maximum}, got {value}")
 
@@ -146,9 +129,7 @@ def _check_string(param: Param, text: str) -> None:
                 _label(param), f"must be an ISO 8601 {param.format}, got {text!r}"
             ) from None
     if param.pattern is not None and re.search(param.pattern, text) is None:
-        raise RequestValidationError(
-            _label(param), f"must match {param.pattern!r}, got {text!r}"
-        )
+        raise RequestValidationError(_label(param), f"must match {param.pattern!r}, got {text!r}")
 
 
 def _param_text(param: Param, value: Any) -> str:
@@ -207,7 +188,9 @@ def build_query(op: Operation, query: Mapping[str, Any] | None) -> list[tuple[st
             value = param.default
         if value is not None:
             pairs.append((param.wire, _param_text(param, value)))
-    pairs.extend((wire, format_query_value(value)) for wire, value in given.items() if value is not None)
+    pairs.extend(
+        (wire, format_query_value(value)) for wire, value in given.items() if value is not None
+    )
     if op.paging is not None:
         _check_reach(op, op.paging, pairs)
     return pairs
@@ -426,7 +409,9 @@ def plan_batch(op: Operation, messages: Iterable[Any]) -> BatchPlan:
                 f"is {len(raw):,} bytes as JSON; one call may carry at most {max_bytes:,} bytes",
             )
         encoded.append(raw)
-    return BatchPlan(given, encoded, _split(encoded, len(head) + len(tail), max_items, max_bytes), head, tail)
+    return BatchPlan(
+        given, encoded, _split(encoded, len(head) + len(tail), max_items, max_bytes), head, tail
+    )
 
 
 def _split(
@@ -462,7 +447,9 @@ def request_id_of(response: httpx.Response) -> str | None:
     return None
 
 
-def retry_after_seconds(headers: httpx.Headers, now: Callable[[], float] = time.time) -> float | None:
+def retry_after_seconds(
+    headers: httpx.Headers, now: Callable[[], float] = time.time
+) -> float | None:
     """The wait a `Retry-After` header asks for: seconds, or an HTTP date; None if absent/bad."""
     raw = headers.get("retry-after")
     if not raw:
@@ -593,7 +580,11 @@ def _page_parts(op: Operation, paging: Paging, response: Any) -> tuple[list[Any]
     total = getattr(response, paging.total_attr, None)
     if items is None:
         items = []
-    if not isinstance(items, (list, tuple)) or isinstance(total, bool) or not isinstance(total, int):
+    if (
+        not isinstance(items, (list, tuple))
+        or isinstance(total, bool)
+        or not isinstance(total, int)
+    ):
         raise ResponseDecodeError(
             200,
             None,
@@ -636,10 +627,10 @@ def _batch_cast(count: int, cast_item: Callable[[Any], T]) -> Callable[[Any], li
 def _token_from(token: str | None, kind: Token) -> str:
     """The token to use: given, or from the environment. Never echoed back in an error."""
     if token is None:
-        token = os.environ.get(_TOKEN_ENV[kind])
+        token = os.environ.get(TOKEN_ENV_VARS[kind])
         if token is None:
             raise ValueError(
-                f"no {kind} token: pass token=... or set the {_TOKEN_ENV[kind]} environment "
+                f"no {kind} token: pass token=... or set the {TOKEN_ENV_VARS[kind]} environment "
                 "variable"
             )
     if not isinstance(token, str):

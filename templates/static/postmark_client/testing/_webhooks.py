@@ -1,4 +1,3 @@
-{#- testing/_webhooks.py: the fake Postmark POSTing webhook payloads to hook URLs. -#}
 """Webhooks from the fake Postmark: payloads queued as things happen, POSTed to the hook URLs.
 
 As Postmark does: a payload is retried until the receiver answers 200 and given up on a 403;
@@ -109,7 +108,9 @@ class Webhooks:
             self.max_attempts = max_attempts
         if backoff is not None:
             if not backoff or any(seconds < 0 for seconds in backoff):
-                raise ValueError(f"backoff must be one or more non-negative delays, got {backoff!r}")
+                raise ValueError(
+                    f"backoff must be one or more non-negative delays, got {backoff!r}"
+                )
             self.backoff = tuple(backoff)
         if sleep is not None:
             self.sleep = sleep
@@ -199,7 +200,9 @@ class Webhooks:
             if self._worker is not None:
                 return
             self._stopping = False
-            self._worker = threading.Thread(target=self._run, name="postmark-fake-webhooks", daemon=True)
+            self._worker = threading.Thread(
+                target=self._run, name="postmark-fake-webhooks", daemon=True
+            )
             self._worker.start()
 
     def stop(self) -> None:

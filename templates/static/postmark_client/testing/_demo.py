@@ -1,4 +1,3 @@
-{#- testing/_demo.py: what FakePostmark(seed="demo") starts with. -#}
 """The demo account of `FakePostmark(seed="demo")`: a verified domain and a confirmed sender
 signature, a layout and a welcome template, a few sent messages (one bounced, one opened and
 clicked) and inbound mail in each state. Everything goes through the fake's own API, with a
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
     from ._fake import FakePostmark
 
 DEMO_SENDER = "sender@example.com"
-{% raw %}
+
 _LAYOUT = {
     "Name": "Basic layout",
     "Alias": "basic-layout",
@@ -36,7 +35,6 @@ _WELCOME = {
     "HtmlBody": '<p>Hi {{name}},</p><p><a href="https://example.com/start">Get started</a></p>',
     "TextBody": "Hi {{name}},\n\nGet started: https://example.com/start",
 }
-{% endraw %}
 
 
 def preload(fake: FakePostmark) -> None:
@@ -52,7 +50,9 @@ def preload(fake: FakePostmark) -> None:
         world.clock = real_clock
 
 
-def _call(fake: FakePostmark, method: str, path: str, body: Any = None, *, account: bool = False) -> Any:
+def _call(
+    fake: FakePostmark, method: str, path: str, body: Any = None, *, account: bool = False
+) -> Any:
     header = "X-Postmark-Account-Token" if account else "X-Postmark-Server-Token"
     token = fake.account_token if account else fake.server_token
     content = b"" if body is None else json.dumps(body).encode("utf-8")
@@ -63,9 +63,17 @@ def _call(fake: FakePostmark, method: str, path: str, body: Any = None, *, accou
 
 
 def _account(fake: FakePostmark) -> None:
-    domain = _call(fake, "POST", "/domains", {"Name": "example.com", "ReturnPathDomain": "pm-bounces.example.com"}, account=True)
+    domain = _call(
+        fake,
+        "POST",
+        "/domains",
+        {"Name": "example.com", "ReturnPathDomain": "pm-bounces.example.com"},
+        account=True,
+    )
     fake.verify_domain(domain["ID"])
-    _call(fake, "POST", "/senders", {"FromEmail": DEMO_SENDER, "Name": "Example Sender"}, account=True)
+    _call(
+        fake, "POST", "/senders", {"FromEmail": DEMO_SENDER, "Name": "Example Sender"}, account=True
+    )
     fake.confirm_sender_signature(DEMO_SENDER)
 
 
@@ -113,6 +121,12 @@ def _server(fake: FakePostmark) -> None:
     )
     fake.open(welcome["MessageID"])
     fake.click(welcome["MessageID"], "https://example.com/start")
-    fake.receive_inbound("Carol <carol@example.net>", subject="Question about my order", text_body="Where is it?")
-    fake.receive_inbound("spammer@example.net", subject="You won!", text_body="Click here", status="Blocked")
-    fake.receive_inbound("dave@example.net", subject="Re: receipt", text_body="Thanks", status="Failed")
+    fake.receive_inbound(
+        "Carol <carol@example.net>", subject="Question about my order", text_body="Where is it?"
+    )
+    fake.receive_inbound(
+        "spammer@example.net", subject="You won!", text_body="Click here", status="Blocked"
+    )
+    fake.receive_inbound(
+        "dave@example.net", subject="Re: receipt", text_body="Thanks", status="Failed"
+    )

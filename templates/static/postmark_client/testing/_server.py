@@ -1,4 +1,3 @@
-{#- testing/_server.py: the fake over real HTTP, and the `postmark-fake` command. -#}
 """The fake Postmark over real HTTP on loopback, and the `postmark-fake` command.
 
     postmark-fake --port 8025 [--host 127.0.0.1] [--seed demo] [--fault-rate 0.3]
@@ -43,7 +42,9 @@ class FakeServer:
         self._httpd.daemon_threads = True
         self.host = host
         self.port = int(self._httpd.server_address[1])
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="postmark-fake-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="postmark-fake-http", daemon=True
+        )
         self._thread.start()
         fake.webhooks.start()
         self._closed = False
@@ -74,7 +75,10 @@ class FakeServer:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -132,17 +136,31 @@ def build_parser() -> argparse.ArgumentParser:
         prog="postmark-fake",
         description="Run a fake Postmark API on this machine: stateful, offline, with fake tokens.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
-    parser.add_argument("--seed", default=None, help='repeatable IDs; "demo" also preloads demo data')
-    parser.add_argument("--fault-rate", type=float, default=0.0, metavar="R", help="share of requests (0-1) answered with a fault")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--seed", default=None, help='repeatable IDs; "demo" also preloads demo data'
+    )
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="share of requests (0-1) answered with a fault",
+    )
     parser.add_argument(
         "--fault-statuses",
         default=",".join(map(str, DEFAULT_STATUSES)),
         metavar="LIST",
         help="statuses of the faults, comma-separated (default 429,500,503)",
     )
-    parser.add_argument("--latency-ms", type=float, default=0.0, metavar="N", help="delay added to every answer")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, metavar="N", help="delay added to every answer"
+    )
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -161,7 +179,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         statuses = [int(s) for s in args.fault_statuses.split(",") if s.strip()]
     except ValueError:
-        parser.error(f"--fault-statuses must be numbers separated by commas, got {args.fault_statuses!r}")
+        parser.error(
+            f"--fault-statuses must be numbers separated by commas, got {args.fault_statuses!r}"
+        )
     fake = FakePostmark(seed=args.seed)
     try:
         fake.faults.configure(rate=args.fault_rate, statuses=statuses, latency_ms=args.latency_ms)
@@ -175,7 +195,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         server = fake.serve(args.host, port)
     except OSError as exc:
-        print(f"postmark-fake: cannot listen on {args.host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"postmark-fake: cannot listen on {args.host}:{port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 1
     with server:
         print(f"FakePostmark listening on {server.url}", file=out)

@@ -1,4 +1,3 @@
-{#- testing/_faults.py: fault injection for reliability tests. -#}
 """Fault injection: a share of requests answered 429, 500 or 503, and added latency.
 
 An injected fault is decided before the request is looked at, so it changes nothing: Postmark

@@ -1,4 +1,3 @@
-{#- testing/_transcript.py: `postmark-fake --demo`, the main job end to end without an account. -#}
 """`postmark-fake --demo`: the client's main job, end to end, with nothing leaving the machine.
 
 Starts the fake Postmark on a free loopback port, then uses the real `ServerClient` over HTTP to
@@ -40,15 +39,22 @@ def _demo(fake: FakePostmark, host: str, port: int, out: TextIO) -> int:
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
 
-    with fake.serve(host, port) as server, ServerClient(fake.server_token, base_url=server.url) as client:
+    with (
+        fake.serve(host, port) as server,
+        ServerClient(fake.server_token, base_url=server.url) as client,
+    ):
         say(f"FakePostmark listening on {server.url} (fake server token: {fake.server_token})")
         say("Nothing leaves this machine: the real client talks HTTP to the local fake.")
         say()
-        say(f'1. client.email.send(from_="{SENDER}", to="{RECIPIENT}", subject="Hello", text_body=...)')
+        say(
+            f'1. client.email.send(from_="{SENDER}", to="{RECIPIENT}", subject="Hello", text_body=...)'
+        )
         sent = client.email.send(
             from_=SENDER, to=RECIPIENT, subject="Hello from postmark-client", text_body="It works."
         )
-        say(f"   -> accepted: MessageID {sent.message_id}, ErrorCode {sent.error_code} ({sent.message})")
+        say(
+            f"   -> accepted: MessageID {sent.message_id}, ErrorCode {sent.error_code} ({sent.message})"
+        )
         say(f'2. client.messages.search_outbound(recipient="{RECIPIENT}")')
         page = client.messages.search_outbound(recipient=RECIPIENT)
         found = [m for m in page.items if m.message_id == sent.message_id]
@@ -60,18 +66,26 @@ def _demo(fake: FakePostmark, host: str, port: int, out: TextIO) -> int:
         for event in details.message_events:
             say(f"   -> event {event.type} for {event.recipient}")
         say(f'4. client.email.send(to="{BOUNCING}", ...)')
-        bounced = client.email.send(from_=SENDER, to=BOUNCING, subject="Hello", text_body="This one bounces.")
+        bounced = client.email.send(
+            from_=SENDER, to=BOUNCING, subject="Hello", text_body="This one bounces."
+        )
         bounces = client.bounces.list(email_filter=BOUNCING)
         kinds = ", ".join(str(b.type) for b in bounces.items)
         say(f"   -> accepted ({bounced.message_id}); the fake then bounced it: {kinds}")
         say("5. the same send again")
         try:
-            client.email.send(from_=SENDER, to=BOUNCING, subject="Hello again", text_body="Still bouncing?")
+            client.email.send(
+                from_=SENDER, to=BOUNCING, subject="Hello again", text_body="Still bouncing?"
+            )
         except InactiveRecipientError as exc:
-            say(f"   -> {type(exc).__name__} (ErrorCode {exc.error_code}): inactive {', '.join(exc.inactive_recipients)}")
+            say(
+                f"   -> {type(exc).__name__} (ErrorCode {exc.error_code}): inactive {', '.join(exc.inactive_recipients)}"
+            )
         else:
             say("   -> unexpectedly accepted")
             return 1
         say()
-        say(f"Done: {len(fake.calls)} requests answered by the fake. Run `postmark-fake` to keep it running.")
+        say(
+            f"Done: {len(fake.calls)} requests answered by the fake. Run `postmark-fake` to keep it running."
+        )
     return 0 if found else 1

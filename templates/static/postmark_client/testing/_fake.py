@@ -1,4 +1,3 @@
-{#- testing/_fake.py: FakePostmark, the in-memory Postmark driven by the operation table. -#}
 """`FakePostmark`: a stateful, in-memory Postmark for tests and demos.
 
 Every operation of the spec is routed from the operation table (method and path template) to
@@ -123,7 +122,9 @@ class FakePostmark:
 
     # ---- answering requests ------------------------------------------------------------------
 
-    def handle(self, method: str, url: str, headers: Mapping[str, str], body: bytes = b"") -> FakeResponse:
+    def handle(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> FakeResponse:
         """Answer one request (no latency added: `transport()` and `serve()` add it)."""
         parts = urlsplit(url)
         path, query = parts.path or "/", parts.query
@@ -131,10 +132,22 @@ class FakePostmark:
         op = found.op
         fault = self.faults.draw()
         if fault is not None:
-            return self._reply(method, path, op.id if op else None, fault, FAULT_BODIES[fault], fault=True)
+            return self._reply(
+                method, path, op.id if op else None, fault, FAULT_BODIES[fault], fault=True
+            )
         if op is None:
-            status, message = (405, f"{method.upper()} is not allowed on {path}") if found.path_known else (404, f"No such endpoint: {path}")
-            return self._reply(method, path, None, status, {"ErrorCode": ErrorCode.RESOURCE_NOT_FOUND, "Message": message})
+            status, message = (
+                (405, f"{method.upper()} is not allowed on {path}")
+                if found.path_known
+                else (404, f"No such endpoint: {path}")
+            )
+            return self._reply(
+                method,
+                path,
+                None,
+                status,
+                {"ErrorCode": ErrorCode.RESOURCE_NOT_FOUND, "Message": message},
+            )
         raw_path = found.values
         with self._lock:
             try:
@@ -146,7 +159,9 @@ class FakePostmark:
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Answer an httpx request (after the configured latency)."""
         self.faults.wait()
-        return self._to_httpx(request, self.handle(request.method, str(request.url), request.headers, request.read()))
+        return self._to_httpx(
+            request, self.handle(request.method, str(request.url), request.headers, request.read())
+        )
 
     def transport(self) -> httpx.MockTransport:
         """An httpx transport answering from this fake, for sync and async clients alike:
@@ -160,13 +175,22 @@ class FakePostmark:
 
         return FakeServer(self, host, port)
 
-    def _dispatch(self, op: Operation, raw_path: dict[str, str], query: str, headers: Mapping[str, str], raw: bytes) -> Any:
+    def _dispatch(
+        self,
+        op: Operation,
+        raw_path: dict[str, str],
+        query: str,
+        headers: Mapping[str, str],
+        raw: bytes,
+    ) -> Any:
         server, test_token = self._authorize(op, headers)
         path = read_path(op, raw_path)
         if path is None:
             raise not_found(op)
         code = QUERY_ERRORS.get(op.acts_on, ErrorCode.INVALID_FIELDS_SUPPLIED)
-        values, others = read_query(op, parse_qsl(query, keep_blank_values=True), code, QUERY_PARAM_ERRORS)
+        values, others = read_query(
+            op, parse_qsl(query, keep_blank_values=True), code, QUERY_PARAM_ERRORS
+        )
         body = self._body(op, raw)
         call = Call(self._world, op, server, path, values, others, body, test_token)
         answer = HANDLERS[op.id](call)
@@ -175,7 +199,9 @@ class FakePostmark:
             return {op.paging.total: len(answer), op.paging.items: answer[offset : offset + count]}
         return answer
 
-    def _authorize(self, op: Operation, headers: Mapping[str, str]) -> tuple[ServerState | None, bool]:
+    def _authorize(
+        self, op: Operation, headers: Mapping[str, str]
+    ) -> tuple[ServerState | None, bool]:
         """The server a server token names (None for account operations), and whether it is
         Postmark's test token; Rejected 401 (ErrorCode 10) for a missing, unknown or
         wrong-type token."""
@@ -219,7 +245,9 @@ class FakePostmark:
         if op.id not in BODIES:
             return None
         if not raw.strip():
-            raise Rejected(ErrorCode.INVALID_JSON, "The request body is empty; this call needs a JSON body.")
+            raise Rejected(
+                ErrorCode.INVALID_JSON, "The request body is empty; this call needs a JSON body."
+            )
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -229,11 +257,20 @@ class FakePostmark:
             problem = check_object(schema, body)
             if problem is not None:
                 codes = BODY_ERRORS.get(op.id) or BODY_ERRORS[op.acts_on]
-                raise Rejected(codes.code_for(problem), problem.message[0].upper() + problem.message[1:] + ".")
+                raise Rejected(
+                    codes.code_for(problem), problem.message[0].upper() + problem.message[1:] + "."
+                )
         return body
 
     def _reply(
-        self, method: str, path: str, op_id: str | None, status: int, answer: Any, *, fault: bool = False
+        self,
+        method: str,
+        path: str,
+        op_id: str | None,
+        status: int,
+        answer: Any,
+        *,
+        fault: bool = False,
     ) -> FakeResponse:
         with self._lock:
             self._requests += 1
@@ -244,7 +281,9 @@ class FakePostmark:
 
     @staticmethod
     def _to_httpx(request: httpx.Request, answer: FakeResponse) -> httpx.Response:
-        return httpx.Response(answer.status, headers=answer.headers, content=answer.content, request=request)
+        return httpx.Response(
+            answer.status, headers=answer.headers, content=answer.content, request=request
+        )
 
     # ---- looking inside ----------------------------------------------------------------------
 
@@ -272,9 +311,14 @@ class FakePostmark:
         with self._lock:
             return [_copy(t) for t in self._server(server_token).templates.values()]
 
-    def suppressions(self, stream: str = "outbound", server_token: str | None = None) -> list[JsonObject]:
+    def suppressions(
+        self, stream: str = "outbound", server_token: str | None = None
+    ) -> list[JsonObject]:
         with self._lock:
-            return [_copy(s.data) for s in self._server(server_token).suppressions.get(stream, {}).values()]
+            return [
+                _copy(s.data)
+                for s in self._server(server_token).suppressions.get(stream, {}).values()
+            ]
 
     def inbound_messages(self, server_token: str | None = None) -> list[JsonObject]:
         with self._lock:
@@ -286,22 +330,46 @@ class FakePostmark:
 
     # ---- what recipients and Postmark do -------------------------------------------------------
 
-    def open(self, message_id: str, recipient: str | None = None, *, server_token: str | None = None, **details: Any) -> JsonObject:
+    def open(
+        self,
+        message_id: str,
+        recipient: str | None = None,
+        *,
+        server_token: str | None = None,
+        **details: Any,
+    ) -> JsonObject:
         """A recipient opens a sent message (it needs open tracking). `details`: platform,
         client, os, geo, user_agent, read_seconds, at. Posts the Open webhook."""
         with self._lock:
-            return _copy(self._world.open(self._server(server_token), message_id, recipient, **details))
+            return _copy(
+                self._world.open(self._server(server_token), message_id, recipient, **details)
+            )
 
     def click(
-        self, message_id: str, link: str, recipient: str | None = None, *, server_token: str | None = None, **details: Any
+        self,
+        message_id: str,
+        link: str,
+        recipient: str | None = None,
+        *,
+        server_token: str | None = None,
+        **details: Any,
     ) -> JsonObject:
         """A recipient clicks a tracked link (the message needs link tracking). `details`:
         location (HTML or Text), platform, client, os, geo, user_agent, at."""
         with self._lock:
-            return _copy(self._world.click(self._server(server_token), message_id, link, recipient, **details))
+            return _copy(
+                self._world.click(
+                    self._server(server_token), message_id, link, recipient, **details
+                )
+            )
 
     def bounce(
-        self, message_id: str, recipient: str | None = None, type: str = "HardBounce", *, server_token: str | None = None
+        self,
+        message_id: str,
+        recipient: str | None = None,
+        type: str = "HardBounce",
+        *,
+        server_token: str | None = None,
     ) -> JsonObject:
         """A sent message bounces (or, with type SpamComplaint, is reported as spam) later on."""
         with self._lock:
@@ -309,7 +377,9 @@ class FakePostmark:
             outbound, address = self._world._tracked(server, message_id, recipient)
             return _copy(self._world.bounce(server, outbound, address, type, self._world.clock()))
 
-    def spam_complaint(self, message_id: str, recipient: str | None = None, *, server_token: str | None = None) -> JsonObject:
+    def spam_complaint(
+        self, message_id: str, recipient: str | None = None, *, server_token: str | None = None
+    ) -> JsonObject:
         """A recipient reports a message as spam: a SpamComplaint bounce that suppresses them."""
         return self.bounce(message_id, recipient, "SpamComplaint", server_token=server_token)
 
@@ -340,18 +410,26 @@ class FakePostmark:
             )
             return _copy(record)
 
-    def subscribe_webhook(self, record_type: str, url: str, *, server_token: str | None = None) -> None:
+    def subscribe_webhook(
+        self, record_type: str, url: str, *, server_token: str | None = None
+    ) -> None:
         """Post `record_type` payloads (e.g. SubscriptionChange, which has no server hook URL
         setting) to `url` too, as Postmark's webhooks API would."""
         if record_type not in WEBHOOK_RECORD_TYPES:
-            raise ValueError(f"record_type must be one of {', '.join(WEBHOOK_RECORD_TYPES)}, got {record_type!r}")
+            raise ValueError(
+                f"record_type must be one of {', '.join(WEBHOOK_RECORD_TYPES)}, got {record_type!r}"
+            )
         with self._lock:
             self._server(server_token).subscriptions.setdefault(record_type, []).append(url)
 
-    def add_message_stream(self, stream_id: str, stream_type: str = "Transactional", *, server_token: str | None = None) -> None:
+    def add_message_stream(
+        self, stream_id: str, stream_type: str = "Transactional", *, server_token: str | None = None
+    ) -> None:
         """Add a message stream (Transactional, Broadcasts or Inbound) to a server."""
         if stream_type not in ("Transactional", "Broadcasts", "Inbound"):
-            raise ValueError(f"stream_type must be Transactional, Broadcasts or Inbound, got {stream_type!r}")
+            raise ValueError(
+                f"stream_type must be Transactional, Broadcasts or Inbound, got {stream_type!r}"
+            )
         with self._lock:
             self._server(server_token).streams[stream_id] = stream_type
 
@@ -377,7 +455,10 @@ class FakePostmark:
             domain = (
                 domains.get(name_or_id)
                 if isinstance(name_or_id, int)
-                else next((d for d in domains.values() if str(d["Name"]).lower() == name_or_id.lower()), None)
+                else next(
+                    (d for d in domains.values() if str(d["Name"]).lower() == name_or_id.lower()),
+                    None,
+                )
             )
             if domain is None:
                 raise KeyError(f"no domain {name_or_id!r}")
@@ -426,4 +507,3 @@ def fixed_clock(start: datetime, step: timedelta = timedelta(seconds=1)) -> Call
         return moment[0]
 
     return now
-

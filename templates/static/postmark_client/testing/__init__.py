@@ -1,4 +1,3 @@
-{#- testing/__init__.py: the public names of postmark_client.testing, loaded lazily. -#}
 """Offline testing for code that uses Postmark: a faithful fake Postmark, example data, model
 factories and a pytest plugin.
 
