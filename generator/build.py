@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from generator import naming
+from generator.layout import assign_modules
 from generator.loader import Spec, dotted
 from generator.model import (
     Alias,
@@ -61,6 +62,7 @@ def build_api(spec: Spec) -> Api:
     """Turn a loaded (and validated) spec into the intermediate model."""
     api = _Builder(spec).build()
     fill_samples(api)
+    api.model_modules = assign_modules(api)
     return api
 
 

@@ -104,7 +104,9 @@ class Spec:
             parts.append(key)
         return node, target_file, tuple(parts)
 
-    def deref(self, node: Any, base: Path | None = None, _seen: frozenset[str] = frozenset()) -> Any:
+    def deref(
+        self, node: Any, base: Path | None = None, _seen: frozenset[str] = frozenset()
+    ) -> Any:
         """Return the node a chain of `$ref`s ends at (or the node itself when it is no ref)."""
         while isinstance(node, dict) and isinstance(node.get("$ref"), str):
             ref = node["$ref"]

@@ -494,6 +494,53 @@ class ReleaseNote:
     operations: list[str] = field(default_factory=list)  # operationIds
 
 
+def field_kinds(models: list[Model], aliases: list[Alias]) -> list[str]:
+    """Every TypeRef kind these models' fields and aliases are made of, sorted."""
+    kinds: set[str] = set()
+    for model in models:
+        for f in model.fields:
+            kinds |= f.type.kinds
+    for alias in aliases:
+        kinds |= alias.type.kinds
+    return sorted(kinds)
+
+
+@dataclass
+class ModelModule:
+    """One module of `postmark_client.models`: `_<name>.py`."""
+
+    name: str  # `email`, `shared`, `webhooks`
+    enums: list[EnumType] = field(default_factory=list)
+    models: list[Model] = field(default_factory=list)
+    aliases: list[Alias] = field(default_factory=list)
+    unions: list[UnionType] = field(default_factory=list)
+    imports: dict[str, list[str]] = field(default_factory=dict)  # module -> names, sorted
+
+    @property
+    def file(self) -> str:
+        return f"_{self.name}"
+
+    @property
+    def names(self) -> list[str]:
+        """Every public name the module defines."""
+        return (
+            [e.name for e in self.enums]
+            + [m.name for m in self.models]
+            + [a.name for a in self.aliases]
+            + [u.name for u in self.unions]
+            + [u.parse_function for u in self.unions]
+        )
+
+    @property
+    def request_models(self) -> list[Model]:
+        return [m for m in self.models if m.is_request]
+
+    @property
+    def field_kinds(self) -> list[str]:
+        """Every TypeRef kind the module's models and aliases use (what it must import)."""
+        return field_kinds(self.models, self.aliases)
+
+
 @dataclass
 class Api:
     """The whole API. Lists keep spec order."""
@@ -516,6 +563,7 @@ class Api:
     webhooks: list[WebhookEvent]
     error_codes: list[ErrorCodeInfo]
     release_notes: list[ReleaseNote]
+    model_modules: list[ModelModule] = field(default_factory=list)  # see generator/layout.py
 
     def operation(self, operation_id: str) -> Operation:
         return _find(self.operations, "id", operation_id, "operation")
@@ -532,14 +580,8 @@ class Api:
 
     @property
     def field_kinds(self) -> list[str]:
-        """Every TypeRef kind the models and aliases use (what models.py must import), sorted."""
-        kinds: set[str] = set()
-        for model in self.models:
-            for f in model.fields:
-                kinds |= f.type.kinds
-        for alias in self.aliases:
-            kinds |= alias.type.kinds
-        return sorted(kinds)
+        """Every TypeRef kind the models and aliases use, sorted."""
+        return field_kinds(self.models, self.aliases)
 
     @property
     def exception_error_codes(self) -> list[ErrorCodeInfo]:

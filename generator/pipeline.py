@@ -5,7 +5,7 @@ the new tree into a temporary folder beside the output and swaps it in, so a fai
 leaves the output folder as it was, and files that are no longer generated disappear. `check`
 regenerates into a temporary folder and compares it with the output folder.
 
-Both read the output folder first: files its manifest vouches for as black's output of the same
+Both read the output folder first: files its manifest vouches for as the formatted output of the same
 text are not formatted again (see render.MANIFEST), which spares a fresh clone or a CI runner
 most of the run. A spec that validated cleanly is remembered by the hash of its files and of the
 validators (see _validate), so re-runs do not validate the same spec again.
@@ -32,7 +32,14 @@ import yaml
 from generator.build import BuildError, build_api
 from generator.loader import RefError, Spec, SpecLoadError, load_spec
 from generator.model import Api
-from generator.render import OUTPUTS, Output, RenderError, cache_dir, render_files
+from generator.render import (
+    OUTPUTS,
+    FormatterError,
+    Output,
+    RenderError,
+    cache_dir,
+    render_files,
+)
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_SPEC = "spec/postmark.yaml"
@@ -210,7 +217,7 @@ def render_tree(
     api = build_model(spec_path)
     try:
         return render_files(api, outputs, templates, previous)
-    except RenderError as exc:
+    except (RenderError, FormatterError) as exc:
         raise GenerationError(str(exc)) from None
 
 

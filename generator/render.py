@@ -3,24 +3,26 @@
 Nothing here writes to `generated/`: `render_files` returns every output as bytes, so the pipeline
 can write them all at once or compare them. One template per emitted file kind, listed in OUTPUTS;
 a template rendered twice (sync and async resources) gets per-output context. Besides the
-outputs, `render_files` emits MANIFEST, which lets a later run reuse files black already
+outputs, `render_files` emits MANIFEST, which lets a later run reuse files already
 formatted (it may read the previous output folder for that, never write it).
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
+import subprocess
+import tempfile
 import textwrap
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import black
 import jinja2
 
 from generator import naming
@@ -28,12 +30,6 @@ from generator.model import Api
 
 PACKAGE = "postmark_client"
 LINE_LENGTH = 100
-BLACK_MODE = black.Mode(
-    line_length=LINE_LENGTH,
-    target_versions={black.TargetVersion.PY311},
-    string_normalization=True,
-    magic_trailing_comma=True,
-)
 
 
 STATIC = "static"
@@ -45,13 +41,16 @@ class Output:
     """One emitted file: the template, the path inside the output folder, extra context.
 
     A static output's template is a file under `templates/static/`, copied as it is: no Jinja,
-    no black (it is kept black-, ruff- and mypy-clean where it stands).
+    no formatter (it is kept black-, ruff- and mypy-clean where it stands).
     """
 
     template: str
     path: str
     context: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     static: bool = False
+    # Rendered once per item of this `Api` list (`model_modules`, `groups`), with the item as
+    # `module`; `path` names it with `{name}` (the item's name) or `{file}` (its module file).
+    each: str | None = None
 
     @property
     def is_python(self) -> bool:
@@ -60,6 +59,24 @@ class Output:
 
 def _output(template: str, path: str, **context: Any) -> Output:
     return Output(template, path, MappingProxyType(context))
+
+
+def _each(template: str, path: str, items: str, **context: Any) -> Output:
+    return Output(template, path, MappingProxyType(context), each=items)
+
+
+def expand_outputs(api: Api, outputs: tuple[Output, ...]) -> tuple[Output, ...]:
+    """Every `each` output as one concrete output per item of its list, in the list's order."""
+    expanded: list[Output] = []
+    for output in outputs:
+        if output.each is None:
+            expanded.append(output)
+            continue
+        for item in getattr(api, output.each):
+            path = output.path.format(name=item.name, file=getattr(item, "file", item.name))
+            context = {**output.context, "module": item}
+            expanded.append(Output(output.template, path, MappingProxyType(context)))
+    return tuple(expanded)
 
 
 def _static_outputs(directory: Path) -> tuple[Output, ...]:
@@ -80,11 +97,20 @@ RENDERED: tuple[Output, ...] = (
     _output("changelog.md.jinja", "CHANGELOG.md"),
     _output("package_init.py.jinja", f"{PACKAGE}/__init__.py"),
     _output("spec.py.jinja", f"{PACKAGE}/_spec.py"),
-    _output("operations.py.jinja", f"{PACKAGE}/_operations.py"),
-    _output("models.py.jinja", f"{PACKAGE}/models.py"),
+    _output("operations_init.py.jinja", f"{PACKAGE}/_operations/__init__.py"),
+    _each("operations_group.py.jinja", f"{PACKAGE}/_operations/_{{name}}.py", "groups"),
+    _output("models_init.py.jinja", f"{PACKAGE}/models/__init__.py"),
+    _each("models_module.py.jinja", f"{PACKAGE}/models/{{file}}.py", "model_modules"),
     _output("errors.py.jinja", f"{PACKAGE}/errors.py"),
-    _output("resources.py.jinja", f"{PACKAGE}/_resources.py", is_async=False),
-    _output("resources.py.jinja", f"{PACKAGE}/_async_resources.py", is_async=True),
+    _each(
+        "resources_group.py.jinja", f"{PACKAGE}/_resources/_{{name}}.py", "groups", is_async=False
+    ),
+    _each(
+        "resources_group.py.jinja",
+        f"{PACKAGE}/_async_resources/_{{name}}.py",
+        "groups",
+        is_async=True,
+    ),
     _output("client.py.jinja", f"{PACKAGE}/client.py"),
     _output("webhooks.py.jinja", f"{PACKAGE}/webhooks.py"),
     _output("cli.py.jinja", f"{PACKAGE}/cli.py"),
@@ -99,7 +125,7 @@ RENDERED: tuple[Output, ...] = (
 
 
 class RenderError(Exception):
-    """A template failed to render, or rendered Python that black cannot parse."""
+    """A template failed to render, or rendered Python that does not compile."""
 
     def __init__(self, output: Output, message: str):
         self.output = output
@@ -175,6 +201,11 @@ def isort(names: Any) -> list[str]:
     return sorted(names, key=isort_key)
 
 
+def isort_imports(names: Any) -> list[str]:
+    """The order of names inside `from x import (...)`: as `isort`, but case-insensitive (I001)."""
+    return sorted(names, key=lambda name: (isort_key(name)[0], name.lower(), name))
+
+
 def to_json(value: Any, indent: int | None = None) -> str:
     """JSON text (also a valid Python string literal for strings); unlike Jinja's, not HTML-escaped."""
     return json.dumps(value, ensure_ascii=False, indent=indent)
@@ -227,19 +258,16 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     env.filters["wrap"] = wrap
     env.filters["tojson"] = to_json
     env.filters["isort"] = isort
+    env.filters["isort_imports"] = isort_imports
     env.filters["snake"] = naming.snake_case
     env.filters["constant"] = naming.constant_name
     return env
 
 
-def format_python(source: str) -> str:
-    return black.format_str(source, mode=BLACK_MODE)
-
-
 def cache_dir() -> Path | None:
     """`$POSTMARK_CODEGEN_CACHE`, else `$XDG_CACHE_HOME/postmark-codegen` (or ~/.cache); `off` disables.
 
-    Holds black's output by content hash, compiled templates and clean spec-validation
+    Holds the formatter's output by content hash, compiled templates and clean spec-validation
     verdicts; deleting it only costs speed.
     """
     setting = os.environ.get("POSTMARK_CODEGEN_CACHE")
@@ -251,19 +279,38 @@ def cache_dir() -> Path | None:
     return Path(base) / "postmark-codegen"
 
 
-# ---- formatting many files: cached by content, in parallel ---------------------------------
-# black is most of the generator's run time. Its output depends only on its input, its version
-# and the mode, so results are cached under a content hash (a regenerate after a small spec edit
-# reformats only what changed), and what is not cached is formatted on all CPUs at once.
+# ---- formatting many files: cached by content, in one formatter run ---------------------------
+# Formatting was most of the generator's run time while it was black in-process (about 10 s for
+# the package). `ruff format` gives black's style (tests/test_generated_quality.py runs black
+# --check on the output) in a fraction of a second for the whole package: every file that is not
+# already known is written to a scratch folder and formatted by one run. Its output depends only
+# on its input, its version and the options, so results are also cached under a content hash.
 
-_PARALLEL_THRESHOLD = 60_000  # characters of unformatted Python worth starting worker processes for
+FORMATTER_ARGS: tuple[str, ...] = (
+    "format", "--isolated", "--no-cache", "--line-length", str(LINE_LENGTH),
+    "--target-version", "py311",
+)  # fmt: skip
+
+
+def _formatter_version() -> str:
+    try:
+        return metadata.version("ruff")
+    except metadata.PackageNotFoundError:
+        return "missing"
+
+
+FORMATTER_VERSION = _formatter_version()
+
+
+class FormatterError(Exception):
+    """The formatter could not be run, or failed on code that compiles."""
 
 
 def _cache_key(source: str) -> str:
-    """The hash of a file's text before black, with black's version and mode: what black's
-    output depends on. Keys the format cache and the manifest's `source` entries."""
+    """The hash of a file's text before formatting, with the formatter's version and options:
+    what its output depends on. Keys the format cache and the manifest's `source` entries."""
     digest = hashlib.sha256()
-    digest.update(f"black {black.__version__} {BLACK_MODE!r}\n".encode())
+    digest.update(f"ruff {FORMATTER_VERSION} {' '.join(FORMATTER_ARGS)}\n".encode())
     digest.update(source.encode("utf-8"))
     return digest.hexdigest()
 
@@ -290,39 +337,69 @@ def _cache_write(directory: Path | None, key: str, formatted: str) -> None:
         pass
 
 
-def _format_job(source: str) -> tuple[str | None, str | None]:
-    """Worker: (formatted, None), or (None, error message) when black cannot parse the source."""
+def syntax_error(source: str) -> str | None:
+    """Why `source` is not valid Python (`line N: message`), or None. Nothing rendered is ever
+    written, nor handed to the formatter, unless it compiles."""
     try:
-        return format_python(source), None
-    except black.InvalidInput as exc:
-        return None, str(exc)
+        compile(source, "<rendered>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        return f"line {exc.lineno}: {exc.msg}"
+    except ValueError as exc:  # a NUL character
+        return f"line 1: {exc}"
+    return None
+
+
+def _ruff() -> str:
+    from ruff.__main__ import find_ruff_bin
+
+    return str(find_ruff_bin())
+
+
+def _run_formatter(sources: dict[str, str]) -> dict[str, str]:
+    """Every source formatted by one `ruff format` run over a scratch folder."""
+    with tempfile.TemporaryDirectory(prefix="postmark-codegen-format-") as scratch:
+        names = {key: Path(scratch) / f"f{index}.py" for index, key in enumerate(sources)}
+        for key, path in names.items():
+            path.write_text(sources[key], encoding="utf-8")
+        try:
+            done = subprocess.run(
+                [_ruff(), *FORMATTER_ARGS, scratch], capture_output=True, text=True, check=False
+            )
+        except (OSError, ImportError) as exc:
+            raise FormatterError(f"cannot run ruff format: {exc}") from None
+        if done.returncode != 0:
+            raise FormatterError(f"ruff format failed: {done.stderr.strip()[:2000]}")
+        return {key: path.read_text(encoding="utf-8") for key, path in names.items()}
 
 
 def format_many(sources: dict[str, str]) -> dict[str, tuple[str | None, str | None]]:
-    """Format every source; per key (formatted, None) or (None, black's error)."""
+    """Format every source; per key (formatted, None), or (None, why it does not compile)."""
     cache = cache_dir()
     results: dict[str, tuple[str | None, str | None]] = {}
     pending: dict[str, str] = {}
     for key, source in sources.items():
+        error = syntax_error(source)
+        if error is not None:
+            results[key] = (None, error)
+            continue
         cached = _cache_read(cache, _cache_key(source))
         if cached is not None:
             results[key] = (cached, None)
         else:
             pending[key] = source
-    workers = min(os.cpu_count() or 1, len(pending))
-    if workers > 1 and sum(len(s) for s in pending.values()) > _PARALLEL_THRESHOLD:
-        # Largest first, so the long files do not end up last on one worker.
-        order = sorted(pending, key=lambda k: -len(pending[k]))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {key: pool.submit(_format_job, pending[key]) for key in order}
-            done = {key: future.result() for key, future in futures.items()}
-    else:
-        done = {key: _format_job(source) for key, source in pending.items()}
-    for key, (formatted, error) in done.items():
-        if formatted is not None:
+    if pending:
+        for key, formatted in _run_formatter(pending).items():
             _cache_write(cache, _cache_key(pending[key]), formatted)
-        results[key] = (formatted, error)
+            results[key] = (formatted, None)
     return results
+
+
+def format_python(source: str) -> str:
+    """One source formatted as generate formats it; ValueError when it does not compile."""
+    formatted, error = format_many({"source": source})["source"]
+    if formatted is None:
+        raise ValueError(error)
+    return formatted
 
 
 def _tidy_text(text: str) -> str:
@@ -351,22 +428,22 @@ def render_text(env: jinja2.Environment, api: Api, output: Output) -> str:
 
 
 def _invalid_input_context(message: str, source: str) -> str:
-    """black's message plus the offending rendered line, so the template line can be found."""
+    """The message (`line N: ...`) plus the offending rendered line, to find it in the template."""
     try:
-        line_number = int(message.split(":")[1])
+        line_number = int(message.split(":")[0].split()[-1])
         line = source.splitlines()[line_number - 1]
         return f"{message}\n    {line.strip()}"
     except (IndexError, ValueError):
         return message
 
 
-# ---- the manifest: black's output reused from the output folder -------------------------------
+# ---- the manifest: formatted output reused from the output folder ----------------------------
 # A fresh clone or a CI runner has no format cache, yet the committed output folder already holds
-# black's output. The manifest records, per Python file, the hash of its text before black
+# the formatter's output. The manifest records, per Python file, the hash of its text before
 # (`source`, as _cache_key) and of the bytes written (`formatted`). A file whose rendered text
-# hashes to its `source` and whose bytes on disk hash to its `formatted` is what black made of
+# formatting and whose bytes on disk hash to its `formatted` is what the formatter made of
 # that text, so it is taken as it is. A hand edit changes the bytes (the file is formatted again,
-# and `check` reports the edit); a template, spec or black change changes `source`.
+# and `check` reports the edit); a template, spec or formatter change changes `source`.
 
 MANIFEST = ".postmark-codegen-manifest.json"
 
@@ -385,10 +462,10 @@ def manifest_bytes(entries: Mapping[str, ManifestEntry]) -> bytes:
     """The manifest as written: sorted, no timestamps, no absolute paths."""
     document = {
         "about": (
-            "Written by postmark-codegen generate; lets generate and check skip black for files "
+            "Written by postmark-codegen generate; lets generate and check skip formatting files "
             "that are already its output. Not to be edited; check compares it like any file."
         ),
-        "formatter": f"black {black.__version__}",
+        "formatter": f"ruff {FORMATTER_VERSION}",
         "files": {
             path: {"source": entry.source, "formatted": entry.formatted}
             for path, entry in sorted(entries.items())
@@ -414,7 +491,7 @@ def read_manifest(folder: Path) -> dict[str, ManifestEntry]:
 def _already_formatted(
     sources: Mapping[str, str], previous: Path | None
 ) -> dict[str, tuple[str | None, str | None]]:
-    """The files in `previous` that its manifest vouches for as black's output of `sources`."""
+    """The files in `previous` that its manifest vouches for as the formatted `sources`."""
     if previous is None:
         return {}
     manifest = read_manifest(previous)
@@ -453,6 +530,7 @@ def _finish(
     """
     files: dict[str, bytes] = {}
     entries: dict[str, ManifestEntry] = {}
+    outputs = expand_outputs(api, outputs)
     rendered = tuple(output for output in outputs if not output.static)
     for output in outputs:
         if output.static:

@@ -39,6 +39,7 @@ from . import models
 from ._base_client import API_VERSION, TOKEN_HEADERS, VERSION
 from ._meta import Operation, ParamType, Token
 from ._operations import OPERATIONS
+from ._spec import WEBHOOK_RECORD_TYPES
 from .batch import BatchResult
 from .client import AccountClient, ServerClient
 from .errors import (
@@ -110,7 +111,7 @@ _BATCH_FIELDS: Final[dict[str, str]] = {
 }
 _WEBHOOKS_GROUP: Final = "webhooks"
 _WEBHOOKS_HELP: Final = (
-    "receive Postmark's webhooks on this machine (Delivery, Bounce, SpamComplaint, Open, Click, SubscriptionChange, Inbound)"
+    "receive Postmark's webhooks on this machine (" + ", ".join(WEBHOOK_RECORD_TYPES) + ")"
 )
 
 # ---- errors the command reports itself --------------------------------------------------------

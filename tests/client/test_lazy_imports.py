@@ -66,19 +66,25 @@ def modules_loaded(case: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("case", "own", "other"),
-    [("sync", "_resources", "_async_resources"), ("async", "_async_resources", "_resources")],
+    ("case", "own", "other", "group", "unused"),
+    [
+        ("sync", "_resources", "_async_resources", "bounces", "email"),
+        ("async", "_async_resources", "_resources", "domains", "servers"),
+    ],
 )
 def test_models_load_on_the_first_call_and_only_the_groups_in_use(
-    case: str, own: str, other: str
+    case: str, own: str, other: str, group: str, unused: str
 ) -> None:
     steps = modules_loaded(case)
-    later = {"postmark_client.models", "postmark_client._operations", f"postmark_client.{own}"}
-    assert "postmark_client.client" in steps["import"]
-    assert later.isdisjoint(steps["import"]), steps["import"]
-    assert f"postmark_client.{own}" in steps["construct"]
-    assert {"postmark_client.models", "postmark_client._operations"}.isdisjoint(
-        steps["construct"]
-    ), steps["construct"]
-    assert later <= set(steps["call"]), steps["call"]
-    assert f"postmark_client.{other}" not in steps["call"]
+    p = "postmark_client."
+    group_modules = {f"{p}{own}._{group}", f"{p}_operations._{group}", f"{p}models._{group}"}
+    assert f"{p}client" in steps["import"]
+    assert group_modules.isdisjoint(steps["import"]), steps["import"]
+    assert f"{p}models" not in steps["import"] and f"{p}_operations" not in steps["import"]
+    # Constructing a client loads no group: each is imported when it is first used.
+    assert group_modules.isdisjoint(steps["construct"]), steps["construct"]
+    assert group_modules <= set(steps["call"]), steps["call"]
+    # Only the group in use: not another group's resources, records or models, nor the other kind.
+    for module in (f"{p}{own}._{unused}", f"{p}_operations._{unused}", f"{p}models._{unused}"):
+        assert module not in steps["call"], steps["call"]
+    assert not [m for m in steps["call"] if m.startswith(f"{p}{other}")], steps["call"]

@@ -11,7 +11,7 @@ from types import ModuleType
 from generator.build import build_api
 from generator.loader import load_spec
 from generator.model import Api
-from generator.render import OUTPUTS, Output
+from generator.render import OUTPUTS, Output, expand_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_SPEC = ROOT / "tests" / "fixtures" / "gen_small.yaml"
@@ -27,10 +27,14 @@ SPEC_AGNOSTIC_TEMPLATES = frozenset(
         "readme.md.jinja",
         "package_init.py.jinja",
         "spec.py.jinja",
-        "operations.py.jinja",
-        "models.py.jinja",
+        "operations_init.py.jinja",
+        "operations_group.py.jinja",
+        "models_init.py.jinja",
+        "models_module.py.jinja",
         "errors.py.jinja",
-        "resources.py.jinja",
+        "resources_group.py.jinja",
+        "static/postmark_client/_resources/__init__.py",
+        "static/postmark_client/_async_resources/__init__.py",
         "client.py.jinja",
         "static/postmark_client/py.typed",
         "static/postmark_client/_meta.py",
@@ -47,6 +51,11 @@ SMALL_OUTPUTS: tuple[Output, ...] = tuple(
 
 def build_small() -> Api:
     return build_api(load_spec(SMALL_SPEC))
+
+
+def small_files() -> list[Output]:
+    """SMALL_OUTPUTS with each per-group or per-module output expanded into its files."""
+    return list(expand_outputs(build_small(), SMALL_OUTPUTS))
 
 
 def import_generated(generated: Path, name: str) -> ModuleType:

@@ -18,6 +18,7 @@ from gen_support import (
     SMALL_SPEC,
     SPEC_AGNOSTIC_TEMPLATES,
     TEMPLATES,
+    small_files,
 )
 
 from generator import pipeline, render
@@ -39,7 +40,7 @@ def templates(tmp_path: Path) -> Path:
 
 
 # What generate writes for SMALL_OUTPUTS: the outputs and the manifest of black's output.
-SMALL_TREE = sorted({o.path for o in SMALL_OUTPUTS} | {render.MANIFEST})
+SMALL_TREE = sorted({o.path for o in small_files()} | {render.MANIFEST})
 
 
 def run_generate(out: Path, spec: Path = SMALL_SPEC, templates: Path | None = None) -> int:
@@ -113,7 +114,7 @@ def test_generate_writes_the_tree_and_reports_changes(
     assert run_generate(out) == 0
     report = capsys.readouterr().out
     assert f"{len(SMALL_TREE)} added, 0 changed, 0 removed, 0 unchanged" in report
-    assert "added" in report and "postmark_client/models.py" in report
+    assert "added" in report and "postmark_client/models/__init__.py" in report
     assert sorted(read_tree(out)) == SMALL_TREE
 
     before = snapshot(out)
@@ -127,17 +128,17 @@ def test_generate_removes_files_no_longer_generated(
 ) -> None:
     assert run_generate(out) == 0
     (out / "postmark_client" / "stale.py").write_text("x = 1\n")
-    (out / "postmark_client" / "models.py").write_text("# edited by hand\n")
+    (out / "postmark_client" / "models" / "__init__.py").write_text("# edited by hand\n")
     (out / "postmark_client" / "__pycache__").mkdir()
     (out / "postmark_client" / "__pycache__" / "models.cpython-311.pyc").write_bytes(b"\0")
     capsys.readouterr()
     assert run_generate(out) == 0
     report = capsys.readouterr().out
     assert "removed" in report and "postmark_client/stale.py" in report
-    assert "changed" in report and "postmark_client/models.py" in report
+    assert "changed" in report and "postmark_client/models/__init__.py" in report
     assert "0 added, 1 changed, 1 removed" in report
     assert not (out / "postmark_client" / "stale.py").exists()
-    assert (out / "postmark_client" / "models.py").read_text() != "# edited by hand\n"
+    assert (out / "postmark_client" / "models" / "__init__.py").read_text() != "# edited by hand\n"
     assert leftovers(out) == []
 
 
@@ -154,12 +155,12 @@ def test_undefined_name_in_a_template_leaves_output_untouched(
 ) -> None:
     assert run_generate(out) == 0
     before = snapshot(out)
-    resources = templates / "resources.py.jinja"
+    resources = templates / "resources_group.py.jinja"
     resources.write_text(resources.read_text() + "\n{{ api.no_such_attribute }}\n")
     capsys.readouterr()
     assert run_generate(out, templates=templates) == 2
     error = capsys.readouterr().err
-    assert "resources.py.jinja -> postmark_client/_resources.py" in error
+    assert "resources_group.py.jinja -> postmark_client/_resources/_email.py" in error
     assert "no_such_attribute" in error
     assert "nothing was generated" in error
     assert snapshot(out) == before
@@ -171,12 +172,15 @@ def test_template_producing_invalid_python_leaves_output_untouched(
 ) -> None:
     assert run_generate(out) == 0
     before = snapshot(out)
-    models = templates / "models.py.jinja"
+    models = templates / "models_init.py.jinja"
     models.write_text(models.read_text() + "\ndef broken(:\n")
     capsys.readouterr()
     assert run_generate(out, templates=templates) == 2
     error = capsys.readouterr().err
-    assert "models.py.jinja -> postmark_client/models.py: rendered Python does not parse" in error
+    assert (
+        "models_init.py.jinja -> postmark_client/models/__init__.py: rendered Python does not parse"
+        in error
+    )
     assert "def broken(:" in error  # the offending line, to find it in the template
     assert snapshot(out) == before
 
@@ -185,7 +189,7 @@ def test_failure_while_writing_leaves_output_untouched(
     out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run_generate(out) == 0
-    (out / "postmark_client" / "models.py").write_text("# stale\n")
+    (out / "postmark_client" / "models" / "__init__.py").write_text("# stale\n")
     before = snapshot(out)
     real_write = pipeline._write_files
 
@@ -272,7 +276,7 @@ def test_check_fails_with_a_diff_after_a_template_edit(
         '-"""The clients: one per kind of Postmark token, each reaching only what its token can.'
         in report
     )
-    assert "models.py" not in report  # only what changed
+    assert "models/" not in report  # only what changed
     assert f"run: postmark-codegen generate --spec {SMALL_SPEC} --out {label}" in report
     assert snapshot(out) == before  # check never writes
 
@@ -293,10 +297,10 @@ def test_check_fails_with_a_diff_after_a_spec_edit(
     assert '+        """Fetch one bounce by its ID.' in report
     assert '-        """Get one bounce.' in report
     assert (
-        "postmark_client/_operations.py" in report
-        and "postmark_client/_async_resources.py" in report
+        "postmark_client/_operations/_bounces.py" in report
+        and "postmark_client/_async_resources/_bounces.py" in report
     )
-    # The operation table, both resources, and the manifest (their pre-black text changed).
+    # The group's records, both of its resources, and the manifest: nothing of other groups.
     assert "is stale: 0 added, 4 changed, 0 removed" in report
     assert f"b/{label.lstrip('/')}/{render.MANIFEST}" in report
 
@@ -359,7 +363,7 @@ def test_format_errors_are_returned_per_file(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", "off")
     result = render.format_many({"ok.py": "a=1\n", "bad.py": "def (:\n"})
     assert result["ok.py"] == ("a = 1\n", None)
-    assert result["bad.py"][0] is None and "cannot parse" in (result["bad.py"][1] or "")
+    assert result["bad.py"][0] is None and "line 1: invalid syntax" in (result["bad.py"][1] or "")
 
 
 # ---- the command line, on the repository itself -------------------------------------------------
@@ -384,7 +388,7 @@ def test_cli_check_fails_after_editing_a_copy_of_the_spec(
     before = read_tree(GENERATED)
     assert cli_main(["check", "--spec", str(spec)]) == 1
     report = capsys.readouterr().out
-    assert "--- a/generated/postmark_client/_resources.py" in report
+    assert "--- a/generated/postmark_client/_resources/_bounces.py" in report
     assert "Get one bounce, edited" in report
     assert f"run: postmark-codegen generate --spec {spec}" in report
     assert read_tree(GENERATED) == before

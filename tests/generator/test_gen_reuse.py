@@ -12,14 +12,14 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from gen_support import SMALL_OUTPUTS, SMALL_SPEC, TEMPLATES, build_small
+from gen_support import SMALL_OUTPUTS, SMALL_SPEC, TEMPLATES, build_small, small_files
 
 from generator import pipeline, render
 from generator.pipeline import GenerationError, build_model, check, generate, read_tree
 
 MANIFEST = render.MANIFEST
-PYTHON_FILES = sorted(o.path for o in SMALL_OUTPUTS if o.is_python and not o.static)
-MODELS = "postmark_client/models.py"
+PYTHON_FILES = sorted(o.path for o in small_files() if o.is_python and not o.static)
+MODELS = "postmark_client/models/_bounces.py"
 CLIENT = "postmark_client/client.py"
 
 
@@ -81,7 +81,7 @@ def test_manifest_records_each_python_file_before_and_after_black(pristine: Path
     entries = manifest(pristine)
     assert sorted(entries) == PYTHON_FILES  # README, pyproject and static files are not black's
     env, api = render.environment(), build_small()
-    for output in SMALL_OUTPUTS:
+    for output in small_files():
         if output.is_python and not output.static:
             entry = entries[output.path]
             assert entry["formatted"] == sha256((pristine / output.path).read_bytes())
@@ -98,11 +98,11 @@ def test_manifest_is_deterministic_text_without_paths_or_times(pristine: Path) -
     assert render.manifest_bytes(render.read_manifest(pristine)) == text.encode()
 
 
-def test_source_hash_covers_black_version_and_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_source_hash_covers_formatter_version_and_options(monkeypatch: pytest.MonkeyPatch) -> None:
     before = render._cache_key("x = 1\n")
-    monkeypatch.setattr(render.black, "__version__", "0.0.test")
+    monkeypatch.setattr(render, "FORMATTER_VERSION", "0.0.test")
     upgraded = render._cache_key("x = 1\n")
-    monkeypatch.setattr(render, "BLACK_MODE", render.black.Mode(line_length=79))
+    monkeypatch.setattr(render, "FORMATTER_ARGS", (*render.FORMATTER_ARGS[:-1], "py312"))
     assert len({before, upgraded, render._cache_key("x = 1\n")}) == 3
 
 
@@ -112,13 +112,13 @@ def test_source_hash_covers_black_version_and_mode(monkeypatch: pytest.MonkeyPat
 def test_fresh_clone_is_neither_formatted_nor_rewritten(
     out: Path, pristine: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """No format cache at all (a CI runner): black is not needed, so it must not run."""
+    """No format cache at all (a CI runner): the formatter is not needed, so it must not run."""
     monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", "off")
 
-    def no_black(source: str) -> str:
-        raise AssertionError("black ran on a file the manifest vouches for")
+    def no_formatter(sources: dict[str, str]) -> dict[str, str]:
+        raise AssertionError(f"the formatter ran on files the manifest vouches for: {sources}")
 
-    monkeypatch.setattr(render, "format_python", no_black)
+    monkeypatch.setattr(render, "_run_formatter", no_formatter)
     mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     capsys.readouterr()
     assert generate(SMALL_SPEC, out, outputs=SMALL_OUTPUTS) == 0
@@ -177,7 +177,8 @@ def test_manifest_entry_is_trusted_only_for_its_source(
 
 
 @pytest.mark.parametrize(
-    "damage", ["not json", '{"files": []}', '{"files": {"postmark_client/models.py": 1}}', ""]
+    "damage",
+    ["not json", '{"files": []}', '{"files": {"postmark_client/models/_bounces.py": 1}}', ""],
 )
 def test_unreadable_manifest_means_format_everything(
     out: Path, pristine: Path, formatted: list[str], damage: str
@@ -222,16 +223,16 @@ def test_spec_edit_reformats_only_what_it_changes(
     )
     assert generate(spec, out, outputs=SMALL_OUTPUTS) == 0
     assert sorted(formatted) == [
-        "postmark_client/_async_resources.py",
-        "postmark_client/_operations.py",
-        "postmark_client/_resources.py",
+        "postmark_client/_async_resources/_bounces.py",
+        "postmark_client/_operations/_bounces.py",
+        "postmark_client/_resources/_bounces.py",
     ]
 
 
-def test_black_upgrade_reformats_everything(
+def test_formatter_upgrade_reformats_everything(
     out: Path, formatted: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(render.black, "__version__", "99.0.test")
+    monkeypatch.setattr(render, "FORMATTER_VERSION", "99.0.test")
     assert check(SMALL_SPEC, out, outputs=SMALL_OUTPUTS) == 1  # the manifest names the version
     assert sorted(formatted) == PYTHON_FILES
 
