@@ -9,7 +9,6 @@ formatted (it may read the previous output folder for that, never write it).
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
@@ -162,12 +161,52 @@ def pytuple(values: Any) -> str:
     return "(" + ", ".join(items) + ")"
 
 
+def _escape_char(char: str) -> str:
+    """A control character or lone surrogate as the escape Python reads back as that character."""
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def docstring(text: Any) -> str:
-    """Text safe inside a triple-quoted docstring (backslashes and quotes escaped)."""
-    result = str(text or "").replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    if result.endswith('"'):
-        result = result[:-1] + '\\"'
-    return result
+    """Text safe inside a triple-quoted docstring, whatever it holds.
+
+    Backslashes are doubled; a quote is escaped where it touches another quote or an end of the
+    text, so no run of quotes can close the docstring wherever the text is placed; control
+    characters (but newline and tab) and lone surrogates become escapes.
+    """
+    source = str(text or "")
+    parts: list[str] = []
+    last = len(source) - 1
+    for index, char in enumerate(source):
+        if char == "\\":
+            parts.append("\\\\")
+        elif char == '"' and (
+            index in (0, last) or source[index - 1] == '"' or source[index + 1] == '"'
+        ):
+            parts.append('\\"')
+        elif char not in "\n\t" and (
+            char < " " or "\x7f" <= char < "\xa0" or "\ud800" <= char < "\ue000"
+        ):
+            parts.append(_escape_char(char))
+        else:
+            parts.append(char)
+    return "".join(parts)
+
+
+def toml_string(value: Any) -> str:
+    """A TOML basic string (quoted): quotes, backslashes and every control character escaped."""
+    parts = ['"']
+    for char in str(value):
+        if char in '"\\':
+            parts.append("\\" + char)
+        elif "\ud800" <= char < "\ue000":  # a lone surrogate is no Unicode scalar value
+            parts.append("\\ufffd")
+        elif char < " " or char == "\x7f":
+            parts.append(f"\\u{ord(char):04x}")
+        else:
+            parts.append(char)
+    parts.append('"')
+    return "".join(parts)
 
 
 def wrap(text: Any, width: int = LINE_LENGTH - 8, indent: str = "") -> str:
@@ -176,6 +215,7 @@ def wrap(text: Any, width: int = LINE_LENGTH - 8, indent: str = "") -> str:
     The first line is not indented (it continues the template's text); later lines get `indent`.
     """
     lines: list[str] = []
+    width = max(width, 20)  # a long name before the text must not leave no room for it
     for index, paragraph in enumerate(str(text or "").strip().split("\n\n")):
         if index:
             lines.append("")
@@ -255,6 +295,7 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     env.filters["pyrepr"] = pyrepr
     env.filters["pytuple"] = pytuple
     env.filters["docstring"] = docstring
+    env.filters["toml"] = toml_string
     env.filters["wrap"] = wrap
     env.filters["tojson"] = to_json
     env.filters["isort"] = isort
@@ -341,7 +382,7 @@ def syntax_error(source: str) -> str | None:
     """Why `source` is not valid Python (`line N: message`), or None. Nothing rendered is ever
     written, nor handed to the formatter, unless it compiles."""
     try:
-        compile(source, "<rendered>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        compile(source, "<rendered>", "exec", dont_inherit=True)
     except SyntaxError as exc:
         return f"line {exc.lineno}: {exc.msg}"
     except ValueError as exc:  # a NUL character

@@ -356,7 +356,7 @@ class BounceActivationResponse:
     """The result of activating a bounce."""
 
     message: str
-    """`Message`: "OK" on success."""
+    """`Message`: \"OK" on success."""
     bounce: Bounce
     """`Bounce`: A bounce record: bounce list items, a single bounce, an activation result, and
     (with RecordType and Metadata) the Bounce and SpamComplaint webhooks. Recordings

@@ -1026,7 +1026,7 @@ class SendEmailResponse:
     error_code: int
     """`ErrorCode`: 0 on success, otherwise the Postmark error code (see x-postmark-error-codes)."""
     message: str
-    """`Message`: "OK" on success ("Test job accepted" with the POSTMARK_API_TEST token); otherwise
+    """`Message`: \"OK" on success ("Test job accepted" with the POSTMARK_API_TEST token); otherwise
     the error text. Do not parse."""
     to: str | None = None
     """`To`: The recipient address(es) as submitted."""

@@ -399,7 +399,7 @@ class MessageEventDetails:
     origin: str | None = None
     """`Origin`: Who changed the subscription (Recipient"""
     suppress_sending: str | None = None
-    """`SuppressSending`: "True" when sending was suppressed, "False" on reactivation."""
+    """`SuppressSending`: \"True" when sending was suppressed, "False" on reactivation."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -732,7 +732,7 @@ class OpenEvent:
     recipient: str
     """`Recipient`"""
     record_type: str | None = None
-    """`RecordType`: "Open"."""
+    """`RecordType`: \"Open"."""
     first_open: bool | None = None
     """`FirstOpen`: Whether this is the first open of the message by this recipient."""
     read_seconds: int | None = None
@@ -833,7 +833,7 @@ class ClickEvent:
     recipient: str
     """`Recipient`"""
     record_type: str | None = None
-    """`RecordType`: "Click"."""
+    """`RecordType`: \"Click"."""
     click_location: ClickLocation | str | None = None
     """`ClickLocation`: Which body the clicked link was in."""
     message_stream: str | None = None

@@ -493,7 +493,7 @@ class Geo:
     zip: str | None = None
     """`Zip`"""
     coords: str | None = None
-    """`Coords`: "latitude,longitude"."""
+    """`Coords`: \"latitude,longitude"."""
     ip: str | None = None
     """`IP`"""
     extra: dict[str, Any] = field(default_factory=dict)

@@ -413,7 +413,7 @@ class CreateTemplateRequest:
 
 @dataclass(slots=True)
 class EditTemplateRequest:
-    """Changes to a template; only the given fields change. LayoutTemplate "" removes the layout.
+    """Changes to a template; only the given fields change. LayoutTemplate \"\" removes the layout.
 
     A request model: `validate()` checks it against the spec before it is sent.
     """
