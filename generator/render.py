@@ -88,7 +88,6 @@ RENDERED: tuple[Output, ...] = (
     _output("resources.py.jinja", f"{PACKAGE}/_async_resources.py", is_async=True),
     _output("client.py.jinja", f"{PACKAGE}/client.py"),
     _output("webhooks.py.jinja", f"{PACKAGE}/webhooks.py"),
-    _output("cli.py.jinja", f"{PACKAGE}/cli.py"),
     # postmark_client.testing: the fake Postmark, example data, factories, the pytest plugin.
     _output("testing_schemas.py.jinja", f"{PACKAGE}/testing/_schemas.py"),
     _output("testing_examples.py.jinja", f"{PACKAGE}/testing/examples.py"),
