@@ -96,6 +96,15 @@ def _is_required_group(node: Any) -> bool:
     return isinstance(node, dict) and set(node) == {"required"}
 
 
+def _resource(value: Any, location: str) -> dict[str, Any] | None:
+    """`x-postmark-resource` as given (its keys are for the fake's generic behaviour), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BuildError(f"{location}.x-postmark-resource", "must be a mapping")
+    return dict(value)
+
+
 def _text(value: Any) -> str:
     """A description as one tidy string (YAML block scalars end with a newline)."""
     return str(value).strip() if value is not None else ""
@@ -574,6 +583,7 @@ class _Builder:
             limits=limits,
             webhook_event=raw.get("x-postmark-webhook-event"),
             batch=batch,
+            resource=_resource(raw.get("x-postmark-resource"), location),
             error_statuses=sorted(
                 int(code)
                 for code in raw.get("responses") or {}

@@ -410,6 +410,9 @@ class Operation:
     error_statuses: list[int] = field(default_factory=list)  # documented non-200 statuses
     arguments: list[Argument] = field(default_factory=list)  # the method signature
     response_annotation: str = ""  # the parsed 200 answer in resources (`models.Bounce`)
+    # `x-postmark-resource`: a plain resource (create/list/get/edit/delete) the fake Postmark
+    # serves generically; None for an operation the fake needs its own handler for.
+    resource: dict[str, Any] | None = None
 
     @property
     def parameters(self) -> list[Parameter]:
@@ -573,6 +576,9 @@ class Api:
 
     def group(self, name: str) -> Group:
         return _find(self.groups, "name", name, "group")
+
+    def enum(self, name: str) -> EnumType:
+        return _find(self.enums, "name", name, "enum")
 
     @property
     def request_models(self) -> list[Model]:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from generator import fake_coverage
 from generator.build import BuildError, build_api
 from generator.loader import RefError, Spec, SpecLoadError, load_spec
 from generator.model import Api
@@ -39,6 +40,7 @@ from generator.render import (
     RenderError,
     cache_dir,
     render_files,
+    templates_dir,
 )
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -203,6 +205,19 @@ def build_model(spec_path: str | Path) -> Api:
         raise GenerationError(f"{spec.display_path}: {exc.args[0] if exc.args else exc}") from None
 
 
+def _check_fake_coverage(
+    api: Api, spec_path: str | Path, outputs: tuple[Output, ...], templates: Path
+) -> None:
+    """When the fake Postmark is among the outputs, every operation of the spec needs its
+    behaviour there (see generator/fake_coverage.py); raises GenerationError naming each gap."""
+    if fake_coverage.HANDLERS.as_posix() not in {o.template for o in outputs}:
+        return
+    problems = fake_coverage.coverage_problems(api, templates)
+    if problems:
+        where = _display(Path(spec_path))
+        raise GenerationError("\n".join(f"{where}: {problem}" for problem in problems))
+
+
 def render_tree(
     spec_path: str | Path,
     outputs: tuple[Output, ...] = OUTPUTS,
@@ -215,6 +230,7 @@ def render_tree(
     instead of being formatted again (read only; nothing there is written).
     """
     api = build_model(spec_path)
+    _check_fake_coverage(api, spec_path, outputs, templates or templates_dir())
     try:
         return render_files(api, outputs, templates, previous)
     except (RenderError, FormatterError) as exc:

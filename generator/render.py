@@ -82,9 +82,10 @@ def _static_outputs(directory: Path) -> tuple[Output, ...]:
     """Every file under `templates/static/`, at the same relative path in the output folder."""
     root = directory / STATIC
     found = sorted(
-        path.relative_to(root).as_posix()
-        for path in root.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts
+        rel.as_posix()
+        for rel in (path.relative_to(root) for path in root.rglob("*") if path.is_file())
+        # Tool caches (__pycache__, .ruff_cache, .mypy_cache) are not part of the package.
+        if not any(part == "__pycache__" or part.startswith(".") for part in rel.parts)
     )
     return tuple(Output(f"{STATIC}/{rel}", rel, static=True) for rel in found)
 
@@ -112,12 +113,8 @@ RENDERED: tuple[Output, ...] = (
     ),
     _output("client.py.jinja", f"{PACKAGE}/client.py"),
     _output("webhooks.py.jinja", f"{PACKAGE}/webhooks.py"),
-    _output("cli.py.jinja", f"{PACKAGE}/cli.py"),
     # postmark_client.testing: the fake Postmark, example data, factories, the pytest plugin.
-    _output("testing_state.py.jinja", f"{PACKAGE}/testing/_state.py"),
-    _output("testing_wire.py.jinja", f"{PACKAGE}/testing/_wire.py"),
-    _output("testing_world.py.jinja", f"{PACKAGE}/testing/_world.py"),
-    _output("testing_handlers.py.jinja", f"{PACKAGE}/testing/_handlers.py"),
+    _output("testing_schemas.py.jinja", f"{PACKAGE}/testing/_schemas.py"),
     _output("testing_examples.py.jinja", f"{PACKAGE}/testing/examples.py"),
     _output("testing_factories.py.jinja", f"{PACKAGE}/testing/factories.py"),
 )

@@ -20,6 +20,7 @@ failed. Tokens are read from options or the environment and never printed.
 from __future__ import annotations
 
 import argparse
+import importlib
 import inspect
 import json
 import logging
@@ -35,13 +36,13 @@ from typing import IO, Any, Final, Literal
 
 import httpx
 
+from . import client as clients
 from . import models
 from ._base_client import API_VERSION, TOKEN_HEADERS, VERSION
-from ._meta import Operation, ParamType, Token
+from ._meta import Operation, ParamType
 from ._operations import OPERATIONS
-from ._spec import WEBHOOK_RECORD_TYPES
+from ._spec import CLIENT_CLASSES, GROUPS, TOKEN_ENV_VARS, WEBHOOK_RECORD_TYPES
 from .batch import BatchResult
-from .client import AccountClient, ServerClient
 from .errors import (
     APIError,
     BatchFailedError,
@@ -64,55 +65,38 @@ BASE_URL_ENV: Final = "POSTMARK_API_URL"
 WEBHOOK_USER_ENV: Final = "POSTMARK_WEBHOOK_USER"
 WEBHOOK_PASSWORD_ENV: Final = "POSTMARK_WEBHOOK_PASSWORD"
 
-# ---- from the spec: what the operation table does not carry ---------------------------------
+# ---- commands beyond the operations ----------------------------------------------------------
 
-_CLIENTS: Final[dict[Token, Callable[..., Any]]] = {
-    "server": ServerClient,
-    "account": AccountClient,
-}
-_TOKEN_ENV: Final[dict[Token, str]] = {
-    "server": "POSTMARK_SERVER_TOKEN",
-    "account": "POSTMARK_ACCOUNT_TOKEN",
-}
-_GROUP_HELP: Final[dict[str, str]] = {
-    "email": "Send transactional and broadcast email, one message or a batch, with or without a template. Sends real mail.",
-    "templates": "Manage the templates a server sends from. A server holds at most 100 templates.",
-    "bounces": "Read bounces and their raw dumps, and reactivate bounced addresses.",
-    "messages": "Search sent and received mail and its opens and clicks; retry or bypass inbound messages.",
-    "suppressions": "The do-not-send list of a message stream.",
-    "stats": "Read-only counts of sends, bounces, opens, clicks and spam complaints. Stats never expire.",
-    "servers": "Account-level management of the servers that hold sending setups, each with its own server token.",
-    "domains": "Account-level management of sending domains and their DKIM and Return-Path setup.",
-    "sender_signatures": "Account-level management of the verified from-addresses an account sends as.",
-}
-# Object bodies: the request model a body is read into (so nested values get their types).
-_BODY_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
-    "send_email": models.SendEmailRequest.from_dict,
-    "send_email_with_template": models.SendEmailWithTemplateRequest.from_dict,
-    "send_bulk_email": models.BulkEmailRequest.from_dict,
-    "create_template": models.CreateTemplateRequest.from_dict,
-    "edit_template": models.EditTemplateRequest.from_dict,
-    "validate_template": models.ValidateTemplateRequest.from_dict,
-    "create_suppressions": models.SuppressionsRequest.from_dict,
-    "delete_suppressions": models.SuppressionsRequest.from_dict,
-    "create_server": models.CreateServerRequest.from_dict,
-    "edit_server": models.EditServerRequest.from_dict,
-    "create_domain": models.CreateDomainRequest.from_dict,
-    "edit_domain": models.EditDomainRequest.from_dict,
-    "create_sender_signature": models.CreateSenderSignatureRequest.from_dict,
-}
-# Batches (and array bodies): the model of one message, and the field holding the messages.
-_MESSAGE_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
-    "send_email_batch": models.SendEmailRequest.from_dict,
-    "send_email_batch_with_templates": models.SendEmailWithTemplateRequest.from_dict,
-}
-_BATCH_FIELDS: Final[dict[str, str]] = {
-    "send_email_batch_with_templates": "Messages",
-}
-_WEBHOOKS_GROUP: Final = "webhooks"
-_WEBHOOKS_HELP: Final = (
-    "receive Postmark's webhooks on this machine (" + ", ".join(WEBHOOK_RECORD_TYPES) + ")"
-)
+
+@dataclass(frozen=True)
+class Command:
+    """A `postmark <group> <name>` command that is not an API operation (`webhooks listen`).
+
+    `configure` adds its options to its parser; `run` gets the parsed arguments and returns the
+    exit code (raise UsageError for a bad command line).
+    """
+
+    group: str
+    group_help: str
+    name: str
+    help: str
+    description: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: list[Command] = []
+"""The extra commands, in the order `postmark --help` lists them; add one with `register`."""
+COMMAND_MODULES: Final[tuple[str, ...]] = ()
+"""Modules of this package (`".access"`) that add commands: each calls `register(Command(...))`
+when imported, and `build_parser` imports them first. A new module's command is one line here."""
+
+
+def register(command: Command) -> Command:
+    """Add a command to the `postmark` CLI (from any module imported before `main` runs)."""
+    COMMANDS.append(command)
+    return command
+
 
 # ---- errors the command reports itself --------------------------------------------------------
 
@@ -185,7 +169,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) ->
         return argparse.SUPPRESS if on_command else value
 
     options = parser.add_argument_group("connection and output")
-    for kind, env in _TOKEN_ENV.items():
+    for kind, env in TOKEN_ENV_VARS.items():
         options.add_argument(
             f"--{kind}-token",
             dest=f"{kind}_token",
@@ -378,7 +362,7 @@ def _add_operation_options(parser: argparse.ArgumentParser, op: Operation) -> li
         )
     if op.body_schema is not None:
         what = "the messages: an array, or an object with them in " if _is_batch(op) else "the body"
-        field_note = repr(_BATCH_FIELDS.get(op.id, "Messages")) if _is_batch(op) else ""
+        field_note = repr(op.body_batch_field or "Messages") if _is_batch(op) else ""
         body.add_argument(
             "--json",
             metavar="JSON|@FILE|-",
@@ -399,7 +383,7 @@ def _is_batch(op: Operation) -> bool:
 
 def _describe(op: Operation) -> str:
     """The command's --help text: the spec's words, the token, read or write, limits."""
-    token_env = _TOKEN_ENV[op.token]
+    token_env = TOKEN_ENV_VARS[op.token]
     lines = [op.summary, ""]
     if op.description:
         lines += [textwrap.fill(" ".join(op.description.split()), 88), ""]
@@ -473,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
         return actions[name]
 
     for op in OPERATIONS.values():
-        command = group_actions(kebab(op.group), _GROUP_HELP.get(op.group, op.group)).add_parser(
+        command = group_actions(kebab(op.group), GROUPS.get(op.group, op.group)).add_parser(
             kebab(op.name),
             help=op.summary.replace("%", "%%"),
             description=_describe(op),
@@ -483,31 +467,14 @@ def build_parser() -> argparse.ArgumentParser:
         _add_global_options(command, on_command=True)
         command.set_defaults(run=partial(_run_operation, op, options), command=command)
 
-    listen = group_actions(_WEBHOOKS_GROUP, _WEBHOOKS_HELP).add_parser(
-        "listen",
-        help="serve a webhook receiver and print each event as a JSON line",
-        description=(
-            "Serve a webhook receiver (WSGI, standard library) and print each event Postmark "
-            "POSTs as one JSON line on stdout. Answers 200 when the payload is read, 401 on "
-            "bad credentials, 400 on a body that is not a webhook payload."
-        ),
-    )
-    listen.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    listen.add_argument(
-        "--port",
-        type=_integer,
-        default=8080,
-        help="port to bind (default 8080; 0 picks a free one)",
-    )
-    listen.add_argument(
-        "--user", default=None, help=f"Basic-auth user name required (default: ${WEBHOOK_USER_ENV})"
-    )
-    listen.add_argument(
-        "--password",
-        default=None,
-        help=f"Basic-auth password required (default: ${WEBHOOK_PASSWORD_ENV})",
-    )
-    listen.set_defaults(run=_run_listen, command=listen)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module, __package__)
+    for extra in COMMANDS:
+        command = group_actions(extra.group, extra.group_help).add_parser(
+            extra.name, help=extra.help, description=extra.description
+        )
+        extra.configure(command)
+        command.set_defaults(run=extra.run, command=command)
     return parser
 
 
@@ -588,7 +555,7 @@ def _body_arguments(
         if body_field.required and data.get(body_field.wire) is None:
             flag = _flag_of(options, body_field.wire)
             raise UsageError(f"{flag} is required (the body field {body_field.wire})")
-    model = _read_model(_BODY_READERS[op.id], data, "--json")
+    model = _read_model(_model_reader(op.body_schema), data, "--json")
     return {
         body_field.python: getattr(model, body_field.python)
         for body_field in op.body_fields
@@ -596,9 +563,18 @@ def _body_arguments(
     }
 
 
+def _model_reader(schema: str | None) -> Callable[[Mapping[str, Any]], Any]:
+    """`from_dict` of the request model the operation table names (`models.SendEmailRequest`)."""
+    model = getattr(models, schema or "", None)
+    if model is None:
+        raise UsageError(f"this package has no request model {schema!r} to read the body into")
+    reader: Callable[[Mapping[str, Any]], Any] = model.from_dict
+    return reader
+
+
 def _messages(op: Operation, data: Any) -> list[Any]:
     """The messages of a batch: an array, or an object holding them (`{"Messages": [...]}`)."""
-    key = _BATCH_FIELDS.get(op.id, "Messages")
+    key = op.body_batch_field or "Messages"
     if isinstance(data, dict):
         unknown = sorted(set(data) - {key})
         if unknown:
@@ -610,7 +586,7 @@ def _messages(op: Operation, data: Any) -> list[Any]:
         )
     if not isinstance(data, list):
         raise UsageError(f"--json: the messages are a JSON array, got a JSON {type(data).__name__}")
-    reader = _MESSAGE_READERS[op.id]
+    reader = _model_reader(op.body_item_schema)
     messages = []
     for index, item in enumerate(data):
         if not isinstance(item, dict):
@@ -642,7 +618,7 @@ def _call(method: Callable[..., Any], arguments: dict[str, Any]) -> Any:
 
 def _token(op: Operation, args: argparse.Namespace) -> str | None:
     token: str | None = getattr(args, f"{op.token}_token", None) or os.environ.get(
-        _TOKEN_ENV[op.token]
+        TOKEN_ENV_VARS[op.token]
     )
     return token or None
 
@@ -656,7 +632,7 @@ def _client(op: Operation, args: argparse.Namespace) -> Any:
         if not args.dry_run:
             raise UsageError(
                 f"this command needs a {op.token} token: pass --{op.token}-token or set "
-                f"${_TOKEN_ENV[op.token]}"
+                f"${TOKEN_ENV_VARS[op.token]}"
             )
         token = _NO_TOKEN
     options: dict[str, Any] = {
@@ -666,7 +642,8 @@ def _client(op: Operation, args: argparse.Namespace) -> Any:
     if args.dry_run:
         options["transport"] = _DryRunTransport()
     try:
-        return _CLIENTS[op.token](**options)
+        client_class: Callable[..., Any] = getattr(clients, CLIENT_CLASSES[op.token])
+        return client_class(**options)
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 
@@ -967,6 +944,24 @@ def _run_operation(op: Operation, options: Sequence[_Option], args: argparse.Nam
         client.close()
 
 
+def _listen_options(listen: argparse.ArgumentParser) -> None:
+    listen.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    listen.add_argument(
+        "--port",
+        type=_integer,
+        default=8080,
+        help="port to bind (default 8080; 0 picks a free one)",
+    )
+    listen.add_argument(
+        "--user", default=None, help=f"Basic-auth user name required (default: ${WEBHOOK_USER_ENV})"
+    )
+    listen.add_argument(
+        "--password",
+        default=None,
+        help=f"Basic-auth password required (default: ${WEBHOOK_PASSWORD_ENV})",
+    )
+
+
 def _run_listen(args: argparse.Namespace) -> int:
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -1003,6 +998,25 @@ def _run_listen(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return EXIT_OK
+
+
+register(
+    Command(
+        group="webhooks",
+        group_help=(
+            "receive Postmark's webhooks on this machine (" + ", ".join(WEBHOOK_RECORD_TYPES) + ")"
+        ),
+        name="listen",
+        help="serve a webhook receiver and print each event as a JSON line",
+        description=(
+            "Serve a webhook receiver (WSGI, standard library) and print each event Postmark "
+            "POSTs as one JSON line on stdout. Answers 200 when the payload is read, 401 on "
+            "bad credentials, 400 on a body that is not a webhook payload."
+        ),
+        configure=_listen_options,
+        run=_run_listen,
+    )
+)
 
 
 def _configure_logging(verbose: bool) -> None:

@@ -491,6 +491,7 @@ SEND_EMAIL_BATCH_WITH_TEMPLATES: Final = Operation(
     acts_on="email",
     batch=True,
     body_item_schema="SendEmailWithTemplateRequest",
+    body_batch_field="Messages",
     response_item_schema="SendEmailResponse",
 )
 """POST /email/batchWithTemplates: Send up to 500 templated messages in one call."""

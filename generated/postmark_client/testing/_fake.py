@@ -25,13 +25,14 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from .._meta import Operation, Token
+from .._spec import TOKEN_HEADERS, WEBHOOK_RECORD_TYPES
 from ..errors import ErrorCode
 from ._faults import FAULT_BODIES, Faults
 from ._handlers import BODY_ERRORS, HANDLERS, QUERY_ERRORS, QUERY_PARAM_ERRORS, Call, not_found
 from ._state import EASTERN, Ids, JsonObject, Rejected, ServerState, eastern_now
 from ._webhooks import WebhookDelivery, Webhooks
-from ._wire import BODIES, TOKEN_HEADERS, check_object, read_path, read_query, route
-from ._world import WEBHOOK_RECORD_TYPES, World
+from ._wire import BODIES, check_object, read_path, read_query, route
+from ._world import World
 
 if TYPE_CHECKING:
     from ._server import FakeServer

@@ -101,15 +101,6 @@ HOOK_SETTINGS: Final[dict[str, str]] = {
     "Click": "ClickHookUrl",
     "Inbound": "InboundHookUrl",
 }
-WEBHOOK_RECORD_TYPES: Final = (
-    "Delivery",
-    "Bounce",
-    "SpamComplaint",
-    "Open",
-    "Click",
-    "SubscriptionChange",
-    "Inbound",
-)
 # Attachment file types Postmark refuses (ErrorCode 411).
 FORBIDDEN_EXTENSIONS: Final = frozenset(
     {

@@ -98,5 +98,7 @@ class Operation:
     batch: bool = False
     body_item_schema: str | None = None
     """The schema of one message of a batch (or of one element of an array body)."""
+    body_batch_field: str | None = None
+    """The field of an object batch body that holds the messages (`Messages`)."""
     response_item_schema: str | None = None
     """The schema of one element of an array response (one send result of a batch)."""

@@ -21,8 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Self, TextIO
 
+from .._spec import TOKEN_HEADERS
 from ._faults import DEFAULT_STATUSES
-from ._wire import TOKEN_HEADERS
 
 if TYPE_CHECKING:
     from ._fake import FakePostmark

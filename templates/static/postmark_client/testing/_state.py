@@ -1,6 +1,3 @@
-{#- testing/_state.py: the fake Postmark's in-memory state; plain JSON dicts, no model classes. -#}
-{#- The Bulk API's records exist only when the spec has its operations (release note 2026-03-05). -#}
-{%- set has_bulk = 'send_bulk_email' in api.operations | map(attribute='id') | list -%}
 """What the fake Postmark remembers: an account with servers, domains and sender signatures;
 per server its messages, bounces, templates, opens, clicks, inbound mail and suppressions.
 
@@ -87,7 +84,9 @@ def parse_bound(text: str, *, end: bool) -> datetime:
     return datetime.combine(day, time.min, EASTERN)
 
 
-def within(moment: datetime, query: JsonObject, low: str = "fromdate", high: str = "todate") -> bool:
+def within(
+    moment: datetime, query: JsonObject, low: str = "fromdate", high: str = "todate"
+) -> bool:
     """Whether `moment` lies inside the query's inclusive date filters (absent = open)."""
     too_early = query.get(low) is not None and moment < parse_bound(str(query[low]), end=False)
     too_late = query.get(high) is not None and moment > parse_bound(str(query[high]), end=True)
@@ -165,7 +164,6 @@ class Event:
     dump: str = ""
 
 
-{% if has_bulk %}
 @dataclass
 class BulkRequest:
     """A bulk request (POST /email/bulk): one message per recipient, released in steps.
@@ -188,7 +186,6 @@ class BulkRequest:
     reads: int = 0
 
 
-{% endif %}
 @dataclass
 class ServerState:
     """One Postmark server: its settings record and everything sent or received through it."""
@@ -207,10 +204,8 @@ class ServerState:
     suppressions: dict[str, dict[str, Event]] = field(default_factory=dict)
     # webhook subscriptions beyond the server's hook URLs: RecordType -> URLs
     subscriptions: dict[str, list[str]] = field(default_factory=dict)
-{% if has_bulk %}
     # bulk request ID -> the request (POST /email/bulk)
     bulk_requests: dict[str, BulkRequest] = field(default_factory=dict)
-{% endif %}
 
     @property
     def tokens(self) -> list[str]:

@@ -1,6 +1,3 @@
-{#- testing/_world.py: what Postmark does (sending, bouncing, tracking, suppressing), on plain dicts. -#}
-{#- The Bulk API's part exists only when the spec has its operations (release note 2026-03-05). -#}
-{%- set has_bulk = 'send_bulk_email' in api.operations | map(attribute='id') | list -%}
 """What happens inside the fake Postmark: the effects of a send (delivery, bounces, webhooks),
 opens and clicks, inbound mail, suppressions, and the account's servers, domains and sender
 signatures. Request handlers (`_handlers.py`) call into this; so do the fake's control methods
@@ -21,18 +18,14 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from .._meta import Operation
-{% if has_bulk %}
 from .._operations import OPERATIONS
-{% endif %}
 from ..errors import ErrorCode
 from . import _mustache
 from ._state import (
     BOUNCE_TESTING_DOMAIN,
     INBOUND_DOMAIN,
     AccountState,
-{% if has_bulk %}
     BulkRequest,
-{% endif %}
     Event,
     Ids,
     JsonObject,
@@ -83,7 +76,9 @@ BOUNCE_KINDS: Final[dict[str, BounceKind]] = {
     "ChallengeVerification": BounceKind(16384, "Spam challenge verification", False, True, None),
     "BadEmailAddress": BounceKind(100000, "Invalid email address", True, True, "HardBounce"),
     "SpamComplaint": BounceKind(100001, "Spam complaint", True, False, "SpamComplaint"),
-    "ManuallyDeactivated": BounceKind(100002, "Manually deactivated", True, True, "ManualSuppression"),
+    "ManuallyDeactivated": BounceKind(
+        100002, "Manually deactivated", True, True, "ManualSuppression"
+    ),
     "Unconfirmed": BounceKind(100003, "Registration not confirmed", False, True, None),
     "Blocked": BounceKind(100006, "ISP block", False, True, None),
     "SMTPApiError": BounceKind(100007, "SMTP API error", False, True, None),
@@ -106,7 +101,6 @@ HOOK_SETTINGS: Final[dict[str, str]] = {
     "Click": "ClickHookUrl",
     "Inbound": "InboundHookUrl",
 }
-WEBHOOK_RECORD_TYPES: Final = {{ api.webhooks | map(attribute='record_type') | list | pytuple }}
 # Attachment file types Postmark refuses (ErrorCode 411).
 FORBIDDEN_EXTENSIONS: Final = frozenset(
     {
@@ -211,7 +205,9 @@ class World:
         """One message of a send call: its SendEmailResponse, or Rejected when Postmark refuses it."""
         problem = check_object(schema, message)
         if problem is not None:
-            raise Rejected(EMAIL_ERRORS.code_for(problem), f"Invalid email request: {problem.message}.")
+            raise Rejected(
+                EMAIL_ERRORS.code_for(problem), f"Invalid email request: {problem.message}."
+            )
         stream = self._sending_stream(server, message.get("MessageStream"))
         recipients = self._recipients(op, message)
         self._check_sender(message["From"])
@@ -230,11 +226,23 @@ class World:
         at = at or self.clock()
         to = message["To"]
         if test_only:
-            return {"To": to, "SubmittedAt": stamp(at), "MessageID": self.ids.uuid(), "ErrorCode": 0, "Message": "Test job accepted"}
+            return {
+                "To": to,
+                "SubmittedAt": stamp(at),
+                "MessageID": self.ids.uuid(),
+                "ErrorCode": 0,
+                "Message": "Test job accepted",
+            }
         outbound = self._store(server, stream, message, recipients, at)
         for _, _, address in recipients:
             self._deliver(server, outbound, address, at)
-        return {"To": to, "SubmittedAt": stamp(at), "MessageID": outbound.message_id, "ErrorCode": 0, "Message": "OK"}
+        return {
+            "To": to,
+            "SubmittedAt": stamp(at),
+            "MessageID": outbound.message_id,
+            "ErrorCode": 0,
+            "Message": "OK",
+        }
 
     def _sending_stream(self, server: ServerState, requested: Any) -> str:
         stream = str(requested or "outbound")
@@ -265,7 +273,10 @@ class World:
                 )
             for name, address in pairs:
                 if not is_address(address):
-                    raise Rejected(ErrorCode.INVALID_EMAIL_REQUEST, f"Invalid '{kind}' address: '{address or name}'.")
+                    raise Rejected(
+                        ErrorCode.INVALID_EMAIL_REQUEST,
+                        f"Invalid '{kind}' address: '{address or name}'.",
+                    )
                 found.append((kind, name, address))
         if not any(kind == "To" for kind, _, _ in found):
             raise Rejected(ErrorCode.INVALID_EMAIL_REQUEST, "Zero recipients specified.")
@@ -278,7 +289,9 @@ class World:
         if not self.require_sender_signature:
             return
         domain = address.rsplit("@", 1)[1].lower()
-        if any(d["Name"].lower() == domain and d["DKIMVerified"] for d in self.account.domains.values()):
+        if any(
+            d["Name"].lower() == domain and d["DKIMVerified"] for d in self.account.domains.values()
+        ):
             return
         signature = self.signature_by_address(address)
         if signature is None:
@@ -298,7 +311,9 @@ class World:
         for attachment in attachments:
             name = str(attachment["Name"])
             if "." in name and name.rsplit(".", 1)[1].lower() in FORBIDDEN_EXTENSIONS:
-                raise Rejected(ErrorCode.FORBIDDEN_ATTACHMENT_TYPE, f"Forbidden attachment type: '{name}'.")
+                raise Rejected(
+                    ErrorCode.FORBIDDEN_ATTACHMENT_TYPE, f"Forbidden attachment type: '{name}'."
+                )
             try:
                 base64.b64decode(str(attachment["Content"]), validate=True)
             except (binascii.Error, ValueError):
@@ -330,7 +345,11 @@ class World:
             )
         model = message.get("TemplateModel") or {}
         layout = server.find_template(template.get("LayoutTemplate") or "", active_only=True)
-        rendered = {k: v for k, v in message.items() if k not in ("TemplateId", "TemplateAlias", "TemplateModel", "InlineCss")}
+        rendered = {
+            k: v
+            for k, v in message.items()
+            if k not in ("TemplateId", "TemplateAlias", "TemplateModel", "InlineCss")
+        }
         for part in ("Subject", "HtmlBody", "TextBody"):
             source = template.get(part)
             if source is None:
@@ -343,7 +362,12 @@ class World:
         return rendered
 
     def _store(
-        self, server: ServerState, stream: str, message: JsonObject, recipients: list[tuple[str, str, str]], at: datetime
+        self,
+        server: ServerState,
+        stream: str,
+        message: JsonObject,
+        recipients: list[tuple[str, str, str]],
+        at: datetime,
     ) -> Outbound:
         message_id = self.ids.uuid()
 
@@ -391,7 +415,9 @@ class World:
         if kind is not None:
             self.bounce(server, outbound, address, kind, at)
 
-    def _delivered(self, server: ServerState, outbound: Outbound, address: str, at: datetime) -> None:
+    def _delivered(
+        self, server: ServerState, outbound: Outbound, address: str, at: datetime
+    ) -> None:
         outbound.data["MessageEvents"].append(
             {
                 "Recipient": address,
@@ -421,10 +447,11 @@ class World:
             },
         )
 
-{% if has_bulk %}
     # ---- bulk requests -------------------------------------------------------------------------
 
-    def submit_bulk(self, server: ServerState, op: Operation, body: Any, *, test_only: bool = False) -> JsonObject:
+    def submit_bulk(
+        self, server: ServerState, op: Operation, body: Any, *, test_only: bool = False
+    ) -> JsonObject:
         """Accept a bulk request (POST /email/bulk), or refuse all of it: Postmark checks the
         whole request up front and answers at once; the messages go out later, as the
         request's status is read (`read_bulk`).
@@ -437,7 +464,9 @@ class World:
         """
         problem = check_object("BulkEmailRequest", body)
         if problem is not None:
-            raise Rejected(EMAIL_ERRORS.code_for(problem), f"Invalid email request: {problem.message}.")
+            raise Rejected(
+                EMAIL_ERRORS.code_for(problem), f"Invalid email request: {problem.message}."
+            )
         self._check_request_size(op, body)
         stream = self._bulk_stream(server, body.get("MessageStream"))
         self._check_sender(body["From"])
@@ -453,13 +482,20 @@ class World:
         messages = []
         for index, entry in enumerate(body["Messages"]):
             message = self._bulk_message(body, entry, stream, templated)
-            problem = check_object("SendEmailWithTemplateRequest" if templated else "SendEmailRequest", message)
+            problem = check_object(
+                "SendEmailWithTemplateRequest" if templated else "SendEmailRequest", message
+            )
             if problem is not None:
-                raise Rejected(EMAIL_ERRORS.code_for(problem), f"Invalid email request: message {index}: {problem.message}.")
+                raise Rejected(
+                    EMAIL_ERRORS.code_for(problem),
+                    f"Invalid email request: message {index}: {problem.message}.",
+                )
             try:
                 self._recipients(op, message)
             except Rejected as refusal:
-                raise Rejected(refusal.code, f"Message {index}: {refusal.message}", refusal.status) from None
+                raise Rejected(
+                    refusal.code, f"Message {index}: {refusal.message}", refusal.status
+                ) from None
             messages.append(message)
         at = self.clock()
         bulk = BulkRequest(self.ids.uuid(), at, body.get("Subject"), messages, templated, test_only)
@@ -499,7 +535,14 @@ class World:
         schema = "SendEmailWithTemplateRequest" if bulk.templated else "SendEmailRequest"
         for message in bulk.messages[bulk.released : upto]:
             try:
-                self.send(server, op, message, schema=schema, templated=bulk.templated, test_only=bulk.test_only)
+                self.send(
+                    server,
+                    op,
+                    message,
+                    schema=schema,
+                    templated=bulk.templated,
+                    test_only=bulk.test_only,
+                )
             except Rejected:
                 pass  # the bulk status has no per-message outcome; the message is just not sent
         bulk.released = max(bulk.released, upto)
@@ -520,26 +563,34 @@ class World:
         return stream
 
     def _bulk_template(self, server: ServerState, body: JsonObject) -> None:
-        inline = [part for part in ("Subject", "HtmlBody", "TextBody") if body.get(part) is not None]
+        inline = [
+            part for part in ("Subject", "HtmlBody", "TextBody") if body.get(part) is not None
+        ]
         if inline:
             raise Rejected(
                 ErrorCode.FIELD_NOT_ALLOWED,
                 f"Invalid email request: '{inline[0]}' may not be given with a template (TemplateId or TemplateAlias).",
             )
         key = body.get("TemplateId")
-        template = server.find_template(body.get("TemplateAlias") if key is None else key, active_only=True)
+        template = server.find_template(
+            body.get("TemplateAlias") if key is None else key, active_only=True
+        )
         if template is None or template["TemplateType"] != "Standard":
             raise Rejected(
                 ErrorCode.TEMPLATE_NOT_FOUND,
                 "The 'TemplateId' associated with this request is not valid or was not found.",
             )
 
-    def _bulk_message(self, body: JsonObject, entry: JsonObject, stream: str, templated: bool) -> JsonObject:
+    def _bulk_message(
+        self, body: JsonObject, entry: JsonObject, stream: str, templated: bool
+    ) -> JsonObject:
         """One recipient's message: the shared fields, the entry's recipients, metadata and
         headers added, and (for inline content) its TemplateModel rendered into the content."""
         shared = ("From", "ReplyTo", "Tag", "TrackOpens", "TrackLinks", "Attachments")
         message: JsonObject = {key: body[key] for key in shared if body.get(key) is not None}
-        message.update({key: entry[key] for key in ("To", "Cc", "Bcc") if entry.get(key) is not None})
+        message.update(
+            {key: entry[key] for key in ("To", "Cc", "Bcc") if entry.get(key) is not None}
+        )
         message["MessageStream"] = stream
         metadata = {**(body.get("Metadata") or {}), **(entry.get("Metadata") or {})}
         if metadata:
@@ -557,7 +608,9 @@ class World:
         for part in ("Subject", "HtmlBody", "TextBody"):
             if body.get(part) is not None:
                 try:
-                    message[part] = _mustache.render(str(body[part]), model, escape_html=part == "HtmlBody")
+                    message[part] = _mustache.render(
+                        str(body[part]), model, escape_html=part == "HtmlBody"
+                    )
                 except _mustache.TemplateSyntaxError as exc:
                     raise Rejected(
                         ErrorCode.INVALID_TEMPLATED_FIELD,
@@ -576,15 +629,18 @@ class World:
                         status=413,
                     )
 
-{% endif %}
     # ---- bounces -------------------------------------------------------------------------------
 
-    def bounce(self, server: ServerState, outbound: Outbound, address: str, kind_name: str, at: datetime) -> JsonObject:
+    def bounce(
+        self, server: ServerState, outbound: Outbound, address: str, kind_name: str, at: datetime
+    ) -> JsonObject:
         """Record a bounce of `outbound` at `address`; a deactivating kind suppresses the address."""
         kind = BOUNCE_KINDS[kind_name]
         data = outbound.data
         bounce_id = self.ids.next("bounce", 7_000_000_001)
-        description = _BOUNCE_DESCRIPTIONS.get(kind_name, f"Postmark classified this bounce as: {kind.name}.")
+        description = _BOUNCE_DESCRIPTIONS.get(
+            kind_name, f"Postmark classified this bounce as: {kind.name}."
+        )
         dump = (
             f"Return-Path: <>\r\nFrom: MAILER-DAEMON@mx.fake-postmark.invalid\r\nTo: {data['From']}\r\n"
             f"Subject: Undelivered Mail Returned to Sender\r\n\r\n{kind.name}: {address}\r\n"
@@ -621,11 +677,17 @@ class World:
         )
         record_type = "SpamComplaint" if kind_name == "SpamComplaint" else "Bounce"
         if kind_name != "SMTPApiError" or server.data["EnableSmtpApiErrorHooks"]:
-            payload = {k: v for k, v in record.items() if k != "Content" or server.data["IncludeBounceContentInHook"]}
+            payload = {
+                k: v
+                for k, v in record.items()
+                if k != "Content" or server.data["IncludeBounceContentInHook"]
+            }
             payload.update({"RecordType": record_type, "Metadata": data["Metadata"]})
             self.emit(server, record_type, payload)
         if kind.deactivates and kind.reason is not None:
-            self.suppress(server, data["MessageStream"], address, kind.reason, "Recipient", at, message=data)
+            self.suppress(
+                server, data["MessageStream"], address, kind.reason, "Recipient", at, message=data
+            )
         return record
 
     def activate_bounce(self, server: ServerState, bounce: Event) -> None:
@@ -657,9 +719,23 @@ class World:
         at = at or self.clock()
         entries[address.lower()] = Event(
             at,
-            {"EmailAddress": address, "SuppressionReason": reason, "Origin": origin, "CreatedAt": stamp(at)},
+            {
+                "EmailAddress": address,
+                "SuppressionReason": reason,
+                "Origin": origin,
+                "CreatedAt": stamp(at),
+            },
         )
-        self._subscription_change(server, stream, address, at, suppressed=True, reason=reason, origin=origin, message=message)
+        self._subscription_change(
+            server,
+            stream,
+            address,
+            at,
+            suppressed=True,
+            reason=reason,
+            origin=origin,
+            message=message,
+        )
         return True
 
     def unsuppress(self, server: ServerState, stream: str, address: str, origin: str) -> bool:
@@ -669,9 +745,21 @@ class World:
             return False
         for bounce in server.bounces.values():
             record = bounce.data
-            if record["MessageStream"] == stream and str(record["Email"]).lower() == address.lower():
+            if (
+                record["MessageStream"] == stream
+                and str(record["Email"]).lower() == address.lower()
+            ):
                 record["Inactive"] = False
-        self._subscription_change(server, stream, address, self.clock(), suppressed=False, reason=None, origin=origin, message=None)
+        self._subscription_change(
+            server,
+            stream,
+            address,
+            self.clock(),
+            suppressed=False,
+            reason=None,
+            origin=origin,
+            message=None,
+        )
         return True
 
     def _subscription_change(
@@ -734,7 +822,8 @@ class World:
             raise ValueError(f"message {message_id} was sent without open tracking (TrackOpens)")
         at = at or self.clock()
         first = not any(
-            e.data["MessageID"] == message_id and e.data["Recipient"] == recipient for e in server.opens
+            e.data["MessageID"] == message_id and e.data["Recipient"] == recipient
+            for e in server.opens
         )
         record: JsonObject = {
             "RecordType": "Open",
@@ -753,10 +842,19 @@ class World:
         }
         server.opens.append(Event(at, record))
         outbound.data["MessageEvents"].append(
-            {"Recipient": recipient, "Type": "Opened", "ReceivedAt": stamp(at), "Details": {"Summary": f"Email opened with {user_agent}"}}
+            {
+                "Recipient": recipient,
+                "Type": "Opened",
+                "ReceivedAt": stamp(at),
+                "Details": {"Summary": f"Email opened with {user_agent}"},
+            }
         )
         if first or not server.data["PostFirstOpenOnly"]:
-            self.emit(server, "Open", {**_pick(record, OPEN_EVENT_KEYS), "Metadata": outbound.data["Metadata"]})
+            self.emit(
+                server,
+                "Open",
+                {**_pick(record, OPEN_EVENT_KEYS), "Metadata": outbound.data["Metadata"]},
+            )
         return record
 
     def click(
@@ -806,10 +904,16 @@ class World:
                 },
             }
         )
-        self.emit(server, "Click", {**_pick(record, CLICK_EVENT_KEYS), "Metadata": outbound.data["Metadata"]})
+        self.emit(
+            server,
+            "Click",
+            {**_pick(record, CLICK_EVENT_KEYS), "Metadata": outbound.data["Metadata"]},
+        )
         return record
 
-    def _tracked(self, server: ServerState, message_id: str, recipient: str | None) -> tuple[Outbound, str]:
+    def _tracked(
+        self, server: ServerState, message_id: str, recipient: str | None
+    ) -> tuple[Outbound, str]:
         outbound = server.by_message_id.get(message_id)
         if outbound is None:
             raise KeyError(f"no outbound message {message_id} on server {server.id}")
@@ -842,7 +946,10 @@ class World:
         mailbox_hash = first.split("@")[0].partition("+")[2]
 
         def full(pairs: list[tuple[str, str]]) -> list[JsonObject]:
-            return [{"Email": a, "Name": n, "MailboxHash": a.split("@")[0].partition("+")[2]} for n, a in pairs]
+            return [
+                {"Email": a, "Name": n, "MailboxHash": a.split("@")[0].partition("+")[2]}
+                for n, a in pairs
+            ]
 
         record: JsonObject = {
             "FromName": sender_name,
@@ -877,13 +984,17 @@ class World:
     def post_inbound(self, server: ServerState, record: JsonObject) -> None:
         payload = {k: v for k, v in record.items() if k != "Status"}
         if server.data["RawEmailEnabled"]:
-            payload["RawEmail"] = f"From: {record['From']}\r\nTo: {record['To']}\r\nSubject: {record['Subject']}\r\n\r\n{record['TextBody']}"
+            payload["RawEmail"] = (
+                f"From: {record['From']}\r\nTo: {record['To']}\r\nSubject: {record['Subject']}\r\n\r\n{record['TextBody']}"
+            )
         self.emit(server, "Inbound", payload)
 
     @staticmethod
     def inbound_view(record: JsonObject) -> JsonObject:
         view = _pick(record, INBOUND_MESSAGE_KEYS)
-        view["Attachments"] = [{k: v for k, v in a.items() if k != "Content"} for a in record.get("Attachments", [])]
+        view["Attachments"] = [
+            {k: v for k, v in a.items() if k != "Content"} for a in record.get("Attachments", [])
+        ]
         return view
 
     # ---- webhooks ------------------------------------------------------------------------------
@@ -924,12 +1035,18 @@ class World:
 
     def _dkim_key(self) -> str:
         raw = bytes.fromhex(self.ids.hex(64))
-        return "k=rsa;p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQ" + base64.b64encode(raw).decode("ascii") + "IDAQAB"
+        return (
+            "k=rsa;p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQ"
+            + base64.b64encode(raw).decode("ascii")
+            + "IDAQAB"
+        )
 
     def rotate_dkim(self, domain: JsonObject) -> None:
         moment = self.clock()
         host = f"{moment.strftime('%Y%m%d%H%M%S')}pm._domainkey.{domain['Name']}"
-        while host == domain.get("DKIMHost"):  # a new key needs a new selector, even within a second
+        while host == domain.get(
+            "DKIMHost"
+        ):  # a new key needs a new selector, even within a second
             moment += timedelta(seconds=1)
             host = f"{moment.strftime('%Y%m%d%H%M%S')}pm._domainkey.{domain['Name']}"
         domain["DKIMPendingHost"] = host

@@ -1,0 +1,61 @@
+"""Does the fake Postmark cover the spec? Checked from the static modules' text, without importing
+the generated package (which may not exist yet, or be the previous spec's).
+
+The fake (`templates/static/postmark_client/testing/`) registers one handler per operationId with
+`@handles("operation_id")` in `_handlers.py`, and names the schemas and enums it reads with
+`model_keys("Name")` / `enum_values("Name")` in `_wire.py`. Every operation of the spec needs a
+handler, unless it carries `x-postmark-resource` (a plain resource the fake serves generically);
+every schema and enum the fake names must be in the spec. A handler for an operation the spec
+lacks is fine: the fake routes only what the operation table holds.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from generator.model import Api, NotInSpecError
+
+TESTING = Path("static") / "postmark_client" / "testing"
+HANDLERS = TESTING / "_handlers.py"
+WIRE = TESTING / "_wire.py"
+"""Relative to the templates folder; these are also the outputs whose presence switches the check on."""
+
+
+def literal_calls(source: str, function: str) -> list[str]:
+    """The string literal argument of every call `function("...")` in `source`, in order
+    (decorators included: `@handles("send_email")` is such a call)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == function
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.append(node.args[0].value)
+    return found
+
+
+def coverage_problems(api: Api, templates: Path) -> list[str]:
+    """One line per operation the fake cannot answer and per schema or enum it needs but the spec
+    lacks; empty when the fake covers the spec."""
+    handled = set(literal_calls((templates / HANDLERS).read_text(encoding="utf-8"), "handles"))
+    problems = [
+        f"{op.spec_path}: operation {op.id!r} has no handler in the fake Postmark "
+        f'(@handles("{op.id}") in templates/{HANDLERS.as_posix()}) and no generic behaviour '
+        "(x-postmark-resource)"
+        for op in api.operations
+        if op.id not in handled and op.resource is None
+    ]
+    wire = (templates / WIRE).read_text(encoding="utf-8")
+    lookups = (("model_keys", api.model), ("enum_values", api.enum))
+    for function, lookup in lookups:
+        for name in literal_calls(wire, function):
+            try:
+                lookup(name)
+            except NotInSpecError as exc:
+                problems.append(f"templates/{WIRE.as_posix()}: {exc} ({function}({name!r}))")
+    return problems

@@ -1,0 +1,148 @@
+"""The fake Postmark's behaviour is chosen by data: handlers registered per operationId, routed
+only when the operation table has the operation, and `generate` refuses a spec with an operation
+the fake cannot answer (generator/fake_coverage.py reads the registrations without importing)."""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from gen_support import REAL_SPEC, TEMPLATES, import_generated
+
+from generator import fake_coverage
+from generator.build import build_api
+from generator.loader import load_spec
+from generator.pipeline import EXIT_FAILED, generate
+
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+BULK_OPERATIONS = ("send_bulk_email", "get_bulk_email_status")
+
+
+@lru_cache(maxsize=1)
+def _real() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.load(REAL_SPEC.read_text(encoding="utf-8"), Loader=LOADER)
+    return doc
+
+
+def real() -> dict[str, Any]:
+    return copy.deepcopy(_real())
+
+
+def write(doc: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.dump(doc, Dumper=DUMPER, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def without_bulk() -> dict[str, Any]:
+    """The spec as it was before release note 2026-03-05: no Bulk API operations, no note."""
+    doc = real()
+    for path in list(doc["paths"]):
+        for method, operation in list(doc["paths"][path].items()):
+            if isinstance(operation, dict) and operation.get("operationId") in BULK_OPERATIONS:
+                del doc["paths"][path][method]
+        if not any(isinstance(v, dict) and "operationId" in v for v in doc["paths"][path].values()):
+            del doc["paths"][path]
+    notes = doc["x-postmark-release-notes"]
+    doc["x-postmark-release-notes"] = [n for n in notes if n["title"] != "Bulk API"]
+    doc["info"]["version"] = doc["x-postmark-release-notes"][-1]["date"].replace("-", ".")
+    return doc
+
+
+def with_unhandled_operation(**extra: Any) -> dict[str, Any]:
+    """The real spec plus `POST /email/echo` (send_echo_email), which no fake handler covers."""
+    doc = real()
+    operation = copy.deepcopy(doc["paths"]["/email"]["post"])
+    operation.update(operationId="send_echo_email", **{"x-python-name": "send_echo"}, **extra)
+    doc["paths"]["/email/echo"] = {"post": operation}
+    return doc
+
+
+# ---- reading registrations from source --------------------------------------------------------
+
+
+def test_literal_calls_finds_decorator_registrations_only_with_a_literal() -> None:
+    source = (
+        "@handles('a')\ndef a(call): ...\n\n"
+        "@handles(\"b\")\ndef b(call): ...\n\n"
+        "handles(name)\nother('c')\nx.handles('d')\n"
+    )
+    assert fake_coverage.literal_calls(source, "handles") == ["a", "b"]
+
+
+def test_the_static_handlers_cover_every_operation_of_the_spec() -> None:
+    api = build_api(load_spec(REAL_SPEC))
+    assert fake_coverage.coverage_problems(api, TEMPLATES) == []
+    handled = fake_coverage.literal_calls(
+        (TEMPLATES / fake_coverage.HANDLERS).read_text(encoding="utf-8"), "handles"
+    )
+    assert len(handled) == len(set(handled)), "an operationId is registered twice"
+    assert set(BULK_OPERATIONS) <= set(handled)
+
+
+def test_an_operation_without_a_handler_is_named_with_its_spec_path(tmp_path: Path) -> None:
+    api = build_api(load_spec(write(with_unhandled_operation(), tmp_path / "spec.yaml")))
+    [problem] = fake_coverage.coverage_problems(api, TEMPLATES)
+    assert problem.startswith("paths./email/echo.post: operation 'send_echo_email' has no handler")
+    assert '@handles("send_echo_email")' in problem
+
+
+def test_an_operation_with_x_postmark_resource_counts_as_covered(tmp_path: Path) -> None:
+    doc = with_unhandled_operation(**{"x-postmark-resource": {"name": "echo"}})
+    api = build_api(load_spec(write(doc, tmp_path / "spec.yaml")))
+    assert api.operations[-1].resource == {"name": "echo"}
+    assert fake_coverage.coverage_problems(api, TEMPLATES) == []
+
+
+def test_generate_refuses_an_operation_the_fake_cannot_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write(with_unhandled_operation(), tmp_path / "spec" / "postmark.yaml")
+    out = tmp_path / "out"
+    assert generate(spec, out) == EXIT_FAILED
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "send_echo_email" in err and "paths./email/echo.post" in err, err
+    assert str(spec) in err or "postmark.yaml" in err
+    assert "nothing was generated" in err
+
+
+# ---- a spec without the Bulk API yields a fake without it --------------------------------------
+
+
+def test_a_spec_without_the_bulk_api_yields_a_working_fake_without_it(tmp_path: Path) -> None:
+    spec = write(without_bulk(), tmp_path / "spec" / "postmark.yaml")
+    out = tmp_path / "generated"
+    assert generate(spec, out) == 0
+    package = import_generated(out, "postmark_client_nobulk")
+    operations = __import__("postmark_client_nobulk._operations", fromlist=["OPERATIONS"])
+    assert not set(BULK_OPERATIONS) & set(operations.OPERATIONS)
+    testing = __import__("postmark_client_nobulk.testing", fromlist=["FakePostmark"])
+    wire = __import__("postmark_client_nobulk.testing._wire", fromlist=["route"])
+    assert wire.route("POST", "/email/bulk").op is None
+    assert package.__name__ == "postmark_client_nobulk"
+
+    fake = testing.FakePostmark()
+    headers = {"X-Postmark-Server-Token": fake.server_token, "Accept": "application/json"}
+    with httpx.Client(transport=fake.transport(), base_url="https://api.postmarkapp.com") as http:
+        bulk = http.post(
+            "/email/bulk",
+            headers=headers,
+            json={"From": "a@example.com", "Subject": "Hi", "TextBody": "Hi", "Messages": []},
+        )
+        assert bulk.status_code == 404, bulk.text
+        assert http.get("/email/bulk/abc", headers=headers).status_code == 404
+        sent = http.post(
+            "/email",
+            headers=headers,
+            json={"From": "a@example.com", "To": "b@example.com", "Subject": "Hi", "TextBody": "Hi"},
+        )
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["ErrorCode"] == 0
+        assert sent.json()["To"] == "b@example.com"
