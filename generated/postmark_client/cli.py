@@ -37,6 +37,7 @@ import httpx
 
 from . import models
 from ._base_client import API_VERSION, TOKEN_HEADERS, VERSION
+from ._cli_agents import AgentUsageError, add_agent_commands, add_agent_options, agent_access
 from ._meta import Operation, ParamType, Token
 from ._operations import OPERATIONS
 from .batch import BatchResult
@@ -230,6 +231,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) ->
         default=default(False),
         help="check and print the HTTP request (token redacted) instead of sending it (of a batch, its first call)",
     )
+    add_agent_options(options, default)
 
 
 def _integer(text: str) -> int:
@@ -507,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"Basic-auth password required (default: ${WEBHOOK_PASSWORD_ENV})",
     )
     listen.set_defaults(run=_run_listen, command=listen)
+    add_agent_commands(groups)
     return parser
 
 
@@ -665,8 +668,9 @@ def _client(op: Operation, args: argparse.Namespace) -> Any:
     if args.dry_run:
         options["transport"] = _DryRunTransport()
     try:
+        options["access"] = agent_access(args)
         return _CLIENTS[op.token](**options)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AgentUsageError) as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -1027,7 +1031,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
-    except UsageError as exc:
+    except (UsageError, AgentUsageError) as exc:
         command.print_usage(sys.stderr)
         _error(f"error: {exc}")
         return EXIT_USAGE

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ._base_client import DEFAULT_MAX_RETRIES, AsyncAPIClient, SyncAPIClient
+from ._base_client import DEFAULT_MAX_RETRIES, Access, AsyncAPIClient, SyncAPIClient
 
 if TYPE_CHECKING:
     # At run time each client imports its own groups when constructed: sync code never loads
@@ -74,6 +74,8 @@ class ServerClient(SyncAPIClient):
         http_client: your own httpx.Client (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default time.sleep); inject one in tests.
+        access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
+            is checked against its policy and written to its audit log before it is sent.
     """
 
     email: Email
@@ -102,6 +104,7 @@ class ServerClient(SyncAPIClient):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        access: Access | None = None,
     ) -> None:
         super().__init__(
             token=token,
@@ -112,6 +115,7 @@ class ServerClient(SyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            access=access,
         )
         from ._resources import Bounces, Email, Messages, Stats, Suppressions, Templates
 
@@ -143,6 +147,8 @@ class AsyncServerClient(AsyncAPIClient):
         http_client: your own httpx.AsyncClient (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default asyncio.sleep); inject one in tests.
+        access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
+            is checked against its policy and written to its audit log before it is sent.
     """
 
     email: AsyncEmail
@@ -171,6 +177,7 @@ class AsyncServerClient(AsyncAPIClient):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        access: Access | None = None,
     ) -> None:
         super().__init__(
             token=token,
@@ -181,6 +188,7 @@ class AsyncServerClient(AsyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            access=access,
         )
         from ._async_resources import (
             AsyncBounces,
@@ -219,6 +227,8 @@ class AccountClient(SyncAPIClient):
         http_client: your own httpx.Client (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default time.sleep); inject one in tests.
+        access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
+            is checked against its policy and written to its audit log before it is sent.
     """
 
     servers: Servers
@@ -239,6 +249,7 @@ class AccountClient(SyncAPIClient):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        access: Access | None = None,
     ) -> None:
         super().__init__(
             token=token,
@@ -249,6 +260,7 @@ class AccountClient(SyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            access=access,
         )
         from ._resources import Domains, SenderSignatures, Servers
 
@@ -277,6 +289,8 @@ class AsyncAccountClient(AsyncAPIClient):
         http_client: your own httpx.AsyncClient (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default asyncio.sleep); inject one in tests.
+        access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
+            is checked against its policy and written to its audit log before it is sent.
     """
 
     servers: AsyncServers
@@ -297,6 +311,7 @@ class AsyncAccountClient(AsyncAPIClient):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        access: Access | None = None,
     ) -> None:
         super().__init__(
             token=token,
@@ -307,6 +322,7 @@ class AsyncAccountClient(AsyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            access=access,
         )
         from ._async_resources import AsyncDomains, AsyncSenderSignatures, AsyncServers
 
