@@ -10,7 +10,7 @@ try:
 except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "generated"))
 
-import pytest  # noqa: E402
+import pytest
 
 TWO_AGENTS = """\
 audit = "audit.sqlite"

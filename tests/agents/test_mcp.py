@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import mcp
 import pytest
-
 from postmark_client._audit import AuditLog
 from postmark_client._operations import OPERATIONS
 from postmark_client.access import Policy, hash_key

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from postmark_client._operations import OPERATIONS
 from postmark_client._spec import GROUPS
 from postmark_client.access import Policy, PolicyError
