@@ -1563,15 +1563,81 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on-breaking", action="store_true", help="exit 1 when a change is breaking"
     )
+    parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        default=None,
+        help="an access policy file: also say which agents' reach the change alters",
+    )
+
+
+def _policy_grants(path: str) -> dict[str, dict[str, str]]:
+    """Each agent's grant per group from an access policy file (`postmark_client.access`
+    checks the file in full; here only `[agents.NAME]` group = level entries are read)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DiffError(f"--policy {path}: {exc}") from None
+    agents = data.get("agents", {})
+    if not isinstance(agents, dict):
+        raise DiffError(f"--policy {path}: agents must be a table")
+    return {
+        name: {k: v for k, v in table.items() if v in ("off", "read", "full")}
+        for name, table in agents.items()
+        if isinstance(table, dict)
+    }
+
+
+def _reach(api: Api, grants: dict[str, str]) -> dict[str, str]:
+    """operationId -> `group.name (read|write)` for every operation the grants reach."""
+    found = {}
+    for op in api.operations:
+        level = grants.get(op.group, "off")
+        if level == "full" or (level == "read" and op.access == "read"):
+            found[op.id] = f"{op.group}.{op.name} ({op.access})"
+    return found
+
+
+def policy_reach(report: Report, path: str) -> dict[str, dict[str, list[str]]]:
+    """Which agents' reach the change alters: operations each gains or loses."""
+    result: dict[str, dict[str, list[str]]] = {}
+    for agent, grants in _policy_grants(path).items():
+        old, new = _reach(report.old.api, grants), _reach(report.new.api, grants)
+        gained = [new[k] for k in new if k not in old or old[k] != new[k]]
+        lost = [old[k] for k in old if k not in new or old[k] != new[k]]
+        if gained or lost:
+            result[agent] = {"gains": gained, "loses": lost}
+    return result
+
+
+def format_reach(reach: dict[str, dict[str, list[str]]], path: str) -> str:
+    lines = [f"\nAgents' reach (policy {path}):"]
+    if not reach:
+        lines.append("            no agent's reach changes")
+    for agent, change in reach.items():
+        for verb, key in (("gains", "gains"), ("loses", "loses")):
+            for item in change[key]:
+                lines.append(f"            {agent} {verb} {item}")
+    return "\n".join(lines) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         report = diff(args.old, args.new, args.spec)
+        reach = policy_reach(report, args.policy) if args.policy else None
     except DiffError as exc:
         print(f"postmark-codegen diff: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    sys.stdout.write(FORMATTERS[args.format](report))
+    if reach is not None and args.format == "json":
+        data = json.loads(format_json(report))
+        data["policy_reach"] = reach
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(FORMATTERS[args.format](report))
+        if reach is not None:
+            sys.stdout.write(format_reach(reach, args.policy))
     if args.fail_on_breaking and report.breaking:
         print(f"{len(report.breaking)} breaking change(s)", file=sys.stderr)
         return EXIT_BREAKING
@@ -1588,5 +1654,6 @@ __all__ = [
     "diff",
     "diff_apis",
     "load_side",
+    "policy_reach",
     "run",
 ]

@@ -39,6 +39,7 @@ import httpx
 from . import client as clients
 from . import models
 from ._base_client import API_VERSION, TOKEN_HEADERS, VERSION
+from ._cli_agents import AgentUsageError, add_agent_commands, add_agent_options, agent_access
 from ._meta import Operation, ParamType
 from ._operations import OPERATIONS
 from ._spec import CLIENT_CLASSES, GROUPS, TOKEN_ENV_VARS, WEBHOOK_RECORD_TYPES
@@ -215,6 +216,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) ->
         default=default(False),
         help="check and print the HTTP request (token redacted) instead of sending it (of a batch, its first call)",
     )
+    add_agent_options(options, default)
 
 
 def _integer(text: str) -> int:
@@ -475,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         extra.configure(command)
         command.set_defaults(run=extra.run, command=command)
+    add_agent_commands(groups)
     return parser
 
 
@@ -642,9 +645,10 @@ def _client(op: Operation, args: argparse.Namespace) -> Any:
     if args.dry_run:
         options["transport"] = _DryRunTransport()
     try:
+        options["access"] = agent_access(args)
         client_class: Callable[..., Any] = getattr(clients, CLIENT_CLASSES[op.token])
         return client_class(**options)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AgentUsageError) as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -1042,7 +1046,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
         return code
-    except UsageError as exc:
+    except (UsageError, AgentUsageError) as exc:
         command.print_usage(sys.stderr)
         _error(f"error: {exc}")
         return EXIT_USAGE

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ._base_client import DEFAULT_MAX_RETRIES, AsyncAPIClient, SyncAPIClient
+from ._base_client import DEFAULT_MAX_RETRIES, Access, AsyncAPIClient, SyncAPIClient
 
 if TYPE_CHECKING:
     # At run time a client imports a group's module the first time the group is used: a
@@ -71,6 +71,8 @@ class ServerClient(SyncAPIClient):
         http_client: your own httpx.Client (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default time.sleep); inject one in tests.
+        access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
+            is checked against its policy and written to its audit log before it is sent.
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class ServerClient(SyncAPIClient):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        access: Access | None = None,
     ) -> None:
         super().__init__(
             token=token,
@@ -93,6 +96,7 @@ class ServerClient(SyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            access=access,
         )
 
     @cached_property
@@ -161,6 +165,8 @@ class AsyncServerClient(AsyncAPIClient):
         http_client: your own httpx.AsyncClient (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default asyncio.sleep); inject one in tests.
+        access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
+            is checked against its policy and written to its audit log before it is sent.
     """
 
     def __init__(
@@ -173,6 +179,7 @@ class AsyncServerClient(AsyncAPIClient):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        access: Access | None = None,
     ) -> None:
         super().__init__(
             token=token,
@@ -183,6 +190,7 @@ class AsyncServerClient(AsyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            access=access,
         )
 
     @cached_property
@@ -251,6 +259,8 @@ class AccountClient(SyncAPIClient):
         http_client: your own httpx.Client (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default time.sleep); inject one in tests.
+        access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
+            is checked against its policy and written to its audit log before it is sent.
     """
 
     def __init__(
@@ -263,6 +273,7 @@ class AccountClient(SyncAPIClient):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        access: Access | None = None,
     ) -> None:
         super().__init__(
             token=token,
@@ -273,6 +284,7 @@ class AccountClient(SyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            access=access,
         )
 
     @cached_property
@@ -318,6 +330,8 @@ class AsyncAccountClient(AsyncAPIClient):
         http_client: your own httpx.AsyncClient (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default asyncio.sleep); inject one in tests.
+        access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
+            is checked against its policy and written to its audit log before it is sent.
     """
 
     def __init__(
@@ -330,6 +344,7 @@ class AsyncAccountClient(AsyncAPIClient):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        access: Access | None = None,
     ) -> None:
         super().__init__(
             token=token,
@@ -340,6 +355,7 @@ class AsyncAccountClient(AsyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            access=access,
         )
 
     @cached_property

@@ -1,6 +1,6 @@
 """Benchmarks of postmark-codegen and postmark_client, side by side with their alternatives.
 
-    python tests/bench/run.py [--quick] [--only generate,import,calls,paging] [--profile]
+    python tests/bench/run.py [--quick] [--only generate,import,calls,paging,access] [--profile]
                               [--package DIR] [--write-readme]
 
 On first use it makes its own venv (tests/bench/.bench/venv) with requirements.txt and the
@@ -30,7 +30,7 @@ REPO = HERE.parents[1]
 VENV = HERE / ".bench" / "venv"
 STAMP = VENV / ".installed"
 README = HERE / "README.md"
-SECTIONS = ("generate", "import", "calls", "paging")
+SECTIONS = ("generate", "import", "calls", "paging", "access")
 START, END = "<!-- bench:figures:start -->", "<!-- bench:figures:end -->"
 
 
@@ -84,11 +84,13 @@ def _settings(quick: bool) -> dict[str, dict[str, Any]]:
             "generate": {"runs": 3, "budget": 60},
             "import": {"runs": 12, "budget": 30},
             "calls": {"rounds": 10, "budget": 15},
+            "access": {"rounds": 10, "budget": 15},
         }
     return {
         "generate": {"runs": 7, "budget": 240},
         "import": {"runs": 40, "budget": 120},
         "calls": {"rounds": 40, "budget": 60},
+        "access": {"rounds": 40, "budget": 60},
     }
 
 
@@ -170,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             f"--only: unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}"
         )
 
+    import bench_access
     import bench_calls
     import bench_generate
     import bench_import
@@ -211,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
                     results.note(bench_profile.profile(url, missed))
                 except Exception as exc:  # noqa: BLE001 - the figures still get printed
                     results.note(f"profile: not run: {type(exc).__name__}: {exc}")
+    if "access" in only:
+        print("measuring access (policy check + audit row) ...", flush=True)
+        bench_access.run(results, **settings["access"])
     elapsed = time.monotonic() - started
     command = "python tests/bench/run.py" + (" --quick" if args.quick else "")
     print()

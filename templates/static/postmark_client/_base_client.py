@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Final, NamedTuple, Self, TypeVar
+from typing import Any, Final, NamedTuple, Protocol, Self, TypeVar
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -51,6 +51,8 @@ __all__ = [
     "TOKEN_HEADERS",
     "USER_AGENT",
     "VERSION",
+    "Access",
+    "AccessCall",
     "AsyncAPIClient",
     "AsyncResource",
     "BaseClient",
@@ -59,6 +61,31 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class AccessCall(Protocol):
+    """An allowed call in flight, completed with its outcome (an audit row)."""
+
+    def done(self, result: Any, request_id: str | None) -> None: ...
+
+    def failed(self, exc: BaseException) -> None: ...
+
+
+class Access(Protocol):
+    """What a client's `access=` object does (`postmark_client.access.AgentAccess`): refuse a
+    call by raising (an AccessDeniedError), or let it go and record how it ended."""
+
+    def check(self, op: Operation, token: str) -> None: ...
+
+    def begin(
+        self,
+        op: Operation,
+        data: Any,
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
+        token: str,
+    ) -> AccessCall: ...
+
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 """30 s to read an answer (a 50 MB batch takes a while), 10 s to connect."""
@@ -660,6 +687,10 @@ class BaseClient:
 
     _http: httpx.Client | httpx.AsyncClient
     _owns_http: bool
+    _access: Access | None = None
+    """Who is calling, under which policy: checked before every call when set (None: no check,
+    at no cost)."""
+    _token_label: str = ""
 
     def __init__(
         self,
@@ -669,14 +700,20 @@ class BaseClient:
         base_url: str | None,
         timeout: float | httpx.Timeout | None,
         max_retries: int,
+        access: Access | None = None,
     ) -> None:
         self._token_kind = _token_kind(token_header)
+        secret = _token_from(token, self._token_kind)
         self._headers = {
             "Accept": "application/json",
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            TOKEN_HEADERS[self._token_kind]: _token_from(token, self._token_kind),
+            TOKEN_HEADERS[self._token_kind]: secret,
         }
+        if access is not None:
+            self._access = access
+            # What the audit log may say about the token: its kind and last four characters.
+            self._token_label = f"{self._token_kind} token \u2026{secret[-4:]}"
         self._base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         if not self._base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
@@ -721,15 +758,15 @@ class BaseClient:
                 f"holds a {self._token_kind} token",
             )
 
-    def _encode_body(self, op: Operation, body: Any) -> bytes | None:
+    def _encode_body(self, op: Operation, body: Any) -> tuple[Any, bytes | None]:
         if body is None:
             if op.body_schema is not None:
                 raise RequestValidationError("body", f"{op.id} needs a {op.body_schema} body")
-            return None
+            return None, None
         data = body_data(body)
         content = encode_json(data)
         check_limits(op, data, content)
-        return content
+        return data, content
 
     def _build_request(
         self,
@@ -739,13 +776,42 @@ class BaseClient:
         body: Any,
     ) -> httpx.Request:
         """Check everything, then build the request; raises before anything is sent."""
+        return self._build(op, path, query, body)[0]
+
+    def _build(
+        self,
+        op: Operation,
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
+        body: Any,
+    ) -> tuple[httpx.Request, Any]:
+        """The request, and its body as JSON-ready data (what an access check looks at)."""
         self._check_token(op)
         url = self._base_url + build_path(op, path)
         pairs = build_query(op, query)
         if pairs:
             url += "?" + urlencode(pairs)
-        content = self._encode_body(op, body)
-        return self._make_request(op, url, content)
+        data, content = self._encode_body(op, body)
+        return self._make_request(op, url, content), data
+
+    def _begin(
+        self,
+        access: Access,
+        op: Operation,
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
+        body: Any,
+    ) -> tuple[httpx.Request, AccessCall]:
+        """The access check of one call: refused by grant before anything is built, then
+        checked again with the body about to be sent, recorded before it goes."""
+        access.check(op, self._token_label)
+        request, data = self._build(op, path, query, body)
+        return request, access.begin(op, data, path, query, self._token_label)
+
+    def _begin_batch(self, access: Access, op: Operation, plan: BatchPlan) -> AccessCall:
+        access.check(op, self._token_label)
+        data = [json.loads(raw) for raw in plan.encoded]
+        return access.begin(op, data, None, None, self._token_label)
 
     def _make_request(self, op: Operation, url: str, content: bytes | None) -> httpx.Request:
         if self._owns_http:
@@ -876,6 +942,7 @@ class SyncAPIClient(BaseClient):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        access: Access | None = None,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
@@ -887,6 +954,7 @@ class SyncAPIClient(BaseClient):
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            access=access,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -904,8 +972,29 @@ class SyncAPIClient(BaseClient):
         cast_to: Callable[[Any], T],
     ) -> T:
         """Check, send (with retries) and read one call; raises a PostmarkError on failure."""
+        if self._access is not None:
+            return self._checked(self._access, op, path, query, body, cast_to)
         request = self._build_request(op, path, query, body)
         return self._read(op, self._send(op, request), cast_to)
+
+    def _checked(
+        self,
+        access: Access,
+        op: Operation,
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
+        body: Any,
+        cast_to: Callable[[Any], T],
+    ) -> T:
+        request, call = self._begin(access, op, path, query, body)
+        try:
+            response = self._send(op, request)
+            result = self._read(op, response, cast_to)
+        except BaseException as exc:
+            call.failed(exc)
+            raise
+        call.done(result, request_id_of(response))
+        return result
 
     def request_page(
         self,
@@ -944,20 +1033,29 @@ class SyncAPIClient(BaseClient):
         _require_batch(op)
         self._check_token(op)
         plan = plan_batch(op, messages)
+        call = None if self._access is None else self._begin_batch(self._access, op, plan)
         collector: BatchCollector[T] = BatchCollector(plan.messages)
-        for start, end in plan.calls:
-            request = self._make_request(op, self._base_url + op.path, plan.content(start, end))
-            try:
-                response = self._send(op, request)
-                entries = self._read(op, response, _batch_cast(end - start, cast_item))
-            except PostmarkError as exc:
-                if collector.calls == 0:
-                    raise
-                collector.record_call_error(start, end, exc)
-                collector.skip_rest(end)
-                raise BatchFailedError(collector.result()) from exc
-            collector.record_answer(start, entries, request_id_of(response))
-        return collector.result()
+        try:
+            for start, end in plan.calls:
+                request = self._make_request(op, self._base_url + op.path, plan.content(start, end))
+                try:
+                    response = self._send(op, request)
+                    entries = self._read(op, response, _batch_cast(end - start, cast_item))
+                except PostmarkError as exc:
+                    if collector.calls == 0:
+                        raise
+                    collector.record_call_error(start, end, exc)
+                    collector.skip_rest(end)
+                    raise BatchFailedError(collector.result()) from exc
+                collector.record_answer(start, entries, request_id_of(response))
+        except BaseException as exc:
+            if call is not None:
+                call.failed(exc)
+            raise
+        result = collector.result()
+        if call is not None:
+            call.done(result, None)
+        return result
 
     def _send(self, op: Operation, request: httpx.Request) -> httpx.Response:
         """Send with retries; log the call once it is over."""
@@ -1020,6 +1118,7 @@ class AsyncAPIClient(BaseClient):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        access: Access | None = None,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
@@ -1031,6 +1130,7 @@ class AsyncAPIClient(BaseClient):
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            access=access,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
@@ -1048,8 +1148,29 @@ class AsyncAPIClient(BaseClient):
         cast_to: Callable[[Any], T],
     ) -> T:
         """Check, send (with retries) and read one call; raises a PostmarkError on failure."""
+        if self._access is not None:
+            return await self._checked(self._access, op, path, query, body, cast_to)
         request = self._build_request(op, path, query, body)
         return self._read(op, await self._send(op, request), cast_to)
+
+    async def _checked(
+        self,
+        access: Access,
+        op: Operation,
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
+        body: Any,
+        cast_to: Callable[[Any], T],
+    ) -> T:
+        request, call = self._begin(access, op, path, query, body)
+        try:
+            response = await self._send(op, request)
+            result = self._read(op, response, cast_to)
+        except BaseException as exc:
+            call.failed(exc)
+            raise
+        call.done(result, request_id_of(response))
+        return result
 
     async def request_page(
         self,
@@ -1087,20 +1208,29 @@ class AsyncAPIClient(BaseClient):
         _require_batch(op)
         self._check_token(op)
         plan = plan_batch(op, messages)
+        call = None if self._access is None else self._begin_batch(self._access, op, plan)
         collector: BatchCollector[T] = BatchCollector(plan.messages)
-        for start, end in plan.calls:
-            request = self._make_request(op, self._base_url + op.path, plan.content(start, end))
-            try:
-                response = await self._send(op, request)
-                entries = self._read(op, response, _batch_cast(end - start, cast_item))
-            except PostmarkError as exc:
-                if collector.calls == 0:
-                    raise
-                collector.record_call_error(start, end, exc)
-                collector.skip_rest(end)
-                raise BatchFailedError(collector.result()) from exc
-            collector.record_answer(start, entries, request_id_of(response))
-        return collector.result()
+        try:
+            for start, end in plan.calls:
+                request = self._make_request(op, self._base_url + op.path, plan.content(start, end))
+                try:
+                    response = await self._send(op, request)
+                    entries = self._read(op, response, _batch_cast(end - start, cast_item))
+                except PostmarkError as exc:
+                    if collector.calls == 0:
+                        raise
+                    collector.record_call_error(start, end, exc)
+                    collector.skip_rest(end)
+                    raise BatchFailedError(collector.result()) from exc
+                collector.record_answer(start, entries, request_id_of(response))
+        except BaseException as exc:
+            if call is not None:
+                call.failed(exc)
+            raise
+        result = collector.result()
+        if call is not None:
+            call.done(result, None)
+        return result
 
     async def _send(self, op: Operation, request: httpx.Request) -> httpx.Response:
         """Send with retries; log the call once it is over."""

@@ -1,0 +1,167 @@
+"""The agent side of the `postmark` command: `--agent`/`--policy`, `access show`, `audit`.
+
+Kept apart from `cli.py` so that the command tree only calls three functions:
+`add_agent_options` (on every command), `add_agent_commands` (the `access` and `audit`
+commands) and `agent_access` (the access object a command's client is built with).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Final
+
+__all__ = ["POLICY_ENV", "add_agent_commands", "add_agent_options", "agent_access"]
+
+POLICY_ENV: Final = "POSTMARK_POLICY"
+"""The policy file used when `--policy` is not given."""
+AGENT_ENV: Final = "POSTMARK_AGENT"
+
+_FOLLOW_POLL: Final = 0.5
+
+
+class AgentUsageError(Exception):
+    """A wrong combination of agent options (the CLI reports it as a usage error)."""
+
+
+def add_agent_options(options: argparse._ArgumentGroup, default: Callable[[Any], Any]) -> None:
+    """`--agent NAME` and `--policy FILE` on every operation command."""
+    options.add_argument(
+        "--agent",
+        metavar="NAME",
+        default=default(None),
+        help=f"act as this agent of the policy file (default: ${AGENT_ENV}); every call is "
+        "checked and written to the policy's audit log",
+    )
+    options.add_argument(
+        "--policy",
+        metavar="FILE",
+        default=default(None),
+        help=f"the access policy file (default: ${POLICY_ENV})",
+    )
+
+
+def agent_access(args: argparse.Namespace) -> Any:
+    """The access object for the command's client, or None when no agent is named."""
+    agent = getattr(args, "agent", None) or os.environ.get(AGENT_ENV) or None
+    path = getattr(args, "policy", None) or os.environ.get(POLICY_ENV) or None
+    if agent is None and path is None:
+        return None
+    if agent is None or path is None:
+        raise AgentUsageError("give both --agent and --policy (or neither)")
+    return _load(path).access(agent)
+
+
+def _load(path: str) -> Any:
+    from .access import Policy, PolicyError
+
+    try:
+        return Policy.load(path)
+    except PolicyError as exc:
+        raise AgentUsageError(f"policy file refused: {exc}") from None
+
+
+def add_agent_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`postmark access show POLICY [--agent A]` and `postmark audit --policy FILE ...`."""
+    access = groups.add_parser(
+        "access", help="read an access policy file", description="Read an access policy file."
+    )
+    actions = access.add_subparsers(dest="action", metavar="<action>", required=True)
+    show = actions.add_parser(
+        "show",
+        help="the matrix of agents x groups, and the operations each agent may call",
+        description="Print the matrix of agents x groups (off/read/full) and the operations "
+        "each agent may call, from the operation table.",
+    )
+    show.add_argument("policy", metavar="POLICY", help="the policy file")
+    show.add_argument("--agent", default=None, help="only this agent")
+    show.add_argument("--json", action="store_true", help="as JSON")
+    show.set_defaults(run=_run_show, command=show)
+
+    audit = groups.add_parser(
+        "audit",
+        help="read the audit log a policy file names",
+        description="Print the audit log the policy file names: one sentence per decision "
+        "(or, with --json, one JSON object per line).",
+    )
+    audit.add_argument("--policy", default=None, help=f"the policy file (default: ${POLICY_ENV})")
+    audit.add_argument("--agent", default=None, help="only this agent's calls")
+    audit.add_argument(
+        "--since", default=None, help="only calls since T: ISO 8601, or 30m, 2h, 7d ago"
+    )
+    audit.add_argument("--denied", action="store_true", help="only denied calls")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit.add_argument("--follow", "-f", action="store_true", help="keep printing new entries")
+    audit.set_defaults(run=_run_audit, command=audit)
+
+
+def _run_show(args: argparse.Namespace) -> int:
+    from .access import describe, matrix_json
+
+    policy = _load(args.policy)
+    if args.agent is not None and args.agent not in policy.agents:
+        raise AgentUsageError(f"no agent {args.agent!r} in {args.policy}")
+    if args.json:
+        data = matrix_json(policy)
+        if args.agent is not None:
+            data = {args.agent: data[args.agent]}
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(describe(policy, args.agent) + "\n")
+    return 0
+
+
+_RELATIVE: Final = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_SECONDS: Final = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """`30m`, `2h`, `7d` ago, or an ISO 8601 time (UTC when it names no offset)."""
+    relative = _RELATIVE.match(text.strip())
+    if relative:
+        return (now or time.time()) - float(relative.group(1)) * _SECONDS[relative.group(2)]
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise AgentUsageError(f"--since {text!r}: give 30m, 2h, 7d or an ISO 8601 time") from None
+    if when.tzinfo is None:
+        from datetime import UTC
+
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def _run_audit(args: argparse.Namespace, *, max_polls: int | None = None) -> int:
+    from ._audit import AuditLog, dumps, sentence
+
+    path = args.policy or os.environ.get(POLICY_ENV)
+    if not path:
+        raise AgentUsageError(f"give --policy FILE (or set ${POLICY_ENV})")
+    policy = _load(path)
+    if policy.audit_path is None:
+        raise AgentUsageError(f"{path} names no audit log")
+    log = AuditLog(policy.audit_path)
+    since = parse_since(args.since) if args.since else None
+    last, polls = 0, 0
+    try:
+        while True:
+            for entry in log.entries(
+                agent=args.agent, since=since, denied=args.denied, after_id=last
+            ):
+                sys.stdout.write((dumps(entry) if args.json else sentence(entry)) + "\n")
+                last = entry.id
+            sys.stdout.flush()
+            polls += 1
+            if not args.follow or (max_polls is not None and polls >= max_polls):
+                return 0
+            time.sleep(_FOLLOW_POLL)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        log.close()

@@ -1,0 +1,159 @@
+"""The MCP tools' input schemas, from the model: JSON Schema with snake_case names.
+
+Used by `templates/mcp_tools.py.jinja` (through the `mcp_input_schema` and `mcp_wire_names`
+filters): one schema per operation (path and query parameters, then the body's fields; a batch's
+messages as `messages`), and, per request model, the snake_case -> wire name of each field and
+the model a nested value converts through. Only data from the spec; nothing is decided here that
+the model has not already settled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.model import Api, Field, Model, Operation, Parameter, TypeRef
+
+_MAX_DEPTH = 4
+
+
+def arg_name(python: str) -> str:
+    """The tool argument for a Python name: `from_` -> `from` (no keyword clash in JSON)."""
+    return python.rstrip("_") or python
+
+
+def _type_schema(api: Api, ref: TypeRef, depth: int) -> dict[str, Any]:
+    if ref.kind in ("str", "datetime", "date"):
+        schema: dict[str, Any] = {"type": "string"}
+        if ref.kind != "str":
+            schema["format"] = "date-time" if ref.kind == "datetime" else "date"
+        return schema
+    if ref.kind == "int":
+        return {"type": "integer"}
+    if ref.kind == "float":
+        return {"type": "number"}
+    if ref.kind == "bool":
+        return {"type": "boolean"}
+    if ref.kind == "enum":
+        values = next((e.values for e in api.enums if e.name == ref.name), [])
+        return {"type": "string", "enum": list(values)}
+    if ref.kind == "list":
+        assert ref.item is not None
+        return {"type": "array", "items": _type_schema(api, ref.item, depth)}
+    if ref.kind == "dict":
+        assert ref.item is not None
+        return {"type": "object", "additionalProperties": _type_schema(api, ref.item, depth)}
+    if ref.kind == "model":
+        model = next((m for m in api.models if m.name == ref.name), None)
+        if model is None or depth >= _MAX_DEPTH:
+            return {"type": "object"}
+        return _model_schema(api, model, depth + 1)
+    if ref.kind == "scalars":
+        return {"anyOf": [_type_schema(api, member, depth) for member in ref.members]}
+    return {}
+
+
+def _field_schema(api: Api, item: Field, depth: int) -> dict[str, Any]:
+    schema = _type_schema(api, item.type, depth)
+    if item.description:
+        schema["description"] = item.description
+    for key, value in (
+        ("maxLength", item.max_length),
+        ("minLength", item.min_length),
+        ("maxItems", item.max_items),
+        ("minItems", item.min_items),
+        ("minimum", item.minimum),
+        ("maximum", item.maximum),
+        ("pattern", item.pattern),
+    ):
+        if value is not None:
+            schema[key] = value
+    if item.example is not None and isinstance(item.example, (str, int, float, bool)):
+        schema["examples"] = [item.example]
+    return schema
+
+
+def _model_schema(api: Api, model: Model, depth: int) -> dict[str, Any]:
+    properties = {arg_name(f.name): _field_schema(api, f, depth) for f in model.fields}
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    required = [arg_name(f.name) for f in model.fields if f.required]
+    if required:
+        schema["required"] = required
+    if model.description:
+        schema["description"] = model.description.strip()
+    return schema
+
+
+def _param_schema(param: Parameter) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": param.json_type}
+    if param.enum is not None:
+        schema["enum"] = list(param.enum)
+    for key, value in (
+        ("minimum", param.minimum),
+        ("maximum", param.maximum),
+        ("format", param.format),
+        ("pattern", param.pattern),
+        ("default", param.default),
+    ):
+        if value is not None:
+            schema[key] = value
+    if param.description:
+        schema["description"] = param.description
+    if param.example is not None and isinstance(param.example, (str, int, float, bool)):
+        schema["examples"] = [param.example]
+    return schema
+
+
+def input_schema(op: Operation, api: Api) -> dict[str, Any]:
+    """The JSON Schema of one tool's arguments."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for param in op.parameters:
+        name = arg_name(param.name)
+        properties[name] = _param_schema(param)
+        if param.required and param.default is None:
+            required.append(name)
+    body = op.body
+    if body is not None and body.model is not None:
+        inner = _model_schema(api, body.model, 1)
+        for name, schema in inner["properties"].items():
+            if name in properties:
+                raise ValueError(f"{op.id}: argument {name!r} is both a parameter and a field")
+            properties[name] = schema
+        required.extend(inner.get("required", []))
+    elif body is not None and body.item_model is not None:
+        properties["messages"] = {
+            "type": "array",
+            "items": _model_schema(api, body.item_model, 1),
+            "description": "The messages, each as for a single send.",
+        }
+        required.append("messages")
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    schema["additionalProperties"] = False
+    return schema
+
+
+def wire_names(api: Api) -> dict[str, dict[str, tuple[str, str | None]]]:
+    """Per request model: argument name -> (wire name, the model a nested value is, or None)."""
+    result: dict[str, dict[str, tuple[str, str | None]]] = {}
+    for model in api.models:
+        if not model.is_request:
+            continue
+        fields: dict[str, tuple[str, str | None]] = {}
+        for item in model.fields:
+            nested = item.type.model_names
+            fields[arg_name(item.name)] = (item.wire, nested[0] if nested else None)
+        result[model.name] = fields
+    return result
+
+
+def body_model(op: Operation) -> str | None:
+    """The request model a tool's body arguments convert into (a batch: one message's)."""
+    if op.body is None:
+        return None
+    if op.body.model is not None:
+        return op.body.model.name
+    if op.body.item_model is not None:
+        return op.body.item_model.name
+    return None

@@ -1,0 +1,716 @@
+"""Per-agent access to the API: a policy file, the one check before a call, and its audit row.
+
+Postmark's tokens have no scopes: a server token sends, deletes templates and reactivates bounces
+alike. A policy file narrows that per agent, by group (the client attributes: `email`,
+`bounces`, ...), each `off`, `read` or `full` (read and write), and denies everything else:
+
+    audit = "postmark-audit.sqlite"      # the audit log (relative to this file)
+
+    [agents.support-bot]
+    messages = "read"
+    bounces = "full"
+
+    [agents.onboarding-mailer]
+    email = "full"
+    recipients = ["*@example.com"]       # optional narrowing of sends
+    message_streams = ["outbound"]
+    sends_per_hour = 100                 # messages, counted across processes in the audit log
+    sends_per_day = 1000
+
+Top-level keys: `audit`, `record_addresses` (`domains`, the default; `full`; `none`),
+`attachments_dir` (the folder the MCP server may read attachment files from). Agent keys: a
+level per group, `recipients`, `message_streams`, `sends_per_hour`, `sends_per_day`,
+`key_sha256` (the SHA-256 of the agent's bearer key for `postmark-mcp --http`) and
+`description`. Anything else is refused at load with its line, never read as "allow".
+
+Give a client an agent's access (`ServerClient(token, access=policy.access("support-bot"))`)
+and every call is checked in the client core before anything is sent: a denial raises
+`AccessDeniedError` and sends nothing; allowed or denied, the decision and its outcome are
+written to the audit log.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any, Final, Literal, NamedTuple
+
+from ._audit import AuditLog
+from ._meta import Operation
+from ._operations import OPERATIONS
+from ._spec import GROUPS
+from .errors import (
+    APIConnectionError,
+    APIError,
+    BatchFailedError,
+    MessageMaybeSentError,
+    OutcomeUnknownError,
+    PostmarkError,
+)
+
+__all__ = [
+    "LEVELS",
+    "AccessDeniedError",
+    "Agent",
+    "AgentAccess",
+    "Decision",
+    "Policy",
+    "PolicyError",
+    "hash_key",
+]
+
+Level = Literal["off", "read", "full"]
+LEVELS: Final[tuple[Level, ...]] = ("off", "read", "full")
+_NEEDS: Final[dict[str, Level]] = {"read": "read", "write": "full"}
+_OPTIONS: Final = (
+    "recipients",
+    "message_streams",
+    "sends_per_hour",
+    "sends_per_day",
+    "key_sha256",
+    "description",
+)
+_TOP_KEYS: Final = ("audit", "record_addresses", "attachments_dir", "agents")
+_RECORD_ADDRESSES: Final = ("domains", "full", "none")
+_AGENT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_DEFAULT_AUDIT: Final = "postmark-audit.sqlite"
+# Postmark's default transactional stream: where a send without MessageStream goes.
+_DEFAULT_STREAM: Final = "outbound"
+_STREAM_FIELD: Final = "MessageStream"
+# The fields that hold recipient addresses: those the spec limits in `addresses`.
+_ADDRESS_FIELDS: Final = tuple(
+    sorted(
+        {
+            limit.field
+            for op in OPERATIONS.values()
+            for limit in op.limits
+            if limit.unit == "addresses" and limit.field
+        }
+    )
+)
+
+
+class AccessDeniedError(PostmarkError):
+    """The policy does not let this agent make this call; nothing was sent.
+
+    `agent`, `operation` (the operationId), `needs` (the grant it would take: `read on
+    messages`, `full on email`, or a narrowing rule) and `rule` (what denied it).
+    """
+
+    agent: str
+    operation: str
+    needs: str
+    rule: str
+
+    def __init__(self, agent: str, operation: str, needs: str, rule: str) -> None:
+        self.agent = agent
+        self.operation = operation
+        self.needs = needs
+        self.rule = rule
+        super().__init__(
+            f"agent {agent!r} may not call {operation}: {rule} (it would need {needs}); "
+            "nothing was sent"
+        )
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used, located: `agents.toml:7: agents.bot.emial: ...`."""
+
+    def __init__(self, path: str, line: int | None, key: str, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.key = key
+        self.message = message
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {key}: {message}")
+
+
+def hash_key(key: str) -> str:
+    """The SHA-256 (hex) of a bearer key, as `key_sha256` stores it."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """One agent of a policy."""
+
+    name: str
+    grants: Mapping[str, Level]
+    recipients: tuple[str, ...] | None = None
+    message_streams: tuple[str, ...] | None = None
+    sends_per_hour: int | None = None
+    sends_per_day: int | None = None
+    key_sha256: str | None = None
+    description: str = ""
+
+    def level(self, group: str) -> Level:
+        return self.grants.get(group, "off")
+
+    def may(self, op: Operation) -> bool:
+        """Whether the grants allow `op` at all (narrowing is checked per call)."""
+        level = self.grants.get(op.group, "off")
+        return level == "full" or (level == "read" and op.access == "read")
+
+
+class Decision(NamedTuple):
+    """What the policy says about one call."""
+
+    allowed: bool
+    rule: str
+    needs: str
+
+
+@dataclass(slots=True)
+class Facts:
+    """What a call acts on, as the audit log records it (never a body or a token)."""
+
+    stream: str | None = None
+    recipients: list[str] = field(default_factory=list)
+    messages: int = 0
+
+
+# ---- reading a policy file ------------------------------------------------------------------
+
+
+def _split_dotted(text: str) -> tuple[str, ...]:
+    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([^.\s]+)', text)
+    return tuple(a or b or c for a, b, c in parts)
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line of each table header and key (tomllib reports no positions)."""
+    lines: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            header = line.lstrip("[").split("]", 1)[0]
+            table = _split_dotted(header)
+            lines.setdefault(table, number)
+        elif "=" in line:
+            key = _split_dotted(line.split("=", 1)[0])
+            lines.setdefault(table + key, number)
+    return lines
+
+
+class _Reader:
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.lines = _key_lines(text)
+
+    def error(self, key: tuple[str, ...], message: str) -> PolicyError:
+        line = None
+        for end in range(len(key), 0, -1):
+            line = self.lines.get(key[:end])
+            if line is not None:
+                break
+        return PolicyError(self.path, line, ".".join(key), message)
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _strings(reader: _Reader, key: tuple[str, ...], value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise reader.error(key, "must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _count(reader: _Reader, key: tuple[str, ...], value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise reader.error(key, f"must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def _read_agent(reader: _Reader, name: str, table: Any) -> Agent:
+    key = ("agents", name)
+    if not _AGENT_NAME.match(name):
+        raise reader.error(key, "an agent name is letters, digits, '.', '_' or '-' (at most 64)")
+    if not isinstance(table, dict):
+        raise reader.error(key, "must be a table of grants ([agents.NAME])")
+    grants: dict[str, Level] = {}
+    options: dict[str, Any] = {}
+    for item, value in table.items():
+        where = (*key, item)
+        if item in GROUPS:
+            if value not in LEVELS:
+                raise reader.error(
+                    where,
+                    f"unknown level {value!r}: one of {', '.join(LEVELS)}"
+                    + (_suggest(value, LEVELS) if isinstance(value, str) else ""),
+                )
+            grants[item] = value
+        elif item in ("recipients", "message_streams"):
+            patterns = _strings(reader, where, value)
+            if item == "recipients":
+                for pattern in patterns:
+                    if pattern.count("@") != 1 or pattern.endswith("@"):
+                        raise reader.error(
+                            where, f"{pattern!r} is not an address or a '*@domain' pattern"
+                        )
+            options[item] = tuple(p.lower() for p in patterns) if item == "recipients" else patterns
+        elif item in ("sends_per_hour", "sends_per_day"):
+            options[item] = _count(reader, where, value)
+        elif item == "key_sha256":
+            if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
+                raise reader.error(where, "must be 64 lower-case hex digits (see hash_key)")
+            options[item] = value
+        elif item == "description":
+            if not isinstance(value, str):
+                raise reader.error(where, "must be a string")
+            options[item] = value
+        else:
+            raise reader.error(
+                where,
+                f"unknown key {item!r}: not a group ({', '.join(GROUPS)}) nor an option "
+                f"({', '.join(_OPTIONS)}){_suggest(item, [*GROUPS, *_OPTIONS])}",
+            )
+    return Agent(name=name, grants=grants, **options)
+
+
+_TOML_AT: Final = re.compile(r"\(at line (\d+), column \d+\)")
+_TOML_TWICE: Final = re.compile(r"Cannot declare \(([^)]*)\) twice")
+
+
+def _toml_error(path: str, exc: tomllib.TOMLDecodeError) -> PolicyError:
+    text = str(exc)
+    at = _TOML_AT.search(text)
+    line = int(at.group(1)) if at else None
+    message = _TOML_AT.sub("", text).strip()
+    twice = _TOML_TWICE.search(text)
+    key = ".".join(re.findall(r"'([^']*)'", twice.group(1))) if twice else "(syntax)"
+    if twice and key.startswith("agents."):
+        message = f"agent {key.split('.', 1)[1]!r} is declared twice"
+    return PolicyError(path, line, key, message)
+
+
+# ---- the policy -----------------------------------------------------------------------------
+
+
+class Policy:
+    """A loaded policy: agents, where the audit log is, and the hash of the file's bytes."""
+
+    def __init__(
+        self,
+        agents: Mapping[str, Agent],
+        *,
+        path: Path | None = None,
+        audit: Path | None = None,
+        record_addresses: str = "domains",
+        attachments_dir: Path | None = None,
+        sha256: str = "",
+        allow_all: bool = False,
+    ) -> None:
+        self.agents = dict(agents)
+        self.path = path
+        self.audit_path = audit
+        self.record_addresses = record_addresses
+        self.attachments_dir = attachments_dir
+        self.sha256 = sha256
+        self.allow_all = allow_all
+        self._log: AuditLog | None = None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Policy:
+        """Read and check a policy file; PolicyError (with line and key) when it is not usable."""
+        where = Path(path)
+        try:
+            raw = where.read_bytes()
+        except OSError as exc:
+            raise PolicyError(str(path), None, "(file)", exc.strerror or str(exc)) from None
+        return cls.loads(raw.decode("utf-8", errors="replace"), path=where)
+
+    @classmethod
+    def loads(cls, text: str, *, path: Path | str | None = None) -> Policy:
+        """Read a policy from its text; relative paths in it are relative to `path`'s folder."""
+        name = str(path) if path is not None else "<policy>"
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise _toml_error(name, exc) from None
+        reader = _Reader(name, text)
+        for key in data:
+            if key not in _TOP_KEYS:
+                raise reader.error(
+                    (key,),
+                    f"unknown key {key!r}: the top level holds {', '.join(_TOP_KEYS)}"
+                    + _suggest(key, _TOP_KEYS),
+                )
+        base = Path(path).resolve().parent if path is not None else Path.cwd()
+        audit = data.get("audit", _DEFAULT_AUDIT)
+        if not isinstance(audit, str) or not audit:
+            raise reader.error(("audit",), "must be a file name (relative to the policy file)")
+        record = data.get("record_addresses", "domains")
+        if record not in _RECORD_ADDRESSES:
+            raise reader.error(
+                ("record_addresses",), f"must be one of {', '.join(_RECORD_ADDRESSES)}"
+            )
+        folder = data.get("attachments_dir")
+        if folder is not None and (not isinstance(folder, str) or not folder):
+            raise reader.error(("attachments_dir",), "must be a folder name")
+        agents_table = data.get("agents", {})
+        if not isinstance(agents_table, dict):
+            raise reader.error(("agents",), "must be a table of agents ([agents.NAME])")
+        agents: dict[str, Agent] = {}
+        folded: dict[str, str] = {}
+        for agent_name, table in agents_table.items():
+            lower = agent_name.lower()
+            if lower in folded:
+                raise reader.error(
+                    ("agents", agent_name),
+                    f"agent {agent_name!r} is declared twice (as {folded[lower]!r})",
+                )
+            folded[lower] = agent_name
+            agents[agent_name] = _read_agent(reader, agent_name, table)
+        return cls(
+            agents,
+            path=Path(path) if path is not None else None,
+            audit=base / audit,
+            record_addresses=record,
+            attachments_dir=(base / folder) if folder else None,
+            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        )
+
+    @classmethod
+    def allowing_all(cls, audit: Path | None = None, name: str = "any") -> Policy:
+        """Every group `full` for one agent (what `postmark-mcp --allow-all` runs with)."""
+        grants: dict[str, Level] = dict.fromkeys(GROUPS, "full")
+        return cls({name: Agent(name, grants)}, audit=audit, allow_all=True, sha256="allow-all")
+
+    # Questions ------------------------------------------------------------------------------
+
+    @property
+    def log(self) -> AuditLog | None:
+        """The audit log the policy names (opened on first write)."""
+        if self._log is None and self.audit_path is not None:
+            self._log = AuditLog(self.audit_path)
+        return self._log
+
+    def agent(self, name: str) -> Agent | None:
+        return self.agents.get(name)
+
+    def agent_for_key(self, key: str) -> Agent | None:
+        """The agent whose `key_sha256` is this bearer key's hash."""
+        digest = hash_key(key)
+        for agent in self.agents.values():
+            if agent.key_sha256 is not None and agent.key_sha256 == digest:
+                return agent
+        return None
+
+    def operations_for(self, name: str) -> list[Operation]:
+        """The operations an agent's grants reach, in spec order."""
+        agent = self.agents.get(name)
+        if agent is None:
+            return []
+        return [op for op in OPERATIONS.values() if agent.may(op)]
+
+    def access(self, name: str) -> AgentAccess:
+        """The access object a client takes (`access=`) to act as this agent."""
+        return AgentAccess(self, name)
+
+    def decide(
+        self,
+        name: str,
+        op: Operation,
+        data: Any = None,
+        path: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+    ) -> tuple[Decision, Facts]:
+        """The decision on one call, and what it acts on (for the audit row)."""
+        facts = _facts(op, data, path, query)
+        return self._decide(name, op, facts), facts
+
+    def _decide(self, name: str, op: Operation, facts: Facts) -> Decision:
+        agent = self.agents.get(name)
+        needs = f"{_NEEDS.get(op.access, 'full')} on {op.group}"
+        if agent is None:
+            return Decision(False, f"agent {name!r} is not in the policy", needs)
+        known = OPERATIONS.get(op.id)
+        if known is None or (known is not op and known != op):
+            return Decision(False, f"unknown operation {op.id!r}", needs)
+        level = agent.grants.get(op.group, "off")
+        if not (level == "full" or (level == "read" and op.access == "read")):
+            return Decision(False, f"{level} on {op.group}", needs)
+        streams = agent.message_streams
+        if streams is not None and facts.stream is not None and facts.stream not in streams:
+            return Decision(
+                False,
+                f"message stream {facts.stream!r} is not one of {', '.join(streams)}",
+                f"message stream in {', '.join(streams)}",
+            )
+        if agent.recipients is not None and facts.recipients:
+            for address in facts.recipients:
+                if not any(fnmatchcase(address, pattern) for pattern in agent.recipients):
+                    return Decision(
+                        False,
+                        f"recipient on {_domain(address) or 'an unknown domain'} is not "
+                        f"allowed ({', '.join(agent.recipients)})",
+                        f"recipients matching {', '.join(agent.recipients)}",
+                    )
+        return Decision(True, f"{level} on {op.group}", needs)
+
+
+# ---- what a call acts on --------------------------------------------------------------------
+
+_ANGLE: Final = re.compile(r"<([^<>]*)>")
+
+
+def split_addresses(value: str) -> list[str]:
+    """The bare, lower-cased addresses of a comma-separated field (display names dropped)."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in value:
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    found: list[str] = []
+    for part in parts:
+        angle = _ANGLE.search(part)
+        address = (angle.group(1) if angle else part).strip().strip('"').lower()
+        if address:
+            found.append(address)
+    return found
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] if "@" in address else ""
+
+
+def _messages(op: Operation, data: Any) -> list[Mapping[str, Any]]:
+    """The messages a send carries: the body, the items of an array body, or the objects of
+    a list field (`Messages` of a batch or of the Bulk API)."""
+    if isinstance(data, list):
+        return [item for item in data if isinstance(item, Mapping)]
+    if not isinstance(data, Mapping):
+        return []
+    nested = [
+        item
+        for value in data.values()
+        if isinstance(value, list)
+        for item in value
+        if isinstance(item, Mapping) and any(name in item for name in _ADDRESS_FIELDS)
+    ]
+    if nested and not any(isinstance(data.get(name), str) for name in _ADDRESS_FIELDS):
+        return nested
+    return [data]
+
+
+def _facts(
+    op: Operation,
+    data: Any,
+    path: Mapping[str, Any] | None,
+    query: Mapping[str, Any] | None,
+) -> Facts:
+    facts = Facts()
+    for values in (path, query):
+        if values:
+            for key, value in values.items():
+                if "stream" in key.lower() and isinstance(value, str):
+                    facts.stream = value
+    if op.access != "write" or op.acts_on != "email" or data is None:
+        return facts
+    messages = _messages(op, data)
+    facts.messages = len(messages)
+    top_stream = data.get(_STREAM_FIELD) if isinstance(data, Mapping) else None
+    for message in messages:
+        for name in _ADDRESS_FIELDS:
+            value = message.get(name)
+            if isinstance(value, str):
+                facts.recipients.extend(split_addresses(value))
+        stream = message.get(_STREAM_FIELD) or top_stream
+        if isinstance(stream, str) and facts.stream not in (None, stream):
+            facts.stream = f"{facts.stream},{stream}"
+        elif isinstance(stream, str):
+            facts.stream = stream
+    if facts.stream is None:
+        facts.stream = _DEFAULT_STREAM
+    return facts
+
+
+# ---- the object the client core consults ----------------------------------------------------
+
+
+class AgentAccess:
+    """One agent's access, given to a client as `access=`: checks each call and records it.
+
+    The client core calls `check(op)` before building a request (a denial by grant costs
+    nothing more), then `begin(...)` with the body about to be sent; that writes the audit row
+    (denied ones too) and returns the call to complete with `done` or `failed`.
+    """
+
+    def __init__(self, policy: Policy, agent: str) -> None:
+        self.policy = policy
+        self.agent = agent
+        found = policy.agents.get(agent)
+        self._quota = (
+            (found.sends_per_hour, found.sends_per_day) if found is not None else (None, None)
+        )
+
+    def __repr__(self) -> str:
+        return f"AgentAccess(agent={self.agent!r}, policy={str(self.policy.path)!r})"
+
+    def check(self, op: Operation, token: str) -> None:
+        """Refuse (recorded) a call the agent's grants do not reach."""
+        agent = self.policy.agents.get(self.agent)
+        if agent is None or not agent.may(op):
+            self.begin(op, None, None, None, token)
+
+    def begin(
+        self,
+        op: Operation,
+        data: Any,
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
+        token: str,
+    ) -> AuditCall:
+        """Decide, write the row, and raise AccessDeniedError when denied."""
+        facts = _facts(op, data, path, query)
+        decision = self.policy._decide(self.agent, op, facts)
+        log = self.policy.log
+        row_id = 0
+        rule = decision.rule
+        allowed = decision.allowed
+        if log is not None:
+            row = self._row(op, facts, decision, token)
+            quota = self._quota if allowed else (None, None)
+            row_id, refusal = log.begin(row, quota=quota, messages=facts.messages)
+            if refusal is not None:
+                allowed, rule = False, refusal
+        if not allowed:
+            needs = decision.needs if decision.allowed is False else "a send quota left"
+            raise AccessDeniedError(self.agent, op.id, needs, rule)
+        return AuditCall(log, row_id, op)
+
+    def _row(self, op: Operation, facts: Facts, decision: Decision, token: str) -> tuple[Any, ...]:
+        record = self.policy.record_addresses
+        domains = addresses = None
+        if facts.recipients and record != "none":
+            domains = ",".join(sorted({_domain(a) for a in facts.recipients}))
+            if record == "full":
+                addresses = ",".join(facts.recipients)
+        return (
+            self.agent,
+            op.id,
+            op.group,
+            op.access,
+            op.summary,
+            token,
+            facts.stream,
+            len(facts.recipients),
+            domains,
+            addresses,
+            facts.messages,
+            "allowed" if decision.allowed else "denied",
+            decision.rule,
+            "unknown" if decision.allowed else "not sent",
+            self.policy.sha256[:16],
+        )
+
+
+class AuditCall:
+    """An allowed call in flight: its row waits for `done` or `failed`."""
+
+    __slots__ = ("_log", "_op", "_row")
+
+    def __init__(self, log: AuditLog | None, row_id: int, op: Operation) -> None:
+        self._log = log
+        self._row = row_id
+        self._op = op
+
+    def done(self, result: Any, request_id: str | None) -> None:
+        if self._log is None:
+            return
+        self._log.finish(self._row, "ok", None, _detail(self._op, result), request_id)
+
+    def failed(self, exc: BaseException) -> None:
+        if self._log is None:
+            return
+        if isinstance(exc, APIError):
+            self._log.finish(self._row, "error", exc.error_code, exc.message, exc.request_id)
+        elif isinstance(exc, MessageMaybeSentError):
+            self._log.finish(self._row, "may have been sent", None, str(exc))
+        elif isinstance(exc, OutcomeUnknownError):
+            self._log.finish(self._row, "outcome unknown", None, str(exc))
+        elif isinstance(exc, APIConnectionError):
+            self._log.finish(self._row, "network error", None, str(exc))
+        elif isinstance(exc, BatchFailedError):
+            self._log.finish(self._row, "partly sent", None, _detail(self._op, exc.result))
+        else:
+            self._log.finish(self._row, "failed", None, f"{type(exc).__name__}: {exc}")
+
+
+def _detail(op: Operation, result: Any) -> str | None:
+    """A short, body-free account of a result: `23 found`, `2 accepted, 1 failed`."""
+    if op.paging is not None:
+        total = getattr(result, op.paging.total_attr, None)
+        if isinstance(total, int):
+            return f"{total} found"
+    failed = getattr(result, "failed", None)
+    succeeded = getattr(result, "succeeded", None)
+    if isinstance(failed, list) and isinstance(succeeded, list):
+        return f"{len(succeeded)} accepted, {len(failed)} failed"
+    if op.access == "write" and op.acts_on == "email":
+        return "accepted"
+    return None
+
+
+def describe(policy: Policy, agent: str | None = None) -> str:
+    """The matrix of agents x groups, and the operations each agent may call."""
+    names = [agent] if agent is not None else list(policy.agents)
+    width = max([len("agent"), *(len(n) for n in names)])
+    groups = list(GROUPS)
+    lines = ["  ".join(["agent".ljust(width), *groups])]
+    for name in names:
+        found = policy.agents.get(name)
+        cells = [found.level(g) if found else "off" for g in groups]
+        row = "  ".join([name.ljust(width), *(c.ljust(len(g)) for c, g in zip(cells, groups))])
+        lines.append(row.rstrip())
+    for name in names:
+        found = policy.agents.get(name)
+        lines.append("")
+        if found is None:
+            lines.append(f"{name}: not in the policy (denied everything)")
+            continue
+        ops = policy.operations_for(name)
+        lines.append(f"{name}: {len(ops)} operation{'s' if len(ops) != 1 else ''}")
+        narrowing = []
+        if found.recipients is not None:
+            narrowing.append(f"recipients {', '.join(found.recipients)}")
+        if found.message_streams is not None:
+            narrowing.append(f"message streams {', '.join(found.message_streams)}")
+        if found.sends_per_hour is not None:
+            narrowing.append(f"{found.sends_per_hour} messages per hour")
+        if found.sends_per_day is not None:
+            narrowing.append(f"{found.sends_per_day} messages per day")
+        if narrowing:
+            lines.append(f"  narrowed to: {'; '.join(narrowing)}")
+        for op in ops:
+            lines.append(f"  {op.group}.{op.name}  ({op.access}) {op.summary}")
+    return "\n".join(lines)
+
+
+def matrix_json(policy: Policy) -> dict[str, Any]:
+    """The same matrix as JSON."""
+    return {
+        name: {
+            "grants": {g: agent.level(g) for g in GROUPS},
+            "operations": [op.id for op in policy.operations_for(name)],
+        }
+        for name, agent in policy.agents.items()
+    }

@@ -1,0 +1,510 @@
+"""The tools, the server around them, and the `postmark-mcp` command.
+
+Everything comes from the operation table (`OPERATIONS`) and the generated input schemas
+(`_tools.py`): a new operation in the spec is a new tool, with no code here. Every call goes
+through the client core with the agent's access object, so it is checked and written to the
+audit log like a call from the library or the CLI; a tool the agent was not shown is refused
+the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextvars
+import json
+import mimetypes
+import os
+import sys
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import jsonschema  # type: ignore[import-untyped, unused-ignore]
+import mcp_types as types
+from mcp.server import Server
+
+from .. import models
+from .._meta import Operation
+from .._operations import OPERATIONS
+from .._spec import TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
+from ..access import AccessDeniedError, Policy, PolicyError
+from ..batch import BatchResult
+from ..client import AsyncAccountClient, AsyncServerClient
+from ..errors import APIError, ErrorCode, PostmarkError, RequestValidationError
+from ._tools import BODY_MODELS, INPUT_SCHEMAS, WIRE_NAMES
+
+__all__ = ["PostmarkTools", "build_server", "main", "tool_name"]
+
+SENDER_ENV: Final = "DEFAULT_SENDER_EMAIL"
+STREAM_ENV: Final = "DEFAULT_MESSAGE_STREAM"
+BASE_URL_ENV: Final = "POSTMARK_API_URL"
+_MAX_NAME: Final = 60
+_SENDER_FIELD: Final = "from"
+_STREAM_FIELD: Final = "message_stream"
+
+_current_agent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "postmark_mcp_agent", default=None
+)
+
+
+def tool_name(op: Operation) -> str:
+    """`<group>_<action>`, at most 60 characters."""
+    return f"{op.group}_{op.name}"[:_MAX_NAME]
+
+
+_BY_NAME: Final[dict[str, Operation]] = {tool_name(op): op for op in OPERATIONS.values()}
+
+
+def _describe(op: Operation, allow_all: bool) -> str:
+    parts = [op.summary]
+    if op.description:
+        parts.append(op.description)
+    parts.append(f"Needs the {op.token} token ({TOKEN_HEADERS[op.token]}), held by the server.")
+    if op.access == "read":
+        parts.append("Reads only.")
+    elif op.retry_safe:
+        parts.append("Changes data; safe to repeat.")
+    else:
+        parts.append("Changes data; never repeated automatically (a send is never re-sent).")
+    for limit in op.limits:
+        if limit.description:
+            parts.append(f"Limit: {limit.description}")
+    if op.webhook_event:
+        parts.append(f"Postmark reports the result as {op.webhook_event} webhook events.")
+    if allow_all:
+        parts.append("WARNING: this server runs without an access policy (--allow-all).")
+    return "\n".join(parts)
+
+
+def _annotations(op: Operation) -> types.ToolAnnotations:
+    reads = op.access == "read"
+    destructive = not reads and (op.acts_on == "email" or op.method == "DELETE")
+    return types.ToolAnnotations(
+        title=op.summary.rstrip("."),
+        read_only_hint=reads,
+        destructive_hint=destructive,
+        idempotent_hint=op.retry_safe,
+        open_world_hint=True,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    to_dict = getattr(value, "to_dict", None)
+    if to_dict is not None:
+        return _jsonable(to_dict())
+    if isinstance(value, BatchResult):
+        return {
+            "results": [
+                {
+                    "index": outcome.index,
+                    "status": outcome.status,
+                    "result": _jsonable(outcome.result),
+                    "error_code": outcome.error_code,
+                    "error_message": outcome.error_message,
+                }
+                for outcome in value.outcomes
+            ]
+        }
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _error(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
+
+class ToolError(Exception):
+    """A call that becomes a tool error (is_error) with this text."""
+
+
+class PostmarkTools:
+    """The tools of one server: listing per agent, checking arguments, calling the core."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        tokens: Mapping[str, str | None],
+        base_url: str | None = None,
+        transport: Callable[[], Any] | None = None,
+        default_sender: str | None = None,
+        default_stream: str | None = None,
+    ) -> None:
+        self.policy = policy
+        self.tokens = dict(tokens)
+        self.base_url = base_url
+        self.transport = transport
+        self.default_sender = default_sender
+        self.default_stream = default_stream
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    # Listing --------------------------------------------------------------------------------
+
+    def operations(self, agent: str) -> list[Operation]:
+        return self.policy.operations_for(agent)
+
+    def tools(self, agent: str) -> list[types.Tool]:
+        return [self.tool(op) for op in self.operations(agent)]
+
+    def tool(self, op: Operation) -> types.Tool:
+        return types.Tool(
+            name=tool_name(op),
+            description=_describe(op, self.policy.allow_all),
+            input_schema=self._schema(op),
+            annotations=_annotations(op),
+        )
+
+    def _schema(self, op: Operation) -> dict[str, Any]:
+        schema = INPUT_SCHEMAS[op.id]
+        defaults = self._defaults(op)
+        if not defaults or "required" not in schema:
+            return schema
+        required = [name for name in schema["required"] if name not in defaults]
+        return {**schema, "required": required}
+
+    def _defaults(self, op: Operation) -> dict[str, str]:
+        properties = INPUT_SCHEMAS[op.id].get("properties", {})
+        found: dict[str, str] = {}
+        if self.default_sender and _SENDER_FIELD in properties:
+            found[_SENDER_FIELD] = self.default_sender
+        if self.default_stream and _STREAM_FIELD in properties:
+            found[_STREAM_FIELD] = self.default_stream
+        return found
+
+    # Calling --------------------------------------------------------------------------------
+
+    async def call(self, agent: str, name: str, arguments: Mapping[str, Any] | None) -> Any:
+        """The tool's structured result; ToolError for anything the agent should read."""
+        op = _BY_NAME.get(name)
+        if op is None:
+            raise ToolError(f"unknown tool {name!r}")
+        args = self._with_files(op, {**self._defaults(op), **dict(arguments or {})})
+        self._validate(op, args)
+        client = self._client(agent, op)
+        try:
+            result = await self._send(client, op, args)
+        except AccessDeniedError as exc:
+            raise ToolError(f"access denied: {exc}") from None
+        except RequestValidationError as exc:
+            raise ToolError(
+                f"invalid argument {exc.field}: {exc.message} (nothing was sent)"
+            ) from None
+        except APIError as exc:
+            code = exc.error_code
+            name_of = ErrorCode.name_of(code) if code is not None else None
+            label = f"ErrorCode {code}" + (f" ({name_of})" if name_of else "") if code else "error"
+            raise ToolError(f"Postmark {label}, HTTP {exc.status_code}: {exc.message}") from None
+        except PostmarkError as exc:
+            raise ToolError(f"{type(exc).__name__}: {exc}") from None
+        return _jsonable(result)
+
+    def _validate(self, op: Operation, args: dict[str, Any]) -> None:
+        validator = jsonschema.Draft202012Validator(INPUT_SCHEMAS[op.id])
+        errors = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
+        if errors:
+            first = errors[0]
+            where = ".".join(str(part) for part in first.absolute_path) or "arguments"
+            raise ToolError(f"invalid argument {where}: {first.message}")
+
+    def _client(self, agent: str, op: Operation) -> Any:
+        key = (agent, op.token)
+        if key not in self._clients:
+            token = self.tokens.get(op.token)
+            if not token:
+                raise ToolError(
+                    f"this server has no {op.token} token: set {TOKEN_ENV_VARS[op.token]} in its "
+                    "environment"
+                )
+            options: dict[str, Any] = {
+                "base_url": self.base_url,
+                "access": self.policy.access(agent),
+            }
+            if self.transport is not None:
+                options["transport"] = self.transport()
+            cls = AsyncServerClient if op.token == "server" else AsyncAccountClient
+            self._clients[key] = cls(token, **options)
+        return self._clients[key]
+
+    async def _send(self, client: Any, op: Operation, args: dict[str, Any]) -> Any:
+        path: dict[str, Any] = {}
+        query: dict[str, Any] = {}
+        for param in (*op.path_params, *op.query_params):
+            value = args.pop(param.python.rstrip("_") or param.python, None)
+            if value is not None:
+                (path if param.location == "path" else query)[param.wire] = value
+        if op.batch and op.body_item_schema is not None:
+            item = getattr(models, op.body_item_schema)
+            messages = [
+                item.from_dict(self._wire(op.body_item_schema, m)) for m in args.get("messages", [])
+            ]
+            cast_item = _cast(op.response_item_schema)
+            return await client.request_batch(op, messages, cast_item=cast_item)
+        body = None
+        model_name = BODY_MODELS.get(op.id)
+        if model_name is not None:
+            body = getattr(models, model_name).from_dict(self._wire(model_name, args))
+        return await client.request(
+            op, path=path, query=query, body=body, cast_to=_cast(op.response_schema)
+        )
+
+    def _wire(self, model: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Tool arguments (snake_case) -> the model's wire names, nested models included."""
+        names = WIRE_NAMES.get(model, {})
+        wire: dict[str, Any] = {}
+        for key, value in values.items():
+            wire_name, nested = names.get(key, (key, None))
+            if nested is not None and nested in WIRE_NAMES:
+                if isinstance(value, list):
+                    value = [self._nested(nested, v) for v in value]
+                elif isinstance(value, Mapping):
+                    value = self._nested(nested, value)
+            wire[wire_name] = value
+        return wire
+
+    def _nested(self, model: str, value: Any) -> Any:
+        return self._wire(model, value) if isinstance(value, Mapping) else value
+
+    def _with_files(self, op: Operation, args: dict[str, Any]) -> dict[str, Any]:
+        """Attachments given as `path` (inside the policy's attachments_dir) read as content."""
+        names = WIRE_NAMES.get(BODY_MODELS.get(op.id) or "", {})
+        for key, value in args.items():
+            nested = names.get(key, (key, None))[1]
+            if nested is None or "content" not in WIRE_NAMES.get(nested, {}):
+                continue
+            if isinstance(value, list):
+                args[key] = [
+                    (
+                        self._attachment(item)
+                        if isinstance(item, Mapping) and "path" in item and "content" not in item
+                        else item
+                    )
+                    for item in value
+                ]
+        return args
+
+    def _attachment(self, value: Mapping[str, Any]) -> dict[str, Any]:
+        """An attachment given as a file path inside the policy's `attachments_dir`."""
+        folder = self.policy.attachments_dir
+        if folder is None:
+            raise ToolError("attachments by path need attachments_dir in the policy file")
+        root = folder.resolve()
+        target = (root / str(value["path"])).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            raise ToolError(f"invalid argument attachments.path: not a file inside {root}")
+        data = target.read_bytes()
+        result = {k: v for k, v in value.items() if k != "path"}
+        result.setdefault("name", target.name)
+        result.setdefault(
+            "content_type", mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        )
+        result["content"] = base64.b64encode(data).decode("ascii")
+        return result
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+
+def _cast(schema: str | None) -> Callable[[Any], Any]:
+    model = getattr(models, schema, None) if schema else None
+    from_dict = getattr(model, "from_dict", None)
+    return from_dict if from_dict is not None else (lambda data: data)
+
+
+def build_server(
+    policy: Policy,
+    *,
+    agent: str | None = None,
+    tokens: Mapping[str, str | None] | None = None,
+    base_url: str | None = None,
+    transport: Callable[[], Any] | None = None,
+    default_sender: str | None = None,
+    default_stream: str | None = None,
+) -> Server[Any]:
+    """An MCP server for one agent (stdio, in process) or, with `agent=None`, for the agent
+    each HTTP request authenticates as (see `serve_http`)."""
+    tools = PostmarkTools(
+        policy,
+        tokens=(
+            tokens
+            if tokens is not None
+            else {k: os.environ.get(v) for k, v in TOKEN_ENV_VARS.items()}
+        ),
+        base_url=base_url,
+        transport=transport,
+        default_sender=default_sender,
+        default_stream=default_stream,
+    )
+
+    def who() -> str:
+        name = agent or _current_agent.get()
+        if name is None:
+            raise ToolError("no agent: this request carried no valid bearer key")
+        return name
+
+    async def list_tools(
+        ctx: Any, params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=tools.tools(who()))
+
+    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        try:
+            result = await tools.call(who(), params.name, params.arguments)
+        except ToolError as exc:
+            return _error(str(exc))
+        text = json.dumps(result, ensure_ascii=False, default=str)
+        structured = result if isinstance(result, dict) else {"result": result}
+        return types.CallToolResult(
+            content=[types.TextContent(text=text)], structured_content=structured
+        )
+
+    server: Server[Any] = Server(
+        "postmark",
+        version=VERSION,
+        instructions=(
+            "Postmark's API as tools, one per operation. Each agent sees only the tools its "
+            "access policy grants; every call is checked and written to an audit log."
+        ),
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+    server.postmark_tools = tools  # type: ignore[attr-defined]
+    return server
+
+
+# ---- HTTP: each agent by its own bearer key ----------------------------------------------------
+
+
+class BearerAuth:
+    """ASGI middleware: 401 unless `Authorization: Bearer KEY` hashes to an agent's key_sha256."""
+
+    def __init__(self, app: Any, policy: Policy) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+        scheme, _, key = header.partition(" ")
+        found = self.policy.agent_for_key(key.strip()) if scheme.lower() == "bearer" else None
+        if found is None:
+            body = b'{"error":"invalid_token","error_description":"a valid bearer key is required"}'
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"www-authenticate", b'Bearer error="invalid_token"'),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        token = _current_agent.set(found.name)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _current_agent.reset(token)
+
+
+def http_app(server: Server[Any], policy: Policy) -> Any:
+    """The streamable HTTP app (stateless: each request carries its agent's key)."""
+    return BearerAuth(server.streamable_http_app(stateless_http=True, json_response=True), policy)
+
+
+# ---- the command -------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="postmark-mcp",
+        description="Serve Postmark's API as MCP tools, per agent, under an access policy.",
+    )
+    parser.add_argument("--policy", help="the access policy file (agents, grants, audit log)")
+    parser.add_argument("--agent", help="the agent this stdio server acts as")
+    parser.add_argument(
+        "--allow-all",
+        action="store_true",
+        help="run without a policy: every tool, for one agent 'any' (said in every description)",
+    )
+    parser.add_argument("--http", action="store_true", help="streamable HTTP on loopback")
+    parser.add_argument("--host", default="127.0.0.1", help="address for --http (loopback)")
+    parser.add_argument("--port", type=int, default=8765, help="port for --http (default 8765)")
+    parser.add_argument(
+        "--fake",
+        action="store_true",
+        help="answer from an in-process fake Postmark (no account, no token needed)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+
+    def fail(message: str) -> int:
+        sys.stderr.write(f"postmark-mcp: {message}\n")
+        return 2
+
+    if args.policy:
+        try:
+            policy = Policy.load(args.policy)
+        except PolicyError as exc:
+            return fail(f"policy file refused: {exc}")
+    elif args.allow_all:
+        policy = Policy.allowing_all(audit=Path("postmark-audit.sqlite"))
+        args.agent = args.agent or "any"
+    else:
+        return fail("give --policy FILE (or --allow-all to run without one, every tool allowed)")
+    if not args.http and not args.agent:
+        return fail("give --agent NAME (stdio serves one agent)")
+    if args.agent and args.agent not in policy.agents:
+        return fail(f"no agent {args.agent!r} in the policy")
+    if args.http and args.host not in ("127.0.0.1", "localhost", "::1"):
+        return fail("--http serves on loopback only (127.0.0.1, localhost, ::1)")
+    tokens: dict[str, str | None] = {k: os.environ.get(v) for k, v in TOKEN_ENV_VARS.items()}
+    transport: Callable[[], Any] | None = None
+    if args.fake:
+        from ..testing import FakePostmark
+
+        fake = FakePostmark(seed="demo")
+        tokens = {"server": fake.server_token, "account": fake.account_token}
+        transport = fake.transport
+    server = build_server(
+        policy,
+        agent=None if args.http else args.agent,
+        tokens=tokens,
+        base_url=os.environ.get(BASE_URL_ENV) or None,
+        transport=transport,
+        default_sender=os.environ.get(SENDER_ENV) or None,
+        default_stream=os.environ.get(STREAM_ENV) or None,
+    )
+    if args.http:
+        import uvicorn
+
+        uvicorn.run(http_app(server, policy), host=args.host, port=args.port, log_level="warning")
+        return 0
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    async def serve() -> None:
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+    anyio.run(serve)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
