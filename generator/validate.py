@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import quote
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -211,9 +211,8 @@ class Checker:
     @cached_property
     def registry(self) -> Registry:
         def retrieve(uri: str) -> Resource:
-            path = Path(unquote(urlparse(uri).path))
-            try:
-                contents, _, _ = self.spec.resolve_ref(str(path))
+            try:  # only files in the spec's folder; never the network (see Spec.document_at)
+                contents = self.spec.document_at(uri)
             except (KeyError, SpecLoadError) as exc:
                 raise NoSuchResource(ref=uri) from exc  # type: ignore[call-arg]
             return Resource.from_contents(contents, default_specification=DRAFT202012)
@@ -317,14 +316,48 @@ def check_openapi_document(c: Checker) -> Iterator[Problem]:
     for error in meta_errors:
         best = most_relevant(error)
         yield c.at(tuple(best.absolute_path), error_message(best))
+
+    class LocalOnly(OpenAPIV31SpecValidator):
+        # Its resolver retrieves every URI through these handlers and falls back to urlopen for a
+        # scheme it has none for: claim every scheme, and serve only the spec's own files.
+        resolver_handlers = _LocalHandlers(c.spec)
+
     try:
-        validator = OpenAPIV31SpecValidator(document, base_uri=c.root_file.as_uri())
+        validator = LocalOnly(document, base_uri=c.root_file.as_uri())
         for error in validator.root_validator(validator.schema_path):
             if not isinstance(error, located_elsewhere) and not _reported_by_schema_walk(error):
                 yield c.at("", error_message(error))  # the library knows no location for these
     except Exception as exc:  # noqa: BLE001 - a malformed document stops the library
         if not meta_errors and not any(True for _ in _ref_problems(c)):
             yield c.at("", f"openapi-spec-validator stopped: {type(exc).__name__}: {exc}")
+
+
+class _LocalHandlers(dict[str, Callable[[str], Any]]):
+    """jsonschema-path's resolver handlers, one for every URI scheme: the spec's files or nothing.
+
+    Its retriever looks a URI's scheme up here and calls urlopen for schemes it finds no handler
+    for, so this mapping claims them all; the one handler reads through the Spec (its alias
+    budget and folder checks included) and refuses everything else without a network call.
+    """
+
+    def __init__(self, spec: Spec):
+        super().__init__()
+        self.spec = spec
+
+    def __contains__(self, scheme: object) -> bool:
+        return True
+
+    def __getitem__(self, scheme: str) -> Callable[[str], Any]:
+        return self.retrieve
+
+    def get(self, scheme: str, default: Any = None) -> Callable[[str], Any]:  # type: ignore[override]
+        return self.retrieve
+
+    def retrieve(self, uri: str) -> Any:
+        try:
+            return _with_string_keys(self.spec.document_at(uri))
+        except (KeyError, SpecLoadError) as exc:
+            raise LookupError(f"$ref {uri!r} is not retrieved: {exc}") from None
 
 
 def _with_string_keys(node: Any) -> Any:
