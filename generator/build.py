@@ -42,10 +42,6 @@ from generator.model import (
 from generator.samples import fill_samples
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-# Attributes every generated model has; a spec field must not take their names.
-RESERVED_FIELD_NAMES = frozenset({"extra", "from_dict", "to_dict", "validate"})
-# Names a generated method uses itself; an argument must not take them.
-RESERVED_ARGUMENT_NAMES = frozenset({"self", "body", "messages"})
 _SCHEMA_PREFIX = "#/components/schemas/"
 
 
@@ -428,7 +424,7 @@ class _Builder:
         if name in _BUILTIN_TYPES:
             # A dataclass field `str` would hide the type `str` in the rest of the class body.
             name += "_"
-        if name in RESERVED_FIELD_NAMES:
+        if name in naming.MODEL_RESERVED:  # `validate` rejects these first, located
             raise BuildError(
                 location, f"the Python name {name!r} is reserved by the model; set x-python-name"
             )
@@ -968,7 +964,7 @@ class _Builder:
                     f"the {arg.source} value {arg.wire} and the {seen[arg.name].source} value "
                     f"{seen[arg.name].wire} both become the argument {arg.name!r}; set x-python-name",
                 )
-            if arg.name in RESERVED_ARGUMENT_NAMES and not (
+            if arg.name in naming.ARGUMENT_RESERVED and not (
                 arg.name == "messages" and arg.wire == ""
             ):
                 raise BuildError(

@@ -6,10 +6,12 @@ references), because a maintainer reading them has the YAML open, not a tracebac
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
@@ -29,6 +31,10 @@ class SpecLoadError(Exception):
         super().__init__(f"{where}: {message}")
 
 
+# What every refused `$ref` message ends with.
+REF_RULE = "a $ref may only be a '#/...' fragment or a relative path to a file in the spec's folder"
+
+
 class RefError(Exception):
     """A `$ref` that does not resolve; `location` is the dotted path of the node holding it."""
 
@@ -39,21 +45,133 @@ class RefError(Exception):
         super().__init__(f"{file}: {location}: $ref {ref!r} {reason}")
 
 
+# A spec may use YAML anchors and aliases, but what they expand to is bounded: PyYAML shares an
+# aliased node, yet everything that walks the document (validation, `$ref` search, the build) sees
+# each alias as a full copy, so ten aliases of ten aliases of ... ("billion laughs") would run for
+# minutes and gigabytes. The budget is the number of nodes aliases may add, counted on the event
+# stream before anything is built; the real spec uses no aliases at all.
+ALIAS_NODE_BUDGET = 10_000
+# Only a document with an anchor (`&name` after a space, a flow indicator or at a line start) can
+# hold an alias; every other document skips the alias check (and its second parse).
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s\[\]{},]")
+# What YAML 1.1 forbids anywhere in a stream: C0 controls other than tab, newline and carriage
+# return, DEL, C1 controls other than NEL, surrogates, and U+FFFE/U+FFFF.
+_NOT_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+def _display(path: Path) -> str:
+    """A path as a maintainer types it: relative to the working folder when under it."""
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """The file as text; a byte that is not UTF-8, or a character YAML forbids, is located."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        prefix = data[: exc.start].decode("utf-8", errors="replace")
+        line, column = _line_column(prefix, len(prefix))
+        raise SpecLoadError(
+            _display(path),
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
+            line,
+            column,
+        ) from None
+    bad = _NOT_PRINTABLE.search(text)
+    if bad is not None:
+        line, column = _line_column(text, bad.start())
+        raise SpecLoadError(
+            _display(path),
+            f"YAML error: the control character U+{ord(bad.group()):04X} is not allowed in YAML",
+            line,
+            column,
+        )
+    return text
+
+
+def _check_aliases(path: Path, text: str) -> None:
+    """Refuse aliases that would expand beyond ALIAS_NODE_BUDGET nodes, or into themselves.
+
+    Works on the parser's events (libyaml when available), so a billion-laughs document is refused
+    after reading its few hundred events, long before anything is expanded.
+    """
+    if not _ANCHOR.search(text):
+        return
+    sizes: dict[str, int] = {}  # anchor -> the number of nodes it stands for
+    open_anchors: set[str] = set()
+    stack: list[list[Any]] = []  # [nodes so far, anchor] of each open collection
+    added = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            where = (_display(path), mark.line + 1, mark.column + 1)
+            if event.anchor in open_anchors:
+                raise SpecLoadError(
+                    where[0], f"the alias *{event.anchor} is recursive (inside &{event.anchor})",
+                    *where[1:],
+                )  # fmt: skip
+            size = sizes.get(event.anchor, 1)  # an undefined alias: the composer reports it
+            added += size
+            if added > ALIAS_NODE_BUDGET:
+                raise SpecLoadError(
+                    where[0],
+                    f"YAML aliases expand to more than {ALIAS_NODE_BUDGET:,} nodes at *{event.anchor}; "
+                    "write the content out instead of nesting aliases",
+                    *where[1:],
+                )
+            if stack:
+                stack[-1][0] += size
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            if event.anchor is not None:
+                open_anchors.add(event.anchor)
+            stack.append([1, event.anchor])
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            size, anchor = stack.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+                open_anchors.discard(anchor)
+            if stack:
+                stack[-1][0] += size
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            if stack:
+                stack[-1][0] += 1
+
+
 def _read_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise SpecLoadError(str(path), f"cannot read file: {exc.strerror or exc}") from None
+    text = _decode(path, data)
     try:
+        _check_aliases(path, text)
         return yaml.load(text, Loader=_Loader)  # a safe loader: C or pure-Python SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         problem = exc.problem or str(exc)
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
-        raise SpecLoadError(str(path), f"YAML syntax error: {problem}", line, column) from None
+        raise SpecLoadError(_display(path), f"YAML syntax error: {problem}", line, column) from None
     except yaml.YAMLError as exc:
-        raise SpecLoadError(str(path), f"YAML error: {exc}") from None
+        raise SpecLoadError(_display(path), f"YAML error: {exc}") from None
+    except RecursionError:
+        raise SpecLoadError(
+            _display(path), "YAML error: the document is nested too deeply"
+        ) from None
 
 
 def dotted(parts: tuple[str | int, ...] | list[str | int]) -> str:
@@ -83,7 +201,7 @@ class Spec:
         """
         file_part, _, pointer = ref.partition("#")
         base = base or self.path
-        target_file = (base.parent / file_part).resolve() if file_part else base.resolve()
+        target_file = self._target_file(file_part, base) if file_part else base.resolve()
         if target_file not in self.documents:
             if target_file == self.path.resolve():
                 self.documents[target_file] = self.root
@@ -103,6 +221,44 @@ class Spec:
                 raise KeyError(f"does not resolve: no {key!r} under #{'/'.join([''] + parts)}")
             parts.append(key)
         return node, target_file, tuple(parts)
+
+    @property
+    def folder(self) -> Path:
+        """The spec's folder: the only place a `$ref` may lead to."""
+        return self.path.resolve().parent
+
+    def _target_file(self, file_part: str, base: Path) -> Path:
+        """The file a `$ref`'s path part names, refused (KeyError) unless it is in the spec's folder.
+
+        Nothing is read or fetched before this check: a URL of any scheme (`http:`, `file:`,
+        `//host/`), an absolute path, or a path that leaves the folder (`..`, or a symbolic link
+        pointing out of it) is refused by its text, and the message names only the reference.
+        """
+        parsed = urlsplit(file_part)
+        if parsed.scheme or parsed.netloc or file_part.startswith("//"):
+            raise KeyError(f"is refused: a URL; {REF_RULE}")
+        if file_part.startswith(("/", "\\")) or Path(file_part).is_absolute():
+            raise KeyError(f"is refused: an absolute path; {REF_RULE}")
+        try:
+            target = (base.parent / file_part).resolve()
+        except (OSError, ValueError, RuntimeError):
+            raise KeyError(f"is refused: not a usable file path; {REF_RULE}") from None
+        if not target.is_relative_to(self.folder):
+            raise KeyError(f"is refused: it leaves the spec's folder; {REF_RULE}")
+        return target
+
+    def document_at(self, uri: str) -> Any:
+        """The content of a spec file named by a `file:` URI (how JSON Schema resolvers ask).
+
+        The same refusals as a `$ref`: any other scheme, or a file outside the spec's folder, is a
+        KeyError, so a validator handed this as its only way to retrieve never leaves the folder.
+        """
+        parsed = urlsplit(uri)
+        if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
+            raise KeyError(f"is refused: a URL; {REF_RULE}")
+        relative = os.path.relpath(unquote(parsed.path), self.folder)
+        node, _, _ = self.resolve_ref(Path(relative).as_posix(), self.folder / "_")
+        return node
 
     def deref(
         self, node: Any, base: Path | None = None, _seen: frozenset[str] = frozenset()

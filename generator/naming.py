@@ -65,3 +65,42 @@ def constant_name(name: str) -> str:
 def is_identifier(name: str) -> bool:
     """A valid, non-keyword Python identifier (what `x-python-name` must be)."""
     return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
+
+
+# ---- names the generated code already uses ---------------------------------------------------
+# A spec name that lands on one of these breaks the generated package (a field `to_dict` hides
+# the method, a group `close` replaces `client.close()`), so `validate` rejects it. Each set is
+# read off the templates named beside it (tests/test_hardening_validate.py checks); build.py
+# refuses them too, as a last line behind `validate`.
+
+# templates/models_module.py.jinja: every model's methods and attributes, and the names its class body
+# evaluates after the fields (`extra = field(...)`, `_wire_keys = frozenset(...)`, `@classmethod`),
+# which a field of the same name would shadow.
+MODEL_RESERVED = frozenset(
+    {"extra", "from_dict", "to_dict", "validate", "_wire_keys", "field", "frozenset", "classmethod"}
+)
+# templates/resources_group.py.jinja (and SyncResource / AsyncResource in the static _base_client.py): the
+# attributes of every group class beside its operations' methods.
+RESOURCE_RESERVED = frozenset({"_client"})
+# templates/client.py.jinja and BaseClient / SyncAPIClient / AsyncAPIClient in
+# the static _base_client.py: what a client has beside its groups (a group is a client attribute).
+CLIENT_RESERVED = frozenset(
+    {
+        # public
+        "base_url", "max_retries", "timeout", "request", "request_page", "request_batch", "close",
+        # private state and helpers
+        "_http", "_owns_http", "_token_kind", "_headers", "_base_url", "_max_retries", "_timeout",
+        "_sleep", "_timeout_from", "_check_token", "_encode_body", "_build_request",
+        "_make_request", "_read", "_backoff", "_retry_delay", "_retry_delay_after", "_log_retry",
+        "_log_call", "_send", "_access", "_begin", "_begin_batch", "_build", "_checked",
+        "_token_label",
+    }
+)  # fmt: skip
+# templates/resources_group.py.jinja: the names an operation's method binds or reads itself, which an
+# argument (a path or query parameter, or a field of the request body) must not take.
+ARGUMENT_RESERVED = frozenset({"self", "body", "messages", "ops", "models", "item", "m"})
+
+
+def is_dunder(name: str) -> bool:
+    """`__init__`, `__class__`: names Python itself gives meaning to."""
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")

@@ -11,12 +11,13 @@ import datetime
 import keyword
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import quote
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -25,6 +26,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from generator import naming
 from generator.loader import Spec, SpecLoadError, dotted, iter_refs, load_spec
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -46,6 +48,16 @@ KEBAB_CASE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PASCAL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 RELEASE_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 PATH_TEMPLATE_PARAM = re.compile(r"\{([^{}]*)\}")
+# Unicode categories no name may contain: controls (NUL, newline, ESC), invisible format characters
+# (U+202E reverses text on screen), lone surrogates, and the line and paragraph separators.
+CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# servers[].url: an absolute https URL of a host, an optional port and a plain path.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+SERVER_URL = re.compile(
+    rf"https://{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?(?:/[A-Za-z0-9._~%!$&*+,;=:@-]*)*"
+)
+# An HTTP field name is a token (RFC 9110, section 5.6.2).
+HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # OpenAPI 3.1 schemas are JSON Schema 2020-12 (the bundled meta-schema: no network access).
 META_VALIDATOR = Draft202012Validator(Draft202012Validator.META_SCHEMA)
 # libyaml when available: composing the spec a second time (for duplicate keys) must stay cheap.
@@ -62,8 +74,30 @@ class Problem:
 
     def __str__(self) -> str:
         if not self.location:
-            return f"{self.file}: {self.message}"
-        return f"{self.file}: {self.location}: {self.message}"
+            return _printable(f"{self.file}: {self.message}")
+        return _printable(f"{self.file}: {self.location}: {self.message}")
+
+
+def _control_character(text: str) -> str | None:
+    """The first control character of a name (C0/C1, format such as U+202E, separators)."""
+    for char in text:
+        if unicodedata.category(char) in CONTROL_CATEGORIES:
+            return char
+    return None
+
+
+def _printable(text: str) -> str:
+    """A report line a terminal shows as written: control characters appear as escapes."""
+    if _control_character(text) is None:
+        return text
+    return "".join(
+        (
+            char.encode("unicode_escape").decode("ascii")
+            if unicodedata.category(char) in CONTROL_CATEGORIES
+            else char
+        )
+        for char in text
+    )
 
 
 # A node's address: the file it is written in and the key path inside that file.
@@ -211,9 +245,8 @@ class Checker:
     @cached_property
     def registry(self) -> Registry:
         def retrieve(uri: str) -> Resource:
-            path = Path(unquote(urlparse(uri).path))
-            try:
-                contents, _, _ = self.spec.resolve_ref(str(path))
+            try:  # only files in the spec's folder; never the network (see Spec.document_at)
+                contents = self.spec.document_at(uri)
             except (KeyError, SpecLoadError) as exc:
                 raise NoSuchResource(ref=uri) from exc  # type: ignore[call-arg]
             return Resource.from_contents(contents, default_specification=DRAFT202012)
@@ -317,14 +350,48 @@ def check_openapi_document(c: Checker) -> Iterator[Problem]:
     for error in meta_errors:
         best = most_relevant(error)
         yield c.at(tuple(best.absolute_path), error_message(best))
+
+    class LocalOnly(OpenAPIV31SpecValidator):
+        # Its resolver retrieves every URI through these handlers and falls back to urlopen for a
+        # scheme it has none for: claim every scheme, and serve only the spec's own files.
+        resolver_handlers = _LocalHandlers(c.spec)
+
     try:
-        validator = OpenAPIV31SpecValidator(document, base_uri=c.root_file.as_uri())
+        validator = LocalOnly(document, base_uri=c.root_file.as_uri())
         for error in validator.root_validator(validator.schema_path):
             if not isinstance(error, located_elsewhere) and not _reported_by_schema_walk(error):
                 yield c.at("", error_message(error))  # the library knows no location for these
     except Exception as exc:  # noqa: BLE001 - a malformed document stops the library
         if not meta_errors and not any(True for _ in _ref_problems(c)):
             yield c.at("", f"openapi-spec-validator stopped: {type(exc).__name__}: {exc}")
+
+
+class _LocalHandlers(dict[str, Callable[[str], Any]]):
+    """jsonschema-path's resolver handlers, one for every URI scheme: the spec's files or nothing.
+
+    Its retriever looks a URI's scheme up here and calls urlopen for schemes it finds no handler
+    for, so this mapping claims them all; the one handler reads through the Spec (its alias
+    budget and folder checks included) and refuses everything else without a network call.
+    """
+
+    def __init__(self, spec: Spec):
+        super().__init__()
+        self.spec = spec
+
+    def __contains__(self, scheme: object) -> bool:
+        return True
+
+    def __getitem__(self, scheme: str) -> Callable[[str], Any]:
+        return self.retrieve
+
+    def get(self, scheme: str, default: Any = None) -> Callable[[str], Any]:  # type: ignore[override]
+        return self.retrieve
+
+    def retrieve(self, uri: str) -> Any:
+        try:
+            return _with_string_keys(self.spec.document_at(uri))
+        except (KeyError, SpecLoadError) as exc:
+            raise LookupError(f"$ref {uri!r} is not retrieved: {exc}") from None
 
 
 def _with_string_keys(node: Any) -> Any:
@@ -952,6 +1019,233 @@ def _all_parameters(c: Checker) -> Iterator[tuple[dict[str, Any], tuple[Any, ...
                 yield param, op.parts + ("parameters", index)
 
 
+def check_servers(c: Checker) -> Iterator[Problem]:
+    """Every servers[].url is an absolute https:// URL: it becomes the client's default base URL."""
+    holders: list[tuple[Any, tuple[Any, ...]]] = [(c.root, ())]
+    for path, item in mapping(c.root.get("paths")).items():
+        holders.append((item, ("paths", path)))
+        for method in HTTP_METHODS:
+            holders.append((mapping(item).get(method), ("paths", path, method)))
+    for holder, parts in holders:
+        for index, server in enumerate(sequence(mapping(holder).get("servers"))):
+            url = mapping(server).get("url")
+            if not isinstance(url, str) or not SERVER_URL.fullmatch(url):
+                yield c.at(
+                    parts + ("servers", index, "url"),
+                    f"{url!r} is not an absolute https:// URL "
+                    "(https://host[:port][/path]; no quotes, spaces, query or control characters)",
+                )
+
+
+def check_header_names(c: Checker) -> Iterator[Problem]:
+    """The header names of apiKey security schemes and of header parameters are HTTP tokens."""
+    for name, scheme in c.security_schemes.items():
+        scheme = mapping(scheme)
+        if scheme.get("in") == "header" and "name" in scheme:
+            yield from _header_name(c, c.root_file, ("components", "securitySchemes", name), scheme)
+    for name, param in mapping(mapping(c.root.get("components")).get("parameters")).items():
+        if isinstance(param, dict) and param.get("in") == "header":
+            yield from _header_name(c, c.root_file, ("components", "parameters", name), param)
+    for op in c.operations:
+        for param, location in c.parameters(op):
+            if param.get("in") == "header":
+                yield from _header_name(c, op.file, location, param)
+
+
+def _header_name(
+    c: Checker, file: Path, parts: tuple[Any, ...], holder: dict[str, Any]
+) -> Iterator[Problem]:
+    name = holder.get("name")
+    if not isinstance(name, str) or not HTTP_TOKEN.fullmatch(name):
+        yield c.problem(
+            file,
+            parts + ("name",),
+            f"{name!r} is not an HTTP header name (RFC 9110 token characters only)",
+        )
+
+
+# Keys whose string value is a name; list keys whose string items are names. Example data is not
+# names, and descriptions may hold newlines: neither is checked here.
+_NAME_VALUES = frozenset(
+    {"operationId", "x-python-name", "name", "propertyName", "x-postmark-record-type",
+     "x-postmark-webhook-event"}
+)  # fmt: skip
+_NAME_LISTS = frozenset({"tags", "enum", "required"})
+_DATA_KEYS = frozenset({"example", "examples", "default", "const"})
+
+
+def check_control_characters(c: Checker) -> Iterator[Problem]:
+    """No name holds a control character: keys, operationIds, Python names, tags, parameter
+    names, enum values, info.title, info.version and the license name."""
+    for _ in _ref_problems(c):  # loads every file a $ref reaches into spec.documents
+        pass
+    info = mapping(c.root.get("info"))
+    for key in ("title", "version"):
+        yield from _control_in_value(c, c.root_file, ("info", key), info.get(key))
+    for file in [c.root_file] + [f for f in c.spec.documents if f != c.root_file]:
+        yield from _control_in_names(c, file, c.spec.documents.get(file, c.root), ())
+
+
+def _control_in_value(
+    c: Checker, file: Path, parts: tuple[Any, ...], value: Any
+) -> Iterator[Problem]:
+    char = _control_character(value) if isinstance(value, str) else None
+    if char is not None:
+        yield c.problem(file, parts, f"{value!r} contains the control character U+{ord(char):04X}")
+
+
+def _control_in_names(
+    c: Checker, file: Path, node: Any, parts: tuple[Any, ...]
+) -> Iterator[Problem]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            char = _control_character(key) if isinstance(key, str) else None
+            if char is not None:
+                yield c.problem(
+                    file, parts,
+                    f"the name {key!r} contains the control character U+{ord(char):04X}",
+                )  # fmt: skip
+                continue
+            if key in _DATA_KEYS:
+                continue
+            if key in _NAME_VALUES:
+                yield from _control_in_value(c, file, parts + (key,), value)
+            elif key in _NAME_LISTS and isinstance(value, list):
+                for index, item in enumerate(value):
+                    yield from _control_in_value(c, file, parts + (key, index), item)
+            yield from _control_in_names(c, file, value, parts + (key,))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _control_in_names(c, file, item, parts + (index,))
+
+
+def check_reserved_names(c: Checker) -> Iterator[Problem]:
+    """Python names are no dunders and no names the generated classes use themselves
+    (naming.MODEL_RESERVED, RESOURCE_RESERVED, CLIENT_RESERVED, ARGUMENT_RESERVED)."""
+    for op in c.operations:
+        yield from _reserved(
+            c, op.file, op.parts + ("x-python-name",), op.node.get("x-python-name"),
+            naming.RESOURCE_RESERVED, "is already used by the generated resource classes; "
+            "choose another x-python-name",
+        )  # fmt: skip
+    for index, tag in enumerate(sequence(c.root.get("tags"))):
+        yield from _reserved(
+            c, c.root_file, ("tags", index, "x-python-name"), mapping(tag).get("x-python-name"),
+            naming.CLIENT_RESERVED, "is already used by the generated client classes; "
+            "choose another x-python-name",
+        )  # fmt: skip
+    yield from _property_names(c)
+    yield from _argument_names(c)
+
+
+def _reserved(
+    c: Checker, file: Path, parts: tuple[Any, ...], name: Any, reserved: frozenset[str], why: str
+) -> Iterator[Problem]:
+    if not isinstance(name, str):
+        return
+    if naming.is_dunder(name):
+        yield c.problem(file, parts, f"{name!r} is a dunder name, reserved by Python")
+    elif name in reserved:
+        yield c.problem(file, parts, f"{name!r} {why}")
+
+
+def _python_name(
+    c: Checker, file: Path, parts: tuple[Any, ...], wire: Any, holder: dict[str, Any]
+) -> tuple[str | None, list[Problem]]:
+    """The Python name naming.py gives a property or parameter, or the problems that stop it."""
+    override = holder.get("x-python-name")
+    if override is not None:
+        if not isinstance(override, str) or not override.isidentifier():
+            where = parts + ("x-python-name",)
+            return None, [c.problem(file, where, f"{override!r} is not a valid Python identifier")]
+        if keyword.iskeyword(override):
+            where = parts + ("x-python-name",)
+            return None, [c.problem(file, where, f"{override!r} is a Python keyword")]
+    if not isinstance(wire, str):
+        return None, []
+    try:
+        return naming.python_name(wire, override), []
+    except ValueError:
+        return None, [
+            c.problem(file, parts, f"cannot derive a Python name from {wire!r}; set x-python-name")
+        ]
+
+
+def _property_names(c: Checker) -> Iterator[Problem]:
+    for file in [c.root_file] + [f for f in c.spec.documents if f != c.root_file]:
+        for parts, props in _properties_in(c.spec.documents.get(file, c.root), ()):
+            for wire, prop in props.items():
+                where = parts + ("properties", wire)
+                name, problems = _python_name(c, file, where, wire, mapping(prop))
+                yield from problems
+                if name is None:
+                    continue
+                if naming.is_dunder(name):
+                    yield c.problem(
+                        file,
+                        where,
+                        f"the Python name {name!r} is a dunder name, reserved by Python",
+                    )
+                elif name in naming.MODEL_RESERVED:
+                    yield c.problem(
+                        file, where,
+                        f"the Python name {name!r} is already used by the generated model classes; "
+                        "set another x-python-name",
+                    )  # fmt: skip
+
+
+def _properties_in(
+    node: Any, parts: tuple[Any, ...]
+) -> Iterator[tuple[tuple[Any, ...], dict[Any, Any]]]:
+    """Every `properties` mapping of a document (example data skipped), with its holder's path."""
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict):
+            yield parts, node["properties"]
+        for key, value in node.items():
+            if key not in _DATA_KEYS:
+                yield from _properties_in(value, parts + (key,))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _properties_in(item, parts + (index,))
+
+
+def _argument_names(c: Checker) -> Iterator[Problem]:
+    """Path and query parameters, and the fields of an object request body, become arguments."""
+    why = "is already used inside the generated method; set another x-python-name"
+    for op in c.operations:
+        for param, location in c.parameters(op):
+            if param.get("in") not in ("path", "query"):
+                continue
+            name, problems = _python_name(c, op.file, location, param.get("name"), param)
+            if "x-python-name" not in param:  # check_python_names reports a bad x-python-name
+                yield from problems
+            if name is None:
+                continue
+            if naming.is_dunder(name):
+                yield c.problem(
+                    op.file,
+                    location,
+                    f"the Python name {name!r} is a dunder name, reserved by Python",
+                )
+            elif name in naming.ARGUMENT_RESERVED:
+                yield c.problem(op.file, location, f"the Python name {name!r} {why}")
+        body = c.json_schema_of(op.node.get("requestBody"), op.file)
+        if op.node.get("x-postmark-batch") is True or (
+            "object" not in _schema_type(body) and "properties" not in mapping(body)
+        ):
+            continue  # a batch or an array body is the one argument `messages`
+        for wire, prop in c.properties(body).items():
+            try:
+                name = naming.python_name(wire, mapping(prop).get("x-python-name"))
+            except (ValueError, TypeError):
+                continue  # _property_names reports it where the field is written
+            if name in naming.ARGUMENT_RESERVED:
+                yield c.on(
+                    op, "requestBody",
+                    message=f"field {wire!r} becomes the argument {name!r}, which {why}",
+                )  # fmt: skip
+
+
 def check_success_response(c: Checker) -> Iterator[Problem]:
     """Every operation answers 200 with a named JSON schema and an example."""
     for op in c.operations:
@@ -1148,6 +1442,10 @@ RULES: list[Rule] = [
     check_limits,
     check_batch,
     check_python_names,
+    check_servers,
+    check_header_names,
+    check_control_characters,
+    check_reserved_names,
     check_webhooks,
     check_error_codes,
     check_release_notes,
