@@ -35,8 +35,6 @@ def _area(func: Func) -> str:
     if filename == "~":
         if any(io in name for io in _IO):
             return "socket calls"
-        if "black." in name:  # black ships compiled with mypyc: its work shows as C calls
-            return "black (compiled)"
         return ""
     path = filename.replace("\\", "/")
     if "/postmark_client/" in path:
@@ -220,7 +218,7 @@ def profile(url: str, operations: list[str]) -> str:
 
 # `python -m generator generate ...` with a timer around each stage of the pipeline. cProfile is
 # no use here: it slows the pure-Python validators (jsonschema, referencing) about tenfold and
-# cannot see black's compiled code or the worker processes that format in parallel.
+# cannot see inside the `ruff format` process (Rust) that formats every rendered module at once.
 _TIMED_GENERATE = """
 import importlib, json, runpy, sys, time
 out_file, sys.argv = sys.argv[1], sys.argv[2:]
@@ -229,7 +227,7 @@ STAGES = {
     "validate (validate.validate_spec)": ("generator.validate", "validate_spec"),
     "build the model (build.build_api)": ("generator.pipeline", "build_api"),
     "render the templates (render.render_text)": ("generator.render", "render_text"),
-    "format with black (render.format_many)": ("generator.render", "format_many"),
+    "format with ruff (render.format_many)": ("generator.render", "format_many"),
 }
 spent = {stage: [0.0, 0.0] for stage in STAGES}
 missing = []
@@ -284,7 +282,7 @@ def profile_generate() -> str:
     lines = [
         (
             f"stages of generate (one cold run, format cache off; {whole:.2f} s wall for the"
-            " process; CPU is this process only, not black's worker processes):"
+            " process; CPU is this process only, not the ruff process it starts):"
         ),
         f"    {'stage':48} {'wall':>8} {'share':>6} {'CPU':>8}",
     ]

@@ -27,7 +27,11 @@ PACKAGE_DIR = Path(os.environ.get("POSTMARK_BENCH_PACKAGE_DIR") or REPO / "gener
 
 @dataclass
 class Row:
-    """One line of the results table."""
+    """One line of the results table.
+
+    A target is a ratio (`target`: ratio <= target), an absolute value (`limit`: value <=
+    limit, in the row's unit) or a check the section makes itself (`passed`).
+    """
 
     section: str
     name: str
@@ -37,12 +41,22 @@ class Row:
     target: float | None = None
     note: str = ""
     samples: int = 0
+    limit: float | None = None
+    passed: bool | None = None
+    wanted: str = ""
+    """How the target reads when `passed` decides it (e.g. "only bounces' files")."""
 
     @property
     def verdict(self) -> str:
-        if self.ratio is None or self.target is None:
+        if self.passed is not None:
+            ok = self.passed
+        elif self.limit is not None and self.value is not None:
+            ok = self.value <= self.limit
+        elif self.ratio is not None and self.target is not None:
+            ok = self.ratio <= self.target
+        else:
             return ""
-        return "ok" if self.ratio <= self.target else "MISSED"
+        return "ok" if ok else "MISSED"
 
 
 @dataclass

@@ -14,6 +14,8 @@ def _value(row: Row) -> str:
         return fmt_bytes(row.value)
     if row.unit == "x":
         return f"{row.value:.2f}x"
+    if row.unit == "files":
+        return f"{row.value:.0f} files"
     return fmt_time(row.value)
 
 
@@ -22,6 +24,11 @@ def _ratio(row: Row) -> str:
 
 
 def _target(row: Row) -> str:
+    if row.wanted:
+        return row.wanted
+    if row.limit is not None:
+        limit = Row(row.section, row.name, row.limit, row.unit)
+        return f"<= {_value(limit)}"
     return "" if row.target is None else f"<= {row.target:.2f}x"
 
 

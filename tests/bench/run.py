@@ -139,7 +139,7 @@ def environment() -> list[str]:
         (
             f"versions: httpx {_version('httpx')}, openapi-python-client "
             f"{_version('openapi-python-client')}, postmark-python {_version('postmark-python')}, "
-            f"postmarker {_version('postmarker')}, black {_version('black')}"
+            f"postmarker {_version('postmarker')}, ruff {_version('ruff')}"
         ),
         f"postmark_client: {_ours_status()}",
     ]
