@@ -29,12 +29,20 @@ class ErrorCodeInfo(NamedTuple):
     verified: bool
 
 
-def _describe_code(code: int | None) -> ErrorCodeInfo | None:
+def _describe_code(code: int | None, status: int | None = None) -> ErrorCodeInfo | None:
     """The ErrorCode table row of `code` (the table is generated into `errors.py`, which imports
-    this module first, so it is looked up when an error is built, not at import)."""
+    this module first, so it is looked up when an error is built, not at import).
+
+    With `status`, only a row whose HTTP status is that one (422 where the table names none, as
+    Postmark answers its ErrorCodes): an answer such as `500 {"ErrorCode": 500}` carries the
+    HTTP status again, not ErrorCode 500 of the table (SenderSignatureQueryException, a 422).
+    """
     from .errors import ErrorCode
 
-    return ErrorCode.describe(code)
+    info = ErrorCode.describe(code)
+    if info is not None and status is not None and (info.http_status or 422) != status:
+        return None
+    return info
 
 
 class PostmarkError(Exception):
@@ -77,12 +85,12 @@ class APIError(PostmarkError):
     @property
     def error_info(self) -> ErrorCodeInfo | None:
         """The ErrorCode table row of `error_code`, when the spec lists it."""
-        return _describe_code(self.error_code)
+        return _describe_code(self.error_code, self.status_code)
 
     def _describe(self) -> str:
         parts = [f"HTTP {self.status_code}"]
         if self.error_code is not None:
-            info = _describe_code(self.error_code)
+            info = _describe_code(self.error_code, self.status_code)
             name = info.name if info else None
             parts.append(f"ErrorCode {self.error_code}" + (f" ({name})" if name else ""))
         text = ", ".join(parts) + f": {self.message}"

@@ -64,7 +64,7 @@ class BatchOutcome(Generic[T]):
         if self.ok:
             return f"#{self.index} sent"
         text = f"#{self.index} {self.status.replace('_', ' ')}"
-        if self.error_code is not None:
+        if self.error_code:  # 0 is Postmark's "Success": never part of a failure's text
             name = ErrorCode.name_of(self.error_code)
             text += f": ErrorCode {self.error_code}" + (f" ({name})" if name else "")
         if self.error_message:

@@ -81,8 +81,10 @@ def test_all_stops_at_postmark_s_cap_and_says_what_was_not_reached(cli: CLI, fak
     items = result.json()  # what was reachable is still printed as valid JSON
     assert len(items) == reachable
     assert f"fetched {reachable:,} of {reachable + 1:,}" in result.stderr
-    error = result.stderr.splitlines()[-1]
+    error, hint = result.stderr.splitlines()[-2:]
     assert f"the first {reachable:,}" in error and "from_date" in error
+    # ... and how to narrow it with this command's own flags.
+    assert "--from-date" in hint and "--to-date" in hint and "narrow the search" in hint
 
 
 def test_output_table_lists_items_in_columns(cli: CLI) -> None:
@@ -439,3 +441,41 @@ def test_module_entry_point_runs_without_a_server() -> None:
     )
     assert completed.returncode == 0
     assert "sender-signatures" in completed.stdout and "webhooks" in completed.stdout
+
+
+# ---- messages a new user reads ------------------------------------------------------------------
+
+
+def test_usage_shows_required_body_fields_as_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli_module.main(["email", "send", "--help"])
+    usage = capsys.readouterr().out.split("\n\n")[0]
+    assert " --from FROM --to TO " in usage and "[--from FROM]" not in usage
+    assert "[--cc CC]" in usage
+
+
+def test_an_unknown_flag_names_the_closest_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli_module.main(["email", "send", "--form", "a@example.com", "--to", "b@example.com"])
+    assert exit_.value.code == 2
+    assert "unrecognized arguments: --form a@example.com (did you mean --from?)" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_failed_connection_names_the_url_and_the_fake(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Postmark's address stands in as a closed loopback port: nothing leaves this machine.
+    closed = "http://127.0.0.1:1"
+    monkeypatch.setattr("postmark_client._base_client.DEFAULT_BASE_URL", closed)
+    monkeypatch.setattr(cli_module, "DEFAULT_BASE_URL", closed)
+    monkeypatch.delenv("POSTMARK_API_URL", raising=False)
+    monkeypatch.setenv("POSTMARK_SERVER_TOKEN", SERVER_TOKEN)
+    slept: list[float] = []  # a refused connection is retried: no real waiting in a test
+    monkeypatch.setattr("postmark_client._base_client.time.sleep", slept.append)
+    code = cli_module.main(["bounces", "get", "--bounce-id", "1"])
+    err = capsys.readouterr().err
+    assert code == cli_module.EXIT_API_ERROR
+    assert f"the call went to Postmark ({closed})" in err
+    assert "postmark-fake" in err and "POSTMARK_API_URL=http://127.0.0.1:8025" in err

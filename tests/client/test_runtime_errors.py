@@ -227,3 +227,31 @@ def test_request_validation_error_is_a_value_error() -> None:
     error = errors.RequestValidationError("To", "has 51 recipients")
     assert isinstance(error, ValueError)
     assert str(error) == "To: has 51 recipients"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"), [(500, None), (503, None), (422, "SenderSignatureQueryException")]
+)
+def test_the_error_code_table_is_read_only_with_the_status_its_codes_come_with(
+    status: int, expected: str | None
+) -> None:
+    """`500 {"ErrorCode": 500}` repeats the HTTP status; ErrorCode 500 of Postmark's table
+    (SenderSignatureQueryException) comes with a 422, so only a 422 is named after it."""
+    assert ErrorCode.describe(500) is not None
+    error = error_class_for(status, 500)(status, 500, "Internal server error.")
+    info = error.error_info
+    assert (info.name if info else None) == expected
+    assert ("SenderSignatureQueryException" in str(error)) == (expected is not None)
+
+
+def test_a_failure_never_reads_as_error_code_0_success() -> None:
+    """A message that failed with Postmark's ErrorCode 0 (Success) in hand, e.g. a call turned
+    away before processing, is described by its status and message alone."""
+    from postmark_client.batch import BatchOutcome
+
+    failed = BatchOutcome(index=3, message={}, status="not_sent", error_code=0, error_message="429")
+    assert failed.describe() == "#3 not sent: 429"
+    rejected = BatchOutcome(
+        index=4, message={}, status="rejected", error_code=406, error_message="x"
+    )
+    assert rejected.describe() == "#4 rejected: ErrorCode 406 (InactiveRecipient): x"

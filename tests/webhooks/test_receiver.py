@@ -222,3 +222,32 @@ async def test_asgi_app_completes_the_lifespan_protocol() -> None:
 
     await app({"type": "lifespan"}, receive, send)
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def _call_wsgi(app: Any, body: bytes, environ: dict[str, Any]) -> str:
+    """The status line a WSGI app answers a POST with, `environ` on top of a minimal one."""
+    import io
+
+    statuses: list[str] = []
+    base = {"REQUEST_METHOD": "POST", "PATH_INFO": "/hooks", "wsgi.input": io.BytesIO(body)}
+    b"".join(app({**base, **environ}, lambda status, headers: statuses.append(status)))
+    return statuses[0]
+
+
+def test_wsgi_reads_a_chunked_body_the_server_has_taken_apart() -> None:
+    """No Content-Length (Transfer-Encoding: chunked): a PEP 3333 server hands the de-chunked
+    body to the app as a stream that ends with it."""
+    handler = Recorder()
+    app = make_wsgi_app(handler)
+    body = json.dumps(DELIVERY).encode()
+    status = _call_wsgi(app, body, {"HTTP_TRANSFER_ENCODING": "chunked"})
+    assert status.startswith("200") and len(handler.events) == 1
+    terminated = _call_wsgi(app, body, {"wsgi.input_terminated": True})
+    assert terminated.startswith("200") and len(handler.events) == 2
+
+
+def test_wsgi_refuses_a_chunked_body_past_the_size_cap() -> None:
+    handler = Recorder()
+    app = make_wsgi_app(handler, max_body_bytes=100)
+    status = _call_wsgi(app, b"x" * 1000, {"HTTP_TRANSFER_ENCODING": "chunked"})
+    assert status.startswith("413") and handler.events == []

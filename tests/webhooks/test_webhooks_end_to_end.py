@@ -6,6 +6,7 @@ listener as a subprocess serving the generated WSGI receiver with wsgiref.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -162,3 +163,27 @@ def test_the_listener_refuses_bad_credentials_and_bad_bodies(
     # Only the payload it accepted was printed.
     assert listener.next_event() == {"RecordType": "Novel", "X": 1}
     assert HOOK_PASSWORD not in "".join(listener.log.seen + listener.events.seen)
+
+
+def test_a_stalled_connection_does_not_hold_up_a_valid_webhook(listener: Listener) -> None:
+    """A client that opens a connection and sends half a request must not block the next one."""
+    import socket
+
+    host, port = listener.url.removeprefix("http://").rstrip("/").split(":")
+    stalled = socket.create_connection((host, int(port)), timeout=10)
+    try:
+        credentials = base64.b64encode(f"{HOOK_USER}:{HOOK_PASSWORD}".encode()).decode()
+        stalled.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+            + f"Authorization: Basic {credentials}\r\n\r\n{{".encode()
+        )
+        answer = httpx.post(
+            listener.url,
+            json={"RecordType": "Novel", "Y": 2},
+            auth=(HOOK_USER, HOOK_PASSWORD),
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        assert listener.next_event() == {"RecordType": "Novel", "Y": 2}
+    finally:
+        stalled.close()

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -68,6 +68,11 @@ class RecordedCall:
     fault: bool = False
 
 
+FAKE_SERVER_TOKEN: Final = "fake-server-token"
+"""The fake's server token unless it is given another: obviously not a real one."""
+FAKE_ACCOUNT_TOKEN: Final = "fake-account-token"
+
+
 class FakePostmark:
     """An in-memory Postmark account with one server, answering as the spec says.
 
@@ -89,8 +94,8 @@ class FakePostmark:
     def __init__(
         self,
         seed: str | None = None,
-        server_token: str = "fake-server-token",
-        account_token: str = "fake-account-token",
+        server_token: str = FAKE_SERVER_TOKEN,
+        account_token: str = FAKE_ACCOUNT_TOKEN,
         *,
         clock: Callable[[], datetime] | None = None,
         require_sender_signature: bool = False,

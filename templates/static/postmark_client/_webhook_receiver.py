@@ -238,6 +238,25 @@ def _content_length(raw: str | bytes | None) -> int | None:
         return None
 
 
+def _is_chunked(environ: Mapping[str, Any]) -> bool:
+    encoding = str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    return "chunked" in encoding or bool(environ.get("wsgi.input_terminated"))
+
+
+def _read_to_end(stream: Any, limit: int) -> bytes | None:
+    """The whole stream, read in blocks; None as soon as it holds more than `limit` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        block = stream.read(min(65536, limit + 1 - size))
+        if not block:
+            return b"".join(parts)
+        parts.append(block)
+        size += len(block)
+        if size > limit:
+            return None
+
+
 WSGIStartResponse: TypeAlias = Callable[..., Any]
 
 
@@ -287,7 +306,19 @@ class WebhookApp(_App[E]):
         if early is not None:
             return early
         stream = environ.get("wsgi.input")
-        body = stream.read(length) if stream is not None and length else b""
+        if stream is None:
+            body = b""
+        elif length is not None:
+            body = stream.read(length) if length else b""
+        elif _is_chunked(environ):
+            # No Content-Length: the server has taken the chunks apart (PEP 3333 servers mark it
+            # with wsgi.input_terminated), so the stream ends where the body does.
+            whole = _read_to_end(stream, receiver.max_body_bytes)
+            if whole is None:
+                return _Answer(413, f"the body exceeds {receiver.max_body_bytes} bytes")
+            body = whole
+        else:
+            body = b""
         parsed = receiver.parse(body)
         if isinstance(parsed, _Answer):
             return parsed

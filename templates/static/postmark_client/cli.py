@@ -20,6 +20,8 @@ failed. Tokens are read from options or the environment and never printed.
 from __future__ import annotations
 
 import argparse
+import copy
+import difflib
 import importlib
 import inspect
 import json
@@ -28,6 +30,7 @@ import os
 import re
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,12 +45,18 @@ from ._base_client import API_VERSION, TOKEN_HEADERS, VERSION
 from ._cli_agents import AgentUsageError, add_agent_commands, add_agent_options, agent_access
 from ._meta import Operation, ParamType
 from ._operations import OPERATIONS
-from ._spec import CLIENT_CLASSES, GROUPS, TOKEN_ENV_VARS, WEBHOOK_RECORD_TYPES
+from ._spec import (
+    CLIENT_CLASSES,
+    DEFAULT_BASE_URL,
+    GROUPS,
+    TOKEN_ENV_VARS,
+    WEBHOOK_RECORD_TYPES,
+)
 from .batch import BatchResult
 from .errors import (
+    APIConnectionError,
     APIError,
     BatchFailedError,
-    ErrorCode,
     PostmarkError,
     RequestValidationError,
     UnreachableResultsError,
@@ -323,9 +332,31 @@ def _add_option(
         settings["choices"] = enum
     else:
         settings["metavar"] = _METAVARS.get(kind, kebab(python).upper())
-    # Body fields may come from --json instead, so only path and query values are required here.
-    parser.add_argument(flag, required=required and source != "body", **settings)
+    # Body fields may come from --json instead, so only path and query values are required here;
+    # the usage line still shows a required body field as required (see _OperationFormatter).
+    action = parser.add_argument(flag, required=required and source != "body", **settings)
+    action.body_required = required and source == "body"  # type: ignore[attr-defined]
     return _Option(flag, dest, source, wire, python, required)
+
+
+class _OperationFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows the body fields the spec requires without brackets in the usage line: they are
+    required (unless --json holds them), though argparse is not asked to enforce them."""
+
+    def _format_usage(
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[argparse._MutuallyExclusiveGroup],
+        prefix: str | None,
+    ) -> str:
+        shown = []
+        for action in actions:
+            if getattr(action, "body_required", False):
+                action = copy.copy(action)
+                action.required = True
+            shown.append(action)
+        return super()._format_usage(usage, shown, groups, prefix)
 
 
 def _add_operation_options(parser: argparse.ArgumentParser, op: Operation) -> list[_Option]:
@@ -463,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
             kebab(op.name),
             help=op.summary.replace("%", "%%"),
             description=_describe(op),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_OperationFormatter,
         )
         options = _add_operation_options(command, op)
         _add_global_options(command, on_command=True)
@@ -811,7 +842,7 @@ def _batch_rows(result: BatchResult[Any]) -> list[dict[str, Any]]:
         if outcome.result is not None:
             row.update(jsonable(outcome.result))
         else:
-            row["ErrorCode"] = outcome.error_code
+            row["ErrorCode"] = outcome.error_code or None  # never "0 (Success)" on a failure
             row["Message"] = outcome.error_message
         rows.append(row)
     return rows
@@ -898,7 +929,7 @@ def _error(message: str) -> None:
 
 
 def _api_error(exc: APIError) -> None:
-    name = ErrorCode.name_of(exc.error_code)
+    name = exc.error_info.name if exc.error_info else None
     code = (
         f"{exc.error_code}" + (f" ({name})" if name else "") if exc.error_code is not None else "-"
     )
@@ -967,6 +998,7 @@ def _listen_options(listen: argparse.ArgumentParser) -> None:
 
 
 def _run_listen(args: argparse.Namespace) -> int:
+    from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
     from .webhooks import WebhookEvent, make_wsgi_app, webhook_data
@@ -977,17 +1009,28 @@ def _run_listen(args: argparse.Namespace) -> int:
         raise UsageError("give both --user and --password (or neither)")
     printer = _Printer(argparse.Namespace(compact=True), sys.stdout)
 
+    printing = threading.Lock()  # events arrive on several threads; one JSON line each
+
     def print_event(event: WebhookEvent) -> None:
-        printer.show(webhook_data(event))
+        with printing:
+            printer.show(webhook_data(event))
 
     class Handler(WSGIRequestHandler):
         def log_message(self, format: str, *log_args: Any) -> None:
             sys.stderr.write(f"{PROG}: {format % log_args}\n")
             sys.stderr.flush()
 
+    class Server(ThreadingMixIn, WSGIServer):
+        """A thread per connection: one stalled client must not hold up Postmark's deliveries."""
+
+        daemon_threads = True
+        request_queue_size = 128
+
     app = make_wsgi_app(print_event, username=user, password=password)
     try:
-        server: WSGIServer = make_server(args.host, args.port, app, handler_class=Handler)
+        server: WSGIServer = make_server(
+            args.host, args.port, app, server_class=Server, handler_class=Handler
+        )
     except OSError as exc:
         raise UsageError(
             f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
@@ -1037,11 +1080,25 @@ def _configure_logging(verbose: bool) -> None:
     logger.addHandler(handler)
 
 
+def _unrecognized(command: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """argparse's message for unknown arguments, with the closest option of the command."""
+    message = f"unrecognized arguments: {' '.join(unknown)}"
+    options = [o for action in command._actions for o in action.option_strings]
+    for word in unknown:
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1)
+            if close:
+                return f"{message} (did you mean {close[0]}?)"
+    return message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     command: argparse.ArgumentParser = args.command
+    if unknown:
+        command.error(_unrecognized(command, unknown))
     _configure_logging(bool(getattr(args, "verbose", False)))
     try:
         code: int = args.run(args)
@@ -1055,6 +1112,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except UnreachableResultsError as exc:
         _error(f"error: {exc}")
+        if exc.narrow_by:
+            flags = ", ".join(f"--{kebab(name)}" for name in exc.narrow_by)
+            _error(f"narrow the search with {flags} (for example a date range) and run it per part")
+        return EXIT_API_ERROR
+    except APIConnectionError as exc:
+        _error(f"error: {exc}")
+        if not os.environ.get(BASE_URL_ENV) and not getattr(args, "base_url", None):
+            from .testing._server import DEFAULT_PORT
+
+            _error(
+                f"the call went to Postmark ({DEFAULT_BASE_URL}); to use the local fake, start "
+                f"`postmark-fake` and set {BASE_URL_ENV}=http://127.0.0.1:{DEFAULT_PORT}"
+                " (or pass --base-url)"
+            )
         return EXIT_API_ERROR
     except APIError as exc:
         _api_error(exc)

@@ -132,9 +132,16 @@ def _handler_for(fake: FakePostmark) -> type[BaseHTTPRequestHandler]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ._fake import FAKE_ACCOUNT_TOKEN, FAKE_SERVER_TOKEN
+
     parser = argparse.ArgumentParser(
         prog="postmark-fake",
         description="Run a fake Postmark API on this machine: stateful, offline, with fake tokens.",
+        epilog=(
+            f"Point a client at it with POSTMARK_API_URL=http://127.0.0.1:{DEFAULT_PORT} (or "
+            f"base_url=...), and use the tokens POSTMARK_SERVER_TOKEN={FAKE_SERVER_TOKEN} and "
+            f"POSTMARK_ACCOUNT_TOKEN={FAKE_ACCOUNT_TOKEN}."
+        ),
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
