@@ -535,6 +535,27 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
             "info.version: '2025.06' must be the newest release note's date with dots: '2026.01'",
         ],
     ),
+    (
+        "secret-unmarked",
+        set_(SCHEMAS + ("SenderSignature", "properties", "ApiTokens"), {"type": "string"}),
+        [
+            (
+                "components.schemas.SenderSignature.properties.ApiTokens: 'ApiTokens' looks like "
+                "a secret: mark it x-postmark-secret: true (kept out of reprs), or false if it is "
+                "not one"
+            )
+        ],
+    ),
+    (
+        "secret-not-boolean",
+        set_(SCHEMAS + ("SenderSignature", "properties", "Name", "x-postmark-secret"), "yes"),
+        [
+            (
+                "components.schemas.SenderSignature.properties.Name.x-postmark-secret: must be "
+                "true or false, got 'yes'"
+            )
+        ],
+    ),
 ]
 
 

@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ._base_client import DEFAULT_MAX_RETRIES, AsyncAPIClient, SyncAPIClient
+from ._base_client import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    AsyncAPIClient,
+    SyncAPIClient,
+)
 
 if TYPE_CHECKING:
     # At run time a client imports a group's module the first time the group is used: a
@@ -71,6 +76,8 @@ class ServerClient(SyncAPIClient):
         http_client: your own httpx.Client (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default time.sleep); inject one in tests.
+        max_response_bytes: the most bytes of one answer to read, after gzip (default 64 MiB);
+            a larger answer raises ResponseDecodeError instead of filling memory.
     """
 
     def __init__(
@@ -83,6 +90,7 @@ class ServerClient(SyncAPIClient):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             token=token,
@@ -93,6 +101,7 @@ class ServerClient(SyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            max_response_bytes=max_response_bytes,
         )
 
     @cached_property
@@ -161,6 +170,8 @@ class AsyncServerClient(AsyncAPIClient):
         http_client: your own httpx.AsyncClient (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default asyncio.sleep); inject one in tests.
+        max_response_bytes: the most bytes of one answer to read, after gzip (default 64 MiB);
+            a larger answer raises ResponseDecodeError instead of filling memory.
     """
 
     def __init__(
@@ -173,6 +184,7 @@ class AsyncServerClient(AsyncAPIClient):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             token=token,
@@ -183,6 +195,7 @@ class AsyncServerClient(AsyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            max_response_bytes=max_response_bytes,
         )
 
     @cached_property
@@ -251,6 +264,8 @@ class AccountClient(SyncAPIClient):
         http_client: your own httpx.Client (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default time.sleep); inject one in tests.
+        max_response_bytes: the most bytes of one answer to read, after gzip (default 64 MiB);
+            a larger answer raises ResponseDecodeError instead of filling memory.
     """
 
     def __init__(
@@ -263,6 +278,7 @@ class AccountClient(SyncAPIClient):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             token=token,
@@ -273,6 +289,7 @@ class AccountClient(SyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            max_response_bytes=max_response_bytes,
         )
 
     @cached_property
@@ -318,6 +335,8 @@ class AsyncAccountClient(AsyncAPIClient):
         http_client: your own httpx.AsyncClient (left open on close).
         transport: an httpx transport, e.g. `httpx.MockTransport` in tests.
         sleep: how to wait between retries (default asyncio.sleep); inject one in tests.
+        max_response_bytes: the most bytes of one answer to read, after gzip (default 64 MiB);
+            a larger answer raises ResponseDecodeError instead of filling memory.
     """
 
     def __init__(
@@ -330,6 +349,7 @@ class AsyncAccountClient(AsyncAPIClient):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             token=token,
@@ -340,6 +360,7 @@ class AsyncAccountClient(AsyncAPIClient):
             http_client=http_client,
             transport=transport,
             sleep=sleep,
+            max_response_bytes=max_response_bytes,
         )
 
     @cached_property

@@ -17,6 +17,7 @@ One hierarchy so that callers can catch as broadly or as narrowly as they need:
     │   └── OutcomeUnknownError          may have taken effect; never re-sent
     │       └── MessageMaybeSentError    ...for a send: the message may have gone out
     ├── RequestValidationError           refused before sending (also a ValueError)
+    ├── MissingTokenError                no token given nor in its env var (also a ValueError)
     ├── UnreachableResultsError          a search matched more than paging can reach
     └── BatchFailedError                 messages of a batch failed
 
@@ -44,6 +45,7 @@ __all__ = [
     "InvalidTokenError",
     "MessageMaybeSentError",
     "MessageStreamNotFoundError",
+    "MissingTokenError",
     "NotFoundError",
     "OutcomeUnknownError",
     "PostmarkError",
@@ -1097,6 +1099,23 @@ class RequestValidationError(PostmarkError, ValueError):
 
     def __repr__(self) -> str:
         return f"RequestValidationError(field={self.field!r}, message={self.message!r})"
+
+
+class MissingTokenError(PostmarkError, ValueError):
+    """No token was passed to the client and its environment variable (`env_var`) is not set.
+
+    Also a ValueError, which is what a missing token raised before this class existed.
+    """
+
+    env_var: str
+    kind: str
+
+    def __init__(self, env_var: str, kind: str) -> None:
+        self.env_var = env_var
+        self.kind = kind
+        super().__init__(
+            f"no {kind} token: pass token=... or set the {env_var} environment variable"
+        )
 
 
 class UnreachableResultsError(PostmarkError):
