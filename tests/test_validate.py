@@ -864,7 +864,8 @@ def test_generate_and_check_dispatch_to_the_pipeline(
     monkeypatch.setitem(sys.modules, "generator.pipeline", fake)
     assert main([command]) == 3
     assert main([command, "--spec", "other.yaml", "--out", "build/client"]) == 3
-    assert seen == [("spec/postmark.yaml", "generated"), ("other.yaml", "build/client")]
+    # Not given: None, and the pipeline finds the project's spec and output folder.
+    assert seen == [(None, None), ("other.yaml", "build/client")]
 
 
 def test_a_broken_subcommand_module_does_not_break_validate(
