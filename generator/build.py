@@ -455,6 +455,7 @@ class _Builder:
             maximum=plain.get("maximum"),
             format=plain.get("format"),
             example=prop.get("example", target.get("example")),
+            secret=prop.get("x-postmark-secret") is True,
         )
 
     # ---- groups and operations ------------------------------------------------------------------
@@ -951,9 +952,22 @@ class _Builder:
             elif body.model is not None:
                 for f in body.model.fields:
                     default = "None" if f.optional else None
+                    annotation, item_model = f.qualified_annotation, None
+                    if f.type.kind == "list" and f.type.item and f.type.item.kind == "model":
+                        # Items may be given as dicts in wire names, as the messages of a batch.
+                        item_model = f.type.item.name
+                        annotation = annotation.replace(
+                            f"[models.{item_model}]", f"[models.{item_model} | Mapping[str, Any]]"
+                        )
                     args.append(
                         Argument(
-                            f.name, f.qualified_annotation, default, "body", f.wire, f.description
+                            f.name,
+                            annotation,
+                            default,
+                            "body",
+                            f.wire,
+                            f.description,
+                            item_model=item_model,
                         )
                     )
         seen: dict[str, Argument] = {}

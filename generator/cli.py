@@ -13,9 +13,30 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_SPEC = "spec/postmark.yaml"
 DEFAULT_OUT = "generated"
+
+
+def project_root(start: Path | None = None) -> Path | None:
+    """The nearest folder at or above `start` (default: the working folder) that holds
+    pyproject.toml and spec/: the project, wherever inside it the command runs."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "spec").is_dir():
+            return folder
+    return None
+
+
+def project_path(relative: str, start: Path | None = None) -> str:
+    """`relative` inside the project: as given at the project's top (or outside any project),
+    else the path from the project root found above the working folder."""
+    here = (start or Path.cwd()).resolve()
+    root = project_root(here)
+    if root is None or root == here:
+        return relative
+    return str(root / relative)
 
 
 @dataclass(frozen=True)
@@ -38,25 +59,25 @@ class Subcommand:
 
 def _validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "spec", nargs="?", default=DEFAULT_SPEC, metavar="SPEC",
-        help=f"the OpenAPI document to check (default: {DEFAULT_SPEC})",
+        "spec", nargs="?", default=None, metavar="SPEC",
+        help=f"the OpenAPI document to check (default: the project's {DEFAULT_SPEC})",
     )  # fmt: skip
 
 
 def _run_validate(args: argparse.Namespace) -> int:
     from generator.validate import run
 
-    return run(args.spec)
+    return run(args.spec or project_path(DEFAULT_SPEC))
 
 
 def _spec_and_out_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--spec", default=DEFAULT_SPEC, help=f"the spec to read (default: {DEFAULT_SPEC})"
+        "--spec", default=None, help=f"the spec to read (default: the project's {DEFAULT_SPEC})"
     )
     parser.add_argument(
         "--out",
-        default=DEFAULT_OUT,
-        help=f"the generated package's folder (default: {DEFAULT_OUT})",
+        default=None,
+        help=f"the generated package's folder (default: the project's {DEFAULT_OUT})",
     )
 
 

@@ -105,11 +105,13 @@ KINDS: dict[str, Scope] = {
     "response-type-changed": "api",
     "request-field-added": "api",
     "request-field-removed": "api",
+    "request-field-renamed": "api",  # same type and place, another wire name
     "request-field-required": "api",
     "request-field-optional": "api",
     "request-field-type-changed": "api",
     "response-field-added": "api",
     "response-field-removed": "api",
+    "response-field-renamed": "api",
     "response-field-optional": "api",  # may now be missing or null
     "response-field-required": "api",
     "response-field-type-changed": "api",
@@ -155,6 +157,8 @@ KINDS: dict[str, Scope] = {
     "enum-added": "python",
     "enum-removed": "python",
     "enum-renamed": "python",
+    "enum-literal-added": "python",  # a value of an enum's Literal alias
+    "enum-literal-removed": "python",
     "type-added": "python",  # aliases (`Metadata`) and unions (`WebhookPayload`)
     "type-removed": "python",
     "type-renamed": "python",
@@ -377,6 +381,26 @@ def _shape(t: TypeRef) -> tuple[Any, ...]:
     if t.kind == "scalars":
         return ("scalars", tuple(sorted(_shape(m) for m in t.members)))
     return (t.kind,)
+
+
+def _renamed_fields(old: list[Field], new: list[Field]) -> dict[str, Field]:
+    """Old wire name -> new field, for properties renamed in place: the field at the same
+    position of the new schema has a wire name the old one lacked, the same type, and the
+    same required/nullable. Anything less certain stays a removal and an addition."""
+    before = {f.wire for f in old}
+    after = {f.wire for f in new}
+    renamed: dict[str, Field] = {}
+    for index, was in enumerate(old):
+        if was.wire in after or index >= len(new):
+            continue
+        now = new[index]
+        if (
+            now.wire not in before
+            and _look_through(now.type) == _look_through(was.type)
+            and (now.required, now.nullable) == (was.required, was.nullable)
+        ):
+            renamed[was.wire] = now
+    return renamed
 
 
 # Request constraints: which direction tightens.
@@ -898,8 +922,21 @@ class _Comparer:
         self._seen_models.add(key)
         before = {f.wire: f for f in old.fields}
         after = {f.wire: f for f in new.fields}
+        renamed = _renamed_fields(old.fields, new.fields)
+        for wire, now in renamed.items():
+            python = f"models.{new.name}.{now.name}"
+            self.add(
+                f"{usage}-field-renamed",
+                True,
+                now.spec_path,
+                python,
+                f"{usage} field {wire} of {new.name} renamed to {now.wire}",
+                wire,
+                now.wire,
+            )
+            self.compare_field(before[wire], now, new.name, usage, python)
         for wire, f in before.items():
-            if wire not in after:
+            if wire not in after and wire not in renamed:
                 self.add(
                     f"{usage}-field-removed",
                     True,
@@ -908,8 +945,11 @@ class _Comparer:
                     f"{usage} field {wire} removed from {new.name}",
                     wire,
                 )
+        renamed_to = {now.wire for now in renamed.values()}
         for wire, f in after.items():
             python = f"models.{new.name}.{f.name}"
+            if wire in renamed_to:
+                continue
             if wire not in before:
                 breaking = usage == "request" and f.required
                 state = "required" if f.required else "optional"
@@ -980,6 +1020,15 @@ class _Comparer:
                     f"{what} enum {new.name}: value {value!r} removed",
                     value,
                 )
+                # A request enum is a closed Literal: code passing the value stops type-checking.
+                self.add(
+                    "enum-literal-removed",
+                    request,
+                    new.spec_path,
+                    python,
+                    f"{python}: Literal value {value!r} removed",
+                    value,
+                )
         for value in new.values:
             if value not in old.values:
                 self.add(
@@ -988,6 +1037,15 @@ class _Comparer:
                     new.spec_path,
                     python,
                     f"enum {new.name}: value {value!r} added",
+                    None,
+                    value,
+                )
+                self.add(
+                    "enum-literal-added",
+                    False,
+                    new.spec_path,
+                    python,
+                    f"{python}: Literal value {value!r} added",
                     None,
                     value,
                 )
@@ -1215,8 +1273,10 @@ class _Comparer:
         after = {f.wire: f for f in new.fields}
         request = old.is_request or new.is_request
         response = old.is_response or new.is_response
+        renamed = _renamed_fields(old.fields, new.fields)
+        renamed_from = {now.wire: wire for wire, now in renamed.items()}
         for wire, f in before.items():
-            if wire not in after:
+            if wire not in after and wire not in renamed:
                 self.add(
                     "field-removed",
                     True,
@@ -1227,7 +1287,7 @@ class _Comparer:
                 )
         for wire, f in after.items():
             python = f"models.{new.name}.{f.name}"
-            if wire not in before:
+            if wire not in before and wire not in renamed_from:
                 # A request model's constructor needs every field that has no default.
                 breaking = request and not f.optional
                 self.add(
@@ -1240,7 +1300,7 @@ class _Comparer:
                     f.name,
                 )
                 continue
-            was = before[wire]
+            was = before[renamed_from.get(wire, wire)]
             if was.name != f.name:
                 self.add(
                     "field-renamed",

@@ -187,6 +187,7 @@ class Field:
     maximum: int | float | None = None
     format: str | None = None
     example: Any = None
+    secret: bool = False  # `x-postmark-secret: true`: kept out of the model's repr
 
     @property
     def optional(self) -> bool:
@@ -321,6 +322,8 @@ class Argument:
     wire: str
     description: str
     positional: bool = False  # path parameters and the messages of a batch; the rest keyword-only
+    # A body list of models: the item model's class name; dicts in it are read with its from_dict.
+    item_model: str | None = None
 
 
 @dataclass

@@ -348,9 +348,12 @@ def unified_diff(new: dict[str, bytes], old: dict[str, bytes], changes: Changes,
 
 
 def _paths(args: argparse.Namespace) -> tuple[str, Path]:
-    return str(getattr(args, "spec", None) or DEFAULT_SPEC), Path(
-        getattr(args, "out", None) or DEFAULT_OUT
-    )
+    """--spec and --out, or the project's spec/postmark.yaml and generated/ when not given
+    (found from any folder inside the project)."""
+    from generator.cli import project_path
+
+    spec = getattr(args, "spec", None) or project_path(DEFAULT_SPEC)
+    return str(spec), Path(getattr(args, "out", None) or project_path(DEFAULT_OUT))
 
 
 def _fail(exc: Exception) -> int:

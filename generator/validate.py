@@ -1297,6 +1297,49 @@ def check_request_body(c: Checker) -> Iterator[Problem]:
             )
 
 
+SECRET_LOOKING = re.compile(r"token|password|secret", re.IGNORECASE)
+
+
+def check_secrets(c: Checker) -> Iterator[Problem]:
+    """x-postmark-secret is a boolean; a property named like a token, password or secret says
+    whether it is one (a secret is kept out of the model's repr)."""
+    schemas = mapping(mapping(c.root.get("components")).get("schemas"))
+    for name, schema in schemas.items():
+        yield from _secret_problems(c, schema, ("components", "schemas", name))
+
+
+def _secret_problems(c: Checker, node: Any, parts: tuple[Any, ...]) -> Iterator[Problem]:
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _secret_problems(c, item, parts + (index,))
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key in ("example", "examples", "enum", "const", "default"):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            for prop, sub in value.items():
+                at = parts + ("properties", prop)
+                flags = mapping(sub)
+                if "x-postmark-secret" in flags:
+                    flag = flags["x-postmark-secret"]
+                    if not isinstance(flag, bool):
+                        yield c.at(
+                            at + ("x-postmark-secret",),
+                            f"must be true or false, got {flag!r}",
+                        )
+                elif isinstance(prop, str) and SECRET_LOOKING.search(prop):
+                    yield c.at(
+                        at,
+                        f"{prop!r} looks like a secret: mark it x-postmark-secret: true (kept out "
+                        "of reprs), or false if it is not one",
+                    )
+                yield from _secret_problems(c, sub, at)
+        else:
+            yield from _secret_problems(c, value, parts + (key,))
+
+
 def check_webhooks(c: Checker) -> Iterator[Problem]:
     """Each webhook: a `post` with a named payload schema, an example, and its RecordType."""
     payload = mapping(
@@ -1446,6 +1489,7 @@ RULES: list[Rule] = [
     check_header_names,
     check_control_characters,
     check_reserved_names,
+    check_secrets,
     check_webhooks,
     check_error_codes,
     check_release_notes,

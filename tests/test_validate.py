@@ -535,6 +535,27 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
             "info.version: '2025.06' must be the newest release note's date with dots: '2026.01'",
         ],
     ),
+    (
+        "secret-unmarked",
+        set_(SCHEMAS + ("SenderSignature", "properties", "ApiTokens"), {"type": "string"}),
+        [
+            (
+                "components.schemas.SenderSignature.properties.ApiTokens: 'ApiTokens' looks like "
+                "a secret: mark it x-postmark-secret: true (kept out of reprs), or false if it is "
+                "not one"
+            )
+        ],
+    ),
+    (
+        "secret-not-boolean",
+        set_(SCHEMAS + ("SenderSignature", "properties", "Name", "x-postmark-secret"), "yes"),
+        [
+            (
+                "components.schemas.SenderSignature.properties.Name.x-postmark-secret: must be "
+                "true or false, got 'yes'"
+            )
+        ],
+    ),
 ]
 
 
@@ -843,7 +864,8 @@ def test_generate_and_check_dispatch_to_the_pipeline(
     monkeypatch.setitem(sys.modules, "generator.pipeline", fake)
     assert main([command]) == 3
     assert main([command, "--spec", "other.yaml", "--out", "build/client"]) == 3
-    assert seen == [("spec/postmark.yaml", "generated"), ("other.yaml", "build/client")]
+    # Not given: None, and the pipeline finds the project's spec and output folder.
+    assert seen == [(None, None), ("other.yaml", "build/client")]
 
 
 def test_a_broken_subcommand_module_does_not_break_validate(

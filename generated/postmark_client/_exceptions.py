@@ -257,6 +257,23 @@ class RequestValidationError(PostmarkError, ValueError):
         return f"RequestValidationError(field={self.field!r}, message={self.message!r})"
 
 
+class MissingTokenError(PostmarkError, ValueError):
+    """No token was passed to the client and its environment variable (`env_var`) is not set.
+
+    Also a ValueError, which is what a missing token raised before this class existed.
+    """
+
+    env_var: str
+    kind: str
+
+    def __init__(self, env_var: str, kind: str) -> None:
+        self.env_var = env_var
+        self.kind = kind
+        super().__init__(
+            f"no {kind} token: pass token=... or set the {env_var} environment variable"
+        )
+
+
 class UnreachableResultsError(PostmarkError):
     """A list or search matched more results than count/offset paging can reach.
 

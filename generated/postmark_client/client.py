@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ._base_client import DEFAULT_MAX_RETRIES, Access, AsyncAPIClient, SyncAPIClient
+from ._base_client import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    Access,
+    AsyncAPIClient,
+    SyncAPIClient,
+)
 
 if TYPE_CHECKING:
     # At run time a client imports a group's module the first time the group is used: a
@@ -73,6 +79,8 @@ class ServerClient(SyncAPIClient):
         sleep: how to wait between retries (default time.sleep); inject one in tests.
         access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
             is checked against its policy and written to its audit log before it is sent.
+        max_response_bytes: the most bytes of one answer to read, after gzip (default 64 MiB);
+            a larger answer raises ResponseDecodeError instead of filling memory.
     """
 
     def __init__(
@@ -86,6 +94,7 @@ class ServerClient(SyncAPIClient):
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
         access: Access | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             token=token,
@@ -97,6 +106,7 @@ class ServerClient(SyncAPIClient):
             transport=transport,
             sleep=sleep,
             access=access,
+            max_response_bytes=max_response_bytes,
         )
 
     @cached_property
@@ -167,6 +177,8 @@ class AsyncServerClient(AsyncAPIClient):
         sleep: how to wait between retries (default asyncio.sleep); inject one in tests.
         access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
             is checked against its policy and written to its audit log before it is sent.
+        max_response_bytes: the most bytes of one answer to read, after gzip (default 64 MiB);
+            a larger answer raises ResponseDecodeError instead of filling memory.
     """
 
     def __init__(
@@ -180,6 +192,7 @@ class AsyncServerClient(AsyncAPIClient):
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         access: Access | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             token=token,
@@ -191,6 +204,7 @@ class AsyncServerClient(AsyncAPIClient):
             transport=transport,
             sleep=sleep,
             access=access,
+            max_response_bytes=max_response_bytes,
         )
 
     @cached_property
@@ -261,6 +275,8 @@ class AccountClient(SyncAPIClient):
         sleep: how to wait between retries (default time.sleep); inject one in tests.
         access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
             is checked against its policy and written to its audit log before it is sent.
+        max_response_bytes: the most bytes of one answer to read, after gzip (default 64 MiB);
+            a larger answer raises ResponseDecodeError instead of filling memory.
     """
 
     def __init__(
@@ -274,6 +290,7 @@ class AccountClient(SyncAPIClient):
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
         access: Access | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             token=token,
@@ -285,6 +302,7 @@ class AccountClient(SyncAPIClient):
             transport=transport,
             sleep=sleep,
             access=access,
+            max_response_bytes=max_response_bytes,
         )
 
     @cached_property
@@ -332,6 +350,8 @@ class AsyncAccountClient(AsyncAPIClient):
         sleep: how to wait between retries (default asyncio.sleep); inject one in tests.
         access: an agent's access (`postmark_client.access.Policy.access(name)`): every call
             is checked against its policy and written to its audit log before it is sent.
+        max_response_bytes: the most bytes of one answer to read, after gzip (default 64 MiB);
+            a larger answer raises ResponseDecodeError instead of filling memory.
     """
 
     def __init__(
@@ -345,6 +365,7 @@ class AsyncAccountClient(AsyncAPIClient):
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         access: Access | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             token=token,
@@ -356,6 +377,7 @@ class AsyncAccountClient(AsyncAPIClient):
             transport=transport,
             sleep=sleep,
             access=access,
+            max_response_bytes=max_response_bytes,
         )
 
     @cached_property

@@ -17,6 +17,7 @@ One hierarchy so that callers can catch as broadly or as narrowly as they need:
     │   └── OutcomeUnknownError          may have taken effect; never re-sent
     │       └── MessageMaybeSentError    ...for a send: the message may have gone out
     ├── RequestValidationError           refused before sending (also a ValueError)
+    ├── MissingTokenError                no token given nor in its env var (also a ValueError)
     ├── UnreachableResultsError          a search matched more than paging can reach
     └── BatchFailedError                 messages of a batch failed
 
@@ -38,6 +39,7 @@ from ._exceptions import (
     InactiveRecipientsMixin,
     InvalidTokenError,
     MessageMaybeSentError,
+    MissingTokenError,
     NotFoundError,
     OutcomeUnknownError,
     PostmarkError,
@@ -65,6 +67,7 @@ __all__ = [
     "InvalidTokenError",
     "MessageMaybeSentError",
     "MessageStreamNotFoundError",
+    "MissingTokenError",
     "NotFoundError",
     "OutcomeUnknownError",
     "PostmarkError",

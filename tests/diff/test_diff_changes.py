@@ -28,7 +28,7 @@ from diff_support import (
     schemas,
 )
 
-from generator.diff import KINDS
+from generator.diff import KINDS, format_text
 
 SEND = "paths./email.post"
 SENDERS = "paths./senders.get"
@@ -536,7 +536,8 @@ def test_shared_request_enum_value_removed_in_the_real_spec(tmp_path: Path) -> N
 
     report = compare_with_real(tmp_path, mutated(drop_text_only, real()))
     assert [(c.kind, c.breaking, c.location, c.before) for c in report.changes] == [
-        ("enum-value-removed", True, "components.schemas.TrackLinks", "TextOnly")
+        ("enum-value-removed", True, "components.schemas.TrackLinks", "TextOnly"),
+        ("enum-literal-removed", True, "components.schemas.TrackLinks", "TextOnly"),
     ]
 
 
@@ -563,3 +564,74 @@ def test_a_class_that_changes_kind_is_removed_and_added(tmp_path: Path) -> None:
     assert ("enum-added", False, "models.Attachment") in python
     api = [(c.kind, c.breaking, c.python) for c in report.changes if c.scope == "api"]
     assert api == [("type-changed", True, "models.SendEmailRequest.attachments")]
+
+
+def rename_property(schema: str, old: str, new: str) -> Mutation:
+    """Rename a property in place: same position, same schema."""
+
+    def edit(doc: Doc) -> None:
+        target = schemas(doc)[schema]
+        target["properties"] = {
+            (new if key == old else key): value for key, value in target["properties"].items()
+        }
+        target["required"] = [new if key == old else key for key in target.get("required", [])]
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("schema", "old", "new", "usage", "python"),
+    [
+        ("SendEmailRequest", "Subject", "Topic", "request", "models.SendEmailRequest.topic"),
+        ("SendEmailResponse", "Message", "Text", "response", "models.SendEmailResponse.text"),
+    ],
+)
+def test_a_renamed_property_of_the_same_type_and_place_is_a_rename(
+    schema: str, old: str, new: str, usage: str, python: str, tmp_path: Path
+) -> None:
+    report = compare(tmp_path, mini(), mutated(rename_property(schema, old, new)))
+    location = f"components.schemas.{schema}.properties.{new}"
+    found = [(c.kind, c.breaking, c.location, c.python, c.before, c.after) for c in report.changes]
+    assert (f"{usage}-field-renamed", True, location, python, old, new) in found, found
+    old_python = python.rsplit(".", 1)[0] + "." + old.lower()
+    assert (
+        "field-renamed",
+        True,
+        location,
+        python,
+        old_python.rsplit(".", 1)[1],
+        python.rsplit(".", 1)[1],
+    ) in found
+    for kind in (f"{usage}-field-removed", f"{usage}-field-added", "field-removed", "field-added"):
+        assert not of_kind(report, kind), of_kind(report, kind)
+    for change in report.changes:
+        assert change.kind in KINDS
+
+
+def test_a_renamed_property_of_another_type_stays_removed_and_added(tmp_path: Path) -> None:
+    def edit(doc: Doc) -> None:
+        rename_property("SendEmailRequest", "Subject", "Topic")(doc)
+        schemas(doc)["SendEmailRequest"]["properties"]["Topic"] = {"type": "integer"}
+
+    report = compare(tmp_path, mini(), mutated(edit))
+    assert of_kind(report, "request-field-removed") and of_kind(report, "request-field-added")
+    assert not of_kind(report, "request-field-renamed")
+
+
+@pytest.mark.parametrize(
+    ("base", "edit", "kind", "breaking", "value"),
+    [
+        (["None", "HtmlAndText", "TextOnly"], ["None", "HtmlAndText"], "enum-literal-removed", True, "TextOnly"),
+        (["None", "HtmlAndText"], ["None", "HtmlAndText", "TextOnly"], "enum-literal-added", False, "TextOnly"),
+    ],
+)  # fmt: skip
+def test_enum_value_changes_have_their_python_package_line(
+    base: list[str], edit: list[str], kind: str, breaking: bool, value: str, tmp_path: Path
+) -> None:
+    report = compare(tmp_path, mutated(track_links(base)), mutated(track_links(edit)))
+    python = [c for c in report.changes if c.scope == "python"]
+    assert [(c.kind, c.breaking, c.python) for c in python] == [
+        (kind, breaking, "models.SendEmailRequestTrackLinks")
+    ]
+    assert value in python[0].message and (python[0].before or python[0].after) == value
+    assert "Python package" in format_text(report)

@@ -158,3 +158,21 @@ def test_suppression_errors(fake: FakePostmark) -> None:
         call(fake, "GET", "/message-streams/outbound/suppressions/dump?Origin=Martians")
     ) == (422, 1405)
     assert fake.suppressions() == []
+
+
+def test_suppressions_can_be_given_as_dicts_like_batch_messages(
+    fake: FakePostmark, client: ServerClient
+) -> None:
+    created = client.suppressions.create(
+        "outbound",
+        suppressions=[
+            {"EmailAddress": "dict@example.com"},
+            models.SuppressionEntry(email_address="model@example.com"),
+        ],
+    )
+    assert [r.email_address for r in created.suppressions] == [
+        "dict@example.com",
+        "model@example.com",
+    ]
+    with pytest.raises(ValueError, match="EmailAddress"):
+        client.suppressions.create("outbound", suppressions=[{"Email": "typo@example.com"}])

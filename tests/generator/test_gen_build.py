@@ -116,7 +116,15 @@ def test_body_fields_become_keyword_arguments(api: Api) -> None:
         "None",
         "TrackLinks",
     )  # closed: a request
-    assert args["headers"] == ("list[models.MessageHeader] | None", "None", "Headers")
+    # Items of a body list of models may be dicts too, as the messages of a batch may.
+    assert args["headers"] == (
+        "list[models.MessageHeader | Mapping[str, Any]] | None",
+        "None",
+        "Headers",
+    )
+    item_models = {a.name: a.item_model for a in send.keyword_arguments}
+    assert item_models["headers"] == "MessageHeader"  # dicts in it are read with its from_dict
+    assert item_models["tag"] is None
     assert args["metadata"] == ("models.Metadata | None", "None", "Metadata")
     assert [a.name for a in send.arguments] == [f.name for f in send.body.model.fields]
 
@@ -413,7 +421,7 @@ def test_a_method_named_list_does_not_hide_the_list_type(tmp_path: Path) -> None
     api = build_edited(tmp_path, edit)
     send = api.operation("send_email")
     headers = next(a for a in send.arguments if a.name == "headers")
-    assert headers.annotation == "builtins.list[models.MessageHeader] | None"
+    assert headers.annotation == "builtins.list[models.MessageHeader | Mapping[str, Any]] | None"
     other_group = api.operation(
         "list_bounces"
     )  # Bounces also has `list`, but no list-typed argument

@@ -377,6 +377,27 @@ def test_cli_check_passes_on_the_repository(
     assert "generated: up to date" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("inside", ["templates", "generated/postmark_client/testing"])
+def test_cli_finds_the_spec_and_output_from_a_folder_inside_the_project(
+    inside: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT / inside)
+    assert cli_main(["validate"]) == 0, capsys.readouterr()
+    assert "OK" in capsys.readouterr().out
+    assert cli_main(["check"]) == 0, capsys.readouterr().out[-3000:]
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_project_paths_walk_up_only_to_a_project(tmp_path: Path) -> None:
+    from generator.cli import project_path, project_root
+
+    assert project_root(ROOT / "templates" / "static") == ROOT
+    assert project_path("spec/postmark.yaml", ROOT) == "spec/postmark.yaml"  # at the top: as is
+    assert project_path("generated", ROOT / "tests") == str(ROOT / "generated")
+    assert project_root(tmp_path) is None
+    assert project_path("spec/postmark.yaml", tmp_path) == "spec/postmark.yaml"
+
+
 def test_cli_check_fails_after_editing_a_copy_of_the_spec(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

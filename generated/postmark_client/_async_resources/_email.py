@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._base_client import AsyncResource
+from .._base_client import AsyncResource, models_from
 from ..batch import BatchResult
 
 if TYPE_CHECKING:
@@ -46,10 +46,10 @@ class AsyncEmail(AsyncResource):
         html_body: str | None = None,
         text_body: str | None = None,
         reply_to: str | None = None,
-        headers: list[models.MessageHeader] | None = None,
+        headers: list[models.MessageHeader | Mapping[str, Any]] | None = None,
         track_opens: bool | None = None,
         track_links: models.TrackLinks | None = None,
-        attachments: list[models.Attachment] | None = None,
+        attachments: list[models.Attachment | Mapping[str, Any]] | None = None,
         metadata: models.Metadata | None = None,
         message_stream: str | None = None,
     ) -> models.SendEmailResponse:
@@ -105,10 +105,10 @@ class AsyncEmail(AsyncResource):
             html_body=html_body,
             text_body=text_body,
             reply_to=reply_to,
-            headers=headers,
+            headers=models_from(headers, models.MessageHeader),
             track_opens=track_opens,
             track_links=track_links,
-            attachments=attachments,
+            attachments=models_from(attachments, models.Attachment),
             metadata=metadata,
             message_stream=message_stream,
         )
@@ -168,10 +168,10 @@ class AsyncEmail(AsyncResource):
         bcc: str | None = None,
         tag: str | None = None,
         reply_to: str | None = None,
-        headers: list[models.MessageHeader] | None = None,
+        headers: list[models.MessageHeader | Mapping[str, Any]] | None = None,
         track_opens: bool | None = None,
         track_links: models.TrackLinks | None = None,
-        attachments: list[models.Attachment] | None = None,
+        attachments: list[models.Attachment | Mapping[str, Any]] | None = None,
         metadata: models.Metadata | None = None,
         message_stream: str | None = None,
     ) -> models.SendEmailResponse:
@@ -234,10 +234,10 @@ class AsyncEmail(AsyncResource):
             bcc=bcc,
             tag=tag,
             reply_to=reply_to,
-            headers=headers,
+            headers=models_from(headers, models.MessageHeader),
             track_opens=track_opens,
             track_links=track_links,
-            attachments=attachments,
+            attachments=models_from(attachments, models.Attachment),
             metadata=metadata,
             message_stream=message_stream,
         )
@@ -289,7 +289,7 @@ class AsyncEmail(AsyncResource):
         self,
         *,
         from_: str,
-        recipients: list[models.BulkEmailMessage],
+        recipients: list[models.BulkEmailMessage | Mapping[str, Any]],
         reply_to: str | None = None,
         subject: str | None = None,
         html_body: str | None = None,
@@ -302,8 +302,8 @@ class AsyncEmail(AsyncResource):
         message_stream: str | None = None,
         track_opens: bool | None = None,
         track_links: models.TrackLinks | None = None,
-        attachments: list[models.Attachment] | None = None,
-        headers: list[models.MessageHeader] | None = None,
+        attachments: list[models.Attachment | Mapping[str, Any]] | None = None,
+        headers: list[models.MessageHeader | Mapping[str, Any]] | None = None,
     ) -> models.BulkEmailResponse:
         """Send one message to many recipients in a single call (Bulk API).
 
@@ -348,7 +348,7 @@ class AsyncEmail(AsyncResource):
 
         body = models.BulkEmailRequest(
             from_=from_,
-            recipients=recipients,
+            recipients=models_from(recipients, models.BulkEmailMessage),
             reply_to=reply_to,
             subject=subject,
             html_body=html_body,
@@ -361,8 +361,8 @@ class AsyncEmail(AsyncResource):
             message_stream=message_stream,
             track_opens=track_opens,
             track_links=track_links,
-            attachments=attachments,
-            headers=headers,
+            attachments=models_from(attachments, models.Attachment),
+            headers=models_from(headers, models.MessageHeader),
         )
         return await self._client.request(
             ops.SEND_BULK_EMAIL,

@@ -55,7 +55,7 @@ class Server:
     """`ID`: ID of the server."""
     name: str
     """`Name`"""
-    api_tokens: list[str]
+    api_tokens: list[str] = field(repr=False)
     """`ApiTokens`: The server tokens that send through this server; one entry right after
     creation."""
     color: ServerColor | str | None = None

@@ -28,7 +28,8 @@ DEFAULT_STATUSES: Final = (429, 500, 503)
 class Faults:
     """The fault settings of one fake; off until `configure(rate=...)` or `latency_ms=...`.
 
-    `injected` counts the faults answered so far, by status.
+    `injected` counts the faults answered so far, by status; `dropped` the connections dropped
+    (`drop_rate`, HTTP server only), by "before" or "after" processing.
     """
 
     def __init__(self) -> None:
@@ -39,6 +40,8 @@ class Faults:
         self.latency_ms = 0.0
         self.sleep: Callable[[float], None] | None = None
         self.injected: Counter[int] = Counter()
+        self.drop_rate = 0.0
+        self.dropped: Counter[str] = Counter()
 
     def configure(
         self,
@@ -48,6 +51,7 @@ class Faults:
         latency_ms: float | None = None,
         seed: int | str | None = None,
         sleep: Callable[[float], None] | None = None,
+        drop_rate: float | None = None,
     ) -> None:
         """Change the settings given; the others stay.
 
@@ -57,6 +61,10 @@ class Faults:
         seed: makes the sequence of faults repeatable.
         sleep: how latency waits (default `time.sleep`, or `asyncio.sleep` for async clients);
             inject a recorder in tests so that nothing waits.
+        drop_rate: the share of requests (0 to 1) whose connection the HTTP server (`serve()`)
+            closes after reading the request, without an answer: half of them before the fake
+            processes the request, half after, so the client cannot know which. The in-process
+            `transport()` never drops.
         """
         if rate is not None:
             if not 0.0 <= float(rate) <= 1.0:
@@ -71,6 +79,10 @@ class Faults:
                     f"got {', '.join(map(str, chosen)) or 'none'}"
                 )
             self.statuses = chosen
+        if drop_rate is not None:
+            if not 0.0 <= float(drop_rate) <= 1.0:
+                raise ValueError(f"drop rate must be between 0 and 1, got {drop_rate!r}")
+            self.drop_rate = float(drop_rate)
         if latency_ms is not None:
             if float(latency_ms) < 0:
                 raise ValueError(f"latency_ms must be >= 0, got {latency_ms!r}")
@@ -85,6 +97,7 @@ class Faults:
         """No more faults and no latency."""
         self.rate = 0.0
         self.latency_ms = 0.0
+        self.drop_rate = 0.0
 
     def draw(self) -> int | None:
         """The status of a fault for the next request, or None to process it."""
@@ -96,6 +109,18 @@ class Faults:
             status = self._rng.choice(self.statuses)
             self.injected[status] += 1
         return status
+
+    def draw_drop(self) -> str | None:
+        """Whether to drop the connection of the request just read: "before" or "after"
+        processing it, or None to answer."""
+        if self.drop_rate <= 0.0:
+            return None
+        with self._lock:
+            if self._rng.random() >= self.drop_rate:
+                return None
+            when = "before" if self._rng.random() < 0.5 else "after"
+            self.dropped[when] += 1
+        return when
 
     @property
     def latency_seconds(self) -> float:

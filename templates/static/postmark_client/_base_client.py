@@ -35,6 +35,7 @@ from .errors import (
     APITimeoutError,
     BatchFailedError,
     MessageMaybeSentError,
+    MissingTokenError,
     OutcomeUnknownError,
     PostmarkError,
     RequestValidationError,
@@ -46,6 +47,7 @@ from .pagination import AsyncPage, SyncPage, narrowing_filters
 __all__ = [
     "API_VERSION",
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "TOKEN_HEADERS",
@@ -90,6 +92,8 @@ class Access(Protocol):
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 """30 s to read an answer (a 50 MB batch takes a while), 10 s to connect."""
 DEFAULT_MAX_RETRIES: Final = 2
+DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+"""The most bytes of one answer the client reads (after gzip); a 500-item page is ~2 MB."""
 USER_AGENT: Final = (
     f"postmark-client/{VERSION} "
     f"python/{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
@@ -116,6 +120,12 @@ _NOT_RETRYABLE: Final = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 _REQUEST_ID_HEADERS: Final = ("x-request-id", "x-postmark-request-id", "request-id")
 
 logger = logging.getLogger("postmark_client")
+# Library etiquette: without logging configured, the records of errors a caller handles must not
+# reach stderr through logging's last-resort handler.
+logger.addHandler(logging.NullHandler())
+
+# An error message copied into an exception is cut to this many characters.
+_MAX_MESSAGE_CHARS: Final = 4096
 
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
@@ -195,6 +205,11 @@ def build_path(op: Operation, path: Mapping[str, Any] | None) -> str:
         text = _param_text(param, value)
         if not text:
             raise RequestValidationError(param.python, "must not be empty (a path parameter)")
+        if text in (".", ".."):
+            # URL normalisation would drop the segment and send the call somewhere else.
+            raise RequestValidationError(
+                param.python, f"must not be {text!r} (a path parameter: it would change the path)"
+            )
         result = result.replace("{" + param.wire + "}", quote(text, safe=""))
     return result
 
@@ -267,18 +282,30 @@ def body_data(body: Any, where: str = "") -> Any:
     )
 
 
-def count_recipients(value: str) -> int:
-    """How many addresses a comma-separated recipient field holds.
+def models_from(value: Any, model: Any) -> Any:
+    """A body list of models as given, with each dict (in wire names) read by `model.from_dict`,
+    as `send_batch` does with its messages. Anything but a list or tuple is left for the
+    request model's `validate()` to name."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    return [model.from_dict(item) if isinstance(item, Mapping) else item for item in value]
 
-    Commas inside a quoted display name (`"Doe, Jane" <jane@example.com>`) do not separate.
+
+_RECIPIENT_SEPARATORS: Final = re.compile(r"[,;\r\n]")
+
+
+def count_recipients(value: str) -> int:
+    """How many addresses a recipient field holds, separated by commas, semicolons or newlines.
+
+    Separators inside a quoted display name (`"Doe, Jane" <jane@example.com>`) do not separate.
     """
     if '"' not in value:
-        return sum(1 for part in value.split(",") if part.strip())
+        return sum(1 for part in _RECIPIENT_SEPARATORS.split(value) if part.strip())
     count, quoted, current = 0, False, False
     for char in value:
         if char == '"':
             quoted = not quoted
-        elif char == "," and not quoted:
+        elif char in ",;\r\n" and not quoted:
             count += current
             current = False
             continue
@@ -506,9 +533,17 @@ def _released(response: httpx.Response) -> httpx.Response:
     return response
 
 
+def _loads(content: bytes) -> Any:
+    """json.loads, with JSON nested too deep for the parser reported as a ValueError."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        raise ValueError("nested too deeply to parse") from None
+
+
 def _json_of(op: Operation, response: httpx.Response) -> Any:
     try:
-        return json.loads(response.content)
+        return _loads(response.content)
     except ValueError as exc:
         raise ResponseDecodeError(
             response.status_code,
@@ -518,10 +553,42 @@ def _json_of(op: Operation, response: httpx.Response) -> Any:
         ) from None
 
 
+def _shortened(message: str) -> str:
+    """An error message as an exception carries it: at most a few KB, saying when cut."""
+    if len(message) <= _MAX_MESSAGE_CHARS:
+        return message
+    return (
+        message[:_MAX_MESSAGE_CHARS]
+        + f"... [truncated: {len(message):,} characters in all; the whole body is on .body]"
+    )
+
+
+def _too_large(op: Operation, response: httpx.Response, cap: int) -> ResponseDecodeError:
+    return ResponseDecodeError(
+        response.status_code,
+        None,
+        f"{op.id}: the answer is larger than {cap:,} bytes and was not read (raise the "
+        "client's max_response_bytes if Postmark really sends that much)",
+        request_id_of(response),
+    )
+
+
+def _take_chunk(chunks: list[bytes], chunk: bytes, size: int, cap: int) -> int:
+    size += len(chunk)
+    if size <= cap:
+        chunks.append(chunk)
+    return size
+
+
+def _keep_body(response: httpx.Response, chunks: list[bytes]) -> None:
+    # What httpx's own Response.read() stores: `.content` then works as after a read.
+    response._content = b"".join(chunks)
+
+
 def _error_parts(response: httpx.Response) -> tuple[int | None, str, Any]:
     """ErrorCode, Message and the parsed body of an error answer (tolerating non-JSON)."""
     try:
-        body = json.loads(response.content) if response.content else None
+        body = _loads(response.content) if response.content else None
     except ValueError:
         body = None
     if isinstance(body, dict):
@@ -530,7 +597,7 @@ def _error_parts(response: httpx.Response) -> tuple[int | None, str, Any]:
         if isinstance(code, bool) or not isinstance(code, int):
             code = None
         if isinstance(message, str) and message:
-            return code, message, body
+            return code, _shortened(message), body
         return code, response.reason_phrase or "error", body
     reason = response.reason_phrase or "error"
     return None, f"{reason} (the answer carried no Postmark error body)", body
@@ -656,10 +723,7 @@ def _token_from(token: str | None, kind: Token) -> str:
     if token is None:
         token = os.environ.get(TOKEN_ENV_VARS[kind])
         if token is None:
-            raise ValueError(
-                f"no {kind} token: pass token=... or set the {TOKEN_ENV_VARS[kind]} environment "
-                "variable"
-            )
+            raise MissingTokenError(TOKEN_ENV_VARS[kind], kind)
     if not isinstance(token, str):
         raise TypeError(f"token must be a str, not {type(token).__name__}")
     # A header value cannot hold line breaks, and Postmark tokens hold no spaces: catching this
@@ -701,6 +765,7 @@ class BaseClient:
         timeout: float | httpx.Timeout | None,
         max_retries: int,
         access: Access | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._token_kind = _token_kind(token_header)
         secret = _token_from(token, self._token_kind)
@@ -720,6 +785,15 @@ class BaseClient:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
         self._max_retries = max_retries
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise ValueError(
+                f"max_response_bytes must be an integer >= 1, got {max_response_bytes!r}"
+            )
+        self._max_response_bytes = max_response_bytes
         self._timeout = self._timeout_from(timeout)
 
     @staticmethod
@@ -739,6 +813,11 @@ class BaseClient:
     def max_retries(self) -> int:
         """How many times a failed call may be repeated (0: never)."""
         return self._max_retries
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The most bytes of one answer this client reads (after gzip)."""
+        return self._max_response_bytes
 
     @property
     def timeout(self) -> httpx.Timeout:
@@ -926,7 +1005,8 @@ class SyncAPIClient(BaseClient):
     environment variable), `base_url`, `timeout` (seconds or an httpx.Timeout; default 30 s,
     10 s to connect), `max_retries` (default 2, 0 disables), `http_client` (an httpx.Client of
     your own, left open on close) or `transport` (an httpx transport, e.g. MockTransport),
-    `sleep` (how to wait between retries; default time.sleep).
+    `sleep` (how to wait between retries; default time.sleep), `max_response_bytes` (the most
+    bytes of one answer read, after gzip; default 64 MiB, more is a ResponseDecodeError).
     """
 
     _http: httpx.Client
@@ -943,6 +1023,7 @@ class SyncAPIClient(BaseClient):
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
         access: Access | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
@@ -955,6 +1036,7 @@ class SyncAPIClient(BaseClient):
             timeout=timeout,
             max_retries=max_retries,
             access=access,
+            max_response_bytes=max_response_bytes,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -1063,7 +1145,7 @@ class SyncAPIClient(BaseClient):
         attempt = 0
         while True:
             try:
-                response = self._http.send(request)
+                response = self._receive(op, self._http.send(request, stream=True))
             except httpx.RequestError as exc:
                 try:
                     delay = self._retry_delay_after(op, exc, attempt)
@@ -1081,6 +1163,19 @@ class SyncAPIClient(BaseClient):
             self._log_retry(op, request, reason, delay, attempt)
             self._sleep(delay)
             attempt += 1
+
+    def _receive(self, op: Operation, response: httpx.Response) -> httpx.Response:
+        """Read the body chunk by chunk (gzip unpacked as it comes), stopping at the cap."""
+        cap, size, chunks = self._max_response_bytes, 0, list[bytes]()
+        try:
+            for chunk in response.iter_bytes():
+                size = _take_chunk(chunks, chunk, size, cap)
+                if size > cap:
+                    raise _too_large(op, response, cap)
+        finally:
+            response.close()
+        _keep_body(response, chunks)
+        return response
 
     def close(self) -> None:
         """Close the connection pool (not an http_client you passed in)."""
@@ -1119,6 +1214,7 @@ class AsyncAPIClient(BaseClient):
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         access: Access | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
@@ -1131,6 +1227,7 @@ class AsyncAPIClient(BaseClient):
             timeout=timeout,
             max_retries=max_retries,
             access=access,
+            max_response_bytes=max_response_bytes,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
@@ -1238,7 +1335,7 @@ class AsyncAPIClient(BaseClient):
         attempt = 0
         while True:
             try:
-                response = await self._http.send(request)
+                response = await self._receive(op, await self._http.send(request, stream=True))
             except httpx.RequestError as exc:
                 try:
                     delay = self._retry_delay_after(op, exc, attempt)
@@ -1256,6 +1353,19 @@ class AsyncAPIClient(BaseClient):
             self._log_retry(op, request, reason, delay, attempt)
             await self._sleep(delay)
             attempt += 1
+
+    async def _receive(self, op: Operation, response: httpx.Response) -> httpx.Response:
+        """Read the body chunk by chunk (gzip unpacked as it comes), stopping at the cap."""
+        cap, size, chunks = self._max_response_bytes, 0, list[bytes]()
+        try:
+            async for chunk in response.aiter_bytes():
+                size = _take_chunk(chunks, chunk, size, cap)
+                if size > cap:
+                    raise _too_large(op, response, cap)
+        finally:
+            await response.aclose()
+        _keep_body(response, chunks)
+        return response
 
     async def close(self) -> None:
         """Close the connection pool (not an http_client you passed in)."""
