@@ -467,6 +467,9 @@ _ANGLE: Final = re.compile(r"<([^<>]*)>")
 
 def split_addresses(value: str) -> list[str]:
     """The bare, lower-cased addresses of a comma-separated field (display names dropped)."""
+    if '"' not in value and "<" not in value:
+        # No display names, nothing quoted: what every call of an agent mostly sends.
+        return [address for part in value.split(",") if (address := part.strip().lower())]
     parts: list[str] = []
     current: list[str] = []
     quoted = False

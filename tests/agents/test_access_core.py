@@ -168,6 +168,53 @@ def test_four_processes_lose_nothing(policy_file: Path) -> None:
     assert all(r.outcome == "ok" for r in rows)
 
 
+QUOTA_WRITER = textwrap.dedent("""
+    import sys
+    from postmark_client._operations import OPERATIONS
+    from postmark_client.access import AccessDeniedError, Policy
+
+    access = Policy.load(sys.argv[1]).access("q")
+    op = OPERATIONS["send_email"]
+    for _ in range(int(sys.argv[2])):
+        try:
+            call = access.begin(op, {"From": "a@example.com", "To": "b@example.com"}, None, None, "t")
+        except AccessDeniedError:
+            continue
+        call.done(None, None)
+    """)
+
+
+def test_quota_holds_across_processes_on_a_log_without_its_index(tmp_path: Path) -> None:
+    # The quota index is made by the first quota check, not with the log: a log that agents
+    # without a quota started has none, and the count must still hold across processes.
+    path = tmp_path / "q.toml"
+    path.write_text(
+        '[agents.q]\nemail = "full"\nsends_per_hour = 10\n\n[agents.free]\nemail = "full"\n',
+        encoding="utf-8",
+    )
+    policy = Policy.load(path)
+    from postmark_client._operations import OPERATIONS
+
+    free = policy.access("free")
+    message = {"From": "a@example.com", "To": "b@example.com"}
+    free.begin(OPERATIONS["send_email"], message, None, None, "t").done(None, None)
+    assert policy.log is not None
+    indexes = policy.log._connect().execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    assert indexes.fetchall() == []
+    processes = [
+        subprocess.Popen([sys.executable, "-c", QUOTA_WRITER, str(path), "6"]) for _ in range(4)
+    ]
+    for process in processes:
+        assert process.wait(timeout=120) == 0
+    rows = [r for r in policy.log.entries() if r.agent == "q"]
+    assert len(rows) == 24
+    assert sum(r.decision == "allowed" for r in rows) == 10
+    assert all(r.outcome == "ok" for r in rows if r.decision == "allowed")
+    assert all("quota" in r.rule for r in rows if r.decision == "denied")
+    indexes = policy.log._connect().execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    assert indexes.fetchall() == [("calls_agent_ts",)]
+
+
 def test_no_access_imports_nothing_more() -> None:
     code = textwrap.dedent("""
         import sys
