@@ -1452,11 +1452,26 @@ RULES: list[Rule] = [
 ]
 
 
+# What a structure digest (generator/prose.py) cannot see, so they run on every spec whose
+# structure validated cleanly before: the YAML text (a duplicate key is gone once loaded) and the
+# rules that read the text of a description or summary (a tag's description must be there).
+TEXT_RULES: list[Rule] = [check_duplicate_keys, check_tag_declarations]
+
+
 def validate_spec(spec: Spec) -> list[Problem]:
     """Run every rule; return all problems, without duplicates, in rule order."""
+    return _run(spec, RULES)
+
+
+def validate_texts(spec: Spec) -> list[Problem]:
+    """Run TEXT_RULES only: enough for a spec whose structure is known to be valid."""
+    return _run(spec, TEXT_RULES)
+
+
+def _run(spec: Spec, rules: list[Rule]) -> list[Problem]:
     checker = Checker(spec)
     problems: list[Problem] = []
-    for rule in RULES:
+    for rule in rules:
         try:
             found = list(rule(checker))
         except Exception as exc:  # noqa: BLE001 - a rule must never turn bad input into a traceback
