@@ -6,6 +6,7 @@ references), because a maintainer reading them has the YAML open, not a tracebac
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -151,7 +152,29 @@ def _check_aliases(path: Path, text: str) -> None:
                 stack[-1][0] += 1
 
 
-def _read_yaml(path: Path) -> Any:
+class _KeyCountingLoader(_Loader):
+    """The safe loader, noting whether a mapping may write a key twice (YAML keeps the last).
+
+    It looks at each mapping as written, before merge keys are applied, comparing keys as the
+    validator's duplicate-key rule does (their text); a merge key or a key that is not a scalar
+    counts as a possible repeat, so then that rule composes the file and looks itself.
+    """
+
+    repeats = False
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if not self.repeats and isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, _ in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.value == "<<" or key.value in seen:
+                    self.repeats = True
+                    break
+                seen.add(key.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: Path) -> tuple[Any, str | None]:
+    """The file's content, and the hash of its bytes when no mapping in it repeats a key."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -159,7 +182,12 @@ def _read_yaml(path: Path) -> Any:
     text = _decode(path, data)
     try:
         _check_aliases(path, text)
-        return yaml.load(text, Loader=_Loader)  # a safe loader: C or pure-Python SafeLoader
+        loader = _KeyCountingLoader(text)  # a safe loader: C or pure-Python SafeLoader
+        try:
+            content = loader.get_single_data()
+        finally:
+            loader.dispose()
+        return content, None if loader.repeats else hashlib.sha256(data).hexdigest()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         problem = exc.problem or str(exc)
@@ -186,6 +214,8 @@ class Spec:
     path: Path
     root: dict[str, Any]
     documents: dict[Path, Any] = field(default_factory=dict)
+    # The files whose mappings write no key twice, with the hash of the bytes that were loaded.
+    unique_keys: dict[Path, str] = field(default_factory=dict)
 
     @property
     def display_path(self) -> str:
@@ -208,7 +238,10 @@ class Spec:
             elif not target_file.is_file():
                 raise KeyError(f"points to a missing file {file_part!r}")
             else:
-                self.documents[target_file] = _read_yaml(target_file)
+                content, unique = _read_yaml(target_file)
+                self.documents[target_file] = content
+                if unique is not None:
+                    self.unique_keys[target_file] = unique
         node: Any = self.documents[target_file]
         parts: list[str] = []
         for raw in pointer.split("/")[1:] if pointer else []:
@@ -285,11 +318,13 @@ class Spec:
 def load_spec(path: str | Path) -> Spec:
     """Read the root document. Raises SpecLoadError when it is unreadable or not a mapping."""
     path = Path(path)
-    root = _read_yaml(path)
+    root, unique = _read_yaml(path)
     if not isinstance(root, dict):
         raise SpecLoadError(str(path), "the spec must be a YAML mapping at the top level")
     spec = Spec(path=path, root=root)
     spec.documents[path.resolve()] = root
+    if unique is not None:
+        spec.unique_keys[path.resolve()] = unique
     return spec
 
 

@@ -87,20 +87,41 @@ def _validate(spec: Spec, root_digest: str | None = None) -> list[str]:
     a key made of the root file's hash, the validators' versions and the generator's own source;
     it also lists every file the validation read, with its hash, and is used only while all of
     them are unchanged. Only clean verdicts are kept, so problems are always found afresh.
+
+    Beside it goes a verdict for the spec's structure, keyed by the hash of the spec with the text
+    of its descriptions and summaries blanked (generator/prose.py): after an edit of such texts
+    only, the rules that read texts (validate.TEXT_RULES) are run, not the whole validation. When
+    they find a problem, the whole validation runs, so the problems listed are what `validate`
+    lists.
     """
     cache = cache_dir()
-    verdict = None
-    if cache is not None and root_digest is not None:
-        verdict = cache / "validated" / f"{_verdict_key(root_digest)}.json"
-        if _still_valid(verdict, spec.path):
+    if cache is None or root_digest is None:
+        return _problems(spec)
+    environment = _environment()
+    verdict = cache / "validated" / f"{_verdict_key(root_digest, environment)}.json"
+    if _still_valid(verdict, spec.path):
+        return []
+    from generator import validate  # only now: the validators take a tenth of a second to import
+    from generator.prose import structure_digest
+
+    structure = structure_digest(spec)
+    shape = None
+    if structure is not None:
+        shape = cache / "validated" / f"{_verdict_key(structure, environment, shape=True)}.json"
+        if _same_structure(shape, structure) and not validate.validate_texts(spec):
+            _remember_valid(verdict, spec, root_digest)
             return []
-    # Imported only now: the validators take a fifth of a second to import.
+    problems = _problems(spec)
+    if not problems and _remember_valid(verdict, spec, root_digest) and shape is not None:
+        _write_verdict(shape, {"structure": structure})
+    return problems
+
+
+def _problems(spec: Spec) -> list[str]:
+    """The whole validation, every rule."""
     from generator.validate import validate_spec
 
-    problems = [str(problem) for problem in validate_spec(spec)]
-    if verdict is not None and root_digest is not None and not problems:
-        _remember_valid(verdict, spec, root_digest)
-    return problems
+    return [str(problem) for problem in validate_spec(spec)]
 
 
 # The distributions whose code decides a verdict: the validators, what they parse and resolve
@@ -121,20 +142,34 @@ def _file_digest(path: Path) -> str | None:
         return None
 
 
-def _verdict_key(root_digest: str) -> str:
-    """The root file's hash, Python's and the validators' versions, the generator's source."""
+def _environment() -> str:
+    """Python's and the validators' versions, the generator's source: what else a verdict needs."""
     from importlib import metadata
 
-    digest = hashlib.sha256(f"validated v1\n{sys.version}\n{root_digest}\n".encode())
+    lines = [sys.version]
     for name in _VALIDATOR_DISTRIBUTIONS:
         try:
             version = metadata.version(name)
         except metadata.PackageNotFoundError:
             version = "-"
-        digest.update(f"{name} {version}\n".encode())
+        lines.append(f"{name} {version}")
     for source in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(f"{source.name} {_file_digest(source)}\n".encode())
-    return digest.hexdigest()
+        lines.append(f"{source.name} {_file_digest(source)}")
+    return "\n".join(lines) + "\n"
+
+
+def _verdict_key(digest: str, environment: str | None = None, *, shape: bool = False) -> str:
+    """The root file's hash (or, with shape, the spec's structure digest) and the environment."""
+    kind = "structure" if shape else "validated"
+    environment = _environment() if environment is None else environment
+    return hashlib.sha256(f"{kind} v1\n{digest}\n{environment}".encode()).hexdigest()
+
+
+def _same_structure(shape: Path, structure: str | None) -> bool:
+    try:
+        return bool(json.loads(shape.read_text(encoding="utf-8"))["structure"] == structure)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def _still_valid(verdict: Path, spec_path: Path) -> bool:
@@ -153,11 +188,12 @@ def _still_valid(verdict: Path, spec_path: Path) -> bool:
     return True
 
 
-def _remember_valid(verdict: Path, spec: Spec, root_digest: str) -> None:
+def _remember_valid(verdict: Path, spec: Spec, root_digest: str) -> bool:
     """Best effort, like the format cache: written whole, then renamed into place.
 
     Nothing is remembered when a file changed while it was validated: the root's hash must still
     be the one taken before loading, and every other file must still parse to what was validated.
+    Returns whether the spec's files were unchanged.
     """
     root = spec.path.resolve()
     files = {".": root_digest}
@@ -167,16 +203,21 @@ def _remember_valid(verdict: Path, spec: Spec, root_digest: str) -> None:
         try:
             data = document.read_bytes()
             if yaml.load(data, Loader=_YAML_LOADER) != content:  # a safe loader
-                return
+                return False
         except (OSError, yaml.YAMLError):
-            return
+            return False
         files[os.path.relpath(document, root.parent)] = hashlib.sha256(data).hexdigest()
     if _file_digest(spec.path) != root_digest:
-        return
+        return False
+    _write_verdict(verdict, {"files": files})
+    return True
+
+
+def _write_verdict(verdict: Path, content: dict[str, object]) -> None:
     try:
         verdict.parent.mkdir(parents=True, exist_ok=True)
         temporary = verdict.with_name(f".{verdict.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"files": files}, sort_keys=True), encoding="utf-8")
+        temporary.write_text(json.dumps(content, sort_keys=True), encoding="utf-8")
         os.replace(temporary, verdict)
     except OSError:
         pass

@@ -8,26 +8,30 @@ The project's rules are small functions listed in RULES, in the order they run.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import keyword
 import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource, Unresolvable
-from referencing.jsonschema import DRAFT202012
 
 from generator import naming
 from generator.loader import Spec, SpecLoadError, dotted, iter_refs, load_spec
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
+
+# jsonschema and referencing are imported where they are used: they take a tenth of a second to
+# import, and `generate` after an edit of descriptions runs only rules that need neither.
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 TOKENS = ("server", "account")
@@ -58,10 +62,22 @@ SERVER_URL = re.compile(
 )
 # An HTTP field name is a token (RFC 9110, section 5.6.2).
 HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-# OpenAPI 3.1 schemas are JSON Schema 2020-12 (the bundled meta-schema: no network access).
-META_VALIDATOR = Draft202012Validator(Draft202012Validator.META_SCHEMA)
 # libyaml when available: composing the spec a second time (for duplicate keys) must stay cheap.
 COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@cache
+def meta_validator() -> Draft202012Validator:
+    """OpenAPI 3.1 schemas are JSON Schema 2020-12 (the bundled meta-schema: no network access)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "META_VALIDATOR":  # the name it had when it was made on import
+        return meta_validator()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -244,6 +260,10 @@ class Checker:
 
     @cached_property
     def registry(self) -> Registry:
+        from referencing import Registry, Resource
+        from referencing.exceptions import NoSuchResource
+        from referencing.jsonschema import DRAFT202012
+
         def retrieve(uri: str) -> Resource:
             try:  # only files in the spec's folder; never the network (see Spec.document_at)
                 contents = self.spec.document_at(uri)
@@ -258,6 +278,8 @@ class Checker:
 
     def schema_errors(self, value: Any, schema_at: Address) -> list[ValidationError]:
         """Validate a value against the schema written at an address (JSON Schema 2020-12)."""
+        from jsonschema import Draft202012Validator
+
         file, parts = schema_at
         ref = file.as_uri() + "#" + "".join("/" + _escape(part) for part in parts)
         validator = Draft202012Validator(
@@ -316,6 +338,8 @@ def error_message(error: ValidationError) -> str:
 
 def most_relevant(error: ValidationError) -> ValidationError:
     """For anyOf/oneOf failures, the error inside the branch that came closest."""
+    from jsonschema.exceptions import best_match
+
     try:
         return best_match([error])
     except Exception:  # noqa: BLE001 - errors rebuilt without their type checker cannot be ranked
@@ -433,6 +457,12 @@ def check_duplicate_keys(c: Checker) -> Iterator[Problem]:
     for _ in _ref_problems(c):  # loads every file a $ref reaches into spec.documents
         pass
     for file in [c.root_file] + [f for f in c.spec.documents if f != c.root_file]:
+        if file in c.spec.unique_keys:  # the loader saw no key twice: still the same bytes?
+            try:
+                if hashlib.sha256(file.read_bytes()).hexdigest() == c.spec.unique_keys[file]:
+                    continue
+            except OSError:
+                pass
         try:
             tree = yaml.compose(file.read_text(encoding="utf-8"), Loader=COMPOSER)
         except (OSError, yaml.YAMLError):
@@ -728,7 +758,7 @@ class _SchemaWalker:
                 self.schema(file, parts + (key, index), nested=True)
 
     def meta_check(self, schema: Any, file: Path, parts: tuple[Any, ...]) -> None:
-        for error in META_VALIDATOR.iter_errors(schema):
+        for error in meta_validator().iter_errors(schema):
             best = most_relevant(error)
             self.schema_problems.append(
                 self.c.problem(file, parts + tuple(best.absolute_path), error_message(best))
@@ -746,6 +776,8 @@ class _SchemaWalker:
                 self.check(target["value"], schema_at, file, f"{where} examples.{name}")
 
     def check(self, value: Any, schema_at: Address, file: Path, where: str) -> None:
+        from referencing.exceptions import Unresolvable
+
         try:
             errors = self.c.schema_errors(value, schema_at)
         except Unresolvable:  # a broken $ref: the refs rule names it
@@ -1496,11 +1528,26 @@ RULES: list[Rule] = [
 ]
 
 
+# What a structure digest (generator/prose.py) cannot see, so they run on every spec whose
+# structure validated cleanly before: the YAML text (a duplicate key is gone once loaded) and the
+# rules that read the text of a description or summary (a tag's description must be there).
+TEXT_RULES: list[Rule] = [check_duplicate_keys, check_tag_declarations]
+
+
 def validate_spec(spec: Spec) -> list[Problem]:
     """Run every rule; return all problems, without duplicates, in rule order."""
+    return _run(spec, RULES)
+
+
+def validate_texts(spec: Spec) -> list[Problem]:
+    """Run TEXT_RULES only: enough for a spec whose structure is known to be valid."""
+    return _run(spec, TEXT_RULES)
+
+
+def _run(spec: Spec, rules: list[Rule]) -> list[Problem]:
     checker = Checker(spec)
     problems: list[Problem] = []
-    for rule in RULES:
+    for rule in rules:
         try:
             found = list(rule(checker))
         except Exception as exc:  # noqa: BLE001 - a rule must never turn bad input into a traceback

@@ -70,7 +70,7 @@ def with_unhandled_operation(**extra: Any) -> dict[str, Any]:
 def test_literal_calls_finds_decorator_registrations_only_with_a_literal() -> None:
     source = (
         "@handles('a')\ndef a(call): ...\n\n"
-        "@handles(\"b\")\ndef b(call): ...\n\n"
+        '@handles("b")\ndef b(call): ...\n\n'
         "handles(name)\nother('c')\nx.handles('d')\n"
     )
     assert fake_coverage.literal_calls(source, "handles") == ["a", "b"]
@@ -141,7 +141,12 @@ def test_a_spec_without_the_bulk_api_yields_a_working_fake_without_it(tmp_path: 
         sent = http.post(
             "/email",
             headers=headers,
-            json={"From": "a@example.com", "To": "b@example.com", "Subject": "Hi", "TextBody": "Hi"},
+            json={
+                "From": "a@example.com",
+                "To": "b@example.com",
+                "Subject": "Hi",
+                "TextBody": "Hi",
+            },
         )
         assert sent.status_code == 200, sent.text
         assert sent.json()["ErrorCode"] == 0
