@@ -33,6 +33,7 @@ from operations_support import (
     operation_ids,
     parameter_name,
     resolve,
+    without_null,
     spec,
     spec_operations,
 )
@@ -302,7 +303,8 @@ def closed_enum_cases() -> list[tuple[str, str, str]]:
         if op.batch:
             body_schema = spec()["components"]["schemas"][op.body_item_schema]
         for wire, node in merged(body_schema).get("properties", {}).items():
-            if "enum" in resolve(node)[0]:
+            # an optional field may also be null: `anyOf: [{$ref: Enum}, {type: 'null'}]`
+            if "enum" in without_null(resolve(node)[0])[0]:
                 cases.append((operation_id, "body", wire))
     return cases
 
