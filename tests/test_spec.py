@@ -79,6 +79,8 @@ GROUPS = {
     "Servers": ("servers", "account"),
     "Domains": ("domains", "account"),
     "Sender signatures": ("sender_signatures", "account"),
+    # groups added since the 40 (their operations are named by x-postmark-release-notes)
+    "Server": ("server", "server"),
 }
 
 WEBHOOKS = ["Delivery", "Bounce", "SpamComplaint", "Open", "Click", "SubscriptionChange", "Inbound"]

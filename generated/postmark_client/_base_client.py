@@ -59,9 +59,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-VERSION: Final = "2026.3.5"
+VERSION: Final = "2026.11.30"
 """The version of this package."""
-API_VERSION: Final = "2026.03.05"
+API_VERSION: Final = "2026.11.30"
 """The date of the newest Postmark release note the spec follows (Postmark has no API version)."""
 DEFAULT_BASE_URL: Final = "https://api.postmarkapp.com"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)

@@ -204,6 +204,7 @@ BODIES: Final[dict[str, tuple[str, str]]] = {
     "create_domain": ("object", "CreateDomainRequest"),
     "edit_domain": ("object", "EditDomainRequest"),
     "create_sender_signature": ("object", "CreateSenderSignatureRequest"),
+    "edit_current_server": ("object", "EditServerRequest"),
 }
 
 
