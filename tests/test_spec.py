@@ -81,6 +81,7 @@ GROUPS = {
     "Sender signatures": ("sender_signatures", "account"),
     # groups added since the 40 (their operations are named by x-postmark-release-notes)
     "Server": ("server", "server"),
+    "Message streams": ("message_streams", "server"),
 }
 
 WEBHOOKS = ["Delivery", "Bounce", "SpamComplaint", "Open", "Click", "SubscriptionChange", "Inbound"]

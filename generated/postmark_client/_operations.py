@@ -14,8 +14,10 @@ from ._meta import BodyField, Limit, Operation, Paging, Param
 
 __all__ = [
     "ACTIVATE_BOUNCE",
+    "ARCHIVE_MESSAGE_STREAM",
     "BYPASS_INBOUND_MESSAGE",
     "CREATE_DOMAIN",
+    "CREATE_MESSAGE_STREAM",
     "CREATE_SENDER_SIGNATURE",
     "CREATE_SERVER",
     "CREATE_SUPPRESSIONS",
@@ -27,6 +29,7 @@ __all__ = [
     "DUMP_SUPPRESSIONS",
     "EDIT_CURRENT_SERVER",
     "EDIT_DOMAIN",
+    "EDIT_MESSAGE_STREAM",
     "EDIT_SERVER",
     "EDIT_TEMPLATE",
     "GET_BOUNCE",
@@ -35,6 +38,7 @@ __all__ = [
     "GET_BULK_EMAIL_STATUS",
     "GET_CURRENT_SERVER",
     "GET_DELIVERY_STATS",
+    "GET_MESSAGE_STREAM",
     "GET_OUTBOUND_MESSAGE_DETAILS",
     "GET_OUTBOUND_OVERVIEW",
     "GET_SENT_COUNTS",
@@ -42,6 +46,7 @@ __all__ = [
     "GET_TEMPLATE",
     "LIST_BOUNCES",
     "LIST_DOMAINS",
+    "LIST_MESSAGE_STREAMS",
     "LIST_SENDER_SIGNATURES",
     "LIST_SERVERS",
     "LIST_TEMPLATES",
@@ -57,6 +62,7 @@ __all__ = [
     "SEND_EMAIL_BATCH",
     "SEND_EMAIL_BATCH_WITH_TEMPLATES",
     "SEND_EMAIL_WITH_TEMPLATE",
+    "UNARCHIVE_MESSAGE_STREAM",
     "VALIDATE_TEMPLATE",
 ]
 
@@ -3116,6 +3122,224 @@ EDIT_CURRENT_SERVER: Final = Operation(
 )
 """PUT /server: Change the settings of the server the token belongs to; only the fields given change."""
 
+LIST_MESSAGE_STREAMS: Final = Operation(
+    id="list_message_streams",
+    group="message_streams",
+    name="list",
+    method="GET",
+    path="/message-streams",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="List the message streams of the server.",
+    description="Read-only. Archived streams are left out unless IncludeArchivedStreams is true. No paging: a server has at most 10 streams.",
+    query_params=(
+        Param(
+            wire="MessageStreamType",
+            python="message_stream_type",
+            location="query",
+            type="string",
+            required=False,
+            enum=("All", "Inbound", "Transactional", "Broadcasts"),
+            description="Only streams of this type; All (the default) lists every type.",
+        ),
+        Param(
+            wire="IncludeArchivedStreams",
+            python="include_archived_streams",
+            location="query",
+            type="boolean",
+            required=False,
+            description="Also list archived streams (default false).",
+        ),
+    ),
+    response_schema="MessageStreamListResponse",
+    acts_on="server",
+)
+"""GET /message-streams: List the message streams of the server."""
+
+CREATE_MESSAGE_STREAM: Final = Operation(
+    id="create_message_stream",
+    group="message_streams",
+    name="create",
+    method="POST",
+    path="/message-streams",
+    token="server",
+    access="write",
+    retry_safe=False,
+    summary="Create a message stream.",
+    description="A Transactional or Broadcasts stream (a server has one Inbound stream, created with it). ID and MessageStreamType cannot change later; at most 10 streams per server (ErrorCode 1225).",
+    body_schema="CreateMessageStreamRequest",
+    body_fields=(
+        BodyField(
+            wire="ID",
+            python="id",
+            type="string",
+            required=True,
+            description="The stream's ID, used to send through it; starts with a letter.",
+        ),
+        BodyField(
+            wire="Name",
+            python="name",
+            type="string",
+            required=True,
+            description="",
+        ),
+        BodyField(
+            wire="MessageStreamType",
+            python="message_stream_type",
+            type="string",
+            required=True,
+            enum=("Transactional", "Broadcasts"),
+            description="",
+        ),
+        BodyField(
+            wire="Description",
+            python="description",
+            type="string",
+            required=False,
+            description="At most 1000 characters",
+        ),
+        BodyField(
+            wire="SubscriptionManagementConfiguration",
+            python="subscription_management_configuration",
+            type="object",
+            required=False,
+            description="How the stream handles unsubscribes; Postmark's default is Postmark for Broadcasts and None for Transactional.",
+        ),
+    ),
+    response_schema="MessageStream",
+    acts_on="server",
+)
+"""POST /message-streams: Create a message stream."""
+
+GET_MESSAGE_STREAM: Final = Operation(
+    id="get_message_stream",
+    group="message_streams",
+    name="get",
+    method="GET",
+    path="/message-streams/{stream_id}",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="Get one message stream.",
+    description="Read-only. An unknown ID gives ErrorCode 1226.",
+    path_params=(
+        Param(
+            wire="stream_id",
+            python="stream_id",
+            location="path",
+            type="string",
+            required=True,
+            description="ID of the message stream, e.g. outbound.",
+        ),
+    ),
+    response_schema="MessageStream",
+    acts_on="server",
+)
+"""GET /message-streams/{stream_id}: Get one message stream."""
+
+EDIT_MESSAGE_STREAM: Final = Operation(
+    id="edit_message_stream",
+    group="message_streams",
+    name="edit",
+    method="PATCH",
+    path="/message-streams/{stream_id}",
+    token="server",
+    access="write",
+    retry_safe=True,
+    summary="Change a message stream's name, description or unsubscribe handling; only the fields given change.",
+    description="ID and MessageStreamType cannot change. An unknown ID gives ErrorCode 1226.",
+    path_params=(
+        Param(
+            wire="stream_id",
+            python="stream_id",
+            location="path",
+            type="string",
+            required=True,
+            description="ID of the message stream, e.g. outbound.",
+        ),
+    ),
+    body_schema="EditMessageStreamRequest",
+    body_fields=(
+        BodyField(
+            wire="Name",
+            python="name",
+            type="string",
+            required=False,
+            description="",
+        ),
+        BodyField(
+            wire="Description",
+            python="description",
+            type="string",
+            required=False,
+            description="At most 1000 characters",
+        ),
+        BodyField(
+            wire="SubscriptionManagementConfiguration",
+            python="subscription_management_configuration",
+            type="object",
+            required=False,
+            description="How the stream handles unsubscribes.",
+        ),
+    ),
+    response_schema="MessageStream",
+    acts_on="server",
+)
+"""PATCH /message-streams/{stream_id}: Change a message stream's name, description or unsubscribe handling; only the fields given change."""
+
+ARCHIVE_MESSAGE_STREAM: Final = Operation(
+    id="archive_message_stream",
+    group="message_streams",
+    name="archive",
+    method="POST",
+    path="/message-streams/{stream_id}/archive",
+    token="server",
+    access="write",
+    retry_safe=True,
+    summary="Archive a message stream.",
+    description="Stops the stream: it accepts no more mail. It can be restored with unarchive until ExpectedPurgeDate (45 days later), when Postmark deletes it and its data. The default transactional and inbound streams cannot be archived (ErrorCode 1229).",
+    path_params=(
+        Param(
+            wire="stream_id",
+            python="stream_id",
+            location="path",
+            type="string",
+            required=True,
+            description="ID of the message stream, e.g. outbound.",
+        ),
+    ),
+    response_schema="MessageStreamArchiveResponse",
+    acts_on="server",
+)
+"""POST /message-streams/{stream_id}/archive: Archive a message stream."""
+
+UNARCHIVE_MESSAGE_STREAM: Final = Operation(
+    id="unarchive_message_stream",
+    group="message_streams",
+    name="unarchive",
+    method="POST",
+    path="/message-streams/{stream_id}/unarchive",
+    token="server",
+    access="write",
+    retry_safe=True,
+    summary="Restore an archived message stream.",
+    description="Possible until the stream's ExpectedPurgeDate (ErrorCode 1232 afterwards).",
+    path_params=(
+        Param(
+            wire="stream_id",
+            python="stream_id",
+            location="path",
+            type="string",
+            required=True,
+            description="ID of the message stream, e.g. outbound.",
+        ),
+    ),
+    response_schema="MessageStream",
+    acts_on="server",
+)
+"""POST /message-streams/{stream_id}/unarchive: Restore an archived message stream."""
+
 OPERATIONS: Final[dict[str, Operation]] = {
     "send_email": SEND_EMAIL,
     "send_email_batch": SEND_EMAIL_BATCH,
@@ -3161,5 +3385,11 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "delete_sender_signature": DELETE_SENDER_SIGNATURE,
     "get_current_server": GET_CURRENT_SERVER,
     "edit_current_server": EDIT_CURRENT_SERVER,
+    "list_message_streams": LIST_MESSAGE_STREAMS,
+    "create_message_stream": CREATE_MESSAGE_STREAM,
+    "get_message_stream": GET_MESSAGE_STREAM,
+    "edit_message_stream": EDIT_MESSAGE_STREAM,
+    "archive_message_stream": ARCHIVE_MESSAGE_STREAM,
+    "unarchive_message_stream": UNARCHIVE_MESSAGE_STREAM,
 }
 """Every operation by its operationId, in spec order."""

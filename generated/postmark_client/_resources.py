@@ -28,6 +28,7 @@ __all__ = [
     "Bounces",
     "Domains",
     "Email",
+    "MessageStreams",
     "Messages",
     "SenderSignatures",
     "Server",
@@ -1993,4 +1994,214 @@ class Server(SyncResource):
             ops.EDIT_CURRENT_SERVER,
             body=body,
             cast_to=models.Server.from_dict,
+        )
+
+
+class MessageStreams(SyncResource):
+    """Message streams: The message streams of a server, which separate transactional, broadcast and inbound
+    mail.
+
+    Needs the server token.
+    """
+
+    def list(
+        self,
+        *,
+        message_stream_type: models.ListMessageStreamsMessageStreamType | None = None,
+        include_archived_streams: bool | None = None,
+    ) -> models.MessageStreamListResponse:
+        """List the message streams of the server.
+
+        Read-only. Archived streams are left out unless IncludeArchivedStreams is true. No
+        paging: a server has at most 10 streams.
+
+        `GET /message-streams` with the server token (X-Postmark-Server-Token); reads data; safe
+        to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            message_stream_type: `MessageStreamType`: Only streams of this type; All (the default)
+                lists every type.
+            include_archived_streams: `IncludeArchivedStreams`: Also list archived streams
+                (default false).
+        """
+        from . import _operations as ops
+        from . import models
+
+        return self._client.request(
+            ops.LIST_MESSAGE_STREAMS,
+            query={
+                "MessageStreamType": message_stream_type,
+                "IncludeArchivedStreams": include_archived_streams,
+            },
+            cast_to=models.MessageStreamListResponse.from_dict,
+        )
+
+    def create(
+        self,
+        *,
+        id: str,
+        name: str,
+        message_stream_type: models.CreateMessageStreamRequestMessageStreamType,
+        description: str | None = None,
+        subscription_management_configuration: (
+            models.SubscriptionManagementConfiguration | None
+        ) = None,
+    ) -> models.MessageStream:
+        """Create a message stream.
+
+        A Transactional or Broadcasts stream (a server has one Inbound stream, created with it).
+        ID and MessageStreamType cannot change later; at most 10 streams per server (ErrorCode
+        1225).
+
+        `POST /message-streams` with the server token (X-Postmark-Server-Token); writes data;
+        never re-sent once it may have reached Postmark.
+
+        Args:
+            id: `ID`: The stream's ID, used to send through it; starts with a letter.
+            name: `Name`
+            message_stream_type: `MessageStreamType`
+            description: `Description`: At most 1000 characters
+            subscription_management_configuration: `SubscriptionManagementConfiguration`: How the
+                stream
+                handles
+                unsubscribes;
+                Postmark's
+                default
+                is
+                Postmark
+                for
+                Broadcasts
+                and None
+                for
+                Transactional.
+        """
+        from . import _operations as ops
+        from . import models
+
+        body = models.CreateMessageStreamRequest(
+            id=id,
+            name=name,
+            message_stream_type=message_stream_type,
+            description=description,
+            subscription_management_configuration=subscription_management_configuration,
+        )
+        return self._client.request(
+            ops.CREATE_MESSAGE_STREAM,
+            body=body,
+            cast_to=models.MessageStream.from_dict,
+        )
+
+    def get(
+        self,
+        stream_id: str,
+    ) -> models.MessageStream:
+        """Get one message stream.
+
+        Read-only. An unknown ID gives ErrorCode 1226.
+
+        `GET /message-streams/{stream_id}` with the server token (X-Postmark-Server-Token);
+        reads data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            stream_id: ID of the message stream, e.g. outbound.
+        """
+        from . import _operations as ops
+        from . import models
+
+        return self._client.request(
+            ops.GET_MESSAGE_STREAM,
+            path={"stream_id": stream_id},
+            cast_to=models.MessageStream.from_dict,
+        )
+
+    def edit(
+        self,
+        stream_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        subscription_management_configuration: (
+            models.SubscriptionManagementConfiguration | None
+        ) = None,
+    ) -> models.MessageStream:
+        """Change a message stream's name, description or unsubscribe handling; only the fields
+        given change.
+
+        ID and MessageStreamType cannot change. An unknown ID gives ErrorCode 1226.
+
+        `PATCH /message-streams/{stream_id}` with the server token (X-Postmark-Server-Token);
+        writes data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            stream_id: ID of the message stream, e.g. outbound.
+            name: `Name`
+            description: `Description`: At most 1000 characters
+            subscription_management_configuration: `SubscriptionManagementConfiguration`: How the
+                stream
+                handles
+                unsubscribes.
+        """
+        from . import _operations as ops
+        from . import models
+
+        body = models.EditMessageStreamRequest(
+            name=name,
+            description=description,
+            subscription_management_configuration=subscription_management_configuration,
+        )
+        return self._client.request(
+            ops.EDIT_MESSAGE_STREAM,
+            path={"stream_id": stream_id},
+            body=body,
+            cast_to=models.MessageStream.from_dict,
+        )
+
+    def archive(
+        self,
+        stream_id: str,
+    ) -> models.MessageStreamArchiveResponse:
+        """Archive a message stream.
+
+        Stops the stream: it accepts no more mail. It can be restored with unarchive until
+        ExpectedPurgeDate (45 days later), when Postmark deletes it and its data. The default
+        transactional and inbound streams cannot be archived (ErrorCode 1229).
+
+        `POST /message-streams/{stream_id}/archive` with the server token
+        (X-Postmark-Server-Token); writes data; safe to repeat, so retried after a server error
+        or a read timeout.
+
+        Args:
+            stream_id: ID of the message stream, e.g. outbound.
+        """
+        from . import _operations as ops
+        from . import models
+
+        return self._client.request(
+            ops.ARCHIVE_MESSAGE_STREAM,
+            path={"stream_id": stream_id},
+            cast_to=models.MessageStreamArchiveResponse.from_dict,
+        )
+
+    def unarchive(
+        self,
+        stream_id: str,
+    ) -> models.MessageStream:
+        """Restore an archived message stream.
+
+        Possible until the stream's ExpectedPurgeDate (ErrorCode 1232 afterwards).
+
+        `POST /message-streams/{stream_id}/unarchive` with the server token
+        (X-Postmark-Server-Token); writes data; safe to repeat, so retried after a server error
+        or a read timeout.
+
+        Args:
+            stream_id: ID of the message stream, e.g. outbound.
+        """
+        from . import _operations as ops
+        from . import models
+
+        return self._client.request(
+            ops.UNARCHIVE_MESSAGE_STREAM,
+            path={"stream_id": stream_id},
+            cast_to=models.MessageStream.from_dict,
         )

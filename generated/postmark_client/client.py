@@ -1,7 +1,7 @@
 """The clients: one per kind of Postmark token, each reaching only what its token can.
 
 - `ServerClient` / `AsyncServerClient` (X-Postmark-Server-Token):
-  email, templates, bounces, messages, suppressions, stats, server.
+  email, templates, bounces, messages, suppressions, stats, server, message_streams.
 - `AccountClient` / `AsyncAccountClient` (X-Postmark-Account-Token):
   servers, domains, sender_signatures.
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         AsyncBounces,
         AsyncDomains,
         AsyncEmail,
+        AsyncMessageStreams,
         AsyncMessages,
         AsyncSenderSignatures,
         AsyncServer,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         Bounces,
         Domains,
         Email,
+        MessageStreams,
         Messages,
         SenderSignatures,
         Server,
@@ -65,7 +67,7 @@ class ServerClient(SyncAPIClient):
     with ServerClient() as client:  # token from POSTMARK_SERVER_TOKEN
         ...
 
-    Groups: email, templates, bounces, messages, suppressions, stats, server.
+    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams.
 
     Args:
         token: the server token (X-Postmark-Server-Token); default: the
@@ -96,6 +98,9 @@ class ServerClient(SyncAPIClient):
     server: Server
     """Server: The settings of the server a server token belongs to (the account token reaches
     every server through Servers)."""
+    message_streams: MessageStreams
+    """Message streams: The message streams of a server, which separate transactional, broadcast and inbound
+    mail."""
 
     def __init__(
         self,
@@ -118,7 +123,16 @@ class ServerClient(SyncAPIClient):
             transport=transport,
             sleep=sleep,
         )
-        from ._resources import Bounces, Email, Messages, Server, Stats, Suppressions, Templates
+        from ._resources import (
+            Bounces,
+            Email,
+            MessageStreams,
+            Messages,
+            Server,
+            Stats,
+            Suppressions,
+            Templates,
+        )
 
         self.email = Email(self)
         self.templates = Templates(self)
@@ -127,6 +141,7 @@ class ServerClient(SyncAPIClient):
         self.suppressions = Suppressions(self)
         self.stats = Stats(self)
         self.server = Server(self)
+        self.message_streams = MessageStreams(self)
 
 
 class AsyncServerClient(AsyncAPIClient):
@@ -138,7 +153,7 @@ class AsyncServerClient(AsyncAPIClient):
     async with AsyncServerClient() as client:  # token from POSTMARK_SERVER_TOKEN
         ...
 
-    Groups: email, templates, bounces, messages, suppressions, stats, server.
+    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams.
 
     Args:
         token: the server token (X-Postmark-Server-Token); default: the
@@ -169,6 +184,9 @@ class AsyncServerClient(AsyncAPIClient):
     server: AsyncServer
     """Server: The settings of the server a server token belongs to (the account token reaches
     every server through Servers)."""
+    message_streams: AsyncMessageStreams
+    """Message streams: The message streams of a server, which separate transactional, broadcast and inbound
+    mail."""
 
     def __init__(
         self,
@@ -194,6 +212,7 @@ class AsyncServerClient(AsyncAPIClient):
         from ._async_resources import (
             AsyncBounces,
             AsyncEmail,
+            AsyncMessageStreams,
             AsyncMessages,
             AsyncServer,
             AsyncStats,
@@ -208,6 +227,7 @@ class AsyncServerClient(AsyncAPIClient):
         self.suppressions = AsyncSuppressions(self)
         self.stats = AsyncStats(self)
         self.server = AsyncServer(self)
+        self.message_streams = AsyncMessageStreams(self)
 
 
 class AccountClient(SyncAPIClient):

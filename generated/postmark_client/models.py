@@ -42,6 +42,8 @@ __all__ = [
     "ClickWebhookRecordType",
     "ClientInfo",
     "CreateDomainRequest",
+    "CreateMessageStreamRequest",
+    "CreateMessageStreamRequestMessageStreamType",
     "CreateSenderSignatureRequest",
     "CreateServerRequest",
     "CreateTemplateRequest",
@@ -55,6 +57,7 @@ __all__ = [
     "DomainListItem",
     "DomainListResponse",
     "EditDomainRequest",
+    "EditMessageStreamRequest",
     "EditServerRequest",
     "EditTemplateRequest",
     "EmailAddressFull",
@@ -66,11 +69,16 @@ __all__ = [
     "InboundMessageStatus",
     "InboundWebhook",
     "InboundWebhookRecordType",
+    "ListMessageStreamsMessageStreamType",
     "MessageEvent",
     "MessageEventDetails",
     "MessageEventType",
     "MessageHeader",
     "MessageRecipient",
+    "MessageStream",
+    "MessageStreamArchiveResponse",
+    "MessageStreamListResponse",
+    "MessageStreamType",
     "Metadata",
     "OSInfo",
     "OpenEvent",
@@ -103,6 +111,7 @@ __all__ = [
     "StatusResponse",
     "SubscriptionChangeWebhook",
     "SubscriptionChangeWebhookRecordType",
+    "SubscriptionManagementConfiguration",
     "Suppression",
     "SuppressionChangeStatus",
     "SuppressionDumpResponse",
@@ -121,6 +130,7 @@ __all__ = [
     "TemplateValidationError",
     "TrackLinks",
     "TrackingPlatform",
+    "UnsubscribeHandlingType",
     "UpsertTemplateResponse",
     "ValidateTemplateRequest",
     "ValidateTemplateResponse",
@@ -283,6 +293,24 @@ DKIMUpdateStatus: TypeAlias = Literal["Pending", "Verified"]
 
 Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
 
+MessageStreamType: TypeAlias = Literal["Transactional", "Inbound", "Broadcasts"]
+"""The kind of mail a stream carries.
+
+Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
+
+UnsubscribeHandlingType: TypeAlias = Literal["None", "Postmark", "Custom"]
+"""Who handles unsubscribes on a stream. Broadcasts streams need Postmark or Custom (Custom
+needs Postmark's approval).
+
+Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
+UNSUBSCRIBE_HANDLING_TYPE_VALUES: frozenset[str] = frozenset({"None", "Postmark", "Custom"})
+
+CreateMessageStreamRequestMessageStreamType: TypeAlias = Literal["Transactional", "Broadcasts"]
+"""Values of CreateMessageStreamRequestMessageStreamType."""
+CREATE_MESSAGE_STREAM_REQUEST_MESSAGE_STREAM_TYPE_VALUES: frozenset[str] = frozenset(
+    {"Transactional", "Broadcasts"}
+)
+
 DeliveryWebhookRecordType: TypeAlias = Literal["Delivery"]
 """Values of DeliveryWebhookRecordType.
 
@@ -328,6 +356,14 @@ SearchInboundMessagesStatus: TypeAlias = Literal[
 """Values of SearchInboundMessagesStatus."""
 SEARCH_INBOUND_MESSAGES_STATUS_VALUES: frozenset[str] = frozenset(
     {"blocked", "processed", "queued", "failed", "scheduled"}
+)
+
+ListMessageStreamsMessageStreamType: TypeAlias = Literal[
+    "All", "Inbound", "Transactional", "Broadcasts"
+]
+"""Values of ListMessageStreamsMessageStreamType."""
+LIST_MESSAGE_STREAMS_MESSAGE_STREAM_TYPE_VALUES: frozenset[str] = frozenset(
+    {"All", "Inbound", "Transactional", "Broadcasts"}
 )
 
 
@@ -6337,6 +6373,470 @@ class CreateSenderSignatureRequest:
             raise RequestValidationError(
                 path + min(self.extra), "is not a field Postmark accepts here"
             )
+
+
+@dataclass(slots=True)
+class SubscriptionManagementConfiguration:
+    """How a stream handles unsubscribes.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    unsubscribe_handling_type: UnsubscribeHandlingType | str
+    """`UnsubscribeHandlingType`: Who handles unsubscribes on a stream. Broadcasts streams need
+    Postmark or Custom (Custom needs Postmark's approval)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"UnsubscribeHandlingType"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SubscriptionManagementConfiguration:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        raw: Any = data  # required fields may be missing here; validate() reports them
+        return cls(
+            raw.get("UnsubscribeHandlingType"),
+            {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"UnsubscribeHandlingType": self.unsubscribe_handling_type}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.unsubscribe_handling_type is None:
+            raise RequestValidationError(path + "UnsubscribeHandlingType", "is required")
+        if not isinstance(self.unsubscribe_handling_type, str):
+            raise RequestValidationError(
+                path + "UnsubscribeHandlingType",
+                "must be a string, got " + type(self.unsubscribe_handling_type).__name__,
+            )
+        if self.unsubscribe_handling_type not in UNSUBSCRIBE_HANDLING_TYPE_VALUES:
+            raise RequestValidationError(
+                path + "UnsubscribeHandlingType",
+                "must be one of None, Postmark, Custom; got "
+                + repr(self.unsubscribe_handling_type),
+            )
+
+
+@dataclass(slots=True)
+class MessageStream:
+    """A message stream of a server."""
+
+    id: str
+    """`ID`: The stream's ID, e.g. outbound; chosen at creation."""
+    server_id: int
+    """`ServerID`"""
+    name: str
+    """`Name`"""
+    message_stream_type: MessageStreamType | str
+    """`MessageStreamType`: The kind of mail a stream carries."""
+    created_at: _dt.datetime
+    """`CreatedAt`"""
+    description: str | None = None
+    """`Description`"""
+    updated_at: _dt.datetime | None = None
+    """`UpdatedAt`: Null until the stream is first edited."""
+    archived_at: _dt.datetime | None = None
+    """`ArchivedAt`: Null unless the stream is archived."""
+    expected_purge_date: _dt.datetime | None = None
+    """`ExpectedPurgeDate`: When an archived stream will be deleted; null unless archived."""
+    subscription_management_configuration: SubscriptionManagementConfiguration | None = None
+    """`SubscriptionManagementConfiguration`: How a stream handles unsubscribes."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {
+            "ID",
+            "ServerID",
+            "Name",
+            "Description",
+            "MessageStreamType",
+            "CreatedAt",
+            "UpdatedAt",
+            "ArchivedAt",
+            "ExpectedPurgeDate",
+            "SubscriptionManagementConfiguration",
+        }
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MessageStream:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["ID"],
+            data["ServerID"],
+            data["Name"],
+            data["MessageStreamType"],
+            _dt.datetime.fromisoformat(data["CreatedAt"]),
+            data.get("Description"),
+            _dt.datetime.fromisoformat(v) if (v := data.get("UpdatedAt")) is not None else None,
+            _dt.datetime.fromisoformat(v) if (v := data.get("ArchivedAt")) is not None else None,
+            (
+                _dt.datetime.fromisoformat(v)
+                if (v := data.get("ExpectedPurgeDate")) is not None
+                else None
+            ),
+            (
+                SubscriptionManagementConfiguration.from_dict(v)
+                if (v := data.get("SubscriptionManagementConfiguration")) is not None
+                else None
+            ),
+            {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {
+            "ID": self.id,
+            "ServerID": self.server_id,
+            "Name": self.name,
+            "MessageStreamType": self.message_stream_type,
+            "CreatedAt": self.created_at.isoformat(),
+        }
+        if self.description is not None:
+            data["Description"] = self.description
+        if self.updated_at is not None:
+            data["UpdatedAt"] = self.updated_at.isoformat()
+        if self.archived_at is not None:
+            data["ArchivedAt"] = self.archived_at.isoformat()
+        if self.expected_purge_date is not None:
+            data["ExpectedPurgeDate"] = self.expected_purge_date.isoformat()
+        if self.subscription_management_configuration is not None:
+            data["SubscriptionManagementConfiguration"] = (
+                self.subscription_management_configuration.to_dict()
+            )
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class MessageStreamListResponse:
+    """The message streams of a server."""
+
+    message_streams: list[MessageStream]
+    """`MessageStreams`"""
+    total_count: int
+    """`TotalCount`: Number of streams listed."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"MessageStreams", "TotalCount"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MessageStreamListResponse:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                MessageStream(
+                    i0["ID"],
+                    i0["ServerID"],
+                    i0["Name"],
+                    i0["MessageStreamType"],
+                    _dt.datetime.fromisoformat(i0["CreatedAt"]),
+                    i0.get("Description"),
+                    (
+                        _dt.datetime.fromisoformat(o1)
+                        if (o1 := i0.get("UpdatedAt")) is not None
+                        else None
+                    ),
+                    (
+                        _dt.datetime.fromisoformat(o1)
+                        if (o1 := i0.get("ArchivedAt")) is not None
+                        else None
+                    ),
+                    (
+                        _dt.datetime.fromisoformat(o1)
+                        if (o1 := i0.get("ExpectedPurgeDate")) is not None
+                        else None
+                    ),
+                    (
+                        SubscriptionManagementConfiguration.from_dict(o1)
+                        if (o1 := i0.get("SubscriptionManagementConfiguration")) is not None
+                        else None
+                    ),
+                    (
+                        {}
+                        if MessageStream._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in MessageStream._wire_keys}
+                    ),
+                )
+                for i0 in data["MessageStreams"]
+            ],
+            data["TotalCount"],
+            {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {
+            "MessageStreams": [i0.to_dict() for i0 in self.message_streams],
+            "TotalCount": self.total_count,
+        }
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class CreateMessageStreamRequest:
+    """A new Transactional or Broadcasts stream.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    id: str
+    """`ID`: The stream's ID, used to send through it; starts with a letter."""
+    name: str
+    """`Name`"""
+    message_stream_type: CreateMessageStreamRequestMessageStreamType
+    """`MessageStreamType`"""
+    description: str | None = None
+    """`Description`: At most 1000 characters"""
+    subscription_management_configuration: SubscriptionManagementConfiguration | None = None
+    """`SubscriptionManagementConfiguration`: How the stream handles unsubscribes; Postmark's
+    default is Postmark for Broadcasts and None for
+    Transactional."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"ID", "Name", "MessageStreamType", "Description", "SubscriptionManagementConfiguration"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CreateMessageStreamRequest:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        raw: Any = data  # required fields may be missing here; validate() reports them
+        return cls(
+            raw.get("ID"),
+            raw.get("Name"),
+            raw.get("MessageStreamType"),
+            data.get("Description"),
+            (
+                SubscriptionManagementConfiguration.from_dict(v)
+                if (v := data.get("SubscriptionManagementConfiguration")) is not None
+                else None
+            ),
+            {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {
+            "ID": self.id,
+            "Name": self.name,
+            "MessageStreamType": self.message_stream_type,
+        }
+        if self.description is not None:
+            data["Description"] = self.description
+        if self.subscription_management_configuration is not None:
+            data["SubscriptionManagementConfiguration"] = (
+                self.subscription_management_configuration.to_dict()
+            )
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.id is None:
+            raise RequestValidationError(path + "ID", "is required")
+        if not isinstance(self.id, str):
+            raise RequestValidationError(
+                path + "ID", "must be a string, got " + type(self.id).__name__
+            )
+        if len(self.id) > 30:
+            raise RequestValidationError(path + "ID", "must be at most 30 characters")
+        if len(self.id) < 1:
+            raise RequestValidationError(path + "ID", "must be at least 1 characters")
+        if re.search("^[A-Za-z]", self.id) is None:
+            raise RequestValidationError(path + "ID", "must match ^[A-Za-z]")
+        if self.name is None:
+            raise RequestValidationError(path + "Name", "is required")
+        if not isinstance(self.name, str):
+            raise RequestValidationError(
+                path + "Name", "must be a string, got " + type(self.name).__name__
+            )
+        if len(self.name) > 100:
+            raise RequestValidationError(path + "Name", "must be at most 100 characters")
+        if len(self.name) < 1:
+            raise RequestValidationError(path + "Name", "must be at least 1 characters")
+        if self.message_stream_type is None:
+            raise RequestValidationError(path + "MessageStreamType", "is required")
+        if not isinstance(self.message_stream_type, str):
+            raise RequestValidationError(
+                path + "MessageStreamType",
+                "must be a string, got " + type(self.message_stream_type).__name__,
+            )
+        if self.message_stream_type not in CREATE_MESSAGE_STREAM_REQUEST_MESSAGE_STREAM_TYPE_VALUES:
+            raise RequestValidationError(
+                path + "MessageStreamType",
+                "must be one of Transactional, Broadcasts; got " + repr(self.message_stream_type),
+            )
+        if self.description is not None and not isinstance(self.description, str):
+            raise RequestValidationError(
+                path + "Description", "must be a string, got " + type(self.description).__name__
+            )
+        if self.description is not None and len(self.description) > 1000:
+            raise RequestValidationError(path + "Description", "must be at most 1000 characters")
+        if self.subscription_management_configuration is not None and not isinstance(
+            self.subscription_management_configuration, SubscriptionManagementConfiguration
+        ):
+            raise RequestValidationError(
+                path + "SubscriptionManagementConfiguration",
+                "must be a SubscriptionManagementConfiguration, got "
+                + type(self.subscription_management_configuration).__name__,
+            )
+        if self.subscription_management_configuration is not None:
+            self.subscription_management_configuration.validate(
+                path + "SubscriptionManagementConfiguration" + "."
+            )
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
+
+
+@dataclass(slots=True)
+class EditMessageStreamRequest:
+    """Changes to a stream; only the fields given change.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    name: str | None = None
+    """`Name`"""
+    description: str | None = None
+    """`Description`: At most 1000 characters"""
+    subscription_management_configuration: SubscriptionManagementConfiguration | None = None
+    """`SubscriptionManagementConfiguration`: How the stream handles unsubscribes."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"Name", "Description", "SubscriptionManagementConfiguration"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EditMessageStreamRequest:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data.get("Name"),
+            data.get("Description"),
+            (
+                SubscriptionManagementConfiguration.from_dict(v)
+                if (v := data.get("SubscriptionManagementConfiguration")) is not None
+                else None
+            ),
+            {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {}
+        if self.name is not None:
+            data["Name"] = self.name
+        if self.description is not None:
+            data["Description"] = self.description
+        if self.subscription_management_configuration is not None:
+            data["SubscriptionManagementConfiguration"] = (
+                self.subscription_management_configuration.to_dict()
+            )
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.name is not None and not isinstance(self.name, str):
+            raise RequestValidationError(
+                path + "Name", "must be a string, got " + type(self.name).__name__
+            )
+        if self.name is not None and len(self.name) > 100:
+            raise RequestValidationError(path + "Name", "must be at most 100 characters")
+        if self.name is not None and len(self.name) < 1:
+            raise RequestValidationError(path + "Name", "must be at least 1 characters")
+        if self.description is not None and not isinstance(self.description, str):
+            raise RequestValidationError(
+                path + "Description", "must be a string, got " + type(self.description).__name__
+            )
+        if self.description is not None and len(self.description) > 1000:
+            raise RequestValidationError(path + "Description", "must be at most 1000 characters")
+        if self.subscription_management_configuration is not None and not isinstance(
+            self.subscription_management_configuration, SubscriptionManagementConfiguration
+        ):
+            raise RequestValidationError(
+                path + "SubscriptionManagementConfiguration",
+                "must be a SubscriptionManagementConfiguration, got "
+                + type(self.subscription_management_configuration).__name__,
+            )
+        if self.subscription_management_configuration is not None:
+            self.subscription_management_configuration.validate(
+                path + "SubscriptionManagementConfiguration" + "."
+            )
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
+
+
+@dataclass(slots=True)
+class MessageStreamArchiveResponse:
+    """An archived stream and when it will be purged."""
+
+    id: str
+    """`ID`"""
+    server_id: int
+    """`ServerID`"""
+    expected_purge_date: _dt.datetime
+    """`ExpectedPurgeDate`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"ID", "ServerID", "ExpectedPurgeDate"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MessageStreamArchiveResponse:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["ID"],
+            data["ServerID"],
+            _dt.datetime.fromisoformat(data["ExpectedPurgeDate"]),
+            {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {
+            "ID": self.id,
+            "ServerID": self.server_id,
+            "ExpectedPurgeDate": self.expected_purge_date.isoformat(),
+        }
+        if self.extra:
+            data.update(self.extra)
+        return data
 
 
 @dataclass(slots=True)

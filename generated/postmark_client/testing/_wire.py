@@ -205,6 +205,8 @@ BODIES: Final[dict[str, tuple[str, str]]] = {
     "edit_domain": ("object", "EditDomainRequest"),
     "create_sender_signature": ("object", "CreateSenderSignatureRequest"),
     "edit_current_server": ("object", "EditServerRequest"),
+    "create_message_stream": ("object", "CreateMessageStreamRequest"),
+    "edit_message_stream": ("object", "EditMessageStreamRequest"),
 }
 
 
@@ -500,6 +502,37 @@ SCHEMAS: Final[dict[str, ObjectSchema]] = {
             "ConfirmationPersonalNote": V("string", nullable=True, max_length=400),
         },
         required=("FromEmail", "Name"),
+        closed=True,
+    ),
+    "SubscriptionManagementConfiguration": ObjectSchema(
+        fields={
+            "UnsubscribeHandlingType": V("string", enum=("None", "Postmark", "Custom")),
+        },
+        required=("UnsubscribeHandlingType",),
+        closed=False,
+    ),
+    "CreateMessageStreamRequest": ObjectSchema(
+        fields={
+            "ID": V("string", max_length=30, min_length=1, pattern="^[A-Za-z]"),
+            "Name": V("string", max_length=100, min_length=1),
+            "MessageStreamType": V("string", enum=("Transactional", "Broadcasts")),
+            "Description": V("string", nullable=True, max_length=1000),
+            "SubscriptionManagementConfiguration": V(
+                "object", model="SubscriptionManagementConfiguration", nullable=True
+            ),
+        },
+        required=("ID", "Name", "MessageStreamType"),
+        closed=True,
+    ),
+    "EditMessageStreamRequest": ObjectSchema(
+        fields={
+            "Name": V("string", nullable=True, max_length=100, min_length=1),
+            "Description": V("string", nullable=True, max_length=1000),
+            "SubscriptionManagementConfiguration": V(
+                "object", model="SubscriptionManagementConfiguration", nullable=True
+            ),
+        },
+        required=(),
         closed=True,
     ),
 }

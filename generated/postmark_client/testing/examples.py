@@ -1540,6 +1540,169 @@ EXAMPLES: Final[Mapping[str, OperationExample]] = MappingProxyType(
             },
             parse_response=models.Server.from_dict,
         ),
+        "list_message_streams": OperationExample(
+            operation_id="list_message_streams",
+            method="GET",
+            path_template="/message-streams",
+            path_params=MappingProxyType({}),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "MessageStreams": [
+                    {
+                        "ID": "outbound",
+                        "ServerID": 123456,
+                        "Name": "Default Transactional Stream",
+                        "Description": "This is my stream to send transactional messages",
+                        "MessageStreamType": "Transactional",
+                        "CreatedAt": "2020-07-01T00:00:00-04:00",
+                        "UpdatedAt": "2020-07-05T00:00:00-04:00",
+                        "ArchivedAt": None,
+                        "ExpectedPurgeDate": None,
+                        "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
+                    },
+                    {
+                        "ID": "broadcasts",
+                        "ServerID": 123456,
+                        "Name": "Broadcast Stream",
+                        "Description": "This is my stream to send broadcast messages",
+                        "MessageStreamType": "Broadcasts",
+                        "CreatedAt": "2020-07-01T00:00:00-04:00",
+                        "UpdatedAt": None,
+                        "ArchivedAt": None,
+                        "ExpectedPurgeDate": None,
+                        "SubscriptionManagementConfiguration": {
+                            "UnsubscribeHandlingType": "Postmark"
+                        },
+                    },
+                ],
+                "TotalCount": 2,
+            },
+            parse_response=models.MessageStreamListResponse.from_dict,
+        ),
+        "create_message_stream": OperationExample(
+            operation_id="create_message_stream",
+            method="POST",
+            path_template="/message-streams",
+            path_params=MappingProxyType({}),
+            query=MappingProxyType({}),
+            request_body={
+                "ID": "transactional-dev",
+                "Name": "My Dev Transactional Stream",
+                "MessageStreamType": "Transactional",
+                "Description": "This is my second transactional stream",
+                "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
+            },
+            response_body={
+                "ID": "transactional-dev",
+                "ServerID": 123456,
+                "Name": "My Dev Transactional Stream",
+                "Description": "This is my second transactional stream",
+                "MessageStreamType": "Transactional",
+                "CreatedAt": "2020-07-01T00:00:00-04:00",
+                "UpdatedAt": None,
+                "ArchivedAt": None,
+                "ExpectedPurgeDate": None,
+                "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
+            },
+            parse_response=models.MessageStream.from_dict,
+        ),
+        "get_message_stream": OperationExample(
+            operation_id="get_message_stream",
+            method="GET",
+            path_template="/message-streams/{stream_id}",
+            path_params=MappingProxyType(
+                {
+                    "stream_id": "transactional-dev",
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "ID": "transactional-dev",
+                "ServerID": 123456,
+                "Name": "My Dev Transactional Stream",
+                "Description": "This is my second transactional stream",
+                "MessageStreamType": "Transactional",
+                "CreatedAt": "2020-07-01T00:00:00-04:00",
+                "UpdatedAt": None,
+                "ArchivedAt": None,
+                "ExpectedPurgeDate": None,
+                "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
+            },
+            parse_response=models.MessageStream.from_dict,
+        ),
+        "edit_message_stream": OperationExample(
+            operation_id="edit_message_stream",
+            method="PATCH",
+            path_template="/message-streams/{stream_id}",
+            path_params=MappingProxyType(
+                {
+                    "stream_id": "transactional-dev",
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body={
+                "Name": "Updated Dev Stream",
+                "Description": "Updating my dev transactional stream",
+            },
+            response_body={
+                "ID": "transactional-dev",
+                "ServerID": 123456,
+                "Name": "Updated Dev Stream",
+                "Description": "Updating my dev transactional stream",
+                "MessageStreamType": "Transactional",
+                "CreatedAt": "2020-07-01T00:00:00-04:00",
+                "UpdatedAt": "2020-07-02T00:00:00-04:00",
+                "ArchivedAt": None,
+                "ExpectedPurgeDate": None,
+                "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
+            },
+            parse_response=models.MessageStream.from_dict,
+        ),
+        "archive_message_stream": OperationExample(
+            operation_id="archive_message_stream",
+            method="POST",
+            path_template="/message-streams/{stream_id}/archive",
+            path_params=MappingProxyType(
+                {
+                    "stream_id": "transactional-dev",
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "ID": "transactional-dev",
+                "ServerID": 123456,
+                "ExpectedPurgeDate": "2020-08-30T12:30:00.00-04:00",
+            },
+            parse_response=models.MessageStreamArchiveResponse.from_dict,
+        ),
+        "unarchive_message_stream": OperationExample(
+            operation_id="unarchive_message_stream",
+            method="POST",
+            path_template="/message-streams/{stream_id}/unarchive",
+            path_params=MappingProxyType(
+                {
+                    "stream_id": "transactional-dev",
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "ID": "transactional-dev",
+                "ServerID": 123456,
+                "Name": "My Dev Transactional Stream",
+                "Description": "This is my second transactional stream",
+                "MessageStreamType": "Transactional",
+                "CreatedAt": "2020-07-01T00:00:00-04:00",
+                "UpdatedAt": "2020-07-02T00:00:00-04:00",
+                "ArchivedAt": None,
+                "ExpectedPurgeDate": None,
+                "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
+            },
+            parse_response=models.MessageStream.from_dict,
+        ),
     }
 )
 """Every operation's example call, by operationId."""

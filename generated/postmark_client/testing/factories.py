@@ -49,6 +49,7 @@ __all__ = [
     "make_click_webhook",
     "make_client_info",
     "make_create_domain_request",
+    "make_create_message_stream_request",
     "make_create_sender_signature_request",
     "make_create_server_request",
     "make_create_template_request",
@@ -59,6 +60,7 @@ __all__ = [
     "make_domain_list_item",
     "make_domain_list_response",
     "make_edit_domain_request",
+    "make_edit_message_stream_request",
     "make_edit_server_request",
     "make_edit_template_request",
     "make_email_address_full",
@@ -72,6 +74,9 @@ __all__ = [
     "make_message_event_details",
     "make_message_header",
     "make_message_recipient",
+    "make_message_stream",
+    "make_message_stream_archive_response",
+    "make_message_stream_list_response",
     "make_open_event",
     "make_open_search_response",
     "make_open_webhook",
@@ -94,6 +99,7 @@ __all__ = [
     "make_spam_complaint_webhook",
     "make_status_response",
     "make_subscription_change_webhook",
+    "make_subscription_management_configuration",
     "make_suppression",
     "make_suppression_dump_response",
     "make_suppression_entry",
@@ -1044,6 +1050,47 @@ SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
             "ReturnPathDomain": "pm-bounces.example.com",
             "ConfirmationPersonalNote": "Please confirm so our app can send from this address.",
         },
+        "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "Postmark"},
+        "MessageStream": {
+            "ID": "broadcasts",
+            "ServerID": 123456,
+            "Name": "Broadcast Stream",
+            "Description": "This is my stream to send broadcast messages",
+            "MessageStreamType": "Broadcasts",
+            "CreatedAt": "2020-07-01T00:00:00-04:00",
+            "UpdatedAt": "2020-07-01T00:00:00-04:00",
+            "ArchivedAt": None,
+            "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "Postmark"},
+        },
+        "MessageStreamListResponse": {
+            "MessageStreams": [
+                {
+                    "ID": "broadcasts",
+                    "ServerID": 123456,
+                    "Name": "Broadcast Stream",
+                    "Description": "This is my stream to send broadcast messages",
+                    "MessageStreamType": "Broadcasts",
+                    "CreatedAt": "2020-07-01T00:00:00-04:00",
+                    "UpdatedAt": None,
+                    "ArchivedAt": None,
+                    "ExpectedPurgeDate": None,
+                    "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "Postmark"},
+                }
+            ],
+            "TotalCount": 1,
+        },
+        "CreateMessageStreamRequest": {
+            "ID": "new-stream-id",
+            "Name": "New Broadcasts Stream",
+            "MessageStreamType": "Broadcasts",
+            "Description": "This is a test description.",
+        },
+        "EditMessageStreamRequest": {"Name": "Updated Name", "Description": "Updated Description"},
+        "MessageStreamArchiveResponse": {
+            "ID": "transactional-dev",
+            "ServerID": 123456,
+            "ExpectedPurgeDate": "2020-08-30T12:30:00.00-04:00",
+        },
         "DeliveryWebhook": {
             "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
             "Recipient": "john@example.com",
@@ -1599,6 +1646,46 @@ def make_create_sender_signature_request(**overrides: Any) -> models.CreateSende
     )
 
 
+def make_subscription_management_configuration(
+    **overrides: Any,
+) -> models.SubscriptionManagementConfiguration:
+    """A `models.SubscriptionManagementConfiguration` from example data; `overrides` replace its attributes."""
+    return _make(
+        models.SubscriptionManagementConfiguration.from_dict,
+        "SubscriptionManagementConfiguration",
+        overrides,
+    )
+
+
+def make_message_stream(**overrides: Any) -> models.MessageStream:
+    """A `models.MessageStream` from example data; `overrides` replace its attributes."""
+    return _make(models.MessageStream.from_dict, "MessageStream", overrides)
+
+
+def make_message_stream_list_response(**overrides: Any) -> models.MessageStreamListResponse:
+    """A `models.MessageStreamListResponse` from example data; `overrides` replace its attributes."""
+    return _make(models.MessageStreamListResponse.from_dict, "MessageStreamListResponse", overrides)
+
+
+def make_create_message_stream_request(**overrides: Any) -> models.CreateMessageStreamRequest:
+    """A `models.CreateMessageStreamRequest` from example data; `overrides` replace its attributes."""
+    return _make(
+        models.CreateMessageStreamRequest.from_dict, "CreateMessageStreamRequest", overrides
+    )
+
+
+def make_edit_message_stream_request(**overrides: Any) -> models.EditMessageStreamRequest:
+    """A `models.EditMessageStreamRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.EditMessageStreamRequest.from_dict, "EditMessageStreamRequest", overrides)
+
+
+def make_message_stream_archive_response(**overrides: Any) -> models.MessageStreamArchiveResponse:
+    """A `models.MessageStreamArchiveResponse` from example data; `overrides` replace its attributes."""
+    return _make(
+        models.MessageStreamArchiveResponse.from_dict, "MessageStreamArchiveResponse", overrides
+    )
+
+
 def make_delivery_webhook(**overrides: Any) -> models.DeliveryWebhook:
     """A `models.DeliveryWebhook` from example data; `overrides` replace its attributes."""
     return _make(models.DeliveryWebhook.from_dict, "DeliveryWebhook", overrides)
@@ -1706,6 +1793,12 @@ FACTORIES: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "SenderSignatureListResponse": make_sender_signature_list_response,
         "SenderSignature": make_sender_signature,
         "CreateSenderSignatureRequest": make_create_sender_signature_request,
+        "SubscriptionManagementConfiguration": make_subscription_management_configuration,
+        "MessageStream": make_message_stream,
+        "MessageStreamListResponse": make_message_stream_list_response,
+        "CreateMessageStreamRequest": make_create_message_stream_request,
+        "EditMessageStreamRequest": make_edit_message_stream_request,
+        "MessageStreamArchiveResponse": make_message_stream_archive_response,
         "DeliveryWebhook": make_delivery_webhook,
         "BounceWebhook": make_bounce_webhook,
         "SpamComplaintWebhook": make_spam_complaint_webhook,
