@@ -82,6 +82,7 @@ GROUPS = {
     # groups added since the 40 (their operations are named by x-postmark-release-notes)
     "Server": ("server", "server"),
     "Message streams": ("message_streams", "server"),
+    "Webhooks": ("webhooks", "server"),
 }
 
 WEBHOOKS = ["Delivery", "Bounce", "SpamComplaint", "Open", "Click", "SubscriptionChange", "Inbound"]

@@ -22,16 +22,19 @@ __all__ = [
     "CREATE_SERVER",
     "CREATE_SUPPRESSIONS",
     "CREATE_TEMPLATE",
+    "CREATE_WEBHOOK",
     "DELETE_SENDER_SIGNATURE",
     "DELETE_SERVER",
     "DELETE_SUPPRESSIONS",
     "DELETE_TEMPLATE",
+    "DELETE_WEBHOOK",
     "DUMP_SUPPRESSIONS",
     "EDIT_CURRENT_SERVER",
     "EDIT_DOMAIN",
     "EDIT_MESSAGE_STREAM",
     "EDIT_SERVER",
     "EDIT_TEMPLATE",
+    "EDIT_WEBHOOK",
     "GET_BOUNCE",
     "GET_BOUNCE_COUNTS",
     "GET_BOUNCE_DUMP",
@@ -44,12 +47,14 @@ __all__ = [
     "GET_SENT_COUNTS",
     "GET_SERVER",
     "GET_TEMPLATE",
+    "GET_WEBHOOK",
     "LIST_BOUNCES",
     "LIST_DOMAINS",
     "LIST_MESSAGE_STREAMS",
     "LIST_SENDER_SIGNATURES",
     "LIST_SERVERS",
     "LIST_TEMPLATES",
+    "LIST_WEBHOOKS",
     "OPERATIONS",
     "RETRY_INBOUND_MESSAGE",
     "ROTATE_DOMAIN_DKIM",
@@ -3340,6 +3345,201 @@ UNARCHIVE_MESSAGE_STREAM: Final = Operation(
 )
 """POST /message-streams/{stream_id}/unarchive: Restore an archived message stream."""
 
+LIST_WEBHOOKS: Final = Operation(
+    id="list_webhooks",
+    group="webhooks",
+    name="list",
+    method="GET",
+    path="/webhooks",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="List the webhooks of the server, or of one message stream.",
+    description="Read-only. No paging. An unknown MessageStream gives an error, not an empty list.",
+    query_params=(
+        Param(
+            wire="MessageStream",
+            python="message_stream",
+            location="query",
+            type="string",
+            required=False,
+            description="Only the webhooks of this message stream; absent lists those of every stream.",
+        ),
+    ),
+    response_schema="WebhookListResponse",
+    acts_on="server",
+)
+"""GET /webhooks: List the webhooks of the server, or of one message stream."""
+
+CREATE_WEBHOOK: Final = Operation(
+    id="create_webhook",
+    group="webhooks",
+    name="create",
+    method="POST",
+    path="/webhooks",
+    token="server",
+    access="write",
+    retry_safe=False,
+    summary="Create a webhook on a message stream.",
+    description="Postmark will POST the enabled events of the stream to Url. MessageStream defaults to outbound; archived and inbound streams cannot have webhooks (ErrorCodes 1350, 1351; inbound mail goes to the server's InboundHookUrl).",
+    body_schema="CreateWebhookRequest",
+    body_fields=(
+        BodyField(
+            wire="Url",
+            python="url",
+            type="string",
+            required=True,
+            description="Where Postmark POSTs the events (ErrorCode 1354 when missing or invalid).",
+        ),
+        BodyField(
+            wire="MessageStream",
+            python="message_stream",
+            type="string",
+            required=False,
+            description="The stream whose events are POSTed; default outbound.",
+        ),
+        BodyField(
+            wire="HttpAuth",
+            python="http_auth",
+            type="object",
+            required=False,
+            description="Basic auth credentials for Postmark to send with each webhook POST.",
+        ),
+        BodyField(
+            wire="HttpHeaders",
+            python="http_headers",
+            type="array",
+            required=False,
+            description="Custom headers for Postmark to send with each POST.",
+        ),
+        BodyField(
+            wire="Triggers",
+            python="triggers",
+            type="object",
+            required=False,
+            description="The events to POST.",
+        ),
+    ),
+    response_schema="Webhook",
+    acts_on="server",
+)
+"""POST /webhooks: Create a webhook on a message stream."""
+
+GET_WEBHOOK: Final = Operation(
+    id="get_webhook",
+    group="webhooks",
+    name="get",
+    method="GET",
+    path="/webhooks/{Id}",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="Get one webhook.",
+    description="Read-only. An unknown ID gives ErrorCode 1352.",
+    path_params=(
+        Param(
+            wire="Id",
+            python="webhook_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the webhook.",
+        ),
+    ),
+    response_schema="Webhook",
+    acts_on="server",
+)
+"""GET /webhooks/{Id}: Get one webhook."""
+
+EDIT_WEBHOOK: Final = Operation(
+    id="edit_webhook",
+    group="webhooks",
+    name="edit",
+    method="PUT",
+    path="/webhooks/{Id}",
+    token="server",
+    access="write",
+    retry_safe=True,
+    summary="Change a webhook; only the fields given change.",
+    description="A partial Triggers changes only the triggers it names; HttpHeaders [] removes every header. MessageStream cannot change (ErrorCode 1357).",
+    path_params=(
+        Param(
+            wire="Id",
+            python="webhook_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the webhook.",
+        ),
+    ),
+    body_schema="EditWebhookRequest",
+    body_fields=(
+        BodyField(
+            wire="Url",
+            python="url",
+            type="string",
+            required=False,
+            description="",
+        ),
+        BodyField(
+            wire="HttpAuth",
+            python="http_auth",
+            type="object",
+            required=False,
+            description="Basic auth credentials for Postmark to send with each webhook POST.",
+        ),
+        BodyField(
+            wire="HttpHeaders",
+            python="http_headers",
+            type="array",
+            required=False,
+            description="The new custom headers; [] removes them all.",
+        ),
+        BodyField(
+            wire="Triggers",
+            python="triggers",
+            type="object",
+            required=False,
+            description="The triggers to change; the others keep their setting.",
+        ),
+    ),
+    response_schema="Webhook",
+    acts_on="server",
+)
+"""PUT /webhooks/{Id}: Change a webhook; only the fields given change."""
+
+DELETE_WEBHOOK: Final = Operation(
+    id="delete_webhook",
+    group="webhooks",
+    name="delete",
+    method="DELETE",
+    path="/webhooks/{Id}",
+    token="server",
+    access="write",
+    retry_safe=True,
+    summary="Delete a webhook.",
+    description="Postmark stops POSTing the stream's events to its Url.",
+    path_params=(
+        Param(
+            wire="Id",
+            python="webhook_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the webhook.",
+        ),
+    ),
+    response_schema="StatusResponse",
+    acts_on="server",
+)
+"""DELETE /webhooks/{Id}: Delete a webhook."""
+
 OPERATIONS: Final[dict[str, Operation]] = {
     "send_email": SEND_EMAIL,
     "send_email_batch": SEND_EMAIL_BATCH,
@@ -3391,5 +3591,10 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "edit_message_stream": EDIT_MESSAGE_STREAM,
     "archive_message_stream": ARCHIVE_MESSAGE_STREAM,
     "unarchive_message_stream": UNARCHIVE_MESSAGE_STREAM,
+    "list_webhooks": LIST_WEBHOOKS,
+    "create_webhook": CREATE_WEBHOOK,
+    "get_webhook": GET_WEBHOOK,
+    "edit_webhook": EDIT_WEBHOOK,
+    "delete_webhook": DELETE_WEBHOOK,
 }
 """Every operation by its operationId, in spec order."""

@@ -1,7 +1,7 @@
 """The clients: one per kind of Postmark token, each reaching only what its token can.
 
 - `ServerClient` / `AsyncServerClient` (X-Postmark-Server-Token):
-  email, templates, bounces, messages, suppressions, stats, server, message_streams.
+  email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks.
 - `AccountClient` / `AsyncAccountClient` (X-Postmark-Account-Token):
   servers, domains, sender_signatures.
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         AsyncStats,
         AsyncSuppressions,
         AsyncTemplates,
+        AsyncWebhooks,
     )
     from ._resources import (
         Bounces,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
         Stats,
         Suppressions,
         Templates,
+        Webhooks,
     )
 
 __all__ = [
@@ -67,7 +69,7 @@ class ServerClient(SyncAPIClient):
     with ServerClient() as client:  # token from POSTMARK_SERVER_TOKEN
         ...
 
-    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams.
+    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks.
 
     Args:
         token: the server token (X-Postmark-Server-Token); default: the
@@ -101,6 +103,8 @@ class ServerClient(SyncAPIClient):
     message_streams: MessageStreams
     """Message streams: The message streams of a server, which separate transactional, broadcast and inbound
     mail."""
+    webhooks: Webhooks
+    """Webhooks: Per message stream subscriptions to Postmark's events (the Modular Webhooks API)."""
 
     def __init__(
         self,
@@ -132,6 +136,7 @@ class ServerClient(SyncAPIClient):
             Stats,
             Suppressions,
             Templates,
+            Webhooks,
         )
 
         self.email = Email(self)
@@ -142,6 +147,7 @@ class ServerClient(SyncAPIClient):
         self.stats = Stats(self)
         self.server = Server(self)
         self.message_streams = MessageStreams(self)
+        self.webhooks = Webhooks(self)
 
 
 class AsyncServerClient(AsyncAPIClient):
@@ -153,7 +159,7 @@ class AsyncServerClient(AsyncAPIClient):
     async with AsyncServerClient() as client:  # token from POSTMARK_SERVER_TOKEN
         ...
 
-    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams.
+    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks.
 
     Args:
         token: the server token (X-Postmark-Server-Token); default: the
@@ -187,6 +193,8 @@ class AsyncServerClient(AsyncAPIClient):
     message_streams: AsyncMessageStreams
     """Message streams: The message streams of a server, which separate transactional, broadcast and inbound
     mail."""
+    webhooks: AsyncWebhooks
+    """Webhooks: Per message stream subscriptions to Postmark's events (the Modular Webhooks API)."""
 
     def __init__(
         self,
@@ -218,6 +226,7 @@ class AsyncServerClient(AsyncAPIClient):
             AsyncStats,
             AsyncSuppressions,
             AsyncTemplates,
+            AsyncWebhooks,
         )
 
         self.email = AsyncEmail(self)
@@ -228,6 +237,7 @@ class AsyncServerClient(AsyncAPIClient):
         self.stats = AsyncStats(self)
         self.server = AsyncServer(self)
         self.message_streams = AsyncMessageStreams(self)
+        self.webhooks = AsyncWebhooks(self)
 
 
 class AccountClient(SyncAPIClient):

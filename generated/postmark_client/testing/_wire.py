@@ -207,6 +207,8 @@ BODIES: Final[dict[str, tuple[str, str]]] = {
     "edit_current_server": ("object", "EditServerRequest"),
     "create_message_stream": ("object", "CreateMessageStreamRequest"),
     "edit_message_stream": ("object", "EditMessageStreamRequest"),
+    "create_webhook": ("object", "CreateWebhookRequest"),
+    "edit_webhook": ("object", "EditWebhookRequest"),
 }
 
 
@@ -531,6 +533,70 @@ SCHEMAS: Final[dict[str, ObjectSchema]] = {
             "SubscriptionManagementConfiguration": V(
                 "object", model="SubscriptionManagementConfiguration", nullable=True
             ),
+        },
+        required=(),
+        closed=True,
+    ),
+    "WebhookHttpAuthSetting": ObjectSchema(
+        fields={
+            "Username": V("string"),
+            "Password": V("string"),
+        },
+        required=("Username", "Password"),
+        closed=True,
+    ),
+    "WebhookTriggerSetting": ObjectSchema(
+        fields={
+            "Enabled": V("boolean"),
+        },
+        required=("Enabled",),
+        closed=True,
+    ),
+    "WebhookOpenTriggerSetting": ObjectSchema(
+        fields={
+            "Enabled": V("boolean"),
+            "PostFirstOpenOnly": V("boolean", nullable=True),
+        },
+        required=("Enabled",),
+        closed=True,
+    ),
+    "WebhookContentTriggerSetting": ObjectSchema(
+        fields={
+            "Enabled": V("boolean"),
+            "IncludeContent": V("boolean", nullable=True),
+        },
+        required=("Enabled",),
+        closed=True,
+    ),
+    "WebhookTriggersSetting": ObjectSchema(
+        fields={
+            "Open": V("object", model="WebhookOpenTriggerSetting", nullable=True),
+            "Click": V("object", model="WebhookTriggerSetting", nullable=True),
+            "Delivery": V("object", model="WebhookTriggerSetting", nullable=True),
+            "Bounce": V("object", model="WebhookContentTriggerSetting", nullable=True),
+            "SpamComplaint": V("object", model="WebhookContentTriggerSetting", nullable=True),
+            "SubscriptionChange": V("object", model="WebhookTriggerSetting", nullable=True),
+        },
+        required=(),
+        closed=True,
+    ),
+    "CreateWebhookRequest": ObjectSchema(
+        fields={
+            "Url": V("string", format="uri"),
+            "MessageStream": V("string", nullable=True),
+            "HttpAuth": V("object", model="WebhookHttpAuthSetting", nullable=True),
+            "HttpHeaders": V("array", items=V("object", model="MessageHeader"), nullable=True),
+            "Triggers": V("object", model="WebhookTriggersSetting", nullable=True),
+        },
+        required=("Url",),
+        closed=True,
+    ),
+    "EditWebhookRequest": ObjectSchema(
+        fields={
+            "Url": V("string", format="uri", nullable=True),
+            "HttpAuth": V("object", model="WebhookHttpAuthSetting", nullable=True),
+            "HttpHeaders": V("array", items=V("object", model="MessageHeader"), nullable=True),
+            "Triggers": V("object", model="WebhookTriggersSetting", nullable=True),
         },
         required=(),
         closed=True,

@@ -1703,6 +1703,159 @@ EXAMPLES: Final[Mapping[str, OperationExample]] = MappingProxyType(
             },
             parse_response=models.MessageStream.from_dict,
         ),
+        "list_webhooks": OperationExample(
+            operation_id="list_webhooks",
+            method="GET",
+            path_template="/webhooks",
+            path_params=MappingProxyType({}),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "Webhooks": [
+                    {
+                        "ID": 1234567,
+                        "Url": "https://www.example.com/webhook-test-tracking",
+                        "MessageStream": "outbound",
+                        "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+                        "HttpHeaders": [{"Name": "name", "Value": "value"}],
+                        "Triggers": {
+                            "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+                            "Click": {"Enabled": True},
+                            "Delivery": {"Enabled": True},
+                            "Bounce": {"Enabled": False, "IncludeContent": False},
+                            "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+                            "SubscriptionChange": {"Enabled": False},
+                        },
+                    },
+                    {
+                        "ID": 1234568,
+                        "Url": "https://www.example.com/webhook-test-bounce",
+                        "MessageStream": "outbound",
+                        "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+                        "HttpHeaders": [{"Name": "name", "Value": "value"}],
+                        "Triggers": {
+                            "Open": {"Enabled": False, "PostFirstOpenOnly": False},
+                            "Click": {"Enabled": False},
+                            "Delivery": {"Enabled": False},
+                            "Bounce": {"Enabled": True, "IncludeContent": False},
+                            "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+                            "SubscriptionChange": {"Enabled": False},
+                        },
+                    },
+                ]
+            },
+            parse_response=models.WebhookListResponse.from_dict,
+        ),
+        "create_webhook": OperationExample(
+            operation_id="create_webhook",
+            method="POST",
+            path_template="/webhooks",
+            path_params=MappingProxyType({}),
+            query=MappingProxyType({}),
+            request_body={
+                "Url": "https://www.example.com/webhook-test-tracking",
+                "MessageStream": "outbound",
+                "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+                "HttpHeaders": [{"Name": "name", "Value": "value"}],
+                "Triggers": {
+                    "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+                    "Click": {"Enabled": True},
+                    "Delivery": {"Enabled": True},
+                    "Bounce": {"Enabled": False, "IncludeContent": False},
+                    "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+                    "SubscriptionChange": {"Enabled": False},
+                },
+            },
+            response_body={
+                "ID": 1234567,
+                "Url": "https://www.example.com/webhook-test-tracking",
+                "MessageStream": "outbound",
+                "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+                "HttpHeaders": [{"Name": "name", "Value": "value"}],
+                "Triggers": {
+                    "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+                    "Click": {"Enabled": True},
+                    "Delivery": {"Enabled": True},
+                    "Bounce": {"Enabled": False, "IncludeContent": False},
+                    "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+                    "SubscriptionChange": {"Enabled": False},
+                },
+            },
+            parse_response=models.Webhook.from_dict,
+        ),
+        "get_webhook": OperationExample(
+            operation_id="get_webhook",
+            method="GET",
+            path_template="/webhooks/{Id}",
+            path_params=MappingProxyType(
+                {
+                    "Id": 1234567,
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "ID": 1234567,
+                "Url": "https://www.example.com/webhook-test-tracking",
+                "MessageStream": "outbound",
+                "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+                "HttpHeaders": [{"Name": "name", "Value": "value"}],
+                "Triggers": {
+                    "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+                    "Click": {"Enabled": True},
+                    "Delivery": {"Enabled": True},
+                    "Bounce": {"Enabled": False, "IncludeContent": False},
+                    "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+                    "SubscriptionChange": {"Enabled": False},
+                },
+            },
+            parse_response=models.Webhook.from_dict,
+        ),
+        "edit_webhook": OperationExample(
+            operation_id="edit_webhook",
+            method="PUT",
+            path_template="/webhooks/{Id}",
+            path_params=MappingProxyType(
+                {
+                    "Id": 1234567,
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body={
+                "Url": "https://www.example.com/webhook-test-tracking-edited",
+                "Triggers": {"Bounce": {"Enabled": True, "IncludeContent": False}},
+            },
+            response_body={
+                "ID": 1234567,
+                "Url": "https://www.example.com/webhook-test-tracking-edited",
+                "MessageStream": "outbound",
+                "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+                "HttpHeaders": [{"Name": "name", "Value": "value"}],
+                "Triggers": {
+                    "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+                    "Click": {"Enabled": True},
+                    "Delivery": {"Enabled": True},
+                    "Bounce": {"Enabled": True, "IncludeContent": False},
+                    "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+                    "SubscriptionChange": {"Enabled": False},
+                },
+            },
+            parse_response=models.Webhook.from_dict,
+        ),
+        "delete_webhook": OperationExample(
+            operation_id="delete_webhook",
+            method="DELETE",
+            path_template="/webhooks/{Id}",
+            path_params=MappingProxyType(
+                {
+                    "Id": 1234567,
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={"ErrorCode": 0, "Message": "Webhook 1234 removed."},
+            parse_response=models.StatusResponse.from_dict,
+        ),
     }
 )
 """Every operation's example call, by operationId."""

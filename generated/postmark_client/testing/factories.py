@@ -53,6 +53,7 @@ __all__ = [
     "make_create_sender_signature_request",
     "make_create_server_request",
     "make_create_template_request",
+    "make_create_webhook_request",
     "make_delivery_stats",
     "make_delivery_webhook",
     "make_dkim_rotation_response",
@@ -63,6 +64,7 @@ __all__ = [
     "make_edit_message_stream_request",
     "make_edit_server_request",
     "make_edit_template_request",
+    "make_edit_webhook_request",
     "make_email_address_full",
     "make_error_response",
     "make_geo",
@@ -114,6 +116,18 @@ __all__ = [
     "make_upsert_template_response",
     "make_validate_template_request",
     "make_validate_template_response",
+    "make_webhook",
+    "make_webhook_content_trigger",
+    "make_webhook_content_trigger_setting",
+    "make_webhook_http_auth",
+    "make_webhook_http_auth_setting",
+    "make_webhook_list_response",
+    "make_webhook_open_trigger",
+    "make_webhook_open_trigger_setting",
+    "make_webhook_trigger",
+    "make_webhook_trigger_setting",
+    "make_webhook_triggers",
+    "make_webhook_triggers_setting",
 ]
 
 SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
@@ -1091,6 +1105,68 @@ SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
             "ServerID": 123456,
             "ExpectedPurgeDate": "2020-08-30T12:30:00.00-04:00",
         },
+        "WebhookHttpAuth": {"Username": "user", "Password": "passw0rd"},
+        "WebhookTrigger": {"Enabled": True},
+        "WebhookOpenTrigger": {"Enabled": True, "PostFirstOpenOnly": False},
+        "WebhookContentTrigger": {"Enabled": False, "IncludeContent": False},
+        "WebhookTriggers": {
+            "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+            "Click": {"Enabled": True},
+            "Delivery": {"Enabled": True},
+            "Bounce": {"Enabled": False, "IncludeContent": False},
+            "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+            "SubscriptionChange": {"Enabled": False},
+        },
+        "Webhook": {
+            "ID": 1234567,
+            "Url": "https://www.example.com/webhook-test-tracking",
+            "MessageStream": "outbound",
+            "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+            "HttpHeaders": [{"Name": "name", "Value": "value"}],
+            "Triggers": {
+                "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+                "Click": {"Enabled": True},
+                "Delivery": {"Enabled": True},
+                "Bounce": {"Enabled": False, "IncludeContent": False},
+                "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+                "SubscriptionChange": {"Enabled": False},
+            },
+        },
+        "WebhookListResponse": {
+            "Webhooks": [
+                {
+                    "ID": 1234567,
+                    "Url": "https://www.example.com/webhook-test-tracking",
+                    "MessageStream": "outbound",
+                    "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+                    "HttpHeaders": [{"Name": "name", "Value": "value"}],
+                    "Triggers": {
+                        "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+                        "Click": {"Enabled": True},
+                        "Delivery": {"Enabled": True},
+                        "Bounce": {"Enabled": False, "IncludeContent": False},
+                        "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+                        "SubscriptionChange": {"Enabled": False},
+                    },
+                }
+            ]
+        },
+        "WebhookHttpAuthSetting": {"Username": "user", "Password": "passw0rd"},
+        "WebhookTriggerSetting": {"Enabled": True},
+        "WebhookOpenTriggerSetting": {"Enabled": True, "PostFirstOpenOnly": False},
+        "WebhookContentTriggerSetting": {"Enabled": True, "IncludeContent": False},
+        "WebhookTriggersSetting": {"SpamComplaint": {"Enabled": True}},
+        "CreateWebhookRequest": {
+            "Url": "https://www.example.com/webhook-test-tracking",
+            "MessageStream": "outbound",
+            "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+            "HttpHeaders": [{"Name": "name", "Value": "value"}],
+            "Triggers": {
+                "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+                "Click": {"Enabled": True},
+            },
+        },
+        "EditWebhookRequest": {"Triggers": {"SpamComplaint": {"Enabled": True}}},
         "DeliveryWebhook": {
             "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
             "Recipient": "john@example.com",
@@ -1686,6 +1762,78 @@ def make_message_stream_archive_response(**overrides: Any) -> models.MessageStre
     )
 
 
+def make_webhook_http_auth(**overrides: Any) -> models.WebhookHttpAuth:
+    """A `models.WebhookHttpAuth` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookHttpAuth.from_dict, "WebhookHttpAuth", overrides)
+
+
+def make_webhook_trigger(**overrides: Any) -> models.WebhookTrigger:
+    """A `models.WebhookTrigger` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookTrigger.from_dict, "WebhookTrigger", overrides)
+
+
+def make_webhook_open_trigger(**overrides: Any) -> models.WebhookOpenTrigger:
+    """A `models.WebhookOpenTrigger` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookOpenTrigger.from_dict, "WebhookOpenTrigger", overrides)
+
+
+def make_webhook_content_trigger(**overrides: Any) -> models.WebhookContentTrigger:
+    """A `models.WebhookContentTrigger` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookContentTrigger.from_dict, "WebhookContentTrigger", overrides)
+
+
+def make_webhook_triggers(**overrides: Any) -> models.WebhookTriggers:
+    """A `models.WebhookTriggers` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookTriggers.from_dict, "WebhookTriggers", overrides)
+
+
+def make_webhook(**overrides: Any) -> models.Webhook:
+    """A `models.Webhook` from example data; `overrides` replace its attributes."""
+    return _make(models.Webhook.from_dict, "Webhook", overrides)
+
+
+def make_webhook_list_response(**overrides: Any) -> models.WebhookListResponse:
+    """A `models.WebhookListResponse` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookListResponse.from_dict, "WebhookListResponse", overrides)
+
+
+def make_webhook_http_auth_setting(**overrides: Any) -> models.WebhookHttpAuthSetting:
+    """A `models.WebhookHttpAuthSetting` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookHttpAuthSetting.from_dict, "WebhookHttpAuthSetting", overrides)
+
+
+def make_webhook_trigger_setting(**overrides: Any) -> models.WebhookTriggerSetting:
+    """A `models.WebhookTriggerSetting` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookTriggerSetting.from_dict, "WebhookTriggerSetting", overrides)
+
+
+def make_webhook_open_trigger_setting(**overrides: Any) -> models.WebhookOpenTriggerSetting:
+    """A `models.WebhookOpenTriggerSetting` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookOpenTriggerSetting.from_dict, "WebhookOpenTriggerSetting", overrides)
+
+
+def make_webhook_content_trigger_setting(**overrides: Any) -> models.WebhookContentTriggerSetting:
+    """A `models.WebhookContentTriggerSetting` from example data; `overrides` replace its attributes."""
+    return _make(
+        models.WebhookContentTriggerSetting.from_dict, "WebhookContentTriggerSetting", overrides
+    )
+
+
+def make_webhook_triggers_setting(**overrides: Any) -> models.WebhookTriggersSetting:
+    """A `models.WebhookTriggersSetting` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookTriggersSetting.from_dict, "WebhookTriggersSetting", overrides)
+
+
+def make_create_webhook_request(**overrides: Any) -> models.CreateWebhookRequest:
+    """A `models.CreateWebhookRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.CreateWebhookRequest.from_dict, "CreateWebhookRequest", overrides)
+
+
+def make_edit_webhook_request(**overrides: Any) -> models.EditWebhookRequest:
+    """A `models.EditWebhookRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.EditWebhookRequest.from_dict, "EditWebhookRequest", overrides)
+
+
 def make_delivery_webhook(**overrides: Any) -> models.DeliveryWebhook:
     """A `models.DeliveryWebhook` from example data; `overrides` replace its attributes."""
     return _make(models.DeliveryWebhook.from_dict, "DeliveryWebhook", overrides)
@@ -1799,6 +1947,20 @@ FACTORIES: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "CreateMessageStreamRequest": make_create_message_stream_request,
         "EditMessageStreamRequest": make_edit_message_stream_request,
         "MessageStreamArchiveResponse": make_message_stream_archive_response,
+        "WebhookHttpAuth": make_webhook_http_auth,
+        "WebhookTrigger": make_webhook_trigger,
+        "WebhookOpenTrigger": make_webhook_open_trigger,
+        "WebhookContentTrigger": make_webhook_content_trigger,
+        "WebhookTriggers": make_webhook_triggers,
+        "Webhook": make_webhook,
+        "WebhookListResponse": make_webhook_list_response,
+        "WebhookHttpAuthSetting": make_webhook_http_auth_setting,
+        "WebhookTriggerSetting": make_webhook_trigger_setting,
+        "WebhookOpenTriggerSetting": make_webhook_open_trigger_setting,
+        "WebhookContentTriggerSetting": make_webhook_content_trigger_setting,
+        "WebhookTriggersSetting": make_webhook_triggers_setting,
+        "CreateWebhookRequest": make_create_webhook_request,
+        "EditWebhookRequest": make_edit_webhook_request,
         "DeliveryWebhook": make_delivery_webhook,
         "BounceWebhook": make_bounce_webhook,
         "SpamComplaintWebhook": make_spam_complaint_webhook,
