@@ -83,6 +83,7 @@ GROUPS = {
     "Server": ("server", "server"),
     "Message streams": ("message_streams", "server"),
     "Webhooks": ("webhooks", "server"),
+    "Inbound rules": ("inbound_rules", "server"),
 }
 
 WEBHOOKS = ["Delivery", "Bounce", "SpamComplaint", "Open", "Click", "SubscriptionChange", "Inbound"]

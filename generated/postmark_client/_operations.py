@@ -17,12 +17,14 @@ __all__ = [
     "ARCHIVE_MESSAGE_STREAM",
     "BYPASS_INBOUND_MESSAGE",
     "CREATE_DOMAIN",
+    "CREATE_INBOUND_RULE",
     "CREATE_MESSAGE_STREAM",
     "CREATE_SENDER_SIGNATURE",
     "CREATE_SERVER",
     "CREATE_SUPPRESSIONS",
     "CREATE_TEMPLATE",
     "CREATE_WEBHOOK",
+    "DELETE_INBOUND_RULE",
     "DELETE_SENDER_SIGNATURE",
     "DELETE_SERVER",
     "DELETE_SUPPRESSIONS",
@@ -50,6 +52,7 @@ __all__ = [
     "GET_WEBHOOK",
     "LIST_BOUNCES",
     "LIST_DOMAINS",
+    "LIST_INBOUND_RULES",
     "LIST_MESSAGE_STREAMS",
     "LIST_SENDER_SIGNATURES",
     "LIST_SERVERS",
@@ -3540,6 +3543,111 @@ DELETE_WEBHOOK: Final = Operation(
 )
 """DELETE /webhooks/{Id}: Delete a webhook."""
 
+LIST_INBOUND_RULES: Final = Operation(
+    id="list_inbound_rules",
+    group="inbound_rules",
+    name="list",
+    method="GET",
+    path="/triggers/inboundrules",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="List the server's inbound rule triggers.",
+    description="Read-only. Each rule blocks inbound mail from one address or domain.",
+    query_params=(
+        Param(
+            wire="count",
+            python="count",
+            location="query",
+            type="integer",
+            required=True,
+            minimum=1,
+            maximum=500,
+            default=100,
+            description="Number of records to return per request (at most 500).",
+        ),
+        Param(
+            wire="offset",
+            python="offset",
+            location="query",
+            type="integer",
+            required=True,
+            minimum=0,
+            maximum=9999,
+            default=0,
+            description="Number of records to skip. count + offset may not exceed 10,000.",
+        ),
+    ),
+    response_schema="InboundRuleListResponse",
+    paging=Paging(
+        count="count",
+        offset="offset",
+        items="InboundRules",
+        items_attr="inbound_rules",
+        total="TotalCount",
+        total_attr="total_count",
+        max_count=500,
+        max_reachable=10000,
+        narrow_by=(),
+    ),
+    acts_on="server",
+)
+"""GET /triggers/inboundrules: List the server's inbound rule triggers."""
+
+CREATE_INBOUND_RULE: Final = Operation(
+    id="create_inbound_rule",
+    group="inbound_rules",
+    name="create",
+    method="POST",
+    path="/triggers/inboundrules",
+    token="server",
+    access="write",
+    retry_safe=False,
+    summary="Block inbound mail from an address or a domain.",
+    description="Inbound messages from the address or domain are blocked from then on (ErrorCode 810 when the rule exists already).",
+    body_schema="CreateInboundRuleRequest",
+    body_fields=(
+        BodyField(
+            wire="Rule",
+            python="rule",
+            type="string",
+            required=True,
+            description="An e-mail address or a domain to block, e.g. someone@example.com or example.com (ErrorCode 813 otherwise).",
+        ),
+    ),
+    response_schema="InboundRule",
+    acts_on="server",
+)
+"""POST /triggers/inboundrules: Block inbound mail from an address or a domain."""
+
+DELETE_INBOUND_RULE: Final = Operation(
+    id="delete_inbound_rule",
+    group="inbound_rules",
+    name="delete",
+    method="DELETE",
+    path="/triggers/inboundrules/{triggerid}",
+    token="server",
+    access="write",
+    retry_safe=True,
+    summary="Delete an inbound rule trigger.",
+    description="Mail from the address or domain is accepted again.",
+    path_params=(
+        Param(
+            wire="triggerid",
+            python="trigger_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the inbound rule.",
+        ),
+    ),
+    response_schema="StatusResponse",
+    acts_on="server",
+)
+"""DELETE /triggers/inboundrules/{triggerid}: Delete an inbound rule trigger."""
+
 OPERATIONS: Final[dict[str, Operation]] = {
     "send_email": SEND_EMAIL,
     "send_email_batch": SEND_EMAIL_BATCH,
@@ -3596,5 +3704,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "get_webhook": GET_WEBHOOK,
     "edit_webhook": EDIT_WEBHOOK,
     "delete_webhook": DELETE_WEBHOOK,
+    "list_inbound_rules": LIST_INBOUND_RULES,
+    "create_inbound_rule": CREATE_INBOUND_RULE,
+    "delete_inbound_rule": DELETE_INBOUND_RULE,
 }
 """Every operation by its operationId, in spec order."""

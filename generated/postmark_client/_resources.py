@@ -29,6 +29,7 @@ __all__ = [
     "Bounces",
     "Domains",
     "Email",
+    "InboundRules",
     "MessageStreams",
     "Messages",
     "SenderSignatures",
@@ -2366,5 +2367,93 @@ class Webhooks(SyncResource):
         return self._client.request(
             ops.DELETE_WEBHOOK,
             path={"Id": webhook_id},
+            cast_to=models.StatusResponse.from_dict,
+        )
+
+
+class InboundRules(SyncResource):
+    """Inbound rules: Inbound rule triggers, which block inbound mail from chosen addresses or domains.
+
+    Needs the server token.
+    """
+
+    def list(
+        self,
+        *,
+        count: int = 100,
+        offset: int = 0,
+    ) -> SyncPage[models.InboundRule]:
+        """List the server's inbound rule triggers.
+
+        Read-only. Each rule blocks inbound mail from one address or domain.
+
+        `GET /triggers/inboundrules` with the server token (X-Postmark-Server-Token); reads
+        data; safe to repeat, so retried after a server error or a read timeout. Returns a page
+        of up to 500 InboundRules with the total count; `auto_paging_iter()` walks the rest, up
+        to 10,000 results.
+
+        Args:
+            count: Number of records to return per request (at most 500).
+            offset: Number of records to skip. count + offset may not exceed 10,000.
+        """
+        from . import _operations as ops
+        from . import models
+
+        return self._client.request_page(
+            ops.LIST_INBOUND_RULES,
+            query={"count": count, "offset": offset},
+            cast_to=models.InboundRuleListResponse.from_dict,
+        )
+
+    def create(
+        self,
+        *,
+        rule: str,
+    ) -> models.InboundRule:
+        """Block inbound mail from an address or a domain.
+
+        Inbound messages from the address or domain are blocked from then on (ErrorCode 810 when
+        the rule exists already).
+
+        `POST /triggers/inboundrules` with the server token (X-Postmark-Server-Token); writes
+        data; never re-sent once it may have reached Postmark.
+
+        Args:
+            rule: `Rule`: An e-mail address or a domain to block, e.g. someone@example.com or
+                example.com (ErrorCode 813 otherwise).
+        """
+        from . import _operations as ops
+        from . import models
+
+        body = models.CreateInboundRuleRequest(
+            rule=rule,
+        )
+        return self._client.request(
+            ops.CREATE_INBOUND_RULE,
+            body=body,
+            cast_to=models.InboundRule.from_dict,
+        )
+
+    def delete(
+        self,
+        trigger_id: int,
+    ) -> models.StatusResponse:
+        """Delete an inbound rule trigger.
+
+        Mail from the address or domain is accepted again.
+
+        `DELETE /triggers/inboundrules/{triggerid}` with the server token
+        (X-Postmark-Server-Token); writes data; safe to repeat, so retried after a server error
+        or a read timeout.
+
+        Args:
+            trigger_id: `triggerid`: ID of the inbound rule.
+        """
+        from . import _operations as ops
+        from . import models
+
+        return self._client.request(
+            ops.DELETE_INBOUND_RULE,
+            path={"triggerid": trigger_id},
             cast_to=models.StatusResponse.from_dict,
         )

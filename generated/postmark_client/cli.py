@@ -86,6 +86,7 @@ _GROUP_HELP: Final[dict[str, str]] = {
     "server": "The settings of the server a server token belongs to (the account token reaches every server through Servers).",
     "message_streams": "The message streams of a server, which separate transactional, broadcast and inbound mail.",
     "webhooks": "Per message stream subscriptions to Postmark's events (the Modular Webhooks API).",
+    "inbound_rules": "Inbound rule triggers, which block inbound mail from chosen addresses or domains.",
 }
 # Object bodies: the request model a body is read into (so nested values get their types).
 _BODY_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
@@ -107,6 +108,7 @@ _BODY_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
     "edit_message_stream": models.EditMessageStreamRequest.from_dict,
     "create_webhook": models.CreateWebhookRequest.from_dict,
     "edit_webhook": models.EditWebhookRequest.from_dict,
+    "create_inbound_rule": models.CreateInboundRuleRequest.from_dict,
 }
 # Batches (and array bodies): the model of one message, and the field holding the messages.
 _MESSAGE_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {

@@ -1,7 +1,7 @@
 """The clients: one per kind of Postmark token, each reaching only what its token can.
 
 - `ServerClient` / `AsyncServerClient` (X-Postmark-Server-Token):
-  email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks.
+  email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks, inbound_rules.
 - `AccountClient` / `AsyncAccountClient` (X-Postmark-Account-Token):
   servers, domains, sender_signatures.
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         AsyncBounces,
         AsyncDomains,
         AsyncEmail,
+        AsyncInboundRules,
         AsyncMessageStreams,
         AsyncMessages,
         AsyncSenderSignatures,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
         Bounces,
         Domains,
         Email,
+        InboundRules,
         MessageStreams,
         Messages,
         SenderSignatures,
@@ -69,7 +71,7 @@ class ServerClient(SyncAPIClient):
     with ServerClient() as client:  # token from POSTMARK_SERVER_TOKEN
         ...
 
-    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks.
+    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks, inbound_rules.
 
     Args:
         token: the server token (X-Postmark-Server-Token); default: the
@@ -105,6 +107,8 @@ class ServerClient(SyncAPIClient):
     mail."""
     webhooks: Webhooks
     """Webhooks: Per message stream subscriptions to Postmark's events (the Modular Webhooks API)."""
+    inbound_rules: InboundRules
+    """Inbound rules: Inbound rule triggers, which block inbound mail from chosen addresses or domains."""
 
     def __init__(
         self,
@@ -130,6 +134,7 @@ class ServerClient(SyncAPIClient):
         from ._resources import (
             Bounces,
             Email,
+            InboundRules,
             MessageStreams,
             Messages,
             Server,
@@ -148,6 +153,7 @@ class ServerClient(SyncAPIClient):
         self.server = Server(self)
         self.message_streams = MessageStreams(self)
         self.webhooks = Webhooks(self)
+        self.inbound_rules = InboundRules(self)
 
 
 class AsyncServerClient(AsyncAPIClient):
@@ -159,7 +165,7 @@ class AsyncServerClient(AsyncAPIClient):
     async with AsyncServerClient() as client:  # token from POSTMARK_SERVER_TOKEN
         ...
 
-    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks.
+    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks, inbound_rules.
 
     Args:
         token: the server token (X-Postmark-Server-Token); default: the
@@ -195,6 +201,8 @@ class AsyncServerClient(AsyncAPIClient):
     mail."""
     webhooks: AsyncWebhooks
     """Webhooks: Per message stream subscriptions to Postmark's events (the Modular Webhooks API)."""
+    inbound_rules: AsyncInboundRules
+    """Inbound rules: Inbound rule triggers, which block inbound mail from chosen addresses or domains."""
 
     def __init__(
         self,
@@ -220,6 +228,7 @@ class AsyncServerClient(AsyncAPIClient):
         from ._async_resources import (
             AsyncBounces,
             AsyncEmail,
+            AsyncInboundRules,
             AsyncMessageStreams,
             AsyncMessages,
             AsyncServer,
@@ -238,6 +247,7 @@ class AsyncServerClient(AsyncAPIClient):
         self.server = AsyncServer(self)
         self.message_streams = AsyncMessageStreams(self)
         self.webhooks = AsyncWebhooks(self)
+        self.inbound_rules = AsyncInboundRules(self)
 
 
 class AccountClient(SyncAPIClient):

@@ -42,6 +42,7 @@ __all__ = [
     "ClickWebhookRecordType",
     "ClientInfo",
     "CreateDomainRequest",
+    "CreateInboundRuleRequest",
     "CreateMessageStreamRequest",
     "CreateMessageStreamRequestMessageStreamType",
     "CreateSenderSignatureRequest",
@@ -69,6 +70,8 @@ __all__ = [
     "InboundMessage",
     "InboundMessageSearchResponse",
     "InboundMessageStatus",
+    "InboundRule",
+    "InboundRuleListResponse",
     "InboundWebhook",
     "InboundWebhookRecordType",
     "ListMessageStreamsMessageStreamType",
@@ -7696,6 +7699,133 @@ class EditWebhookRequest:
             )
         if self.triggers is not None:
             self.triggers.validate(path + "Triggers" + ".")
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
+
+
+@dataclass(slots=True)
+class InboundRule:
+    """An inbound rule trigger; inbound mail from Rule (an address or a domain) is blocked."""
+
+    id: int
+    """`ID`"""
+    rule: str
+    """`Rule`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"ID", "Rule"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InboundRule:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["ID"],
+            data["Rule"],
+            {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"ID": self.id, "Rule": self.rule}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class InboundRuleListResponse:
+    """One page of inbound rule triggers."""
+
+    total_count: int
+    """`TotalCount`"""
+    inbound_rules: list[InboundRule]
+    """`InboundRules`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"TotalCount", "InboundRules"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InboundRuleListResponse:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["TotalCount"],
+            [
+                InboundRule(
+                    i0["ID"],
+                    i0["Rule"],
+                    (
+                        {}
+                        if InboundRule._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in InboundRule._wire_keys}
+                    ),
+                )
+                for i0 in data["InboundRules"]
+            ],
+            {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {
+            "TotalCount": self.total_count,
+            "InboundRules": [i0.to_dict() for i0 in self.inbound_rules],
+        }
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class CreateInboundRuleRequest:
+    """A new inbound rule trigger.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    rule: str
+    """`Rule`: An e-mail address or a domain to block, e.g. someone@example.com or example.com
+    (ErrorCode 813 otherwise)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Rule"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CreateInboundRuleRequest:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        raw: Any = data  # required fields may be missing here; validate() reports them
+        return cls(
+            raw.get("Rule"),
+            {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Rule": self.rule}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.rule is None:
+            raise RequestValidationError(path + "Rule", "is required")
+        if not isinstance(self.rule, str):
+            raise RequestValidationError(
+                path + "Rule", "must be a string, got " + type(self.rule).__name__
+            )
+        if len(self.rule) < 1:
+            raise RequestValidationError(path + "Rule", "must be at least 1 characters")
         if self.extra:
             raise RequestValidationError(
                 path + min(self.extra), "is not a field Postmark accepts here"

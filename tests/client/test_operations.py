@@ -98,7 +98,7 @@ EXPECTED_OPERATIONS = [
 ]
 # Beyond the 40: the operations the spec's release notes add (x-postmark-release-notes[].operations).
 ADDED_OPERATIONS = added_operations()
-SERVER_GROUPS = {"email", "templates", "bounces", "messages", "suppressions", "stats", "server", "message_streams", "webhooks"}
+SERVER_GROUPS = {"email", "templates", "bounces", "messages", "suppressions", "stats", "server", "message_streams", "webhooks", "inbound_rules"}
 ACCOUNT_GROUPS = {"servers", "domains", "sender_signatures"}
 
 

@@ -209,6 +209,7 @@ BODIES: Final[dict[str, tuple[str, str]]] = {
     "edit_message_stream": ("object", "EditMessageStreamRequest"),
     "create_webhook": ("object", "CreateWebhookRequest"),
     "edit_webhook": ("object", "EditWebhookRequest"),
+    "create_inbound_rule": ("object", "CreateInboundRuleRequest"),
 }
 
 
@@ -599,6 +600,13 @@ SCHEMAS: Final[dict[str, ObjectSchema]] = {
             "Triggers": V("object", model="WebhookTriggersSetting", nullable=True),
         },
         required=(),
+        closed=True,
+    ),
+    "CreateInboundRuleRequest": ObjectSchema(
+        fields={
+            "Rule": V("string", min_length=1),
+        },
+        required=("Rule",),
         closed=True,
     ),
 }

@@ -1856,6 +1856,52 @@ EXAMPLES: Final[Mapping[str, OperationExample]] = MappingProxyType(
             response_body={"ErrorCode": 0, "Message": "Webhook 1234 removed."},
             parse_response=models.StatusResponse.from_dict,
         ),
+        "list_inbound_rules": OperationExample(
+            operation_id="list_inbound_rules",
+            method="GET",
+            path_template="/triggers/inboundrules",
+            path_params=MappingProxyType({}),
+            query=MappingProxyType(
+                {
+                    "count": 50,
+                    "offset": 0,
+                }
+            ),
+            request_body=None,
+            response_body={
+                "TotalCount": 3,
+                "InboundRules": [
+                    {"ID": 3, "Rule": "someone@example.com"},
+                    {"ID": 5, "Rule": "badsender.example.com"},
+                    {"ID": 7, "Rule": "spammer@example.net"},
+                ],
+            },
+            parse_response=models.InboundRuleListResponse.from_dict,
+        ),
+        "create_inbound_rule": OperationExample(
+            operation_id="create_inbound_rule",
+            method="POST",
+            path_template="/triggers/inboundrules",
+            path_params=MappingProxyType({}),
+            query=MappingProxyType({}),
+            request_body={"Rule": "someone@example.com"},
+            response_body={"ID": 15, "Rule": "someone@example.com"},
+            parse_response=models.InboundRule.from_dict,
+        ),
+        "delete_inbound_rule": OperationExample(
+            operation_id="delete_inbound_rule",
+            method="DELETE",
+            path_template="/triggers/inboundrules/{triggerid}",
+            path_params=MappingProxyType(
+                {
+                    "triggerid": 15,
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={"ErrorCode": 0, "Message": "Rule someone@example.com removed."},
+            parse_response=models.StatusResponse.from_dict,
+        ),
     }
 )
 """Every operation's example call, by operationId."""

@@ -49,6 +49,7 @@ __all__ = [
     "make_click_webhook",
     "make_client_info",
     "make_create_domain_request",
+    "make_create_inbound_rule_request",
     "make_create_message_stream_request",
     "make_create_sender_signature_request",
     "make_create_server_request",
@@ -71,6 +72,8 @@ __all__ = [
     "make_inbound_attachment",
     "make_inbound_message",
     "make_inbound_message_search_response",
+    "make_inbound_rule",
+    "make_inbound_rule_list_response",
     "make_inbound_webhook",
     "make_message_event",
     "make_message_event_details",
@@ -1167,6 +1170,12 @@ SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
             },
         },
         "EditWebhookRequest": {"Triggers": {"SpamComplaint": {"Enabled": True}}},
+        "InboundRule": {"ID": 15, "Rule": "someone@example.com"},
+        "InboundRuleListResponse": {
+            "TotalCount": 1,
+            "InboundRules": [{"ID": 3, "Rule": "someone@example.com"}],
+        },
+        "CreateInboundRuleRequest": {"Rule": "someone@example.com"},
         "DeliveryWebhook": {
             "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
             "Recipient": "john@example.com",
@@ -1834,6 +1843,21 @@ def make_edit_webhook_request(**overrides: Any) -> models.EditWebhookRequest:
     return _make(models.EditWebhookRequest.from_dict, "EditWebhookRequest", overrides)
 
 
+def make_inbound_rule(**overrides: Any) -> models.InboundRule:
+    """A `models.InboundRule` from example data; `overrides` replace its attributes."""
+    return _make(models.InboundRule.from_dict, "InboundRule", overrides)
+
+
+def make_inbound_rule_list_response(**overrides: Any) -> models.InboundRuleListResponse:
+    """A `models.InboundRuleListResponse` from example data; `overrides` replace its attributes."""
+    return _make(models.InboundRuleListResponse.from_dict, "InboundRuleListResponse", overrides)
+
+
+def make_create_inbound_rule_request(**overrides: Any) -> models.CreateInboundRuleRequest:
+    """A `models.CreateInboundRuleRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.CreateInboundRuleRequest.from_dict, "CreateInboundRuleRequest", overrides)
+
+
 def make_delivery_webhook(**overrides: Any) -> models.DeliveryWebhook:
     """A `models.DeliveryWebhook` from example data; `overrides` replace its attributes."""
     return _make(models.DeliveryWebhook.from_dict, "DeliveryWebhook", overrides)
@@ -1961,6 +1985,9 @@ FACTORIES: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "WebhookTriggersSetting": make_webhook_triggers_setting,
         "CreateWebhookRequest": make_create_webhook_request,
         "EditWebhookRequest": make_edit_webhook_request,
+        "InboundRule": make_inbound_rule,
+        "InboundRuleListResponse": make_inbound_rule_list_response,
+        "CreateInboundRuleRequest": make_create_inbound_rule_request,
         "DeliveryWebhook": make_delivery_webhook,
         "BounceWebhook": make_bounce_webhook,
         "SpamComplaintWebhook": make_spam_complaint_webhook,
