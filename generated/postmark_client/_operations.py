@@ -43,8 +43,12 @@ __all__ = [
     "GET_BULK_EMAIL_STATUS",
     "GET_CURRENT_SERVER",
     "GET_DELIVERY_STATS",
+    "GET_INBOUND_MESSAGE_DETAILS",
+    "GET_MESSAGE_CLICKS",
+    "GET_MESSAGE_OPENS",
     "GET_MESSAGE_STREAM",
     "GET_OUTBOUND_MESSAGE_DETAILS",
+    "GET_OUTBOUND_MESSAGE_DUMP",
     "GET_OUTBOUND_OVERVIEW",
     "GET_SENT_COUNTS",
     "GET_SERVER",
@@ -3648,6 +3652,180 @@ DELETE_INBOUND_RULE: Final = Operation(
 )
 """DELETE /triggers/inboundrules/{triggerid}: Delete an inbound rule trigger."""
 
+GET_OUTBOUND_MESSAGE_DUMP: Final = Operation(
+    id="get_outbound_message_dump",
+    group="messages",
+    name="get_outbound_dump",
+    method="GET",
+    path="/messages/outbound/{messageid}/dump",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="Get the raw source of an outbound message.",
+    description="Read-only. Body is the message as Postmark sent it over SMTP; empty when no dump is kept (anymore).",
+    path_params=(
+        Param(
+            wire="messageid",
+            python="message_id",
+            location="path",
+            type="string",
+            required=True,
+            description="The MessageID returned when the message was sent.",
+        ),
+    ),
+    response_schema="OutboundMessageDump",
+    acts_on="message",
+)
+"""GET /messages/outbound/{messageid}/dump: Get the raw source of an outbound message."""
+
+GET_INBOUND_MESSAGE_DETAILS: Final = Operation(
+    id="get_inbound_message_details",
+    group="messages",
+    name="get_inbound_details",
+    method="GET",
+    path="/messages/inbound/{messageid}/details",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="Get inbound message details",
+    description="Read-only. One inbound message with its bodies, headers and attachment list (attachment content is not returned).",
+    path_params=(
+        Param(
+            wire="messageid",
+            python="message_id",
+            location="path",
+            type="string",
+            required=True,
+            description="The MessageID of the inbound message.",
+        ),
+    ),
+    response_schema="InboundMessageDetails",
+    acts_on="message",
+)
+"""GET /messages/inbound/{messageid}/details: Get inbound message details"""
+
+GET_MESSAGE_OPENS: Final = Operation(
+    id="get_message_opens",
+    group="messages",
+    name="get_opens",
+    method="GET",
+    path="/messages/outbound/opens/{messageid}",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="Get the opens of one outbound message",
+    description="Read-only. Requires open tracking on the message. Only a recipient's first open is kept for a single message.",
+    path_params=(
+        Param(
+            wire="messageid",
+            python="message_id",
+            location="path",
+            type="string",
+            required=True,
+            description="The MessageID of the outbound message.",
+        ),
+    ),
+    query_params=(
+        Param(
+            wire="count",
+            python="count",
+            location="query",
+            type="integer",
+            required=True,
+            minimum=1,
+            maximum=500,
+            default=100,
+            description="Number of records to return per request (at most 500).",
+        ),
+        Param(
+            wire="offset",
+            python="offset",
+            location="query",
+            type="integer",
+            required=True,
+            minimum=0,
+            maximum=9999,
+            default=0,
+            description="Number of records to skip. count + offset may not exceed 10,000.",
+        ),
+    ),
+    response_schema="OpenSearchResponse",
+    paging=Paging(
+        count="count",
+        offset="offset",
+        items="Opens",
+        items_attr="opens",
+        total="TotalCount",
+        total_attr="total_count",
+        max_count=500,
+        max_reachable=10000,
+        narrow_by=(),
+    ),
+    acts_on="open",
+)
+"""GET /messages/outbound/opens/{messageid}: Get the opens of one outbound message"""
+
+GET_MESSAGE_CLICKS: Final = Operation(
+    id="get_message_clicks",
+    group="messages",
+    name="get_clicks",
+    method="GET",
+    path="/messages/outbound/clicks/{messageid}",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="Get the clicks of one outbound message",
+    description="Read-only. Requires link tracking on the message.",
+    path_params=(
+        Param(
+            wire="messageid",
+            python="message_id",
+            location="path",
+            type="string",
+            required=True,
+            description="The MessageID of the outbound message.",
+        ),
+    ),
+    query_params=(
+        Param(
+            wire="count",
+            python="count",
+            location="query",
+            type="integer",
+            required=True,
+            minimum=1,
+            maximum=500,
+            default=100,
+            description="Number of records to return per request (at most 500).",
+        ),
+        Param(
+            wire="offset",
+            python="offset",
+            location="query",
+            type="integer",
+            required=True,
+            minimum=0,
+            maximum=9999,
+            default=0,
+            description="Number of records to skip. count + offset may not exceed 10,000.",
+        ),
+    ),
+    response_schema="ClickSearchResponse",
+    paging=Paging(
+        count="count",
+        offset="offset",
+        items="Clicks",
+        items_attr="clicks",
+        total="TotalCount",
+        total_attr="total_count",
+        max_count=500,
+        max_reachable=10000,
+        narrow_by=(),
+    ),
+    acts_on="click",
+)
+"""GET /messages/outbound/clicks/{messageid}: Get the clicks of one outbound message"""
+
 OPERATIONS: Final[dict[str, Operation]] = {
     "send_email": SEND_EMAIL,
     "send_email_batch": SEND_EMAIL_BATCH,
@@ -3707,5 +3885,9 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_inbound_rules": LIST_INBOUND_RULES,
     "create_inbound_rule": CREATE_INBOUND_RULE,
     "delete_inbound_rule": DELETE_INBOUND_RULE,
+    "get_outbound_message_dump": GET_OUTBOUND_MESSAGE_DUMP,
+    "get_inbound_message_details": GET_INBOUND_MESSAGE_DETAILS,
+    "get_message_opens": GET_MESSAGE_OPENS,
+    "get_message_clicks": GET_MESSAGE_CLICKS,
 }
 """Every operation by its operationId, in spec order."""

@@ -1902,6 +1902,171 @@ EXAMPLES: Final[Mapping[str, OperationExample]] = MappingProxyType(
             response_body={"ErrorCode": 0, "Message": "Rule someone@example.com removed."},
             parse_response=models.StatusResponse.from_dict,
         ),
+        "get_outbound_message_dump": OperationExample(
+            operation_id="get_outbound_message_dump",
+            method="GET",
+            path_template="/messages/outbound/{messageid}/dump",
+            path_params=MappingProxyType(
+                {
+                    "messageid": "07311c54-0687-4ab9-b034-b54b5bad88ba",
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "Body": "From: sender@example.com\r\nTo: receiver@example.com\r\nSubject: Hello\r\n\r\nHello"
+            },
+            parse_response=models.OutboundMessageDump.from_dict,
+        ),
+        "get_inbound_message_details": OperationExample(
+            operation_id="get_inbound_message_details",
+            method="GET",
+            path_template="/messages/inbound/{messageid}/details",
+            path_params=MappingProxyType(
+                {
+                    "messageid": "792a3e9d-0078-40df-a6b0-fc78f87bf277",
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "From": "john@example.com",
+                "FromName": "John Doe",
+                "FromFull": {"Email": "john@example.com", "Name": "John Doe", "MailboxHash": ""},
+                "To": '"Joe" <abc123+mailboxhash@inbound.postmarkapp.com>',
+                "ToFull": [
+                    {
+                        "Email": "abc123+mailboxhash@inbound.postmarkapp.com",
+                        "Name": "Joe",
+                        "MailboxHash": "mailboxhash",
+                    }
+                ],
+                "Cc": "",
+                "CcFull": [],
+                "ReplyTo": "",
+                "OriginalRecipient": "abc123+mailboxhash@inbound.postmarkapp.com",
+                "Subject": "Parts Order #5454",
+                "Date": "Thu, 5 Apr 2012 16:59:01 +0200",
+                "MailboxHash": "mailboxhash",
+                "TextBody": "Thank you for your order...",
+                "HtmlBody": "<p>Thank you for your order...</p>",
+                "StrippedTextReply": "Thank you for your order...",
+                "Tag": "",
+                "MessageID": "792a3e9d-0078-40df-a6b0-fc78f87bf277",
+                "MessageStream": "inbound",
+                "Headers": [
+                    {
+                        "Name": "X-Spam-Checker-Version",
+                        "Value": "SpamAssassin 3.3.1 (2010-03-16) onrt1.mailmix.net",
+                    },
+                    {"Name": "X-Spam-Status", "Value": "No"},
+                ],
+                "Attachments": [
+                    {
+                        "Name": "myimage.png",
+                        "ContentType": "image/png",
+                        "ContentLength": 4096,
+                        "ContentID": "myimage.png@01CE7342.75E71F80",
+                    }
+                ],
+                "BlockedReason": "",
+                "Status": "Processed",
+            },
+            parse_response=models.InboundMessageDetails.from_dict,
+        ),
+        "get_message_opens": OperationExample(
+            operation_id="get_message_opens",
+            method="GET",
+            path_template="/messages/outbound/opens/{messageid}",
+            path_params=MappingProxyType(
+                {
+                    "messageid": "c3485015-9a04-4126-8524-034660932c91",
+                }
+            ),
+            query=MappingProxyType(
+                {
+                    "count": 50,
+                    "offset": 0,
+                }
+            ),
+            request_body=None,
+            response_body={
+                "TotalCount": 1,
+                "Opens": [
+                    {
+                        "RecordType": "Open",
+                        "FirstOpen": True,
+                        "Client": {"Name": "Gmail", "Company": "Google", "Family": "Gmail"},
+                        "OS": {"Name": "unknown", "Company": "unknown", "Family": "unknown"},
+                        "Platform": "Unknown",
+                        "UserAgent": "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+                        "ReadSeconds": 0,
+                        "Geo": {},
+                        "MessageID": "c3485015-9a04-4126-8524-034660932c91",
+                        "MessageStream": "outbound",
+                        "ReceivedAt": "2017-02-24T23:50:09.8976957-05:00",
+                        "Tag": "welcome-email",
+                        "Recipient": "john@example.com",
+                    }
+                ],
+            },
+            parse_response=models.OpenSearchResponse.from_dict,
+        ),
+        "get_message_clicks": OperationExample(
+            operation_id="get_message_clicks",
+            method="GET",
+            path_template="/messages/outbound/clicks/{messageid}",
+            path_params=MappingProxyType(
+                {
+                    "messageid": "f4830d10-9c35-4f0c-bca3-3d9b459821f8",
+                }
+            ),
+            query=MappingProxyType(
+                {
+                    "count": 50,
+                    "offset": 0,
+                }
+            ),
+            request_body=None,
+            response_body={
+                "TotalCount": 1,
+                "Clicks": [
+                    {
+                        "RecordType": "Click",
+                        "ClickLocation": "HTML",
+                        "Client": {
+                            "Name": "Chrome 35.0.1916.153",
+                            "Company": "Google",
+                            "Family": "Chrome",
+                        },
+                        "OS": {
+                            "Name": "OS X 10.7 Lion",
+                            "Company": "Apple Computer, Inc.",
+                            "Family": "OS X 10",
+                        },
+                        "Platform": "Desktop",
+                        "UserAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_7_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/35.0.1916.153 Safari/537.36",
+                        "OriginalLink": "https://example.com",
+                        "Geo": {
+                            "CountryISOCode": "RS",
+                            "Country": "Serbia",
+                            "RegionISOCode": "VO",
+                            "Region": "Autonomna Pokrajina Vojvodina",
+                            "City": "Novi Sad",
+                            "Zip": "21000",
+                            "Coords": "45.2517,19.8369",
+                            "IP": "188.2.95.4",
+                        },
+                        "MessageID": "f4830d10-9c35-4f0c-bca3-3d9b459821f8",
+                        "MessageStream": "outbound",
+                        "ReceivedAt": "2017-10-25T15:21:11.0000000-04:00",
+                        "Tag": "welcome-email",
+                        "Recipient": "john@example.com",
+                    }
+                ],
+            },
+            parse_response=models.ClickSearchResponse.from_dict,
+        ),
     }
 )
 """Every operation's example call, by operationId."""

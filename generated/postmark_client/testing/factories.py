@@ -71,6 +71,7 @@ __all__ = [
     "make_geo",
     "make_inbound_attachment",
     "make_inbound_message",
+    "make_inbound_message_details",
     "make_inbound_message_search_response",
     "make_inbound_rule",
     "make_inbound_rule_list_response",
@@ -88,6 +89,7 @@ __all__ = [
     "make_os_info",
     "make_outbound_message",
     "make_outbound_message_details",
+    "make_outbound_message_dump",
     "make_outbound_message_search_response",
     "make_outbound_overview_stats",
     "make_send_email_batch_with_templates_request",
@@ -1176,6 +1178,20 @@ SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
             "InboundRules": [{"ID": 3, "Rule": "someone@example.com"}],
         },
         "CreateInboundRuleRequest": {"Rule": "someone@example.com"},
+        "OutboundMessageDump": {"Body": "Body example"},
+        "InboundMessageDetails": {
+            "From": "john@example.com",
+            "FromName": "John Doe",
+            "To": "abc123+mailboxhash@inbound.postmarkapp.com",
+            "Subject": "Parts Order #5454",
+            "Date": "Thu, 5 Apr 2012 16:59:01 +0200",
+            "MessageID": "792a3e9d-0078-40df-a6b0-fc78f87bf277",
+            "Status": "Processed",
+            "TextBody": "Thank you for your order...",
+            "HtmlBody": "<p>Thank you for your order...</p>",
+            "Headers": [{"Name": "X-Spam-Status", "Value": "No"}],
+            "Attachments": [],
+        },
         "DeliveryWebhook": {
             "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
             "Recipient": "john@example.com",
@@ -1858,6 +1874,16 @@ def make_create_inbound_rule_request(**overrides: Any) -> models.CreateInboundRu
     return _make(models.CreateInboundRuleRequest.from_dict, "CreateInboundRuleRequest", overrides)
 
 
+def make_outbound_message_dump(**overrides: Any) -> models.OutboundMessageDump:
+    """A `models.OutboundMessageDump` from example data; `overrides` replace its attributes."""
+    return _make(models.OutboundMessageDump.from_dict, "OutboundMessageDump", overrides)
+
+
+def make_inbound_message_details(**overrides: Any) -> models.InboundMessageDetails:
+    """A `models.InboundMessageDetails` from example data; `overrides` replace its attributes."""
+    return _make(models.InboundMessageDetails.from_dict, "InboundMessageDetails", overrides)
+
+
 def make_delivery_webhook(**overrides: Any) -> models.DeliveryWebhook:
     """A `models.DeliveryWebhook` from example data; `overrides` replace its attributes."""
     return _make(models.DeliveryWebhook.from_dict, "DeliveryWebhook", overrides)
@@ -1988,6 +2014,8 @@ FACTORIES: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "InboundRule": make_inbound_rule,
         "InboundRuleListResponse": make_inbound_rule_list_response,
         "CreateInboundRuleRequest": make_create_inbound_rule_request,
+        "OutboundMessageDump": make_outbound_message_dump,
+        "InboundMessageDetails": make_inbound_message_details,
         "DeliveryWebhook": make_delivery_webhook,
         "BounceWebhook": make_bounce_webhook,
         "SpamComplaintWebhook": make_spam_complaint_webhook,
