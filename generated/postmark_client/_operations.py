@@ -24,6 +24,7 @@ __all__ = [
     "CREATE_SUPPRESSIONS",
     "CREATE_TEMPLATE",
     "CREATE_WEBHOOK",
+    "DELETE_DOMAIN",
     "DELETE_INBOUND_RULE",
     "DELETE_SENDER_SIGNATURE",
     "DELETE_SERVER",
@@ -43,6 +44,7 @@ __all__ = [
     "GET_BULK_EMAIL_STATUS",
     "GET_CURRENT_SERVER",
     "GET_DELIVERY_STATS",
+    "GET_DOMAIN",
     "GET_INBOUND_MESSAGE_DETAILS",
     "GET_MESSAGE_CLICKS",
     "GET_MESSAGE_OPENS",
@@ -76,6 +78,9 @@ __all__ = [
     "SEND_EMAIL_WITH_TEMPLATE",
     "UNARCHIVE_MESSAGE_STREAM",
     "VALIDATE_TEMPLATE",
+    "VERIFY_DOMAIN_DKIM",
+    "VERIFY_DOMAIN_RETURN_PATH",
+    "VERIFY_DOMAIN_SPF",
 ]
 
 SEND_EMAIL: Final = Operation(
@@ -2786,6 +2791,62 @@ CREATE_DOMAIN: Final = Operation(
 )
 """POST /domains: Add a sending domain."""
 
+GET_DOMAIN: Final = Operation(
+    id="get_domain",
+    group="domains",
+    name="get",
+    method="GET",
+    path="/domains/{domainid}",
+    token="account",
+    access="read",
+    retry_safe=True,
+    summary="Get one domain with its DKIM and Return-Path DNS setup.",
+    description="Read-only. Needs the account token.",
+    path_params=(
+        Param(
+            wire="domainid",
+            python="domain_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the domain.",
+        ),
+    ),
+    response_schema="Domain",
+    acts_on="domain",
+)
+"""GET /domains/{domainid}: Get one domain with its DKIM and Return-Path DNS setup."""
+
+DELETE_DOMAIN: Final = Operation(
+    id="delete_domain",
+    group="domains",
+    name="delete",
+    method="DELETE",
+    path="/domains/{domainid}",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Delete a domain.",
+    description="Needs the account token. Mail can no longer be sent from the domain's addresses unless they have sender signatures of their own.",
+    path_params=(
+        Param(
+            wire="domainid",
+            python="domain_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the domain.",
+        ),
+    ),
+    response_schema="StatusResponse",
+    acts_on="domain",
+)
+"""DELETE /domains/{domainid}: Delete a domain."""
+
 EDIT_DOMAIN: Final = Operation(
     id="edit_domain",
     group="domains",
@@ -3826,6 +3887,90 @@ GET_MESSAGE_CLICKS: Final = Operation(
 )
 """GET /messages/outbound/clicks/{messageid}: Get the clicks of one outbound message"""
 
+VERIFY_DOMAIN_DKIM: Final = Operation(
+    id="verify_domain_dkim",
+    group="domains",
+    name="verify_dkim",
+    method="PUT",
+    path="/domains/{domainid}/verifyDkim",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Check the domain's DKIM DNS record now.",
+    description="Needs the account token. No request body. DKIMVerified and DKIMUpdateStatus show the outcome.",
+    path_params=(
+        Param(
+            wire="domainid",
+            python="domain_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the domain.",
+        ),
+    ),
+    response_schema="Domain",
+    acts_on="domain",
+)
+"""PUT /domains/{domainid}/verifyDkim: Check the domain's DKIM DNS record now."""
+
+VERIFY_DOMAIN_RETURN_PATH: Final = Operation(
+    id="verify_domain_return_path",
+    group="domains",
+    name="verify_return_path",
+    method="PUT",
+    path="/domains/{domainid}/verifyReturnPath",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Check the domain's Return-Path CNAME record now.",
+    description="Needs the account token. No request body. ReturnPathDomainVerified shows the outcome.",
+    path_params=(
+        Param(
+            wire="domainid",
+            python="domain_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the domain.",
+        ),
+    ),
+    response_schema="Domain",
+    acts_on="domain",
+)
+"""PUT /domains/{domainid}/verifyReturnPath: Check the domain's Return-Path CNAME record now."""
+
+VERIFY_DOMAIN_SPF: Final = Operation(
+    id="verify_domain_spf",
+    group="domains",
+    name="verify_spf",
+    method="POST",
+    path="/domains/{domainid}/verifyspf",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Check the domain's SPF record now (deprecated).",
+    description="Needs the account token. No request body. Deprecated by Postmark: SPF is no longer required.",
+    path_params=(
+        Param(
+            wire="domainid",
+            python="domain_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the domain.",
+        ),
+    ),
+    response_schema="DomainSPFVerification",
+    acts_on="domain",
+)
+"""POST /domains/{domainid}/verifyspf: Check the domain's SPF record now (deprecated)."""
+
 OPERATIONS: Final[dict[str, Operation]] = {
     "send_email": SEND_EMAIL,
     "send_email_batch": SEND_EMAIL_BATCH,
@@ -3864,6 +4009,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "delete_server": DELETE_SERVER,
     "list_domains": LIST_DOMAINS,
     "create_domain": CREATE_DOMAIN,
+    "get_domain": GET_DOMAIN,
+    "delete_domain": DELETE_DOMAIN,
     "edit_domain": EDIT_DOMAIN,
     "rotate_domain_dkim": ROTATE_DOMAIN_DKIM,
     "list_sender_signatures": LIST_SENDER_SIGNATURES,
@@ -3889,5 +4036,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "get_inbound_message_details": GET_INBOUND_MESSAGE_DETAILS,
     "get_message_opens": GET_MESSAGE_OPENS,
     "get_message_clicks": GET_MESSAGE_CLICKS,
+    "verify_domain_dkim": VERIFY_DOMAIN_DKIM,
+    "verify_domain_return_path": VERIFY_DOMAIN_RETURN_PATH,
+    "verify_domain_spf": VERIFY_DOMAIN_SPF,
 }
 """Every operation by its operationId, in spec order."""

@@ -1325,6 +1325,53 @@ EXAMPLES: Final[Mapping[str, OperationExample]] = MappingProxyType(
             },
             parse_response=models.Domain.from_dict,
         ),
+        "get_domain": OperationExample(
+            operation_id="get_domain",
+            method="GET",
+            path_template="/domains/{domainid}",
+            path_params=MappingProxyType(
+                {
+                    "domainid": 36735,
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "ID": 36735,
+                "Name": "example.com",
+                "SPFVerified": True,
+                "SPFHost": "example.com",
+                "SPFTextValue": "v=spf1 a mx include:spf.mtasv.net ~all",
+                "DKIMVerified": True,
+                "WeakDKIM": False,
+                "DKIMHost": "20240105120000pm._domainkey.example.com",
+                "DKIMTextValue": "k=rsa;p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCexamplekey0000IDAQAB",
+                "DKIMPendingHost": "",
+                "DKIMPendingTextValue": "",
+                "DKIMRevokedHost": "",
+                "DKIMRevokedTextValue": "",
+                "SafeToRemoveRevokedKeyFromDNS": False,
+                "DKIMUpdateStatus": "Verified",
+                "ReturnPathDomain": "pm-bounces.example.com",
+                "ReturnPathDomainVerified": True,
+                "ReturnPathDomainCNAMEValue": "pm.mtasv.net",
+            },
+            parse_response=models.Domain.from_dict,
+        ),
+        "delete_domain": OperationExample(
+            operation_id="delete_domain",
+            method="DELETE",
+            path_template="/domains/{domainid}",
+            path_params=MappingProxyType(
+                {
+                    "domainid": 36735,
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={"ErrorCode": 0, "Message": "Domain example.com removed."},
+            parse_response=models.StatusResponse.from_dict,
+        ),
         "edit_domain": OperationExample(
             operation_id="edit_domain",
             method="PUT",
@@ -2066,6 +2113,90 @@ EXAMPLES: Final[Mapping[str, OperationExample]] = MappingProxyType(
                 ],
             },
             parse_response=models.ClickSearchResponse.from_dict,
+        ),
+        "verify_domain_dkim": OperationExample(
+            operation_id="verify_domain_dkim",
+            method="PUT",
+            path_template="/domains/{domainid}/verifyDkim",
+            path_params=MappingProxyType(
+                {
+                    "domainid": 36735,
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "ID": 36735,
+                "Name": "example.com",
+                "SPFVerified": True,
+                "SPFHost": "example.com",
+                "SPFTextValue": "v=spf1 a mx include:spf.mtasv.net ~all",
+                "DKIMVerified": True,
+                "WeakDKIM": False,
+                "DKIMHost": "20240105120000pm._domainkey.example.com",
+                "DKIMTextValue": "k=rsa;p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCexamplekey0000IDAQAB",
+                "DKIMPendingHost": "",
+                "DKIMPendingTextValue": "",
+                "DKIMRevokedHost": "",
+                "DKIMRevokedTextValue": "",
+                "SafeToRemoveRevokedKeyFromDNS": False,
+                "DKIMUpdateStatus": "Verified",
+                "ReturnPathDomain": "pm-bounces.example.com",
+                "ReturnPathDomainVerified": True,
+                "ReturnPathDomainCNAMEValue": "pm.mtasv.net",
+            },
+            parse_response=models.Domain.from_dict,
+        ),
+        "verify_domain_return_path": OperationExample(
+            operation_id="verify_domain_return_path",
+            method="PUT",
+            path_template="/domains/{domainid}/verifyReturnPath",
+            path_params=MappingProxyType(
+                {
+                    "domainid": 36735,
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "ID": 36735,
+                "Name": "example.com",
+                "SPFVerified": True,
+                "SPFHost": "example.com",
+                "SPFTextValue": "v=spf1 a mx include:spf.mtasv.net ~all",
+                "DKIMVerified": True,
+                "WeakDKIM": False,
+                "DKIMHost": "20240105120000pm._domainkey.example.com",
+                "DKIMTextValue": "k=rsa;p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCexamplekey0000IDAQAB",
+                "DKIMPendingHost": "",
+                "DKIMPendingTextValue": "",
+                "DKIMRevokedHost": "",
+                "DKIMRevokedTextValue": "",
+                "SafeToRemoveRevokedKeyFromDNS": False,
+                "DKIMUpdateStatus": "Verified",
+                "ReturnPathDomain": "pm-bounces.example.com",
+                "ReturnPathDomainVerified": True,
+                "ReturnPathDomainCNAMEValue": "pm.mtasv.net",
+            },
+            parse_response=models.Domain.from_dict,
+        ),
+        "verify_domain_spf": OperationExample(
+            operation_id="verify_domain_spf",
+            method="POST",
+            path_template="/domains/{domainid}/verifyspf",
+            path_params=MappingProxyType(
+                {
+                    "domainid": 36735,
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={
+                "SPFHost": "example.com",
+                "SPFVerified": True,
+                "SPFTextValue": "v=spf1 a mx include:spf.mtasv.net ~all",
+            },
+            parse_response=models.DomainSPFVerification.from_dict,
         ),
     }
 )

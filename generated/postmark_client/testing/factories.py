@@ -61,6 +61,7 @@ __all__ = [
     "make_domain",
     "make_domain_list_item",
     "make_domain_list_response",
+    "make_domain_spf_verification",
     "make_edit_domain_request",
     "make_edit_message_stream_request",
     "make_edit_server_request",
@@ -1192,6 +1193,11 @@ SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
             "Headers": [{"Name": "X-Spam-Status", "Value": "No"}],
             "Attachments": [],
         },
+        "DomainSPFVerification": {
+            "SPFHost": "example.com",
+            "SPFVerified": True,
+            "SPFTextValue": "v=spf1 a mx include:spf.mtasv.net ~all",
+        },
         "DeliveryWebhook": {
             "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
             "Recipient": "john@example.com",
@@ -1884,6 +1890,11 @@ def make_inbound_message_details(**overrides: Any) -> models.InboundMessageDetai
     return _make(models.InboundMessageDetails.from_dict, "InboundMessageDetails", overrides)
 
 
+def make_domain_spf_verification(**overrides: Any) -> models.DomainSPFVerification:
+    """A `models.DomainSPFVerification` from example data; `overrides` replace its attributes."""
+    return _make(models.DomainSPFVerification.from_dict, "DomainSPFVerification", overrides)
+
+
 def make_delivery_webhook(**overrides: Any) -> models.DeliveryWebhook:
     """A `models.DeliveryWebhook` from example data; `overrides` replace its attributes."""
     return _make(models.DeliveryWebhook.from_dict, "DeliveryWebhook", overrides)
@@ -2016,6 +2027,7 @@ FACTORIES: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "CreateInboundRuleRequest": make_create_inbound_rule_request,
         "OutboundMessageDump": make_outbound_message_dump,
         "InboundMessageDetails": make_inbound_message_details,
+        "DomainSPFVerification": make_domain_spf_verification,
         "DeliveryWebhook": make_delivery_webhook,
         "BounceWebhook": make_bounce_webhook,
         "SpamComplaintWebhook": make_spam_complaint_webhook,
