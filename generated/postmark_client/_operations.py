@@ -35,6 +35,7 @@ __all__ = [
     "EDIT_CURRENT_SERVER",
     "EDIT_DOMAIN",
     "EDIT_MESSAGE_STREAM",
+    "EDIT_SENDER_SIGNATURE",
     "EDIT_SERVER",
     "EDIT_TEMPLATE",
     "EDIT_WEBHOOK",
@@ -52,6 +53,7 @@ __all__ = [
     "GET_OUTBOUND_MESSAGE_DETAILS",
     "GET_OUTBOUND_MESSAGE_DUMP",
     "GET_OUTBOUND_OVERVIEW",
+    "GET_SENDER_SIGNATURE",
     "GET_SENT_COUNTS",
     "GET_SERVER",
     "GET_TEMPLATE",
@@ -65,6 +67,8 @@ __all__ = [
     "LIST_TEMPLATES",
     "LIST_WEBHOOKS",
     "OPERATIONS",
+    "REQUEST_SENDER_SIGNATURE_NEW_DKIM",
+    "RESEND_SENDER_SIGNATURE_CONFIRMATION",
     "RETRY_INBOUND_MESSAGE",
     "ROTATE_DOMAIN_DKIM",
     "SEARCH_INBOUND_MESSAGES",
@@ -81,6 +85,7 @@ __all__ = [
     "VERIFY_DOMAIN_DKIM",
     "VERIFY_DOMAIN_RETURN_PATH",
     "VERIFY_DOMAIN_SPF",
+    "VERIFY_SENDER_SIGNATURE_SPF",
 ]
 
 SEND_EMAIL: Final = Operation(
@@ -3018,6 +3023,93 @@ CREATE_SENDER_SIGNATURE: Final = Operation(
 )
 """POST /senders: Add a sender signature; Postmark mails the address a confirmation link."""
 
+GET_SENDER_SIGNATURE: Final = Operation(
+    id="get_sender_signature",
+    group="sender_signatures",
+    name="get",
+    method="GET",
+    path="/senders/{signatureid}",
+    token="account",
+    access="read",
+    retry_safe=True,
+    summary="Get one sender signature with its DNS setup.",
+    description="Read-only. Needs the account token.",
+    path_params=(
+        Param(
+            wire="signatureid",
+            python="signature_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the sender signature.",
+        ),
+    ),
+    response_schema="SenderSignature",
+    acts_on="signature",
+)
+"""GET /senders/{signatureid}: Get one sender signature with its DNS setup."""
+
+EDIT_SENDER_SIGNATURE: Final = Operation(
+    id="edit_sender_signature",
+    group="sender_signatures",
+    name="edit",
+    method="PUT",
+    path="/senders/{signatureid}",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Change a sender signature's name, Reply-To, Return-Path domain or confirmation note.",
+    description="Needs the account token. The from-address itself cannot change. Null for a field leaves it as it is (recorded).",
+    path_params=(
+        Param(
+            wire="signatureid",
+            python="signature_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the sender signature.",
+        ),
+    ),
+    body_schema="EditSenderSignatureRequest",
+    body_fields=(
+        BodyField(
+            wire="Name",
+            python="name",
+            type="string",
+            required=True,
+            description="The display name to send as.",
+        ),
+        BodyField(
+            wire="ReplyToEmail",
+            python="reply_to_email",
+            type="string",
+            required=False,
+            description="Reply-To address for mail from this signature (ErrorCode 522 when invalid).",
+        ),
+        BodyField(
+            wire="ReturnPathDomain",
+            python="return_path_domain",
+            type="string",
+            required=False,
+            description="Custom Return-Path domain: a subdomain of the address's domain with a CNAME to pm.mtasv.net.",
+        ),
+        BodyField(
+            wire="ConfirmationPersonalNote",
+            python="confirmation_personal_note",
+            type="string",
+            required=False,
+            description="A note included in the confirmation mail (at most 400 characters).",
+        ),
+    ),
+    response_schema="SenderSignature",
+    acts_on="signature",
+)
+"""PUT /senders/{signatureid}: Change a sender signature's name, Reply-To, Return-Path domain or confirmation note."""
+
 DELETE_SENDER_SIGNATURE: Final = Operation(
     id="delete_sender_signature",
     group="sender_signatures",
@@ -3971,6 +4063,90 @@ VERIFY_DOMAIN_SPF: Final = Operation(
 )
 """POST /domains/{domainid}/verifyspf: Check the domain's SPF record now (deprecated)."""
 
+RESEND_SENDER_SIGNATURE_CONFIRMATION: Final = Operation(
+    id="resend_sender_signature_confirmation",
+    group="sender_signatures",
+    name="resend_confirmation",
+    method="POST",
+    path="/senders/{signatureid}/resend",
+    token="account",
+    access="write",
+    retry_safe=False,
+    summary="Send the confirmation mail of a sender signature again.",
+    description="Needs the account token. Sends real mail to the signature's address. A confirmed signature gives ErrorCode 506.",
+    path_params=(
+        Param(
+            wire="signatureid",
+            python="signature_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the sender signature.",
+        ),
+    ),
+    response_schema="StatusResponse",
+    acts_on="signature",
+)
+"""POST /senders/{signatureid}/resend: Send the confirmation mail of a sender signature again."""
+
+REQUEST_SENDER_SIGNATURE_NEW_DKIM: Final = Operation(
+    id="request_sender_signature_new_dkim",
+    group="sender_signatures",
+    name="request_new_dkim",
+    method="POST",
+    path="/senders/{signatureid}/requestnewdkim",
+    token="account",
+    access="write",
+    retry_safe=False,
+    summary="Request a new DKIM key for a sender signature's domain (deprecated).",
+    description="Needs the account token. Requires updating DNS before the new key is active. Deprecated by Postmark: rotate the domain's key with POST /domains/{domainid}/rotatedkim. A renewal already under way gives ErrorCode 505.",
+    path_params=(
+        Param(
+            wire="signatureid",
+            python="signature_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the sender signature.",
+        ),
+    ),
+    response_schema="StatusResponse",
+    acts_on="signature",
+)
+"""POST /senders/{signatureid}/requestnewdkim: Request a new DKIM key for a sender signature's domain (deprecated)."""
+
+VERIFY_SENDER_SIGNATURE_SPF: Final = Operation(
+    id="verify_sender_signature_spf",
+    group="sender_signatures",
+    name="verify_spf",
+    method="POST",
+    path="/senders/{signatureid}/verifyspf",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Check the SPF record of a sender signature's domain now (deprecated).",
+    description="Needs the account token. No request body. Deprecated by Postmark: SPF is no longer required.",
+    path_params=(
+        Param(
+            wire="signatureid",
+            python="signature_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the sender signature.",
+        ),
+    ),
+    response_schema="SenderSignature",
+    acts_on="signature",
+)
+"""POST /senders/{signatureid}/verifyspf: Check the SPF record of a sender signature's domain now (deprecated)."""
+
 OPERATIONS: Final[dict[str, Operation]] = {
     "send_email": SEND_EMAIL,
     "send_email_batch": SEND_EMAIL_BATCH,
@@ -4015,6 +4191,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "rotate_domain_dkim": ROTATE_DOMAIN_DKIM,
     "list_sender_signatures": LIST_SENDER_SIGNATURES,
     "create_sender_signature": CREATE_SENDER_SIGNATURE,
+    "get_sender_signature": GET_SENDER_SIGNATURE,
+    "edit_sender_signature": EDIT_SENDER_SIGNATURE,
     "delete_sender_signature": DELETE_SENDER_SIGNATURE,
     "get_current_server": GET_CURRENT_SERVER,
     "edit_current_server": EDIT_CURRENT_SERVER,
@@ -4039,5 +4217,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "verify_domain_dkim": VERIFY_DOMAIN_DKIM,
     "verify_domain_return_path": VERIFY_DOMAIN_RETURN_PATH,
     "verify_domain_spf": VERIFY_DOMAIN_SPF,
+    "resend_sender_signature_confirmation": RESEND_SENDER_SIGNATURE_CONFIRMATION,
+    "request_sender_signature_new_dkim": REQUEST_SENDER_SIGNATURE_NEW_DKIM,
+    "verify_sender_signature_spf": VERIFY_SENDER_SIGNATURE_SPF,
 }
 """Every operation by its operationId, in spec order."""

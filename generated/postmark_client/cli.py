@@ -103,6 +103,7 @@ _BODY_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
     "create_domain": models.CreateDomainRequest.from_dict,
     "edit_domain": models.EditDomainRequest.from_dict,
     "create_sender_signature": models.CreateSenderSignatureRequest.from_dict,
+    "edit_sender_signature": models.EditSenderSignatureRequest.from_dict,
     "edit_current_server": models.EditServerRequest.from_dict,
     "create_message_stream": models.CreateMessageStreamRequest.from_dict,
     "edit_message_stream": models.EditMessageStreamRequest.from_dict,

@@ -204,6 +204,7 @@ BODIES: Final[dict[str, tuple[str, str]]] = {
     "create_domain": ("object", "CreateDomainRequest"),
     "edit_domain": ("object", "EditDomainRequest"),
     "create_sender_signature": ("object", "CreateSenderSignatureRequest"),
+    "edit_sender_signature": ("object", "EditSenderSignatureRequest"),
     "edit_current_server": ("object", "EditServerRequest"),
     "create_message_stream": ("object", "CreateMessageStreamRequest"),
     "edit_message_stream": ("object", "EditMessageStreamRequest"),
@@ -607,6 +608,16 @@ SCHEMAS: Final[dict[str, ObjectSchema]] = {
             "Rule": V("string", min_length=1),
         },
         required=("Rule",),
+        closed=True,
+    ),
+    "EditSenderSignatureRequest": ObjectSchema(
+        fields={
+            "Name": V("string", min_length=1),
+            "ReplyToEmail": V("string", format="email", nullable=True),
+            "ReturnPathDomain": V("string", nullable=True),
+            "ConfirmationPersonalNote": V("string", nullable=True, max_length=400),
+        },
+        required=("Name",),
         closed=True,
     ),
 }

@@ -64,6 +64,7 @@ __all__ = [
     "make_domain_spf_verification",
     "make_edit_domain_request",
     "make_edit_message_stream_request",
+    "make_edit_sender_signature_request",
     "make_edit_server_request",
     "make_edit_template_request",
     "make_edit_webhook_request",
@@ -1198,6 +1199,11 @@ SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
             "SPFVerified": True,
             "SPFTextValue": "v=spf1 a mx include:spf.mtasv.net ~all",
         },
+        "EditSenderSignatureRequest": {
+            "Name": "Test",
+            "ReplyToEmail": None,
+            "ReturnPathDomain": None,
+        },
         "DeliveryWebhook": {
             "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
             "Recipient": "john@example.com",
@@ -1895,6 +1901,13 @@ def make_domain_spf_verification(**overrides: Any) -> models.DomainSPFVerificati
     return _make(models.DomainSPFVerification.from_dict, "DomainSPFVerification", overrides)
 
 
+def make_edit_sender_signature_request(**overrides: Any) -> models.EditSenderSignatureRequest:
+    """A `models.EditSenderSignatureRequest` from example data; `overrides` replace its attributes."""
+    return _make(
+        models.EditSenderSignatureRequest.from_dict, "EditSenderSignatureRequest", overrides
+    )
+
+
 def make_delivery_webhook(**overrides: Any) -> models.DeliveryWebhook:
     """A `models.DeliveryWebhook` from example data; `overrides` replace its attributes."""
     return _make(models.DeliveryWebhook.from_dict, "DeliveryWebhook", overrides)
@@ -2028,6 +2041,7 @@ FACTORIES: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "OutboundMessageDump": make_outbound_message_dump,
         "InboundMessageDetails": make_inbound_message_details,
         "DomainSPFVerification": make_domain_spf_verification,
+        "EditSenderSignatureRequest": make_edit_sender_signature_request,
         "DeliveryWebhook": make_delivery_webhook,
         "BounceWebhook": make_bounce_webhook,
         "SpamComplaintWebhook": make_spam_complaint_webhook,
