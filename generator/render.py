@@ -166,6 +166,12 @@ def isort(names: Any) -> list[str]:
     return sorted(names, key=isort_key)
 
 
+def isort_imports(names: Any) -> list[str]:
+    """The names of one `from ... import`, as isort (ruff's I001) keeps them: within a category
+    case-insensitively (`Messages` before `MessageStreams`), unlike `__all__` (RUF022)."""
+    return sorted(names, key=lambda name: (isort_key(name)[0], name.lower(), name))
+
+
 def to_json(value: Any, indent: int | None = None) -> str:
     """JSON text (also a valid Python string literal for strings); unlike Jinja's, not HTML-escaped."""
     return json.dumps(value, ensure_ascii=False, indent=indent)
@@ -218,6 +224,7 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     env.filters["wrap"] = wrap
     env.filters["tojson"] = to_json
     env.filters["isort"] = isort
+    env.filters["isort_imports"] = isort_imports
     env.filters["snake"] = naming.snake_case
     env.filters["constant"] = naming.constant_name
     return env

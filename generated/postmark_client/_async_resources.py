@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from . import models
 
 __all__ = [
+    "AsyncAccountTemplates",
     "AsyncBounces",
     "AsyncDomains",
     "AsyncEmail",
@@ -647,6 +648,49 @@ class AsyncTemplates(AsyncResource):
             ops.VALIDATE_TEMPLATE,
             body=body,
             cast_to=models.ValidateTemplateResponse.from_dict,
+        )
+
+
+class AsyncAccountTemplates(AsyncResource):
+    """Templates: Manage the templates a server sends from. A server holds at most 100 templates.
+
+    Needs the account token.
+    """
+
+    async def push(
+        self,
+        *,
+        source_server_id: int,
+        destination_server_id: int,
+        perform_changes: bool,
+    ) -> models.TemplatesPushResponse:
+        """Copy templates from one server to another (account token).
+
+        Needs the account token. Changes templates other servers send with. Templates are
+        matched by Alias (those without one are not pushed): missing ones are created on the
+        destination, existing ones overwritten. PerformChanges false only reports what would
+        change.
+
+        `PUT /templates/push` with the account token (X-Postmark-Account-Token); writes data;
+        safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            source_server_id: `SourceServerID`
+            destination_server_id: `DestinationServerID`
+            perform_changes: `PerformChanges`: false only reports what would change.
+        """
+        from . import _operations as ops
+        from . import models
+
+        body = models.TemplatesPushRequest(
+            source_server_id=source_server_id,
+            destination_server_id=destination_server_id,
+            perform_changes=perform_changes,
+        )
+        return await self._client.request(
+            ops.PUSH_TEMPLATES,
+            body=body,
+            cast_to=models.TemplatesPushResponse.from_dict,
         )
 
 

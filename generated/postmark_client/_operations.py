@@ -67,6 +67,7 @@ __all__ = [
     "LIST_TEMPLATES",
     "LIST_WEBHOOKS",
     "OPERATIONS",
+    "PUSH_TEMPLATES",
     "REQUEST_SENDER_SIGNATURE_NEW_DKIM",
     "RESEND_SENDER_SIGNATURE_CONFIRMATION",
     "RETRY_INBOUND_MESSAGE",
@@ -4147,6 +4148,46 @@ VERIFY_SENDER_SIGNATURE_SPF: Final = Operation(
 )
 """POST /senders/{signatureid}/verifyspf: Check the SPF record of a sender signature's domain now (deprecated)."""
 
+PUSH_TEMPLATES: Final = Operation(
+    id="push_templates",
+    group="templates",
+    name="push",
+    method="PUT",
+    path="/templates/push",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Copy templates from one server to another (account token).",
+    description="Needs the account token. Changes templates other servers send with. Templates are matched by Alias (those without one are not pushed): missing ones are created on the destination, existing ones overwritten. PerformChanges false only reports what would change.",
+    body_schema="TemplatesPushRequest",
+    body_fields=(
+        BodyField(
+            wire="SourceServerID",
+            python="source_server_id",
+            type="integer",
+            required=True,
+            description="",
+        ),
+        BodyField(
+            wire="DestinationServerID",
+            python="destination_server_id",
+            type="integer",
+            required=True,
+            description="",
+        ),
+        BodyField(
+            wire="PerformChanges",
+            python="perform_changes",
+            type="boolean",
+            required=True,
+            description="false only reports what would change.",
+        ),
+    ),
+    response_schema="TemplatesPushResponse",
+    acts_on="template",
+)
+"""PUT /templates/push: Copy templates from one server to another (account token)."""
+
 OPERATIONS: Final[dict[str, Operation]] = {
     "send_email": SEND_EMAIL,
     "send_email_batch": SEND_EMAIL_BATCH,
@@ -4220,5 +4261,6 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "resend_sender_signature_confirmation": RESEND_SENDER_SIGNATURE_CONFIRMATION,
     "request_sender_signature_new_dkim": REQUEST_SENDER_SIGNATURE_NEW_DKIM,
     "verify_sender_signature_spf": VERIFY_SENDER_SIGNATURE_SPF,
+    "push_templates": PUSH_TEMPLATES,
 }
 """Every operation by its operationId, in spec order."""

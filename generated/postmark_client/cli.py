@@ -110,6 +110,7 @@ _BODY_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
     "create_webhook": models.CreateWebhookRequest.from_dict,
     "edit_webhook": models.EditWebhookRequest.from_dict,
     "create_inbound_rule": models.CreateInboundRuleRequest.from_dict,
+    "push_templates": models.TemplatesPushRequest.from_dict,
 }
 # Batches (and array bodies): the model of one message, and the field holding the messages.
 _MESSAGE_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {

@@ -3,7 +3,7 @@
 - `ServerClient` / `AsyncServerClient` (X-Postmark-Server-Token):
   email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks, inbound_rules.
 - `AccountClient` / `AsyncAccountClient` (X-Postmark-Account-Token):
-  servers, domains, sender_signatures.
+  templates, servers, domains, sender_signatures.
 
 An operation of one token kind is not reachable from a client of the other: the groups are not
 there, and the client core refuses an operation whose token it does not hold.
@@ -24,12 +24,13 @@ if TYPE_CHECKING:
     # At run time each client imports its own groups when constructed: sync code never loads
     # the async groups, nor async code the sync ones.
     from ._async_resources import (
+        AsyncAccountTemplates,
         AsyncBounces,
         AsyncDomains,
         AsyncEmail,
         AsyncInboundRules,
-        AsyncMessageStreams,
         AsyncMessages,
+        AsyncMessageStreams,
         AsyncSenderSignatures,
         AsyncServer,
         AsyncServers,
@@ -39,12 +40,13 @@ if TYPE_CHECKING:
         AsyncWebhooks,
     )
     from ._resources import (
+        AccountTemplates,
         Bounces,
         Domains,
         Email,
         InboundRules,
-        MessageStreams,
         Messages,
+        MessageStreams,
         SenderSignatures,
         Server,
         Servers,
@@ -135,8 +137,8 @@ class ServerClient(SyncAPIClient):
             Bounces,
             Email,
             InboundRules,
-            MessageStreams,
             Messages,
+            MessageStreams,
             Server,
             Stats,
             Suppressions,
@@ -229,8 +231,8 @@ class AsyncServerClient(AsyncAPIClient):
             AsyncBounces,
             AsyncEmail,
             AsyncInboundRules,
-            AsyncMessageStreams,
             AsyncMessages,
+            AsyncMessageStreams,
             AsyncServer,
             AsyncStats,
             AsyncSuppressions,
@@ -259,7 +261,7 @@ class AccountClient(SyncAPIClient):
     with AccountClient() as account:  # token from POSTMARK_ACCOUNT_TOKEN
         ...
 
-    Groups: servers, domains, sender_signatures.
+    Groups: templates, servers, domains, sender_signatures.
 
     Args:
         token: the account token (X-Postmark-Account-Token); default: the
@@ -272,6 +274,8 @@ class AccountClient(SyncAPIClient):
         sleep: how to wait between retries (default time.sleep); inject one in tests.
     """
 
+    templates: AccountTemplates
+    """Templates: Manage the templates a server sends from. A server holds at most 100 templates."""
     servers: Servers
     """Servers: Account-level management of the servers that hold sending setups, each with its own
     server token."""
@@ -301,8 +305,9 @@ class AccountClient(SyncAPIClient):
             transport=transport,
             sleep=sleep,
         )
-        from ._resources import Domains, SenderSignatures, Servers
+        from ._resources import AccountTemplates, Domains, SenderSignatures, Servers
 
+        self.templates = AccountTemplates(self)
         self.servers = Servers(self)
         self.domains = Domains(self)
         self.sender_signatures = SenderSignatures(self)
@@ -317,7 +322,7 @@ class AsyncAccountClient(AsyncAPIClient):
     async with AsyncAccountClient() as account:  # token from POSTMARK_ACCOUNT_TOKEN
         ...
 
-    Groups: servers, domains, sender_signatures.
+    Groups: templates, servers, domains, sender_signatures.
 
     Args:
         token: the account token (X-Postmark-Account-Token); default: the
@@ -330,6 +335,8 @@ class AsyncAccountClient(AsyncAPIClient):
         sleep: how to wait between retries (default asyncio.sleep); inject one in tests.
     """
 
+    templates: AsyncAccountTemplates
+    """Templates: Manage the templates a server sends from. A server holds at most 100 templates."""
     servers: AsyncServers
     """Servers: Account-level management of the servers that hold sending setups, each with its own
     server token."""
@@ -359,8 +366,14 @@ class AsyncAccountClient(AsyncAPIClient):
             transport=transport,
             sleep=sleep,
         )
-        from ._async_resources import AsyncDomains, AsyncSenderSignatures, AsyncServers
+        from ._async_resources import (
+            AsyncAccountTemplates,
+            AsyncDomains,
+            AsyncSenderSignatures,
+            AsyncServers,
+        )
 
+        self.templates = AsyncAccountTemplates(self)
         self.servers = AsyncServers(self)
         self.domains = AsyncDomains(self)
         self.sender_signatures = AsyncSenderSignatures(self)

@@ -211,6 +211,7 @@ BODIES: Final[dict[str, tuple[str, str]]] = {
     "create_webhook": ("object", "CreateWebhookRequest"),
     "edit_webhook": ("object", "EditWebhookRequest"),
     "create_inbound_rule": ("object", "CreateInboundRuleRequest"),
+    "push_templates": ("object", "TemplatesPushRequest"),
 }
 
 
@@ -618,6 +619,15 @@ SCHEMAS: Final[dict[str, ObjectSchema]] = {
             "ConfirmationPersonalNote": V("string", nullable=True, max_length=400),
         },
         required=("Name",),
+        closed=True,
+    ),
+    "TemplatesPushRequest": ObjectSchema(
+        fields={
+            "SourceServerID": V("integer", minimum=1),
+            "DestinationServerID": V("integer", minimum=1),
+            "PerformChanges": V("boolean"),
+        },
+        required=("SourceServerID", "DestinationServerID", "PerformChanges"),
         closed=True,
     ),
 }

@@ -2350,6 +2350,38 @@ EXAMPLES: Final[Mapping[str, OperationExample]] = MappingProxyType(
             },
             parse_response=models.SenderSignature.from_dict,
         ),
+        "push_templates": OperationExample(
+            operation_id="push_templates",
+            method="PUT",
+            path_template="/templates/push",
+            path_params=MappingProxyType({}),
+            query=MappingProxyType({}),
+            request_body={
+                "SourceServerID": 997,
+                "DestinationServerID": 998,
+                "PerformChanges": True,
+            },
+            response_body={
+                "TotalCount": 2,
+                "Templates": [
+                    {
+                        "Action": "Create",
+                        "TemplateId": 7270,
+                        "Alias": "comment-notification",
+                        "Name": "Comment notification",
+                        "TemplateType": "Standard",
+                    },
+                    {
+                        "Action": "Edit",
+                        "TemplateId": 7271,
+                        "Alias": "password-reset",
+                        "Name": "Password reset",
+                        "TemplateType": "Standard",
+                    },
+                ],
+            },
+            parse_response=models.TemplatesPushResponse.from_dict,
+        ),
     }
 )
 """Every operation's example call, by operationId."""

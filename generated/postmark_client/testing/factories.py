@@ -94,6 +94,7 @@ __all__ = [
     "make_outbound_message_dump",
     "make_outbound_message_search_response",
     "make_outbound_overview_stats",
+    "make_pushed_template",
     "make_send_email_batch_with_templates_request",
     "make_send_email_request",
     "make_send_email_response",
@@ -120,6 +121,8 @@ __all__ = [
     "make_template_list_response",
     "make_template_summary",
     "make_template_validation_error",
+    "make_templates_push_request",
+    "make_templates_push_response",
     "make_upsert_template_response",
     "make_validate_template_request",
     "make_validate_template_response",
@@ -1204,6 +1207,30 @@ SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
             "ReplyToEmail": None,
             "ReturnPathDomain": None,
         },
+        "TemplatesPushRequest": {
+            "SourceServerID": 997,
+            "DestinationServerID": 998,
+            "PerformChanges": True,
+        },
+        "PushedTemplate": {
+            "Action": "Create",
+            "TemplateId": 7270,
+            "Alias": "comment-notification",
+            "Name": "Comment notification",
+            "TemplateType": "Standard",
+        },
+        "TemplatesPushResponse": {
+            "TotalCount": 1,
+            "Templates": [
+                {
+                    "Action": "Create",
+                    "TemplateId": 7270,
+                    "Alias": "comment-notification",
+                    "Name": "Comment notification",
+                    "TemplateType": "Standard",
+                }
+            ],
+        },
         "DeliveryWebhook": {
             "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
             "Recipient": "john@example.com",
@@ -1908,6 +1935,21 @@ def make_edit_sender_signature_request(**overrides: Any) -> models.EditSenderSig
     )
 
 
+def make_templates_push_request(**overrides: Any) -> models.TemplatesPushRequest:
+    """A `models.TemplatesPushRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.TemplatesPushRequest.from_dict, "TemplatesPushRequest", overrides)
+
+
+def make_pushed_template(**overrides: Any) -> models.PushedTemplate:
+    """A `models.PushedTemplate` from example data; `overrides` replace its attributes."""
+    return _make(models.PushedTemplate.from_dict, "PushedTemplate", overrides)
+
+
+def make_templates_push_response(**overrides: Any) -> models.TemplatesPushResponse:
+    """A `models.TemplatesPushResponse` from example data; `overrides` replace its attributes."""
+    return _make(models.TemplatesPushResponse.from_dict, "TemplatesPushResponse", overrides)
+
+
 def make_delivery_webhook(**overrides: Any) -> models.DeliveryWebhook:
     """A `models.DeliveryWebhook` from example data; `overrides` replace its attributes."""
     return _make(models.DeliveryWebhook.from_dict, "DeliveryWebhook", overrides)
@@ -2042,6 +2084,9 @@ FACTORIES: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "InboundMessageDetails": make_inbound_message_details,
         "DomainSPFVerification": make_domain_spf_verification,
         "EditSenderSignatureRequest": make_edit_sender_signature_request,
+        "TemplatesPushRequest": make_templates_push_request,
+        "PushedTemplate": make_pushed_template,
+        "TemplatesPushResponse": make_templates_push_response,
         "DeliveryWebhook": make_delivery_webhook,
         "BounceWebhook": make_bounce_webhook,
         "SpamComplaintWebhook": make_spam_complaint_webhook,
