@@ -40,11 +40,19 @@ __all__ = [
     "make_bounce_dump",
     "make_bounce_search_response",
     "make_bounce_webhook",
+    "make_browser_family_counts",
+    "make_browser_family_counts_day",
     "make_bulk_email_message",
     "make_bulk_email_request",
     "make_bulk_email_response",
     "make_bulk_email_status",
+    "make_click_counts",
+    "make_click_counts_day",
     "make_click_event",
+    "make_click_location_counts",
+    "make_click_location_counts_day",
+    "make_click_platform_counts",
+    "make_click_platform_counts_day",
     "make_click_search_response",
     "make_click_webhook",
     "make_client_info",
@@ -69,6 +77,8 @@ __all__ = [
     "make_edit_template_request",
     "make_edit_webhook_request",
     "make_email_address_full",
+    "make_email_client_counts",
+    "make_email_client_counts_day",
     "make_error_response",
     "make_geo",
     "make_inbound_attachment",
@@ -85,7 +95,11 @@ __all__ = [
     "make_message_stream",
     "make_message_stream_archive_response",
     "make_message_stream_list_response",
+    "make_open_counts",
+    "make_open_counts_day",
     "make_open_event",
+    "make_open_platform_counts",
+    "make_open_platform_counts_day",
     "make_open_search_response",
     "make_open_webhook",
     "make_os_info",
@@ -95,6 +109,8 @@ __all__ = [
     "make_outbound_message_search_response",
     "make_outbound_overview_stats",
     "make_pushed_template",
+    "make_read_time_counts",
+    "make_read_time_counts_day",
     "make_send_email_batch_with_templates_request",
     "make_send_email_request",
     "make_send_email_response",
@@ -106,6 +122,8 @@ __all__ = [
     "make_sent_counts_day",
     "make_server",
     "make_server_list_response",
+    "make_spam_complaint_counts",
+    "make_spam_complaint_counts_day",
     "make_spam_complaint_webhook",
     "make_status_response",
     "make_subscription_change_webhook",
@@ -123,6 +141,8 @@ __all__ = [
     "make_template_validation_error",
     "make_templates_push_request",
     "make_templates_push_response",
+    "make_tracked_counts",
+    "make_tracked_counts_day",
     "make_upsert_template_response",
     "make_validate_template_request",
     "make_validate_template_response",
@@ -1231,6 +1251,98 @@ SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
                 }
             ],
         },
+        "SpamComplaintCountsDay": {"Date": "2014-01-01", "SpamComplaint": 1},
+        "SpamComplaintCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "SpamComplaint": 1},
+                {"Date": "2014-01-02", "SpamComplaint": 2},
+                {"Date": "2014-01-04", "SpamComplaint": 1},
+            ],
+            "SpamComplaint": 4,
+        },
+        "TrackedCountsDay": {"Date": "2014-01-01", "Tracked": 24},
+        "TrackedCounts": {
+            "Days": [{"Date": "2014-01-01", "Tracked": 24}, {"Date": "2014-01-02", "Tracked": 26}],
+            "Tracked": 50,
+        },
+        "OpenCountsDay": {"Date": "2014-01-01", "Opens": 44, "Unique": 4},
+        "OpenCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Opens": 44, "Unique": 4},
+                {"Date": "2014-01-02", "Opens": 46, "Unique": 6},
+            ],
+            "Opens": 90,
+            "Unique": 10,
+        },
+        "OpenPlatformCountsDay": {"Date": "2014-01-01", "Desktop": 1, "WebMail": 1},
+        "OpenPlatformCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Desktop": 1, "WebMail": 1},
+                {"Date": "2014-01-02", "Mobile": 2, "Unknown": 3},
+            ],
+            "Desktop": 1,
+            "WebMail": 1,
+            "Mobile": 2,
+            "Unknown": 3,
+        },
+        "EmailClientCountsDay": {"Date": "2014-01-01", "Outlook 2010": 1, "Gmail": 2},
+        "EmailClientCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Outlook 2010": 1, "Gmail": 2},
+                {"Date": "2014-01-02", "Apple Mail": 1},
+            ],
+            "Outlook 2010": 1,
+            "Gmail": 2,
+            "Apple Mail": 1,
+        },
+        "ReadTimeCountsDay": {"Date": "2014-01-01", "0s": 1, "4s": 2, "20s+": 1},
+        "ReadTimeCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "0s": 1, "4s": 2, "20s+": 1},
+                {"Date": "2014-01-02", "unknown": 1},
+            ],
+            "0s": 1,
+            "4s": 2,
+            "20s+": 1,
+            "unknown": 1,
+        },
+        "ClickCountsDay": {"Date": "2014-01-01", "Clicks": 44, "Unique": 4},
+        "ClickCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Clicks": 44, "Unique": 4},
+                {"Date": "2014-01-02", "Clicks": 46, "Unique": 6},
+            ],
+            "Clicks": 90,
+            "Unique": 10,
+        },
+        "BrowserFamilyCountsDay": {"Date": "2014-01-01", "Google Chrome": 1, "Safari": 2},
+        "BrowserFamilyCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Google Chrome": 1, "Safari": 2},
+                {"Date": "2014-01-02", "Google Chrome": 3},
+            ],
+            "Google Chrome": 4,
+            "Safari": 2,
+        },
+        "ClickPlatformCountsDay": {"Date": "2014-01-01", "Desktop": 1, "Mobile": 2},
+        "ClickPlatformCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Desktop": 1, "Mobile": 2},
+                {"Date": "2014-01-02", "Unknown": 1},
+            ],
+            "Desktop": 1,
+            "Mobile": 2,
+            "Unknown": 1,
+        },
+        "ClickLocationCountsDay": {"Date": "2014-01-01", "HTML": 1, "Text": 2},
+        "ClickLocationCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "HTML": 1, "Text": 2},
+                {"Date": "2014-01-02", "HTML": 3},
+            ],
+            "HTML": 4,
+            "Text": 2,
+        },
         "DeliveryWebhook": {
             "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
             "Recipient": "john@example.com",
@@ -1950,6 +2062,106 @@ def make_templates_push_response(**overrides: Any) -> models.TemplatesPushRespon
     return _make(models.TemplatesPushResponse.from_dict, "TemplatesPushResponse", overrides)
 
 
+def make_spam_complaint_counts_day(**overrides: Any) -> models.SpamComplaintCountsDay:
+    """A `models.SpamComplaintCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.SpamComplaintCountsDay.from_dict, "SpamComplaintCountsDay", overrides)
+
+
+def make_spam_complaint_counts(**overrides: Any) -> models.SpamComplaintCounts:
+    """A `models.SpamComplaintCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.SpamComplaintCounts.from_dict, "SpamComplaintCounts", overrides)
+
+
+def make_tracked_counts_day(**overrides: Any) -> models.TrackedCountsDay:
+    """A `models.TrackedCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.TrackedCountsDay.from_dict, "TrackedCountsDay", overrides)
+
+
+def make_tracked_counts(**overrides: Any) -> models.TrackedCounts:
+    """A `models.TrackedCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.TrackedCounts.from_dict, "TrackedCounts", overrides)
+
+
+def make_open_counts_day(**overrides: Any) -> models.OpenCountsDay:
+    """A `models.OpenCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.OpenCountsDay.from_dict, "OpenCountsDay", overrides)
+
+
+def make_open_counts(**overrides: Any) -> models.OpenCounts:
+    """A `models.OpenCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.OpenCounts.from_dict, "OpenCounts", overrides)
+
+
+def make_open_platform_counts_day(**overrides: Any) -> models.OpenPlatformCountsDay:
+    """A `models.OpenPlatformCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.OpenPlatformCountsDay.from_dict, "OpenPlatformCountsDay", overrides)
+
+
+def make_open_platform_counts(**overrides: Any) -> models.OpenPlatformCounts:
+    """A `models.OpenPlatformCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.OpenPlatformCounts.from_dict, "OpenPlatformCounts", overrides)
+
+
+def make_email_client_counts_day(**overrides: Any) -> models.EmailClientCountsDay:
+    """A `models.EmailClientCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.EmailClientCountsDay.from_dict, "EmailClientCountsDay", overrides)
+
+
+def make_email_client_counts(**overrides: Any) -> models.EmailClientCounts:
+    """A `models.EmailClientCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.EmailClientCounts.from_dict, "EmailClientCounts", overrides)
+
+
+def make_read_time_counts_day(**overrides: Any) -> models.ReadTimeCountsDay:
+    """A `models.ReadTimeCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.ReadTimeCountsDay.from_dict, "ReadTimeCountsDay", overrides)
+
+
+def make_read_time_counts(**overrides: Any) -> models.ReadTimeCounts:
+    """A `models.ReadTimeCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.ReadTimeCounts.from_dict, "ReadTimeCounts", overrides)
+
+
+def make_click_counts_day(**overrides: Any) -> models.ClickCountsDay:
+    """A `models.ClickCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickCountsDay.from_dict, "ClickCountsDay", overrides)
+
+
+def make_click_counts(**overrides: Any) -> models.ClickCounts:
+    """A `models.ClickCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickCounts.from_dict, "ClickCounts", overrides)
+
+
+def make_browser_family_counts_day(**overrides: Any) -> models.BrowserFamilyCountsDay:
+    """A `models.BrowserFamilyCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.BrowserFamilyCountsDay.from_dict, "BrowserFamilyCountsDay", overrides)
+
+
+def make_browser_family_counts(**overrides: Any) -> models.BrowserFamilyCounts:
+    """A `models.BrowserFamilyCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.BrowserFamilyCounts.from_dict, "BrowserFamilyCounts", overrides)
+
+
+def make_click_platform_counts_day(**overrides: Any) -> models.ClickPlatformCountsDay:
+    """A `models.ClickPlatformCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickPlatformCountsDay.from_dict, "ClickPlatformCountsDay", overrides)
+
+
+def make_click_platform_counts(**overrides: Any) -> models.ClickPlatformCounts:
+    """A `models.ClickPlatformCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickPlatformCounts.from_dict, "ClickPlatformCounts", overrides)
+
+
+def make_click_location_counts_day(**overrides: Any) -> models.ClickLocationCountsDay:
+    """A `models.ClickLocationCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickLocationCountsDay.from_dict, "ClickLocationCountsDay", overrides)
+
+
+def make_click_location_counts(**overrides: Any) -> models.ClickLocationCounts:
+    """A `models.ClickLocationCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickLocationCounts.from_dict, "ClickLocationCounts", overrides)
+
+
 def make_delivery_webhook(**overrides: Any) -> models.DeliveryWebhook:
     """A `models.DeliveryWebhook` from example data; `overrides` replace its attributes."""
     return _make(models.DeliveryWebhook.from_dict, "DeliveryWebhook", overrides)
@@ -2087,6 +2299,26 @@ FACTORIES: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "TemplatesPushRequest": make_templates_push_request,
         "PushedTemplate": make_pushed_template,
         "TemplatesPushResponse": make_templates_push_response,
+        "SpamComplaintCountsDay": make_spam_complaint_counts_day,
+        "SpamComplaintCounts": make_spam_complaint_counts,
+        "TrackedCountsDay": make_tracked_counts_day,
+        "TrackedCounts": make_tracked_counts,
+        "OpenCountsDay": make_open_counts_day,
+        "OpenCounts": make_open_counts,
+        "OpenPlatformCountsDay": make_open_platform_counts_day,
+        "OpenPlatformCounts": make_open_platform_counts,
+        "EmailClientCountsDay": make_email_client_counts_day,
+        "EmailClientCounts": make_email_client_counts,
+        "ReadTimeCountsDay": make_read_time_counts_day,
+        "ReadTimeCounts": make_read_time_counts,
+        "ClickCountsDay": make_click_counts_day,
+        "ClickCounts": make_click_counts,
+        "BrowserFamilyCountsDay": make_browser_family_counts_day,
+        "BrowserFamilyCounts": make_browser_family_counts,
+        "ClickPlatformCountsDay": make_click_platform_counts_day,
+        "ClickPlatformCounts": make_click_platform_counts,
+        "ClickLocationCountsDay": make_click_location_counts_day,
+        "ClickLocationCounts": make_click_location_counts,
         "DeliveryWebhook": make_delivery_webhook,
         "BounceWebhook": make_bounce_webhook,
         "SpamComplaintWebhook": make_spam_complaint_webhook,
