@@ -84,6 +84,7 @@ GROUPS = {
     "Message streams": ("message_streams", "server"),
     "Webhooks": ("webhooks", "server"),
     "Inbound rules": ("inbound_rules", "server"),
+    "Data removals": ("data_removals", "account"),
 }
 
 WEBHOOKS = ["Delivery", "Bounce", "SpamComplaint", "Open", "Click", "SubscriptionChange", "Inbound"]

@@ -16,6 +16,7 @@ __all__ = [
     "ACTIVATE_BOUNCE",
     "ARCHIVE_MESSAGE_STREAM",
     "BYPASS_INBOUND_MESSAGE",
+    "CREATE_DATA_REMOVAL",
     "CREATE_DOMAIN",
     "CREATE_INBOUND_RULE",
     "CREATE_MESSAGE_STREAM",
@@ -48,6 +49,7 @@ __all__ = [
     "GET_CLICK_LOCATION_COUNTS",
     "GET_CLICK_PLATFORM_COUNTS",
     "GET_CURRENT_SERVER",
+    "GET_DATA_REMOVAL",
     "GET_DELIVERY_STATS",
     "GET_DOMAIN",
     "GET_EMAIL_CLIENT_COUNTS",
@@ -4718,6 +4720,74 @@ GET_CLICK_LOCATION_COUNTS: Final = Operation(
 )
 """GET /stats/outbound/clicks/location: Click counts per day by the body the link was in."""
 
+CREATE_DATA_REMOVAL: Final = Operation(
+    id="create_data_removal",
+    group="data_removals",
+    name="create",
+    method="POST",
+    path="/data-removals",
+    token="account",
+    access="write",
+    retry_safe=False,
+    summary="Request the erasure of a recipient's data.",
+    description="Needs the account token; the Data Removal API must be enabled for the account by Postmark support (ErrorCode 1302 otherwise). Erases the data Postmark holds about RequestedFor (GDPR / CCPA requests); it cannot be undone. Poll GET /data-removals/{id} for its Status.",
+    body_schema="DataRemovalRequest",
+    body_fields=(
+        BodyField(
+            wire="RequestedBy",
+            python="requested_by",
+            type="string",
+            required=True,
+            description="Who asks for the removal; notified when it is done if NotifyWhenCompleted.",
+        ),
+        BodyField(
+            wire="RequestedFor",
+            python="requested_for",
+            type="string",
+            required=True,
+            description="The recipient whose data is erased.",
+        ),
+        BodyField(
+            wire="NotifyWhenCompleted",
+            python="notify_when_completed",
+            type="boolean",
+            required=False,
+            description="Mail RequestedBy when the removal is done (default false).",
+        ),
+    ),
+    response_schema="DataRemoval",
+    acts_on="message",
+)
+"""POST /data-removals: Request the erasure of a recipient's data."""
+
+GET_DATA_REMOVAL: Final = Operation(
+    id="get_data_removal",
+    group="data_removals",
+    name="get",
+    method="GET",
+    path="/data-removals/{id}",
+    token="account",
+    access="read",
+    retry_safe=True,
+    summary="Read the status of a data removal request.",
+    description="Read-only. Needs the account token. An unknown ID gives ErrorCode 1301.",
+    path_params=(
+        Param(
+            wire="id",
+            python="data_removal_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="The ID returned by POST /data-removals.",
+        ),
+    ),
+    response_schema="DataRemoval",
+    acts_on="message",
+)
+"""GET /data-removals/{id}: Read the status of a data removal request."""
+
 OPERATIONS: Final[dict[str, Operation]] = {
     "send_email": SEND_EMAIL,
     "send_email_batch": SEND_EMAIL_BATCH,
@@ -4802,5 +4872,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "get_browser_family_counts": GET_BROWSER_FAMILY_COUNTS,
     "get_click_platform_counts": GET_CLICK_PLATFORM_COUNTS,
     "get_click_location_counts": GET_CLICK_LOCATION_COUNTS,
+    "create_data_removal": CREATE_DATA_REMOVAL,
+    "get_data_removal": GET_DATA_REMOVAL,
 }
 """Every operation by its operationId, in spec order."""

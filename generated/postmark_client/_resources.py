@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccountTemplates",
     "Bounces",
+    "DataRemovals",
     "Domains",
     "Email",
     "InboundRules",
@@ -3239,4 +3240,73 @@ class InboundRules(SyncResource):
             ops.DELETE_INBOUND_RULE,
             path={"triggerid": trigger_id},
             cast_to=models.StatusResponse.from_dict,
+        )
+
+
+class DataRemovals(SyncResource):
+    """Data removals: Account-level erasure of a recipient's data, for GDPR and CCPA requests (enabled on
+    request by Postmark).
+
+    Needs the account token.
+    """
+
+    def create(
+        self,
+        *,
+        requested_by: str,
+        requested_for: str,
+        notify_when_completed: bool | None = None,
+    ) -> models.DataRemoval:
+        """Request the erasure of a recipient's data.
+
+        Needs the account token; the Data Removal API must be enabled for the account by
+        Postmark support (ErrorCode 1302 otherwise). Erases the data Postmark holds about
+        RequestedFor (GDPR / CCPA requests); it cannot be undone. Poll GET /data-removals/{id}
+        for its Status.
+
+        `POST /data-removals` with the account token (X-Postmark-Account-Token); writes data;
+        never re-sent once it may have reached Postmark.
+
+        Args:
+            requested_by: `RequestedBy`: Who asks for the removal; notified when it is done if
+                NotifyWhenCompleted.
+            requested_for: `RequestedFor`: The recipient whose data is erased.
+            notify_when_completed: `NotifyWhenCompleted`: Mail RequestedBy when the removal is
+                done (default false).
+        """
+        from . import _operations as ops
+        from . import models
+
+        body = models.DataRemovalRequest(
+            requested_by=requested_by,
+            requested_for=requested_for,
+            notify_when_completed=notify_when_completed,
+        )
+        return self._client.request(
+            ops.CREATE_DATA_REMOVAL,
+            body=body,
+            cast_to=models.DataRemoval.from_dict,
+        )
+
+    def get(
+        self,
+        data_removal_id: int,
+    ) -> models.DataRemoval:
+        """Read the status of a data removal request.
+
+        Read-only. Needs the account token. An unknown ID gives ErrorCode 1301.
+
+        `GET /data-removals/{id}` with the account token (X-Postmark-Account-Token); reads data;
+        safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            data_removal_id: `id`: The ID returned by POST /data-removals.
+        """
+        from . import _operations as ops
+        from . import models
+
+        return self._client.request(
+            ops.GET_DATA_REMOVAL,
+            path={"id": data_removal_id},
+            cast_to=models.DataRemoval.from_dict,
         )

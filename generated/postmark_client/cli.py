@@ -87,6 +87,7 @@ _GROUP_HELP: Final[dict[str, str]] = {
     "message_streams": "The message streams of a server, which separate transactional, broadcast and inbound mail.",
     "webhooks": "Per message stream subscriptions to Postmark's events (the Modular Webhooks API).",
     "inbound_rules": "Inbound rule triggers, which block inbound mail from chosen addresses or domains.",
+    "data_removals": "Account-level erasure of a recipient's data, for GDPR and CCPA requests (enabled on request by Postmark).",
 }
 # Object bodies: the request model a body is read into (so nested values get their types).
 _BODY_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
@@ -111,6 +112,7 @@ _BODY_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
     "edit_webhook": models.EditWebhookRequest.from_dict,
     "create_inbound_rule": models.CreateInboundRuleRequest.from_dict,
     "push_templates": models.TemplatesPushRequest.from_dict,
+    "create_data_removal": models.DataRemovalRequest.from_dict,
 }
 # Batches (and array bodies): the model of one message, and the field holding the messages.
 _MESSAGE_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {

@@ -3,7 +3,7 @@
 - `ServerClient` / `AsyncServerClient` (X-Postmark-Server-Token):
   email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks, inbound_rules.
 - `AccountClient` / `AsyncAccountClient` (X-Postmark-Account-Token):
-  templates, servers, domains, sender_signatures.
+  templates, servers, domains, sender_signatures, data_removals.
 
 An operation of one token kind is not reachable from a client of the other: the groups are not
 there, and the client core refuses an operation whose token it does not hold.
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._async_resources import (
         AsyncAccountTemplates,
         AsyncBounces,
+        AsyncDataRemovals,
         AsyncDomains,
         AsyncEmail,
         AsyncInboundRules,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from ._resources import (
         AccountTemplates,
         Bounces,
+        DataRemovals,
         Domains,
         Email,
         InboundRules,
@@ -261,7 +263,7 @@ class AccountClient(SyncAPIClient):
     with AccountClient() as account:  # token from POSTMARK_ACCOUNT_TOKEN
         ...
 
-    Groups: templates, servers, domains, sender_signatures.
+    Groups: templates, servers, domains, sender_signatures, data_removals.
 
     Args:
         token: the account token (X-Postmark-Account-Token); default: the
@@ -283,6 +285,9 @@ class AccountClient(SyncAPIClient):
     """Domains: Account-level management of sending domains and their DKIM and Return-Path setup."""
     sender_signatures: SenderSignatures
     """Sender signatures: Account-level management of the verified from-addresses an account sends as."""
+    data_removals: DataRemovals
+    """Data removals: Account-level erasure of a recipient's data, for GDPR and CCPA requests (enabled on
+    request by Postmark)."""
 
     def __init__(
         self,
@@ -305,12 +310,13 @@ class AccountClient(SyncAPIClient):
             transport=transport,
             sleep=sleep,
         )
-        from ._resources import AccountTemplates, Domains, SenderSignatures, Servers
+        from ._resources import AccountTemplates, DataRemovals, Domains, SenderSignatures, Servers
 
         self.templates = AccountTemplates(self)
         self.servers = Servers(self)
         self.domains = Domains(self)
         self.sender_signatures = SenderSignatures(self)
+        self.data_removals = DataRemovals(self)
 
 
 class AsyncAccountClient(AsyncAPIClient):
@@ -322,7 +328,7 @@ class AsyncAccountClient(AsyncAPIClient):
     async with AsyncAccountClient() as account:  # token from POSTMARK_ACCOUNT_TOKEN
         ...
 
-    Groups: templates, servers, domains, sender_signatures.
+    Groups: templates, servers, domains, sender_signatures, data_removals.
 
     Args:
         token: the account token (X-Postmark-Account-Token); default: the
@@ -344,6 +350,9 @@ class AsyncAccountClient(AsyncAPIClient):
     """Domains: Account-level management of sending domains and their DKIM and Return-Path setup."""
     sender_signatures: AsyncSenderSignatures
     """Sender signatures: Account-level management of the verified from-addresses an account sends as."""
+    data_removals: AsyncDataRemovals
+    """Data removals: Account-level erasure of a recipient's data, for GDPR and CCPA requests (enabled on
+    request by Postmark)."""
 
     def __init__(
         self,
@@ -368,6 +377,7 @@ class AsyncAccountClient(AsyncAPIClient):
         )
         from ._async_resources import (
             AsyncAccountTemplates,
+            AsyncDataRemovals,
             AsyncDomains,
             AsyncSenderSignatures,
             AsyncServers,
@@ -377,3 +387,4 @@ class AsyncAccountClient(AsyncAPIClient):
         self.servers = AsyncServers(self)
         self.domains = AsyncDomains(self)
         self.sender_signatures = AsyncSenderSignatures(self)
+        self.data_removals = AsyncDataRemovals(self)

@@ -59,6 +59,9 @@ __all__ = [
     "CreateWebhookRequest",
     "DKIMRotationResponse",
     "DKIMUpdateStatus",
+    "DataRemoval",
+    "DataRemovalRequest",
+    "DataRemovalStatus",
     "DeliveryStats",
     "DeliveryType",
     "DeliveryWebhook",
@@ -358,6 +361,11 @@ CREATE_MESSAGE_STREAM_REQUEST_MESSAGE_STREAM_TYPE_VALUES: frozenset[str] = froze
 
 TemplatePushAction: TypeAlias = Literal["Create", "Edit"]
 """What the push does to the destination's template of that alias.
+
+Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
+
+DataRemovalStatus: TypeAlias = Literal["Pending", "Done"]
+"""Pending until the data is erased, then Done.
 
 Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
 
@@ -9297,6 +9305,111 @@ class ClickLocationCounts:
         if self.extra:
             data.update(self.extra)
         return data
+
+
+@dataclass(slots=True)
+class DataRemoval:
+    """A data removal request and its progress."""
+
+    id: int
+    """`ID`"""
+    status: DataRemovalStatus | str
+    """`Status`: Pending until the data is erased, then Done."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"ID", "Status"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DataRemoval:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["ID"],
+            data["Status"],
+            {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"ID": self.id, "Status": self.status}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class DataRemovalRequest:
+    """Whose data to erase, for whom.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    requested_by: str
+    """`RequestedBy`: Who asks for the removal; notified when it is done if NotifyWhenCompleted."""
+    requested_for: str
+    """`RequestedFor`: The recipient whose data is erased."""
+    notify_when_completed: bool | None = None
+    """`NotifyWhenCompleted`: Mail RequestedBy when the removal is done (default false)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"RequestedBy", "RequestedFor", "NotifyWhenCompleted"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DataRemovalRequest:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        raw: Any = data  # required fields may be missing here; validate() reports them
+        return cls(
+            raw.get("RequestedBy"),
+            raw.get("RequestedFor"),
+            data.get("NotifyWhenCompleted"),
+            {} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {
+            "RequestedBy": self.requested_by,
+            "RequestedFor": self.requested_for,
+        }
+        if self.notify_when_completed is not None:
+            data["NotifyWhenCompleted"] = self.notify_when_completed
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.requested_by is None:
+            raise RequestValidationError(path + "RequestedBy", "is required")
+        if not isinstance(self.requested_by, str):
+            raise RequestValidationError(
+                path + "RequestedBy", "must be a string, got " + type(self.requested_by).__name__
+            )
+        if self.requested_for is None:
+            raise RequestValidationError(path + "RequestedFor", "is required")
+        if not isinstance(self.requested_for, str):
+            raise RequestValidationError(
+                path + "RequestedFor", "must be a string, got " + type(self.requested_for).__name__
+            )
+        if self.notify_when_completed is not None and not isinstance(
+            self.notify_when_completed, bool
+        ):
+            raise RequestValidationError(
+                path + "NotifyWhenCompleted",
+                "must be True or False, got " + type(self.notify_when_completed).__name__,
+            )
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
 
 
 @dataclass(slots=True)

@@ -100,7 +100,7 @@ EXPECTED_OPERATIONS = [
 ADDED_OPERATIONS = added_operations()
 SERVER_GROUPS = {"email", "templates", "bounces", "messages", "suppressions", "stats", "server", "message_streams", "webhooks", "inbound_rules"}
 # templates: PUT /templates/push needs the account token (account.templates.push)
-ACCOUNT_GROUPS = {"servers", "domains", "sender_signatures", "templates"}
+ACCOUNT_GROUPS = {"servers", "domains", "sender_signatures", "templates", "data_removals"}
 
 
 def test_the_operations_are_the_40_and_those_release_notes_add() -> None:

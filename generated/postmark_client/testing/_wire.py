@@ -212,6 +212,7 @@ BODIES: Final[dict[str, tuple[str, str]]] = {
     "edit_webhook": ("object", "EditWebhookRequest"),
     "create_inbound_rule": ("object", "CreateInboundRuleRequest"),
     "push_templates": ("object", "TemplatesPushRequest"),
+    "create_data_removal": ("object", "DataRemovalRequest"),
 }
 
 
@@ -628,6 +629,15 @@ SCHEMAS: Final[dict[str, ObjectSchema]] = {
             "PerformChanges": V("boolean"),
         },
         required=("SourceServerID", "DestinationServerID", "PerformChanges"),
+        closed=True,
+    ),
+    "DataRemovalRequest": ObjectSchema(
+        fields={
+            "RequestedBy": V("string", format="email"),
+            "RequestedFor": V("string", format="email"),
+            "NotifyWhenCompleted": V("boolean", nullable=True),
+        },
+        required=("RequestedBy", "RequestedFor"),
         closed=True,
     ),
 }

@@ -2557,6 +2557,34 @@ EXAMPLES: Final[Mapping[str, OperationExample]] = MappingProxyType(
             },
             parse_response=models.ClickLocationCounts.from_dict,
         ),
+        "create_data_removal": OperationExample(
+            operation_id="create_data_removal",
+            method="POST",
+            path_template="/data-removals",
+            path_params=MappingProxyType({}),
+            query=MappingProxyType({}),
+            request_body={
+                "RequestedBy": "admin@example.com",
+                "RequestedFor": "someone@example.com",
+                "NotifyWhenCompleted": True,
+            },
+            response_body={"ID": 1234, "Status": "Pending"},
+            parse_response=models.DataRemoval.from_dict,
+        ),
+        "get_data_removal": OperationExample(
+            operation_id="get_data_removal",
+            method="GET",
+            path_template="/data-removals/{id}",
+            path_params=MappingProxyType(
+                {
+                    "id": 1234,
+                }
+            ),
+            query=MappingProxyType({}),
+            request_body=None,
+            response_body={"ID": 1234, "Status": "Done"},
+            parse_response=models.DataRemoval.from_dict,
+        ),
     }
 )
 """Every operation's example call, by operationId."""

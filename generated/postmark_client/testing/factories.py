@@ -63,6 +63,8 @@ __all__ = [
     "make_create_server_request",
     "make_create_template_request",
     "make_create_webhook_request",
+    "make_data_removal",
+    "make_data_removal_request",
     "make_delivery_stats",
     "make_delivery_webhook",
     "make_dkim_rotation_response",
@@ -1343,6 +1345,12 @@ SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
             "HTML": 4,
             "Text": 2,
         },
+        "DataRemoval": {"ID": 1234, "Status": "Pending"},
+        "DataRemovalRequest": {
+            "RequestedBy": "admin@example.com",
+            "RequestedFor": "someone@example.com",
+            "NotifyWhenCompleted": True,
+        },
         "DeliveryWebhook": {
             "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
             "Recipient": "john@example.com",
@@ -2162,6 +2170,16 @@ def make_click_location_counts(**overrides: Any) -> models.ClickLocationCounts:
     return _make(models.ClickLocationCounts.from_dict, "ClickLocationCounts", overrides)
 
 
+def make_data_removal(**overrides: Any) -> models.DataRemoval:
+    """A `models.DataRemoval` from example data; `overrides` replace its attributes."""
+    return _make(models.DataRemoval.from_dict, "DataRemoval", overrides)
+
+
+def make_data_removal_request(**overrides: Any) -> models.DataRemovalRequest:
+    """A `models.DataRemovalRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.DataRemovalRequest.from_dict, "DataRemovalRequest", overrides)
+
+
 def make_delivery_webhook(**overrides: Any) -> models.DeliveryWebhook:
     """A `models.DeliveryWebhook` from example data; `overrides` replace its attributes."""
     return _make(models.DeliveryWebhook.from_dict, "DeliveryWebhook", overrides)
@@ -2319,6 +2337,8 @@ FACTORIES: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "ClickPlatformCounts": make_click_platform_counts,
         "ClickLocationCountsDay": make_click_location_counts_day,
         "ClickLocationCounts": make_click_location_counts,
+        "DataRemoval": make_data_removal,
+        "DataRemovalRequest": make_data_removal_request,
         "DeliveryWebhook": make_delivery_webhook,
         "BounceWebhook": make_bounce_webhook,
         "SpamComplaintWebhook": make_spam_complaint_webhook,
