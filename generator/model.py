@@ -409,6 +409,7 @@ class Operation:
     batch: bool = False
     error_statuses: list[int] = field(default_factory=list)  # documented non-200 statuses
     arguments: list[Argument] = field(default_factory=list)  # the method signature
+    module: str = ""  # its group's module (`Group.file`): `_operations/_<module>.py`
     response_annotation: str = ""  # the parsed 200 answer in resources (`models.Bounce`)
     # `x-postmark-resource`: a plain resource (create/list/get/edit/delete) the fake Postmark
     # serves generically; None for an operation the fake needs its own handler for.
@@ -446,6 +447,13 @@ class Group:
     token: Literal["server", "account"]
     description: str
     operations: list[Operation] = field(default_factory=list)
+    # The module name of its operations and resources when it is not `name`: a group split by
+    # token (`account.templates` beside `client.templates`) is `account_templates`.
+    module: str = ""
+
+    @property
+    def file(self) -> str:
+        return self.module or self.name
 
 
 @dataclass

@@ -98,6 +98,70 @@ def register(command: Command) -> Command:
     COMMANDS.append(command)
     return command
 
+<<<<<<< HEAD
+=======
+_CLIENTS: Final[dict[Token, Callable[..., Any]]] = {
+    "server": ServerClient,
+    "account": AccountClient,
+}
+_TOKEN_ENV: Final[dict[Token, str]] = {
+    "server": "POSTMARK_SERVER_TOKEN",
+    "account": "POSTMARK_ACCOUNT_TOKEN",
+}
+_GROUP_HELP: Final[dict[str, str]] = {
+    "email": "Send transactional and broadcast email, one message or a batch, with or without a template. Sends real mail.",
+    "templates": "Manage the templates a server sends from. A server holds at most 100 templates.",
+    "bounces": "Read bounces and their raw dumps, and reactivate bounced addresses.",
+    "messages": "Search sent and received mail and its opens and clicks; retry or bypass inbound messages.",
+    "suppressions": "The do-not-send list of a message stream.",
+    "stats": "Read-only counts of sends, bounces, opens, clicks and spam complaints. Stats never expire.",
+    "servers": "Account-level management of the servers that hold sending setups, each with its own server token.",
+    "domains": "Account-level management of sending domains and their DKIM and Return-Path setup.",
+    "sender_signatures": "Account-level management of the verified from-addresses an account sends as.",
+    "server": "The settings of the server a server token belongs to (the account token reaches every server through Servers).",
+    "message_streams": "The message streams of a server, which separate transactional, broadcast and inbound mail.",
+    "webhooks": "Per message stream subscriptions to Postmark's events (the Modular Webhooks API).",
+    "inbound_rules": "Inbound rule triggers, which block inbound mail from chosen addresses or domains.",
+    "data_removals": "Account-level erasure of a recipient's data, for GDPR and CCPA requests (enabled on request by Postmark).",
+}
+# Object bodies: the request model a body is read into (so nested values get their types).
+_BODY_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
+    "send_email": models.SendEmailRequest.from_dict,
+    "send_email_with_template": models.SendEmailWithTemplateRequest.from_dict,
+    "send_bulk_email": models.BulkEmailRequest.from_dict,
+    "create_template": models.CreateTemplateRequest.from_dict,
+    "edit_template": models.EditTemplateRequest.from_dict,
+    "validate_template": models.ValidateTemplateRequest.from_dict,
+    "create_suppressions": models.SuppressionsRequest.from_dict,
+    "delete_suppressions": models.SuppressionsRequest.from_dict,
+    "create_server": models.CreateServerRequest.from_dict,
+    "edit_server": models.EditServerRequest.from_dict,
+    "create_domain": models.CreateDomainRequest.from_dict,
+    "edit_domain": models.EditDomainRequest.from_dict,
+    "create_sender_signature": models.CreateSenderSignatureRequest.from_dict,
+    "edit_sender_signature": models.EditSenderSignatureRequest.from_dict,
+    "edit_current_server": models.EditServerRequest.from_dict,
+    "create_message_stream": models.CreateMessageStreamRequest.from_dict,
+    "edit_message_stream": models.EditMessageStreamRequest.from_dict,
+    "create_webhook": models.CreateWebhookRequest.from_dict,
+    "edit_webhook": models.EditWebhookRequest.from_dict,
+    "create_inbound_rule": models.CreateInboundRuleRequest.from_dict,
+    "push_templates": models.TemplatesPushRequest.from_dict,
+    "create_data_removal": models.DataRemovalRequest.from_dict,
+}
+# Batches (and array bodies): the model of one message, and the field holding the messages.
+_MESSAGE_READERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
+    "send_email_batch": models.SendEmailRequest.from_dict,
+    "send_email_batch_with_templates": models.SendEmailWithTemplateRequest.from_dict,
+}
+_BATCH_FIELDS: Final[dict[str, str]] = {
+    "send_email_batch_with_templates": "Messages",
+}
+_WEBHOOKS_GROUP: Final = "webhooks"
+_WEBHOOKS_HELP: Final = (
+    "receive Postmark's webhooks on this machine (Delivery, Bounce, SpamComplaint, Open, Click, SubscriptionChange, Inbound)"
+)
+>>>>>>> whole-api-spec
 
 # ---- errors the command reports itself --------------------------------------------------------
 
