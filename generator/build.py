@@ -98,7 +98,15 @@ def _resource(value: Any, location: str) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise BuildError(f"{location}.x-postmark-resource", "must be a mapping")
-    return dict(value)
+    filters = value.get("filters") or {}
+    return {
+        "collection": value.get("collection"),
+        "action": value.get("action"),
+        "id": value.get("id"),
+        "id_param": value.get("id-param"),
+        "list": value.get("list"),
+        "filters": [[str(k), str(v)] for k, v in dict(filters).items()],
+    }
 
 
 def _text(value: Any) -> str:

@@ -62,7 +62,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-<<<<<<< HEAD
 
 class AccessCall(Protocol):
     """An allowed call in flight, completed with its outcome (an audit row)."""
@@ -88,13 +87,6 @@ class Access(Protocol):
     ) -> AccessCall: ...
 
 
-=======
-VERSION: Final = "2026.11.30"
-"""The version of this package."""
-API_VERSION: Final = "2026.11.30"
-"""The date of the newest Postmark release note the spec follows (Postmark has no API version)."""
-DEFAULT_BASE_URL: Final = "https://api.postmarkapp.com"
->>>>>>> whole-api-spec
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 """30 s to read an answer (a 50 MB batch takes a while), 10 s to connect."""
 DEFAULT_MAX_RETRIES: Final = 2

@@ -70,461 +70,7 @@ def _body_kind(op: Operation) -> tuple[str, str]:
 
 # Each operation's body: "object" or "array", and the schema of the object (or of the items).
 BODIES: Final[dict[str, tuple[str, str]]] = {
-<<<<<<< HEAD
     op.id: _body_kind(op) for op in OPERATIONS.values() if op.body_schema is not None
-=======
-    "send_email": ("object", "SendEmailRequest"),
-    "send_email_batch": ("array", "SendEmailRequest"),
-    "send_email_with_template": ("object", "SendEmailWithTemplateRequest"),
-    "send_email_batch_with_templates": ("object", "SendEmailBatchWithTemplatesRequest"),
-    "send_bulk_email": ("object", "BulkEmailRequest"),
-    "create_template": ("object", "CreateTemplateRequest"),
-    "edit_template": ("object", "EditTemplateRequest"),
-    "validate_template": ("object", "ValidateTemplateRequest"),
-    "create_suppressions": ("object", "SuppressionsRequest"),
-    "delete_suppressions": ("object", "SuppressionsRequest"),
-    "create_server": ("object", "CreateServerRequest"),
-    "edit_server": ("object", "EditServerRequest"),
-    "create_domain": ("object", "CreateDomainRequest"),
-    "edit_domain": ("object", "EditDomainRequest"),
-    "create_sender_signature": ("object", "CreateSenderSignatureRequest"),
-    "edit_sender_signature": ("object", "EditSenderSignatureRequest"),
-    "edit_current_server": ("object", "EditServerRequest"),
-    "create_message_stream": ("object", "CreateMessageStreamRequest"),
-    "edit_message_stream": ("object", "EditMessageStreamRequest"),
-    "create_webhook": ("object", "CreateWebhookRequest"),
-    "edit_webhook": ("object", "EditWebhookRequest"),
-    "create_inbound_rule": ("object", "CreateInboundRuleRequest"),
-    "push_templates": ("object", "TemplatesPushRequest"),
-    "create_data_removal": ("object", "DataRemovalRequest"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class V:
-    """The JSON schema of a value, as much of it as Postmark enforces."""
-
-    type: str | None
-    model: str | None = None
-    items: V | None = None
-    values: V | None = None
-    enum: tuple[str, ...] | None = None
-    types: tuple[str, ...] | None = None
-    format: str | None = None
-    nullable: bool = False
-    max_length: int | None = None
-    min_length: int | None = None
-    pattern: str | None = None
-    max_items: int | None = None
-    min_items: int | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectSchema:
-    fields: dict[str, V]
-    required: tuple[str, ...] = ()
-    any_of: tuple[tuple[str, ...], ...] = ()
-    closed: bool = False
-
-
-# The request schemas (every object a request body may hold).
-SCHEMAS: Final[dict[str, ObjectSchema]] = {
-    "MessageHeader": ObjectSchema(
-        fields={
-            "Name": V("string"),
-            "Value": V("string"),
-        },
-        required=("Name", "Value"),
-        closed=False,
-    ),
-    "Attachment": ObjectSchema(
-        fields={
-            "Name": V("string"),
-            "Content": V("string"),
-            "ContentType": V("string"),
-            "ContentID": V("string", nullable=True),
-            "ContentLength": V("integer", nullable=True),
-        },
-        required=("Name", "Content", "ContentType"),
-        closed=False,
-    ),
-    "SendEmailRequest": ObjectSchema(
-        fields={
-            "From": V("string"),
-            "To": V("string"),
-            "Cc": V("string", nullable=True),
-            "Bcc": V("string", nullable=True),
-            "Subject": V("string", nullable=True),
-            "Tag": V("string", nullable=True, max_length=1000),
-            "HtmlBody": V("string", nullable=True),
-            "TextBody": V("string", nullable=True),
-            "ReplyTo": V("string", nullable=True),
-            "Headers": V("array", items=V("object", model="MessageHeader"), nullable=True),
-            "TrackOpens": V("boolean", nullable=True),
-            "TrackLinks": V(
-                "string", enum=("None", "HtmlAndText", "HtmlOnly", "TextOnly"), nullable=True
-            ),
-            "Attachments": V("array", items=V("object", model="Attachment"), nullable=True),
-            "Metadata": V("object", values=V("string"), nullable=True),
-            "MessageStream": V("string", nullable=True),
-        },
-        required=("From", "To"),
-        any_of=(
-            ("HtmlBody",),
-            ("TextBody",),
-        ),
-        closed=True,
-    ),
-    "SendEmailWithTemplateRequest": ObjectSchema(
-        fields={
-            "TemplateId": V("integer", nullable=True),
-            "TemplateAlias": V("string", nullable=True),
-            "TemplateModel": V("object", values=V(None)),
-            "InlineCss": V("boolean", nullable=True),
-            "From": V("string"),
-            "To": V("string"),
-            "Cc": V("string", nullable=True),
-            "Bcc": V("string", nullable=True),
-            "Tag": V("string", nullable=True, max_length=1000),
-            "ReplyTo": V("string", nullable=True),
-            "Headers": V("array", items=V("object", model="MessageHeader"), nullable=True),
-            "TrackOpens": V("boolean", nullable=True),
-            "TrackLinks": V(
-                "string", enum=("None", "HtmlAndText", "HtmlOnly", "TextOnly"), nullable=True
-            ),
-            "Attachments": V("array", items=V("object", model="Attachment"), nullable=True),
-            "Metadata": V("object", values=V("string"), nullable=True),
-            "MessageStream": V("string", nullable=True),
-        },
-        required=("TemplateModel", "From", "To"),
-        any_of=(
-            ("TemplateId",),
-            ("TemplateAlias",),
-        ),
-        closed=True,
-    ),
-    "SendEmailBatchWithTemplatesRequest": ObjectSchema(
-        fields={
-            "Messages": V(
-                "array", items=V("object", model="SendEmailWithTemplateRequest"), max_items=500
-            ),
-        },
-        required=("Messages",),
-        closed=True,
-    ),
-    "BulkEmailRequest": ObjectSchema(
-        fields={
-            "From": V("string"),
-            "Messages": V("array", items=V("object", model="BulkEmailMessage"), min_items=1),
-            "ReplyTo": V("string", nullable=True),
-            "Subject": V("string", nullable=True),
-            "HtmlBody": V("string", nullable=True),
-            "TextBody": V("string", nullable=True),
-            "TemplateId": V("integer", nullable=True),
-            "TemplateAlias": V("string", nullable=True),
-            "InlineCss": V("boolean", nullable=True),
-            "Tag": V("string", nullable=True, max_length=1000),
-            "Metadata": V("object", values=V("string"), nullable=True),
-            "MessageStream": V("string", nullable=True),
-            "TrackOpens": V("boolean", nullable=True),
-            "TrackLinks": V(
-                "string", enum=("None", "HtmlAndText", "HtmlOnly", "TextOnly"), nullable=True
-            ),
-            "Attachments": V("array", items=V("object", model="Attachment"), nullable=True),
-            "Headers": V("array", items=V("object", model="MessageHeader"), nullable=True),
-        },
-        required=("From", "Messages"),
-        closed=True,
-    ),
-    "BulkEmailMessage": ObjectSchema(
-        fields={
-            "To": V("string"),
-            "Cc": V("string", nullable=True),
-            "Bcc": V("string", nullable=True),
-            "TemplateModel": V("object", values=V(None), nullable=True),
-            "Metadata": V("object", values=V("string"), nullable=True),
-            "Headers": V("array", items=V("object", model="MessageHeader"), nullable=True),
-        },
-        required=("To",),
-        closed=True,
-    ),
-    "CreateTemplateRequest": ObjectSchema(
-        fields={
-            "Name": V("string"),
-            "Alias": V("string", nullable=True, pattern="^[A-Za-z][A-Za-z0-9._-]*$"),
-            "Subject": V("string", nullable=True),
-            "HtmlBody": V("string", nullable=True),
-            "TextBody": V("string", nullable=True),
-            "TemplateType": V("string", enum=("Standard", "Layout"), nullable=True),
-            "LayoutTemplate": V("string", nullable=True),
-        },
-        required=("Name",),
-        any_of=(
-            ("HtmlBody",),
-            ("TextBody",),
-        ),
-        closed=True,
-    ),
-    "EditTemplateRequest": ObjectSchema(
-        fields={
-            "Name": V("string", nullable=True),
-            "Alias": V("string", nullable=True, pattern="^[A-Za-z][A-Za-z0-9._-]*$"),
-            "Subject": V("string", nullable=True),
-            "HtmlBody": V("string", nullable=True),
-            "TextBody": V("string", nullable=True),
-            "LayoutTemplate": V("string", nullable=True),
-        },
-        required=(),
-        closed=True,
-    ),
-    "ValidateTemplateRequest": ObjectSchema(
-        fields={
-            "Subject": V("string", nullable=True),
-            "HtmlBody": V("string", nullable=True),
-            "TextBody": V("string", nullable=True),
-            "TestRenderModel": V("object", values=V(None), nullable=True),
-            "InlineCssForHtmlTestRender": V("boolean", nullable=True),
-            "TemplateType": V("string", enum=("Standard", "Layout"), nullable=True),
-            "LayoutTemplate": V("string", nullable=True),
-        },
-        required=(),
-        any_of=(
-            ("Subject",),
-            ("HtmlBody",),
-            ("TextBody",),
-        ),
-        closed=True,
-    ),
-    "SuppressionEntry": ObjectSchema(
-        fields={
-            "EmailAddress": V("string"),
-        },
-        required=("EmailAddress",),
-        closed=True,
-    ),
-    "SuppressionsRequest": ObjectSchema(
-        fields={
-            "Suppressions": V("array", items=V("object", model="SuppressionEntry"), max_items=50),
-        },
-        required=("Suppressions",),
-        closed=True,
-    ),
-    "CreateServerRequest": ObjectSchema(
-        fields={
-            "Name": V("string", min_length=1),
-            "Color": V(
-                "string",
-                enum=("Purple", "Blue", "Turquoise", "Green", "Red", "Yellow", "Grey", "Orange"),
-                nullable=True,
-            ),
-            "SmtpApiActivated": V("boolean", nullable=True),
-            "RawEmailEnabled": V("boolean", nullable=True),
-            "DeliveryType": V("string", enum=("Live", "Sandbox"), nullable=True),
-            "InboundHookUrl": V("string", format="uri", nullable=True),
-            "BounceHookUrl": V("string", format="uri", nullable=True),
-            "OpenHookUrl": V("string", format="uri", nullable=True),
-            "DeliveryHookUrl": V("string", format="uri", nullable=True),
-            "ClickHookUrl": V("string", format="uri", nullable=True),
-            "PostFirstOpenOnly": V("boolean", nullable=True),
-            "InboundDomain": V("string", nullable=True),
-            "InboundSpamThreshold": V("integer", nullable=True, minimum=0),
-            "TrackOpens": V("boolean", nullable=True),
-            "TrackLinks": V(
-                "string", enum=("None", "HtmlAndText", "HtmlOnly", "TextOnly"), nullable=True
-            ),
-            "IncludeBounceContentInHook": V("boolean", nullable=True),
-            "EnableSmtpApiErrorHooks": V("boolean", nullable=True),
-        },
-        required=("Name",),
-        closed=True,
-    ),
-    "EditServerRequest": ObjectSchema(
-        fields={
-            "Name": V("string", nullable=True, min_length=1),
-            "Color": V(
-                "string",
-                enum=("Purple", "Blue", "Turquoise", "Green", "Red", "Yellow", "Grey", "Orange"),
-                nullable=True,
-            ),
-            "SmtpApiActivated": V("boolean", nullable=True),
-            "RawEmailEnabled": V("boolean", nullable=True),
-            "InboundHookUrl": V("string", format="uri", nullable=True),
-            "BounceHookUrl": V("string", format="uri", nullable=True),
-            "OpenHookUrl": V("string", format="uri", nullable=True),
-            "DeliveryHookUrl": V("string", format="uri", nullable=True),
-            "ClickHookUrl": V("string", format="uri", nullable=True),
-            "PostFirstOpenOnly": V("boolean", nullable=True),
-            "InboundDomain": V("string", nullable=True),
-            "InboundSpamThreshold": V("integer", nullable=True, minimum=0),
-            "TrackOpens": V("boolean", nullable=True),
-            "TrackLinks": V(
-                "string", enum=("None", "HtmlAndText", "HtmlOnly", "TextOnly"), nullable=True
-            ),
-            "IncludeBounceContentInHook": V("boolean", nullable=True),
-            "EnableSmtpApiErrorHooks": V("boolean", nullable=True),
-        },
-        required=(),
-        closed=True,
-    ),
-    "CreateDomainRequest": ObjectSchema(
-        fields={
-            "Name": V("string", max_length=255, min_length=1),
-            "ReturnPathDomain": V("string", nullable=True),
-        },
-        required=("Name",),
-        closed=True,
-    ),
-    "EditDomainRequest": ObjectSchema(
-        fields={
-            "ReturnPathDomain": V("string"),
-        },
-        required=("ReturnPathDomain",),
-        closed=True,
-    ),
-    "CreateSenderSignatureRequest": ObjectSchema(
-        fields={
-            "FromEmail": V("string", format="email"),
-            "Name": V("string", min_length=1),
-            "ReplyToEmail": V("string", format="email", nullable=True),
-            "ReturnPathDomain": V("string", nullable=True),
-            "ConfirmationPersonalNote": V("string", nullable=True, max_length=400),
-        },
-        required=("FromEmail", "Name"),
-        closed=True,
-    ),
-    "SubscriptionManagementConfiguration": ObjectSchema(
-        fields={
-            "UnsubscribeHandlingType": V("string", enum=("None", "Postmark", "Custom")),
-        },
-        required=("UnsubscribeHandlingType",),
-        closed=False,
-    ),
-    "CreateMessageStreamRequest": ObjectSchema(
-        fields={
-            "ID": V("string", max_length=30, min_length=1, pattern="^[A-Za-z]"),
-            "Name": V("string", max_length=100, min_length=1),
-            "MessageStreamType": V("string", enum=("Transactional", "Broadcasts")),
-            "Description": V("string", nullable=True, max_length=1000),
-            "SubscriptionManagementConfiguration": V(
-                "object", model="SubscriptionManagementConfiguration", nullable=True
-            ),
-        },
-        required=("ID", "Name", "MessageStreamType"),
-        closed=True,
-    ),
-    "EditMessageStreamRequest": ObjectSchema(
-        fields={
-            "Name": V("string", nullable=True, max_length=100, min_length=1),
-            "Description": V("string", nullable=True, max_length=1000),
-            "SubscriptionManagementConfiguration": V(
-                "object", model="SubscriptionManagementConfiguration", nullable=True
-            ),
-        },
-        required=(),
-        closed=True,
-    ),
-    "WebhookHttpAuthSetting": ObjectSchema(
-        fields={
-            "Username": V("string"),
-            "Password": V("string"),
-        },
-        required=("Username", "Password"),
-        closed=True,
-    ),
-    "WebhookTriggerSetting": ObjectSchema(
-        fields={
-            "Enabled": V("boolean"),
-        },
-        required=("Enabled",),
-        closed=True,
-    ),
-    "WebhookOpenTriggerSetting": ObjectSchema(
-        fields={
-            "Enabled": V("boolean"),
-            "PostFirstOpenOnly": V("boolean", nullable=True),
-        },
-        required=("Enabled",),
-        closed=True,
-    ),
-    "WebhookContentTriggerSetting": ObjectSchema(
-        fields={
-            "Enabled": V("boolean"),
-            "IncludeContent": V("boolean", nullable=True),
-        },
-        required=("Enabled",),
-        closed=True,
-    ),
-    "WebhookTriggersSetting": ObjectSchema(
-        fields={
-            "Open": V("object", model="WebhookOpenTriggerSetting", nullable=True),
-            "Click": V("object", model="WebhookTriggerSetting", nullable=True),
-            "Delivery": V("object", model="WebhookTriggerSetting", nullable=True),
-            "Bounce": V("object", model="WebhookContentTriggerSetting", nullable=True),
-            "SpamComplaint": V("object", model="WebhookContentTriggerSetting", nullable=True),
-            "SubscriptionChange": V("object", model="WebhookTriggerSetting", nullable=True),
-        },
-        required=(),
-        closed=True,
-    ),
-    "CreateWebhookRequest": ObjectSchema(
-        fields={
-            "Url": V("string", format="uri"),
-            "MessageStream": V("string", nullable=True),
-            "HttpAuth": V("object", model="WebhookHttpAuthSetting", nullable=True),
-            "HttpHeaders": V("array", items=V("object", model="MessageHeader"), nullable=True),
-            "Triggers": V("object", model="WebhookTriggersSetting", nullable=True),
-        },
-        required=("Url",),
-        closed=True,
-    ),
-    "EditWebhookRequest": ObjectSchema(
-        fields={
-            "Url": V("string", format="uri", nullable=True),
-            "HttpAuth": V("object", model="WebhookHttpAuthSetting", nullable=True),
-            "HttpHeaders": V("array", items=V("object", model="MessageHeader"), nullable=True),
-            "Triggers": V("object", model="WebhookTriggersSetting", nullable=True),
-        },
-        required=(),
-        closed=True,
-    ),
-    "CreateInboundRuleRequest": ObjectSchema(
-        fields={
-            "Rule": V("string", min_length=1),
-        },
-        required=("Rule",),
-        closed=True,
-    ),
-    "EditSenderSignatureRequest": ObjectSchema(
-        fields={
-            "Name": V("string", min_length=1),
-            "ReplyToEmail": V("string", format="email", nullable=True),
-            "ReturnPathDomain": V("string", nullable=True),
-            "ConfirmationPersonalNote": V("string", nullable=True, max_length=400),
-        },
-        required=("Name",),
-        closed=True,
-    ),
-    "TemplatesPushRequest": ObjectSchema(
-        fields={
-            "SourceServerID": V("integer", minimum=1),
-            "DestinationServerID": V("integer", minimum=1),
-            "PerformChanges": V("boolean"),
-        },
-        required=("SourceServerID", "DestinationServerID", "PerformChanges"),
-        closed=True,
-    ),
-    "DataRemovalRequest": ObjectSchema(
-        fields={
-            "RequestedBy": V("string", format="email"),
-            "RequestedFor": V("string", format="email"),
-            "NotifyWhenCompleted": V("boolean", nullable=True),
-        },
-        required=("RequestedBy", "RequestedFor"),
-        closed=True,
-    ),
->>>>>>> whole-api-spec
 }
 
 
@@ -683,8 +229,28 @@ def _query_value(param: Param, text: str, code: int) -> Any:
 # ---- bodies ------------------------------------------------------------------------------------
 
 
-def check_object(schema_name: str, value: Any, path: str = "") -> Problem | None:
-    """The first way `value` does not fit the request schema `schema_name`, or None."""
+# How Postmark reads a request body's fields (what `check_object` and `normalize` follow):
+# - An explicit JSON null for an optional field means "not given": real SDKs send one for every
+#   field left unset (the spec's request schemas allow it, see spec/CONVENTIONS.md).
+# - A field Postmark does not know is ignored, not refused. Postmark's API binds request JSON
+#   to its models and, since its validation change of 2023-11-28 ("Changes to Email API
+#   validation", postmarkapp.com/updates/changes-to-email-api-validation-action-may-be-required),
+#   refuses with ErrorCode 403 "Invalid request field(s): $.Field" a known field whose value
+#   does not bind: the recorded case is a Metadata sent as a JSON array
+#   (github.com/ActiveCampaign/postmark-wordpress/issues/113). That announcement lists malformed
+#   JSON, wrong headers and mismatched field types as the refusals, and no refusal of unknown
+#   names; the `$.Field` path form is .NET System.Text.Json's, whose binding skips unmapped
+#   members by default. (Inferred from these sources; no Postmark page states it in so many
+#   words.) Postmark's own rules about a field a call must not have stay (a Subject with a
+#   template is ErrorCode 1123): callers name those in `refuse`.
+
+
+def check_object(
+    schema_name: str, value: Any, path: str = "", refuse: Iterable[str] = ()
+) -> Problem | None:
+    """The first way `value` does not fit the request schema `schema_name`, or None. Nulls of
+    optional fields and unknown fields pass (see above), except unknown fields named in
+    `refuse`, which are Problems of kind `unknown`."""
     schema = SCHEMAS[schema_name]
     if not isinstance(value, dict):
         return Problem("type", path or "(body)", f"{_where(path)} must be a JSON object")
@@ -696,20 +262,44 @@ def check_object(schema_name: str, value: Any, path: str = "") -> Problem | None
     ):
         names = " or ".join("+".join(group) for group in schema.any_of)
         return Problem("any_of", path or names, f"{names} is required")
+    refused = set(refuse)
     for name, item in value.items():
         spec = schema.fields.get(name)
         if spec is None:
-            if schema.closed:
+            if name in refused:
                 return Problem(
                     "unknown",
                     _join(path, name),
                     f"'{_join(path, name)}' is not a field of this request",
                 )
             continue
+        if item is None:
+            continue  # required fields were checked above: a null here means "not given"
         problem = check_value(spec, item, _join(path, name))
         if problem is not None:
             return problem
     return None
+
+
+def normalize(schema_name: str, value: Any) -> Any:
+    """The body as Postmark reads it: the schema's fields only (nested objects likewise), with
+    the null ones left out. Free-form values (TemplateModel, Metadata) are kept as given."""
+    schema = SCHEMAS.get(schema_name)
+    if schema is None or not isinstance(value, dict):
+        return value
+    return {
+        name: _normalize_value(schema.fields[name], item)
+        for name, item in value.items()
+        if item is not None and name in schema.fields
+    }
+
+
+def _normalize_value(spec: V, value: Any) -> Any:
+    if spec.model is not None and isinstance(value, dict):
+        return normalize(spec.model, value)
+    if spec.items is not None and spec.items.model is not None and isinstance(value, list):
+        return [normalize(spec.items.model, item) for item in value]
+    return value
 
 
 def check_value(spec: V, value: Any, path: str) -> Problem | None:
