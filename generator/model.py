@@ -310,6 +310,10 @@ class Parameter:
         return self.default is not None
 
 
+# The formatter's line length (render.LINE_LENGTH is this number).
+SIGNATURE_LINE_LENGTH = 100
+
+
 @dataclass
 class Argument:
     """One argument of a generated method, in signature order."""
@@ -321,6 +325,17 @@ class Argument:
     wire: str
     description: str
     positional: bool = False  # path parameters and the messages of a batch; the rest keyword-only
+
+    @property
+    def signature_annotation(self) -> str:
+        """The annotation as a method signature writes it: parenthesised when the parameter's
+        line in a signature (8 spaces in) would pass the formatter's 100 columns, the form black
+        and ruff agree on for a long union (`x: (\n    A | None\n) = None`)."""
+        default = f" = {self.default}" if self.default is not None else ""
+        line = f"        {self.name}: {self.annotation}{default},"
+        if len(line) > SIGNATURE_LINE_LENGTH and " | " in self.annotation:
+            return f"({self.annotation})"
+        return self.annotation
 
 
 @dataclass

@@ -25,10 +25,10 @@ from typing import Any
 import jinja2
 
 from generator import mcp_schema, naming
-from generator.model import Api
+from generator.model import SIGNATURE_LINE_LENGTH, Api
 
 PACKAGE = "postmark_client"
-LINE_LENGTH = 100
+LINE_LENGTH = SIGNATURE_LINE_LENGTH  # one number: signatures are laid out for it
 
 
 STATIC = "static"

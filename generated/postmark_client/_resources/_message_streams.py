@@ -71,8 +71,9 @@ class MessageStreams(SyncResource):
         name: str,
         message_stream_type: models.CreateMessageStreamRequestMessageStreamType,
         description: str | None = None,
-        subscription_management_configuration: models.SubscriptionManagementConfiguration
-        | None = None,
+        subscription_management_configuration: (
+            models.SubscriptionManagementConfiguration | None
+        ) = None,
     ) -> models.MessageStream:
         """Create a message stream.
 
@@ -141,8 +142,9 @@ class MessageStreams(SyncResource):
         *,
         name: str | None = None,
         description: str | None = None,
-        subscription_management_configuration: models.SubscriptionManagementConfiguration
-        | None = None,
+        subscription_management_configuration: (
+            models.SubscriptionManagementConfiguration | None
+        ) = None,
     ) -> models.MessageStream:
         """Change a message stream's name, description or unsubscribe handling; only the fields
         given change.

@@ -28,7 +28,8 @@ from .._meta import Operation, Token
 from .._spec import TOKEN_HEADERS, WEBHOOK_RECORD_TYPES
 from ..errors import ErrorCode
 from ._faults import FAULT_BODIES, Faults
-from ._handlers import BODY_ERRORS, HANDLERS, QUERY_ERRORS, QUERY_PARAM_ERRORS, Call, not_found
+from ._handlers import BODY_ERRORS, HANDLERS, QUERY_ERRORS, QUERY_PARAM_ERRORS
+from ._resources import Call, not_found
 from ._resources import serve as serve_resource
 from ._state import EASTERN, Ids, JsonObject, Rejected, ServerState, eastern_now
 from ._webhooks import WebhookDelivery, Webhooks

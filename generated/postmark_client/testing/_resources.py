@@ -247,6 +247,7 @@ def _list(call: Call, resource: Resource) -> Any:
     ]
     if call.op.paging is not None:
         return found
+    assert resource.list is not None, call.op.id
     page: JsonObject = {resource.list: found}
     spec = SCHEMAS.get(call.op.response_schema or "")
     for name in spec.required if spec else ():

@@ -1078,7 +1078,7 @@ class World:
             return None
         if trigger.get("PostFirstOpenOnly") and payload.get("FirstOpen") is False:
             return None
-        sent = json.loads(json.dumps(payload))
+        sent: JsonObject = json.loads(json.dumps(payload))
         if "IncludeContent" in trigger and not trigger["IncludeContent"]:
             sent.pop("Content", None)
         return sent

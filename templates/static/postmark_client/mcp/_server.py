@@ -23,7 +23,6 @@ from typing import Any, Final
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import mcp_types as types
-
 from mcp.server import Server
 
 from .. import models
@@ -497,7 +496,6 @@ def main(argv: list[str] | None = None) -> int:
         uvicorn.run(http_app(server, policy), host=args.host, port=args.port, log_level="warning")
         return 0
     import anyio
-
     from mcp.server.stdio import stdio_server
 
     async def serve() -> None:
