@@ -98,7 +98,15 @@ def _resource(value: Any, location: str) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise BuildError(f"{location}.x-postmark-resource", "must be a mapping")
-    return dict(value)
+    filters = value.get("filters") or {}
+    return {
+        "collection": value.get("collection"),
+        "action": value.get("action"),
+        "id": value.get("id"),
+        "id_param": value.get("id-param"),
+        "list": value.get("list"),
+        "filters": [[str(k), str(v)] for k, v in dict(filters).items()],
+    }
 
 
 def _text(value: Any) -> str:
@@ -511,15 +519,38 @@ class _Builder:
                         f"{location}.operationId", f"{op.id!r} is also used by {ids[op.id]}"
                     )
                 ids[op.id] = location
-                group = by_tag[op.tag]
+                group = self.group_for(op, by_tag[op.tag], groups)
                 if any(other.name == op.name for other in group.operations):
                     raise BuildError(
                         f"{location}.x-python-name",
                         f"{op.name!r} is already a method of group {group.name!r}",
                     )
+                op.module = group.file
                 group.operations.append(op)
                 operations.append(op)
         return operations
+
+    def group_for(self, op: Operation, group: Group, groups: list[Group]) -> Group:
+        """The tag's group, or, for an operation that needs the other token (its own
+        `x-postmark-token`), a group of the same name on that token's client
+        (`account.templates.push`): added to `groups` after the tag's own, once."""
+        if op.token == group.token:
+            return group
+        prefix = naming.pascal_case(op.token)
+        for other in groups:
+            if other.tag == group.tag and other.token == op.token:
+                return other
+        other = Group(
+            tag=group.tag,
+            name=group.name,
+            class_name=prefix + group.class_name,
+            async_class_name="Async" + prefix + group.class_name,
+            token=op.token,
+            description=group.description,
+            module=f"{op.token}_{group.name}",
+        )
+        groups.insert(groups.index(group) + 1, other)
+        return other
 
     def build_operation(
         self,

@@ -311,6 +311,10 @@ class Parameter:
         return self.default is not None
 
 
+# The formatter's line length (render.LINE_LENGTH is this number).
+SIGNATURE_LINE_LENGTH = 100
+
+
 @dataclass
 class Argument:
     """One argument of a generated method, in signature order."""
@@ -324,6 +328,17 @@ class Argument:
     positional: bool = False  # path parameters and the messages of a batch; the rest keyword-only
     # A body list of models: the item model's class name; dicts in it are read with its from_dict.
     item_model: str | None = None
+
+    @property
+    def signature_annotation(self) -> str:
+        """The annotation as a method signature writes it: parenthesised when the parameter's
+        line in a signature (8 spaces in) would pass the formatter's 100 columns, the form black
+        and ruff agree on for a long union (`x: (\n    A | None\n) = None`)."""
+        default = f" = {self.default}" if self.default is not None else ""
+        line = f"        {self.name}: {self.annotation}{default},"
+        if len(line) > SIGNATURE_LINE_LENGTH and " | " in self.annotation:
+            return f"({self.annotation})"
+        return self.annotation
 
 
 @dataclass
@@ -412,6 +427,7 @@ class Operation:
     batch: bool = False
     error_statuses: list[int] = field(default_factory=list)  # documented non-200 statuses
     arguments: list[Argument] = field(default_factory=list)  # the method signature
+    module: str = ""  # its group's module (`Group.file`): `_operations/_<module>.py`
     response_annotation: str = ""  # the parsed 200 answer in resources (`models.Bounce`)
     # `x-postmark-resource`: a plain resource (create/list/get/edit/delete) the fake Postmark
     # serves generically; None for an operation the fake needs its own handler for.
@@ -449,6 +465,13 @@ class Group:
     token: Literal["server", "account"]
     description: str
     operations: list[Operation] = field(default_factory=list)
+    # The module name of its operations and resources when it is not `name`: a group split by
+    # token (`account.templates` beside `client.templates`) is `account_templates`.
+    module: str = ""
+
+    @property
+    def file(self) -> str:
+        return self.module or self.name
 
 
 @dataclass

@@ -25,10 +25,10 @@ from typing import Any
 import jinja2
 
 from generator import mcp_schema, naming
-from generator.model import Api
+from generator.model import SIGNATURE_LINE_LENGTH, Api
 
 PACKAGE = "postmark_client"
-LINE_LENGTH = 100
+LINE_LENGTH = SIGNATURE_LINE_LENGTH  # one number: signatures are laid out for it
 
 
 STATIC = "static"
@@ -98,16 +98,16 @@ RENDERED: tuple[Output, ...] = (
     _output("package_init.py.jinja", f"{PACKAGE}/__init__.py"),
     _output("spec.py.jinja", f"{PACKAGE}/_spec.py"),
     _output("operations_init.py.jinja", f"{PACKAGE}/_operations/__init__.py"),
-    _each("operations_group.py.jinja", f"{PACKAGE}/_operations/_{{name}}.py", "groups"),
+    _each("operations_group.py.jinja", f"{PACKAGE}/_operations/_{{file}}.py", "groups"),
     _output("models_init.py.jinja", f"{PACKAGE}/models/__init__.py"),
     _each("models_module.py.jinja", f"{PACKAGE}/models/{{file}}.py", "model_modules"),
     _output("errors.py.jinja", f"{PACKAGE}/errors.py"),
     _each(
-        "resources_group.py.jinja", f"{PACKAGE}/_resources/_{{name}}.py", "groups", is_async=False
+        "resources_group.py.jinja", f"{PACKAGE}/_resources/_{{file}}.py", "groups", is_async=False
     ),
     _each(
         "resources_group.py.jinja",
-        f"{PACKAGE}/_async_resources/_{{name}}.py",
+        f"{PACKAGE}/_async_resources/_{{file}}.py",
         "groups",
         is_async=True,
     ),
@@ -240,7 +240,8 @@ def isort(names: Any) -> list[str]:
 
 
 def isort_imports(names: Any) -> list[str]:
-    """The order of names inside `from x import (...)`: as `isort`, but case-insensitive (I001)."""
+    """The names of one `from ... import`, as isort (ruff's I001) keeps them: within a category
+    case-insensitively (`Messages` before `MessageStreams`), unlike `__all__` (RUF022)."""
     return sorted(names, key=lambda name: (isort_key(name)[0], name.lower(), name))
 
 

@@ -585,7 +585,7 @@ def check_security_schemes(c: Checker) -> Iterator[Problem]:
 
 
 def check_operation_security(c: Checker) -> Iterator[Problem]:
-    """`security` names exactly one declared scheme, the one whose token the operation's tag needs."""
+    """`security` names one declared scheme, with its tag's token (or the operation's x-postmark-token)."""
     for op in c.operations:
         security = op.node.get("security")
         names = (
@@ -606,7 +606,15 @@ def check_operation_security(c: Checker) -> Iterator[Problem]:
         tag = c.tags.get(tags[0]) if len(tags) == 1 and isinstance(tags[0], str) else None
         needed = mapping(tag).get("x-postmark-token")
         given = mapping(c.security_schemes[scheme]).get("x-postmark-token")
-        if needed in TOKENS and given in TOKENS and given != needed:
+        own = op.node.get("x-postmark-token")  # an operation may need the other token than its tag
+        if own is not None and own not in TOKENS:
+            yield _enum_problem(c, op.file, op.parts, "x-postmark-token", op.node, TOKENS)
+        elif own is not None and given in TOKENS and given != own:
+            yield c.on(
+                op, "security",
+                message=f"{scheme!r} carries the {given} token but the operation's x-postmark-token is {own}",
+            )  # fmt: skip
+        elif own is None and needed in TOKENS and given in TOKENS and given != needed:
             yield c.on(
                 op, "security",
                 message=f"{scheme!r} carries the {given} token but tag {tags[0]!r} needs the {needed} token",
@@ -1489,6 +1497,105 @@ def check_release_notes(c: Checker) -> Iterator[Problem]:
         )
 
 
+RESOURCE_ACTIONS = ("create", "list", "get", "edit", "delete", "archive", "unarchive")
+RESOURCE_KEYS = ("collection", "action", "id", "id-param", "list", "filters")
+
+
+def check_resource(c: Checker) -> Iterator[Problem]:
+    """x-postmark-resource: enough for a generic fake to store, list, read, edit and delete records.
+
+    `collection` (snake_case) and `action` always; `id` is the record's id field, found in the
+    records the operation returns; `id-param` is the path parameter holding the id (exactly on the
+    actions on one record); `list` is the 200 response field holding the records (list only);
+    `filters` maps a query parameter to the record field it must equal (list only). Operations of
+    one collection agree on `id`, and each action appears once per collection.
+    """
+    seen: dict[tuple[Any, Any], Operation] = {}
+    ids: dict[Any, tuple[Any, Operation]] = {}
+    for op in c.operations:
+        res = op.node.get("x-postmark-resource")
+        if res is None:
+            continue
+        at = ("x-postmark-resource",)
+        if not isinstance(res, dict):
+            yield c.on(op, *at, message="must be a mapping of " + ", ".join(RESOURCE_KEYS))
+            continue
+        for key in res:
+            if key not in RESOURCE_KEYS:
+                yield c.on(
+                    op, *at, key, message=f"{key!r} is not one of {', '.join(RESOURCE_KEYS)}"
+                )
+        collection, action, id_field = res.get("collection"), res.get("action"), res.get("id")
+        if not isinstance(collection, str) or not SNAKE_CASE.match(collection):
+            yield c.on(op, *at, "collection", message=f"{collection!r} is not a snake_case name")
+        if action not in RESOURCE_ACTIONS:
+            yield _enum_problem(c, op.file, op.parts + at, "action", res, RESOURCE_ACTIONS)
+            continue
+        if not isinstance(id_field, str) or not id_field:
+            yield c.on(op, *at, message="id (the record's id field) is missing")
+            continue
+        if (collection, action) in seen:
+            other = dotted(seen[(collection, action)].parts)
+            yield c.on(op, *at, "action", message=f"{collection}.{action} is also {other}")
+        seen.setdefault((collection, action), op)
+        if collection in ids and ids[collection][0] != id_field:
+            other = dotted(ids[collection][1].parts)
+            yield c.on(op, *at, "id", message=f"{id_field!r} differs from the id of {other}")
+        ids.setdefault(collection, (id_field, op))
+        # id-param: a path parameter, exactly where one record is named by the path.
+        paths = {p.get("name") for p, _ in c.parameters(op) if p.get("in") == "path"}
+        one_record = action not in ("create", "list")
+        if one_record and res.get("id-param") not in paths:
+            yield c.on(
+                op,
+                *at,
+                message=f"id-param must name the path parameter holding the id, one of {sorted(map(str, paths))}",
+            )
+        elif not one_record and "id-param" in res:
+            yield c.on(op, *at, "id-param", message=f"a {action} names no record: drop id-param")
+        # list and filters only on list; the records (the 200 body, or its list items) hold `id`.
+        schema = c.json_schema_of(mapping(op.node.get("responses")).get("200"), op.file)
+        fields = c.properties(schema) if schema is not None else {}
+        for key in ("list", "filters"):
+            if action != "list" and key in res:
+                yield c.on(op, *at, key, message=f"only a list has {key}")
+        record: Any = None
+        if action == "list":
+            name = res.get("list")
+            if name not in fields:
+                yield c.on(
+                    op, *at, "list", message=f"{name!r} is not a field of the 200 response schema"
+                )
+            elif "array" not in _schema_type(c.deref(fields[name])):
+                yield c.on(
+                    op, *at, "list", message=f"field {name!r} of the 200 response is not an array"
+                )
+            else:
+                record = mapping(c.deref(fields[name])).get("items")
+            for param, field_name in mapping(res.get("filters")).items():
+                if c.query_parameter(op, param) is None:
+                    yield c.on(
+                        op, *at, "filters", param, message=f"{param!r} is not a query parameter"
+                    )
+                if record is not None and field_name not in c.properties(record):
+                    yield c.on(
+                        op,
+                        *at,
+                        "filters",
+                        param,
+                        message=f"{field_name!r} is not a field of the records",
+                    )
+        elif action in ("create", "get", "edit", "unarchive"):
+            record = schema
+        if record is not None and id_field not in c.properties(record):
+            yield c.on(
+                op,
+                *at,
+                "id",
+                message=f"{id_field!r} is not a field of the records this operation returns",
+            )
+
+
 Rule = Callable[[Checker], Iterable[Problem]]
 
 # The rules, in the order they run. openapi-spec-validator comes first; each later rule tolerates
@@ -1525,6 +1632,7 @@ RULES: list[Rule] = [
     check_webhooks,
     check_error_codes,
     check_release_notes,
+    check_resource,
 ]
 
 

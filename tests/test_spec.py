@@ -79,6 +79,12 @@ GROUPS = {
     "Servers": ("servers", "account"),
     "Domains": ("domains", "account"),
     "Sender signatures": ("sender_signatures", "account"),
+    # groups added since the 40 (their operations are named by x-postmark-release-notes)
+    "Server": ("server", "server"),
+    "Message streams": ("message_streams", "server"),
+    "Webhooks": ("webhooks", "server"),
+    "Inbound rules": ("inbound_rules", "server"),
+    "Data removals": ("data_removals", "account"),
 }
 
 WEBHOOKS = ["Delivery", "Bounce", "SpamComplaint", "Open", "Click", "SubscriptionChange", "Inbound"]

@@ -71,6 +71,22 @@ class Limit:
 
 
 @dataclass(frozen=True, slots=True)
+class Resource:
+    """A plain stored resource (`x-postmark-resource`): the fake Postmark serves it generically."""
+
+    collection: str
+    action: Literal["create", "list", "get", "edit", "delete", "archive", "unarchive"]
+    id: str
+    """The record's id field (wire name)."""
+    id_param: str | None = None
+    """The path parameter holding the id (get, edit, delete, archive, unarchive)."""
+    list: str | None = None
+    """list only: the 200 response field holding the records."""
+    filters: tuple[tuple[str, str], ...] = ()
+    """list only: (query parameter, record field it equals) pairs."""
+
+
+@dataclass(frozen=True, slots=True)
 class Operation:
     """One API operation, as the spec describes it."""
 
@@ -102,3 +118,5 @@ class Operation:
     """The field of an object batch body that holds the messages (`Messages`)."""
     response_item_schema: str | None = None
     """The schema of one element of an array response (one send result of a batch)."""
+    resource: Resource | None = None
+    """A plain stored resource the fake Postmark serves generically (`x-postmark-resource`)."""

@@ -11,9 +11,9 @@ from typing import Final
 
 from ._meta import Token
 
-VERSION: Final = "2026.3.5"
+VERSION: Final = "2026.11.30"
 """The version of this package."""
-API_VERSION: Final = "2026.03.05"
+API_VERSION: Final = "2026.11.30"
 """The date of the newest Postmark release note the spec follows (Postmark has no API version)."""
 DEFAULT_BASE_URL: Final = "https://api.postmarkapp.com"
 """Where requests go unless a client is given another base URL."""
@@ -44,6 +44,11 @@ GROUPS: Final[dict[str, str]] = {
     "servers": "Account-level management of the servers that hold sending setups, each with its own server token.",
     "domains": "Account-level management of sending domains and their DKIM and Return-Path setup.",
     "sender_signatures": "Account-level management of the verified from-addresses an account sends as.",
+    "server": "The settings of the server a server token belongs to (the account token reaches every server through Servers).",
+    "message_streams": "The message streams of a server, which separate transactional, broadcast and inbound mail.",
+    "webhooks": "Per message stream subscriptions to Postmark's events (the Modular Webhooks API).",
+    "inbound_rules": "Inbound rule triggers, which block inbound mail from chosen addresses or domains.",
+    "data_removals": "Account-level erasure of a recipient's data, for GDPR and CCPA requests (enabled on request by Postmark).",
 }
 """Each group (a client attribute: `email`, `bounces`) and what it covers."""
 

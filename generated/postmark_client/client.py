@@ -1,9 +1,9 @@
 """The clients: one per kind of Postmark token, each reaching only what its token can.
 
 - `ServerClient` / `AsyncServerClient` (X-Postmark-Server-Token):
-  email, templates, bounces, messages, suppressions, stats.
+  email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks, inbound_rules.
 - `AccountClient` / `AsyncAccountClient` (X-Postmark-Account-Token):
-  servers, domains, sender_signatures.
+  templates, servers, domains, sender_signatures, data_removals.
 
 An operation of one token kind is not reachable from a client of the other: the groups are not
 there, and the client core refuses an operation whose token it does not hold.
@@ -30,24 +30,36 @@ from ._base_client import (
 if TYPE_CHECKING:
     # At run time a client imports a group's module the first time the group is used: a
     # program pays only for the groups it calls, and sync code never loads the async ones.
+    from ._async_resources._account_templates import AsyncAccountTemplates
     from ._async_resources._bounces import AsyncBounces
+    from ._async_resources._data_removals import AsyncDataRemovals
     from ._async_resources._domains import AsyncDomains
     from ._async_resources._email import AsyncEmail
+    from ._async_resources._inbound_rules import AsyncInboundRules
+    from ._async_resources._message_streams import AsyncMessageStreams
     from ._async_resources._messages import AsyncMessages
     from ._async_resources._sender_signatures import AsyncSenderSignatures
+    from ._async_resources._server import AsyncServer
     from ._async_resources._servers import AsyncServers
     from ._async_resources._stats import AsyncStats
     from ._async_resources._suppressions import AsyncSuppressions
     from ._async_resources._templates import AsyncTemplates
+    from ._async_resources._webhooks import AsyncWebhooks
+    from ._resources._account_templates import AccountTemplates
     from ._resources._bounces import Bounces
+    from ._resources._data_removals import DataRemovals
     from ._resources._domains import Domains
     from ._resources._email import Email
+    from ._resources._inbound_rules import InboundRules
+    from ._resources._message_streams import MessageStreams
     from ._resources._messages import Messages
     from ._resources._sender_signatures import SenderSignatures
+    from ._resources._server import Server
     from ._resources._servers import Servers
     from ._resources._stats import Stats
     from ._resources._suppressions import Suppressions
     from ._resources._templates import Templates
+    from ._resources._webhooks import Webhooks
 
 __all__ = [
     "AccountClient",
@@ -66,7 +78,7 @@ class ServerClient(SyncAPIClient):
     with ServerClient() as client:  # token from POSTMARK_SERVER_TOKEN
         ...
 
-    Groups: email, templates, bounces, messages, suppressions, stats.
+    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks, inbound_rules.
 
     Args:
         token: the server token (X-Postmark-Server-Token); default: the
@@ -154,6 +166,36 @@ class ServerClient(SyncAPIClient):
 
         return Stats(self)
 
+    @cached_property
+    def server(self) -> Server:
+        """Server: The settings of the server a server token belongs to (the account token reaches
+        every server through Servers)."""
+        from ._resources._server import Server
+
+        return Server(self)
+
+    @cached_property
+    def message_streams(self) -> MessageStreams:
+        """Message streams: The message streams of a server, which separate transactional, broadcast and inbound
+        mail."""
+        from ._resources._message_streams import MessageStreams
+
+        return MessageStreams(self)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """Webhooks: Per message stream subscriptions to Postmark's events (the Modular Webhooks API)."""
+        from ._resources._webhooks import Webhooks
+
+        return Webhooks(self)
+
+    @cached_property
+    def inbound_rules(self) -> InboundRules:
+        """Inbound rules: Inbound rule triggers, which block inbound mail from chosen addresses or domains."""
+        from ._resources._inbound_rules import InboundRules
+
+        return InboundRules(self)
+
 
 class AsyncServerClient(AsyncAPIClient):
     """Async Postmark client for the server token (X-Postmark-Server-Token).
@@ -164,7 +206,7 @@ class AsyncServerClient(AsyncAPIClient):
     async with AsyncServerClient() as client:  # token from POSTMARK_SERVER_TOKEN
         ...
 
-    Groups: email, templates, bounces, messages, suppressions, stats.
+    Groups: email, templates, bounces, messages, suppressions, stats, server, message_streams, webhooks, inbound_rules.
 
     Args:
         token: the server token (X-Postmark-Server-Token); default: the
@@ -252,6 +294,36 @@ class AsyncServerClient(AsyncAPIClient):
 
         return AsyncStats(self)
 
+    @cached_property
+    def server(self) -> AsyncServer:
+        """Server: The settings of the server a server token belongs to (the account token reaches
+        every server through Servers)."""
+        from ._async_resources._server import AsyncServer
+
+        return AsyncServer(self)
+
+    @cached_property
+    def message_streams(self) -> AsyncMessageStreams:
+        """Message streams: The message streams of a server, which separate transactional, broadcast and inbound
+        mail."""
+        from ._async_resources._message_streams import AsyncMessageStreams
+
+        return AsyncMessageStreams(self)
+
+    @cached_property
+    def webhooks(self) -> AsyncWebhooks:
+        """Webhooks: Per message stream subscriptions to Postmark's events (the Modular Webhooks API)."""
+        from ._async_resources._webhooks import AsyncWebhooks
+
+        return AsyncWebhooks(self)
+
+    @cached_property
+    def inbound_rules(self) -> AsyncInboundRules:
+        """Inbound rules: Inbound rule triggers, which block inbound mail from chosen addresses or domains."""
+        from ._async_resources._inbound_rules import AsyncInboundRules
+
+        return AsyncInboundRules(self)
+
 
 class AccountClient(SyncAPIClient):
     """Postmark client for the account token (X-Postmark-Account-Token).
@@ -262,7 +334,7 @@ class AccountClient(SyncAPIClient):
     with AccountClient() as account:  # token from POSTMARK_ACCOUNT_TOKEN
         ...
 
-    Groups: servers, domains, sender_signatures.
+    Groups: templates, servers, domains, sender_signatures, data_removals.
 
     Args:
         token: the account token (X-Postmark-Account-Token); default: the
@@ -306,6 +378,13 @@ class AccountClient(SyncAPIClient):
         )
 
     @cached_property
+    def templates(self) -> AccountTemplates:
+        """Templates: Manage the templates a server sends from. A server holds at most 100 templates."""
+        from ._resources._account_templates import AccountTemplates
+
+        return AccountTemplates(self)
+
+    @cached_property
     def servers(self) -> Servers:
         """Servers: Account-level management of the servers that hold sending setups, each with its own
         server token."""
@@ -327,6 +406,14 @@ class AccountClient(SyncAPIClient):
 
         return SenderSignatures(self)
 
+    @cached_property
+    def data_removals(self) -> DataRemovals:
+        """Data removals: Account-level erasure of a recipient's data, for GDPR and CCPA requests (enabled on
+        request by Postmark)."""
+        from ._resources._data_removals import DataRemovals
+
+        return DataRemovals(self)
+
 
 class AsyncAccountClient(AsyncAPIClient):
     """Async Postmark client for the account token (X-Postmark-Account-Token).
@@ -337,7 +424,7 @@ class AsyncAccountClient(AsyncAPIClient):
     async with AsyncAccountClient() as account:  # token from POSTMARK_ACCOUNT_TOKEN
         ...
 
-    Groups: servers, domains, sender_signatures.
+    Groups: templates, servers, domains, sender_signatures, data_removals.
 
     Args:
         token: the account token (X-Postmark-Account-Token); default: the
@@ -381,6 +468,13 @@ class AsyncAccountClient(AsyncAPIClient):
         )
 
     @cached_property
+    def templates(self) -> AsyncAccountTemplates:
+        """Templates: Manage the templates a server sends from. A server holds at most 100 templates."""
+        from ._async_resources._account_templates import AsyncAccountTemplates
+
+        return AsyncAccountTemplates(self)
+
+    @cached_property
     def servers(self) -> AsyncServers:
         """Servers: Account-level management of the servers that hold sending setups, each with its own
         server token."""
@@ -401,3 +495,11 @@ class AsyncAccountClient(AsyncAPIClient):
         from ._async_resources._sender_signatures import AsyncSenderSignatures
 
         return AsyncSenderSignatures(self)
+
+    @cached_property
+    def data_removals(self) -> AsyncDataRemovals:
+        """Data removals: Account-level erasure of a recipient's data, for GDPR and CCPA requests (enabled on
+        request by Postmark)."""
+        from ._async_resources._data_removals import AsyncDataRemovals
+
+        return AsyncDataRemovals(self)

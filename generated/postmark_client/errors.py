@@ -63,6 +63,7 @@ __all__ = [
     "ErrorCodeInfo",
     "ForbiddenAttachmentTypeError",
     "InactiveRecipientError",
+    "InvalidEmailRequestError",
     "InvalidRequestFieldsError",
     "InvalidTokenError",
     "MessageMaybeSentError",
@@ -851,6 +852,11 @@ _ERROR_CODES: Final[dict[int, ErrorCodeInfo]] = {
 }
 
 
+class InvalidEmailRequestError(UnprocessableEntityError):
+    """ErrorCode 300 (InvalidEmailRequest): Invalid email request: a required field is
+    missing or a field is malformed."""
+
+
 class SenderSignatureNotFoundError(UnprocessableEntityError):
     """ErrorCode 400 (SenderSignatureNotFound): The From address has no sender signature or
     verified domain."""
@@ -896,6 +902,7 @@ class MessageStreamNotFoundError(UnprocessableEntityError):
 
 # ErrorCode -> (the HTTP status it comes with, its named class).
 _BY_CODE: Final[dict[int, tuple[int, type[APIError]]]] = {
+    300: (422, InvalidEmailRequestError),
     400: (422, SenderSignatureNotFoundError),
     401: (422, SenderSignatureNotConfirmedError),
     403: (422, InvalidRequestFieldsError),

@@ -135,6 +135,10 @@ class CLI:
             timeout=TIMEOUT,
         )
         result = Result(args, completed.returncode, completed.stdout, completed.stderr)
+        return self._checked(result, expect, shows_tokens)
+
+    def _checked(self, result: Result, expect: int | None, shows_tokens: bool) -> Result:
+        """Record a run; no token in its output, and the exit code `expect` (None: any)."""
         self.runs.append(result)
         for token in TOKENS:
             assert token not in result.stderr, f"token leaked: {result}"
@@ -188,3 +192,44 @@ def items_of(data: Any, key: str) -> list[Any]:
 
 def all_outputs(runs: Iterable[Result]) -> str:
     return "\n".join(run.stdout + run.stderr for run in runs)
+
+
+@dataclass
+class InProcessCLI(CLI):
+    """`postmark` run in this process (`postmark_client.cli.main`), still over HTTP to the fake
+    and with the same checks as `CLI`: for long scenarios where a subprocess per command would
+    cost a second each. The environment holds only what `CLI.environment` gives the command."""
+
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        tokens: bool = True,
+        expect: int | None = 0,
+        shows_tokens: bool = False,
+    ) -> Result:
+        import contextlib
+        import io
+        from unittest import mock
+
+        from postmark_client import cli as cli_module
+
+        out, err = io.StringIO(), io.StringIO()
+        env = {k: v for k, v in self.environment(tokens).items() if k in (*CLI_ENV, "PATH")}
+        stdin = io.StringIO(input or "")
+        with (
+            mock.patch.dict(os.environ, env, clear=False),
+            mock.patch.object(sys, "stdin", stdin),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            for name in CLI_ENV:
+                if name not in env:
+                    os.environ.pop(name, None)
+            try:
+                code = cli_module.main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+        return self._checked(
+            Result(args, code, out.getvalue(), err.getvalue()), expect, shows_tokens
+        )

@@ -255,3 +255,11 @@ def test_a_failure_never_reads_as_error_code_0_success() -> None:
         index=4, message={}, status="rejected", error_code=406, error_message="x"
     )
     assert rejected.describe() == "#4 rejected: ErrorCode 406 (InactiveRecipient): x"
+
+
+def test_error_code_300_has_a_named_exception() -> None:
+    """A malformed send (ErrorCode 300, InvalidEmailRequest) is what a new user meets first."""
+    cls = error_class_for(422, 300)
+    assert cls.__name__ == "InvalidEmailRequestError"
+    assert issubclass(cls, UnprocessableEntityError)
+    assert getattr(errors, "InvalidEmailRequestError") is cls

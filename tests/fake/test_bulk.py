@@ -258,7 +258,6 @@ def body(**changes: Any) -> dict[str, Any]:
         ({"Messages": [{"Cc": "x@example.com"}]}, (422, 300), "'Messages[0].To' is required"),
         ({"Messages": [{"To": "not an address"}]}, (422, 300), "Message 0: Invalid 'To' address"),
         ({"From": "nobody"}, (422, 300), "Invalid 'From' address"),
-        ({"Sender": "x"}, (422, 403), "'Sender' is not a field"),
         ({"TextBody": None}, (422, 300), "HtmlBody or TextBody"),
         ({"MessageStream": "outbound"}, (422, 1236), "broadcast message streams only"),
         ({"MessageStream": "inbound"}, (422, 1236), "broadcast message streams only"),

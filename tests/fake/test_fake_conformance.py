@@ -21,6 +21,20 @@ from postmark_client.testing import FakePostmark
 from postmark_client.testing._wire import route
 from support.openapi_check import validate_request
 
+# The stats breakdowns of one period (release note entries of the whole-API edit).
+STATS_BREAKDOWNS = (
+    "get_spam_complaint_counts",
+    "get_tracked_counts",
+    "get_open_counts",
+    "get_open_platform_counts",
+    "get_email_client_counts",
+    "get_read_time_counts",
+    "get_click_counts",
+    "get_browser_family_counts",
+    "get_click_platform_counts",
+    "get_click_location_counts",
+)
+
 
 async def _no_async_sleep(seconds: float) -> None:
     return None
@@ -135,9 +149,42 @@ async def every_operation(server: Any, account: Any, fake: FakePostmark) -> None
     await wait(server.suppressions.create("outbound", suppressions=entries))
     await wait(server.suppressions.dump("outbound", suppression_reason="ManualSuppression"))
     await wait(server.suppressions.delete("outbound", suppressions=entries))
+    await wait(server.messages.get_outbound_dump(sent.message_id))
+    await wait(server.messages.get_inbound_details(failed["MessageID"]))
+    await wait(server.messages.get_opens(sent.message_id))
+    await wait(server.messages.get_clicks(sent.message_id))
     await wait(server.stats.get_outbound_overview(tag="welcome"))
     await wait(server.stats.get_sent_counts())
     await wait(server.stats.get_bounce_counts())
+    for name in STATS_BREAKDOWNS:
+        await wait(getattr(server.stats, name)())
+    await wait(server.server.get())
+    await wait(server.server.edit(track_opens=True))
+    await wait(
+        server.message_streams.create(
+            id="news", name="News", message_stream_type="Broadcasts", description="Monthly"
+        )
+    )
+    await wait(server.message_streams.list())
+    await wait(server.message_streams.get("news"))
+    await wait(server.message_streams.edit("news", name="Newsletter"))
+    await wait(server.message_streams.archive("news"))
+    await wait(server.message_streams.unarchive("news"))
+    hook = await wait(
+        server.webhooks.create(
+            url="https://hooks.example.com/w",
+            triggers=models.WebhookTriggersSetting(
+                open=models.WebhookOpenTriggerSetting(enabled=True, post_first_open_only=False)
+            ),
+        )
+    )
+    await wait(server.webhooks.list(message_stream="outbound"))
+    await wait(server.webhooks.get(hook.id))
+    await wait(server.webhooks.edit(hook.id, url="https://hooks.example.com/w2"))
+    await wait(server.webhooks.delete(hook.id))
+    rule = await wait(server.inbound_rules.create(rule="spam@example.net"))
+    await wait(server.inbound_rules.list())
+    await wait(server.inbound_rules.delete(rule.id))
     await wait(server.templates.delete("welcome"))
     await wait(account.servers.list(name="Fake"))
     staging = await wait(
@@ -147,6 +194,11 @@ async def every_operation(server: Any, account: Any, fake: FakePostmark) -> None
     )
     await wait(account.servers.get(staging.id))
     await wait(account.servers.edit(staging.id, track_opens=True))
+    await wait(
+        account.templates.push(
+            source_server_id=1, destination_server_id=staging.id, perform_changes=True
+        )
+    )
     await wait(account.servers.delete(staging.id))
     domain = await wait(
         account.domains.create(name="example.org", return_path_domain="pm.example.org")
@@ -155,11 +207,27 @@ async def every_operation(server: Any, account: Any, fake: FakePostmark) -> None
     await wait(account.domains.edit(domain.id, return_path_domain="bounces.example.org"))
     fake.verify_domain(domain.id)
     await wait(account.domains.rotate_dkim(domain.id))
+    await wait(account.domains.get(domain.id))
+    await wait(account.domains.verify_dkim(domain.id))
+    await wait(account.domains.verify_return_path(domain.id))
+    await wait(account.domains.verify_spf(domain.id))
     signature = await wait(
         account.sender_signatures.create(from_email="support@example.org", name="Support")
     )
     await wait(account.sender_signatures.list())
+    await wait(account.sender_signatures.get(signature.id))
+    await wait(account.sender_signatures.edit(signature.id, name="Help desk"))
+    await wait(account.sender_signatures.resend_confirmation(signature.id))
+    await wait(account.sender_signatures.verify_spf(signature.id))
+    await wait(account.sender_signatures.request_new_dkim(signature.id))
     await wait(account.sender_signatures.delete(signature.id))
+    await wait(account.domains.delete(domain.id))
+    removal = await wait(
+        account.data_removals.create(
+            requested_by="admin@example.com", requested_for="jane@example.com"
+        )
+    )
+    await wait(account.data_removals.get(removal.id))
 
 
 def _operations_seen(checked: SpecCheckingTransport) -> set[str]:

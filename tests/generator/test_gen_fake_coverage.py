@@ -94,9 +94,12 @@ def test_an_operation_without_a_handler_is_named_with_its_spec_path(tmp_path: Pa
 
 
 def test_an_operation_with_x_postmark_resource_counts_as_covered(tmp_path: Path) -> None:
-    doc = with_unhandled_operation(**{"x-postmark-resource": {"name": "echo"}})
+    resource = {"collection": "echoes", "action": "create", "id": "ID"}
+    doc = with_unhandled_operation(**{"x-postmark-resource": resource})
     api = build_api(load_spec(write(doc, tmp_path / "spec.yaml")))
-    assert api.operations[-1].resource == {"name": "echo"}
+    assert api.operations[-1].resource == {
+        **resource, "id_param": None, "list": None, "filters": []
+    }  # fmt: skip
     assert fake_coverage.coverage_problems(api, TEMPLATES) == []
 
 

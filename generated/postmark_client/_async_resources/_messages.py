@@ -379,3 +379,116 @@ class AsyncMessages(AsyncResource):
             path={"messageid": message_id},
             cast_to=models.StatusResponse.from_dict,
         )
+
+    async def get_outbound_dump(
+        self,
+        message_id: str,
+    ) -> models.OutboundMessageDump:
+        """Get the raw source of an outbound message.
+
+        Read-only. Body is the message as Postmark sent it over SMTP; empty when no dump is kept
+        (anymore).
+
+        `GET /messages/outbound/{messageid}/dump` with the server token
+        (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
+        or a read timeout.
+
+        Args:
+            message_id: `messageid`: The MessageID returned when the message was sent.
+        """
+        from .. import models
+        from .._operations import _messages as ops
+
+        return await self._client.request(
+            ops.GET_OUTBOUND_MESSAGE_DUMP,
+            path={"messageid": message_id},
+            cast_to=models.OutboundMessageDump.from_dict,
+        )
+
+    async def get_inbound_details(
+        self,
+        message_id: str,
+    ) -> models.InboundMessageDetails:
+        """Get inbound message details
+
+        Read-only. One inbound message with its bodies, headers and attachment list (attachment
+        content is not returned).
+
+        `GET /messages/inbound/{messageid}/details` with the server token
+        (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
+        or a read timeout.
+
+        Args:
+            message_id: `messageid`: The MessageID of the inbound message.
+        """
+        from .. import models
+        from .._operations import _messages as ops
+
+        return await self._client.request(
+            ops.GET_INBOUND_MESSAGE_DETAILS,
+            path={"messageid": message_id},
+            cast_to=models.InboundMessageDetails.from_dict,
+        )
+
+    async def get_opens(
+        self,
+        message_id: str,
+        *,
+        count: int = 100,
+        offset: int = 0,
+    ) -> AsyncPage[models.OpenEvent]:
+        """Get the opens of one outbound message
+
+        Read-only. Requires open tracking on the message. Only a recipient's first open is kept
+        for a single message.
+
+        `GET /messages/outbound/opens/{messageid}` with the server token
+        (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
+        or a read timeout. Returns a page of up to 500 Opens with the total count;
+        `auto_paging_iter()` walks the rest, up to 10,000 results.
+
+        Args:
+            message_id: `messageid`: The MessageID of the outbound message.
+            count: Number of records to return per request (at most 500).
+            offset: Number of records to skip. count + offset may not exceed 10,000.
+        """
+        from .. import models
+        from .._operations import _messages as ops
+
+        return await self._client.request_page(
+            ops.GET_MESSAGE_OPENS,
+            path={"messageid": message_id},
+            query={"count": count, "offset": offset},
+            cast_to=models.OpenSearchResponse.from_dict,
+        )
+
+    async def get_clicks(
+        self,
+        message_id: str,
+        *,
+        count: int = 100,
+        offset: int = 0,
+    ) -> AsyncPage[models.ClickEvent]:
+        """Get the clicks of one outbound message
+
+        Read-only. Requires link tracking on the message.
+
+        `GET /messages/outbound/clicks/{messageid}` with the server token
+        (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
+        or a read timeout. Returns a page of up to 500 Clicks with the total count;
+        `auto_paging_iter()` walks the rest, up to 10,000 results.
+
+        Args:
+            message_id: `messageid`: The MessageID of the outbound message.
+            count: Number of records to return per request (at most 500).
+            offset: Number of records to skip. count + offset may not exceed 10,000.
+        """
+        from .. import models
+        from .._operations import _messages as ops
+
+        return await self._client.request_page(
+            ops.GET_MESSAGE_CLICKS,
+            path={"messageid": message_id},
+            query={"count": count, "offset": offset},
+            cast_to=models.ClickSearchResponse.from_dict,
+        )

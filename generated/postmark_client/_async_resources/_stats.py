@@ -141,3 +141,368 @@ class AsyncStats(AsyncResource):
             },
             cast_to=models.BounceCounts.from_dict,
         )
+
+    async def get_spam_complaint_counts(
+        self,
+        *,
+        tag: str | None = None,
+        from_date: _dt.date | str | None = None,
+        to_date: _dt.date | str | None = None,
+        message_stream: str | None = None,
+    ) -> models.SpamComplaintCounts:
+        """Spam complaint counts per day.
+
+        Read-only. Days without data are left out, and so are zero counts, per day and in the
+        totals. All time when no dates are given; US Eastern time.
+
+        `GET /stats/outbound/spam` with the server token (X-Postmark-Server-Token); reads data;
+        safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            tag: Filter by tag.
+            from_date: `fromdate`: Stats from this date on (inclusive, US Eastern time).
+            to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
+            message_stream: `messagestream`: Filter by message stream ID.
+        """
+        from .. import models
+        from .._operations import _stats as ops
+
+        return await self._client.request(
+            ops.GET_SPAM_COMPLAINT_COUNTS,
+            query={
+                "tag": tag,
+                "fromdate": from_date,
+                "todate": to_date,
+                "messagestream": message_stream,
+            },
+            cast_to=models.SpamComplaintCounts.from_dict,
+        )
+
+    async def get_tracked_counts(
+        self,
+        *,
+        tag: str | None = None,
+        from_date: _dt.date | str | None = None,
+        to_date: _dt.date | str | None = None,
+        message_stream: str | None = None,
+    ) -> models.TrackedCounts:
+        """Counts per day of messages sent with open or link tracking.
+
+        Read-only. Days without data are left out, and so are zero counts, per day and in the
+        totals. All time when no dates are given; US Eastern time.
+
+        `GET /stats/outbound/tracked` with the server token (X-Postmark-Server-Token); reads
+        data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            tag: Filter by tag.
+            from_date: `fromdate`: Stats from this date on (inclusive, US Eastern time).
+            to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
+            message_stream: `messagestream`: Filter by message stream ID.
+        """
+        from .. import models
+        from .._operations import _stats as ops
+
+        return await self._client.request(
+            ops.GET_TRACKED_COUNTS,
+            query={
+                "tag": tag,
+                "fromdate": from_date,
+                "todate": to_date,
+                "messagestream": message_stream,
+            },
+            cast_to=models.TrackedCounts.from_dict,
+        )
+
+    async def get_open_counts(
+        self,
+        *,
+        tag: str | None = None,
+        from_date: _dt.date | str | None = None,
+        to_date: _dt.date | str | None = None,
+        message_stream: str | None = None,
+    ) -> models.OpenCounts:
+        """Open counts per day, all and unique.
+
+        Read-only. Days without data are left out, and so are zero counts, per day and in the
+        totals. All time when no dates are given; US Eastern time. Requires open tracking.
+
+        `GET /stats/outbound/opens` with the server token (X-Postmark-Server-Token); reads data;
+        safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            tag: Filter by tag.
+            from_date: `fromdate`: Stats from this date on (inclusive, US Eastern time).
+            to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
+            message_stream: `messagestream`: Filter by message stream ID.
+        """
+        from .. import models
+        from .._operations import _stats as ops
+
+        return await self._client.request(
+            ops.GET_OPEN_COUNTS,
+            query={
+                "tag": tag,
+                "fromdate": from_date,
+                "todate": to_date,
+                "messagestream": message_stream,
+            },
+            cast_to=models.OpenCounts.from_dict,
+        )
+
+    async def get_open_platform_counts(
+        self,
+        *,
+        tag: str | None = None,
+        from_date: _dt.date | str | None = None,
+        to_date: _dt.date | str | None = None,
+        message_stream: str | None = None,
+    ) -> models.OpenPlatformCounts:
+        """Open counts per day by platform.
+
+        Read-only. Days without data are left out, and so are zero counts, per day and in the
+        totals. All time when no dates are given; US Eastern time. Requires open tracking.
+
+        `GET /stats/outbound/opens/platforms` with the server token (X-Postmark-Server-Token);
+        reads data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            tag: Filter by tag.
+            from_date: `fromdate`: Stats from this date on (inclusive, US Eastern time).
+            to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
+            message_stream: `messagestream`: Filter by message stream ID.
+        """
+        from .. import models
+        from .._operations import _stats as ops
+
+        return await self._client.request(
+            ops.GET_OPEN_PLATFORM_COUNTS,
+            query={
+                "tag": tag,
+                "fromdate": from_date,
+                "todate": to_date,
+                "messagestream": message_stream,
+            },
+            cast_to=models.OpenPlatformCounts.from_dict,
+        )
+
+    async def get_email_client_counts(
+        self,
+        *,
+        tag: str | None = None,
+        from_date: _dt.date | str | None = None,
+        to_date: _dt.date | str | None = None,
+        message_stream: str | None = None,
+    ) -> models.EmailClientCounts:
+        """Open counts per day by e-mail client.
+
+        Read-only. Days without data are left out, and so are zero counts, per day and in the
+        totals. All time when no dates are given; US Eastern time. Requires open tracking. The
+        keys are client names.
+
+        `GET /stats/outbound/opens/emailclients` with the server token
+        (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
+        or a read timeout.
+
+        Args:
+            tag: Filter by tag.
+            from_date: `fromdate`: Stats from this date on (inclusive, US Eastern time).
+            to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
+            message_stream: `messagestream`: Filter by message stream ID.
+        """
+        from .. import models
+        from .._operations import _stats as ops
+
+        return await self._client.request(
+            ops.GET_EMAIL_CLIENT_COUNTS,
+            query={
+                "tag": tag,
+                "fromdate": from_date,
+                "todate": to_date,
+                "messagestream": message_stream,
+            },
+            cast_to=models.EmailClientCounts.from_dict,
+        )
+
+    async def get_read_time_counts(
+        self,
+        *,
+        tag: str | None = None,
+        from_date: _dt.date | str | None = None,
+        to_date: _dt.date | str | None = None,
+        message_stream: str | None = None,
+    ) -> models.ReadTimeCounts:
+        """Open counts per day by how long the message was read.
+
+        Read-only. Days without data are left out, and so are zero counts, per day and in the
+        totals. All time when no dates are given; US Eastern time. Requires open tracking. The
+        keys are read-time buckets (0s ... 20s+, unknown).
+
+        `GET /stats/outbound/opens/readtimes` with the server token (X-Postmark-Server-Token);
+        reads data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            tag: Filter by tag.
+            from_date: `fromdate`: Stats from this date on (inclusive, US Eastern time).
+            to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
+            message_stream: `messagestream`: Filter by message stream ID.
+        """
+        from .. import models
+        from .._operations import _stats as ops
+
+        return await self._client.request(
+            ops.GET_READ_TIME_COUNTS,
+            query={
+                "tag": tag,
+                "fromdate": from_date,
+                "todate": to_date,
+                "messagestream": message_stream,
+            },
+            cast_to=models.ReadTimeCounts.from_dict,
+        )
+
+    async def get_click_counts(
+        self,
+        *,
+        tag: str | None = None,
+        from_date: _dt.date | str | None = None,
+        to_date: _dt.date | str | None = None,
+        message_stream: str | None = None,
+    ) -> models.ClickCounts:
+        """Click counts per day, all and unique.
+
+        Read-only. Days without data are left out, and so are zero counts, per day and in the
+        totals. All time when no dates are given; US Eastern time. Requires link tracking.
+
+        `GET /stats/outbound/clicks` with the server token (X-Postmark-Server-Token); reads
+        data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            tag: Filter by tag.
+            from_date: `fromdate`: Stats from this date on (inclusive, US Eastern time).
+            to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
+            message_stream: `messagestream`: Filter by message stream ID.
+        """
+        from .. import models
+        from .._operations import _stats as ops
+
+        return await self._client.request(
+            ops.GET_CLICK_COUNTS,
+            query={
+                "tag": tag,
+                "fromdate": from_date,
+                "todate": to_date,
+                "messagestream": message_stream,
+            },
+            cast_to=models.ClickCounts.from_dict,
+        )
+
+    async def get_browser_family_counts(
+        self,
+        *,
+        tag: str | None = None,
+        from_date: _dt.date | str | None = None,
+        to_date: _dt.date | str | None = None,
+        message_stream: str | None = None,
+    ) -> models.BrowserFamilyCounts:
+        """Click counts per day by browser family.
+
+        Read-only. Days without data are left out, and so are zero counts, per day and in the
+        totals. All time when no dates are given; US Eastern time. Requires link tracking. The
+        keys are browser families.
+
+        `GET /stats/outbound/clicks/browserfamilies` with the server token
+        (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
+        or a read timeout.
+
+        Args:
+            tag: Filter by tag.
+            from_date: `fromdate`: Stats from this date on (inclusive, US Eastern time).
+            to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
+            message_stream: `messagestream`: Filter by message stream ID.
+        """
+        from .. import models
+        from .._operations import _stats as ops
+
+        return await self._client.request(
+            ops.GET_BROWSER_FAMILY_COUNTS,
+            query={
+                "tag": tag,
+                "fromdate": from_date,
+                "todate": to_date,
+                "messagestream": message_stream,
+            },
+            cast_to=models.BrowserFamilyCounts.from_dict,
+        )
+
+    async def get_click_platform_counts(
+        self,
+        *,
+        tag: str | None = None,
+        from_date: _dt.date | str | None = None,
+        to_date: _dt.date | str | None = None,
+        message_stream: str | None = None,
+    ) -> models.ClickPlatformCounts:
+        """Click counts per day by platform.
+
+        Read-only. Days without data are left out, and so are zero counts, per day and in the
+        totals. All time when no dates are given; US Eastern time. Requires link tracking.
+
+        `GET /stats/outbound/clicks/platforms` with the server token (X-Postmark-Server-Token);
+        reads data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            tag: Filter by tag.
+            from_date: `fromdate`: Stats from this date on (inclusive, US Eastern time).
+            to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
+            message_stream: `messagestream`: Filter by message stream ID.
+        """
+        from .. import models
+        from .._operations import _stats as ops
+
+        return await self._client.request(
+            ops.GET_CLICK_PLATFORM_COUNTS,
+            query={
+                "tag": tag,
+                "fromdate": from_date,
+                "todate": to_date,
+                "messagestream": message_stream,
+            },
+            cast_to=models.ClickPlatformCounts.from_dict,
+        )
+
+    async def get_click_location_counts(
+        self,
+        *,
+        tag: str | None = None,
+        from_date: _dt.date | str | None = None,
+        to_date: _dt.date | str | None = None,
+        message_stream: str | None = None,
+    ) -> models.ClickLocationCounts:
+        """Click counts per day by the body the link was in.
+
+        Read-only. Days without data are left out, and so are zero counts, per day and in the
+        totals. All time when no dates are given; US Eastern time. Requires link tracking.
+
+        `GET /stats/outbound/clicks/location` with the server token (X-Postmark-Server-Token);
+        reads data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            tag: Filter by tag.
+            from_date: `fromdate`: Stats from this date on (inclusive, US Eastern time).
+            to_date: `todate`: Stats up to this date (inclusive, US Eastern time).
+            message_stream: `messagestream`: Filter by message stream ID.
+        """
+        from .. import models
+        from .._operations import _stats as ops
+
+        return await self._client.request(
+            ops.GET_CLICK_LOCATION_COUNTS,
+            query={
+                "tag": tag,
+                "fromdate": from_date,
+                "todate": to_date,
+                "messagestream": message_stream,
+            },
+            cast_to=models.ClickLocationCounts.from_dict,
+        )

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Paging, Param
+from .._meta import BodyField, Operation, Paging, Param, Resource
 
 __all__ = [
     "CREATE_DOMAIN",
+    "DELETE_DOMAIN",
     "EDIT_DOMAIN",
+    "GET_DOMAIN",
     "LIST_DOMAINS",
     "ROTATE_DOMAIN_DKIM",
+    "VERIFY_DOMAIN_DKIM",
+    "VERIFY_DOMAIN_RETURN_PATH",
+    "VERIFY_DOMAIN_SPF",
 ]
 
 LIST_DOMAINS: Final = Operation(
@@ -67,6 +72,12 @@ LIST_DOMAINS: Final = Operation(
         narrow_by=(),
     ),
     acts_on="domain",
+    resource=Resource(
+        collection="domains",
+        action="list",
+        id="ID",
+        list="Domains",
+    ),
 )
 """GET /domains: List the sending domains of the account."""
 
@@ -100,8 +111,81 @@ CREATE_DOMAIN: Final = Operation(
     ),
     response_schema="Domain",
     acts_on="domain",
+    resource=Resource(
+        collection="domains",
+        action="create",
+        id="ID",
+    ),
 )
 """POST /domains: Add a sending domain."""
+
+GET_DOMAIN: Final = Operation(
+    id="get_domain",
+    group="domains",
+    name="get",
+    method="GET",
+    path="/domains/{domainid}",
+    token="account",
+    access="read",
+    retry_safe=True,
+    summary="Get one domain with its DKIM and Return-Path DNS setup.",
+    description="Read-only. Needs the account token.",
+    path_params=(
+        Param(
+            wire="domainid",
+            python="domain_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the domain.",
+        ),
+    ),
+    response_schema="Domain",
+    acts_on="domain",
+    resource=Resource(
+        collection="domains",
+        action="get",
+        id="ID",
+        id_param="domainid",
+    ),
+)
+"""GET /domains/{domainid}: Get one domain with its DKIM and Return-Path DNS setup."""
+
+DELETE_DOMAIN: Final = Operation(
+    id="delete_domain",
+    group="domains",
+    name="delete",
+    method="DELETE",
+    path="/domains/{domainid}",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Delete a domain.",
+    description="Needs the account token. Mail can no longer be sent from the domain's addresses unless they have sender signatures of their own.",
+    path_params=(
+        Param(
+            wire="domainid",
+            python="domain_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the domain.",
+        ),
+    ),
+    response_schema="StatusResponse",
+    acts_on="domain",
+    resource=Resource(
+        collection="domains",
+        action="delete",
+        id="ID",
+        id_param="domainid",
+    ),
+)
+"""DELETE /domains/{domainid}: Delete a domain."""
 
 EDIT_DOMAIN: Final = Operation(
     id="edit_domain",
@@ -138,6 +222,12 @@ EDIT_DOMAIN: Final = Operation(
     ),
     response_schema="Domain",
     acts_on="domain",
+    resource=Resource(
+        collection="domains",
+        action="edit",
+        id="ID",
+        id_param="domainid",
+    ),
 )
 """PUT /domains/{domainid}: Change a domain's custom Return-Path (bounce) domain."""
 
@@ -168,3 +258,87 @@ ROTATE_DOMAIN_DKIM: Final = Operation(
     acts_on="domain",
 )
 """POST /domains/{domainid}/rotatedkim: Start replacing a domain's DKIM key with a new one."""
+
+VERIFY_DOMAIN_DKIM: Final = Operation(
+    id="verify_domain_dkim",
+    group="domains",
+    name="verify_dkim",
+    method="PUT",
+    path="/domains/{domainid}/verifyDkim",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Check the domain's DKIM DNS record now.",
+    description="Needs the account token. No request body. DKIMVerified and DKIMUpdateStatus show the outcome.",
+    path_params=(
+        Param(
+            wire="domainid",
+            python="domain_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the domain.",
+        ),
+    ),
+    response_schema="Domain",
+    acts_on="domain",
+)
+"""PUT /domains/{domainid}/verifyDkim: Check the domain's DKIM DNS record now."""
+
+VERIFY_DOMAIN_RETURN_PATH: Final = Operation(
+    id="verify_domain_return_path",
+    group="domains",
+    name="verify_return_path",
+    method="PUT",
+    path="/domains/{domainid}/verifyReturnPath",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Check the domain's Return-Path CNAME record now.",
+    description="Needs the account token. No request body. ReturnPathDomainVerified shows the outcome.",
+    path_params=(
+        Param(
+            wire="domainid",
+            python="domain_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the domain.",
+        ),
+    ),
+    response_schema="Domain",
+    acts_on="domain",
+)
+"""PUT /domains/{domainid}/verifyReturnPath: Check the domain's Return-Path CNAME record now."""
+
+VERIFY_DOMAIN_SPF: Final = Operation(
+    id="verify_domain_spf",
+    group="domains",
+    name="verify_spf",
+    method="POST",
+    path="/domains/{domainid}/verifyspf",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Check the domain's SPF record now (deprecated).",
+    description="Needs the account token. No request body. Deprecated by Postmark: SPF is no longer required.",
+    path_params=(
+        Param(
+            wire="domainid",
+            python="domain_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the domain.",
+        ),
+    ),
+    response_schema="DomainSPFVerification",
+    acts_on="domain",
+)
+"""POST /domains/{domainid}/verifyspf: Check the domain's SPF record now (deprecated)."""

@@ -14,7 +14,11 @@ from .._meta import Operation, Paging, Param
 
 __all__ = [
     "BYPASS_INBOUND_MESSAGE",
+    "GET_INBOUND_MESSAGE_DETAILS",
+    "GET_MESSAGE_CLICKS",
+    "GET_MESSAGE_OPENS",
     "GET_OUTBOUND_MESSAGE_DETAILS",
+    "GET_OUTBOUND_MESSAGE_DUMP",
     "RETRY_INBOUND_MESSAGE",
     "SEARCH_INBOUND_MESSAGES",
     "SEARCH_MESSAGE_CLICKS",
@@ -692,3 +696,177 @@ BYPASS_INBOUND_MESSAGE: Final = Operation(
     acts_on="message",
 )
 """PUT /messages/inbound/{messageid}/bypass: Bypass rules for a blocked inbound message"""
+
+GET_OUTBOUND_MESSAGE_DUMP: Final = Operation(
+    id="get_outbound_message_dump",
+    group="messages",
+    name="get_outbound_dump",
+    method="GET",
+    path="/messages/outbound/{messageid}/dump",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="Get the raw source of an outbound message.",
+    description="Read-only. Body is the message as Postmark sent it over SMTP; empty when no dump is kept (anymore).",
+    path_params=(
+        Param(
+            wire="messageid",
+            python="message_id",
+            location="path",
+            type="string",
+            required=True,
+            description="The MessageID returned when the message was sent.",
+        ),
+    ),
+    response_schema="OutboundMessageDump",
+    acts_on="message",
+)
+"""GET /messages/outbound/{messageid}/dump: Get the raw source of an outbound message."""
+
+GET_INBOUND_MESSAGE_DETAILS: Final = Operation(
+    id="get_inbound_message_details",
+    group="messages",
+    name="get_inbound_details",
+    method="GET",
+    path="/messages/inbound/{messageid}/details",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="Get inbound message details",
+    description="Read-only. One inbound message with its bodies, headers and attachment list (attachment content is not returned).",
+    path_params=(
+        Param(
+            wire="messageid",
+            python="message_id",
+            location="path",
+            type="string",
+            required=True,
+            description="The MessageID of the inbound message.",
+        ),
+    ),
+    response_schema="InboundMessageDetails",
+    acts_on="message",
+)
+"""GET /messages/inbound/{messageid}/details: Get inbound message details"""
+
+GET_MESSAGE_OPENS: Final = Operation(
+    id="get_message_opens",
+    group="messages",
+    name="get_opens",
+    method="GET",
+    path="/messages/outbound/opens/{messageid}",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="Get the opens of one outbound message",
+    description="Read-only. Requires open tracking on the message. Only a recipient's first open is kept for a single message.",
+    path_params=(
+        Param(
+            wire="messageid",
+            python="message_id",
+            location="path",
+            type="string",
+            required=True,
+            description="The MessageID of the outbound message.",
+        ),
+    ),
+    query_params=(
+        Param(
+            wire="count",
+            python="count",
+            location="query",
+            type="integer",
+            required=True,
+            minimum=1,
+            maximum=500,
+            default=100,
+            description="Number of records to return per request (at most 500).",
+        ),
+        Param(
+            wire="offset",
+            python="offset",
+            location="query",
+            type="integer",
+            required=True,
+            minimum=0,
+            maximum=9999,
+            default=0,
+            description="Number of records to skip. count + offset may not exceed 10,000.",
+        ),
+    ),
+    response_schema="OpenSearchResponse",
+    paging=Paging(
+        count="count",
+        offset="offset",
+        items="Opens",
+        items_attr="opens",
+        total="TotalCount",
+        total_attr="total_count",
+        max_count=500,
+        max_reachable=10000,
+        narrow_by=(),
+    ),
+    acts_on="open",
+)
+"""GET /messages/outbound/opens/{messageid}: Get the opens of one outbound message"""
+
+GET_MESSAGE_CLICKS: Final = Operation(
+    id="get_message_clicks",
+    group="messages",
+    name="get_clicks",
+    method="GET",
+    path="/messages/outbound/clicks/{messageid}",
+    token="server",
+    access="read",
+    retry_safe=True,
+    summary="Get the clicks of one outbound message",
+    description="Read-only. Requires link tracking on the message.",
+    path_params=(
+        Param(
+            wire="messageid",
+            python="message_id",
+            location="path",
+            type="string",
+            required=True,
+            description="The MessageID of the outbound message.",
+        ),
+    ),
+    query_params=(
+        Param(
+            wire="count",
+            python="count",
+            location="query",
+            type="integer",
+            required=True,
+            minimum=1,
+            maximum=500,
+            default=100,
+            description="Number of records to return per request (at most 500).",
+        ),
+        Param(
+            wire="offset",
+            python="offset",
+            location="query",
+            type="integer",
+            required=True,
+            minimum=0,
+            maximum=9999,
+            default=0,
+            description="Number of records to skip. count + offset may not exceed 10,000.",
+        ),
+    ),
+    response_schema="ClickSearchResponse",
+    paging=Paging(
+        count="count",
+        offset="offset",
+        items="Clicks",
+        items_attr="clicks",
+        total="TotalCount",
+        total_attr="total_count",
+        max_count=500,
+        max_reachable=10000,
+        narrow_by=(),
+    ),
+    acts_on="click",
+)
+"""GET /messages/outbound/clicks/{messageid}: Get the clicks of one outbound message"""

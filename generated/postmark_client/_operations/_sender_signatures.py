@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Paging, Param
+from .._meta import BodyField, Operation, Paging, Param, Resource
 
 __all__ = [
     "CREATE_SENDER_SIGNATURE",
     "DELETE_SENDER_SIGNATURE",
+    "EDIT_SENDER_SIGNATURE",
+    "GET_SENDER_SIGNATURE",
     "LIST_SENDER_SIGNATURES",
+    "REQUEST_SENDER_SIGNATURE_NEW_DKIM",
+    "RESEND_SENDER_SIGNATURE_CONFIRMATION",
+    "VERIFY_SENDER_SIGNATURE_SPF",
 ]
 
 LIST_SENDER_SIGNATURES: Final = Operation(
@@ -66,6 +71,12 @@ LIST_SENDER_SIGNATURES: Final = Operation(
         narrow_by=(),
     ),
     acts_on="signature",
+    resource=Resource(
+        collection="sender_signatures",
+        action="list",
+        id="ID",
+        list="SenderSignatures",
+    ),
 )
 """GET /senders: List the sender signatures of the account."""
 
@@ -120,8 +131,112 @@ CREATE_SENDER_SIGNATURE: Final = Operation(
     ),
     response_schema="SenderSignature",
     acts_on="signature",
+    resource=Resource(
+        collection="sender_signatures",
+        action="create",
+        id="ID",
+    ),
 )
 """POST /senders: Add a sender signature; Postmark mails the address a confirmation link."""
+
+GET_SENDER_SIGNATURE: Final = Operation(
+    id="get_sender_signature",
+    group="sender_signatures",
+    name="get",
+    method="GET",
+    path="/senders/{signatureid}",
+    token="account",
+    access="read",
+    retry_safe=True,
+    summary="Get one sender signature with its DNS setup.",
+    description="Read-only. Needs the account token.",
+    path_params=(
+        Param(
+            wire="signatureid",
+            python="signature_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the sender signature.",
+        ),
+    ),
+    response_schema="SenderSignature",
+    acts_on="signature",
+    resource=Resource(
+        collection="sender_signatures",
+        action="get",
+        id="ID",
+        id_param="signatureid",
+    ),
+)
+"""GET /senders/{signatureid}: Get one sender signature with its DNS setup."""
+
+EDIT_SENDER_SIGNATURE: Final = Operation(
+    id="edit_sender_signature",
+    group="sender_signatures",
+    name="edit",
+    method="PUT",
+    path="/senders/{signatureid}",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Change a sender signature's name, Reply-To, Return-Path domain or confirmation note.",
+    description="Needs the account token. The from-address itself cannot change. Null for a field leaves it as it is (recorded).",
+    path_params=(
+        Param(
+            wire="signatureid",
+            python="signature_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the sender signature.",
+        ),
+    ),
+    body_schema="EditSenderSignatureRequest",
+    body_fields=(
+        BodyField(
+            wire="Name",
+            python="name",
+            type="string",
+            required=True,
+            description="The display name to send as.",
+        ),
+        BodyField(
+            wire="ReplyToEmail",
+            python="reply_to_email",
+            type="string",
+            required=False,
+            description="Reply-To address for mail from this signature (ErrorCode 522 when invalid).",
+        ),
+        BodyField(
+            wire="ReturnPathDomain",
+            python="return_path_domain",
+            type="string",
+            required=False,
+            description="Custom Return-Path domain: a subdomain of the address's domain with a CNAME to pm.mtasv.net.",
+        ),
+        BodyField(
+            wire="ConfirmationPersonalNote",
+            python="confirmation_personal_note",
+            type="string",
+            required=False,
+            description="A note included in the confirmation mail (at most 400 characters).",
+        ),
+    ),
+    response_schema="SenderSignature",
+    acts_on="signature",
+    resource=Resource(
+        collection="sender_signatures",
+        action="edit",
+        id="ID",
+        id_param="signatureid",
+    ),
+)
+"""PUT /senders/{signatureid}: Change a sender signature's name, Reply-To, Return-Path domain or confirmation note."""
 
 DELETE_SENDER_SIGNATURE: Final = Operation(
     id="delete_sender_signature",
@@ -148,5 +263,95 @@ DELETE_SENDER_SIGNATURE: Final = Operation(
     ),
     response_schema="StatusResponse",
     acts_on="signature",
+    resource=Resource(
+        collection="sender_signatures",
+        action="delete",
+        id="ID",
+        id_param="signatureid",
+    ),
 )
 """DELETE /senders/{signatureid}: Delete a sender signature."""
+
+RESEND_SENDER_SIGNATURE_CONFIRMATION: Final = Operation(
+    id="resend_sender_signature_confirmation",
+    group="sender_signatures",
+    name="resend_confirmation",
+    method="POST",
+    path="/senders/{signatureid}/resend",
+    token="account",
+    access="write",
+    retry_safe=False,
+    summary="Send the confirmation mail of a sender signature again.",
+    description="Needs the account token. Sends real mail to the signature's address. A confirmed signature gives ErrorCode 506.",
+    path_params=(
+        Param(
+            wire="signatureid",
+            python="signature_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the sender signature.",
+        ),
+    ),
+    response_schema="StatusResponse",
+    acts_on="signature",
+)
+"""POST /senders/{signatureid}/resend: Send the confirmation mail of a sender signature again."""
+
+REQUEST_SENDER_SIGNATURE_NEW_DKIM: Final = Operation(
+    id="request_sender_signature_new_dkim",
+    group="sender_signatures",
+    name="request_new_dkim",
+    method="POST",
+    path="/senders/{signatureid}/requestnewdkim",
+    token="account",
+    access="write",
+    retry_safe=False,
+    summary="Request a new DKIM key for a sender signature's domain (deprecated).",
+    description="Needs the account token. Requires updating DNS before the new key is active. Deprecated by Postmark: rotate the domain's key with POST /domains/{domainid}/rotatedkim. A renewal already under way gives ErrorCode 505.",
+    path_params=(
+        Param(
+            wire="signatureid",
+            python="signature_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the sender signature.",
+        ),
+    ),
+    response_schema="StatusResponse",
+    acts_on="signature",
+)
+"""POST /senders/{signatureid}/requestnewdkim: Request a new DKIM key for a sender signature's domain (deprecated)."""
+
+VERIFY_SENDER_SIGNATURE_SPF: Final = Operation(
+    id="verify_sender_signature_spf",
+    group="sender_signatures",
+    name="verify_spf",
+    method="POST",
+    path="/senders/{signatureid}/verifyspf",
+    token="account",
+    access="write",
+    retry_safe=True,
+    summary="Check the SPF record of a sender signature's domain now (deprecated).",
+    description="Needs the account token. No request body. Deprecated by Postmark: SPF is no longer required.",
+    path_params=(
+        Param(
+            wire="signatureid",
+            python="signature_id",
+            location="path",
+            type="integer",
+            required=True,
+            minimum=1,
+            format="int64",
+            description="ID of the sender signature.",
+        ),
+    ),
+    response_schema="SenderSignature",
+    acts_on="signature",
+)
+"""POST /senders/{signatureid}/verifyspf: Check the SPF record of a sender signature's domain now (deprecated)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Paging, Param
+from .._meta import BodyField, Operation, Paging, Param, Resource
 
 __all__ = [
     "CREATE_SERVER",
@@ -76,6 +76,12 @@ LIST_SERVERS: Final = Operation(
         narrow_by=("name",),
     ),
     acts_on="server",
+    resource=Resource(
+        collection="servers",
+        action="list",
+        id="ID",
+        list="Servers",
+    ),
 )
 """GET /servers: List the servers of the account, optionally filtered by name."""
 
@@ -217,6 +223,11 @@ CREATE_SERVER: Final = Operation(
     ),
     response_schema="Server",
     acts_on="server",
+    resource=Resource(
+        collection="servers",
+        action="create",
+        id="ID",
+    ),
 )
 """POST /servers: Create a server."""
 
@@ -245,6 +256,12 @@ GET_SERVER: Final = Operation(
     ),
     response_schema="Server",
     acts_on="server",
+    resource=Resource(
+        collection="servers",
+        action="get",
+        id="ID",
+        id_param="serverid",
+    ),
 )
 """GET /servers/{serverid}: Get one server's settings and API tokens."""
 
@@ -390,6 +407,12 @@ EDIT_SERVER: Final = Operation(
     ),
     response_schema="Server",
     acts_on="server",
+    resource=Resource(
+        collection="servers",
+        action="edit",
+        id="ID",
+        id_param="serverid",
+    ),
 )
 """PUT /servers/{serverid}: Change a server's settings; only the fields given change."""
 
@@ -418,5 +441,11 @@ DELETE_SERVER: Final = Operation(
     ),
     response_schema="StatusResponse",
     acts_on="server",
+    resource=Resource(
+        collection="servers",
+        action="delete",
+        id="ID",
+        id_param="serverid",
+    ),
 )
 """DELETE /servers/{serverid}: Delete a server."""

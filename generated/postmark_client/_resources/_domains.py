@@ -93,6 +93,53 @@ class Domains(SyncResource):
             cast_to=models.Domain.from_dict,
         )
 
+    def get(
+        self,
+        domain_id: int,
+    ) -> models.Domain:
+        """Get one domain with its DKIM and Return-Path DNS setup.
+
+        Read-only. Needs the account token.
+
+        `GET /domains/{domainid}` with the account token (X-Postmark-Account-Token); reads data;
+        safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            domain_id: `domainid`: ID of the domain.
+        """
+        from .. import models
+        from .._operations import _domains as ops
+
+        return self._client.request(
+            ops.GET_DOMAIN,
+            path={"domainid": domain_id},
+            cast_to=models.Domain.from_dict,
+        )
+
+    def delete(
+        self,
+        domain_id: int,
+    ) -> models.StatusResponse:
+        """Delete a domain.
+
+        Needs the account token. Mail can no longer be sent from the domain's addresses unless
+        they have sender signatures of their own.
+
+        `DELETE /domains/{domainid}` with the account token (X-Postmark-Account-Token); writes
+        data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            domain_id: `domainid`: ID of the domain.
+        """
+        from .. import models
+        from .._operations import _domains as ops
+
+        return self._client.request(
+            ops.DELETE_DOMAIN,
+            path={"domainid": domain_id},
+            cast_to=models.StatusResponse.from_dict,
+        )
+
     def edit(
         self,
         domain_id: int,
@@ -151,4 +198,76 @@ class Domains(SyncResource):
             ops.ROTATE_DOMAIN_DKIM,
             path={"domainid": domain_id},
             cast_to=models.DKIMRotationResponse.from_dict,
+        )
+
+    def verify_dkim(
+        self,
+        domain_id: int,
+    ) -> models.Domain:
+        """Check the domain's DKIM DNS record now.
+
+        Needs the account token. No request body. DKIMVerified and DKIMUpdateStatus show the
+        outcome.
+
+        `PUT /domains/{domainid}/verifyDkim` with the account token (X-Postmark-Account-Token);
+        writes data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            domain_id: `domainid`: ID of the domain.
+        """
+        from .. import models
+        from .._operations import _domains as ops
+
+        return self._client.request(
+            ops.VERIFY_DOMAIN_DKIM,
+            path={"domainid": domain_id},
+            cast_to=models.Domain.from_dict,
+        )
+
+    def verify_return_path(
+        self,
+        domain_id: int,
+    ) -> models.Domain:
+        """Check the domain's Return-Path CNAME record now.
+
+        Needs the account token. No request body. ReturnPathDomainVerified shows the outcome.
+
+        `PUT /domains/{domainid}/verifyReturnPath` with the account token
+        (X-Postmark-Account-Token); writes data; safe to repeat, so retried after a server error
+        or a read timeout.
+
+        Args:
+            domain_id: `domainid`: ID of the domain.
+        """
+        from .. import models
+        from .._operations import _domains as ops
+
+        return self._client.request(
+            ops.VERIFY_DOMAIN_RETURN_PATH,
+            path={"domainid": domain_id},
+            cast_to=models.Domain.from_dict,
+        )
+
+    def verify_spf(
+        self,
+        domain_id: int,
+    ) -> models.DomainSPFVerification:
+        """Check the domain's SPF record now (deprecated).
+
+        Needs the account token. No request body. Deprecated by Postmark: SPF is no longer
+        required.
+
+        `POST /domains/{domainid}/verifyspf` with the account token (X-Postmark-Account-Token);
+        writes data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            domain_id: `domainid`: ID of the domain.
+        """
+        from .. import models
+        from .._operations import _domains as ops
+
+        return self._client.request(
+            ops.VERIFY_DOMAIN_SPF,
+            path={"domainid": domain_id},
+            cast_to=models.DomainSPFVerification.from_dict,
         )

@@ -103,6 +103,73 @@ class SenderSignatures(SyncResource):
             cast_to=models.SenderSignature.from_dict,
         )
 
+    def get(
+        self,
+        signature_id: int,
+    ) -> models.SenderSignature:
+        """Get one sender signature with its DNS setup.
+
+        Read-only. Needs the account token.
+
+        `GET /senders/{signatureid}` with the account token (X-Postmark-Account-Token); reads
+        data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            signature_id: `signatureid`: ID of the sender signature.
+        """
+        from .. import models
+        from .._operations import _sender_signatures as ops
+
+        return self._client.request(
+            ops.GET_SENDER_SIGNATURE,
+            path={"signatureid": signature_id},
+            cast_to=models.SenderSignature.from_dict,
+        )
+
+    def edit(
+        self,
+        signature_id: int,
+        *,
+        name: str,
+        reply_to_email: str | None = None,
+        return_path_domain: str | None = None,
+        confirmation_personal_note: str | None = None,
+    ) -> models.SenderSignature:
+        """Change a sender signature's name, Reply-To, Return-Path domain or confirmation note.
+
+        Needs the account token. The from-address itself cannot change. Null for a field leaves
+        it as it is (recorded).
+
+        `PUT /senders/{signatureid}` with the account token (X-Postmark-Account-Token); writes
+        data; safe to repeat, so retried after a server error or a read timeout.
+
+        Args:
+            signature_id: `signatureid`: ID of the sender signature.
+            name: `Name`: The display name to send as.
+            reply_to_email: `ReplyToEmail`: Reply-To address for mail from this signature
+                (ErrorCode 522 when invalid).
+            return_path_domain: `ReturnPathDomain`: Custom Return-Path domain: a subdomain of the
+                address's domain with a CNAME to pm.mtasv.net.
+            confirmation_personal_note: `ConfirmationPersonalNote`: A note included in the
+                confirmation mail (at most 400
+                characters).
+        """
+        from .. import models
+        from .._operations import _sender_signatures as ops
+
+        body = models.EditSenderSignatureRequest(
+            name=name,
+            reply_to_email=reply_to_email,
+            return_path_domain=return_path_domain,
+            confirmation_personal_note=confirmation_personal_note,
+        )
+        return self._client.request(
+            ops.EDIT_SENDER_SIGNATURE,
+            path={"signatureid": signature_id},
+            body=body,
+            cast_to=models.SenderSignature.from_dict,
+        )
+
     def delete(
         self,
         signature_id: int,
@@ -124,4 +191,79 @@ class SenderSignatures(SyncResource):
             ops.DELETE_SENDER_SIGNATURE,
             path={"signatureid": signature_id},
             cast_to=models.StatusResponse.from_dict,
+        )
+
+    def resend_confirmation(
+        self,
+        signature_id: int,
+    ) -> models.StatusResponse:
+        """Send the confirmation mail of a sender signature again.
+
+        Needs the account token. Sends real mail to the signature's address. A confirmed
+        signature gives ErrorCode 506.
+
+        `POST /senders/{signatureid}/resend` with the account token (X-Postmark-Account-Token);
+        writes data; never re-sent once it may have reached Postmark.
+
+        Args:
+            signature_id: `signatureid`: ID of the sender signature.
+        """
+        from .. import models
+        from .._operations import _sender_signatures as ops
+
+        return self._client.request(
+            ops.RESEND_SENDER_SIGNATURE_CONFIRMATION,
+            path={"signatureid": signature_id},
+            cast_to=models.StatusResponse.from_dict,
+        )
+
+    def request_new_dkim(
+        self,
+        signature_id: int,
+    ) -> models.StatusResponse:
+        """Request a new DKIM key for a sender signature's domain (deprecated).
+
+        Needs the account token. Requires updating DNS before the new key is active. Deprecated
+        by Postmark: rotate the domain's key with POST /domains/{domainid}/rotatedkim. A renewal
+        already under way gives ErrorCode 505.
+
+        `POST /senders/{signatureid}/requestnewdkim` with the account token
+        (X-Postmark-Account-Token); writes data; never re-sent once it may have reached
+        Postmark.
+
+        Args:
+            signature_id: `signatureid`: ID of the sender signature.
+        """
+        from .. import models
+        from .._operations import _sender_signatures as ops
+
+        return self._client.request(
+            ops.REQUEST_SENDER_SIGNATURE_NEW_DKIM,
+            path={"signatureid": signature_id},
+            cast_to=models.StatusResponse.from_dict,
+        )
+
+    def verify_spf(
+        self,
+        signature_id: int,
+    ) -> models.SenderSignature:
+        """Check the SPF record of a sender signature's domain now (deprecated).
+
+        Needs the account token. No request body. Deprecated by Postmark: SPF is no longer
+        required.
+
+        `POST /senders/{signatureid}/verifyspf` with the account token
+        (X-Postmark-Account-Token); writes data; safe to repeat, so retried after a server error
+        or a read timeout.
+
+        Args:
+            signature_id: `signatureid`: ID of the sender signature.
+        """
+        from .. import models
+        from .._operations import _sender_signatures as ops
+
+        return self._client.request(
+            ops.VERIFY_SENDER_SIGNATURE_SPF,
+            path={"signatureid": signature_id},
+            cast_to=models.SenderSignature.from_dict,
         )

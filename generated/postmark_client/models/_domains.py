@@ -24,6 +24,7 @@ __all__ = [
     "Domain",
     "DomainListItem",
     "DomainListResponse",
+    "DomainSPFVerification",
     "EditDomainRequest",
 ]
 
@@ -471,6 +472,44 @@ class DKIMRotationResponse:
             data["SafeToRemoveRevokedKeyFromDNS"] = self.safe_to_remove_revoked_key_from_dns
         if self.dkim_update_status is not None:
             data["DKIMUpdateStatus"] = self.dkim_update_status
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class DomainSPFVerification:
+    """The outcome of an SPF check (deprecated by Postmark)."""
+
+    spf_verified: bool
+    """`SPFVerified`"""
+    spf_host: str | None = None
+    """`SPFHost`"""
+    spf_text_value: str | None = None
+    """`SPFTextValue`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"SPFHost", "SPFVerified", "SPFTextValue"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DomainSPFVerification:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["SPFVerified"],
+            data.get("SPFHost"),
+            data.get("SPFTextValue"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"SPFVerified": self.spf_verified}
+        if self.spf_host is not None:
+            data["SPFHost"] = self.spf_host
+        if self.spf_text_value is not None:
+            data["SPFTextValue"] = self.spf_text_value
         if self.extra:
             data.update(self.extra)
         return data

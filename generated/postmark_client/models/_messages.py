@@ -21,6 +21,7 @@ from ._shared import (
     ClientInfo,
     EmailAddressFull,
     Geo,
+    MessageHeader,
     Metadata,
     OSInfo,
     TrackingPlatform,
@@ -32,6 +33,7 @@ __all__ = [
     "ClickSearchResponse",
     "InboundAttachment",
     "InboundMessage",
+    "InboundMessageDetails",
     "InboundMessageSearchResponse",
     "InboundMessageStatus",
     "MessageEvent",
@@ -42,6 +44,7 @@ __all__ = [
     "OpenSearchResponse",
     "OutboundMessage",
     "OutboundMessageDetails",
+    "OutboundMessageDump",
     "OutboundMessageSearchResponse",
     "OutboundMessageStatus",
 ]
@@ -1415,6 +1418,274 @@ class InboundMessageSearchResponse:
             "TotalCount": self.total_count,
             "InboundMessages": [i0.to_dict() for i0 in self.inbound_messages],
         }
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class OutboundMessageDump:
+    """The raw SMTP source of an outbound message."""
+
+    body: str
+    """`Body`: The raw message; empty when no dump is available."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Body"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OutboundMessageDump:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["Body"],
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Body": self.body}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class InboundMessageDetails:
+    """An inbound message with its bodies, headers and attachment list."""
+
+    from_: str
+    """`From`"""
+    to: str
+    """`To`: The To header as received."""
+    subject: str
+    """`Subject`"""
+    date: str
+    """`Date`: The Date header as sent (RFC 2822 text, e.g. "Fri, 1 Aug 2014 16:45:32 -04:00")."""
+    message_id: str
+    """`MessageID`"""
+    status: InboundMessageStatus | str
+    """`Status`: The state of an inbound message."""
+    from_name: str | None = None
+    """`FromName`"""
+    from_full: EmailAddressFull | None = None
+    """`FromFull`: A parsed e-mail address."""
+    to_full: list[EmailAddressFull] | None = None
+    """`ToFull`"""
+    cc: str | None = None
+    """`Cc`"""
+    cc_full: list[EmailAddressFull] | None = None
+    """`CcFull`"""
+    bcc: str | None = None
+    """`Bcc`"""
+    bcc_full: list[EmailAddressFull] | None = None
+    """`BccFull`"""
+    reply_to: str | None = None
+    """`ReplyTo`"""
+    original_recipient: str | None = None
+    """`OriginalRecipient`: The inbound address the message was delivered to."""
+    mailbox_hash: str | None = None
+    """`MailboxHash`"""
+    tag: str | None = None
+    """`Tag`"""
+    message_stream: str | None = None
+    """`MessageStream`"""
+    attachments: list[InboundAttachment] | None = None
+    """`Attachments`"""
+    text_body: str | None = None
+    """`TextBody`"""
+    html_body: str | None = None
+    """`HtmlBody`"""
+    stripped_text_reply: str | None = None
+    """`StrippedTextReply`: The reply text without the quoted message."""
+    headers: list[MessageHeader] | None = None
+    """`Headers`"""
+    blocked_reason: str | None = None
+    """`BlockedReason`: Why a Blocked message was blocked."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {
+            "From",
+            "FromName",
+            "FromFull",
+            "To",
+            "ToFull",
+            "Cc",
+            "CcFull",
+            "Bcc",
+            "BccFull",
+            "ReplyTo",
+            "OriginalRecipient",
+            "Subject",
+            "Date",
+            "MailboxHash",
+            "Tag",
+            "MessageID",
+            "MessageStream",
+            "Status",
+            "Attachments",
+            "TextBody",
+            "HtmlBody",
+            "StrippedTextReply",
+            "Headers",
+            "BlockedReason",
+        }
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InboundMessageDetails:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["From"],
+            data["To"],
+            data["Subject"],
+            data["Date"],
+            data["MessageID"],
+            data["Status"],
+            data.get("FromName"),
+            (EmailAddressFull.from_dict(v) if (v := data.get("FromFull")) is not None else None),
+            (
+                [
+                    EmailAddressFull(
+                        i0.get("Email"),
+                        i0.get("Name"),
+                        i0.get("MailboxHash"),
+                        (
+                            {}
+                            if EmailAddressFull._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in EmailAddressFull._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("ToFull"))
+                else v
+            ),
+            data.get("Cc"),
+            (
+                [
+                    EmailAddressFull(
+                        i0.get("Email"),
+                        i0.get("Name"),
+                        i0.get("MailboxHash"),
+                        (
+                            {}
+                            if EmailAddressFull._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in EmailAddressFull._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("CcFull"))
+                else v
+            ),
+            data.get("Bcc"),
+            (
+                [
+                    EmailAddressFull(
+                        i0.get("Email"),
+                        i0.get("Name"),
+                        i0.get("MailboxHash"),
+                        (
+                            {}
+                            if EmailAddressFull._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in EmailAddressFull._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("BccFull"))
+                else v
+            ),
+            data.get("ReplyTo"),
+            data.get("OriginalRecipient"),
+            data.get("MailboxHash"),
+            data.get("Tag"),
+            data.get("MessageStream"),
+            (
+                [
+                    InboundAttachment(
+                        i0["Name"],
+                        i0["ContentType"],
+                        i0.get("ContentLength"),
+                        i0.get("ContentID"),
+                        (
+                            {}
+                            if InboundAttachment._wire_keys.issuperset(i0)
+                            else {
+                                k: v for k, v in i0.items() if k not in InboundAttachment._wire_keys
+                            }
+                        ),
+                    )
+                    for i0 in v
+                ]
+                if (v := data.get("Attachments"))
+                else v
+            ),
+            data.get("TextBody"),
+            data.get("HtmlBody"),
+            data.get("StrippedTextReply"),
+            ([MessageHeader.from_dict(i0) for i0 in v] if (v := data.get("Headers")) else v),
+            data.get("BlockedReason"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {
+            "From": self.from_,
+            "To": self.to,
+            "Subject": self.subject,
+            "Date": self.date,
+            "MessageID": self.message_id,
+            "Status": self.status,
+        }
+        if self.from_name is not None:
+            data["FromName"] = self.from_name
+        if self.from_full is not None:
+            data["FromFull"] = self.from_full.to_dict()
+        if self.to_full is not None:
+            data["ToFull"] = [i0.to_dict() for i0 in self.to_full]
+        if self.cc is not None:
+            data["Cc"] = self.cc
+        if self.cc_full is not None:
+            data["CcFull"] = [i0.to_dict() for i0 in self.cc_full]
+        if self.bcc is not None:
+            data["Bcc"] = self.bcc
+        if self.bcc_full is not None:
+            data["BccFull"] = [i0.to_dict() for i0 in self.bcc_full]
+        if self.reply_to is not None:
+            data["ReplyTo"] = self.reply_to
+        if self.original_recipient is not None:
+            data["OriginalRecipient"] = self.original_recipient
+        if self.mailbox_hash is not None:
+            data["MailboxHash"] = self.mailbox_hash
+        if self.tag is not None:
+            data["Tag"] = self.tag
+        if self.message_stream is not None:
+            data["MessageStream"] = self.message_stream
+        if self.attachments is not None:
+            data["Attachments"] = [i0.to_dict() for i0 in self.attachments]
+        if self.text_body is not None:
+            data["TextBody"] = self.text_body
+        if self.html_body is not None:
+            data["HtmlBody"] = self.html_body
+        if self.stripped_text_reply is not None:
+            data["StrippedTextReply"] = self.stripped_text_reply
+        if self.headers is not None:
+            data["Headers"] = [i0.to_dict() for i0 in self.headers]
+        if self.blocked_reason is not None:
+            data["BlockedReason"] = self.blocked_reason
         if self.extra:
             data.update(self.extra)
         return data

@@ -20,6 +20,7 @@ from ._shared import DKIMUpdateStatus
 
 __all__ = [
     "CreateSenderSignatureRequest",
+    "EditSenderSignatureRequest",
     "SenderSignature",
     "SenderSignatureListItem",
     "SenderSignatureListResponse",
@@ -359,6 +360,98 @@ class CreateSenderSignatureRequest:
             raise RequestValidationError(
                 path + "FromEmail", "must be a string, got " + type(self.from_email).__name__
             )
+        if self.name is None:
+            raise RequestValidationError(path + "Name", "is required")
+        if not isinstance(self.name, str):
+            raise RequestValidationError(
+                path + "Name", "must be a string, got " + type(self.name).__name__
+            )
+        if len(self.name) < 1:
+            raise RequestValidationError(path + "Name", "must be at least 1 characters")
+        if self.reply_to_email is not None and not isinstance(self.reply_to_email, str):
+            raise RequestValidationError(
+                path + "ReplyToEmail", "must be a string, got " + type(self.reply_to_email).__name__
+            )
+        if self.return_path_domain is not None and not isinstance(self.return_path_domain, str):
+            raise RequestValidationError(
+                path + "ReturnPathDomain",
+                "must be a string, got " + type(self.return_path_domain).__name__,
+            )
+        if self.confirmation_personal_note is not None and not isinstance(
+            self.confirmation_personal_note, str
+        ):
+            raise RequestValidationError(
+                path + "ConfirmationPersonalNote",
+                "must be a string, got " + type(self.confirmation_personal_note).__name__,
+            )
+        if (
+            self.confirmation_personal_note is not None
+            and len(self.confirmation_personal_note) > 400
+        ):
+            raise RequestValidationError(
+                path + "ConfirmationPersonalNote", "must be at most 400 characters"
+            )
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
+
+
+@dataclass(slots=True)
+class EditSenderSignatureRequest:
+    """Changes to a sender signature. FromEmail cannot change.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    name: str
+    """`Name`: The display name to send as."""
+    reply_to_email: str | None = None
+    """`ReplyToEmail`: Reply-To address for mail from this signature (ErrorCode 522 when invalid)."""
+    return_path_domain: str | None = None
+    """`ReturnPathDomain`: Custom Return-Path domain: a subdomain of the address's domain with a
+    CNAME to pm.mtasv.net."""
+    confirmation_personal_note: str | None = None
+    """`ConfirmationPersonalNote`: A note included in the confirmation mail (at most 400
+    characters)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"Name", "ReplyToEmail", "ReturnPathDomain", "ConfirmationPersonalNote"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EditSenderSignatureRequest:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        raw: Any = data  # required fields may be missing here; validate() reports them
+        return cls(
+            raw.get("Name"),
+            data.get("ReplyToEmail"),
+            data.get("ReturnPathDomain"),
+            data.get("ConfirmationPersonalNote"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Name": self.name}
+        if self.reply_to_email is not None:
+            data["ReplyToEmail"] = self.reply_to_email
+        if self.return_path_domain is not None:
+            data["ReturnPathDomain"] = self.return_path_domain
+        if self.confirmation_personal_note is not None:
+            data["ConfirmationPersonalNote"] = self.confirmation_personal_note
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
         if self.name is None:
             raise RequestValidationError(path + "Name", "is required")
         if not isinstance(self.name, str):

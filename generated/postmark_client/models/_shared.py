@@ -23,14 +23,19 @@ __all__ = [
     "ClickLocation",
     "ClientInfo",
     "DKIMUpdateStatus",
+    "DeliveryType",
+    "EditServerRequest",
     "EmailAddressFull",
     "ErrorResponse",
     "Geo",
+    "ListMessageStreamsMessageStreamType",
     "MessageHeader",
     "Metadata",
     "OSInfo",
     "SearchInboundMessagesStatus",
     "SearchOutboundMessagesStatus",
+    "Server",
+    "ServerColor",
     "StatusResponse",
     "SuppressionOrigin",
     "SuppressionReason",
@@ -134,6 +139,24 @@ or app), or a Postmark admin.
 Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
 SUPPRESSION_ORIGIN_VALUES: frozenset[str] = frozenset({"Recipient", "Customer", "Admin"})
 
+ServerColor: TypeAlias = Literal[
+    "Purple", "Blue", "Turquoise", "Green", "Red", "Yellow", "Grey", "Orange"
+]
+"""The colour a server is shown in on the Postmark server list. Responses use lowercase (e.g.
+red); compare case-insensitively.
+
+Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
+SERVER_COLOR_VALUES: frozenset[str] = frozenset(
+    {"Purple", "Blue", "Turquoise", "Green", "Red", "Yellow", "Grey", "Orange"}
+)
+
+DeliveryType: TypeAlias = Literal["Live", "Sandbox"]
+"""A server's environment. Sandbox servers accept mail but never deliver it. Set only at
+creation.
+
+Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
+DELIVERY_TYPE_VALUES: frozenset[str] = frozenset({"Live", "Sandbox"})
+
 DKIMUpdateStatus: TypeAlias = Literal["Pending", "Verified"]
 """Pending while a new DKIM key awaits DNS verification, Verified once it is in use.
 
@@ -149,6 +172,14 @@ SearchInboundMessagesStatus: TypeAlias = Literal[
 """Values of SearchInboundMessagesStatus."""
 SEARCH_INBOUND_MESSAGES_STATUS_VALUES: frozenset[str] = frozenset(
     {"blocked", "processed", "queued", "failed", "scheduled"}
+)
+
+ListMessageStreamsMessageStreamType: TypeAlias = Literal[
+    "All", "Inbound", "Transactional", "Broadcasts"
+]
+"""Values of ListMessageStreamsMessageStreamType."""
+LIST_MESSAGE_STREAMS_MESSAGE_STREAM_TYPE_VALUES: frozenset[str] = frozenset(
+    {"All", "Inbound", "Transactional", "Broadcasts"}
 )
 
 
@@ -541,6 +572,403 @@ class Geo:
         if self.extra:
             data.update(self.extra)
         return data
+
+
+@dataclass(slots=True)
+class Server:
+    """A server's settings and API tokens."""
+
+    id: int
+    """`ID`: ID of the server."""
+    name: str
+    """`Name`"""
+    api_tokens: list[str] = field(repr=False)
+    """`ApiTokens`: The server tokens that send through this server; one entry right after
+    creation."""
+    color: ServerColor | str | None = None
+    """`Color`: The colour a server is shown in on the Postmark server list. Responses use
+    lowercase (e.g. red); compare case-insensitively."""
+    smtp_api_activated: bool | None = None
+    """`SmtpApiActivated`: Whether sending over SMTP is enabled."""
+    raw_email_enabled: bool | None = None
+    """`RawEmailEnabled`: Whether inbound webhooks carry the raw message (RawEmail)."""
+    delivery_type: DeliveryType | str | None = None
+    """`DeliveryType`: A server's environment. Sandbox servers accept mail but never deliver it.
+    Set only at creation."""
+    server_link: str | None = None
+    """`ServerLink`: URL of the server's overview page in Postmark."""
+    inbound_address: str | None = None
+    """`InboundAddress`: The inbound address, <InboundHash>@inbound.postmarkapp.com."""
+    inbound_hook_url: str | None = None
+    """`InboundHookUrl`: URL Postmark POSTs each inbound message to."""
+    bounce_hook_url: str | None = None
+    """`BounceHookUrl`: URL Postmark POSTs each bounce to."""
+    open_hook_url: str | None = None
+    """`OpenHookUrl`: URL Postmark POSTs each open to."""
+    delivery_hook_url: str | None = None
+    """`DeliveryHookUrl`: URL Postmark POSTs each delivery to."""
+    click_hook_url: str | None = None
+    """`ClickHookUrl`: URL Postmark POSTs each link click to."""
+    post_first_open_only: bool | None = None
+    """`PostFirstOpenOnly`: Only the first open by a recipient triggers the open webhook."""
+    inbound_domain: str | None = None
+    """`InboundDomain`: Domain whose MX points at Postmark for inbound mail."""
+    inbound_hash: str | None = None
+    """`InboundHash`: The hash part of the inbound address."""
+    inbound_spam_threshold: int | None = None
+    """`InboundSpamThreshold`: Highest spam score an inbound message may have before it is blocked."""
+    track_opens: bool | None = None
+    """`TrackOpens`: Open tracking for all mail sent through this server."""
+    track_links: TrackLinks | str | None = None
+    """`TrackLinks`: Link tracking for a message; absent means the server's setting."""
+    include_bounce_content_in_hook: bool | None = None
+    """`IncludeBounceContentInHook`: Whether bounce webhooks carry the bounce content."""
+    enable_smtp_api_error_hooks: bool | None = None
+    """`EnableSmtpApiErrorHooks`: Whether SMTP API errors are sent to the bounce webhook."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {
+            "ID",
+            "Name",
+            "ApiTokens",
+            "Color",
+            "SmtpApiActivated",
+            "RawEmailEnabled",
+            "DeliveryType",
+            "ServerLink",
+            "InboundAddress",
+            "InboundHookUrl",
+            "BounceHookUrl",
+            "OpenHookUrl",
+            "DeliveryHookUrl",
+            "ClickHookUrl",
+            "PostFirstOpenOnly",
+            "InboundDomain",
+            "InboundHash",
+            "InboundSpamThreshold",
+            "TrackOpens",
+            "TrackLinks",
+            "IncludeBounceContentInHook",
+            "EnableSmtpApiErrorHooks",
+        }
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Server:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["ID"],
+            data["Name"],
+            data["ApiTokens"],
+            data.get("Color"),
+            data.get("SmtpApiActivated"),
+            data.get("RawEmailEnabled"),
+            data.get("DeliveryType"),
+            data.get("ServerLink"),
+            data.get("InboundAddress"),
+            data.get("InboundHookUrl"),
+            data.get("BounceHookUrl"),
+            data.get("OpenHookUrl"),
+            data.get("DeliveryHookUrl"),
+            data.get("ClickHookUrl"),
+            data.get("PostFirstOpenOnly"),
+            data.get("InboundDomain"),
+            data.get("InboundHash"),
+            data.get("InboundSpamThreshold"),
+            data.get("TrackOpens"),
+            data.get("TrackLinks"),
+            data.get("IncludeBounceContentInHook"),
+            data.get("EnableSmtpApiErrorHooks"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"ID": self.id, "Name": self.name, "ApiTokens": self.api_tokens}
+        if self.color is not None:
+            data["Color"] = self.color
+        if self.smtp_api_activated is not None:
+            data["SmtpApiActivated"] = self.smtp_api_activated
+        if self.raw_email_enabled is not None:
+            data["RawEmailEnabled"] = self.raw_email_enabled
+        if self.delivery_type is not None:
+            data["DeliveryType"] = self.delivery_type
+        if self.server_link is not None:
+            data["ServerLink"] = self.server_link
+        if self.inbound_address is not None:
+            data["InboundAddress"] = self.inbound_address
+        if self.inbound_hook_url is not None:
+            data["InboundHookUrl"] = self.inbound_hook_url
+        if self.bounce_hook_url is not None:
+            data["BounceHookUrl"] = self.bounce_hook_url
+        if self.open_hook_url is not None:
+            data["OpenHookUrl"] = self.open_hook_url
+        if self.delivery_hook_url is not None:
+            data["DeliveryHookUrl"] = self.delivery_hook_url
+        if self.click_hook_url is not None:
+            data["ClickHookUrl"] = self.click_hook_url
+        if self.post_first_open_only is not None:
+            data["PostFirstOpenOnly"] = self.post_first_open_only
+        if self.inbound_domain is not None:
+            data["InboundDomain"] = self.inbound_domain
+        if self.inbound_hash is not None:
+            data["InboundHash"] = self.inbound_hash
+        if self.inbound_spam_threshold is not None:
+            data["InboundSpamThreshold"] = self.inbound_spam_threshold
+        if self.track_opens is not None:
+            data["TrackOpens"] = self.track_opens
+        if self.track_links is not None:
+            data["TrackLinks"] = self.track_links
+        if self.include_bounce_content_in_hook is not None:
+            data["IncludeBounceContentInHook"] = self.include_bounce_content_in_hook
+        if self.enable_smtp_api_error_hooks is not None:
+            data["EnableSmtpApiErrorHooks"] = self.enable_smtp_api_error_hooks
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class EditServerRequest:
+    """The server settings to change; fields left out keep their value. DeliveryType cannot change.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    name: str | None = None
+    """`Name`: New name; must be unique in the account (ErrorCode 603)."""
+    color: ServerColor | None = None
+    """`Color`: The colour a server is shown in on the Postmark server list. Responses use
+    lowercase (e.g. red); compare case-insensitively."""
+    smtp_api_activated: bool | None = None
+    """`SmtpApiActivated`: Enable sending over SMTP."""
+    raw_email_enabled: bool | None = None
+    """`RawEmailEnabled`: Include the raw message (RawEmail) in inbound webhooks."""
+    inbound_hook_url: str | None = None
+    """`InboundHookUrl`: URL Postmark POSTs each inbound message to."""
+    bounce_hook_url: str | None = None
+    """`BounceHookUrl`: URL Postmark POSTs each bounce to."""
+    open_hook_url: str | None = None
+    """`OpenHookUrl`: URL Postmark POSTs each open to."""
+    delivery_hook_url: str | None = None
+    """`DeliveryHookUrl`: URL Postmark POSTs each delivery to."""
+    click_hook_url: str | None = None
+    """`ClickHookUrl`: URL Postmark POSTs each link click to."""
+    post_first_open_only: bool | None = None
+    """`PostFirstOpenOnly`: Only the first open by a recipient triggers the open webhook."""
+    inbound_domain: str | None = None
+    """`InboundDomain`: Domain whose MX will point at Postmark for inbound mail."""
+    inbound_spam_threshold: int | None = None
+    """`InboundSpamThreshold`: Highest spam score an inbound message may have before it is blocked."""
+    track_opens: bool | None = None
+    """`TrackOpens`: Open tracking for all mail sent through this server."""
+    track_links: TrackLinks | None = None
+    """`TrackLinks`: Link tracking for a message; absent means the server's setting."""
+    include_bounce_content_in_hook: bool | None = None
+    """`IncludeBounceContentInHook`: Include the bounce content in bounce webhooks."""
+    enable_smtp_api_error_hooks: bool | None = None
+    """`EnableSmtpApiErrorHooks`: Send SMTP API errors to the bounce webhook."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {
+            "Name",
+            "Color",
+            "SmtpApiActivated",
+            "RawEmailEnabled",
+            "InboundHookUrl",
+            "BounceHookUrl",
+            "OpenHookUrl",
+            "DeliveryHookUrl",
+            "ClickHookUrl",
+            "PostFirstOpenOnly",
+            "InboundDomain",
+            "InboundSpamThreshold",
+            "TrackOpens",
+            "TrackLinks",
+            "IncludeBounceContentInHook",
+            "EnableSmtpApiErrorHooks",
+        }
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EditServerRequest:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data.get("Name"),
+            data.get("Color"),
+            data.get("SmtpApiActivated"),
+            data.get("RawEmailEnabled"),
+            data.get("InboundHookUrl"),
+            data.get("BounceHookUrl"),
+            data.get("OpenHookUrl"),
+            data.get("DeliveryHookUrl"),
+            data.get("ClickHookUrl"),
+            data.get("PostFirstOpenOnly"),
+            data.get("InboundDomain"),
+            data.get("InboundSpamThreshold"),
+            data.get("TrackOpens"),
+            data.get("TrackLinks"),
+            data.get("IncludeBounceContentInHook"),
+            data.get("EnableSmtpApiErrorHooks"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {}
+        if self.name is not None:
+            data["Name"] = self.name
+        if self.color is not None:
+            data["Color"] = self.color
+        if self.smtp_api_activated is not None:
+            data["SmtpApiActivated"] = self.smtp_api_activated
+        if self.raw_email_enabled is not None:
+            data["RawEmailEnabled"] = self.raw_email_enabled
+        if self.inbound_hook_url is not None:
+            data["InboundHookUrl"] = self.inbound_hook_url
+        if self.bounce_hook_url is not None:
+            data["BounceHookUrl"] = self.bounce_hook_url
+        if self.open_hook_url is not None:
+            data["OpenHookUrl"] = self.open_hook_url
+        if self.delivery_hook_url is not None:
+            data["DeliveryHookUrl"] = self.delivery_hook_url
+        if self.click_hook_url is not None:
+            data["ClickHookUrl"] = self.click_hook_url
+        if self.post_first_open_only is not None:
+            data["PostFirstOpenOnly"] = self.post_first_open_only
+        if self.inbound_domain is not None:
+            data["InboundDomain"] = self.inbound_domain
+        if self.inbound_spam_threshold is not None:
+            data["InboundSpamThreshold"] = self.inbound_spam_threshold
+        if self.track_opens is not None:
+            data["TrackOpens"] = self.track_opens
+        if self.track_links is not None:
+            data["TrackLinks"] = self.track_links
+        if self.include_bounce_content_in_hook is not None:
+            data["IncludeBounceContentInHook"] = self.include_bounce_content_in_hook
+        if self.enable_smtp_api_error_hooks is not None:
+            data["EnableSmtpApiErrorHooks"] = self.enable_smtp_api_error_hooks
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.name is not None and not isinstance(self.name, str):
+            raise RequestValidationError(
+                path + "Name", "must be a string, got " + type(self.name).__name__
+            )
+        if self.name is not None and len(self.name) < 1:
+            raise RequestValidationError(path + "Name", "must be at least 1 characters")
+        if self.color is not None and not isinstance(self.color, str):
+            raise RequestValidationError(
+                path + "Color", "must be a string, got " + type(self.color).__name__
+            )
+        if self.color is not None and self.color not in SERVER_COLOR_VALUES:
+            raise RequestValidationError(
+                path + "Color",
+                "must be one of Purple, Blue, Turquoise, Green, Red, Yellow, Grey, Orange; got "
+                + repr(self.color),
+            )
+        if self.smtp_api_activated is not None and not isinstance(self.smtp_api_activated, bool):
+            raise RequestValidationError(
+                path + "SmtpApiActivated",
+                "must be True or False, got " + type(self.smtp_api_activated).__name__,
+            )
+        if self.raw_email_enabled is not None and not isinstance(self.raw_email_enabled, bool):
+            raise RequestValidationError(
+                path + "RawEmailEnabled",
+                "must be True or False, got " + type(self.raw_email_enabled).__name__,
+            )
+        if self.inbound_hook_url is not None and not isinstance(self.inbound_hook_url, str):
+            raise RequestValidationError(
+                path + "InboundHookUrl",
+                "must be a string, got " + type(self.inbound_hook_url).__name__,
+            )
+        if self.bounce_hook_url is not None and not isinstance(self.bounce_hook_url, str):
+            raise RequestValidationError(
+                path + "BounceHookUrl",
+                "must be a string, got " + type(self.bounce_hook_url).__name__,
+            )
+        if self.open_hook_url is not None and not isinstance(self.open_hook_url, str):
+            raise RequestValidationError(
+                path + "OpenHookUrl", "must be a string, got " + type(self.open_hook_url).__name__
+            )
+        if self.delivery_hook_url is not None and not isinstance(self.delivery_hook_url, str):
+            raise RequestValidationError(
+                path + "DeliveryHookUrl",
+                "must be a string, got " + type(self.delivery_hook_url).__name__,
+            )
+        if self.click_hook_url is not None and not isinstance(self.click_hook_url, str):
+            raise RequestValidationError(
+                path + "ClickHookUrl", "must be a string, got " + type(self.click_hook_url).__name__
+            )
+        if self.post_first_open_only is not None and not isinstance(
+            self.post_first_open_only, bool
+        ):
+            raise RequestValidationError(
+                path + "PostFirstOpenOnly",
+                "must be True or False, got " + type(self.post_first_open_only).__name__,
+            )
+        if self.inbound_domain is not None and not isinstance(self.inbound_domain, str):
+            raise RequestValidationError(
+                path + "InboundDomain",
+                "must be a string, got " + type(self.inbound_domain).__name__,
+            )
+        if self.inbound_spam_threshold is not None and (
+            isinstance(self.inbound_spam_threshold, bool)
+            or not isinstance(self.inbound_spam_threshold, int)
+        ):
+            raise RequestValidationError(
+                path + "InboundSpamThreshold",
+                "must be an integer, got " + type(self.inbound_spam_threshold).__name__,
+            )
+        if self.inbound_spam_threshold is not None and self.inbound_spam_threshold < 0:
+            raise RequestValidationError(
+                path + "InboundSpamThreshold",
+                "must be at least 0, got " + repr(self.inbound_spam_threshold),
+            )
+        if self.track_opens is not None and not isinstance(self.track_opens, bool):
+            raise RequestValidationError(
+                path + "TrackOpens", "must be True or False, got " + type(self.track_opens).__name__
+            )
+        if self.track_links is not None and not isinstance(self.track_links, str):
+            raise RequestValidationError(
+                path + "TrackLinks", "must be a string, got " + type(self.track_links).__name__
+            )
+        if self.track_links is not None and self.track_links not in TRACK_LINKS_VALUES:
+            raise RequestValidationError(
+                path + "TrackLinks",
+                "must be one of None, HtmlAndText, HtmlOnly, TextOnly; got "
+                + repr(self.track_links),
+            )
+        if self.include_bounce_content_in_hook is not None and not isinstance(
+            self.include_bounce_content_in_hook, bool
+        ):
+            raise RequestValidationError(
+                path + "IncludeBounceContentInHook",
+                "must be True or False, got " + type(self.include_bounce_content_in_hook).__name__,
+            )
+        if self.enable_smtp_api_error_hooks is not None and not isinstance(
+            self.enable_smtp_api_error_hooks, bool
+        ):
+            raise RequestValidationError(
+                path + "EnableSmtpApiErrorHooks",
+                "must be True or False, got " + type(self.enable_smtp_api_error_hooks).__name__,
+            )
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
 
 
 Metadata: TypeAlias = dict[str, str]

@@ -21,9 +21,29 @@ from .._serde import parse_date
 __all__ = [
     "BounceCounts",
     "BounceCountsDay",
+    "BrowserFamilyCounts",
+    "BrowserFamilyCountsDay",
+    "ClickCounts",
+    "ClickCountsDay",
+    "ClickLocationCounts",
+    "ClickLocationCountsDay",
+    "ClickPlatformCounts",
+    "ClickPlatformCountsDay",
+    "EmailClientCounts",
+    "EmailClientCountsDay",
+    "OpenCounts",
+    "OpenCountsDay",
+    "OpenPlatformCounts",
+    "OpenPlatformCountsDay",
     "OutboundOverviewStats",
+    "ReadTimeCounts",
+    "ReadTimeCountsDay",
     "SentCounts",
     "SentCountsDay",
+    "SpamComplaintCounts",
+    "SpamComplaintCountsDay",
+    "TrackedCounts",
+    "TrackedCountsDay",
 ]
 
 
@@ -328,6 +348,861 @@ class BounceCounts:
             data["SMTPApiError"] = self.smtp_api_error
         if self.transient is not None:
             data["Transient"] = self.transient
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class SpamComplaintCountsDay:
+    """One day's counts; zero counts are left out."""
+
+    date: _dt.date
+    """`Date`"""
+    spam_complaint: int | None = None
+    """`SpamComplaint`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "SpamComplaint"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpamComplaintCountsDay:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            parse_date(data["Date"]),
+            data.get("SpamComplaint"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Date": self.date.isoformat()}
+        if self.spam_complaint is not None:
+            data["SpamComplaint"] = self.spam_complaint
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class SpamComplaintCounts:
+    """Per-day counts and the period's totals; zero counts are left out."""
+
+    days: list[SpamComplaintCountsDay]
+    """`Days`"""
+    spam_complaint: int | None = None
+    """`SpamComplaint`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "SpamComplaint"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpamComplaintCounts:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                SpamComplaintCountsDay(
+                    parse_date(i0["Date"]),
+                    i0.get("SpamComplaint"),
+                    (
+                        {}
+                        if SpamComplaintCountsDay._wire_keys.issuperset(i0)
+                        else {
+                            k: v
+                            for k, v in i0.items()
+                            if k not in SpamComplaintCountsDay._wire_keys
+                        }
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
+            data.get("SpamComplaint"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Days": [i0.to_dict() for i0 in self.days]}
+        if self.spam_complaint is not None:
+            data["SpamComplaint"] = self.spam_complaint
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class TrackedCountsDay:
+    """One day's counts; zero counts are left out."""
+
+    date: _dt.date
+    """`Date`"""
+    tracked: int | None = None
+    """`Tracked`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "Tracked"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrackedCountsDay:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            parse_date(data["Date"]),
+            data.get("Tracked"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Date": self.date.isoformat()}
+        if self.tracked is not None:
+            data["Tracked"] = self.tracked
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class TrackedCounts:
+    """Per-day counts and the period's totals; zero counts are left out."""
+
+    days: list[TrackedCountsDay]
+    """`Days`"""
+    tracked: int | None = None
+    """`Tracked`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "Tracked"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrackedCounts:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                TrackedCountsDay(
+                    parse_date(i0["Date"]),
+                    i0.get("Tracked"),
+                    (
+                        {}
+                        if TrackedCountsDay._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in TrackedCountsDay._wire_keys}
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
+            data.get("Tracked"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Days": [i0.to_dict() for i0 in self.days]}
+        if self.tracked is not None:
+            data["Tracked"] = self.tracked
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class OpenCountsDay:
+    """One day's counts; zero counts are left out."""
+
+    date: _dt.date
+    """`Date`"""
+    opens: int | None = None
+    """`Opens`"""
+    unique: int | None = None
+    """`Unique`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "Opens", "Unique"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OpenCountsDay:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            parse_date(data["Date"]),
+            data.get("Opens"),
+            data.get("Unique"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Date": self.date.isoformat()}
+        if self.opens is not None:
+            data["Opens"] = self.opens
+        if self.unique is not None:
+            data["Unique"] = self.unique
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class OpenCounts:
+    """Per-day counts and the period's totals; zero counts are left out."""
+
+    days: list[OpenCountsDay]
+    """`Days`"""
+    opens: int | None = None
+    """`Opens`"""
+    unique: int | None = None
+    """`Unique`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "Opens", "Unique"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OpenCounts:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                OpenCountsDay(
+                    parse_date(i0["Date"]),
+                    i0.get("Opens"),
+                    i0.get("Unique"),
+                    (
+                        {}
+                        if OpenCountsDay._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in OpenCountsDay._wire_keys}
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
+            data.get("Opens"),
+            data.get("Unique"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Days": [i0.to_dict() for i0 in self.days]}
+        if self.opens is not None:
+            data["Opens"] = self.opens
+        if self.unique is not None:
+            data["Unique"] = self.unique
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class OpenPlatformCountsDay:
+    """One day's counts; zero counts are left out."""
+
+    date: _dt.date
+    """`Date`"""
+    desktop: int | None = None
+    """`Desktop`"""
+    web_mail: int | None = None
+    """`WebMail`"""
+    mobile: int | None = None
+    """`Mobile`"""
+    unknown: int | None = None
+    """`Unknown`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"Date", "Desktop", "WebMail", "Mobile", "Unknown"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OpenPlatformCountsDay:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            parse_date(data["Date"]),
+            data.get("Desktop"),
+            data.get("WebMail"),
+            data.get("Mobile"),
+            data.get("Unknown"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Date": self.date.isoformat()}
+        if self.desktop is not None:
+            data["Desktop"] = self.desktop
+        if self.web_mail is not None:
+            data["WebMail"] = self.web_mail
+        if self.mobile is not None:
+            data["Mobile"] = self.mobile
+        if self.unknown is not None:
+            data["Unknown"] = self.unknown
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class OpenPlatformCounts:
+    """Per-day counts and the period's totals; zero counts are left out."""
+
+    days: list[OpenPlatformCountsDay]
+    """`Days`"""
+    desktop: int | None = None
+    """`Desktop`"""
+    web_mail: int | None = None
+    """`WebMail`"""
+    mobile: int | None = None
+    """`Mobile`"""
+    unknown: int | None = None
+    """`Unknown`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"Days", "Desktop", "WebMail", "Mobile", "Unknown"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OpenPlatformCounts:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                OpenPlatformCountsDay(
+                    parse_date(i0["Date"]),
+                    i0.get("Desktop"),
+                    i0.get("WebMail"),
+                    i0.get("Mobile"),
+                    i0.get("Unknown"),
+                    (
+                        {}
+                        if OpenPlatformCountsDay._wire_keys.issuperset(i0)
+                        else {
+                            k: v for k, v in i0.items() if k not in OpenPlatformCountsDay._wire_keys
+                        }
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
+            data.get("Desktop"),
+            data.get("WebMail"),
+            data.get("Mobile"),
+            data.get("Unknown"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Days": [i0.to_dict() for i0 in self.days]}
+        if self.desktop is not None:
+            data["Desktop"] = self.desktop
+        if self.web_mail is not None:
+            data["WebMail"] = self.web_mail
+        if self.mobile is not None:
+            data["Mobile"] = self.mobile
+        if self.unknown is not None:
+            data["Unknown"] = self.unknown
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class EmailClientCountsDay:
+    """One day's counts, keyed by name; zero counts are left out."""
+
+    date: _dt.date
+    """`Date`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EmailClientCountsDay:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            parse_date(data["Date"]),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Date": self.date.isoformat()}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class EmailClientCounts:
+    """Per-day counts keyed by name, and the period's totals under the same names; zero counts are
+    left out.
+    """
+
+    days: list[EmailClientCountsDay]
+    """`Days`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EmailClientCounts:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                EmailClientCountsDay(
+                    parse_date(i0["Date"]),
+                    (
+                        {}
+                        if EmailClientCountsDay._wire_keys.issuperset(i0)
+                        else {
+                            k: v for k, v in i0.items() if k not in EmailClientCountsDay._wire_keys
+                        }
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Days": [i0.to_dict() for i0 in self.days]}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class ReadTimeCountsDay:
+    """One day's counts, keyed by name; zero counts are left out."""
+
+    date: _dt.date
+    """`Date`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReadTimeCountsDay:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            parse_date(data["Date"]),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Date": self.date.isoformat()}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class ReadTimeCounts:
+    """Per-day counts keyed by name, and the period's totals under the same names; zero counts are
+    left out.
+    """
+
+    days: list[ReadTimeCountsDay]
+    """`Days`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReadTimeCounts:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                ReadTimeCountsDay(
+                    parse_date(i0["Date"]),
+                    (
+                        {}
+                        if ReadTimeCountsDay._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in ReadTimeCountsDay._wire_keys}
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Days": [i0.to_dict() for i0 in self.days]}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class ClickCountsDay:
+    """One day's counts; zero counts are left out."""
+
+    date: _dt.date
+    """`Date`"""
+    clicks: int | None = None
+    """`Clicks`"""
+    unique: int | None = None
+    """`Unique`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "Clicks", "Unique"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClickCountsDay:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            parse_date(data["Date"]),
+            data.get("Clicks"),
+            data.get("Unique"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Date": self.date.isoformat()}
+        if self.clicks is not None:
+            data["Clicks"] = self.clicks
+        if self.unique is not None:
+            data["Unique"] = self.unique
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class ClickCounts:
+    """Per-day counts and the period's totals; zero counts are left out."""
+
+    days: list[ClickCountsDay]
+    """`Days`"""
+    clicks: int | None = None
+    """`Clicks`"""
+    unique: int | None = None
+    """`Unique`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "Clicks", "Unique"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClickCounts:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                ClickCountsDay(
+                    parse_date(i0["Date"]),
+                    i0.get("Clicks"),
+                    i0.get("Unique"),
+                    (
+                        {}
+                        if ClickCountsDay._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in ClickCountsDay._wire_keys}
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
+            data.get("Clicks"),
+            data.get("Unique"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Days": [i0.to_dict() for i0 in self.days]}
+        if self.clicks is not None:
+            data["Clicks"] = self.clicks
+        if self.unique is not None:
+            data["Unique"] = self.unique
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class BrowserFamilyCountsDay:
+    """One day's counts, keyed by name; zero counts are left out."""
+
+    date: _dt.date
+    """`Date`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BrowserFamilyCountsDay:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            parse_date(data["Date"]),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Date": self.date.isoformat()}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class BrowserFamilyCounts:
+    """Per-day counts keyed by name, and the period's totals under the same names; zero counts are
+    left out.
+    """
+
+    days: list[BrowserFamilyCountsDay]
+    """`Days`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BrowserFamilyCounts:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                BrowserFamilyCountsDay(
+                    parse_date(i0["Date"]),
+                    (
+                        {}
+                        if BrowserFamilyCountsDay._wire_keys.issuperset(i0)
+                        else {
+                            k: v
+                            for k, v in i0.items()
+                            if k not in BrowserFamilyCountsDay._wire_keys
+                        }
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Days": [i0.to_dict() for i0 in self.days]}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class ClickPlatformCountsDay:
+    """One day's counts; zero counts are left out."""
+
+    date: _dt.date
+    """`Date`"""
+    desktop: int | None = None
+    """`Desktop`"""
+    mobile: int | None = None
+    """`Mobile`"""
+    unknown: int | None = None
+    """`Unknown`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "Desktop", "Mobile", "Unknown"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClickPlatformCountsDay:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            parse_date(data["Date"]),
+            data.get("Desktop"),
+            data.get("Mobile"),
+            data.get("Unknown"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Date": self.date.isoformat()}
+        if self.desktop is not None:
+            data["Desktop"] = self.desktop
+        if self.mobile is not None:
+            data["Mobile"] = self.mobile
+        if self.unknown is not None:
+            data["Unknown"] = self.unknown
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class ClickPlatformCounts:
+    """Per-day counts and the period's totals; zero counts are left out."""
+
+    days: list[ClickPlatformCountsDay]
+    """`Days`"""
+    desktop: int | None = None
+    """`Desktop`"""
+    mobile: int | None = None
+    """`Mobile`"""
+    unknown: int | None = None
+    """`Unknown`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "Desktop", "Mobile", "Unknown"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClickPlatformCounts:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                ClickPlatformCountsDay(
+                    parse_date(i0["Date"]),
+                    i0.get("Desktop"),
+                    i0.get("Mobile"),
+                    i0.get("Unknown"),
+                    (
+                        {}
+                        if ClickPlatformCountsDay._wire_keys.issuperset(i0)
+                        else {
+                            k: v
+                            for k, v in i0.items()
+                            if k not in ClickPlatformCountsDay._wire_keys
+                        }
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
+            data.get("Desktop"),
+            data.get("Mobile"),
+            data.get("Unknown"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Days": [i0.to_dict() for i0 in self.days]}
+        if self.desktop is not None:
+            data["Desktop"] = self.desktop
+        if self.mobile is not None:
+            data["Mobile"] = self.mobile
+        if self.unknown is not None:
+            data["Unknown"] = self.unknown
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class ClickLocationCountsDay:
+    """One day's counts; zero counts are left out."""
+
+    date: _dt.date
+    """`Date`"""
+    html: int | None = None
+    """`HTML`"""
+    text: int | None = None
+    """`Text`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "HTML", "Text"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClickLocationCountsDay:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            parse_date(data["Date"]),
+            data.get("HTML"),
+            data.get("Text"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Date": self.date.isoformat()}
+        if self.html is not None:
+            data["HTML"] = self.html
+        if self.text is not None:
+            data["Text"] = self.text
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class ClickLocationCounts:
+    """Per-day counts and the period's totals; zero counts are left out."""
+
+    days: list[ClickLocationCountsDay]
+    """`Days`"""
+    html: int | None = None
+    """`HTML`"""
+    text: int | None = None
+    """`Text`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "HTML", "Text"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClickLocationCounts:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                ClickLocationCountsDay(
+                    parse_date(i0["Date"]),
+                    i0.get("HTML"),
+                    i0.get("Text"),
+                    (
+                        {}
+                        if ClickLocationCountsDay._wire_keys.issuperset(i0)
+                        else {
+                            k: v
+                            for k, v in i0.items()
+                            if k not in ClickLocationCountsDay._wire_keys
+                        }
+                    ),
+                )
+                for i0 in data["Days"]
+            ],
+            data.get("HTML"),
+            data.get("Text"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Days": [i0.to_dict() for i0 in self.days]}
+        if self.html is not None:
+            data["HTML"] = self.html
+        if self.text is not None:
+            data["Text"] = self.text
         if self.extra:
             data.update(self.extra)
         return data

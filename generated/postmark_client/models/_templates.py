@@ -21,12 +21,16 @@ from ..errors import RequestValidationError
 __all__ = [
     "CreateTemplateRequest",
     "EditTemplateRequest",
+    "PushedTemplate",
     "Template",
     "TemplateContentValidation",
     "TemplateListResponse",
+    "TemplatePushAction",
     "TemplateSummary",
     "TemplateType",
     "TemplateValidationError",
+    "TemplatesPushRequest",
+    "TemplatesPushResponse",
     "UpsertTemplateResponse",
     "ValidateTemplateRequest",
     "ValidateTemplateResponse",
@@ -39,6 +43,11 @@ LayoutTemplate.
 
 Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
 TEMPLATE_TYPE_VALUES: frozenset[str] = frozenset({"Standard", "Layout"})
+
+TemplatePushAction: TypeAlias = Literal["Create", "Edit"]
+"""What the push does to the destination's template of that alias.
+
+Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
 
 
 @dataclass(slots=True)
@@ -794,6 +803,187 @@ class ValidateTemplateResponse:
             data["Subject"] = self.subject.to_dict()
         if self.suggested_template_model is not None:
             data["SuggestedTemplateModel"] = self.suggested_template_model
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class TemplatesPushRequest:
+    """Which server's templates to copy where; PerformChanges false is a dry run.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    source_server_id: int
+    """`SourceServerID`"""
+    destination_server_id: int
+    """`DestinationServerID`"""
+    perform_changes: bool
+    """`PerformChanges`: false only reports what would change."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"SourceServerID", "DestinationServerID", "PerformChanges"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TemplatesPushRequest:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        raw: Any = data  # required fields may be missing here; validate() reports them
+        return cls(
+            raw.get("SourceServerID"),
+            raw.get("DestinationServerID"),
+            raw.get("PerformChanges"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {
+            "SourceServerID": self.source_server_id,
+            "DestinationServerID": self.destination_server_id,
+            "PerformChanges": self.perform_changes,
+        }
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.source_server_id is None:
+            raise RequestValidationError(path + "SourceServerID", "is required")
+        if isinstance(self.source_server_id, bool) or not isinstance(self.source_server_id, int):
+            raise RequestValidationError(
+                path + "SourceServerID",
+                "must be an integer, got " + type(self.source_server_id).__name__,
+            )
+        if self.source_server_id < 1:
+            raise RequestValidationError(
+                path + "SourceServerID", "must be at least 1, got " + repr(self.source_server_id)
+            )
+        if self.destination_server_id is None:
+            raise RequestValidationError(path + "DestinationServerID", "is required")
+        if isinstance(self.destination_server_id, bool) or not isinstance(
+            self.destination_server_id, int
+        ):
+            raise RequestValidationError(
+                path + "DestinationServerID",
+                "must be an integer, got " + type(self.destination_server_id).__name__,
+            )
+        if self.destination_server_id < 1:
+            raise RequestValidationError(
+                path + "DestinationServerID",
+                "must be at least 1, got " + repr(self.destination_server_id),
+            )
+        if self.perform_changes is None:
+            raise RequestValidationError(path + "PerformChanges", "is required")
+        if not isinstance(self.perform_changes, bool):
+            raise RequestValidationError(
+                path + "PerformChanges",
+                "must be True or False, got " + type(self.perform_changes).__name__,
+            )
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
+
+
+@dataclass(slots=True)
+class PushedTemplate:
+    """One template a push creates or overwrites."""
+
+    action: TemplatePushAction | str
+    """`Action`: What the push does to the destination's template of that alias."""
+    alias: str
+    """`Alias`"""
+    name: str
+    """`Name`"""
+    template_id: int | None = None
+    """`TemplateId`"""
+    template_type: TemplateType | str | None = None
+    """`TemplateType`: Standard templates are sent; a Layout wraps Standard templates that name it
+    in LayoutTemplate."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"Action", "TemplateId", "Alias", "Name", "TemplateType"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PushedTemplate:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["Action"],
+            data["Alias"],
+            data["Name"],
+            data.get("TemplateId"),
+            data.get("TemplateType"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Action": self.action, "Alias": self.alias, "Name": self.name}
+        if self.template_id is not None:
+            data["TemplateId"] = self.template_id
+        if self.template_type is not None:
+            data["TemplateType"] = self.template_type
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class TemplatesPushResponse:
+    """The templates a push creates or overwrites."""
+
+    total_count: int
+    """`TotalCount`"""
+    templates: list[PushedTemplate]
+    """`Templates`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"TotalCount", "Templates"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TemplatesPushResponse:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["TotalCount"],
+            [
+                PushedTemplate(
+                    i0["Action"],
+                    i0["Alias"],
+                    i0["Name"],
+                    i0.get("TemplateId"),
+                    i0.get("TemplateType"),
+                    (
+                        {}
+                        if PushedTemplate._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in PushedTemplate._wire_keys}
+                    ),
+                )
+                for i0 in data["Templates"]
+            ],
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {
+            "TotalCount": self.total_count,
+            "Templates": [i0.to_dict() for i0 in self.templates],
+        }
         if self.extra:
             data.update(self.extra)
         return data

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeAlias
 
+from ..errors import RequestValidationError
 from ._shared import (
     Attachment,
     BounceType,
@@ -36,8 +37,10 @@ __all__ = [
     "BounceWebhookRecordType",
     "ClickWebhook",
     "ClickWebhookRecordType",
+    "CreateWebhookRequest",
     "DeliveryWebhook",
     "DeliveryWebhookRecordType",
+    "EditWebhookRequest",
     "InboundWebhook",
     "InboundWebhookRecordType",
     "OpenWebhook",
@@ -46,7 +49,19 @@ __all__ = [
     "SpamComplaintWebhookRecordType",
     "SubscriptionChangeWebhook",
     "SubscriptionChangeWebhookRecordType",
+    "Webhook",
+    "WebhookContentTrigger",
+    "WebhookContentTriggerSetting",
+    "WebhookHttpAuth",
+    "WebhookHttpAuthSetting",
+    "WebhookListResponse",
+    "WebhookOpenTrigger",
+    "WebhookOpenTriggerSetting",
     "WebhookPayload",
+    "WebhookTrigger",
+    "WebhookTriggerSetting",
+    "WebhookTriggers",
+    "WebhookTriggersSetting",
     "parse_webhook_payload",
 ]
 
@@ -85,6 +100,863 @@ InboundWebhookRecordType: TypeAlias = Literal["Inbound"]
 """Absent in real payloads.
 
 Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
+
+
+@dataclass(slots=True)
+class WebhookHttpAuth:
+    """Basic auth credentials Postmark sends with each webhook POST."""
+
+    username: str | None = None
+    """`Username`"""
+    password: str | None = field(default=None, repr=False)
+    """`Password`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Username", "Password"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebhookHttpAuth:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data.get("Username"),
+            data.get("Password"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {}
+        if self.username is not None:
+            data["Username"] = self.username
+        if self.password is not None:
+            data["Password"] = self.password
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class WebhookTrigger:
+    """Whether an event is POSTed."""
+
+    enabled: bool
+    """`Enabled`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Enabled"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebhookTrigger:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["Enabled"],
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Enabled": self.enabled}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class WebhookOpenTrigger:
+    """Whether opens are POSTed, and only the first open per recipient."""
+
+    enabled: bool
+    """`Enabled`"""
+    post_first_open_only: bool | None = None
+    """`PostFirstOpenOnly`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Enabled", "PostFirstOpenOnly"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebhookOpenTrigger:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["Enabled"],
+            data.get("PostFirstOpenOnly"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Enabled": self.enabled}
+        if self.post_first_open_only is not None:
+            data["PostFirstOpenOnly"] = self.post_first_open_only
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class WebhookContentTrigger:
+    """Whether bounces or spam complaints are POSTed, and with the message content."""
+
+    enabled: bool
+    """`Enabled`"""
+    include_content: bool | None = None
+    """`IncludeContent`: Add the bounced or complained-about message (Content) to the payload."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Enabled", "IncludeContent"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebhookContentTrigger:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["Enabled"],
+            data.get("IncludeContent"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Enabled": self.enabled}
+        if self.include_content is not None:
+            data["IncludeContent"] = self.include_content
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class WebhookTriggers:
+    """The events a webhook POSTs. Responses carry all six (older docs examples lack
+    SubscriptionChange).
+    """
+
+    open: WebhookOpenTrigger
+    """`Open`: Whether opens are POSTed, and only the first open per recipient."""
+    click: WebhookTrigger
+    """`Click`: Whether an event is POSTed."""
+    delivery: WebhookTrigger
+    """`Delivery`: Whether an event is POSTed."""
+    bounce: WebhookContentTrigger
+    """`Bounce`: Whether bounces or spam complaints are POSTed, and with the message content."""
+    spam_complaint: WebhookContentTrigger
+    """`SpamComplaint`: Whether bounces or spam complaints are POSTed, and with the message
+    content."""
+    subscription_change: WebhookTrigger | None = None
+    """`SubscriptionChange`: Whether an event is POSTed."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"Open", "Click", "Delivery", "Bounce", "SpamComplaint", "SubscriptionChange"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebhookTriggers:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            WebhookOpenTrigger.from_dict(data["Open"]),
+            WebhookTrigger.from_dict(data["Click"]),
+            WebhookTrigger.from_dict(data["Delivery"]),
+            WebhookContentTrigger.from_dict(data["Bounce"]),
+            WebhookContentTrigger.from_dict(data["SpamComplaint"]),
+            (
+                WebhookTrigger.from_dict(v)
+                if (v := data.get("SubscriptionChange")) is not None
+                else None
+            ),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {
+            "Open": self.open.to_dict(),
+            "Click": self.click.to_dict(),
+            "Delivery": self.delivery.to_dict(),
+            "Bounce": self.bounce.to_dict(),
+            "SpamComplaint": self.spam_complaint.to_dict(),
+        }
+        if self.subscription_change is not None:
+            data["SubscriptionChange"] = self.subscription_change.to_dict()
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class Webhook:
+    """A webhook of a message stream."""
+
+    id: int
+    """`ID`"""
+    url: str
+    """`Url`"""
+    message_stream: str
+    """`MessageStream`"""
+    triggers: WebhookTriggers
+    """`Triggers`: The events a webhook POSTs. Responses carry all six (older docs examples lack
+    SubscriptionChange)."""
+    http_auth: WebhookHttpAuth | None = None
+    """`HttpAuth`: Basic auth credentials sent with each POST."""
+    http_headers: list[MessageHeader] | None = None
+    """`HttpHeaders`: Custom headers sent with each POST; [] when none."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"ID", "Url", "MessageStream", "HttpAuth", "HttpHeaders", "Triggers"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Webhook:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data["ID"],
+            data["Url"],
+            data["MessageStream"],
+            WebhookTriggers.from_dict(data["Triggers"]),
+            (WebhookHttpAuth.from_dict(v) if (v := data.get("HttpAuth")) is not None else None),
+            ([MessageHeader.from_dict(i0) for i0 in v] if (v := data.get("HttpHeaders")) else v),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {
+            "ID": self.id,
+            "Url": self.url,
+            "MessageStream": self.message_stream,
+            "Triggers": self.triggers.to_dict(),
+        }
+        if self.http_auth is not None:
+            data["HttpAuth"] = self.http_auth.to_dict()
+        if self.http_headers is not None:
+            data["HttpHeaders"] = [i0.to_dict() for i0 in self.http_headers]
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class WebhookListResponse:
+    """The webhooks of a server or stream (no TotalCount, no paging)."""
+
+    webhooks: list[Webhook]
+    """`Webhooks`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Webhooks"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebhookListResponse:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            [
+                Webhook(
+                    i0["ID"],
+                    i0["Url"],
+                    i0["MessageStream"],
+                    WebhookTriggers.from_dict(i0["Triggers"]),
+                    (
+                        WebhookHttpAuth.from_dict(o1)
+                        if (o1 := i0.get("HttpAuth")) is not None
+                        else None
+                    ),
+                    (
+                        [MessageHeader.from_dict(i1) for i1 in o1]
+                        if (o1 := i0.get("HttpHeaders"))
+                        else o1
+                    ),
+                    (
+                        {}
+                        if Webhook._wire_keys.issuperset(i0)
+                        else {k: v for k, v in i0.items() if k not in Webhook._wire_keys}
+                    ),
+                )
+                for i0 in data["Webhooks"]
+            ],
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Webhooks": [i0.to_dict() for i0 in self.webhooks]}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+
+@dataclass(slots=True)
+class WebhookHttpAuthSetting:
+    """Basic auth credentials for Postmark to send with each webhook POST.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    username: str
+    """`Username`"""
+    password: str = field(repr=False)
+    """`Password`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Username", "Password"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebhookHttpAuthSetting:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        raw: Any = data  # required fields may be missing here; validate() reports them
+        return cls(
+            raw.get("Username"),
+            raw.get("Password"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Username": self.username, "Password": self.password}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.username is None:
+            raise RequestValidationError(path + "Username", "is required")
+        if not isinstance(self.username, str):
+            raise RequestValidationError(
+                path + "Username", "must be a string, got " + type(self.username).__name__
+            )
+        if self.password is None:
+            raise RequestValidationError(path + "Password", "is required")
+        if not isinstance(self.password, str):
+            raise RequestValidationError(
+                path + "Password", "must be a string, got " + type(self.password).__name__
+            )
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
+
+
+@dataclass(slots=True)
+class WebhookTriggerSetting:
+    """Turns an event on or off.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    enabled: bool
+    """`Enabled`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Enabled"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebhookTriggerSetting:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        raw: Any = data  # required fields may be missing here; validate() reports them
+        return cls(
+            raw.get("Enabled"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Enabled": self.enabled}
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.enabled is None:
+            raise RequestValidationError(path + "Enabled", "is required")
+        if not isinstance(self.enabled, bool):
+            raise RequestValidationError(
+                path + "Enabled", "must be True or False, got " + type(self.enabled).__name__
+            )
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
+
+
+@dataclass(slots=True)
+class WebhookOpenTriggerSetting:
+    """Turns opens on or off, and whether only the first open per recipient is POSTed.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    enabled: bool
+    """`Enabled`"""
+    post_first_open_only: bool | None = None
+    """`PostFirstOpenOnly`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Enabled", "PostFirstOpenOnly"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebhookOpenTriggerSetting:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        raw: Any = data  # required fields may be missing here; validate() reports them
+        return cls(
+            raw.get("Enabled"),
+            data.get("PostFirstOpenOnly"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Enabled": self.enabled}
+        if self.post_first_open_only is not None:
+            data["PostFirstOpenOnly"] = self.post_first_open_only
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.enabled is None:
+            raise RequestValidationError(path + "Enabled", "is required")
+        if not isinstance(self.enabled, bool):
+            raise RequestValidationError(
+                path + "Enabled", "must be True or False, got " + type(self.enabled).__name__
+            )
+        if self.post_first_open_only is not None and not isinstance(
+            self.post_first_open_only, bool
+        ):
+            raise RequestValidationError(
+                path + "PostFirstOpenOnly",
+                "must be True or False, got " + type(self.post_first_open_only).__name__,
+            )
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
+
+
+@dataclass(slots=True)
+class WebhookContentTriggerSetting:
+    """Turns bounces or spam complaints on or off, and whether the content is included.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    enabled: bool
+    """`Enabled`"""
+    include_content: bool | None = None
+    """`IncludeContent`"""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Enabled", "IncludeContent"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebhookContentTriggerSetting:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        raw: Any = data  # required fields may be missing here; validate() reports them
+        return cls(
+            raw.get("Enabled"),
+            data.get("IncludeContent"),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Enabled": self.enabled}
+        if self.include_content is not None:
+            data["IncludeContent"] = self.include_content
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.enabled is None:
+            raise RequestValidationError(path + "Enabled", "is required")
+        if not isinstance(self.enabled, bool):
+            raise RequestValidationError(
+                path + "Enabled", "must be True or False, got " + type(self.enabled).__name__
+            )
+        if self.include_content is not None and not isinstance(self.include_content, bool):
+            raise RequestValidationError(
+                path + "IncludeContent",
+                "must be True or False, got " + type(self.include_content).__name__,
+            )
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
+
+
+@dataclass(slots=True)
+class WebhookTriggersSetting:
+    """The events to turn on or off; triggers left out keep their setting (on create, they are
+    off).
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    open: WebhookOpenTriggerSetting | None = None
+    """`Open`: Turns opens on or off"""
+    click: WebhookTriggerSetting | None = None
+    """`Click`: Turns an event on or off."""
+    delivery: WebhookTriggerSetting | None = None
+    """`Delivery`: Turns an event on or off."""
+    bounce: WebhookContentTriggerSetting | None = None
+    """`Bounce`: Turns bounces or spam complaints on or off"""
+    spam_complaint: WebhookContentTriggerSetting | None = None
+    """`SpamComplaint`: Turns bounces or spam complaints on or off"""
+    subscription_change: WebhookTriggerSetting | None = None
+    """`SubscriptionChange`: Turns an event on or off."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"Open", "Click", "Delivery", "Bounce", "SpamComplaint", "SubscriptionChange"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebhookTriggersSetting:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            (
+                WebhookOpenTriggerSetting.from_dict(v)
+                if (v := data.get("Open")) is not None
+                else None
+            ),
+            (WebhookTriggerSetting.from_dict(v) if (v := data.get("Click")) is not None else None),
+            (
+                WebhookTriggerSetting.from_dict(v)
+                if (v := data.get("Delivery")) is not None
+                else None
+            ),
+            (
+                WebhookContentTriggerSetting.from_dict(v)
+                if (v := data.get("Bounce")) is not None
+                else None
+            ),
+            (
+                WebhookContentTriggerSetting.from_dict(v)
+                if (v := data.get("SpamComplaint")) is not None
+                else None
+            ),
+            (
+                WebhookTriggerSetting.from_dict(v)
+                if (v := data.get("SubscriptionChange")) is not None
+                else None
+            ),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {}
+        if self.open is not None:
+            data["Open"] = self.open.to_dict()
+        if self.click is not None:
+            data["Click"] = self.click.to_dict()
+        if self.delivery is not None:
+            data["Delivery"] = self.delivery.to_dict()
+        if self.bounce is not None:
+            data["Bounce"] = self.bounce.to_dict()
+        if self.spam_complaint is not None:
+            data["SpamComplaint"] = self.spam_complaint.to_dict()
+        if self.subscription_change is not None:
+            data["SubscriptionChange"] = self.subscription_change.to_dict()
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.open is not None and not isinstance(self.open, WebhookOpenTriggerSetting):
+            raise RequestValidationError(
+                path + "Open",
+                "must be a WebhookOpenTriggerSetting, got " + type(self.open).__name__,
+            )
+        if self.open is not None:
+            self.open.validate(path + "Open" + ".")
+        if self.click is not None and not isinstance(self.click, WebhookTriggerSetting):
+            raise RequestValidationError(
+                path + "Click", "must be a WebhookTriggerSetting, got " + type(self.click).__name__
+            )
+        if self.click is not None:
+            self.click.validate(path + "Click" + ".")
+        if self.delivery is not None and not isinstance(self.delivery, WebhookTriggerSetting):
+            raise RequestValidationError(
+                path + "Delivery",
+                "must be a WebhookTriggerSetting, got " + type(self.delivery).__name__,
+            )
+        if self.delivery is not None:
+            self.delivery.validate(path + "Delivery" + ".")
+        if self.bounce is not None and not isinstance(self.bounce, WebhookContentTriggerSetting):
+            raise RequestValidationError(
+                path + "Bounce",
+                "must be a WebhookContentTriggerSetting, got " + type(self.bounce).__name__,
+            )
+        if self.bounce is not None:
+            self.bounce.validate(path + "Bounce" + ".")
+        if self.spam_complaint is not None and not isinstance(
+            self.spam_complaint, WebhookContentTriggerSetting
+        ):
+            raise RequestValidationError(
+                path + "SpamComplaint",
+                "must be a WebhookContentTriggerSetting, got " + type(self.spam_complaint).__name__,
+            )
+        if self.spam_complaint is not None:
+            self.spam_complaint.validate(path + "SpamComplaint" + ".")
+        if self.subscription_change is not None and not isinstance(
+            self.subscription_change, WebhookTriggerSetting
+        ):
+            raise RequestValidationError(
+                path + "SubscriptionChange",
+                "must be a WebhookTriggerSetting, got " + type(self.subscription_change).__name__,
+            )
+        if self.subscription_change is not None:
+            self.subscription_change.validate(path + "SubscriptionChange" + ".")
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
+
+
+@dataclass(slots=True)
+class CreateWebhookRequest:
+    """A new webhook.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    url: str
+    """`Url`: Where Postmark POSTs the events (ErrorCode 1354 when missing or invalid)."""
+    message_stream: str | None = None
+    """`MessageStream`: The stream whose events are POSTed; default outbound."""
+    http_auth: WebhookHttpAuthSetting | None = None
+    """`HttpAuth`: Basic auth credentials for Postmark to send with each webhook POST."""
+    http_headers: list[MessageHeader] | None = None
+    """`HttpHeaders`: Custom headers for Postmark to send with each POST."""
+    triggers: WebhookTriggersSetting | None = None
+    """`Triggers`: The events to POST."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset(
+        {"Url", "MessageStream", "HttpAuth", "HttpHeaders", "Triggers"}
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CreateWebhookRequest:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        raw: Any = data  # required fields may be missing here; validate() reports them
+        return cls(
+            raw.get("Url"),
+            data.get("MessageStream"),
+            (
+                WebhookHttpAuthSetting.from_dict(v)
+                if (v := data.get("HttpAuth")) is not None
+                else None
+            ),
+            ([MessageHeader.from_dict(i0) for i0 in v] if (v := data.get("HttpHeaders")) else v),
+            (
+                WebhookTriggersSetting.from_dict(v)
+                if (v := data.get("Triggers")) is not None
+                else None
+            ),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {"Url": self.url}
+        if self.message_stream is not None:
+            data["MessageStream"] = self.message_stream
+        if self.http_auth is not None:
+            data["HttpAuth"] = self.http_auth.to_dict()
+        if self.http_headers is not None:
+            data["HttpHeaders"] = [i0.to_dict() for i0 in self.http_headers]
+        if self.triggers is not None:
+            data["Triggers"] = self.triggers.to_dict()
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.url is None:
+            raise RequestValidationError(path + "Url", "is required")
+        if not isinstance(self.url, str):
+            raise RequestValidationError(
+                path + "Url", "must be a string, got " + type(self.url).__name__
+            )
+        if self.message_stream is not None and not isinstance(self.message_stream, str):
+            raise RequestValidationError(
+                path + "MessageStream",
+                "must be a string, got " + type(self.message_stream).__name__,
+            )
+        if self.http_auth is not None and not isinstance(self.http_auth, WebhookHttpAuthSetting):
+            raise RequestValidationError(
+                path + "HttpAuth",
+                "must be a WebhookHttpAuthSetting, got " + type(self.http_auth).__name__,
+            )
+        if self.http_auth is not None:
+            self.http_auth.validate(path + "HttpAuth" + ".")
+        if self.http_headers is not None and not isinstance(self.http_headers, list):
+            raise RequestValidationError(
+                path + "HttpHeaders", "must be a list, got " + type(self.http_headers).__name__
+            )
+        for index, http_headers_item in enumerate(self.http_headers or ()):
+            if not isinstance(http_headers_item, MessageHeader):
+                raise RequestValidationError(
+                    path + "HttpHeaders[" + str(index) + "]",
+                    "must be a MessageHeader, got " + type(http_headers_item).__name__,
+                )
+            http_headers_item.validate(path + "HttpHeaders[" + str(index) + "].")
+        if self.triggers is not None and not isinstance(self.triggers, WebhookTriggersSetting):
+            raise RequestValidationError(
+                path + "Triggers",
+                "must be a WebhookTriggersSetting, got " + type(self.triggers).__name__,
+            )
+        if self.triggers is not None:
+            self.triggers.validate(path + "Triggers" + ".")
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
+
+
+@dataclass(slots=True)
+class EditWebhookRequest:
+    """Changes to a webhook; only the fields given change. MessageStream cannot change.
+
+    A request model: `validate()` checks it against the spec before it is sent.
+    """
+
+    url: str | None = None
+    """`Url`"""
+    http_auth: WebhookHttpAuthSetting | None = None
+    """`HttpAuth`: Basic auth credentials for Postmark to send with each webhook POST."""
+    http_headers: list[MessageHeader] | None = None
+    """`HttpHeaders`: The new custom headers; [] removes them all."""
+    triggers: WebhookTriggersSetting | None = None
+    """`Triggers`: The triggers to change; the others keep their setting."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
+
+    _wire_keys: ClassVar[frozenset[str]] = frozenset({"Url", "HttpAuth", "HttpHeaders", "Triggers"})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EditWebhookRequest:
+        """Read the JSON object Postmark sends (wire names); unknown fields go to `extra`."""
+        known = cls._wire_keys
+        return cls(
+            data.get("Url"),
+            (
+                WebhookHttpAuthSetting.from_dict(v)
+                if (v := data.get("HttpAuth")) is not None
+                else None
+            ),
+            ([MessageHeader.from_dict(i0) for i0 in v] if (v := data.get("HttpHeaders")) else v),
+            (
+                WebhookTriggersSetting.from_dict(v)
+                if (v := data.get("Triggers")) is not None
+                else None
+            ),
+            ({} if known.issuperset(data) else {k: v for k, v in data.items() if k not in known}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object with Postmark's field names; fields that are None are left out."""
+        data: dict[str, Any] = {}
+        if self.url is not None:
+            data["Url"] = self.url
+        if self.http_auth is not None:
+            data["HttpAuth"] = self.http_auth.to_dict()
+        if self.http_headers is not None:
+            data["HttpHeaders"] = [i0.to_dict() for i0 in self.http_headers]
+        if self.triggers is not None:
+            data["Triggers"] = self.triggers.to_dict()
+        if self.extra:
+            data.update(self.extra)
+        return data
+
+    def validate(self, path: str = "") -> None:
+        """Check this request against the spec; raise RequestValidationError naming the field.
+
+        `path` prefixes field names, for a model nested in another (`Attachments[0].`).
+        """
+        if self.url is not None and not isinstance(self.url, str):
+            raise RequestValidationError(
+                path + "Url", "must be a string, got " + type(self.url).__name__
+            )
+        if self.http_auth is not None and not isinstance(self.http_auth, WebhookHttpAuthSetting):
+            raise RequestValidationError(
+                path + "HttpAuth",
+                "must be a WebhookHttpAuthSetting, got " + type(self.http_auth).__name__,
+            )
+        if self.http_auth is not None:
+            self.http_auth.validate(path + "HttpAuth" + ".")
+        if self.http_headers is not None and not isinstance(self.http_headers, list):
+            raise RequestValidationError(
+                path + "HttpHeaders", "must be a list, got " + type(self.http_headers).__name__
+            )
+        for index, http_headers_item in enumerate(self.http_headers or ()):
+            if not isinstance(http_headers_item, MessageHeader):
+                raise RequestValidationError(
+                    path + "HttpHeaders[" + str(index) + "]",
+                    "must be a MessageHeader, got " + type(http_headers_item).__name__,
+                )
+            http_headers_item.validate(path + "HttpHeaders[" + str(index) + "].")
+        if self.triggers is not None and not isinstance(self.triggers, WebhookTriggersSetting):
+            raise RequestValidationError(
+                path + "Triggers",
+                "must be a WebhookTriggersSetting, got " + type(self.triggers).__name__,
+            )
+        if self.triggers is not None:
+            self.triggers.validate(path + "Triggers" + ".")
+        if self.extra:
+            raise RequestValidationError(
+                path + min(self.extra), "is not a field Postmark accepts here"
+            )
 
 
 @dataclass(slots=True)

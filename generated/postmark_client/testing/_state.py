@@ -192,7 +192,6 @@ class ServerState:
 
     id: int
     data: JsonObject
-    streams: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_STREAMS))
     outbound: list[Outbound] = field(default_factory=list)
     by_message_id: dict[str, Outbound] = field(default_factory=dict)
     bounces: dict[int, Event] = field(default_factory=dict)
@@ -206,6 +205,18 @@ class ServerState:
     subscriptions: dict[str, list[str]] = field(default_factory=dict)
     # bulk request ID -> the request (POST /email/bulk)
     bulk_requests: dict[str, BulkRequest] = field(default_factory=dict)
+    # the plain resources of the server (`x-postmark-resource` collection -> ID -> record):
+    # message_streams, webhooks, inbound_rules
+    records: dict[str, dict[Any, JsonObject]] = field(default_factory=dict)
+
+    @property
+    def streams(self) -> dict[str, str]:
+        """The message streams that take mail: ID -> MessageStreamType (archived ones left out)."""
+        return {
+            str(ident): str(stream["MessageStreamType"])
+            for ident, stream in self.records.get("message_streams", {}).items()
+            if not stream.get("ArchivedAt")
+        }
 
     @property
     def tokens(self) -> list[str]:
@@ -244,6 +255,8 @@ class AccountState:
     account_tokens: set[str] = field(default_factory=set)
     domains: dict[int, JsonObject] = field(default_factory=dict)
     signatures: dict[int, JsonObject] = field(default_factory=dict)
+    # the account's other plain resources (`x-postmark-resource` collection -> ID -> record)
+    records: dict[str, dict[Any, JsonObject]] = field(default_factory=dict)
 
     def server_for(self, token: str) -> ServerState | None:
         server_id = self.server_tokens.get(token)

@@ -23,6 +23,7 @@ from ..errors import ErrorCode
 from . import _mustache
 from ._state import (
     BOUNCE_TESTING_DOMAIN,
+    DEFAULT_STREAMS,
     INBOUND_DOMAIN,
     AccountState,
     BulkRequest,
@@ -46,6 +47,7 @@ from ._wire import (
     OPEN_EVENT_KEYS,
     ErrorCodes,
     check_object,
+    normalize,
 )
 
 
@@ -117,14 +119,12 @@ PUBLIC_DOMAINS: Final = frozenset(
     }
 )  # fmt: skip
 # How a problem with a send's body becomes an ErrorCode.
+# Content a templated send may not carry (the template gives it): ErrorCode 1123. Other unknown
+# fields are ignored, as Postmark does (see `_wire.check_object`).
+NOT_WITH_TEMPLATE: Final = ("Subject", "HtmlBody", "TextBody")
 EMAIL_ERRORS: Final = ErrorCodes(
     ErrorCode.INVALID_EMAIL_REQUEST,
-    {
-        "unknown": ErrorCode.INVALID_REQUEST_FIELDS,
-        "Subject:unknown": ErrorCode.FIELD_NOT_ALLOWED,
-        "HtmlBody:unknown": ErrorCode.FIELD_NOT_ALLOWED,
-        "TextBody:unknown": ErrorCode.FIELD_NOT_ALLOWED,
-    },
+    {f"{name}:unknown": ErrorCode.FIELD_NOT_ALLOWED for name in NOT_WITH_TEMPLATE},
 )
 _DELIVERY_DETAILS: Final = "smtp;250 2.0.0 OK (fake Postmark: nothing was delivered)"
 
@@ -180,9 +180,40 @@ class World:
         }
         data.update({k: v for k, v in fields.items() if k in data and k not in ("ID", "ApiTokens")})
         server = ServerState(server_id, data)
+        for stream_id, kind in DEFAULT_STREAMS.items():
+            self.add_stream(server, stream_id, kind)
         self.account.servers[server_id] = server
         self.account.server_tokens[token] = server_id
         return server
+
+    def add_stream(self, server: ServerState, stream_id: str, kind: str, name: str = "") -> None:
+        """A message stream record, as GET /message-streams/{stream_id} answers it (its CreatedAt
+        is set when it is first read: creating a server reads no clock)."""
+        self.collection("message_streams", server)[stream_id] = {
+            "ID": stream_id,
+            "ServerID": server.id,
+            "Name": name or f"{kind} Stream",
+            "Description": None,
+            "MessageStreamType": kind,
+            "UpdatedAt": None,
+            "ArchivedAt": None,
+            "ExpectedPurgeDate": None,
+            "SubscriptionManagementConfiguration": {
+                "UnsubscribeHandlingType": "Postmark" if kind == "Broadcasts" else "None"
+            },
+        }
+
+    def collection(self, name: str, server: ServerState | None) -> dict[Any, JsonObject]:
+        """The records of a plain resource (`x-postmark-resource` collection): a server's for
+        server-token operations, else the account's (domains and sender signatures are the
+        account's own tables)."""
+        if server is not None:
+            return server.records.setdefault(name, {})
+        if name == "domains":
+            return self.account.domains
+        if name == "sender_signatures":
+            return self.account.signatures
+        return self.account.records.setdefault(name, {})
 
     def delete_server(self, server: ServerState) -> None:
         for token in server.tokens:
@@ -203,11 +234,12 @@ class World:
         at: datetime | None = None,
     ) -> JsonObject:
         """One message of a send call: its SendEmailResponse, or Rejected when Postmark refuses it."""
-        problem = check_object(schema, message)
+        problem = check_object(schema, message, refuse=NOT_WITH_TEMPLATE)
         if problem is not None:
             raise Rejected(
                 EMAIL_ERRORS.code_for(problem), f"Invalid email request: {problem.message}."
             )
+        message = normalize(schema, message)
         stream = self._sending_stream(server, message.get("MessageStream"))
         recipients = self._recipients(op, message)
         self._check_sender(message["From"])
@@ -247,6 +279,12 @@ class World:
     def _sending_stream(self, server: ServerState, requested: Any) -> str:
         stream = str(requested or "outbound")
         kind = server.streams.get(stream)
+        if kind is None and stream in self.collection("message_streams", server):
+            # An archived stream accepts no more mail (it exists, but cannot send: 1236).
+            raise Rejected(
+                ErrorCode.STREAM_SENDING_NOT_SUPPORTED,
+                f"The message stream '{stream}' is archived and accepts no mail.",
+            )
         if kind is None:
             raise Rejected(
                 ErrorCode.MESSAGE_STREAM_NOT_ON_SERVER,
@@ -467,6 +505,7 @@ class World:
             raise Rejected(
                 EMAIL_ERRORS.code_for(problem), f"Invalid email request: {problem.message}."
             )
+        body = normalize("BulkEmailRequest", body)
         self._check_request_size(op, body)
         stream = self._bulk_stream(server, body.get("MessageStream"))
         self._check_sender(body["From"])
@@ -1008,6 +1047,41 @@ class World:
         urls += server.subscriptions.get(record_type, [])
         for url in urls:
             self.webhooks.enqueue(record_type, url, json.loads(json.dumps(payload)), server.id)
+        for hook in self.collection("webhooks", server).values():
+            sent = self._webhook_payload(hook, record_type, payload)
+            if sent is not None:
+                auth = hook.get("HttpAuth") or {}
+                self.webhooks.enqueue(
+                    record_type,
+                    str(hook["Url"]),
+                    sent,
+                    server.id,
+                    username=auth.get("Username"),
+                    password=auth.get("Password"),
+                    headers={
+                        str(h["Name"]): str(h["Value"]) for h in hook.get("HttpHeaders") or []
+                    },
+                )
+
+    @staticmethod
+    def _webhook_payload(
+        hook: JsonObject, record_type: str, payload: JsonObject
+    ) -> JsonObject | None:
+        """What a webhook created through the webhooks API posts of an event: None unless the
+        event is on the webhook's stream and its trigger is enabled (PostFirstOpenOnly,
+        IncludeContent as the trigger says)."""
+        trigger = (hook.get("Triggers") or {}).get(record_type) or {}
+        if not trigger.get("Enabled"):
+            return None
+        stream = payload.get("MessageStream")
+        if stream is not None and stream != hook.get("MessageStream", "outbound"):
+            return None
+        if trigger.get("PostFirstOpenOnly") and payload.get("FirstOpen") is False:
+            return None
+        sent: JsonObject = json.loads(json.dumps(payload))
+        if "IncludeContent" in trigger and not trigger["IncludeContent"]:
+            sent.pop("Content", None)
+        return sent
 
     # ---- domains and sender signatures ---------------------------------------------------------
 

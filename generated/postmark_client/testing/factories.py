@@ -40,46 +40,79 @@ __all__ = [
     "make_bounce_dump",
     "make_bounce_search_response",
     "make_bounce_webhook",
+    "make_browser_family_counts",
+    "make_browser_family_counts_day",
     "make_bulk_email_message",
     "make_bulk_email_request",
     "make_bulk_email_response",
     "make_bulk_email_status",
+    "make_click_counts",
+    "make_click_counts_day",
     "make_click_event",
+    "make_click_location_counts",
+    "make_click_location_counts_day",
+    "make_click_platform_counts",
+    "make_click_platform_counts_day",
     "make_click_search_response",
     "make_click_webhook",
     "make_client_info",
     "make_create_domain_request",
+    "make_create_inbound_rule_request",
+    "make_create_message_stream_request",
     "make_create_sender_signature_request",
     "make_create_server_request",
     "make_create_template_request",
+    "make_create_webhook_request",
+    "make_data_removal",
+    "make_data_removal_request",
     "make_delivery_stats",
     "make_delivery_webhook",
     "make_dkim_rotation_response",
     "make_domain",
     "make_domain_list_item",
     "make_domain_list_response",
+    "make_domain_spf_verification",
     "make_edit_domain_request",
+    "make_edit_message_stream_request",
+    "make_edit_sender_signature_request",
     "make_edit_server_request",
     "make_edit_template_request",
+    "make_edit_webhook_request",
     "make_email_address_full",
+    "make_email_client_counts",
+    "make_email_client_counts_day",
     "make_error_response",
     "make_geo",
     "make_inbound_attachment",
     "make_inbound_message",
+    "make_inbound_message_details",
     "make_inbound_message_search_response",
+    "make_inbound_rule",
+    "make_inbound_rule_list_response",
     "make_inbound_webhook",
     "make_message_event",
     "make_message_event_details",
     "make_message_header",
     "make_message_recipient",
+    "make_message_stream",
+    "make_message_stream_archive_response",
+    "make_message_stream_list_response",
+    "make_open_counts",
+    "make_open_counts_day",
     "make_open_event",
+    "make_open_platform_counts",
+    "make_open_platform_counts_day",
     "make_open_search_response",
     "make_open_webhook",
     "make_os_info",
     "make_outbound_message",
     "make_outbound_message_details",
+    "make_outbound_message_dump",
     "make_outbound_message_search_response",
     "make_outbound_overview_stats",
+    "make_pushed_template",
+    "make_read_time_counts",
+    "make_read_time_counts_day",
     "make_send_email_batch_with_templates_request",
     "make_send_email_request",
     "make_send_email_response",
@@ -91,9 +124,12 @@ __all__ = [
     "make_sent_counts_day",
     "make_server",
     "make_server_list_response",
+    "make_spam_complaint_counts",
+    "make_spam_complaint_counts_day",
     "make_spam_complaint_webhook",
     "make_status_response",
     "make_subscription_change_webhook",
+    "make_subscription_management_configuration",
     "make_suppression",
     "make_suppression_dump_response",
     "make_suppression_entry",
@@ -105,9 +141,25 @@ __all__ = [
     "make_template_list_response",
     "make_template_summary",
     "make_template_validation_error",
+    "make_templates_push_request",
+    "make_templates_push_response",
+    "make_tracked_counts",
+    "make_tracked_counts_day",
     "make_upsert_template_response",
     "make_validate_template_request",
     "make_validate_template_response",
+    "make_webhook",
+    "make_webhook_content_trigger",
+    "make_webhook_content_trigger_setting",
+    "make_webhook_http_auth",
+    "make_webhook_http_auth_setting",
+    "make_webhook_list_response",
+    "make_webhook_open_trigger",
+    "make_webhook_open_trigger_setting",
+    "make_webhook_trigger",
+    "make_webhook_trigger_setting",
+    "make_webhook_triggers",
+    "make_webhook_triggers_setting",
 ]
 
 SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
@@ -1044,6 +1096,261 @@ SAMPLES: Final[Mapping[str, Any]] = MappingProxyType(
             "ReturnPathDomain": "pm-bounces.example.com",
             "ConfirmationPersonalNote": "Please confirm so our app can send from this address.",
         },
+        "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "Postmark"},
+        "MessageStream": {
+            "ID": "broadcasts",
+            "ServerID": 123456,
+            "Name": "Broadcast Stream",
+            "Description": "This is my stream to send broadcast messages",
+            "MessageStreamType": "Broadcasts",
+            "CreatedAt": "2020-07-01T00:00:00-04:00",
+            "UpdatedAt": "2020-07-01T00:00:00-04:00",
+            "ArchivedAt": None,
+            "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "Postmark"},
+        },
+        "MessageStreamListResponse": {
+            "MessageStreams": [
+                {
+                    "ID": "broadcasts",
+                    "ServerID": 123456,
+                    "Name": "Broadcast Stream",
+                    "Description": "This is my stream to send broadcast messages",
+                    "MessageStreamType": "Broadcasts",
+                    "CreatedAt": "2020-07-01T00:00:00-04:00",
+                    "UpdatedAt": None,
+                    "ArchivedAt": None,
+                    "ExpectedPurgeDate": None,
+                    "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "Postmark"},
+                }
+            ],
+            "TotalCount": 1,
+        },
+        "CreateMessageStreamRequest": {
+            "ID": "new-stream-id",
+            "Name": "New Broadcasts Stream",
+            "MessageStreamType": "Broadcasts",
+            "Description": "This is a test description.",
+        },
+        "EditMessageStreamRequest": {"Name": "Updated Name", "Description": "Updated Description"},
+        "MessageStreamArchiveResponse": {
+            "ID": "transactional-dev",
+            "ServerID": 123456,
+            "ExpectedPurgeDate": "2020-08-30T12:30:00.00-04:00",
+        },
+        "WebhookHttpAuth": {"Username": "user", "Password": "passw0rd"},
+        "WebhookTrigger": {"Enabled": True},
+        "WebhookOpenTrigger": {"Enabled": True, "PostFirstOpenOnly": False},
+        "WebhookContentTrigger": {"Enabled": False, "IncludeContent": False},
+        "WebhookTriggers": {
+            "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+            "Click": {"Enabled": True},
+            "Delivery": {"Enabled": True},
+            "Bounce": {"Enabled": False, "IncludeContent": False},
+            "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+            "SubscriptionChange": {"Enabled": False},
+        },
+        "Webhook": {
+            "ID": 1234567,
+            "Url": "https://www.example.com/webhook-test-tracking",
+            "MessageStream": "outbound",
+            "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+            "HttpHeaders": [{"Name": "name", "Value": "value"}],
+            "Triggers": {
+                "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+                "Click": {"Enabled": True},
+                "Delivery": {"Enabled": True},
+                "Bounce": {"Enabled": False, "IncludeContent": False},
+                "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+                "SubscriptionChange": {"Enabled": False},
+            },
+        },
+        "WebhookListResponse": {
+            "Webhooks": [
+                {
+                    "ID": 1234567,
+                    "Url": "https://www.example.com/webhook-test-tracking",
+                    "MessageStream": "outbound",
+                    "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+                    "HttpHeaders": [{"Name": "name", "Value": "value"}],
+                    "Triggers": {
+                        "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+                        "Click": {"Enabled": True},
+                        "Delivery": {"Enabled": True},
+                        "Bounce": {"Enabled": False, "IncludeContent": False},
+                        "SpamComplaint": {"Enabled": False, "IncludeContent": False},
+                        "SubscriptionChange": {"Enabled": False},
+                    },
+                }
+            ]
+        },
+        "WebhookHttpAuthSetting": {"Username": "user", "Password": "passw0rd"},
+        "WebhookTriggerSetting": {"Enabled": True},
+        "WebhookOpenTriggerSetting": {"Enabled": True, "PostFirstOpenOnly": False},
+        "WebhookContentTriggerSetting": {"Enabled": True, "IncludeContent": False},
+        "WebhookTriggersSetting": {"SpamComplaint": {"Enabled": True}},
+        "CreateWebhookRequest": {
+            "Url": "https://www.example.com/webhook-test-tracking",
+            "MessageStream": "outbound",
+            "HttpAuth": {"Username": "user", "Password": "passw0rd"},
+            "HttpHeaders": [{"Name": "name", "Value": "value"}],
+            "Triggers": {
+                "Open": {"Enabled": True, "PostFirstOpenOnly": False},
+                "Click": {"Enabled": True},
+            },
+        },
+        "EditWebhookRequest": {"Triggers": {"SpamComplaint": {"Enabled": True}}},
+        "InboundRule": {"ID": 15, "Rule": "someone@example.com"},
+        "InboundRuleListResponse": {
+            "TotalCount": 1,
+            "InboundRules": [{"ID": 3, "Rule": "someone@example.com"}],
+        },
+        "CreateInboundRuleRequest": {"Rule": "someone@example.com"},
+        "OutboundMessageDump": {"Body": "Body example"},
+        "InboundMessageDetails": {
+            "From": "john@example.com",
+            "FromName": "John Doe",
+            "To": "abc123+mailboxhash@inbound.postmarkapp.com",
+            "Subject": "Parts Order #5454",
+            "Date": "Thu, 5 Apr 2012 16:59:01 +0200",
+            "MessageID": "792a3e9d-0078-40df-a6b0-fc78f87bf277",
+            "Status": "Processed",
+            "TextBody": "Thank you for your order...",
+            "HtmlBody": "<p>Thank you for your order...</p>",
+            "Headers": [{"Name": "X-Spam-Status", "Value": "No"}],
+            "Attachments": [],
+        },
+        "DomainSPFVerification": {
+            "SPFHost": "example.com",
+            "SPFVerified": True,
+            "SPFTextValue": "v=spf1 a mx include:spf.mtasv.net ~all",
+        },
+        "EditSenderSignatureRequest": {
+            "Name": "Test",
+            "ReplyToEmail": None,
+            "ReturnPathDomain": None,
+        },
+        "TemplatesPushRequest": {
+            "SourceServerID": 997,
+            "DestinationServerID": 998,
+            "PerformChanges": True,
+        },
+        "PushedTemplate": {
+            "Action": "Create",
+            "TemplateId": 7270,
+            "Alias": "comment-notification",
+            "Name": "Comment notification",
+            "TemplateType": "Standard",
+        },
+        "TemplatesPushResponse": {
+            "TotalCount": 1,
+            "Templates": [
+                {
+                    "Action": "Create",
+                    "TemplateId": 7270,
+                    "Alias": "comment-notification",
+                    "Name": "Comment notification",
+                    "TemplateType": "Standard",
+                }
+            ],
+        },
+        "SpamComplaintCountsDay": {"Date": "2014-01-01", "SpamComplaint": 1},
+        "SpamComplaintCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "SpamComplaint": 1},
+                {"Date": "2014-01-02", "SpamComplaint": 2},
+                {"Date": "2014-01-04", "SpamComplaint": 1},
+            ],
+            "SpamComplaint": 4,
+        },
+        "TrackedCountsDay": {"Date": "2014-01-01", "Tracked": 24},
+        "TrackedCounts": {
+            "Days": [{"Date": "2014-01-01", "Tracked": 24}, {"Date": "2014-01-02", "Tracked": 26}],
+            "Tracked": 50,
+        },
+        "OpenCountsDay": {"Date": "2014-01-01", "Opens": 44, "Unique": 4},
+        "OpenCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Opens": 44, "Unique": 4},
+                {"Date": "2014-01-02", "Opens": 46, "Unique": 6},
+            ],
+            "Opens": 90,
+            "Unique": 10,
+        },
+        "OpenPlatformCountsDay": {"Date": "2014-01-01", "Desktop": 1, "WebMail": 1},
+        "OpenPlatformCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Desktop": 1, "WebMail": 1},
+                {"Date": "2014-01-02", "Mobile": 2, "Unknown": 3},
+            ],
+            "Desktop": 1,
+            "WebMail": 1,
+            "Mobile": 2,
+            "Unknown": 3,
+        },
+        "EmailClientCountsDay": {"Date": "2014-01-01", "Outlook 2010": 1, "Gmail": 2},
+        "EmailClientCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Outlook 2010": 1, "Gmail": 2},
+                {"Date": "2014-01-02", "Apple Mail": 1},
+            ],
+            "Outlook 2010": 1,
+            "Gmail": 2,
+            "Apple Mail": 1,
+        },
+        "ReadTimeCountsDay": {"Date": "2014-01-01", "0s": 1, "4s": 2, "20s+": 1},
+        "ReadTimeCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "0s": 1, "4s": 2, "20s+": 1},
+                {"Date": "2014-01-02", "unknown": 1},
+            ],
+            "0s": 1,
+            "4s": 2,
+            "20s+": 1,
+            "unknown": 1,
+        },
+        "ClickCountsDay": {"Date": "2014-01-01", "Clicks": 44, "Unique": 4},
+        "ClickCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Clicks": 44, "Unique": 4},
+                {"Date": "2014-01-02", "Clicks": 46, "Unique": 6},
+            ],
+            "Clicks": 90,
+            "Unique": 10,
+        },
+        "BrowserFamilyCountsDay": {"Date": "2014-01-01", "Google Chrome": 1, "Safari": 2},
+        "BrowserFamilyCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Google Chrome": 1, "Safari": 2},
+                {"Date": "2014-01-02", "Google Chrome": 3},
+            ],
+            "Google Chrome": 4,
+            "Safari": 2,
+        },
+        "ClickPlatformCountsDay": {"Date": "2014-01-01", "Desktop": 1, "Mobile": 2},
+        "ClickPlatformCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "Desktop": 1, "Mobile": 2},
+                {"Date": "2014-01-02", "Unknown": 1},
+            ],
+            "Desktop": 1,
+            "Mobile": 2,
+            "Unknown": 1,
+        },
+        "ClickLocationCountsDay": {"Date": "2014-01-01", "HTML": 1, "Text": 2},
+        "ClickLocationCounts": {
+            "Days": [
+                {"Date": "2014-01-01", "HTML": 1, "Text": 2},
+                {"Date": "2014-01-02", "HTML": 3},
+            ],
+            "HTML": 4,
+            "Text": 2,
+        },
+        "DataRemoval": {"ID": 1234, "Status": "Pending"},
+        "DataRemovalRequest": {
+            "RequestedBy": "admin@example.com",
+            "RequestedFor": "someone@example.com",
+            "NotifyWhenCompleted": True,
+        },
         "DeliveryWebhook": {
             "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
             "Recipient": "john@example.com",
@@ -1599,6 +1906,280 @@ def make_create_sender_signature_request(**overrides: Any) -> models.CreateSende
     )
 
 
+def make_subscription_management_configuration(
+    **overrides: Any,
+) -> models.SubscriptionManagementConfiguration:
+    """A `models.SubscriptionManagementConfiguration` from example data; `overrides` replace its attributes."""
+    return _make(
+        models.SubscriptionManagementConfiguration.from_dict,
+        "SubscriptionManagementConfiguration",
+        overrides,
+    )
+
+
+def make_message_stream(**overrides: Any) -> models.MessageStream:
+    """A `models.MessageStream` from example data; `overrides` replace its attributes."""
+    return _make(models.MessageStream.from_dict, "MessageStream", overrides)
+
+
+def make_message_stream_list_response(**overrides: Any) -> models.MessageStreamListResponse:
+    """A `models.MessageStreamListResponse` from example data; `overrides` replace its attributes."""
+    return _make(models.MessageStreamListResponse.from_dict, "MessageStreamListResponse", overrides)
+
+
+def make_create_message_stream_request(**overrides: Any) -> models.CreateMessageStreamRequest:
+    """A `models.CreateMessageStreamRequest` from example data; `overrides` replace its attributes."""
+    return _make(
+        models.CreateMessageStreamRequest.from_dict, "CreateMessageStreamRequest", overrides
+    )
+
+
+def make_edit_message_stream_request(**overrides: Any) -> models.EditMessageStreamRequest:
+    """A `models.EditMessageStreamRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.EditMessageStreamRequest.from_dict, "EditMessageStreamRequest", overrides)
+
+
+def make_message_stream_archive_response(**overrides: Any) -> models.MessageStreamArchiveResponse:
+    """A `models.MessageStreamArchiveResponse` from example data; `overrides` replace its attributes."""
+    return _make(
+        models.MessageStreamArchiveResponse.from_dict, "MessageStreamArchiveResponse", overrides
+    )
+
+
+def make_webhook_http_auth(**overrides: Any) -> models.WebhookHttpAuth:
+    """A `models.WebhookHttpAuth` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookHttpAuth.from_dict, "WebhookHttpAuth", overrides)
+
+
+def make_webhook_trigger(**overrides: Any) -> models.WebhookTrigger:
+    """A `models.WebhookTrigger` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookTrigger.from_dict, "WebhookTrigger", overrides)
+
+
+def make_webhook_open_trigger(**overrides: Any) -> models.WebhookOpenTrigger:
+    """A `models.WebhookOpenTrigger` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookOpenTrigger.from_dict, "WebhookOpenTrigger", overrides)
+
+
+def make_webhook_content_trigger(**overrides: Any) -> models.WebhookContentTrigger:
+    """A `models.WebhookContentTrigger` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookContentTrigger.from_dict, "WebhookContentTrigger", overrides)
+
+
+def make_webhook_triggers(**overrides: Any) -> models.WebhookTriggers:
+    """A `models.WebhookTriggers` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookTriggers.from_dict, "WebhookTriggers", overrides)
+
+
+def make_webhook(**overrides: Any) -> models.Webhook:
+    """A `models.Webhook` from example data; `overrides` replace its attributes."""
+    return _make(models.Webhook.from_dict, "Webhook", overrides)
+
+
+def make_webhook_list_response(**overrides: Any) -> models.WebhookListResponse:
+    """A `models.WebhookListResponse` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookListResponse.from_dict, "WebhookListResponse", overrides)
+
+
+def make_webhook_http_auth_setting(**overrides: Any) -> models.WebhookHttpAuthSetting:
+    """A `models.WebhookHttpAuthSetting` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookHttpAuthSetting.from_dict, "WebhookHttpAuthSetting", overrides)
+
+
+def make_webhook_trigger_setting(**overrides: Any) -> models.WebhookTriggerSetting:
+    """A `models.WebhookTriggerSetting` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookTriggerSetting.from_dict, "WebhookTriggerSetting", overrides)
+
+
+def make_webhook_open_trigger_setting(**overrides: Any) -> models.WebhookOpenTriggerSetting:
+    """A `models.WebhookOpenTriggerSetting` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookOpenTriggerSetting.from_dict, "WebhookOpenTriggerSetting", overrides)
+
+
+def make_webhook_content_trigger_setting(**overrides: Any) -> models.WebhookContentTriggerSetting:
+    """A `models.WebhookContentTriggerSetting` from example data; `overrides` replace its attributes."""
+    return _make(
+        models.WebhookContentTriggerSetting.from_dict, "WebhookContentTriggerSetting", overrides
+    )
+
+
+def make_webhook_triggers_setting(**overrides: Any) -> models.WebhookTriggersSetting:
+    """A `models.WebhookTriggersSetting` from example data; `overrides` replace its attributes."""
+    return _make(models.WebhookTriggersSetting.from_dict, "WebhookTriggersSetting", overrides)
+
+
+def make_create_webhook_request(**overrides: Any) -> models.CreateWebhookRequest:
+    """A `models.CreateWebhookRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.CreateWebhookRequest.from_dict, "CreateWebhookRequest", overrides)
+
+
+def make_edit_webhook_request(**overrides: Any) -> models.EditWebhookRequest:
+    """A `models.EditWebhookRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.EditWebhookRequest.from_dict, "EditWebhookRequest", overrides)
+
+
+def make_inbound_rule(**overrides: Any) -> models.InboundRule:
+    """A `models.InboundRule` from example data; `overrides` replace its attributes."""
+    return _make(models.InboundRule.from_dict, "InboundRule", overrides)
+
+
+def make_inbound_rule_list_response(**overrides: Any) -> models.InboundRuleListResponse:
+    """A `models.InboundRuleListResponse` from example data; `overrides` replace its attributes."""
+    return _make(models.InboundRuleListResponse.from_dict, "InboundRuleListResponse", overrides)
+
+
+def make_create_inbound_rule_request(**overrides: Any) -> models.CreateInboundRuleRequest:
+    """A `models.CreateInboundRuleRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.CreateInboundRuleRequest.from_dict, "CreateInboundRuleRequest", overrides)
+
+
+def make_outbound_message_dump(**overrides: Any) -> models.OutboundMessageDump:
+    """A `models.OutboundMessageDump` from example data; `overrides` replace its attributes."""
+    return _make(models.OutboundMessageDump.from_dict, "OutboundMessageDump", overrides)
+
+
+def make_inbound_message_details(**overrides: Any) -> models.InboundMessageDetails:
+    """A `models.InboundMessageDetails` from example data; `overrides` replace its attributes."""
+    return _make(models.InboundMessageDetails.from_dict, "InboundMessageDetails", overrides)
+
+
+def make_domain_spf_verification(**overrides: Any) -> models.DomainSPFVerification:
+    """A `models.DomainSPFVerification` from example data; `overrides` replace its attributes."""
+    return _make(models.DomainSPFVerification.from_dict, "DomainSPFVerification", overrides)
+
+
+def make_edit_sender_signature_request(**overrides: Any) -> models.EditSenderSignatureRequest:
+    """A `models.EditSenderSignatureRequest` from example data; `overrides` replace its attributes."""
+    return _make(
+        models.EditSenderSignatureRequest.from_dict, "EditSenderSignatureRequest", overrides
+    )
+
+
+def make_templates_push_request(**overrides: Any) -> models.TemplatesPushRequest:
+    """A `models.TemplatesPushRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.TemplatesPushRequest.from_dict, "TemplatesPushRequest", overrides)
+
+
+def make_pushed_template(**overrides: Any) -> models.PushedTemplate:
+    """A `models.PushedTemplate` from example data; `overrides` replace its attributes."""
+    return _make(models.PushedTemplate.from_dict, "PushedTemplate", overrides)
+
+
+def make_templates_push_response(**overrides: Any) -> models.TemplatesPushResponse:
+    """A `models.TemplatesPushResponse` from example data; `overrides` replace its attributes."""
+    return _make(models.TemplatesPushResponse.from_dict, "TemplatesPushResponse", overrides)
+
+
+def make_spam_complaint_counts_day(**overrides: Any) -> models.SpamComplaintCountsDay:
+    """A `models.SpamComplaintCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.SpamComplaintCountsDay.from_dict, "SpamComplaintCountsDay", overrides)
+
+
+def make_spam_complaint_counts(**overrides: Any) -> models.SpamComplaintCounts:
+    """A `models.SpamComplaintCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.SpamComplaintCounts.from_dict, "SpamComplaintCounts", overrides)
+
+
+def make_tracked_counts_day(**overrides: Any) -> models.TrackedCountsDay:
+    """A `models.TrackedCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.TrackedCountsDay.from_dict, "TrackedCountsDay", overrides)
+
+
+def make_tracked_counts(**overrides: Any) -> models.TrackedCounts:
+    """A `models.TrackedCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.TrackedCounts.from_dict, "TrackedCounts", overrides)
+
+
+def make_open_counts_day(**overrides: Any) -> models.OpenCountsDay:
+    """A `models.OpenCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.OpenCountsDay.from_dict, "OpenCountsDay", overrides)
+
+
+def make_open_counts(**overrides: Any) -> models.OpenCounts:
+    """A `models.OpenCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.OpenCounts.from_dict, "OpenCounts", overrides)
+
+
+def make_open_platform_counts_day(**overrides: Any) -> models.OpenPlatformCountsDay:
+    """A `models.OpenPlatformCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.OpenPlatformCountsDay.from_dict, "OpenPlatformCountsDay", overrides)
+
+
+def make_open_platform_counts(**overrides: Any) -> models.OpenPlatformCounts:
+    """A `models.OpenPlatformCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.OpenPlatformCounts.from_dict, "OpenPlatformCounts", overrides)
+
+
+def make_email_client_counts_day(**overrides: Any) -> models.EmailClientCountsDay:
+    """A `models.EmailClientCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.EmailClientCountsDay.from_dict, "EmailClientCountsDay", overrides)
+
+
+def make_email_client_counts(**overrides: Any) -> models.EmailClientCounts:
+    """A `models.EmailClientCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.EmailClientCounts.from_dict, "EmailClientCounts", overrides)
+
+
+def make_read_time_counts_day(**overrides: Any) -> models.ReadTimeCountsDay:
+    """A `models.ReadTimeCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.ReadTimeCountsDay.from_dict, "ReadTimeCountsDay", overrides)
+
+
+def make_read_time_counts(**overrides: Any) -> models.ReadTimeCounts:
+    """A `models.ReadTimeCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.ReadTimeCounts.from_dict, "ReadTimeCounts", overrides)
+
+
+def make_click_counts_day(**overrides: Any) -> models.ClickCountsDay:
+    """A `models.ClickCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickCountsDay.from_dict, "ClickCountsDay", overrides)
+
+
+def make_click_counts(**overrides: Any) -> models.ClickCounts:
+    """A `models.ClickCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickCounts.from_dict, "ClickCounts", overrides)
+
+
+def make_browser_family_counts_day(**overrides: Any) -> models.BrowserFamilyCountsDay:
+    """A `models.BrowserFamilyCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.BrowserFamilyCountsDay.from_dict, "BrowserFamilyCountsDay", overrides)
+
+
+def make_browser_family_counts(**overrides: Any) -> models.BrowserFamilyCounts:
+    """A `models.BrowserFamilyCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.BrowserFamilyCounts.from_dict, "BrowserFamilyCounts", overrides)
+
+
+def make_click_platform_counts_day(**overrides: Any) -> models.ClickPlatformCountsDay:
+    """A `models.ClickPlatformCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickPlatformCountsDay.from_dict, "ClickPlatformCountsDay", overrides)
+
+
+def make_click_platform_counts(**overrides: Any) -> models.ClickPlatformCounts:
+    """A `models.ClickPlatformCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickPlatformCounts.from_dict, "ClickPlatformCounts", overrides)
+
+
+def make_click_location_counts_day(**overrides: Any) -> models.ClickLocationCountsDay:
+    """A `models.ClickLocationCountsDay` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickLocationCountsDay.from_dict, "ClickLocationCountsDay", overrides)
+
+
+def make_click_location_counts(**overrides: Any) -> models.ClickLocationCounts:
+    """A `models.ClickLocationCounts` from example data; `overrides` replace its attributes."""
+    return _make(models.ClickLocationCounts.from_dict, "ClickLocationCounts", overrides)
+
+
+def make_data_removal(**overrides: Any) -> models.DataRemoval:
+    """A `models.DataRemoval` from example data; `overrides` replace its attributes."""
+    return _make(models.DataRemoval.from_dict, "DataRemoval", overrides)
+
+
+def make_data_removal_request(**overrides: Any) -> models.DataRemovalRequest:
+    """A `models.DataRemovalRequest` from example data; `overrides` replace its attributes."""
+    return _make(models.DataRemovalRequest.from_dict, "DataRemovalRequest", overrides)
+
+
 def make_delivery_webhook(**overrides: Any) -> models.DeliveryWebhook:
     """A `models.DeliveryWebhook` from example data; `overrides` replace its attributes."""
     return _make(models.DeliveryWebhook.from_dict, "DeliveryWebhook", overrides)
@@ -1706,6 +2287,58 @@ FACTORIES: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
         "SenderSignatureListResponse": make_sender_signature_list_response,
         "SenderSignature": make_sender_signature,
         "CreateSenderSignatureRequest": make_create_sender_signature_request,
+        "SubscriptionManagementConfiguration": make_subscription_management_configuration,
+        "MessageStream": make_message_stream,
+        "MessageStreamListResponse": make_message_stream_list_response,
+        "CreateMessageStreamRequest": make_create_message_stream_request,
+        "EditMessageStreamRequest": make_edit_message_stream_request,
+        "MessageStreamArchiveResponse": make_message_stream_archive_response,
+        "WebhookHttpAuth": make_webhook_http_auth,
+        "WebhookTrigger": make_webhook_trigger,
+        "WebhookOpenTrigger": make_webhook_open_trigger,
+        "WebhookContentTrigger": make_webhook_content_trigger,
+        "WebhookTriggers": make_webhook_triggers,
+        "Webhook": make_webhook,
+        "WebhookListResponse": make_webhook_list_response,
+        "WebhookHttpAuthSetting": make_webhook_http_auth_setting,
+        "WebhookTriggerSetting": make_webhook_trigger_setting,
+        "WebhookOpenTriggerSetting": make_webhook_open_trigger_setting,
+        "WebhookContentTriggerSetting": make_webhook_content_trigger_setting,
+        "WebhookTriggersSetting": make_webhook_triggers_setting,
+        "CreateWebhookRequest": make_create_webhook_request,
+        "EditWebhookRequest": make_edit_webhook_request,
+        "InboundRule": make_inbound_rule,
+        "InboundRuleListResponse": make_inbound_rule_list_response,
+        "CreateInboundRuleRequest": make_create_inbound_rule_request,
+        "OutboundMessageDump": make_outbound_message_dump,
+        "InboundMessageDetails": make_inbound_message_details,
+        "DomainSPFVerification": make_domain_spf_verification,
+        "EditSenderSignatureRequest": make_edit_sender_signature_request,
+        "TemplatesPushRequest": make_templates_push_request,
+        "PushedTemplate": make_pushed_template,
+        "TemplatesPushResponse": make_templates_push_response,
+        "SpamComplaintCountsDay": make_spam_complaint_counts_day,
+        "SpamComplaintCounts": make_spam_complaint_counts,
+        "TrackedCountsDay": make_tracked_counts_day,
+        "TrackedCounts": make_tracked_counts,
+        "OpenCountsDay": make_open_counts_day,
+        "OpenCounts": make_open_counts,
+        "OpenPlatformCountsDay": make_open_platform_counts_day,
+        "OpenPlatformCounts": make_open_platform_counts,
+        "EmailClientCountsDay": make_email_client_counts_day,
+        "EmailClientCounts": make_email_client_counts,
+        "ReadTimeCountsDay": make_read_time_counts_day,
+        "ReadTimeCounts": make_read_time_counts,
+        "ClickCountsDay": make_click_counts_day,
+        "ClickCounts": make_click_counts,
+        "BrowserFamilyCountsDay": make_browser_family_counts_day,
+        "BrowserFamilyCounts": make_browser_family_counts,
+        "ClickPlatformCountsDay": make_click_platform_counts_day,
+        "ClickPlatformCounts": make_click_platform_counts,
+        "ClickLocationCountsDay": make_click_location_counts_day,
+        "ClickLocationCounts": make_click_location_counts,
+        "DataRemoval": make_data_removal,
+        "DataRemovalRequest": make_data_removal_request,
         "DeliveryWebhook": make_delivery_webhook,
         "BounceWebhook": make_bounce_webhook,
         "SpamComplaintWebhook": make_spam_complaint_webhook,

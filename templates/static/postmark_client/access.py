@@ -19,7 +19,8 @@ alike. A policy file narrows that per agent, by group (the client attributes: `e
 
 Top-level keys: `audit`, `record_addresses` (`domains`, the default; `full`; `none`),
 `attachments_dir` (the folder the MCP server may read attachment files from). Agent keys: a
-level per group, `recipients`, `message_streams`, `sends_per_hour`, `sends_per_day`,
+level per group, `recipients`, `message_streams` (a list: the streams sends may use; a level
+string is the grant of the message streams group), `sends_per_hour`, `sends_per_day`,
 `key_sha256` (the SHA-256 of the agent's bearer key for `postmark-mcp --http`) and
 `description`. Anything else is refused at load with its line, never read as "allow".
 
@@ -242,7 +243,9 @@ def _read_agent(reader: _Reader, name: str, table: Any) -> Agent:
     options: dict[str, Any] = {}
     for item, value in table.items():
         where = (*key, item)
-        if item in GROUPS:
+        # `message_streams` is a group (the message streams API) and an option (the streams an
+        # agent may send on): a level string is the group's grant, a list the option.
+        if item in GROUPS and not (item in _OPTIONS and isinstance(value, list)):
             if value not in LEVELS:
                 raise reader.error(
                     where,

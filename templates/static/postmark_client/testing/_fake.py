@@ -28,10 +28,12 @@ from .._meta import Operation, Token
 from .._spec import TOKEN_HEADERS, WEBHOOK_RECORD_TYPES
 from ..errors import ErrorCode
 from ._faults import FAULT_BODIES, Faults
-from ._handlers import BODY_ERRORS, HANDLERS, QUERY_ERRORS, QUERY_PARAM_ERRORS, Call, not_found
+from ._handlers import BODY_ERRORS, HANDLERS, QUERY_ERRORS, QUERY_PARAM_ERRORS
+from ._resources import Call, not_found
+from ._resources import serve as serve_resource
 from ._state import EASTERN, Ids, JsonObject, Rejected, ServerState, eastern_now
 from ._webhooks import WebhookDelivery, Webhooks
-from ._wire import BODIES, check_object, read_path, read_query, route
+from ._wire import BODIES, check_object, normalize, read_path, read_query, route
 from ._world import World
 
 if TYPE_CHECKING:
@@ -199,7 +201,8 @@ class FakePostmark:
         )
         body = self._body(op, raw)
         call = Call(self._world, op, server, path, values, others, body, test_token)
-        answer = HANDLERS[op.id](call)
+        # A plain resource without a handler of its own gets the generic behaviour.
+        answer = HANDLERS.get(op.id, serve_resource)(call)
         if op.paging is not None:
             count, offset = values[op.paging.count], values[op.paging.offset]
             return {op.paging.total: len(answer), op.paging.items: answer[offset : offset + count]}
@@ -259,6 +262,7 @@ class FakePostmark:
         except (ValueError, UnicodeDecodeError):
             raise Rejected(ErrorCode.INVALID_JSON, "The request body is not valid JSON.") from None
         kind, schema = BODIES[op.id]
+        # Sends are checked (and normalised) message by message in `World.send`.
         if op.acts_on != "email" and kind == "object":
             problem = check_object(schema, body)
             if problem is not None:
@@ -266,6 +270,7 @@ class FakePostmark:
                 raise Rejected(
                     codes.code_for(problem), problem.message[0].upper() + problem.message[1:] + "."
                 )
+            return normalize(schema, body)
         return body
 
     def _reply(
@@ -437,7 +442,7 @@ class FakePostmark:
                 f"stream_type must be Transactional, Broadcasts or Inbound, got {stream_type!r}"
             )
         with self._lock:
-            self._server(server_token).streams[stream_id] = stream_type
+            self._world.add_stream(self._server(server_token), stream_id, stream_type)
 
     def confirm_sender_signature(self, email_or_id: str | int) -> JsonObject:
         """The owner clicks the confirmation link: the signature becomes Confirmed."""

@@ -20,12 +20,11 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, Final
 
-from .._meta import Operation
 from ..errors import ErrorCode
-from . import _mustache
+from . import _mustache, _resources
+from ._resources import Call, not_found
 from ._state import (
     Event,
     JsonObject,
@@ -48,28 +47,7 @@ from ._wire import (
     ErrorCodes,
     check_object,
 )
-from ._world import BOUNCE_KINDS, EMAIL_ERRORS, PUBLIC_DOMAINS, World, pick
-
-
-@dataclass
-class Call:
-    """One request as a handler sees it: typed path and query values (wire names), the
-    parsed body, and the server the server token names (None for account operations)."""
-
-    world: World
-    op: Operation
-    server_state: ServerState | None
-    path: dict[str, Any]
-    query: dict[str, Any]
-    others: dict[str, str]
-    body: Any
-    test_token: bool = False
-
-    @property
-    def server(self) -> ServerState:
-        assert self.server_state is not None, f"{self.op.id} is not a server operation"
-        return self.server_state
-
+from ._world import BOUNCE_KINDS, EMAIL_ERRORS, NOT_WITH_TEMPLATE, PUBLIC_DOMAINS, World, pick
 
 Handler = Callable[[Call], Any]
 HANDLERS: dict[str, Handler] = {}
@@ -78,14 +56,13 @@ HANDLERS: dict[str, Handler] = {}
 BODY_ERRORS: Final[dict[str, ErrorCodes]] = {
     "validate_template": ErrorCodes(
         ErrorCode.INVALID_TEMPLATED_FIELD,
-        {"any_of": ErrorCode.NO_TEMPLATE_DATA, "unknown": ErrorCode.FIELD_NOT_ALLOWED},
+        {"any_of": ErrorCode.NO_TEMPLATE_DATA},
     ),
     "template": ErrorCodes(
         ErrorCode.INVALID_TEMPLATED_FIELD,
         {
             "required": ErrorCode.TEMPLATE_FIELD_REQUIRED,
             "any_of": ErrorCode.TEMPLATE_FIELD_REQUIRED,
-            "unknown": ErrorCode.FIELD_NOT_ALLOWED,
         },
     ),
     "suppression": ErrorCodes(
@@ -95,7 +72,6 @@ BODY_ERRORS: Final[dict[str, ErrorCodes]] = {
     "server": ErrorCodes(
         ErrorCode.INVALID_FIELDS_SUPPLIED,
         {
-            "unknown": ErrorCode.INVALID_REQUEST_FIELDS,
             "Name": ErrorCode.INVALID_SERVER_NAME,
             "Color": ErrorCode.INVALID_SERVER_COLOR,
             "InboundSpamThreshold": ErrorCode.INVALID_INBOUND_SPAM_THRESHOLD,
@@ -114,7 +90,6 @@ BODY_ERRORS: Final[dict[str, ErrorCodes]] = {
     "domain": ErrorCodes(
         ErrorCode.INVALID_FIELDS_SUPPLIED,
         {
-            "unknown": ErrorCode.INVALID_REQUEST_FIELDS,
             "Name:required": ErrorCode.DOMAIN_NAME_REQUIRED,
             "Name:min_length": ErrorCode.DOMAIN_NAME_REQUIRED,
             "Name:max_length": ErrorCode.DOMAIN_NAME_TOO_LONG,
@@ -124,7 +99,6 @@ BODY_ERRORS: Final[dict[str, ErrorCodes]] = {
     "signature": ErrorCodes(
         ErrorCode.INVALID_FIELD_VALUE,
         {
-            "unknown": ErrorCode.INVALID_REQUEST_FIELDS,
             "required": ErrorCode.SENDER_SIGNATURE_FIELD_REQUIRED,
             "min_length": ErrorCode.SENDER_SIGNATURE_FIELD_REQUIRED,
             "max_length": ErrorCode.SENDER_SIGNATURE_FIELD_TOO_LONG,
@@ -164,33 +138,6 @@ def handles(operation_id: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
-
-
-def not_found(op: Operation) -> Rejected:
-    """What Postmark answers when a path names nothing: the resource's own code where it has one."""
-    messages = {
-        "template": (
-            ErrorCode.TEMPLATE_NOT_FOUND,
-            "The 'TemplateId' associated with this request is not valid or was not found.",
-        ),
-        "bounce": (ErrorCode.BOUNCE_NOT_FOUND, "The bounce was not found."),
-        "message": (ErrorCode.MESSAGE_NOT_FOUND, "This message was not found."),
-        "suppression": (
-            ErrorCode.MESSAGE_STREAM_NOT_FOUND,
-            "The message stream for the provided 'ID' was not found.",
-        ),
-        "domain": (ErrorCode.DOMAIN_NOT_FOUND, "The domain was not found."),
-        "signature": (
-            ErrorCode.SENDER_SIGNATURE_NOT_FOUND_BY_ID,
-            "The sender signature was not found.",
-        ),
-    }
-    if op.acts_on in messages:
-        code, message = messages[op.acts_on]
-        return Rejected(code, message)
-    return Rejected(
-        ErrorCode.RESOURCE_NOT_FOUND, "The requested resource was not found.", status=404
-    )
 
 
 def newest_first(events: Iterable[Event]) -> list[Event]:
@@ -242,12 +189,6 @@ def send_email_batch_with_templates(call: Call) -> Any:
             ErrorCode.INVALID_EMAIL_REQUEST,
             "Invalid email request: 'Messages' must be an array of messages.",
         )
-    unknown = sorted(set(body) - {"Messages"})
-    if unknown:
-        raise Rejected(
-            ErrorCode.INVALID_REQUEST_FIELDS,
-            f"Invalid email request: '{unknown[0]}' is not a field of this request.",
-        )
     return _batch(call, body["Messages"], schema="SendEmailWithTemplateRequest", templated=True)
 
 
@@ -270,7 +211,7 @@ def _batch(call: Call, messages: list[Any], *, schema: str, templated: bool) -> 
     # structure first); what only Postmark can know (inactive recipients, unknown templates)
     # fails the one message, in an answer that is still HTTP 200.
     for index, message in enumerate(messages):
-        problem = check_object(schema, message)
+        problem = check_object(schema, message, refuse=NOT_WITH_TEMPLATE)
         if problem is not None:
             raise Rejected(
                 EMAIL_ERRORS.code_for(problem),
@@ -858,30 +799,123 @@ def get_outbound_overview(call: Call) -> Any:
     }
 
 
+def _per_day(events: Iterable[tuple[Event, str]]) -> JsonObject:
+    """Per-day counts keyed by name and the period's totals under the same names (zero counts
+    left out), the shape of every stats breakdown: `{"Days": [{"Date": ..., name: n}], name: n}`."""
+    per_day: dict[str, Counter[str]] = {}
+    for event, name in events:
+        per_day.setdefault(day_of(event.at).isoformat(), Counter())[name] += 1
+    totals: Counter[str] = Counter()
+    days = []
+    for day in sorted(per_day):
+        totals.update(per_day[day])
+        days.append({"Date": day, **per_day[day]})
+    return {"Days": days, **totals}
+
+
 @handles("get_sent_counts")
 def get_sent_counts(call: Call) -> Any:
-    days: Counter[str] = Counter(day_of(m.at).isoformat() for m, _ in _sends(call))
-    return {
-        "Days": [{"Date": day, "Sent": days[day]} for day in sorted(days)],
-        "Sent": sum(days.values()),
-    }
+    answer = _per_day((Event(m.at, m.data), "Sent") for m, _ in _sends(call))
+    answer.setdefault("Sent", 0)
+    return answer
 
 
 @handles("get_bounce_counts")
 def get_bounce_counts(call: Call) -> Any:
     counted = ("HardBounce", "SoftBounce", "SMTPApiError", "Transient")
-    per_day: dict[str, Counter[str]] = {}
-    for event in _events(call, call.server.bounces.values()):
-        if event.data["Type"] in counted:
-            per_day.setdefault(day_of(event.at).isoformat(), Counter())[
-                str(event.data["Type"])
-            ] += 1
-    totals: Counter[str] = Counter()
-    days = []
-    for day in sorted(per_day):
-        totals.update(per_day[day])
-        days.append({"Date": day, **{k: per_day[day][k] for k in counted if per_day[day][k]}})
-    return {"Days": days, **{k: totals[k] for k in counted if totals[k]}}
+    return _per_day(
+        (e, str(e.data["Type"]))
+        for e in _events(call, call.server.bounces.values())
+        if e.data["Type"] in counted
+    )
+
+
+@handles("get_spam_complaint_counts")
+def get_spam_complaint_counts(call: Call) -> Any:
+    return _per_day(
+        (e, "SpamComplaint")
+        for e in _events(call, call.server.bounces.values())
+        if e.data["Type"] == "SpamComplaint"
+    )
+
+
+@handles("get_tracked_counts")
+def get_tracked_counts(call: Call) -> Any:
+    return _per_day(
+        (Event(m.at, m.data), "Tracked")
+        for m, _ in _sends(call)
+        if m.data["TrackOpens"] or m.data["TrackLinks"] not in (None, "None")
+    )
+
+
+def _with_unique(events: list[Event], total: str, first: Callable[[Event], bool]) -> JsonObject:
+    return _per_day([(e, total) for e in events] + [(e, "Unique") for e in events if first(e)])
+
+
+@handles("get_open_counts")
+def get_open_counts(call: Call) -> Any:
+    return _with_unique(_events(call, call.server.opens), "Opens", lambda e: e.data["FirstOpen"])
+
+
+@handles("get_click_counts")
+def get_click_counts(call: Call) -> Any:
+    seen: set[tuple[Any, ...]] = set()
+
+    def first(event: Event) -> bool:
+        key = (event.data["MessageID"], event.data["Recipient"], event.data["OriginalLink"])
+        new = key not in seen
+        seen.add(key)
+        return new
+
+    clicks = sorted(_events(call, call.server.clicks), key=lambda e: e.at)
+    return _with_unique(clicks, "Clicks", first)
+
+
+@handles("get_open_platform_counts")
+def get_open_platform_counts(call: Call) -> Any:
+    return _per_day((e, str(e.data["Platform"])) for e in _events(call, call.server.opens))
+
+
+@handles("get_email_client_counts")
+def get_email_client_counts(call: Call) -> Any:
+    return _per_day(
+        (e, str((e.data.get("Client") or {}).get("Name") or "unknown"))
+        for e in _events(call, call.server.opens)
+    )
+
+
+def _read_time(seconds: Any) -> str:
+    if not isinstance(seconds, int):
+        return "unknown"
+    return "20s+" if seconds >= 20 else f"{seconds}s"
+
+
+@handles("get_read_time_counts")
+def get_read_time_counts(call: Call) -> Any:
+    return _per_day(
+        (e, _read_time(e.data.get("ReadSeconds"))) for e in _events(call, call.server.opens)
+    )
+
+
+@handles("get_browser_family_counts")
+def get_browser_family_counts(call: Call) -> Any:
+    return _per_day(
+        (e, str((e.data.get("Client") or {}).get("Family") or "unknown"))
+        for e in _events(call, call.server.clicks)
+    )
+
+
+@handles("get_click_platform_counts")
+def get_click_platform_counts(call: Call) -> Any:
+    return _per_day(
+        (e, "Unknown" if e.data["Platform"] == "WebMail" else str(e.data["Platform"]))
+        for e in _events(call, call.server.clicks)
+    )
+
+
+@handles("get_click_location_counts")
+def get_click_location_counts(call: Call) -> Any:
+    return _per_day((e, str(e.data["ClickLocation"])) for e in _events(call, call.server.clicks))
 
 
 # ---- servers -----------------------------------------------------------------------------------
@@ -939,7 +973,20 @@ def get_server(call: Call) -> Any:
 
 @handles("edit_server")
 def edit_server(call: Call) -> Any:
-    server = _server(call)
+    return _edit_server(call, _server(call))
+
+
+@handles("get_current_server")
+def get_current_server(call: Call) -> Any:
+    return dict(call.server.data)
+
+
+@handles("edit_current_server")
+def edit_current_server(call: Call) -> Any:
+    return _edit_server(call, call.server)
+
+
+def _edit_server(call: Call, server: ServerState) -> Any:
     if not call.body:
         raise Rejected(
             ErrorCode.NO_UPDATED_SERVER_DATA, "The request holds no server settings to change."
@@ -1072,3 +1119,232 @@ def delete_sender_signature(call: Call) -> Any:
     if signature is None:
         raise not_found(call.op)
     return {"ErrorCode": 0, "Message": f"Signature {signature['EmailAddress']} removed."}
+
+
+@handles("resend_sender_signature_confirmation")
+def resend_sender_signature_confirmation(call: Call) -> Any:
+    signature = _signature(call)
+    return {
+        "ErrorCode": 0,
+        "Message": f"Confirmation email for Sender Signature {signature['EmailAddress']} was re-sent.",
+    }
+
+
+@handles("request_sender_signature_new_dkim")
+def request_sender_signature_new_dkim(call: Call) -> Any:
+    signature = _signature(call)
+    if signature.get("DKIMUpdateStatus") == "Pending":
+        raise Rejected(ErrorCode.DKIM_ALREADY_RENEWING, "This DKIM is already being renewed.")
+    call.world.rotate_dkim(signature)
+    return {"ErrorCode": 0, "Message": f"A new DKIM key for {signature['Domain']} was requested."}
+
+
+@handles("verify_sender_signature_spf")
+def verify_sender_signature_spf(call: Call) -> Any:
+    signature = _signature(call)
+    signature["SPFVerified"] = True
+    return dict(signature)
+
+
+def _signature(call: Call) -> JsonObject:
+    signature = call.world.account.signatures.get(call.path["signatureid"])
+    if signature is None:
+        raise not_found(call.op)
+    return signature
+
+
+@handles("edit_sender_signature")
+def edit_sender_signature(call: Call) -> Any:
+    """The generic edit, with the body's names mapped to the record's (ReplyToEmail is kept as
+    ReplyToEmailAddress) and a changed Return-Path domain checked and unverified."""
+    signature = _signature(call)
+    body = dict(call.body)
+    if "ReplyToEmail" in body:
+        body["ReplyToEmailAddress"] = body.pop("ReplyToEmail")
+    return_path = body.get("ReturnPathDomain")
+    if return_path is not None and return_path != signature.get("ReturnPathDomain"):
+        _check_return_path(return_path, str(signature["Domain"]))
+        signature["ReturnPathDomainVerified"] = False
+    signature.update(body)
+    return dict(signature)
+
+
+# ---- domains: verification ---------------------------------------------------------------------
+
+
+@handles("verify_domain_dkim")
+def verify_domain_dkim(call: Call) -> Any:
+    """The DKIM records are found in DNS: the pending key becomes the active one."""
+    domain = _domain(call)
+    World.verify_dns(domain)
+    domain["ReturnPathDomainVerified"] = domain.get("ReturnPathDomainVerified", False)
+    return dict(domain)
+
+
+@handles("verify_domain_return_path")
+def verify_domain_return_path(call: Call) -> Any:
+    domain = _domain(call)
+    domain["ReturnPathDomainVerified"] = bool(domain.get("ReturnPathDomain"))
+    return dict(domain)
+
+
+@handles("verify_domain_spf")
+def verify_domain_spf(call: Call) -> Any:
+    domain = _domain(call)
+    domain["SPFVerified"] = True
+    return {k: domain[k] for k in ("SPFHost", "SPFVerified", "SPFTextValue") if k in domain}
+
+
+# ---- messages: one message ---------------------------------------------------------------------
+
+
+def _outbound(call: Call) -> Any:
+    message = call.server.by_message_id.get(call.path["messageid"])
+    if message is None:
+        raise not_found(call.op)
+    return message
+
+
+@handles("get_outbound_message_dump")
+def get_outbound_message_dump(call: Call) -> Any:
+    """The message as it went out: headers, then the text (or HTML) body."""
+    d = _outbound(call).data
+    headers = [("From", d["From"]), ("To", ", ".join(map(str, d["Recipients"])))]
+    headers += [("Subject", d.get("Subject") or ""), ("Message-ID", f"<{d['MessageID']}>")]
+    headers += [(str(h["Name"]), str(h["Value"])) for h in d.get("Headers") or []]
+    body = d.get("TextBody") or d.get("HtmlBody") or ""
+    return {"Body": "\r\n".join(f"{k}: {v}" for k, v in headers) + "\r\n\r\n" + str(body)}
+
+
+@handles("get_inbound_message_details")
+def get_inbound_message_details(call: Call) -> Any:
+    for event in call.server.inbound:
+        if event.data["MessageID"] == call.path["messageid"]:
+            return json.loads(json.dumps(event.data))
+    raise not_found(call.op)
+
+
+def _of_message(call: Call, events: Iterable[Event]) -> list[JsonObject]:
+    message = _outbound(call)
+    return [dict(e.data) for e in newest_first(events) if e.data["MessageID"] == message.message_id]
+
+
+@handles("get_message_opens")
+def get_message_opens(call: Call) -> Any:
+    return _of_message(call, call.server.opens)
+
+
+@handles("get_message_clicks")
+def get_message_clicks(call: Call) -> Any:
+    return _of_message(call, call.server.clicks)
+
+
+# ---- templates between servers -----------------------------------------------------------------
+
+
+@handles("push_templates")
+def push_templates(call: Call) -> Any:
+    """Copy the source server's templates to the destination, matched by alias (templates without
+    an alias cannot be matched and are not pushed): Create where the destination lacks the
+    alias, Edit where it has it. Only PerformChanges true changes the destination."""
+    servers = call.world.account.servers
+    source = servers.get(call.body["SourceServerID"])
+    destination = servers.get(call.body["DestinationServerID"])
+    if source is None or destination is None:
+        raise Rejected(
+            ErrorCode.SERVER_QUERY_EXCEPTION, "The source or destination server was not found."
+        )
+    pushed: list[JsonObject] = []
+    for template in source.active_templates():
+        alias = template.get("Alias")
+        if not alias:
+            continue
+        target = destination.find_template(alias, active_only=True)
+        entry: JsonObject = {
+            "Action": "Edit" if target else "Create",
+            "TemplateId": target["TemplateId"] if target else None,
+            "Alias": alias,
+            "Name": template["Name"],
+            "TemplateType": template["TemplateType"],
+        }
+        if call.body["PerformChanges"]:
+            content = {
+                k: template.get(k)
+                for k in ("Name", "Subject", "HtmlBody", "TextBody", "LayoutTemplate")
+            }
+            if target is None:
+                target = {
+                    **content,
+                    "TemplateId": call.world.ids.next("template", 1_000_001),
+                    "AssociatedServerId": destination.id,
+                    "Active": True,
+                    "Alias": alias,
+                    "TemplateType": template["TemplateType"],
+                }
+                destination.templates[target["TemplateId"]] = target
+            else:
+                target.update(content)
+            entry["TemplateId"] = target["TemplateId"]
+        pushed.append({k: v for k, v in entry.items() if v is not None})
+    return {"TotalCount": len(pushed), "Templates": pushed}
+
+
+# ---- plain resources with Postmark's rules (the rest is `_resources.serve`) ---------------------
+
+
+@handles("list_message_streams")
+def list_message_streams(call: Call) -> Any:
+    """Archived streams are left out unless IncludeArchivedStreams; MessageStreamType narrows
+    (All = every type)."""
+    kind = call.query.get("MessageStreamType") or "All"
+    answer = _resources.serve(call)
+    answer["MessageStreams"] = [
+        s
+        for s in answer["MessageStreams"]
+        if (kind == "All" or s["MessageStreamType"] == kind)
+        and (call.query.get("IncludeArchivedStreams") or not s.get("ArchivedAt"))
+    ]
+    answer["TotalCount"] = len(answer["MessageStreams"])
+    return answer
+
+
+@handles("create_message_stream")
+def create_message_stream(call: Call) -> Any:
+    if str(call.body["ID"]).lower() in {k.lower() for k in _resources.records(call)}:
+        raise Rejected(
+            ErrorCode.MESSAGE_STREAM_ID_ALREADY_EXISTS,
+            f"A message stream with the ID '{call.body['ID']}' already exists.",
+        )
+    return _resources.serve(call)
+
+
+@handles("archive_message_stream")
+def archive_message_stream(call: Call) -> Any:
+    """The default transactional and inbound streams cannot be archived (ErrorCode 1229)."""
+    if call.path["stream_id"] in ("outbound", "inbound"):
+        raise Rejected(
+            ErrorCode.CANNOT_ARCHIVE_DEFAULT_STREAM, "Default message streams cannot be archived."
+        )
+    return _resources.serve(call)
+
+
+@handles("create_inbound_rule")
+def create_inbound_rule(call: Call) -> Any:
+    rule = str(call.body["Rule"]).strip()
+    if not (is_address(rule) or _DOMAIN_NAME.match(rule)):
+        raise Rejected(
+            ErrorCode.INVALID_EMAIL_OR_DOMAIN, f"'{rule}' is not a valid email address or domain."
+        )
+    if any(str(r["Rule"]).lower() == rule.lower() for r in _resources.records(call).values()):
+        raise Rejected(
+            ErrorCode.INBOUND_RULE_ALREADY_EXISTS, f"The inbound rule '{rule}' already exists."
+        )
+    return _resources.serve(call)
+
+
+@handles("get_data_removal")
+def get_data_removal(call: Call) -> Any:
+    """A data removal is Pending when requested and Done from the next read on (no waiting in
+    tests)."""
+    _resources.find(call)["Status"] = "Done"
+    return _resources.serve(call)

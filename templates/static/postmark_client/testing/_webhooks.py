@@ -42,6 +42,7 @@ class WebhookDelivery:
     password: str | None = None
     attempts: list[int | str] = field(default_factory=list)
     state: DeliveryState = "pending"
+    headers: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # credentials stay out of reprs
         return (
@@ -50,7 +51,11 @@ class WebhookDelivery:
         )
 
     def request_headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "User-Agent": "Postmark (fake)"}
+        headers = {
+            **self.headers,
+            "Content-Type": "application/json",
+            "User-Agent": "Postmark (fake)",
+        }
         if self.username is not None:
             pair = f"{self.username}:{self.password or ''}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
@@ -121,9 +126,25 @@ class Webhooks:
 
     # ---- queue -------------------------------------------------------------------------------
 
-    def enqueue(self, record_type: str, url: str, payload: dict[str, Any], server_id: int) -> None:
-        bare, username, password = split_credentials(url)
-        item = WebhookDelivery(record_type, bare, payload, server_id, username, password)
+    def enqueue(
+        self,
+        record_type: str,
+        url: str,
+        payload: dict[str, Any],
+        server_id: int,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Queue one payload for one URL. Basic auth comes from the URL's credentials, or from
+        `username`/`password` (a webhook's HttpAuth); `headers` are its custom HttpHeaders."""
+        bare, url_user, url_password = split_credentials(url)
+        if username is None:
+            username, password = url_user, url_password
+        item = WebhookDelivery(
+            record_type, bare, payload, server_id, username, password, headers=dict(headers or {})
+        )
         with self._changed:
             self.log.append(item)
             self._queue.append(item)

@@ -229,8 +229,28 @@ def _query_value(param: Param, text: str, code: int) -> Any:
 # ---- bodies ------------------------------------------------------------------------------------
 
 
-def check_object(schema_name: str, value: Any, path: str = "") -> Problem | None:
-    """The first way `value` does not fit the request schema `schema_name`, or None."""
+# How Postmark reads a request body's fields (what `check_object` and `normalize` follow):
+# - An explicit JSON null for an optional field means "not given": real SDKs send one for every
+#   field left unset (the spec's request schemas allow it, see spec/CONVENTIONS.md).
+# - A field Postmark does not know is ignored, not refused. Postmark's API binds request JSON
+#   to its models and, since its validation change of 2023-11-28 ("Changes to Email API
+#   validation", postmarkapp.com/updates/changes-to-email-api-validation-action-may-be-required),
+#   refuses with ErrorCode 403 "Invalid request field(s): $.Field" a known field whose value
+#   does not bind: the recorded case is a Metadata sent as a JSON array
+#   (github.com/ActiveCampaign/postmark-wordpress/issues/113). That announcement lists malformed
+#   JSON, wrong headers and mismatched field types as the refusals, and no refusal of unknown
+#   names; the `$.Field` path form is .NET System.Text.Json's, whose binding skips unmapped
+#   members by default. (Inferred from these sources; no Postmark page states it in so many
+#   words.) Postmark's own rules about a field a call must not have stay (a Subject with a
+#   template is ErrorCode 1123): callers name those in `refuse`.
+
+
+def check_object(
+    schema_name: str, value: Any, path: str = "", refuse: Iterable[str] = ()
+) -> Problem | None:
+    """The first way `value` does not fit the request schema `schema_name`, or None. Nulls of
+    optional fields and unknown fields pass (see above), except unknown fields named in
+    `refuse`, which are Problems of kind `unknown`."""
     schema = SCHEMAS[schema_name]
     if not isinstance(value, dict):
         return Problem("type", path or "(body)", f"{_where(path)} must be a JSON object")
@@ -242,20 +262,44 @@ def check_object(schema_name: str, value: Any, path: str = "") -> Problem | None
     ):
         names = " or ".join("+".join(group) for group in schema.any_of)
         return Problem("any_of", path or names, f"{names} is required")
+    refused = set(refuse)
     for name, item in value.items():
         spec = schema.fields.get(name)
         if spec is None:
-            if schema.closed:
+            if name in refused:
                 return Problem(
                     "unknown",
                     _join(path, name),
                     f"'{_join(path, name)}' is not a field of this request",
                 )
             continue
+        if item is None:
+            continue  # required fields were checked above: a null here means "not given"
         problem = check_value(spec, item, _join(path, name))
         if problem is not None:
             return problem
     return None
+
+
+def normalize(schema_name: str, value: Any) -> Any:
+    """The body as Postmark reads it: the schema's fields only (nested objects likewise), with
+    the null ones left out. Free-form values (TemplateModel, Metadata) are kept as given."""
+    schema = SCHEMAS.get(schema_name)
+    if schema is None or not isinstance(value, dict):
+        return value
+    return {
+        name: _normalize_value(schema.fields[name], item)
+        for name, item in value.items()
+        if item is not None and name in schema.fields
+    }
+
+
+def _normalize_value(spec: V, value: Any) -> Any:
+    if spec.model is not None and isinstance(value, dict):
+        return normalize(spec.model, value)
+    if spec.items is not None and spec.items.model is not None and isinstance(value, list):
+        return [normalize(spec.items.model, item) for item in value]
+    return value
 
 
 def check_value(spec: V, value: Any, path: str) -> Problem | None:
