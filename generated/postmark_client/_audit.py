@@ -131,6 +131,27 @@ class AuditEntry:
         }
 
 
+# The verbs the spec's summaries start with, in the past tense: "Search outbound messages" reads
+# "searched outbound messages" in a sentence. A summary that starts otherwise is quoted instead.
+_PAST: Final = {
+    "activate": "activated", "add": "added", "archive": "archived", "block": "blocked",
+    "bypass": "bypassed", "change": "changed", "check": "checked", "copy": "copied",
+    "create": "created", "delete": "deleted", "edit": "edited", "get": "got", "list": "listed",
+    "read": "read", "remove": "removed", "request": "requested", "restore": "restored",
+    "retry": "retried", "search": "searched", "send": "sent", "start": "started",
+    "suppress": "suppressed", "validate": "validated",
+}  # fmt: skip
+
+
+def _did(group: str, name: str, summary: str) -> str:
+    """What the call did, in the past tense: `searched outbound messages (messages.search_outbound)`."""
+    verb, _, rest = summary.rstrip(".").partition(" ")
+    past = _PAST.get(verb.lower())
+    if past is None:
+        return f"called {group}.{name} ({summary.rstrip('.')})"
+    return f"{past} {rest} ({group}.{name})".replace("  ", " ")
+
+
 def sentence(entry: AuditEntry) -> str:
     """The entry as one plain English sentence."""
     from ._operations import OPERATIONS
@@ -145,8 +166,8 @@ def sentence(entry: AuditEntry) -> str:
         plural = "" if entry.recipients == 1 else "s"
         where += f", {entry.recipients} recipient{plural}" + (f" ({to})" if to else "")
     text = (
-        f"{entry.agent} called {entry.group}.{name} "
-        f"({entry.summary.rstrip('.')}){where}: {entry.decision} ({entry.rule})"
+        f"{entry.agent} {_did(entry.group, name, entry.summary)}"
+        f"{where}: {entry.decision} ({entry.rule})"
     )
     if entry.decision != "allowed":
         return text

@@ -73,7 +73,7 @@ def test_allowed_calls_record_their_outcome(policy_file: Path) -> None:
     assert rows[0].domains == "example.com" and rows[0].addresses is None
     assert rows[0].stream == "outbound" and rows[0].recipients == 1 and rows[2].messages == 3
     assert sentence(rows[1]).startswith(
-        "support-bot called messages.search_outbound (Search outbound messages) on server token "
+        "support-bot searched outbound messages (messages.search_outbound) on server token "
         "\u2026oken: allowed (read on messages); 1 found"
     )
 
@@ -232,3 +232,17 @@ def test_no_access_imports_nothing_more() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_sentence_says_what_the_call_did_or_quotes_its_summary() -> None:
+    from postmark_client._audit import _did
+
+    assert (
+        _did("bounces", "activate", "Activate a bounce.") == "activated a bounce (bounces.activate)"
+    )
+    assert _did("email", "send", "Send one message.") == "sent one message (email.send)"
+    # A summary that does not start with a verb it knows is quoted, not bent into a sentence.
+    assert (
+        _did("stats", "get_open_counts", "Open counts by day.")
+        == "called stats.get_open_counts (Open counts by day)"
+    )
