@@ -143,13 +143,15 @@ _PAST: Final = {
 }  # fmt: skip
 
 
-def _did(group: str, name: str, summary: str) -> str:
-    """What the call did, in the past tense: `searched outbound messages (messages.search_outbound)`."""
+def _did(group: str, name: str, summary: str, allowed: bool = True) -> str:
+    """What the call did, in the past tense: `searched outbound messages (messages.search_outbound)`;
+    for a denied call, what it tried: `tried to send one message (email.send)`."""
     verb, _, rest = summary.rstrip(".").partition(" ")
     past = _PAST.get(verb.lower())
     if past is None:
-        return f"called {group}.{name} ({summary.rstrip('.')})"
-    return f"{past} {rest} ({group}.{name})".replace("  ", " ")
+        return f"{'called' if allowed else 'tried to call'} {group}.{name} ({summary.rstrip('.')})"
+    did = past if allowed else f"tried to {verb.lower()}"
+    return f"{did} {rest} ({group}.{name})".replace("  ", " ")
 
 
 def sentence(entry: AuditEntry) -> str:
@@ -166,7 +168,7 @@ def sentence(entry: AuditEntry) -> str:
         plural = "" if entry.recipients == 1 else "s"
         where += f", {entry.recipients} recipient{plural}" + (f" ({to})" if to else "")
     text = (
-        f"{entry.agent} {_did(entry.group, name, entry.summary)}"
+        f"{entry.agent} {_did(entry.group, name, entry.summary, entry.decision == 'allowed')}"
         f"{where}: {entry.decision} ({entry.rule})"
     )
     if entry.decision != "allowed":

@@ -241,6 +241,8 @@ def test_the_sentence_says_what_the_call_did_or_quotes_its_summary() -> None:
         _did("bounces", "activate", "Activate a bounce.") == "activated a bounce (bounces.activate)"
     )
     assert _did("email", "send", "Send one message.") == "sent one message (email.send)"
+    denied = _did("email", "send", "Send one message.", allowed=False)
+    assert denied == "tried to send one message (email.send)"
     # A summary that does not start with a verb it knows is quoted, not bent into a sentence.
     assert (
         _did("stats", "get_open_counts", "Open counts by day.")
