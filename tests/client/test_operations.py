@@ -98,7 +98,18 @@ EXPECTED_OPERATIONS = [
 ]
 # Beyond the 40: the operations the spec's release notes add (x-postmark-release-notes[].operations).
 ADDED_OPERATIONS = added_operations()
-SERVER_GROUPS = {"email", "templates", "bounces", "messages", "suppressions", "stats", "server", "message_streams", "webhooks", "inbound_rules"}
+SERVER_GROUPS = {
+    "email",
+    "templates",
+    "bounces",
+    "messages",
+    "suppressions",
+    "stats",
+    "server",
+    "message_streams",
+    "webhooks",
+    "inbound_rules",
+}
 # templates: PUT /templates/push needs the account token (account.templates.push)
 ACCOUNT_GROUPS = {"servers", "domains", "sender_signatures", "templates", "data_removals"}
 
@@ -253,7 +264,9 @@ def test_an_operation_is_reachable_only_with_its_token(operation_id: str, kind: 
     assert {g for g in SERVER_GROUPS | ACCOUNT_GROUPS if hasattr(own, g)} == groups
     # a group split by token (templates) is on both clients, each with its own operations
     shared = SERVER_GROUPS & ACCOUNT_GROUPS
-    assert {g for g in SERVER_GROUPS | ACCOUNT_GROUPS if hasattr(other, g)}.isdisjoint(groups - shared)
+    assert {g for g in SERVER_GROUPS | ACCOUNT_GROUPS if hasattr(other, g)}.isdisjoint(
+        groups - shared
+    )
 
 
 def transport_never_called() -> httpx.MockTransport:

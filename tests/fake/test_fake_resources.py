@@ -77,3 +77,24 @@ def test_inbound_rules_are_stored_listed_and_deleted(
     client.inbound_rules.delete(rule.id)
     assert client.inbound_rules.list().items == []
     assert error_of(call(fake, "DELETE", f"/triggers/inboundrules/{rule.id}")) == (422, 812)
+
+
+def test_an_inbound_rule_blocks_mail_from_its_address_or_domain(
+    fake: FakePostmark, client: ServerClient
+) -> None:
+    client.server.edit(inbound_hook_url="https://hooks.example.com/inbound")
+    client.inbound_rules.create(rule="spam.example")
+    client.inbound_rules.create(rule="pest@example.org")
+    blocked = fake.receive_inbound("Bad <bad@spam.example>", subject="buy")
+    pest = fake.receive_inbound("pest@EXAMPLE.org", subject="again")
+    welcome = fake.receive_inbound("friend@example.org", subject="hi")
+    assert (blocked["Status"], pest["Status"], welcome["Status"]) == (
+        "Blocked",
+        "Blocked",
+        "Processed",
+    )
+    posted = [d.payload["Subject"] for d in fake.webhooks.pending if d.record_type == "Inbound"]
+    assert posted == ["hi"]  # only the mail no rule blocks reaches the inbound hook
+    # Bypassing a blocked message lets it through, as in Postmark.
+    client.messages.bypass_inbound(blocked["MessageID"])
+    assert client.messages.get_inbound_details(blocked["MessageID"]).status != "Blocked"

@@ -980,6 +980,8 @@ class World:
         at = at or self.clock()
         to = to or str(server.data["InboundAddress"])
         sender_name, sender_address = (split_addresses(sender) or [("", sender)])[0]
+        if status == "Processed" and self.blocked_by_rule(server, sender_address):
+            status = "Blocked"  # held like Postmark's: bypass_inbound lets it through
         recipients = split_addresses(to)
         first = recipients[0][1] if recipients else to
         mailbox_hash = first.split("@")[0].partition("+")[2]
@@ -1019,6 +1021,15 @@ class World:
         if status == "Processed":
             self.post_inbound(server, record)
         return record
+
+    def blocked_by_rule(self, server: ServerState, address: str) -> bool:
+        """An inbound rule trigger names a sender address or a whole domain to block."""
+        rules = {
+            str(r.get("Rule", "")).lower()
+            for r in self.collection("inbound_rules", server).values()
+        }
+        address = address.lower()
+        return address in rules or address.rpartition("@")[2] in rules
 
     def post_inbound(self, server: ServerState, record: JsonObject) -> None:
         payload = {k: v for k, v in record.items() if k != "Status"}
