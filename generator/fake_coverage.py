@@ -22,11 +22,19 @@ WIRE = TESTING / "_wire.py"
 """Relative to the templates folder; these are also the outputs whose presence switches the check on."""
 
 
-def literal_calls(source: str, function: str) -> list[str]:
+class StaticSourceError(Exception):
+    """A static module the check reads is missing or is not valid Python."""
+
+
+def literal_calls(source: str, function: str, where: str = "<source>") -> list[str]:
     """The string literal argument of every call `function("...")` in `source`, in order
     (decorators included: `@handles("send_email")` is such a call)."""
+    try:
+        tree = ast.parse(source, where)
+    except SyntaxError as exc:
+        raise StaticSourceError(f"{where}: line {exc.lineno}: {exc.msg}") from None
     found: list[str] = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -42,7 +50,7 @@ def literal_calls(source: str, function: str) -> list[str]:
 def coverage_problems(api: Api, templates: Path) -> list[str]:
     """One line per operation the fake cannot answer and per schema or enum it needs but the spec
     lacks; empty when the fake covers the spec."""
-    handled = set(literal_calls((templates / HANDLERS).read_text(encoding="utf-8"), "handles"))
+    handled = set(literal_calls(_read(templates, HANDLERS), "handles", _shown(HANDLERS)))
     problems = [
         f"{op.spec_path}: operation {op.id!r} has no handler in the fake Postmark "
         f'(@handles("{op.id}") in templates/{HANDLERS.as_posix()}) and no generic behaviour '
@@ -50,12 +58,23 @@ def coverage_problems(api: Api, templates: Path) -> list[str]:
         for op in api.operations
         if op.id not in handled and op.resource is None
     ]
-    wire = (templates / WIRE).read_text(encoding="utf-8")
+    wire = _read(templates, WIRE)
     lookups = (("model_keys", api.model), ("enum_values", api.enum))
     for function, lookup in lookups:
-        for name in literal_calls(wire, function):
+        for name in literal_calls(wire, function, _shown(WIRE)):
             try:
                 lookup(name)
             except NotInSpecError as exc:
                 problems.append(f"templates/{WIRE.as_posix()}: {exc} ({function}({name!r}))")
     return problems
+
+
+def _shown(relative: Path) -> str:
+    return f"templates/{relative.as_posix()}"
+
+
+def _read(templates: Path, relative: Path) -> str:
+    try:
+        return (templates / relative).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StaticSourceError(f"{_shown(relative)}: cannot be read ({exc})") from None

@@ -106,8 +106,3 @@ def assign_modules(api: Api) -> list[ModelModule]:
                         needed[home[dep]].add(request_enums[dep])
         module.imports = {m: sorted(n) for m, n in sorted(needed.items())}
     return [module for module in modules.values() if module.names]
-
-
-def model_homes(modules: list[ModelModule]) -> dict[str, str]:
-    """Public name -> the file of the module defining it (`SendEmailRequest` -> `_email`)."""
-    return {name: module.file for module in modules for name in module.names}

@@ -253,7 +253,10 @@ def _check_fake_coverage(
     behaviour there (see generator/fake_coverage.py); raises GenerationError naming each gap."""
     if fake_coverage.HANDLERS.as_posix() not in {o.template for o in outputs}:
         return
-    problems = fake_coverage.coverage_problems(api, templates)
+    try:
+        problems = fake_coverage.coverage_problems(api, templates)
+    except fake_coverage.StaticSourceError as exc:
+        raise GenerationError(str(exc)) from None
     if problems:
         where = _display(Path(spec_path))
         raise GenerationError("\n".join(f"{where}: {problem}" for problem in problems))

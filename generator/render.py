@@ -380,13 +380,13 @@ def _cache_write(directory: Path | None, key: str, formatted: str) -> None:
         pass
 
 
-def syntax_error(source: str) -> str | None:
+def syntax_error(source: str | bytes) -> str | None:
     """Why `source` is not valid Python (`line N: message`), or None. Nothing rendered is ever
     written, nor handed to the formatter, unless it compiles."""
     try:
         compile(source, "<rendered>", "exec", dont_inherit=True)
     except SyntaxError as exc:
-        return f"line {exc.lineno}: {exc.msg}"
+        return f"line {exc.lineno}: {exc.msg}" if exc.lineno else exc.msg
     except ValueError as exc:  # a NUL character
         return f"line 1: {exc}"
     return None
@@ -578,6 +578,11 @@ def _finish(
     for output in outputs:
         if output.static:
             files[output.path] = read_static(directory, output)
+            # Copied as they are, but never written unless they compile (a typo in the fake's
+            # handlers must fail generate, not the package's first import).
+            error = syntax_error(files[output.path]) if output.is_python else None
+            if error is not None:
+                raise RenderError(output, f"the static module does not compile: {error}")
     texts = {output.path: render_text(env, api, output) for output in rendered}
     by_path = {output.path: output for output in rendered}
     sources = {path: text for path, text in texts.items() if by_path[path].is_python}

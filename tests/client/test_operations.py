@@ -33,9 +33,9 @@ from operations_support import (
     operation_ids,
     parameter_name,
     resolve,
-    without_null,
     spec,
     spec_operations,
+    without_null,
 )
 from postmark_client import models
 from postmark_client._operations import OPERATIONS

@@ -262,4 +262,4 @@ def test_error_code_300_has_a_named_exception() -> None:
     cls = error_class_for(422, 300)
     assert cls.__name__ == "InvalidEmailRequestError"
     assert issubclass(cls, UnprocessableEntityError)
-    assert getattr(errors, "InvalidEmailRequestError") is cls
+    assert errors.InvalidEmailRequestError is cls

@@ -154,3 +154,32 @@ def test_a_spec_without_the_bulk_api_yields_a_working_fake_without_it(tmp_path: 
         assert sent.status_code == 200, sent.text
         assert sent.json()["ErrorCode"] == 0
         assert sent.json()["To"] == "b@example.com"
+
+
+# ---- a broken static module fails generate, located, and nothing is written --------------------
+
+
+def _templates_with(tmp_path: Path, relative: Path, text: str) -> Path:
+    import shutil
+
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    (templates / relative).write_text(text, encoding="utf-8")
+    return templates
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [fake_coverage.HANDLERS, Path("static") / "postmark_client" / "batch.py"],
+    ids=["handlers (read by the coverage check)", "any static module"],
+)
+def test_a_static_module_that_does_not_compile_is_refused_with_its_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], relative: Path
+) -> None:
+    templates = _templates_with(tmp_path, relative, "def broken(:\n    pass\n")
+    out = tmp_path / "out"
+    assert generate(REAL_SPEC, out, templates=templates) == EXIT_FAILED
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert relative.name in err and "line 1" in err and "Traceback" not in err, err
+    assert "nothing was generated" in err

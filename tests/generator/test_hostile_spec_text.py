@@ -103,7 +103,7 @@ def hostile_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     api = build_model(REAL_SPEC)
     poisoner = Poisoner()
     poisoner.walk(api, set())
-    api.title = HOSTILE[5]
+    api.title = HOSTILE[5] + HOSTILE[2]  # TOML and docstring escapes at once
     api.license = HOSTILE[5]
     assert poisoner.count > 500 and len(poisoner.wire) > 300  # the walk reached the whole model
     out = tmp_path_factory.mktemp("hostile") / "generated"
