@@ -1024,6 +1024,28 @@ def check_batch(c: Checker) -> Iterator[Problem]:
                 )
 
 
+_STREAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def check_default_stream(c: Checker) -> Iterator[Problem]:
+    """x-postmark-default-stream is on every sending operation (write on email) and only there,
+    and is a stream ID."""
+    key = "x-postmark-default-stream"
+    for op in c.operations:
+        sends = op.node.get("x-postmark-access") == "write" and (
+            op.node.get("x-postmark-acts-on") == "email"
+        )
+        stream = op.node.get(key)
+        if stream is None:
+            if sends:
+                yield c.on(op, message=f"a sending operation needs {key} (the stream it lands on)")
+            continue
+        if not sends:
+            yield c.on(op, key, message="only a sending operation (write on email) has a stream")
+        elif not isinstance(stream, str) or not _STREAM_ID.match(stream):
+            yield c.on(op, key, message=f"{stream!r} is not a message stream ID")
+
+
 def check_python_names(c: Checker) -> Iterator[Problem]:
     """x-python-name of operations: present, a non-keyword identifier, unique within the group."""
     first: dict[tuple[Any, str], Operation] = {}
@@ -1623,6 +1645,7 @@ RULES: list[Rule] = [
     check_paging,
     check_limits,
     check_batch,
+    check_default_stream,
     check_python_names,
     check_servers,
     check_header_names,

@@ -43,6 +43,7 @@ from .errors import (
     error_class_for,
 )
 from .pagination import AsyncPage, SyncPage, narrowing_filters
+from .rules import count_recipients, messages_of
 
 __all__ = [
     "API_VERSION",
@@ -291,42 +292,6 @@ def models_from(value: Any, model: Any) -> Any:
     return [model.from_dict(item) if isinstance(item, Mapping) else item for item in value]
 
 
-_RECIPIENT_SEPARATORS: Final = re.compile(r"[,;\r\n]")
-
-
-def count_recipients(value: str) -> int:
-    """How many addresses a recipient field holds, separated by commas, semicolons or newlines.
-
-    Separators inside a quoted display name (`"Doe, Jane" <jane@example.com>`) do not separate.
-    """
-    if '"' not in value:
-        return sum(1 for part in _RECIPIENT_SEPARATORS.split(value) if part.strip())
-    count, quoted, current = 0, False, False
-    for char in value:
-        if char == '"':
-            quoted = not quoted
-        elif char in ",;\r\n" and not quoted:
-            count += current
-            current = False
-            continue
-        if not char.isspace():
-            current = True
-    return count + current
-
-
-def _messages_of(op: Operation, data: Any) -> list[Any] | None:
-    """The messages of a body that holds several: the items of an array body or of a batch's
-    message field (`{"Messages": [...]}`). None when the body is itself the one message."""
-    if isinstance(data, list):
-        return data
-    if op.batch and isinstance(data, dict):
-        for limit in op.limits:
-            if limit.unit == "items" and limit.field and isinstance(data.get(limit.field), list):
-                messages: list[Any] = data[limit.field]
-                return messages
-    return None
-
-
 def _limit_note(limit: Limit) -> str:
     return f" ({limit.description})" if limit.description else f" (limit '{limit.name}')"
 
@@ -398,7 +363,7 @@ def check_limits(op: Operation, data: Any, content: bytes) -> None:
     if not op.limits:
         return
     _check_request_limits(op, data, content)
-    messages = _messages_of(op, data)
+    messages = messages_of(op, data)
     if messages is None:
         check_message_limits(op, data, len(content), "body")
         return

@@ -177,6 +177,7 @@ SEND_EMAIL: Final = Operation(
     ),
     webhook_event="Delivery",
     acts_on="email",
+    default_stream="outbound",
 )
 """POST /email: Send one message."""
 
@@ -247,6 +248,7 @@ SEND_EMAIL_BATCH: Final = Operation(
     batch=True,
     body_item_schema="SendEmailRequest",
     response_item_schema="SendEmailResponse",
+    default_stream="outbound",
 )
 """POST /email/batch: Send up to 500 messages in one call."""
 
@@ -413,6 +415,7 @@ SEND_EMAIL_WITH_TEMPLATE: Final = Operation(
     ),
     webhook_event="Delivery",
     acts_on="email",
+    default_stream="outbound",
 )
 """POST /email/withTemplate: Send one message rendered from a stored template."""
 
@@ -491,8 +494,9 @@ SEND_EMAIL_BATCH_WITH_TEMPLATES: Final = Operation(
     acts_on="email",
     batch=True,
     body_item_schema="SendEmailWithTemplateRequest",
-    body_batch_field="Messages",
     response_item_schema="SendEmailResponse",
+    default_stream="outbound",
+    messages_field="Messages",
 )
 """POST /email/batchWithTemplates: Send up to 500 templated messages in one call."""
 
@@ -591,7 +595,7 @@ SEND_BULK_EMAIL: Final = Operation(
             python="message_stream",
             type="string",
             required=False,
-            description="A broadcast message stream.",
+            description='A broadcast message stream; absent means "outbound", the server\'s default transactional stream, which the Bulk API refuses (ErrorCode 1236).',
         ),
         BodyField(
             wire="TrackOpens",
@@ -635,6 +639,8 @@ SEND_BULK_EMAIL: Final = Operation(
     ),
     webhook_event="Delivery",
     acts_on="email",
+    default_stream="outbound",
+    messages_field="Messages",
 )
 """POST /email/bulk: Send one message to many recipients in a single call (Bulk API)."""
 
