@@ -1,5 +1,6 @@
-"""Postmark's rules for what a send carries, in one place: how a recipient field reads as
-addresses, which messages a body holds, and the message stream each of them lands on.
+"""Postmark's rules for what a call carries, in one place: how a recipient field reads as
+addresses, which messages a body holds, the message stream each of them lands on, and the
+limits the spec states (checked before anything is sent).
 
 The access check, the client's limits, the CLI and the fake Postmark all read a body through
 these functions, so the addresses and streams a policy checks are the ones counted and delivered.
@@ -18,12 +19,13 @@ does not decode, and anything else that is not an address.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.errors import HeaderParseError
 from email.header import decode_header
 from typing import Any, Final, NamedTuple
 
-from ._meta import Operation
+from ._meta import Limit, Operation
+from .errors import RequestValidationError
 
 __all__ = [
     "RECIPIENT_FIELDS",
@@ -32,6 +34,8 @@ __all__ = [
     "Outgoing",
     "Reading",
     "Unreadable",
+    "check_limits",
+    "check_message_limits",
     "count_recipients",
     "is_address",
     "messages_of",
@@ -308,6 +312,91 @@ def _decode(word: str) -> str | None:
         )
     except (HeaderParseError, LookupError, UnicodeDecodeError, ValueError):
         return None
+
+
+# ---- Postmark's limits, checked before anything is sent ------------------------------------
+
+
+def _limit_note(limit: Limit) -> str:
+    return f" ({limit.description})" if limit.description else f" (limit '{limit.name}')"
+
+
+def check_message_limits(op: Operation, message: Any, size: int, where: str) -> None:
+    """Per-message limits: JSON size (10 MB), recipients per address field (50), items per
+    field. `where` is `body` for a single message, `messages[3]` inside a batch."""
+    for limit in op.limits:
+        if limit.scope != "message":
+            continue
+        if limit.unit == "bytes" and size > limit.max:
+            raise RequestValidationError(
+                where,
+                f"is {size:,} bytes as JSON; Postmark accepts at most {limit.max:,} bytes per "
+                f"message{_limit_note(limit)}",
+            )
+        if limit.unit in ("addresses", "items") and limit.field and isinstance(message, dict):
+            found = _size_of(limit, message.get(limit.field))
+            if found is not None and found > limit.max:
+                raise RequestValidationError(
+                    limit.field if where == "body" else f"{where}.{limit.field}",
+                    f"has {found} {_unit_noun(limit)}; Postmark accepts at most {limit.max} "
+                    f"per message{_limit_note(limit)}",
+                )
+
+
+def _unit_noun(limit: Limit) -> str:
+    return "recipients" if limit.unit == "addresses" else limit.unit
+
+
+def _check_request_limits(op: Operation, data: Any, content: bytes) -> None:
+    """Whole-request limits: body size (50 MB) and items per field (500 messages, 50
+    suppressions)."""
+    for limit in op.limits:
+        if limit.scope != "request":
+            continue
+        if limit.unit == "bytes" and len(content) > limit.max:
+            raise RequestValidationError(
+                limit.field or "body",
+                f"is {len(content):,} bytes as JSON; Postmark accepts at most {limit.max:,} bytes "
+                f"per request{_limit_note(limit)}",
+            )
+        if limit.unit in ("items", "addresses"):
+            value = data.get(limit.field) if limit.field and isinstance(data, dict) else data
+            if limit.field is None and not isinstance(data, list):
+                continue
+            size = _size_of(limit, value)
+            if size is not None and size > limit.max:
+                raise RequestValidationError(
+                    limit.field or "body",
+                    f"has {size} {_unit_noun(limit)}; Postmark accepts at most {limit.max} per "
+                    f"request{_limit_note(limit)}",
+                )
+
+
+def _size_of(limit: Limit, value: Any) -> int | None:
+    if limit.unit == "addresses" and isinstance(value, str):
+        return count_recipients(value)
+    if isinstance(value, list):
+        return len(value)
+    return None
+
+
+def check_limits(op: Operation, data: Any, content: bytes, measure: Callable[[Any], int]) -> None:
+    """Every limit the spec states for `op`, checked on the body about to be sent: `content` is
+    its JSON, `measure` gives the JSON size of one message.
+
+    Server-scope limits (100 templates per server) are Postmark-side state and not checkable.
+    """
+    if not op.limits:
+        return
+    _check_request_limits(op, data, content)
+    messages = messages_of(op, data)
+    if messages is None:
+        check_message_limits(op, data, len(content), "body")
+        return
+    sized = any(limit.unit == "bytes" and limit.scope == "message" for limit in op.limits)
+    for index, message in enumerate(messages):
+        size = measure(message) if sized else 0
+        check_message_limits(op, message, size, f"messages[{index}]")
 
 
 # ---- the messages of a send and their streams -----------------------------------------------
