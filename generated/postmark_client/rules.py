@@ -115,7 +115,10 @@ class Reading(NamedTuple):
     @property
     def unreadable(self) -> Unreadable | None:
         """The first entry that does not read as one address, or None."""
-        return next((e for e in self.entries if isinstance(e, Unreadable)), None)
+        for entry in self.entries:
+            if isinstance(entry, Unreadable):
+                return entry
+        return None
 
     @property
     def problem(self) -> str | None:
@@ -140,6 +143,8 @@ def count_recipients(value: str) -> int:
 
 def read_recipients(field: str, value: str) -> Reading:
     """Read a recipient field into its entries; see the module's docstring for the forms."""
+    if _ADDR_SPEC.fullmatch(value):  # one bare address: what most sends carry
+        return Reading(field, (Mailbox("", value),))
     if _PLAIN.fullmatch(value):
         entries = [_read_plain(part) for part in _SEPARATORS.split(value)]
     else:
