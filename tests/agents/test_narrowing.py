@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import mcp
+import postmark_client
 import pytest
 from postmark_client import ServerClient, cli
 from postmark_client._audit import AuditEntry, AuditLog
@@ -240,14 +241,14 @@ async def test_mcp_bulk_without_a_stream_lands_where_the_check_said(policy: Poli
 
 
 async def test_mcp_over_stdio_denies_two_angle_addresses(policy: Policy) -> None:
-    generated = Path(__file__).resolve().parents[2] / "generated"
+    package_root = Path(postmark_client.__file__).resolve().parents[1]  # the package tested here
     params = mcp.StdioServerParameters(
         command=sys.executable,
         args=[
             "-m", "postmark_client.mcp._server", "--policy", str(policy.path), "--agent",
             "mailer", "--fake",
         ],
-        env={"PYTHONPATH": str(generated), "PATH": ""},
+        env={"PYTHONPATH": str(package_root), "PATH": ""},
     )  # fmt: skip
     async with mcp.Client(params, read_timeout_seconds=60) as client:
         result = await client.call_tool("email_send", {**SEND, "to": SMUGGLED[2][0]})
