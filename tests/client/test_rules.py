@@ -59,6 +59,8 @@ def test_readable_forms(value: str, expected: list[tuple[str, str]]) -> None:
         ("jane@example.com>", "a '>' without '<'"),
         ("<jane@example.com, eve@evil.org>", "a ',' inside an angle address"),
         ("jane\x00@example.com", "a control character"),
+        ('"Jane\\\x00" <jane@example.com>', "a control character"),
+        ('"Jane\\\nBcc: eve@evil.org" <jane@example.com>', "a line break inside a quoted name"),
         ("=?x-unknown?q?J?= <jane@example.com>", "an encoded word that does not decode"),
         ("=?utf-8?q?=3Ceve=40evil.org=3E?= <jane@example.com>", "an encoded word holding"),
         ('"jane"@example.com', "a quoted name without an angle address"),

@@ -181,7 +181,7 @@ def _split(value: str) -> list[tuple[str, str | None]]:
             problem = problem or f"a line break inside {inside}"
         elif char not in "\t\r\n" and (char < " " or char == "\x7f"):
             problem = problem or "a control character"
-        elif char == "\\" and (quoted or depth):
+        elif char == "\\" and (quoted or depth) and _printable(value[index + 1 : index + 2]):
             index += 1  # a quoted pair: the next character is taken as it is
         elif quoted:
             quoted = char != '"'
@@ -205,6 +205,11 @@ def _split(value: str) -> list[tuple[str, str | None]]:
         )
     parts.append((value[start:], problem))
     return parts
+
+
+def _printable(char: str) -> bool:
+    """Whether a quoted pair may escape `char` (never a line break or a control character)."""
+    return char == "\t" or (char >= " " and char != "\x7f")
 
 
 def _tokens(part: str) -> list[tuple[str, str]]:
