@@ -8,12 +8,13 @@ these functions, so the addresses and streams a policy checks are the ones count
 A recipient field (`To`, `Cc`, `Bcc`) is a list of entries separated by `,`, `;` or a line
 break. An entry is a bare address (`jane@example.com`), an angle address with an optional display
 name (`Jane Doe <jane@example.com>`, `"Doe, Jane" <jane@example.com>`,
-`=?utf-8?q?Jane?= <jane@example.com>`), with comments (`(work)`) anywhere between its words. An
+`=?utf-8?q?Jane?= <jane@example.com>`), with comments (`(work)`, dropped) between its words. An
 entry that does not read as exactly one address is `Unreadable`, with the reason; nothing about it
-is guessed. Unreadable are: two angle addresses in one entry, words beside a bare address, an `@`
-or `:` outside quotes and angle brackets, angle brackets or a line break inside a display name or
-comment, an unclosed quote, comment or angle bracket, a control character, an encoded word that
-does not decode, and anything else that is not an address.
+is guessed. Unreadable are: two angle addresses in one entry, text after the angle address, words
+beside a bare address, an `@` or `:` outside quotes and angle brackets, a separator or a line
+break inside an angle address, angle brackets or a line break inside a display name or comment,
+an unclosed quote, comment or angle bracket, a control character, an encoded word that does not
+decode, a field that is not a string, and anything else that is not an address.
 """
 
 from __future__ import annotations
