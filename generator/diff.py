@@ -1644,31 +1644,54 @@ def _policy_grants(path: str) -> dict[str, dict[str, str]]:
     if not isinstance(agents, dict):
         raise DiffError(f"--policy {path}: agents must be a table")
     return {
-        name: {k: v for k, v in table.items() if v in ("off", "read", "full")}
+        name: {k: v for k, v in table.items() if v in _LEVEL_ALLOWS}
         for name, table in agents.items()
         if isinstance(table, dict)
     }
 
 
+# What each policy level lets an agent call in a group (as `postmark_client.access` decides).
+_LEVEL_ALLOWS: dict[str, tuple[str, ...]] = {
+    "off": (),
+    "read": ("read",),
+    "write": ("write",),
+    "full": ("read", "write"),
+}
+
+
 def _reach(api: Api, grants: dict[str, str]) -> dict[str, str]:
-    """operationId -> `group.name (read|write)` for every operation the grants reach."""
+    """operationId -> `group.name (read|write)` for every operation the grants reach, with the
+    second groups it acts on (`; setting X also needs write on webhooks: denied`)."""
+
+    def allows(group: str, access: str) -> bool:
+        return access in _LEVEL_ALLOWS[grants.get(group, "off")]
+
     found = {}
     for op in api.operations:
-        level = grants.get(op.group, "off")
-        if level == "full" or (level == "read" and op.access == "read"):
-            found[op.id] = f"{op.group}.{op.name} ({op.access})"
+        if not allows(op.group, op.access) or not all(
+            allows(r.group, r.access) for r in op.reaches if not r.fields
+        ):
+            continue
+        notes = [
+            f"{'setting ' + ', '.join(r.fields) if r.fields else 'every call'} also needs "
+            f"{r.access} on {r.group}: {'granted' if allows(r.group, r.access) else 'denied'}"
+            for r in op.reaches
+        ]
+        found[op.id] = f"{op.group}.{op.name} ({'; '.join([op.access, *notes])})"
     return found
 
 
 def policy_reach(report: Report, path: str) -> dict[str, dict[str, list[str]]]:
-    """Which agents' reach the change alters: operations each gains or loses."""
+    """Which agents' reach the change alters: operations each gains or loses, and those it keeps
+    whose access changes (`old -> new`: another access, or a second group they act on)."""
     result: dict[str, dict[str, list[str]]] = {}
     for agent, grants in _policy_grants(path).items():
         old, new = _reach(report.old.api, grants), _reach(report.new.api, grants)
-        gained = [new[k] for k in new if k not in old or old[k] != new[k]]
-        lost = [old[k] for k in old if k not in new or old[k] != new[k]]
-        if gained or lost:
-            result[agent] = {"gains": gained, "loses": lost}
+        gained = [new[k] for k in new if k not in old]
+        lost = [old[k] for k in old if k not in new]
+        changed = [f"{old[k]} -> {new[k]}" for k in new if k in old and old[k] != new[k]]
+        if gained or lost or changed:
+            result[agent] = {"gains": gained, "loses": lost, "changes": changed}
     return result
 
 
@@ -1677,7 +1700,7 @@ def format_reach(reach: dict[str, dict[str, list[str]]], path: str) -> str:
     if not reach:
         lines.append("            no agent's reach changes")
     for agent, change in reach.items():
-        for verb, key in (("gains", "gains"), ("loses", "loses")):
+        for verb, key in (("gains", "gains"), ("loses", "loses"), ("now has", "changes")):
             for item in change[key]:
                 lines.append(f"            {agent} {verb} {item}")
     return "\n".join(lines) + "\n"
