@@ -75,7 +75,7 @@ from typing import Any, Literal
 
 from generator.build import BuildError, build_api
 from generator.loader import RefError, SpecLoadError, load_spec
-from generator.model import Api, EnumType, Field, Model, Operation, Parameter, TypeRef
+from generator.model import Api, EnumType, Field, Model, Operation, Parameter, Reach, TypeRef
 
 DEFAULT_SPEC = "spec/postmark.yaml"
 GIT_PREFIX = "git:"
@@ -91,7 +91,7 @@ Usage = Literal["request", "response"]
 KINDS: dict[str, Scope] = {
     "operation-added": "api",
     "operation-removed": "api",
-    "operation-changed": "api",  # retry safety or read/write access (informational)
+    "operation-changed": "api",  # retry safety, read/write access, second groups (informational)
     "security-changed": "api",
     "parameter-added": "api",
     "parameter-removed": "api",
@@ -572,6 +572,17 @@ class _Comparer:
                 f"{label}: access is now {new.access} (was {old.access})",
                 old.access,
                 new.access,
+            )
+        if old.reaches != new.reaches:
+            before, after = _reaches_text(old), _reaches_text(new)
+            self.add(
+                "operation-changed",
+                False,
+                f"{where}.x-postmark-reaches",
+                python,
+                f"{label}: now also needs {after} (was {before})",
+                before,
+                after,
             )
         self.compare_parameters(old, new)
         self.compare_body(old, new)
@@ -1659,9 +1670,20 @@ _LEVEL_ALLOWS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _reach_label(reach: Reach) -> str:
+    """`write on webhooks when it sets BounceHookUrl`, or `write on servers` (every call)."""
+    text = f"{reach.access} on {reach.group}"
+    return f"{text} when it sets {', '.join(reach.fields)}" if reach.fields else text
+
+
+def _reaches_text(op: Operation) -> str:
+    """The second groups an operation acts on, for a change's before and after."""
+    return "; ".join(_reach_label(r) for r in op.reaches) or "no other grant"
+
+
 def _reach(api: Api, grants: dict[str, str]) -> dict[str, str]:
     """operationId -> `group.name (read|write)` for every operation the grants reach, with the
-    second groups it acts on (`; setting X also needs write on webhooks: denied`)."""
+    second groups it acts on (`; also write on webhooks when it sets X: denied`)."""
 
     def allows(group: str, access: str) -> bool:
         return access in _LEVEL_ALLOWS[grants.get(group, "off")]
@@ -1673,8 +1695,7 @@ def _reach(api: Api, grants: dict[str, str]) -> dict[str, str]:
         ):
             continue
         notes = [
-            f"{'setting ' + ', '.join(r.fields) if r.fields else 'every call'} also needs "
-            f"{r.access} on {r.group}: {'granted' if allows(r.group, r.access) else 'denied'}"
+            f"also {_reach_label(r)}: {'granted' if allows(r.group, r.access) else 'denied'}"
             for r in op.reaches
         ]
         found[op.id] = f"{op.group}.{op.name} ({'; '.join([op.access, *notes])})"

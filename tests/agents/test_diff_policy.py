@@ -13,7 +13,7 @@ from generator.model import Api
 BULK = ("send_bulk_email", "get_bulk_email_status")
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "postmark.yaml"
 BULK_BY_TEMPLATE = (
-    "email.send_bulk (write; setting TemplateId, TemplateAlias also needs read on templates: "
+    "email.send_bulk (write; also read on templates when it sets TemplateId, TemplateAlias: "
     "denied)"
 )
 
@@ -63,9 +63,9 @@ def test_a_new_second_group_mark_changes_or_ends_reach(new: Side, tmp_path: Path
     )
     reach = reach_of(old_api, new, tmp_path, policy)
     hooks = (
-        "setting InboundHookUrl, BounceHookUrl, OpenHookUrl, DeliveryHookUrl, ClickHookUrl, "
-        "PostFirstOpenOnly, IncludeBounceContentInHook, EnableSmtpApiErrorHooks also needs write "
-        "on webhooks"
+        "also write on webhooks when it sets InboundHookUrl, BounceHookUrl, OpenHookUrl, "
+        "DeliveryHookUrl, ClickHookUrl, PostFirstOpenOnly, IncludeBounceContentInHook, "
+        "EnableSmtpApiErrorHooks"
     )
     admin = reach["admin"]
     assert admin["loses"] == ["templates.push (write)"]
