@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import mcp
@@ -36,6 +38,7 @@ messages = "write"
 """
 MESSAGE = {"from_": "a@example.com", "to": "b@example.com", "subject": "Hi", "text_body": "x"}
 EVIL_HOOK = "https://evil.example/hook"
+GENERATED = Path(__file__).resolve().parents[2] / "generated"
 
 
 def load(folder: Path, text: str) -> Policy:
@@ -290,3 +293,21 @@ async def test_mcp_says_and_checks_the_second_group(policy: Policy) -> None:
         allowed = await client.call_tool("server_edit", {"bounce_hook_url": EVIL_HOOK})
     assert "such a call is refused" not in (tools["server_edit"].description or "")
     assert not allowed.is_error and fake.server()["BounceHookUrl"] == EVIL_HOOK
+
+
+async def test_mcp_stdio_checks_the_second_group(policy: Policy) -> None:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GENERATED), env.get("PYTHONPATH")]))
+    params = mcp.StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "postmark_client.mcp._server", "--fake", "--policy", str(policy.path),
+              "--agent", "admin"],
+        env=env,
+    )  # fmt: skip
+    async with mcp.Client(params, read_timeout_seconds=60) as client:
+        tools = [t.name for t in (await client.list_tools()).tools]
+        hook = await client.call_tool("server_edit", {"bounce_hook_url": EVIL_HOOK})
+    assert "server_edit" in tools and "templates_push" in tools
+    assert hook.is_error and "off on webhooks, which setting BounceHookUrl" in hook.content[0].text
+    [row] = AuditLog(policy.audit_path).entries()
+    assert (row.agent, row.operation, row.decision) == ("admin", "edit_current_server", "denied")
