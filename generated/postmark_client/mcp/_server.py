@@ -29,7 +29,7 @@ from .. import models
 from .._meta import Operation
 from .._operations import OPERATIONS
 from .._spec import TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
-from ..access import AccessDeniedError, Policy, PolicyError
+from ..access import AccessDeniedError, Agent, Policy, PolicyError
 from ..batch import BatchResult
 from ..client import AsyncAccountClient, AsyncServerClient
 from ..errors import APIError, ErrorCode, PostmarkError, RequestValidationError
@@ -57,7 +57,34 @@ def tool_name(op: Operation) -> str:
 _BY_NAME: Final[dict[str, Operation]] = {tool_name(op): op for op in OPERATIONS.values()}
 
 
-def _describe(op: Operation, allow_all: bool) -> str:
+def _argument_names(op: Operation, fields: tuple[str, ...]) -> list[str]:
+    """The tool arguments (snake_case) of these body fields (wire names)."""
+    names = WIRE_NAMES.get(BODY_MODELS.get(op.id) or "", {})
+    by_wire = {wire: argument for argument, (wire, _) in names.items()}
+    return [by_wire.get(wire, wire) for wire in fields]
+
+
+def _second_groups(op: Operation, agent: Agent | None) -> list[str]:
+    """One sentence per second group the operation acts on, and whether this agent may."""
+    lines = []
+    for reach in op.reaches:
+        which = (
+            f"Setting {', '.join(_argument_names(op, reach.fields))}"
+            if reach.fields
+            else "Every call"
+        )
+        line = (
+            f"{which} also acts on {reach.group}: it needs {reach.access} on {reach.group} as "
+            f"well as {op.access} on {op.group}."
+        )
+        if agent is not None and not agent.allows(reach.group, reach.access):
+            level = agent.level(reach.group)
+            line += f" This agent has {level} on {reach.group}: such a call is refused."
+        lines.append(line)
+    return lines
+
+
+def _describe(op: Operation, allow_all: bool, agent: Agent | None = None) -> str:
     parts = [op.summary]
     if op.description:
         parts.append(op.description)
@@ -68,6 +95,7 @@ def _describe(op: Operation, allow_all: bool) -> str:
         parts.append("Changes data; safe to repeat.")
     else:
         parts.append("Changes data; never repeated automatically (a send is never re-sent).")
+    parts.extend(_second_groups(op, agent))
     for limit in op.limits:
         if limit.description:
             parts.append(f"Limit: {limit.description}")
@@ -151,12 +179,13 @@ class PostmarkTools:
         return self.policy.operations_for(agent)
 
     def tools(self, agent: str) -> list[types.Tool]:
-        return [self.tool(op) for op in self.operations(agent)]
+        found = self.policy.agent(agent)
+        return [self.tool(op, found) for op in self.operations(agent)]
 
-    def tool(self, op: Operation) -> types.Tool:
+    def tool(self, op: Operation, agent: Agent | None = None) -> types.Tool:
         return types.Tool(
             name=tool_name(op),
-            description=_describe(op, self.policy.allow_all),
+            description=_describe(op, self.policy.allow_all, agent),
             input_schema=self._schema(op),
             annotations=_annotations(op),
         )
