@@ -533,10 +533,19 @@ def _released(response: httpx.Response) -> httpx.Response:
     return response
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# NaN, Infinity and -Infinity are not JSON (RFC 8259), though Python's parser takes them.
+_DECODER: Final = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def _loads(content: bytes) -> Any:
-    """json.loads, with JSON nested too deep for the parser reported as a ValueError."""
+    """json.loads, refusing NaN and Infinity, with JSON nested too deep for the parser
+    reported as a ValueError."""
     try:
-        return json.loads(content)
+        return _DECODER.decode(content.decode(json.detect_encoding(content), "surrogatepass"))
     except RecursionError:
         raise ValueError("nested too deeply to parse") from None
 
@@ -652,9 +661,26 @@ def connection_error(op: Operation, exc: httpx.RequestError) -> APIConnectionErr
     return APIConnectionError(f"{what}: connection failed ({detail})")
 
 
+def _check_error_code(op: Operation, response: httpx.Response, data: Any) -> None:
+    """An ErrorCode that is not an integer (NaN, 1.5, true, "0") says nothing about success:
+    the answer is refused rather than read as accepted."""
+    if not isinstance(data, dict) or "ErrorCode" not in data:
+        return
+    code = data["ErrorCode"]
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise ResponseDecodeError(
+            response.status_code,
+            None,
+            f"{op.id}: the answer's ErrorCode is {_shortened(repr(code))}, not an integer",
+            request_id_of(response),
+            body=data,
+        )
+
+
 def _decode(op: Operation, response: httpx.Response, cast_to: Callable[[Any], T]) -> T:
     """Read a 2xx answer into its typed model; a body that does not fit is an error."""
     data = _json_of(op, response)
+    _check_error_code(op, response, data)
     try:
         return cast_to(data)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
