@@ -638,9 +638,10 @@ def api_error(op: Operation, response: httpx.Response) -> APIError:
     )
 
 
-def connection_error(op: Operation, exc: httpx.RequestError) -> APIConnectionError:
-    """Wrap an httpx failure without its request (whose headers hold the token)."""
-    what = f"{op.method} {op.path} ({op.id})"
+def connection_error(op: Operation, exc: httpx.RequestError, base_url: str) -> APIConnectionError:
+    """Wrap an httpx failure without its request (whose headers hold the token); the message
+    names the URL tried (the path as the spec writes it: no values, no query)."""
+    what = f"{op.method} {base_url}{op.path} ({op.id})"
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     sent = not isinstance(exc, _NEVER_SENT + _NOT_RETRYABLE)
     if sent and not op.retry_safe:
@@ -959,7 +960,7 @@ class BaseClient:
         retryable = never_sent or (op.retry_safe and not isinstance(exc, _NOT_RETRYABLE))
         if retryable and attempt < self._max_retries:
             return self._backoff(attempt)
-        raise connection_error(op, exc) from exc
+        raise connection_error(op, exc, self._base_url) from exc
 
     # Logging ------------------------------------------------------------------------------
 
