@@ -403,15 +403,15 @@ class WebhookApp(_App[E]):
         stream = environ.get("wsgi.input")
         if stream is None:
             return b""
-        if length is not None:
-            return _read_exactly(stream, length)
         if environ.get("wsgi.input_terminated"):
-            # The server has taken the chunks apart and says so: the stream ends with the body.
+            # The server says the stream ends with the body (chunks taken apart, if any).
             return _read_to_end(stream, self._receiver.max_body_bytes)
         if _is_chunked(environ):
-            # The chunks as sent (wsgiref passes them raw): reading to the end would wait for
-            # the client, which waits for the answer.
+            # The chunks as sent (wsgiref passes them raw), whatever a Content-Length says:
+            # reading to the end would wait for the client, which waits for the answer.
             return _read_chunked(stream, self._receiver.max_body_bytes)
+        if length is not None:
+            return _read_exactly(stream, length)
         return b""
 
 
