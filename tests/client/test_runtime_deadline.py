@@ -191,6 +191,7 @@ def test_a_trickled_answer_to_a_send_ends_at_the_timeout_as_maybe_sent(
 ) -> None:
     error = deadline_error(kind, trickle.url, SEND, Message())
     assert isinstance(error, MessageMaybeSentError)
+    assert "timed out after the request was sent" in str(error)
     assert "may or may not have been sent" in str(error)
 
 

@@ -647,16 +647,17 @@ def connection_error(op: Operation, exc: httpx.RequestError, base_url: str) -> A
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     sent = not isinstance(exc, _NEVER_SENT + _NOT_RETRYABLE)
     if sent and not op.retry_safe:
+        ended = "timed out" if isinstance(exc, httpx.TimeoutException) else "the connection failed"
         if op.acts_on == "email":
             return MessageMaybeSentError(
                 op.id,
-                f"{what}: the connection failed after the request was sent ({detail}); the "
+                f"{what}: {ended} after the request was sent ({detail}); the "
                 "message may or may not have been sent. It was not re-sent: search the "
                 "outbound messages before sending it again.",
             )
         return OutcomeUnknownError(
             op.id,
-            f"{what}: the connection failed after the request was sent ({detail}); it may or "
+            f"{what}: {ended} after the request was sent ({detail}); it may or "
             "may not have taken effect and was not repeated.",
         )
     if isinstance(exc, httpx.TimeoutException):
