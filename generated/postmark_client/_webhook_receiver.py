@@ -387,8 +387,9 @@ class WebhookApp(_App[E]):
             body = self._body(environ, length)
         except _BodyError as exc:
             return _Answer(exc.status, exc.message)
-        except OSError as exc:  # the server's read timeout: the client stopped sending
-            return _Answer(400, f"the body did not arrive in time ({type(exc).__name__})")
+        except OSError as exc:  # the server's read timeout (the client stopped sending), a reset
+            why = "did not arrive in time" if isinstance(exc, TimeoutError) else "could not be read"
+            return _Answer(400, f"the body {why} ({type(exc).__name__})")
         parsed = receiver.parse(body)
         if isinstance(parsed, _Answer):
             return parsed
