@@ -15,6 +15,7 @@ import contextvars
 import json
 import mimetypes
 import os
+import socket
 import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -40,6 +41,8 @@ __all__ = ["PostmarkTools", "build_server", "main", "tool_name"]
 SENDER_ENV: Final = "DEFAULT_SENDER_EMAIL"
 STREAM_ENV: Final = "DEFAULT_MESSAGE_STREAM"
 BASE_URL_ENV: Final = "POSTMARK_API_URL"
+HTTP_PATH: Final = "/mcp"
+"""Where `--http` serves the streamable HTTP endpoint."""
 _MAX_NAME: Final = 60
 _SENDER_FIELD: Final = "from"
 _STREAM_FIELD: Final = "message_stream"
@@ -449,8 +452,31 @@ class BearerAuth:
 
 
 def http_app(server: Server[Any], policy: Policy) -> Any:
-    """The streamable HTTP app (stateless: each request carries its agent's key)."""
-    return BearerAuth(server.streamable_http_app(stateless_http=True, json_response=True), policy)
+    """The streamable HTTP app at HTTP_PATH (stateless: each request carries its agent's key)."""
+    app = server.streamable_http_app(
+        streamable_http_path=HTTP_PATH, stateless_http=True, json_response=True
+    )
+    return BearerAuth(app, policy)
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound and listening on host:port (port 0 picks a free one), so the address can
+    be said before the server runs and connections wait in the backlog; OSError if it cannot."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}{HTTP_PATH}"
 
 
 # ---- the command -------------------------------------------------------------------------------
@@ -522,7 +548,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.http:
         import uvicorn
 
-        uvicorn.run(http_app(server, policy), host=args.host, port=args.port, log_level="warning")
+        try:
+            sock = _listening_socket(args.host, args.port)
+        except OSError as exc:
+            return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        sys.stderr.write(
+            f"postmark-mcp: listening on {_url_of(sock)} (streamable HTTP, each agent by its "
+            "bearer key); Ctrl-C stops\n"
+        )
+        sys.stderr.flush()
+        config = uvicorn.Config(http_app(server, policy), log_level="warning")
+        uvicorn.Server(config).run(sockets=[sock])
         return 0
     import anyio
     from mcp.server.stdio import stdio_server
