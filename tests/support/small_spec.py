@@ -14,8 +14,9 @@ from typing import Any
 
 import yaml
 
+from support.spec_yaml import spec_doc
+
 REAL_SPEC = Path(__file__).resolve().parents[2] / "spec" / "postmark.yaml"
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # POST /email and GET /bounces: a request body, query parameters, shared parameters, a webhook event.
 KEPT_PATHS = ("/email", "/bounces")
@@ -25,15 +26,9 @@ ALWAYS_KEPT = ("#/components/schemas/WebhookPayload",)
 Doc = dict[str, Any]
 
 
-@cache
-def _real() -> Doc:
-    loaded: Doc = yaml.load(REAL_SPEC.read_text(encoding="utf-8"), Loader=LOADER)
-    return loaded
-
-
 def real_doc() -> Doc:
     """spec/postmark.yaml as loaded, a fresh copy for each caller to change."""
-    return copy.deepcopy(_real())
+    return spec_doc(REAL_SPEC)
 
 
 @cache

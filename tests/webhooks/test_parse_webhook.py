@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from postmark_client import models
 from postmark_client.webhooks import (
     WEBHOOK_CLASSES,
@@ -20,6 +19,7 @@ from postmark_client.webhooks import (
     webhook_data,
     webhook_type,
 )
+from support.spec_yaml import spec_doc
 
 REPO = Path(__file__).resolve().parents[2]
 # Recorded Postmark payloads, kept in the repository (their sources: SOURCES.md there).
@@ -51,7 +51,7 @@ def test_the_recorded_payloads_cover_every_record_type() -> None:
 
 
 def test_the_dispatch_table_is_the_spec_s_webhooks_section() -> None:
-    spec = yaml.safe_load((REPO / "spec" / "postmark.yaml").read_text())
+    spec = spec_doc(REPO / "spec" / "postmark.yaml")
     expected = {}
     for key, item in spec["webhooks"].items():
         post = item["post"]
