@@ -399,6 +399,15 @@ class Limit:
 
 
 @dataclass
+class Reach:
+    """A second group an operation acts on (`x-postmark-reaches`): the grant it also takes."""
+
+    group: str  # the other group's python name: `webhooks`
+    access: Literal["read", "write"]  # the level of access it takes there
+    fields: list[str]  # wire names of the body fields that act there; empty: every call does
+
+
+@dataclass
 class Operation:
     """One API operation, with everything the client, the CLI, the fake and the docs need."""
 
@@ -437,6 +446,7 @@ class Operation:
     # The body field whose entries are the messages of a send (`Messages` of a batch object,
     # or the Bulk API's recipients); None when the body is one message or an array of them.
     messages_field: str | None = None
+    reaches: list[Reach] = field(default_factory=list)
 
     @property
     def parameters(self) -> list[Parameter]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Limit, Operation, Param
+from .._meta import BodyField, Limit, Operation, Param, Reach
 
 __all__ = [
     "GET_BULK_EMAIL_STATUS",
@@ -416,6 +416,12 @@ SEND_EMAIL_WITH_TEMPLATE: Final = Operation(
     webhook_event="Delivery",
     acts_on="email",
     default_stream="outbound",
+    reaches=(
+        Reach(
+            group="templates",
+            access="read",
+        ),
+    ),
 )
 """POST /email/withTemplate: Send one message rendered from a stored template."""
 
@@ -497,6 +503,12 @@ SEND_EMAIL_BATCH_WITH_TEMPLATES: Final = Operation(
     response_item_schema="SendEmailResponse",
     default_stream="outbound",
     messages_field="Messages",
+    reaches=(
+        Reach(
+            group="templates",
+            access="read",
+        ),
+    ),
 )
 """POST /email/batchWithTemplates: Send up to 500 templated messages in one call."""
 
@@ -641,6 +653,13 @@ SEND_BULK_EMAIL: Final = Operation(
     acts_on="email",
     default_stream="outbound",
     messages_field="Messages",
+    reaches=(
+        Reach(
+            group="templates",
+            access="read",
+            fields=("TemplateId", "TemplateAlias"),
+        ),
+    ),
 )
 """POST /email/bulk: Send one message to many recipients in a single call (Bulk API)."""
 
