@@ -639,6 +639,9 @@ class _Builder:
         )
         if paging_raw:
             op.paging = self.build_paging(op, paging_raw, f"{location}.x-postmark-paging")
+        op.default_stream = raw.get("x-postmark-default-stream")
+        if op.default_stream is not None and body is not None:
+            op.messages_field = body.batch_field or self._recipients_field(body)
         return op
 
     def build_parameters(
@@ -731,6 +734,15 @@ class _Builder:
         payload_type = self.type_of(schema, hint, f"{location}.content.application/json.schema")
         model = self.models.get(payload_type.name or "") if payload_type.kind == "model" else None
         return media, schema_name, payload_type, model, self._item_model(payload_type)
+
+    def _recipients_field(self, body: Body) -> str | None:
+        """The array field of a send's object body whose entries each name a recipient (`To`):
+        the Bulk API's `Messages`, whose entries share the body's other fields."""
+        for item in body.model.fields if body.model is not None else []:
+            entry = self._item_model(item.type)
+            if entry is not None and entry.field_by_wire("To") is not None:
+                return item.wire
+        return None
 
     def _item_model(self, array: TypeRef) -> Model | None:
         """The model of an array's items, when the type is an array of objects."""

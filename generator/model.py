@@ -441,6 +441,11 @@ class Operation:
     # `x-postmark-resource`: a plain resource (create/list/get/edit/delete) the fake Postmark
     # serves generically; None for an operation the fake needs its own handler for.
     resource: dict[str, Any] | None = None
+    # `x-postmark-default-stream`: the stream a send lands on when it names none.
+    default_stream: str | None = None
+    # The body field whose entries are the messages of a send (`Messages` of a batch object,
+    # or the Bulk API's recipients); None when the body is one message or an array of them.
+    messages_field: str | None = None
     reaches: list[Reach] = field(default_factory=list)
 
     @property

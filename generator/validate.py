@@ -1025,6 +1025,28 @@ def check_batch(c: Checker) -> Iterator[Problem]:
                 )
 
 
+_STREAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def check_default_stream(c: Checker) -> Iterator[Problem]:
+    """x-postmark-default-stream is on every sending operation (write on email) and only there,
+    and is a stream ID."""
+    key = "x-postmark-default-stream"
+    for op in c.operations:
+        sends = op.node.get("x-postmark-access") == "write" and (
+            op.node.get("x-postmark-acts-on") == "email"
+        )
+        stream = op.node.get(key)
+        if stream is None:
+            if sends:
+                yield c.on(op, message=f"a sending operation needs {key} (the stream it lands on)")
+            continue
+        if not sends:
+            yield c.on(op, key, message="only a sending operation (write on email) has a stream")
+        elif not isinstance(stream, str) or not _STREAM_ID.match(stream):
+            yield c.on(op, key, message=f"{stream!r} is not a message stream ID")
+
+
 def check_reaches(c: Checker) -> Iterator[Problem]:
     """x-postmark-reaches: each entry names another group, `read` or `write`, and optionally
     top-level request body fields; a read operation writes nowhere."""
@@ -1700,6 +1722,7 @@ RULES: list[Rule] = [
     check_paging,
     check_limits,
     check_batch,
+    check_default_stream,
     check_reaches,
     check_python_names,
     check_servers,

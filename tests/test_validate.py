@@ -458,6 +458,25 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
         ["paths./email.post.x-postmark-batch: a batch operation needs a limit with unit 'items'"],
     ),
     (
+        "default-stream-missing",
+        delete(EMAIL + ("x-postmark-default-stream",)),
+        [
+            "paths./email.post: a sending operation needs x-postmark-default-stream (the stream it lands on)"
+        ],
+    ),
+    (
+        "default-stream-not-a-send",
+        set_(SENDERS + ("x-postmark-default-stream",), "outbound"),
+        [
+            "paths./senders.get.x-postmark-default-stream: only a sending operation (write on email) has a stream"
+        ],
+    ),
+    (
+        "default-stream-id",
+        set_(EMAIL + ("x-postmark-default-stream",), "out bound"),
+        ["paths./email.post.x-postmark-default-stream: 'out bound' is not a message stream ID"],
+    ),
+    (
         "python-name-identifier",
         set_(EMAIL + ("x-python-name",), "send-email"),
         ["paths./email.post.x-python-name: 'send-email' is not a valid Python identifier"],

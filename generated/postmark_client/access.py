@@ -60,6 +60,7 @@ from .errors import (
     OutcomeUnknownError,
     PostmarkError,
 )
+from .rules import outgoing
 
 __all__ = [
     "LEVELS",
@@ -93,20 +94,6 @@ _TOP_KEYS: Final = ("audit", "record_addresses", "attachments_dir", "agents")
 _RECORD_ADDRESSES: Final = ("domains", "full", "none")
 _AGENT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DEFAULT_AUDIT: Final = "postmark-audit.sqlite"
-# Postmark's default transactional stream: where a send without MessageStream goes.
-_DEFAULT_STREAM: Final = "outbound"
-_STREAM_FIELD: Final = "MessageStream"
-# The fields that hold recipient addresses: those the spec limits in `addresses`.
-_ADDRESS_FIELDS: Final = tuple(
-    sorted(
-        {
-            limit.field
-            for op in OPERATIONS.values()
-            for limit in op.limits
-            if limit.unit == "addresses" and limit.field
-        }
-    )
-)
 
 
 class AccessDeniedError(PostmarkError):
@@ -192,6 +179,8 @@ class Facts:
     stream: str | None = None
     recipients: list[str] = field(default_factory=list)
     messages: int = 0
+    unreadable: str | None = None
+    """The first recipient field that does not read as plain addresses, and why."""
 
 
 # ---- reading a policy file ------------------------------------------------------------------
@@ -477,9 +466,17 @@ class Policy:
                 f"message stream {facts.stream!r} is not one of {', '.join(streams)}",
                 f"message stream in {', '.join(streams)}",
             )
+        narrowed = agent.recipients is not None or streams is not None
+        if narrowed and facts.unreadable is not None:
+            # What cannot be read cannot be checked: some reader may send it elsewhere.
+            return Decision(
+                False,
+                f"recipient field {facts.unreadable}",
+                "recipient fields that read as plain addresses",
+            )
         if agent.recipients is not None and facts.recipients:
             for address in facts.recipients:
-                if not any(fnmatchcase(address, pattern) for pattern in agent.recipients):
+                if not any(fnmatchcase(address.lower(), p) for p in agent.recipients):
                     return Decision(
                         False,
                         f"recipient on {_domain(address) or 'an unknown domain'} is not "
@@ -524,56 +521,8 @@ def _reach_text(reach: Reach) -> str:
     return f"{text} when it sets {', '.join(reach.fields)}" if reach.fields else text
 
 
-_ANGLE: Final = re.compile(r"<([^<>]*)>")
-
-
-def split_addresses(value: str) -> list[str]:
-    """The bare, lower-cased addresses of a comma-separated field (display names dropped)."""
-    if '"' not in value and "<" not in value:
-        # No display names, nothing quoted: what every call of an agent mostly sends.
-        return [address for part in value.split(",") if (address := part.strip().lower())]
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in value:
-        if char == '"':
-            quoted = not quoted
-        elif char == "," and not quoted:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    found: list[str] = []
-    for part in parts:
-        angle = _ANGLE.search(part)
-        address = (angle.group(1) if angle else part).strip().strip('"').lower()
-        if address:
-            found.append(address)
-    return found
-
-
 def _domain(address: str) -> str:
-    return address.rpartition("@")[2] if "@" in address else ""
-
-
-def _messages(op: Operation, data: Any) -> list[Mapping[str, Any]]:
-    """The messages a send carries: the body, the items of an array body, or the objects of
-    a list field (`Messages` of a batch or of the Bulk API)."""
-    if isinstance(data, list):
-        return [item for item in data if isinstance(item, Mapping)]
-    if not isinstance(data, Mapping):
-        return []
-    nested = [
-        item
-        for value in data.values()
-        if isinstance(value, list)
-        for item in value
-        if isinstance(item, Mapping) and any(name in item for name in _ADDRESS_FIELDS)
-    ]
-    if nested and not any(isinstance(data.get(name), str) for name in _ADDRESS_FIELDS):
-        return nested
-    return [data]
+    return address.rpartition("@")[2].lower() if "@" in address else ""
 
 
 def _facts(
@@ -590,21 +539,19 @@ def _facts(
                     facts.stream = value
     if op.access != "write" or op.acts_on != "email" or data is None:
         return facts
-    messages = _messages(op, data)
+    messages = outgoing(op, data)
     facts.messages = len(messages)
-    top_stream = data.get(_STREAM_FIELD) if isinstance(data, Mapping) else None
+    streams: list[str] = []
     for message in messages:
-        for name in _ADDRESS_FIELDS:
-            value = message.get(name)
-            if isinstance(value, str):
-                facts.recipients.extend(split_addresses(value))
-        stream = message.get(_STREAM_FIELD) or top_stream
-        if isinstance(stream, str) and facts.stream not in (None, stream):
-            facts.stream = f"{facts.stream},{stream}"
-        elif isinstance(stream, str):
-            facts.stream = stream
-    if facts.stream is None:
-        facts.stream = _DEFAULT_STREAM
+        for reading in message.recipients:
+            # Every address the message could reach, so the row names what would be sent to.
+            facts.recipients.extend(reading.reachable)
+            if facts.unreadable is None:
+                facts.unreadable = reading.problem
+        if message.stream is not None and message.stream not in streams:
+            streams.append(message.stream)
+    if streams:
+        facts.stream = ",".join(streams)
     return facts
 
 

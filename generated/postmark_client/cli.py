@@ -398,7 +398,7 @@ def _add_operation_options(parser: argparse.ArgumentParser, op: Operation) -> li
         )
     if op.body_schema is not None:
         what = "the messages: an array, or an object with them in " if _is_batch(op) else "the body"
-        field_note = repr(op.body_batch_field or "Messages") if _is_batch(op) else ""
+        field_note = repr(op.messages_field or "Messages") if _is_batch(op) else ""
         body.add_argument(
             "--json",
             metavar="JSON|@FILE|-",
@@ -611,7 +611,7 @@ def _model_reader(schema: str | None) -> Callable[[Mapping[str, Any]], Any]:
 
 def _messages(op: Operation, data: Any) -> list[Any]:
     """The messages of a batch: an array, or an object holding them (`{"Messages": [...]}`)."""
-    key = op.body_batch_field or "Messages"
+    key = op.messages_field or "Messages"
     if isinstance(data, dict):
         unknown = sorted(set(data) - {key})
         if unknown:

@@ -18,7 +18,6 @@ from postmark_client._base_client import (
     DEFAULT_MAX_RESPONSE_BYTES,
     AsyncAPIClient,
     SyncAPIClient,
-    count_recipients,
 )
 from postmark_client.errors import (
     APIError,
@@ -27,6 +26,7 @@ from postmark_client.errors import (
     RequestValidationError,
     ResponseDecodeError,
 )
+from postmark_client.rules import count_recipients
 from runtime_support import (
     ACCOUNT_HEADER,
     GET_TEMPLATE,

@@ -14,9 +14,9 @@ from postmark_client._base_client import (
     VERSION,
     AsyncAPIClient,
     SyncAPIClient,
-    count_recipients,
 )
 from postmark_client.errors import RequestValidationError
+from postmark_client.rules import count_recipients
 from runtime_support import (
     ACCOUNT_HEADER,
     CREATE_SUPPRESSIONS,

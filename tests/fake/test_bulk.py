@@ -15,7 +15,7 @@ import pytest
 from fake_support import SpecCheckingTransport, assert_fits, call, error_of, no_sleep
 from postmark_client import AccountClient, AsyncServerClient, ServerClient, models
 from postmark_client._operations import OPERATIONS
-from postmark_client.errors import NotFoundError
+from postmark_client.errors import APIError, NotFoundError
 from postmark_client.testing import FakePostmark
 from postmark_client.testing._fake import TEST_TOKEN
 
@@ -150,7 +150,11 @@ def test_a_bulk_request_with_a_server_template(client: ServerClient, fake: FakeP
         name="News", alias="news", subject="News for {{FirstName}}", text_body="Dear {{FirstName}}"
     )
     accepted = client.email.send_bulk(
-        from_=SENDER, recipients=recipients(), template_alias="news", tag="march-news"
+        from_=SENDER,
+        recipients=recipients(),
+        template_alias="news",
+        tag="march-news",
+        message_stream="broadcast",
     )
     assert progress(client, accepted.id, 3)[-1] == ("Completed", 100.0, 4)
     subjects = sorted(m["Subject"] for m in bulk_messages(fake))
@@ -158,10 +162,18 @@ def test_a_bulk_request_with_a_server_template(client: ServerClient, fake: FakeP
     assert {m["TextBody"] for m in bulk_messages(fake)} == {f"Dear {n}" for n in PEOPLE.values()}
 
 
-def test_the_message_stream_defaults_to_broadcast(client: ServerClient, fake: FakePostmark) -> None:
-    accepted = send_bulk(client, message_stream=None)
-    progress(client, accepted.id, 3)
-    assert {m["MessageStream"] for m in bulk_messages(fake)} == {"broadcast"}
+def test_without_a_stream_it_lands_on_outbound_and_is_refused(
+    client: ServerClient, fake: FakePostmark
+) -> None:
+    """Postmark's default stream is always the transactional `outbound`, which the Bulk API
+    refuses: nothing is accepted, nothing lands on `broadcast`."""
+    assert OPERATIONS["send_bulk_email"].default_stream == "outbound"
+    with pytest.raises(APIError) as refused:
+        send_bulk(client, message_stream=None)
+    assert refused.value.error_code == 1236
+    assert "'outbound' is a Transactional stream" in refused.value.message
+    assert "no MessageStream was given" in refused.value.message
+    assert fake.messages() == [] and fake.calls[-1].operation_id == "send_bulk_email"
 
 
 def test_an_odd_count_is_released_half_rounded_down_first(

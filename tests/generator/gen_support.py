@@ -43,6 +43,7 @@ SPEC_AGNOSTIC_TEMPLATES = frozenset(
         "static/postmark_client/_exceptions.py",
         "static/postmark_client/pagination.py",
         "static/postmark_client/batch.py",
+        "static/postmark_client/rules.py",
     }
 )
 SMALL_OUTPUTS: tuple[Output, ...] = tuple(

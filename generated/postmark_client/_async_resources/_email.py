@@ -336,7 +336,9 @@ class AsyncEmail(AsyncResource):
             tag: `Tag`
             metadata: `Metadata`: Custom string key/value pairs kept with a message; searchable as
                 metadata_<key>.
-            message_stream: `MessageStream`: A broadcast message stream.
+            message_stream: `MessageStream`: A broadcast message stream; absent means "outbound",
+                the server's default transactional stream, which the
+                Bulk API refuses (ErrorCode 1236).
             track_opens: `TrackOpens`
             track_links: `TrackLinks`: Link tracking for a message; absent means the server's
                 setting.

@@ -177,6 +177,7 @@ SEND_EMAIL: Final = Operation(
     ),
     webhook_event="Delivery",
     acts_on="email",
+    default_stream="outbound",
 )
 """POST /email: Send one message."""
 
@@ -247,6 +248,7 @@ SEND_EMAIL_BATCH: Final = Operation(
     batch=True,
     body_item_schema="SendEmailRequest",
     response_item_schema="SendEmailResponse",
+    default_stream="outbound",
 )
 """POST /email/batch: Send up to 500 messages in one call."""
 
@@ -413,6 +415,7 @@ SEND_EMAIL_WITH_TEMPLATE: Final = Operation(
     ),
     webhook_event="Delivery",
     acts_on="email",
+    default_stream="outbound",
     reaches=(
         Reach(
             group="templates",
@@ -497,8 +500,9 @@ SEND_EMAIL_BATCH_WITH_TEMPLATES: Final = Operation(
     acts_on="email",
     batch=True,
     body_item_schema="SendEmailWithTemplateRequest",
-    body_batch_field="Messages",
     response_item_schema="SendEmailResponse",
+    default_stream="outbound",
+    messages_field="Messages",
     reaches=(
         Reach(
             group="templates",
@@ -603,7 +607,7 @@ SEND_BULK_EMAIL: Final = Operation(
             python="message_stream",
             type="string",
             required=False,
-            description="A broadcast message stream.",
+            description='A broadcast message stream; absent means "outbound", the server\'s default transactional stream, which the Bulk API refuses (ErrorCode 1236).',
         ),
         BodyField(
             wire="TrackOpens",
@@ -647,6 +651,8 @@ SEND_BULK_EMAIL: Final = Operation(
     ),
     webhook_event="Delivery",
     acts_on="email",
+    default_stream="outbound",
+    messages_field="Messages",
     reaches=(
         Reach(
             group="templates",

@@ -499,7 +499,10 @@ INPUT_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                 "additionalProperties": {"type": "string"},
                 "description": "Custom string key/value pairs kept with a message; searchable as metadata_<key>.",
             },
-            "message_stream": {"type": "string", "description": "A broadcast message stream."},
+            "message_stream": {
+                "type": "string",
+                "description": 'A broadcast message stream; absent means "outbound", the server\'s default transactional stream, which the Bulk API refuses (ErrorCode 1236).',
+            },
             "track_opens": {"type": "boolean"},
             "track_links": {
                 "type": "string",

@@ -605,7 +605,8 @@ class BulkEmailRequest:
     metadata: Metadata | None = None
     """`Metadata`: Custom string key/value pairs kept with a message; searchable as metadata_<key>."""
     message_stream: str | None = None
-    """`MessageStream`: A broadcast message stream."""
+    """`MessageStream`: A broadcast message stream; absent means "outbound", the server's default
+    transactional stream, which the Bulk API refuses (ErrorCode 1236)."""
     track_opens: bool | None = None
     """`TrackOpens`"""
     track_links: TrackLinks | None = None

@@ -20,6 +20,7 @@ from typing import Any, Final
 from .._meta import Operation
 from .._operations import OPERATIONS
 from ..errors import ErrorCode
+from ..rules import RECIPIENT_FIELDS, is_address, read_recipients, stream_of
 from . import _mustache
 from ._state import (
     BOUNCE_TESTING_DOMAIN,
@@ -34,7 +35,6 @@ from ._state import (
     Rejected,
     ServerState,
     address_of,
-    is_address,
     mail_date,
     split_addresses,
     stamp,
@@ -243,7 +243,7 @@ class World:
                 EMAIL_ERRORS.code_for(problem), f"Invalid email request: {problem.message}."
             )
         message = normalize(schema, message)
-        stream = self._sending_stream(server, message.get("MessageStream"))
+        stream = self._sending_stream(server, stream_of(op, message))
         recipients = self._recipients(op, message)
         self._check_sender(message["From"])
         self._check_attachments(message.get("Attachments") or [])
@@ -269,8 +269,8 @@ class World:
         facts.update(MessageID=outbound.message_id, Message="OK")
         return answer_in_shape(SEND_RESPONSE_KEYS, facts, message)
 
-    def _sending_stream(self, server: ServerState, requested: Any) -> str:
-        stream = str(requested or "outbound")
+    def _sending_stream(self, server: ServerState, requested: str | None) -> str:
+        stream = requested or ""
         kind = server.streams.get(stream)
         if kind is None and stream in self.collection("message_streams", server):
             # An archived stream accepts no more mail (it exists, but cannot send: 1236).
@@ -294,21 +294,22 @@ class World:
         """(field, display name, address) of every To, Cc and Bcc recipient, checked."""
         limits = {limit.field: limit.max for limit in op.limits if limit.unit == "addresses"}
         found: list[tuple[str, str, str]] = []
-        for kind in ("To", "Cc", "Bcc"):
-            pairs = split_addresses(str(message.get(kind) or ""))
-            if len(pairs) > limits.get(kind, len(pairs)):
+        for kind in RECIPIENT_FIELDS:
+            reading = read_recipients(kind, str(message.get(kind) or ""))
+            count = len(reading.entries)
+            if count > limits.get(kind, count):
                 raise Rejected(
                     ErrorCode.INVALID_EMAIL_REQUEST,
-                    f"Invalid email request: '{kind}' holds {len(pairs)} recipients; "
+                    f"Invalid email request: '{kind}' holds {count} recipients; "
                     f"at most {limits[kind]} are allowed.",
                 )
-            for name, address in pairs:
-                if not is_address(address):
-                    raise Rejected(
-                        ErrorCode.INVALID_EMAIL_REQUEST,
-                        f"Invalid '{kind}' address: '{address or name}'.",
-                    )
-                found.append((kind, name, address))
+            bad = reading.unreadable
+            if bad is not None:
+                raise Rejected(
+                    ErrorCode.INVALID_EMAIL_REQUEST,
+                    f"Invalid '{kind}' address: '{bad.part.strip()}' ({bad.reason}).",
+                )
+            found.extend((kind, name, address) for name, address in reading.mailboxes)
         if not any(kind == "To" for kind, _, _ in found):
             raise Rejected(ErrorCode.INVALID_EMAIL_REQUEST, "Zero recipients specified.")
         return found
@@ -487,9 +488,9 @@ class World:
         whole request up front and answers at once; the messages go out later, as the
         request's status is read (`read_bulk`).
 
-        The fake's rules: the message stream must be a broadcast stream (default `broadcast`;
-        a transactional or inbound one is refused with ErrorCode 1236, as the Bulk API is for
-        broadcasts only); the content is a template (TemplateId or TemplateAlias) or inline
+        The fake's rules: the message stream must be a broadcast stream (a transactional or
+        inbound one is refused with ErrorCode 1236, as the Bulk API is for broadcasts only; a
+        request that names none lands on the server's default, `outbound`, and is refused); the content is a template (TemplateId or TemplateAlias) or inline
         HtmlBody / TextBody, which each recipient's TemplateModel personalises (Mustache), not
         both; every recipient's message must be one the send path accepts.
         """
@@ -500,7 +501,7 @@ class World:
             )
         body = normalize("BulkEmailRequest", body)
         self._check_request_size(op, body)
-        stream = self._bulk_stream(server, body.get("MessageStream"))
+        stream = self._bulk_stream(server, stream_of(op, body), body.get("MessageStream"))
         self._check_sender(body["From"])
         self._check_attachments(body.get("Attachments") or [])
         templated = body.get("TemplateId") is not None or body.get("TemplateAlias") is not None
@@ -580,8 +581,8 @@ class World:
                 pass  # the bulk status has no per-message outcome; the message is just not sent
         bulk.released = max(bulk.released, upto)
 
-    def _bulk_stream(self, server: ServerState, requested: Any) -> str:
-        stream = str(requested or "broadcast")
+    def _bulk_stream(self, server: ServerState, requested: str | None, given: Any) -> str:
+        stream = requested or ""
         kind = server.streams.get(stream)
         if kind is None:
             raise Rejected(
@@ -591,7 +592,8 @@ class World:
         if kind != "Broadcasts":
             raise Rejected(
                 ErrorCode.STREAM_SENDING_NOT_SUPPORTED,
-                f"The Bulk API sends on broadcast message streams only; '{stream}' is a {kind} stream.",
+                f"The Bulk API sends on broadcast message streams only; '{stream}' is a {kind} stream"
+                + ("." if given else " (no MessageStream was given: the server's default stream)."),
             )
         return stream
 

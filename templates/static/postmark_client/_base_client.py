@@ -26,7 +26,8 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from ._meta import Limit, Operation, Paging, Param, Token
+from . import rules
+from ._meta import Operation, Paging, Param, Token
 from ._serde import format_query_value
 from ._spec import API_VERSION, DEFAULT_BASE_URL, TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
 from .batch import BatchCollector, BatchEntry, BatchResult, parse_batch_answer
@@ -293,121 +294,14 @@ def models_from(value: Any, model: Any) -> Any:
     return [model.from_dict(item) if isinstance(item, Mapping) else item for item in value]
 
 
-_RECIPIENT_SEPARATORS: Final = re.compile(r"[,;\r\n]")
-
-
-def count_recipients(value: str) -> int:
-    """How many addresses a recipient field holds, separated by commas, semicolons or newlines.
-
-    Separators inside a quoted display name (`"Doe, Jane" <jane@example.com>`) do not separate.
-    """
-    if '"' not in value:
-        return sum(1 for part in _RECIPIENT_SEPARATORS.split(value) if part.strip())
-    count, quoted, current = 0, False, False
-    for char in value:
-        if char == '"':
-            quoted = not quoted
-        elif char in ",;\r\n" and not quoted:
-            count += current
-            current = False
-            continue
-        if not char.isspace():
-            current = True
-    return count + current
-
-
-def _messages_of(op: Operation, data: Any) -> list[Any] | None:
-    """The messages of a body that holds several: the items of an array body or of a batch's
-    message field (`{"Messages": [...]}`). None when the body is itself the one message."""
-    if isinstance(data, list):
-        return data
-    if op.batch and isinstance(data, dict):
-        for limit in op.limits:
-            if limit.unit == "items" and limit.field and isinstance(data.get(limit.field), list):
-                messages: list[Any] = data[limit.field]
-                return messages
-    return None
-
-
-def _limit_note(limit: Limit) -> str:
-    return f" ({limit.description})" if limit.description else f" (limit '{limit.name}')"
-
-
-def check_message_limits(op: Operation, message: Any, size: int, where: str) -> None:
-    """Per-message limits: JSON size (10 MB), recipients per address field (50), items per
-    field. `where` is `body` for a single message, `messages[3]` inside a batch."""
-    for limit in op.limits:
-        if limit.scope != "message":
-            continue
-        if limit.unit == "bytes" and size > limit.max:
-            raise RequestValidationError(
-                where,
-                f"is {size:,} bytes as JSON; Postmark accepts at most {limit.max:,} bytes per "
-                f"message{_limit_note(limit)}",
-            )
-        if limit.unit in ("addresses", "items") and limit.field and isinstance(message, dict):
-            found = _size_of(limit, message.get(limit.field))
-            if found is not None and found > limit.max:
-                raise RequestValidationError(
-                    limit.field if where == "body" else f"{where}.{limit.field}",
-                    f"has {found} {_unit_noun(limit)}; Postmark accepts at most {limit.max} "
-                    f"per message{_limit_note(limit)}",
-                )
-
-
-def _unit_noun(limit: Limit) -> str:
-    return "recipients" if limit.unit == "addresses" else limit.unit
-
-
-def _check_request_limits(op: Operation, data: Any, content: bytes) -> None:
-    """Whole-request limits: body size (50 MB) and items per field (500 messages, 50
-    suppressions)."""
-    for limit in op.limits:
-        if limit.scope != "request":
-            continue
-        if limit.unit == "bytes" and len(content) > limit.max:
-            raise RequestValidationError(
-                limit.field or "body",
-                f"is {len(content):,} bytes as JSON; Postmark accepts at most {limit.max:,} bytes "
-                f"per request{_limit_note(limit)}",
-            )
-        if limit.unit in ("items", "addresses"):
-            value = data.get(limit.field) if limit.field and isinstance(data, dict) else data
-            if limit.field is None and not isinstance(data, list):
-                continue
-            size = _size_of(limit, value)
-            if size is not None and size > limit.max:
-                raise RequestValidationError(
-                    limit.field or "body",
-                    f"has {size} {_unit_noun(limit)}; Postmark accepts at most {limit.max} per "
-                    f"request{_limit_note(limit)}",
-                )
-
-
-def _size_of(limit: Limit, value: Any) -> int | None:
-    if limit.unit == "addresses" and isinstance(value, str):
-        return count_recipients(value)
-    if isinstance(value, list):
-        return len(value)
-    return None
-
-
 def check_limits(op: Operation, data: Any, content: bytes) -> None:
-    """Every limit the spec states for `op`, checked on the body about to be sent.
+    """Every limit the spec states for `op`, checked on the body about to be sent (as JSON)."""
+    rules.check_limits(op, data, content, json_size)
 
-    Server-scope limits (100 templates per server) are Postmark-side state and not checkable.
-    """
-    if not op.limits:
-        return
-    _check_request_limits(op, data, content)
-    messages = _messages_of(op, data)
-    if messages is None:
-        check_message_limits(op, data, len(content), "body")
-        return
-    measure = any(limit.unit == "bytes" and limit.scope == "message" for limit in op.limits)
-    for index, message in enumerate(messages):
-        size = len(encode_json(message)) if measure else 0
-        check_message_limits(op, message, size, f"messages[{index}]")
+
+def json_size(data: Any) -> int:
+    """The bytes of `data` as sent (what Postmark's size limits measure)."""
+    return len(encode_json(data))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,7 +352,7 @@ def plan_batch(op: Operation, messages: Iterable[Any]) -> BatchPlan:
     for index, message in enumerate(given):
         data = body_data(message, f"messages[{index}]")
         raw = encode_json(data)
-        check_message_limits(op, data, len(raw), f"messages[{index}]")
+        rules.check_message_limits(op, data, len(raw), f"messages[{index}]")
         if max_bytes is not None and len(head) + len(raw) + len(tail) > max_bytes:
             raise RequestValidationError(
                 f"messages[{index}]",

@@ -130,11 +130,15 @@ class Operation:
     batch: bool = False
     body_item_schema: str | None = None
     """The schema of one message of a batch (or of one element of an array body)."""
-    body_batch_field: str | None = None
-    """The field of an object batch body that holds the messages (`Messages`)."""
     response_item_schema: str | None = None
     """The schema of one element of an array response (one send result of a batch)."""
     resource: Resource | None = None
     """A plain stored resource the fake Postmark serves generically (`x-postmark-resource`)."""
+    default_stream: str | None = None
+    """The message stream a send lands on when neither its body nor its messages name one."""
+    messages_field: str | None = None
+    """The body field whose entries are the messages of a send: `Messages` of a batch object, or
+    the Bulk API's recipients (which share the body's other fields). None for a body that is one
+    message or an array of them."""
     reaches: tuple[Reach, ...] = ()
     """The other groups the operation acts on (`x-postmark-reaches`)."""

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from ..errors import ErrorCode
+from ..rules import is_address
 from . import _mustache, _resources
 from ._resources import Call, not_found
 from ._state import (
@@ -32,7 +33,6 @@ from ._state import (
     ServerState,
     contains,
     day_of,
-    is_address,
     within,
 )
 from ._wire import (

@@ -19,9 +19,10 @@ from urllib.parse import unquote, urlsplit
 
 from .._meta import Operation, Param
 from .._operations import OPERATIONS
+from ..rules import is_address
 from ._schema_types import V
 from ._schemas import ENUMS, MODEL_KEYS, SCHEMAS
-from ._state import Rejected, is_address
+from ._state import Rejected
 
 
 def _needed(table: Mapping[str, tuple[str, ...]], kind: str, name: str) -> tuple[str, ...]:
