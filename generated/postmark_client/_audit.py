@@ -66,7 +66,14 @@ _NEW_ID: Final = "INSERT OR IGNORE INTO log (one, log_id, created) VALUES (1, ?,
 # Only send quotas need an index (their count runs before every send of an agent with a quota);
 # `postmark audit` reads the table in order. An index is one more page written per row, so it is
 # made by the first quota check on a log, not for every log.
-_QUOTA_INDEX: Final = "CREATE INDEX IF NOT EXISTS calls_agent_ts ON calls (agent, ts)"
+# It holds only allowed sends and carries `messages`, so the count reads the index alone
+# (no row of the table), and its WHERE is the count's, so SQLite may use it.
+_QUOTA_INDEX: Final = (
+    "CREATE INDEX IF NOT EXISTS calls_sent ON calls (agent, ts, messages)"
+    " WHERE decision = 'allowed' AND messages > 0"
+)
+# What logs of earlier versions were given instead: one more page written per row, for nothing.
+_OLD_QUOTA_INDEX: Final = "DROP INDEX IF EXISTS calls_agent_ts"
 
 _INSERT: Final = (
     "INSERT INTO calls (ts, agent, operation, grp, access, summary, token, stream, recipients,"
@@ -409,6 +416,7 @@ class AuditLog:
             if counted:
                 if not self._indexed:
                     cursor.execute(_QUOTA_INDEX)
+                    cursor.execute(_OLD_QUOTA_INDEX)
                 refusal = self._over_quota(cursor, row[0], now, quota, messages)
                 if refusal is not None:
                     row = (*row[:11], "denied", refusal, "not sent", *row[14:])
