@@ -286,6 +286,7 @@ class AuditLog:
 
     def __init__(self, path: str | os.PathLike[str], *, log_id: str | None = None) -> None:
         self.path = Path(path)
+        self._name = os.fspath(self.path)
         self.pinned_id = log_id
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
@@ -352,6 +353,7 @@ class AuditLog:
             db.close()
             raise AuditLogError(self.path, f"it was replaced ({self._expected()}, found {found})")
         self._id, self._file = found, (stat.st_dev, stat.st_ino)
+        _flusher.watch(self)
         self._db, self._pid = db, os.getpid()
         self._cursor = db.cursor()
         return db
@@ -365,7 +367,7 @@ class AuditLog:
         """Refuse, for good, a log whose file was removed or replaced under the connection
         (SQLite would go on writing to the old file, where nobody reads)."""
         try:
-            stat = os.stat(self.path)
+            stat = os.stat(self._name)
             same = (stat.st_dev, stat.st_ino) == self._file
         except OSError:
             same = False
@@ -475,7 +477,7 @@ class AuditLog:
         """Complete a row with the call's outcome (written with the next row, or soon)."""
         with self._lock:
             self._pending.append((outcome, error_code, detail, request_id, row_id))
-        _flusher.wake(self)
+        _flusher.wake()
 
     def flush(self) -> None:
         """Write the outcomes not yet written."""
@@ -559,13 +561,15 @@ class _Flusher:
         self._pid = 0
         atexit.register(self.flush_all, at_exit=True)
 
-    def wake(self, log: AuditLog) -> None:
+    def watch(self, log: AuditLog) -> None:
+        """Flush this log from now on (called when it connects, in each process)."""
         if self._pid != os.getpid():
             self._pid = os.getpid()
             self._event = threading.Event()
             threading.Thread(target=self._run, name="postmark-audit", daemon=True).start()
-        if log not in self._logs:
-            self._logs.add(log)
+        self._logs.add(log)
+
+    def wake(self) -> None:
         if not self._event.is_set():
             self._event.set()
 
