@@ -95,7 +95,9 @@ def add_agent_commands(groups: argparse._SubParsersAction[argparse.ArgumentParse
     audit.add_argument(
         "--since", default=None, help="only calls since T: ISO 8601, or 30m, 2h, 7d ago"
     )
-    audit.add_argument("--denied", action="store_true", help="only denied calls")
+    audit.add_argument(
+        "--denied", action="store_true", help="only calls not allowed (denied or invalid)"
+    )
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.add_argument("--follow", "-f", action="store_true", help="keep printing new entries")
     audit.add_argument(

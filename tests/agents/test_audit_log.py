@@ -288,10 +288,17 @@ def test_calls_the_client_refuses_are_recorded(tmp_path: Path) -> None:
             client.email.send(**{**MESSAGE, "to": ",".join(f"r{i}@example.com" for i in range(51))})
         with pytest.raises(RequestValidationError):
             client.email.send_batch([{"From": "a@example.com"}] * 501)
+    code = cli_main(
+        ["email", "send", "--from", "a@example.com", "--to", "b@example.com", "--tag", "x" * 1001,
+         "--agent", "m", "--policy", str(tmp_path / "agents.toml"), "--dry-run",
+         "--server-token", "fake-server-token"]
+    )  # fmt: skip
+    assert code == 2
     rows = AuditLog(policy.audit_path or "").entries()
     assert [(r.operation, r.decision, r.outcome) for r in rows] == [
         ("send_email", "invalid", "not sent"),
         ("send_email_batch", "invalid", "not sent"),
+        ("send_email", "invalid", "not sent"),
     ]
     assert all(r.rule.startswith("invalid request: ") for r in rows)
     assert len(fake.calls) == 0

@@ -1,8 +1,10 @@
-"""The audit log: one row per access decision, allowed or denied, with its outcome.
+"""The audit log: one row per decision (allowed, denied, or invalid: refused by the client's own
+checks), with its outcome.
 
 SQLite from the standard library, in WAL mode so that several processes append to one file at
-once without losing a row. A row is written before the request goes out (outcome `unknown`) and
-completed after it, so a process killed mid-call leaves `unknown`, which is the truth.
+once without losing a row. A row is written and read back before the request goes out (outcome
+`unknown`), and completed after it, so a process killed mid-call leaves `unknown`, which is the
+truth. A row that cannot be written refuses the call (AuditLogError): the log fails closed.
 
 Rows never hold a token (only the kind and its last four characters, as the policy names it),
 a message body or a template model; addresses only as the policy file allows (`record_addresses`:
