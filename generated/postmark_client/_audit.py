@@ -1,8 +1,10 @@
-"""The audit log: one row per access decision, allowed or denied, with its outcome.
+"""The audit log: one row per decision (allowed, denied, or invalid: refused by the client's own
+checks), with its outcome.
 
 SQLite from the standard library, in WAL mode so that several processes append to one file at
-once without losing a row. A row is written before the request goes out (outcome `unknown`) and
-completed after it, so a process killed mid-call leaves `unknown`, which is the truth.
+once without losing a row. A row is written and read back before the request goes out (outcome
+`unknown`), and completed after it, so a process killed mid-call leaves `unknown`, which is the
+truth. A row that cannot be written refuses the call (AuditLogError): the log fails closed.
 
 Rows never hold a token (only the kind and its last four characters, as the policy names it),
 a message body or a template model; addresses only as the policy file allows (`record_addresses`:
@@ -11,18 +13,25 @@ a message body or a template model; addresses only as the policy file allows (`r
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import re
 import sqlite3
+import sys
 import threading
 import time
+import uuid
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-__all__ = ["AuditEntry", "AuditLog", "sentence"]
+from ._exceptions import PostmarkError
+
+__all__ = ["AuditEntry", "AuditLog", "AuditLogError", "escape", "redact", "sentence"]
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -48,16 +57,34 @@ CREATE TABLE IF NOT EXISTS calls (
     policy_hash TEXT NOT NULL,
     pid INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS log (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    log_id TEXT NOT NULL,
+    created REAL NOT NULL
+);
 """
+# The log's id, made with it: a file put in its place carries another.
+_NEW_ID: Final = "INSERT OR IGNORE INTO log (one, log_id, created) VALUES (1, ?, ?)"
 # Only send quotas need an index (their count runs before every send of an agent with a quota);
 # `postmark audit` reads the table in order. An index is one more page written per row, so it is
 # made by the first quota check on a log, not for every log.
-_QUOTA_INDEX: Final = "CREATE INDEX IF NOT EXISTS calls_agent_ts ON calls (agent, ts)"
+# It holds only allowed sends and carries `messages`, so the count reads the index alone
+# (no row of the table), and its WHERE is the count's, so SQLite may use it.
+_QUOTA_INDEX: Final = (
+    "CREATE INDEX IF NOT EXISTS calls_sent ON calls (agent, ts, messages)"
+    " WHERE decision = 'allowed' AND messages > 0"
+)
+# What logs of earlier versions were given instead: one more page written per row, for nothing.
+_OLD_QUOTA_INDEX: Final = "DROP INDEX IF EXISTS calls_agent_ts"
 
 _INSERT: Final = (
     "INSERT INTO calls (ts, agent, operation, grp, access, summary, token, stream, recipients,"
     " domains, addresses, messages, decision, rule, outcome, policy_hash, pid)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# What was written must read back: a trigger may have dropped or changed the row.
+_READ_BACK: Final = (
+    "SELECT 1 FROM calls WHERE id = ? AND ts = ? AND agent = ? AND decision = ? AND pid = ?"
 )
 _FINISH: Final = (
     "UPDATE calls SET outcome = ?, error_code = ?, detail = ?, request_id = ? WHERE id = ?"
@@ -146,6 +173,9 @@ _PAST: Final = {
 def _did(group: str, name: str, summary: str, allowed: bool = True) -> str:
     """What the call did, in the past tense: `searched outbound messages (messages.search_outbound)`;
     for a denied call, what it tried: `tried to send one message (email.send)`."""
+    if not group:
+        # Not an operation: an unknown tool's name, or the command that was refused.
+        return f"{'called' if allowed else 'tried to call'} {name}"
     verb, _, rest = summary.rstrip(".").partition(" ")
     past = _PAST.get(verb.lower())
     if past is None:
@@ -154,8 +184,49 @@ def _did(group: str, name: str, summary: str, allowed: bool = True) -> str:
     return f"{did} {rest} ({group}.{name})".replace("  ", " ")
 
 
+# What a terminal could act on or break a line at: C0 and C1 controls, DEL, the Unicode line
+# and paragraph separators and the bidirectional overrides (which reorder what is shown).
+_UNSAFE: Final = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED: Final = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def escape(text: str) -> str:
+    """Text as one line that a terminal shows as it is: controls, line breaks and escape
+    sequences written as `\\n`, `\\r`, `\\e`, `\\x9b`, ... (a backslash as `\\\\`)."""
+    return _UNSAFE.sub(_escaped, text)
+
+
+# An address in free text (Postmark's "Found inactive addresses: a@b.test, ..."), its domain
+# in group 1.
+_ADDRESS_IN_TEXT: Final = re.compile(
+    r"[^\s,;:<>()\[\]\"'@*]+@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+)
+
+
+def redact(text: str, record: str) -> str:
+    """Addresses in a text as `record_addresses` allows: `full` as they are, `domains` as
+    `…@domain`, `none` as `…`."""
+    if record == "full" or "@" not in text:
+        return text
+    if record == "domains":
+        return _ADDRESS_IN_TEXT.sub(lambda m: f"\u2026@{m.group(1)}", text)
+    return _ADDRESS_IN_TEXT.sub("\u2026", text)
+
+
 def sentence(entry: AuditEntry) -> str:
-    """The entry as one plain English sentence."""
+    """The entry as one plain English sentence, on one line (every field escaped)."""
+    return escape(_sentence(entry))
+
+
+def _sentence(entry: AuditEntry) -> str:
     from ._operations import OPERATIONS
 
     known = OPERATIONS.get(entry.operation)
@@ -187,42 +258,126 @@ def sentence(entry: AuditEntry) -> str:
     return f"{text}; {result}"
 
 
+class AuditLogError(PostmarkError):
+    """The audit log cannot take the row of a call, so the call was not made.
+
+    `path` is the log's file and `reason` what went wrong (the file cannot be opened, it was
+    removed or replaced while open, a row did not read back as written).
+    """
+
+    path: str
+    reason: str
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(
+            f"the audit log at {self.path} cannot be written: {reason}; nothing was sent"
+        )
+
+
 class AuditLog:
     """An append-only SQLite log, shared by every process that names the same file.
 
     One connection per process (re-opened after a fork), used under a lock by its threads.
+    A call costs one commit: its row is written before the request, and the outcome of the
+    call before it is written in the same transaction (or by a background flush within
+    `FLUSH_DELAY` seconds, or at exit). The log has an id (its `log` row); `log_id`, when given,
+    is the id the log must carry: a missing log is then refused instead of started afresh.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, log_id: str | None = None) -> None:
         self.path = Path(path)
+        self._name = os.fspath(self.path)
+        self.pinned_id = log_id
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._cursor: sqlite3.Cursor | None = None
         self._pid = 0
         self._indexed = False
+        self._file: tuple[int, int] | None = None
+        self._id: str | None = None
+        self._broken: str | None = None
+        self._pending: list[tuple[Any, ...]] = []
+
+    @property
+    def log_id(self) -> str:
+        """The id of the log (made with it; opens the log)."""
+        with self._lock:
+            self._connect()
+            assert self._id is not None
+            return self._id
+
+    # Opening and checking ---------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is not None and self._pid == os.getpid():
             return self._db
-        self._cursor, self._indexed = None, False
+        if self._broken is not None:
+            raise AuditLogError(self.path, self._broken)
+        try:
+            return self._open()
+        except sqlite3.Error as exc:
+            raise AuditLogError(self.path, str(exc)) from None
+        except OSError as exc:
+            raise AuditLogError(self.path, exc.strerror or str(exc)) from None
+
+    def _open(self) -> sqlite3.Connection:
+        # After a fork: the parent's connection and unwritten outcomes stay the parent's.
+        if self._pid != os.getpid():
+            self._pending = []
+        self._db, self._cursor, self._indexed = None, None, False
+        must_exist = self.pinned_id is not None or self._id is not None
+        if must_exist and not self.path.exists():
+            raise AuditLogError(self.path, f"it is missing ({self._expected()})")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        db.execute("PRAGMA busy_timeout = 30000")
-        db.execute("PRAGMA journal_mode = WAL")
-        # A row survives the process being killed (it is in the WAL file); only a power cut
-        # may lose the last ones. Syncing every row would cost more than the send it records.
-        db.execute("PRAGMA synchronous = OFF")
-        with db:
+        target = self.path.resolve().as_uri() + ("?mode=rw" if must_exist else "?mode=rwc")
+        db = sqlite3.connect(
+            target, uri=True, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        try:
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.execute("PRAGMA journal_mode = WAL")
+            # A row survives the process being killed (it is in the WAL file); only a power cut
+            # may lose the last ones. Syncing every row would cost more than the send it records.
+            db.execute("PRAGMA synchronous = OFF")
             db.executescript(_SCHEMA)
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(_NEW_ID, (uuid.uuid4().hex, time.time()))
+            found = str(db.execute("SELECT log_id FROM log").fetchone()[0])
+            db.execute("COMMIT")
+            stat = os.stat(self.path)
+        except BaseException:
+            db.close()
+            raise
+        expected = self.pinned_id or self._id
+        if expected is not None and found != expected:
+            db.close()
+            raise AuditLogError(self.path, f"it was replaced ({self._expected()}, found {found})")
+        self._id, self._file = found, (stat.st_dev, stat.st_ino)
+        _flusher.watch(self)
         self._db, self._pid = db, os.getpid()
+        self._cursor = db.cursor()
         return db
 
-    def _writer(self) -> sqlite3.Cursor:
-        """The connection's cursor for the two writes of every call (one object, reused)."""
-        db = self._connect()
-        if self._cursor is None:
-            self._cursor = db.cursor()
-        return self._cursor
+    def _expected(self) -> str:
+        if self.pinned_id is not None:
+            return f"the policy names log id {self.pinned_id}"
+        return f"this process wrote to log id {self._id}"
+
+    def _check_file(self) -> None:
+        """Refuse, for good, a log whose file was removed or replaced under the connection
+        (SQLite would go on writing to the old file, where nobody reads)."""
+        try:
+            stat = os.stat(self._name)
+            same = (stat.st_dev, stat.st_ino) == self._file
+        except OSError:
+            same = False
+        if not same:
+            self._broken = f"its file was removed or replaced while open ({self._expected()})"
+            raise AuditLogError(self.path, self._broken)
+
+    # Writing ----------------------------------------------------------------------------
 
     def begin(
         self,
@@ -231,38 +386,72 @@ class AuditLog:
         quota: tuple[int | None, int | None] = (None, None),
         messages: int = 0,
     ) -> tuple[int, str | None]:
-        """Write a row before the call; returns its id and, when a send quota would be
-        passed, the rule that denies it (the row is then written as denied).
+        """Write a row before the call and read it back; returns its id and, when a send quota
+        would be passed, the rule that denies it (the row is then written as denied).
 
-        `row` holds every column of `_INSERT` but the time and the pid. With a quota, the count
-        and the insert happen in one write transaction, so two processes cannot both take the
-        last message of an hour.
+        `row` holds every column of `_INSERT` but the time and the pid. The quota count and
+        the insert happen in one write transaction, so two processes cannot both take the last
+        message of an hour. AuditLogError when the row cannot be written or does not read back.
         """
         now = time.time()
         with self._lock:
-            cursor = self._writer()
-            if quota == (None, None) or not messages:
-                cursor.execute(_INSERT, (now, *row, self._pid))
-                return int(cursor.lastrowid or 0), None
             db = self._connect()
-            db.execute("BEGIN IMMEDIATE")
+            self._check_file()
             try:
+                return self._write(db, now, row, quota, messages)
+            except sqlite3.Error as exc:
+                raise AuditLogError(self.path, str(exc)) from None
+
+    def _write(
+        self,
+        db: sqlite3.Connection,
+        now: float,
+        row: tuple[Any, ...],
+        quota: tuple[int | None, int | None],
+        messages: int,
+    ) -> tuple[int, str | None]:
+        cursor = self._cursor
+        assert cursor is not None
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            self._write_pending(cursor)
+            refusal = None
+            counted = bool(messages) and quota != (None, None)
+            if counted:
                 if not self._indexed:
-                    db.execute(_QUOTA_INDEX)
-                refusal = self._over_quota(db, row[0], now, quota, messages)
+                    cursor.execute(_QUOTA_INDEX)
+                    cursor.execute(_OLD_QUOTA_INDEX)
+                refusal = self._over_quota(cursor, row[0], now, quota, messages)
                 if refusal is not None:
                     row = (*row[:11], "denied", refusal, "not sent", *row[14:])
-                cursor.execute(_INSERT, (now, *row, self._pid))
-                db.execute("COMMIT")
-                self._indexed = True
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            return int(cursor.lastrowid or 0), refusal
+            values = (now, *row, self._pid)
+            cursor.execute(_INSERT, values)
+            row_id = int(cursor.lastrowid or 0)
+            cursor.execute(_READ_BACK, (row_id, now, row[0], row[11], self._pid))
+            if cursor.fetchone() is None:
+                raise AuditLogError(self.path, "the row written does not read back")
+            cursor.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                cursor.execute("ROLLBACK")
+            raise
+        self._indexed = self._indexed or counted
+        return row_id, refusal
+
+    def _write_pending(self, cursor: sqlite3.Cursor) -> None:
+        pending, self._pending = self._pending, []
+        try:
+            for values in pending:
+                cursor.execute(_FINISH, values)
+                if cursor.rowcount != 1:
+                    raise AuditLogError(self.path, f"the outcome of row {values[-1]} was not kept")
+        except BaseException:
+            self._pending = pending + self._pending
+            raise
 
     @staticmethod
     def _over_quota(
-        db: sqlite3.Connection,
+        cursor: sqlite3.Cursor,
         agent: str,
         now: float,
         quota: tuple[int | None, int | None],
@@ -271,7 +460,7 @@ class AuditLog:
         for limit, seconds, per in ((quota[0], 3600.0, "hour"), (quota[1], 86400.0, "day")):
             if limit is None:
                 continue
-            sent = int(db.execute(_SENT_SINCE, (agent, now - seconds)).fetchone()[0])
+            sent = int(cursor.execute(_SENT_SINCE, (agent, now - seconds)).fetchone()[0])
             if sent + messages > limit:
                 return (
                     f"quota: {sent} of {limit} messages per {per} already sent, {messages} more "
@@ -287,9 +476,33 @@ class AuditLog:
         detail: str | None = None,
         request_id: str | None = None,
     ) -> None:
-        """Complete a row with the call's outcome."""
+        """Complete a row with the call's outcome (written with the next row, or soon)."""
         with self._lock:
-            self._writer().execute(_FINISH, (outcome, error_code, detail, request_id, row_id))
+            self._pending.append((outcome, error_code, detail, request_id, row_id))
+        _flusher.wake()
+
+    def flush(self) -> None:
+        """Write the outcomes not yet written."""
+        with self._lock:
+            if not self._pending or self._pid != os.getpid():
+                return
+            db = self._connect()
+            self._check_file()
+            cursor = self._cursor
+            assert cursor is not None
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    self._write_pending(cursor)
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        cursor.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise AuditLogError(self.path, str(exc)) from None
+
+    # Reading ----------------------------------------------------------------------------
 
     def entries(
         self,
@@ -300,7 +513,9 @@ class AuditLog:
         after_id: int = 0,
         limit: int | None = None,
     ) -> list[AuditEntry]:
-        """Rows in the order written, filtered; `after_id` for tailing."""
+        """Rows in the order written, filtered (`denied`: every call not allowed); `after_id`
+        for tailing. Outcomes this process has not written yet are written first."""
+        _flusher.flush_all()
         if not self.path.exists():
             return []
         clauses: list[str] = ["id > ?"]
@@ -312,24 +527,81 @@ class AuditLog:
             clauses.append("ts >= ?")
             values.append(since)
         if denied:
-            clauses.append("decision = 'denied'")
+            clauses.append("decision != 'allowed'")
         query = f"SELECT {_COLUMNS} FROM calls WHERE {' AND '.join(clauses)} ORDER BY id"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
         with self._lock:
-            rows = self._connect().execute(query, values).fetchall()
+            try:
+                rows = self._connect().execute(query, values).fetchall()
+            except sqlite3.Error as exc:
+                raise AuditLogError(self.path, str(exc)) from None
         return [AuditEntry(*row) for row in rows]
 
     def __iter__(self) -> Iterator[AuditEntry]:
         return iter(self.entries())
 
     def close(self) -> None:
-        with self._lock:
-            if self._db is not None and self._pid == os.getpid():
-                self._db.close()
-            self._db, self._cursor, self._indexed = None, None, False
+        """Write what is pending, then close the connection."""
+        try:
+            self.flush()
+        finally:
+            with self._lock:
+                if self._db is not None and self._pid == os.getpid():
+                    self._db.close()
+                self._db, self._cursor, self._indexed = None, None, False
+
+
+class _Flusher:
+    """Writes the outcomes no next call has carried: a daemon thread, woken by `finish`,
+    that waits `FLUSH_DELAY` seconds (calls in a row carry each other's), and a last flush at
+    exit. A `kill -9` before it leaves the row `unknown`, which is the truth."""
+
+    def __init__(self) -> None:
+        self._logs: weakref.WeakSet[AuditLog] = weakref.WeakSet()
+        self._event = threading.Event()
+        self._pid = 0
+        atexit.register(self.flush_all, at_exit=True)
+
+    def watch(self, log: AuditLog) -> None:
+        """Flush this log from now on (called when it connects, in each process)."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._event = threading.Event()
+            threading.Thread(target=self._run, name="postmark-audit", daemon=True).start()
+        self._logs.add(log)
+
+    def wake(self) -> None:
+        if not self._event.is_set():
+            self._event.set()
+
+    def _run(self) -> None:
+        event = self._event
+        while True:
+            event.wait()
+            time.sleep(FLUSH_DELAY)
+            event.clear()
+            self.flush_all()
+
+    def flush_all(self, at_exit: bool = False) -> None:
+        for log in list(self._logs):
+            try:
+                log.flush()
+            except Exception as exc:  # noqa: BLE001 - a broken log refuses the next call itself
+                if at_exit and isinstance(exc, AuditLogError):
+                    sys.stderr.write(f"postmark_client: {exc.reason}: outcomes not recorded\n")
+
+
+FLUSH_DELAY: Final = 0.2
+"""Seconds an outcome may wait for the next call's write before it is written alone."""
+_flusher: Final = _Flusher()
+
+
+# JSON escapes C0 controls itself; these it would print as they are.
+_JSON_UNSAFE: Final = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def dumps(entry: AuditEntry) -> str:
-    """One JSON line."""
-    return json.dumps(entry.to_json(), ensure_ascii=False, separators=(",", ":"))
+    """One JSON line (controls a terminal could act on written as `\\uXXXX`)."""
+    text = json.dumps(entry.to_json(), ensure_ascii=False, separators=(",", ":"))
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -81,6 +81,8 @@ class Access(Protocol):
 
     def check(self, op: Operation, token: str) -> None: ...
 
+    def refuse(self, op: Operation, token: str, reason: str) -> None: ...
+
     def begin(
         self,
         op: Operation,
@@ -1028,13 +1030,33 @@ class BaseClient:
         """The access check of one call: refused by grant before anything is built, then
         checked again with the body about to be sent, recorded before it goes."""
         access.check(op, self._token_label)
-        request, data = self._build(op, path, query, body)
+        try:
+            request, data = self._build(op, path, query, body)
+        except RequestValidationError as exc:
+            access.refuse(op, self._token_label, f"invalid request: {exc.field}: {exc.message}")
+            raise
         return request, access.begin(op, data, path, query, self._token_label)
 
-    def _begin_batch(self, access: Access, op: Operation, plan: BatchPlan) -> AccessCall:
-        access.check(op, self._token_label)
+    def _plan_batch(
+        self, op: Operation, messages: Iterable[Any]
+    ) -> tuple[BatchPlan, AccessCall | None]:
+        """Check the token and every message, then (with access) write the audit row; a batch
+        the client's own checks refuse is recorded too."""
+        access = self._access
+        if access is not None:
+            access.check(op, self._token_label)
+        try:
+            self._check_token(op)
+            plan = plan_batch(op, messages)
+        except RequestValidationError as exc:
+            if access is not None:
+                reason = f"invalid request: {exc.field}: {exc.message}"
+                access.refuse(op, self._token_label, reason)
+            raise
+        if access is None:
+            return plan, None
         data = [json.loads(raw) for raw in plan.encoded]
-        return access.begin(op, data, None, None, self._token_label)
+        return plan, access.begin(op, data, None, None, self._token_label)
 
     def _make_request(self, op: Operation, url: str, content: bytes | None) -> httpx.Request:
         if self._owns_http:
@@ -1260,9 +1282,7 @@ class SyncAPIClient(BaseClient):
         of the first call is raised as it is, since nothing was sent.
         """
         _require_batch(op)
-        self._check_token(op)
-        plan = plan_batch(op, messages)
-        call = None if self._access is None else self._begin_batch(self._access, op, plan)
+        plan, call = self._plan_batch(op, messages)
         collector: BatchCollector[T] = BatchCollector(plan.messages)
         try:
             for start, end in plan.calls:
@@ -1461,9 +1481,7 @@ class AsyncAPIClient(BaseClient):
         handling as in SyncAPIClient.request_batch.
         """
         _require_batch(op)
-        self._check_token(op)
-        plan = plan_batch(op, messages)
-        call = None if self._access is None else self._begin_batch(self._access, op, plan)
+        plan, call = self._plan_batch(op, messages)
         collector: BatchCollector[T] = BatchCollector(plan.messages)
         try:
             for start, end in plan.calls:

@@ -212,7 +212,7 @@ def test_quota_holds_across_processes_on_a_log_without_its_index(tmp_path: Path)
     assert all(r.outcome == "ok" for r in rows if r.decision == "allowed")
     assert all("quota" in r.rule for r in rows if r.decision == "denied")
     indexes = policy.log._connect().execute("SELECT name FROM sqlite_master WHERE type = 'index'")
-    assert indexes.fetchall() == [("calls_agent_ts",)]
+    assert indexes.fetchall() == [("calls_sent",)]
 
 
 def test_no_access_imports_nothing_more() -> None:

@@ -96,9 +96,17 @@ def add_agent_commands(groups: argparse._SubParsersAction[argparse.ArgumentParse
     audit.add_argument(
         "--since", default=None, help="only calls since T: ISO 8601, or 30m, 2h, 7d ago"
     )
-    audit.add_argument("--denied", action="store_true", help="only denied calls")
+    audit.add_argument(
+        "--denied", action="store_true", help="only calls not allowed (denied or invalid)"
+    )
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.add_argument("--follow", "-f", action="store_true", help="keep printing new entries")
+    audit.add_argument(
+        "--log-id",
+        action="store_true",
+        help="print the log's id (for audit_log_id in the policy: a missing or replaced log is "
+        "then refused, and quotas cannot be reset by removing it)",
+    )
     audit.set_defaults(run=_run_audit, command=audit)
 
 
@@ -147,7 +155,17 @@ def _run_audit(args: argparse.Namespace, *, max_polls: int | None = None) -> int
     policy = _load(path)
     if policy.audit_path is None:
         raise AgentUsageError(f"{path} names no audit log")
-    log = AuditLog(policy.audit_path)
+    if not policy.audit_path.exists():
+        sys.stderr.write(
+            f"postmark: error: no audit log at {policy.audit_path}: nothing was recorded there "
+            "yet, or it was removed\n"
+        )
+        return 1
+    log = AuditLog(policy.audit_path, log_id=policy.audit_log_id)
+    if args.log_id:
+        sys.stdout.write(log.log_id + "\n")
+        log.close()
+        return 0
     since = parse_since(args.since) if args.since else None
     last, polls = 0, 0
     try:

@@ -18,7 +18,9 @@ that cannot search what others sent) or `full` (read and write), and denies ever
     sends_per_hour = 100                 # messages, counted across processes in the audit log
     sends_per_day = 1000
 
-Top-level keys: `audit`, `record_addresses` (`domains`, the default; `full`; `none`),
+Top-level keys: `audit`, `audit_log_id` (the id the log must carry: a missing or replaced log
+is then refused, see `postmark audit --log-id`), `record_addresses` (`domains`, the default;
+`full`; `none`; error text is stored by the same rule),
 `attachments_dir` (the folder the MCP server may read attachment files from). Agent keys: a
 level per group, `recipients`, `message_streams` (a list: the streams sends may use; a level
 string is the grant of the message streams group), `sends_per_hour`, `sends_per_day`,
@@ -48,7 +50,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
-from ._audit import AuditLog
+from ._audit import AuditLog, AuditLogError, redact
 from ._meta import Operation, Reach
 from ._operations import OPERATIONS
 from ._spec import GROUPS
@@ -67,9 +69,11 @@ __all__ = [
     "AccessDeniedError",
     "Agent",
     "AgentAccess",
+    "AuditLogError",
     "Decision",
     "Policy",
     "PolicyError",
+    "UnknownAgentError",
     "hash_key",
 ]
 
@@ -90,7 +94,7 @@ _OPTIONS: Final = (
     "key_sha256",
     "description",
 )
-_TOP_KEYS: Final = ("audit", "record_addresses", "attachments_dir", "agents")
+_TOP_KEYS: Final = ("audit", "audit_log_id", "record_addresses", "attachments_dir", "agents")
 _RECORD_ADDRESSES: Final = ("domains", "full", "none")
 _AGENT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DEFAULT_AUDIT: Final = "postmark-audit.sqlite"
@@ -117,6 +121,18 @@ class AccessDeniedError(PostmarkError):
             f"agent {agent!r} may not call {operation}: {rule} (it would need {needs}); "
             "nothing was sent"
         )
+
+
+class UnknownAgentError(AccessDeniedError):
+    """A configuration error: the agent a client acts as is not in the policy (every call
+    is refused, and recorded as such)."""
+
+    def __init__(self, agent: str, operation: str, rule: str) -> None:
+        PostmarkError.__init__(self, f"configuration error: {rule}; nothing was sent")
+        self.agent = agent
+        self.operation = operation
+        self.needs = "an agent of the policy"
+        self.rule = rule
 
 
 class PolicyError(ValueError):
@@ -187,8 +203,18 @@ class Facts:
 
 
 def _split_dotted(text: str) -> tuple[str, ...]:
-    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([^.\s]+)', text)
-    return tuple(a or b or c for a, b, c in parts)
+    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s]+)', text)
+    return tuple(_basic(a) if a else b or c for a, b, c in parts)
+
+
+def _basic(text: str) -> str:
+    """A TOML basic string's text with its escapes read (`"bot\\n"` is `bot` and a newline)."""
+    if "\\" not in text:
+        return text
+    try:
+        return str(tomllib.loads(f'k = "{text}"')["k"])
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 def _key_lines(text: str) -> dict[tuple[str, ...], int]:
@@ -242,7 +268,7 @@ def _count(reader: _Reader, key: tuple[str, ...], value: Any) -> int:
 
 def _read_agent(reader: _Reader, name: str, table: Any) -> Agent:
     key = ("agents", name)
-    if not _AGENT_NAME.match(name):
+    if not _AGENT_NAME.fullmatch(name):
         raise reader.error(key, "an agent name is letters, digits, '.', '_' or '-' (at most 64)")
     if not isinstance(table, dict):
         raise reader.error(key, "must be a table of grants ([agents.NAME])")
@@ -304,6 +330,23 @@ def _toml_error(path: str, exc: tomllib.TOMLDecodeError) -> PolicyError:
     return PolicyError(path, line, key, message)
 
 
+def _one_agent_per_key(reader: _Reader, agents: Mapping[str, Agent]) -> None:
+    """Refuse two agents with one bearer key: the key would log in as whichever came first."""
+    holder: dict[str, str] = {}
+    for agent in agents.values():
+        if agent.key_sha256 is None:
+            continue
+        first = holder.setdefault(agent.key_sha256, agent.name)
+        if first != agent.name:
+            line = reader.lines.get(("agents", first, "key_sha256"))
+            raise reader.error(
+                ("agents", agent.name, "key_sha256"),
+                f"the same key as agents.{first}.key_sha256"
+                + (f" (line {line})" if line is not None else "")
+                + ": each agent needs its own key",
+            )
+
+
 # ---- the policy -----------------------------------------------------------------------------
 
 
@@ -316,6 +359,7 @@ class Policy:
         *,
         path: Path | None = None,
         audit: Path | None = None,
+        audit_log_id: str | None = None,
         record_addresses: str = "domains",
         attachments_dir: Path | None = None,
         sha256: str = "",
@@ -324,6 +368,7 @@ class Policy:
         self.agents = dict(agents)
         self.path = path
         self.audit_path = audit
+        self.audit_log_id = audit_log_id
         self.record_addresses = record_addresses
         self.attachments_dir = attachments_dir
         self.sha256 = sha256
@@ -338,12 +383,14 @@ class Policy:
             raw = where.read_bytes()
         except OSError as exc:
             raise PolicyError(str(path), None, "(file)", exc.strerror or str(exc)) from None
-        return cls.loads(raw.decode("utf-8", errors="replace"), path=where)
+        # utf-8-sig: a byte order mark (as some editors write) is not part of the TOML.
+        return cls.loads(raw.decode("utf-8-sig", errors="replace"), path=where)
 
     @classmethod
     def loads(cls, text: str, *, path: Path | str | None = None) -> Policy:
         """Read a policy from its text; relative paths in it are relative to `path`'s folder."""
         name = str(path) if path is not None else "<policy>"
+        text = text.removeprefix("\ufeff")
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -365,6 +412,9 @@ class Policy:
             raise reader.error(
                 ("record_addresses",), f"must be one of {', '.join(_RECORD_ADDRESSES)}"
             )
+        log_id = data.get("audit_log_id")
+        if log_id is not None and (not isinstance(log_id, str) or not log_id):
+            raise reader.error(("audit_log_id",), "must be the id `postmark audit --log-id` prints")
         folder = data.get("attachments_dir")
         if folder is not None and (not isinstance(folder, str) or not folder):
             raise reader.error(("attachments_dir",), "must be a folder name")
@@ -382,10 +432,12 @@ class Policy:
                 )
             folded[lower] = agent_name
             agents[agent_name] = _read_agent(reader, agent_name, table)
+        _one_agent_per_key(reader, agents)
         return cls(
             agents,
             path=Path(path) if path is not None else None,
             audit=base / audit,
+            audit_log_id=log_id,
             record_addresses=record,
             attachments_dir=(base / folder) if folder else None,
             sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
@@ -403,7 +455,7 @@ class Policy:
     def log(self) -> AuditLog | None:
         """The audit log the policy names (opened on first write)."""
         if self._log is None and self.audit_path is not None:
-            self._log = AuditLog(self.audit_path)
+            self._log = AuditLog(self.audit_path, log_id=self.audit_log_id)
         return self._log
 
     def agent(self, name: str) -> Agent | None:
@@ -583,6 +635,24 @@ class AgentAccess:
         if agent is None or not agent.may(op):
             self.begin(op, None, None, None, token)
 
+    def refuse(
+        self, op: Operation | str, token: str, reason: str, *, decision: str = "invalid"
+    ) -> None:
+        """Record a call refused before any check of the policy could pass it: the client's
+        own checks of its arguments (`invalid`), an unknown tool or a configuration error
+        (`denied`); `op` is an operation or the name the caller gave."""
+        log = self.policy.log
+        if log is None:
+            return
+        if isinstance(op, str):
+            names: tuple[str, str, str, str] = (op, "", "", "")
+        else:
+            names = (op.id, op.group, op.access, op.summary)
+        record = self.policy.record_addresses
+        row = (self.agent, *names, token, None, 0, None, None, 0, decision, redact(reason, record),
+               "not sent", self.policy.sha256[:16])  # fmt: skip
+        log.begin(row)
+
     def begin(
         self,
         op: Operation,
@@ -593,6 +663,8 @@ class AgentAccess:
     ) -> AuditCall:
         """Decide, write the row, and raise AccessDeniedError when denied."""
         facts = _facts(op, data, path, query)
+        if self.agent not in self.policy.agents:
+            return self._unknown_agent(op, token)
         decision = self.policy._decide(self.agent, op, facts, data)
         log = self.policy.log
         row_id = 0
@@ -607,7 +679,13 @@ class AgentAccess:
         if not allowed:
             needs = decision.needs if decision.allowed is False else "a send quota left"
             raise AccessDeniedError(self.agent, op.id, needs, rule)
-        return AuditCall(log, row_id, op)
+        return AuditCall(log, row_id, op, self.policy.record_addresses)
+
+    def _unknown_agent(self, op: Operation, token: str) -> AuditCall:
+        where = f" {self.policy.path}" if self.policy.path is not None else ""
+        rule = f"agent {self.agent!r} is not in the policy{where}"
+        self.refuse(op, token, f"configuration error: {rule}", decision="denied")
+        raise UnknownAgentError(self.agent, op.id, rule)
 
     def _row(self, op: Operation, facts: Facts, decision: Decision, token: str) -> tuple[Any, ...]:
         record = self.policy.record_addresses
@@ -629,7 +707,7 @@ class AgentAccess:
             addresses,
             facts.messages,
             "allowed" if decision.allowed else "denied",
-            decision.rule,
+            redact(decision.rule, record),
             "unknown" if decision.allowed else "not sent",
             self.policy.sha256[:16],
         )
@@ -638,12 +716,15 @@ class AgentAccess:
 class AuditCall:
     """An allowed call in flight: its row waits for `done` or `failed`."""
 
-    __slots__ = ("_log", "_op", "_row")
+    __slots__ = ("_log", "_op", "_record", "_row")
 
-    def __init__(self, log: AuditLog | None, row_id: int, op: Operation) -> None:
+    def __init__(
+        self, log: AuditLog | None, row_id: int, op: Operation, record: str = "domains"
+    ) -> None:
         self._log = log
         self._row = row_id
         self._op = op
+        self._record = record
 
     def done(self, result: Any, request_id: str | None) -> None:
         if self._log is None:
@@ -653,18 +734,28 @@ class AuditCall:
     def failed(self, exc: BaseException) -> None:
         if self._log is None:
             return
+        code = request_id = None
         if isinstance(exc, APIError):
-            self._log.finish(self._row, "error", exc.error_code, exc.message, exc.request_id)
-        elif isinstance(exc, MessageMaybeSentError):
-            self._log.finish(self._row, "may have been sent", None, str(exc))
-        elif isinstance(exc, OutcomeUnknownError):
-            self._log.finish(self._row, "outcome unknown", None, str(exc))
-        elif isinstance(exc, APIConnectionError):
-            self._log.finish(self._row, "network error", None, str(exc))
+            outcome, code, text, request_id = "error", exc.error_code, exc.message, exc.request_id
         elif isinstance(exc, BatchFailedError):
-            self._log.finish(self._row, "partly sent", None, _detail(self._op, exc.result))
+            outcome, text = "partly sent", _detail(self._op, exc.result) or ""
         else:
-            self._log.finish(self._row, "failed", None, f"{type(exc).__name__}: {exc}")
+            outcome = _failure(exc)
+            text = str(exc) if outcome != "failed" else f"{type(exc).__name__}: {exc}"
+        # Postmark's own words may name addresses ("Found inactive addresses: ..."): stored as
+        # record_addresses says, like the recipients.
+        self._log.finish(self._row, outcome, code, redact(text, self._record), request_id)
+
+
+def _failure(exc: BaseException) -> str:
+    """The outcome word of a failure that is not Postmark's answer."""
+    if isinstance(exc, MessageMaybeSentError):
+        return "may have been sent"
+    if isinstance(exc, OutcomeUnknownError):
+        return "outcome unknown"
+    if isinstance(exc, APIConnectionError):
+        return "network error"
+    return "failed"
 
 
 def _detail(op: Operation, result: Any) -> str | None:

@@ -30,7 +30,7 @@ from .. import models
 from .._meta import Operation
 from .._operations import OPERATIONS
 from .._spec import TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
-from ..access import AccessDeniedError, Agent, Policy, PolicyError
+from ..access import AccessDeniedError, Agent, AuditLogError, Policy, PolicyError
 from ..batch import BatchResult
 from ..client import AsyncAccountClient, AsyncServerClient
 from ..errors import APIError, ErrorCode, PostmarkError, RequestValidationError
@@ -216,12 +216,19 @@ class PostmarkTools:
         """The tool's structured result; ToolError for anything the agent should read."""
         op = _BY_NAME.get(name)
         if op is None:
+            self._refuse(agent, name, f"unknown tool {name!r}", "denied")
             raise ToolError(f"unknown tool {name!r}")
-        args = self._with_files(op, {**self._defaults(op), **dict(arguments or {})})
-        self._validate(op, args)
-        client = self._client(agent, op)
+        try:
+            args = self._with_files(op, {**self._defaults(op), **dict(arguments or {})})
+            self._validate(op, args)
+            client = self._client(agent, op)
+        except ToolError as exc:
+            self._refuse(agent, op, str(exc), "invalid")
+            raise
         try:
             result = await self._send(client, op, args)
+        except AuditLogError as exc:
+            raise ToolError(str(exc)) from None
         except AccessDeniedError as exc:
             raise ToolError(f"access denied: {exc}") from None
         except RequestValidationError as exc:
@@ -236,6 +243,13 @@ class PostmarkTools:
         except PostmarkError as exc:
             raise ToolError(f"{type(exc).__name__}: {exc}") from None
         return _jsonable(result)
+
+    def _refuse(self, agent: str, op: Operation | str, reason: str, decision: str) -> None:
+        """Record a call refused before it reached the client core (its audit row)."""
+        try:
+            self.policy.access(agent).refuse(op, "", reason, decision=decision)
+        except AuditLogError as exc:
+            raise ToolError(str(exc)) from None
 
     def _validate(self, op: Operation, args: dict[str, Any]) -> None:
         validator = jsonschema.Draft202012Validator(INPUT_SCHEMAS[op.id])
@@ -505,6 +519,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unknown_agent(policy: Policy, agent: str) -> str:
+    """A configuration error, said as such and recorded in the audit log."""
+    message = f"configuration error: no agent {agent!r} in the policy {policy.path}"
+    try:
+        policy.access(agent).refuse("postmark-mcp", "", message, decision="denied")
+    except AuditLogError as exc:
+        return f"{message}; {exc}"
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
 
@@ -525,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.http and not args.agent:
         return fail("give --agent NAME (stdio serves one agent)")
     if args.agent and args.agent not in policy.agents:
-        return fail(f"no agent {args.agent!r} in the policy")
+        return fail(_unknown_agent(policy, args.agent))
     if args.http and args.host not in ("127.0.0.1", "localhost", "::1"):
         return fail("--http serves on loopback only (127.0.0.1, localhost, ::1)")
     tokens: dict[str, str | None] = {k: os.environ.get(v) for k, v in TOKEN_ENV_VARS.items()}
