@@ -24,6 +24,7 @@ import yaml
 
 from generator import naming
 from generator.loader import Spec, SpecLoadError, dotted, iter_refs, load_spec
+from generator.prose import SCHEMA_LIST, SCHEMA_MAP, SCHEMA_ONE
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -513,6 +514,107 @@ def _ref_problems(c: Checker) -> Iterator[Problem]:
                 pending.append(target)
 
 
+# Schema keywords whose schemas apply to the very value their schema applies to: a `$ref` chain
+# through them that comes back never reaches a value of its own.
+IN_PLACE_ONE = ("not", "if", "then", "else")
+IN_PLACE_LIST = ("allOf", "anyOf", "oneOf")
+
+
+def check_ref_cycles(c: Checker) -> Iterator[Problem]:
+    """No chain of `$ref`s (through allOf, anyOf, oneOf, not, if/then/else) comes back to itself."""
+    for _ in _ref_problems(c):  # loads every file a $ref reaches into spec.documents
+        pass
+    reported: set[frozenset[Address]] = set()
+    done: set[Address] = set()
+    for file, document in list(c.spec.documents.items()):
+        for parts, _ in iter_refs(document):
+            for cycle in _cycles_from(c, (file, tuple(parts)), done):
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    yield _cycle_problem(c, cycle)
+
+
+def _in_place_steps(c: Checker, at: Address) -> list[tuple[Address, bool]]:
+    """Where a node leads without moving to another value: (address, whether it is a $ref)."""
+    file, parts = at
+    node: Any = c.spec.documents.get(file)
+    for part in parts:
+        node = node[part] if isinstance(node, (dict, list)) else None
+    if not isinstance(node, dict):
+        return []
+    steps: list[tuple[Address, bool]] = []
+    if isinstance(node.get("$ref"), str):
+        try:
+            _, target, pointer = c.spec.resolve_ref(node["$ref"], file)
+            steps.append(((target, tuple(pointer)), True))
+        except (KeyError, SpecLoadError):
+            pass  # the refs rule reports it
+    steps += [((file, parts + (key,)), False) for key in IN_PLACE_ONE if key in node]
+    for key in IN_PLACE_LIST:
+        steps += [((file, parts + (key, i)), False) for i in range(len(sequence(node.get(key))))]
+    return steps
+
+
+def _cycles_from(c: Checker, start: Address, done: set[Address]) -> Iterator[list[Address]]:
+    """The cycles a depth-first walk from `start` meets, each as the `$ref` holders along it."""
+    path: list[Address] = [start]
+    on_path = {start}
+    pending = [iter(_in_place_steps(c, start))]
+    while pending:
+        step = next(pending[-1], None)
+        if step is None:
+            pending.pop()
+            done.add(path[-1])
+            on_path.discard(path.pop())
+            continue
+        target = step[0]
+        if target in on_path:
+            cycle = path[path.index(target) :]
+            yield [at for at in cycle if _holds_ref(c, at)]
+        elif target not in done:
+            path.append(target)
+            on_path.add(target)
+            pending.append(iter(_in_place_steps(c, target)))
+
+
+def _holds_ref(c: Checker, at: Address) -> bool:
+    return any(is_ref for _, is_ref in _in_place_steps(c, at))
+
+
+def _cycle_problem(c: Checker, cycle: list[Address]) -> Problem:
+    cycle = min(cycle[i:] + cycle[:i] for i in range(len(cycle)))  # a stable first holder
+    file, parts = cycle[0]
+
+    def name(at: Address) -> str:
+        where = dotted(at[1]) or "the document"
+        return where if at[0] == c.root_file else f"{where} in {c.display(at[0])}"
+
+    chain = " -> ".join(name(at) for at in cycle + cycle[:1])
+    in_place = any(key in IN_PLACE_ONE + IN_PLACE_LIST for _, at in cycle for key in at)
+    why = (
+        " (allOf, anyOf, oneOf, not, if, then and else apply to the same value)" if in_place else ""
+    )
+    ref = _node_ref(c, cycle[0])
+    return c.problem(
+        file, parts, f"$ref {ref!r} is circular: {chain}; following it never ends{why}"
+    )
+
+
+def _node_ref(c: Checker, at: Address) -> Any:
+    node: Any = c.spec.documents.get(at[0])
+    for part in at[1]:
+        node = node[part]
+    return node.get("$ref")
+
+
+def check_patterns(c: Checker) -> Iterator[Problem]:
+    """Every `pattern` (and patternProperties key) is a regular expression that cannot backtrack
+    catastrophically (generator/patterns.py says which)."""
+    walker = _PatternWalker(c)
+    walker.walk_document()
+    yield from walker.problems
+
+
 def check_operation_ids(c: Checker) -> Iterator[Problem]:
     """operationId: present, snake_case, unique."""
     first: dict[str, Operation] = {}
@@ -748,6 +850,19 @@ class _SchemaWalker:
         if not isinstance(found[0], dict):
             return
         schema, file, parts = found
+        self.values(schema, file, parts)
+        for key in SCHEMA_ONE:
+            if isinstance(schema.get(key), dict):
+                self.schema(file, parts + (key,), nested=True)
+        for key in SCHEMA_MAP:
+            for name in mapping(schema.get(key)):
+                self.schema(file, parts + (key, name), nested=True)
+        for key in SCHEMA_LIST:
+            for index, _ in enumerate(sequence(schema.get(key))):
+                self.schema(file, parts + (key, index), nested=True)
+
+    def values(self, schema: dict[str, Any], file: Path, parts: tuple[Any, ...]) -> None:
+        """A schema's own `default`, `example` and `examples`, checked against it."""
         where = dotted(parts)
         if "default" in schema:
             self.check(schema["default"], (file, parts), file, f"{where} default")
@@ -755,15 +870,6 @@ class _SchemaWalker:
             self.check(schema["example"], (file, parts), file, f"{where} example")
         for index, value in enumerate(sequence(schema.get("examples"))):
             self.check(value, (file, parts), file, f"{where} examples.{index}")
-        for key in ("items", "additionalProperties", "not", "if", "then", "else", "contains"):
-            if isinstance(schema.get(key), dict):
-                self.schema(file, parts + (key,), nested=True)
-        for key in ("properties", "patternProperties", "$defs"):
-            for name in mapping(schema.get(key)):
-                self.schema(file, parts + (key, name), nested=True)
-        for key in ("allOf", "anyOf", "oneOf", "prefixItems"):
-            for index, _ in enumerate(sequence(schema.get(key))):
-                self.schema(file, parts + (key, index), nested=True)
 
     def meta_check(self, schema: Any, file: Path, parts: tuple[Any, ...]) -> None:
         for error in meta_validator().iter_errors(schema):
@@ -803,6 +909,36 @@ class _SchemaWalker:
             self.example_problems.append(
                 self.c.problem(file, f"{where}.{path}" if path else where, error_message(best))
             )
+
+
+class _PatternWalker(_SchemaWalker):
+    """The same walk over every schema, reading only its regular expressions: nothing is
+    matched against a pattern before every pattern is known to be safe."""
+
+    def __init__(self, c: Checker):
+        super().__init__(c)
+        self.problems: list[Problem] = []
+
+    def meta_check(self, schema: Any, file: Path, parts: tuple[Any, ...]) -> None:
+        pass
+
+    def examples_of(
+        self, holder: dict[str, Any], file: Path, schema_at: Address, where: str
+    ) -> None:
+        pass
+
+    def values(self, schema: dict[str, Any], file: Path, parts: tuple[Any, ...]) -> None:
+        from generator.patterns import backtracking_problem
+
+        found = [(parts + ("pattern",), schema.get("pattern"))]
+        found += [
+            (parts + ("patternProperties", key), key)
+            for key in mapping(schema.get("patternProperties"))
+        ]
+        for at, pattern in found:
+            reason = backtracking_problem(pattern) if isinstance(pattern, str) else None
+            if reason is not None:
+                self.problems.append(self.c.problem(file, at, f"the pattern {pattern!r} {reason}"))
 
 
 def _enum_problem(
@@ -1642,9 +1778,15 @@ RULES: list[Rule] = [
 TEXT_RULES: list[Rule] = [check_duplicate_keys, check_tag_declarations]
 
 
+# The rules that run before all others, which run only when these find nothing: the validators
+# would follow a circular $ref until Python's recursion limit, and match examples against a
+# pattern that backtracks for hours.
+GATE_RULES: list[Rule] = [check_ref_cycles, check_patterns]
+
+
 def validate_spec(spec: Spec) -> list[Problem]:
     """Run every rule; return all problems, without duplicates, in rule order."""
-    return _run(spec, RULES)
+    return _run(spec, GATE_RULES, RULES)
 
 
 def validate_texts(spec: Spec) -> list[Problem]:
@@ -1652,19 +1794,23 @@ def validate_texts(spec: Spec) -> list[Problem]:
     return _run(spec, TEXT_RULES)
 
 
-def _run(spec: Spec, rules: list[Rule]) -> list[Problem]:
+def _run(spec: Spec, *stages: list[Rule]) -> list[Problem]:
+    """Run the stages' rules in order; a stage that finds a problem is the last one run."""
     checker = Checker(spec)
     problems: list[Problem] = []
-    for rule in rules:
-        try:
-            found = list(rule(checker))
-        except Exception as exc:  # noqa: BLE001 - a rule must never turn bad input into a traceback
-            found = [
-                checker.at(
-                    "", f"rule {rule.__name__} could not finish: {type(exc).__name__}: {exc}"
-                )
-            ]
-        problems.extend(p for p in found if p not in problems)
+    for rules in stages:
+        for rule in rules:
+            try:
+                found = list(rule(checker))
+            except Exception as exc:  # noqa: BLE001 - never a traceback for bad input
+                found = [
+                    checker.at(
+                        "", f"rule {rule.__name__} could not finish: {type(exc).__name__}: {exc}"
+                    )
+                ]
+            problems.extend(p for p in found if p not in problems)
+        if problems:
+            break
     return problems
 
 
