@@ -11,7 +11,8 @@ a group repeated more than once (`*`, `+`, `{2,}`, `{0,5}`):
 - an alternation whose branches can start with the same character, or can both be empty
   (`(a|a)*`, `(a|\\w)+`, `(ab|ac)*`): each repetition may take either branch.
 
-Possessive quantifiers (`a++`) and atomic groups (`(?>...)`) never backtrack and are allowed.
+Only the syntax both engines read alike is accepted: no back-references, named or atomic groups,
+possessive quantifiers, inline flags, `\\A` or `\\Z`.
 """
 
 from __future__ import annotations
@@ -68,7 +69,16 @@ _CLASSES: dict[str, Ranges] = {
 }
 _CLASSES.update({k.upper(): _normal([*_complement(v), *_NON_ASCII]) for k, v in _CLASSES.items()})
 _ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v", "a": "\a", "0": "\0"}
-_ZERO_WIDTH_ESCAPES = frozenset("bBAZ")
+_ZERO_WIDTH_ESCAPES = frozenset("bB")
+# Group openings both engines read alike: non-capturing, lookahead and lookbehind.
+_GROUP_PREFIX = re.compile(r"\?(?::|=|!|<=|<!)")
+
+
+def _not_shared(what: str, at: int) -> PatternError:
+    return PatternError(
+        f"{what} at character {at + 1} is not read alike by Python and JavaScript, which both "
+        "check this pattern"
+    )
 
 
 # -- the parsed pattern ------------------------------------------------------------------------
@@ -84,7 +94,6 @@ class Node:
     items: list[Node] = field(default_factory=list)  # seq and alt members; a repeat's body
     low: int = 0
     high: int = 1  # UNBOUNDED, or the most times a repeat matches
-    backtracks: bool = True  # False for a possessive quantifier or an atomic group
     text: str = ""  # a repeat's quantifier as written
     mark: int = 0  # where a repeat's quantifier starts
 
@@ -154,14 +163,12 @@ class _Parser:
         if bounds is None:
             return node
         low, high = bounds
-        possessive = self.peek() == "+"
-        if self.peek() in ("?", "+"):
+        if self.peek() == "+":
+            raise _not_shared("a possessive quantifier", start)
+        if self.peek() == "?":  # lazy: tries the same ways, in another order
             self.pos += 1
         text = self.text[start : self.pos]
-        return Node(
-            "repeat", node.at, items=[node], low=low, high=high,
-            backtracks=not possessive, text=text, mark=start,
-        )  # fmt: skip
+        return Node("repeat", node.at, items=[node], low=low, high=high, text=text, mark=start)
 
     def quantifier(self) -> tuple[int, int] | None:
         char = self.peek()
@@ -171,6 +178,8 @@ class _Parser:
         match = re.compile(r"\{(\d*)(,?)(\d*)\}").match(self.text, self.pos)
         if char != "{" or match is None or not (match.group(1) or match.group(3)):
             return None  # a `{` that is no quantifier is a literal, in both engines
+        if not match.group(1):
+            raise _not_shared(f"{match.group()!r} (JavaScript reads it as text)", self.pos)
         self.pos = match.end()
         low = int(match.group(1) or 0)
         if not match.group(2):
@@ -206,11 +215,13 @@ class _Parser:
             return Node("char", start, chars=_CLASSES[char])
         if char in _ZERO_WIDTH_ESCAPES:
             return Node("empty", start)
-        if char.isdigit() and char != "0" or char in ("k", "p", "P"):
+        if char.isdigit() and char != "0":
             raise PatternError(
-                f"'\\{char}' at character {start + 1} (a back-reference or a Unicode property) "
-                "is not allowed: it is read differently by the engines a pattern reaches"
+                f"'\\{char}' at character {start + 1} is a back-reference, whose backtracking "
+                "has no bound the check can see; a pattern may hold none"
             )
+        if char in "AZ":
+            raise _not_shared(f"'\\{char}'", start)
         return self.literal(start, self.escaped_char(char, start))
 
     def escaped_char(self, char: str, start: int) -> str:
@@ -226,24 +237,17 @@ class _Parser:
         return chr(int(digits, 16))
 
     def group(self, start: int) -> Node:
-        backtracks = True
         if self.text.startswith("?", self.pos):
-            prefix = re.compile(r"\?(?::|=|!|<=|<!|>|P?<[A-Za-z_][A-Za-z0-9_]*>)").match(
-                self.text, self.pos
-            )
+            prefix = _GROUP_PREFIX.match(self.text, self.pos)
             if prefix is None:
-                raise PatternError(
-                    f"the group at character {start + 1} uses an inline flag, a conditional or "
-                    "another extension the engines a pattern reaches do not share"
+                raise _not_shared(
+                    "the group (a named or atomic group, an inline flag or a conditional)", start
                 )
-            backtracks = prefix.group() != "?>"
             self.pos = prefix.end()
         body = self.alternation()
         if self.peek() != ")":
             raise PatternError(f"the group at character {start + 1} is not closed")
         self.pos += 1
-        if not backtracks:  # atomic: its content is never tried again, however it repeats
-            return Node("repeat", start, items=[body], low=1, high=1, backtracks=False)
         return body
 
     def char_class(self) -> Ranges:
@@ -310,7 +314,7 @@ def backtracking_problem(pattern: str) -> str | None:
 
 
 def _first_problem(node: Node) -> str | None:
-    if node.kind == "repeat" and node.backtracks and (node.high == UNBOUNDED or node.high > 1):
+    if node.kind == "repeat" and (node.high == UNBOUNDED or node.high > 1):
         found = _inside_repeat(node.items[0], node)
         if found is not None:
             return found
@@ -324,8 +328,6 @@ def _first_problem(node: Node) -> str | None:
 def _inside_repeat(node: Node, outer: Node) -> str | None:
     """A piece of a repeated group that makes the repetition ambiguous."""
     where = f"the {outer.text!r} at character {outer.mark + 1} repeats"
-    if node.kind == "repeat" and not node.backtracks:
-        return None
     if node.kind == "repeat" and node.low != node.high:
         return (
             f"can backtrack catastrophically: {where} the {node.text!r} at character "
