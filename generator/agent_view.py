@@ -89,17 +89,22 @@ def _ask_the_server(files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
         try:
             server = load(f"{PACKAGE}.mcp._server")
             operations = load(f"{PACKAGE}._operations").OPERATIONS
-            policy = load(f"{PACKAGE}.access").Policy({})
-        except ImportError as exc:
+            tools = server.PostmarkTools(load(f"{PACKAGE}.access").Policy({}), tokens={})
+            return {
+                op.id: tools.tool(op).model_dump(mode="json", by_alias=True, exclude_none=True)
+                for op in operations.values()
+            }
+        except ModuleNotFoundError as exc:
+            if _ours(exc.name or ""):
+                raise AgentViewError(f"the package does not load: {exc}") from None
             raise AgentViewError(
                 f"the MCP server cannot be loaded ({exc}); install it with "
                 "pip install './generated[mcp]'"
             ) from None
-        tools = server.PostmarkTools(policy, tokens={})
-        return {
-            op.id: tools.tool(op).model_dump(mode="json", by_alias=True, exclude_none=True)
-            for op in operations.values()
-        }
+        except Exception as exc:  # noqa: BLE001 - whatever the package does: a message
+            raise AgentViewError(
+                f"the MCP server could not list its tools: {type(exc).__name__}: {exc}"
+            ) from None
 
 
 @cache

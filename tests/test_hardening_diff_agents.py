@@ -177,3 +177,18 @@ def test_the_installed_package_is_untouched(report: Report, tmp_path: Path) -> N
     diff(write(tmp_path, "old.yaml", mini()), write(tmp_path, "new.yaml", mini()))
     assert sys.modules["postmark_client"] is before is postmark_client
     assert not any(str(tmp_path) in path for path in sys.path)
+
+
+def test_without_the_mcp_package_the_section_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "mcp_types", None)  # `import mcp_types` now fails
+    new = mini()
+    new["paths"]["/email"]["post"]["summary"] = "A summary no other test uses."
+    report = diff(write(tmp_path, "old.yaml", new), write(tmp_path, "new.yaml", new))
+    [note] = [c for c in report.changes if c.scope == "agents"]
+    assert note.kind == "tools-not-compared"
+    assert note.message.endswith(
+        "the MCP server cannot be loaded (import of mcp_types halted; None in sys.modules); "
+        "install it with pip install './generated[mcp]'"
+    )
