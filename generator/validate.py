@@ -521,17 +521,89 @@ IN_PLACE_LIST = ("allOf", "anyOf", "oneOf")
 
 
 def check_ref_cycles(c: Checker) -> Iterator[Problem]:
-    """No chain of `$ref`s (through allOf, anyOf, oneOf, not, if/then/else) comes back to itself."""
+    """No chain of `$ref`s (through allOf, anyOf, oneOf, not, if/then/else) comes back to itself
+    or runs longer than MAX_REF_CHAIN links: the validators follow one recursion per link."""
     for _ in _ref_problems(c):  # loads every file a $ref reaches into spec.documents
         pass
-    reported: set[frozenset[Address]] = set()
-    done: set[Address] = set()
+    chains = _RefChains(c)
     for file, document in list(c.spec.documents.items()):
         for parts, _ in iter_refs(document):
-            for cycle in _cycles_from(c, (file, tuple(parts)), done):
-                if frozenset(cycle) not in reported:
-                    reported.add(frozenset(cycle))
-                    yield _cycle_problem(c, cycle)
+            chains.visit((file, tuple(parts)))
+    yield from chains.problems
+
+
+# The most `$ref` links a chain may have (the real spec's longest has 2): each costs the JSON
+# Schema validators several levels of Python recursion, and 300 exhaust them.
+MAX_REF_CHAIN = 64
+
+
+class _RefChains:
+    """A depth-first walk of the `$ref` graph: its cycles, and the longest chain from each node."""
+
+    def __init__(self, c: Checker):
+        self.c = c
+        self.length: dict[Address, int] = {}  # the most $ref links a chain from here has
+        self.next: dict[Address, Address] = {}  # where that chain goes on
+        self.cycles: set[frozenset[Address]] = set()
+        self.on_long_chain: set[Address] = set()
+        self.problems: list[Problem] = []
+
+    def visit(self, start: Address) -> None:
+        if start not in self.length:
+            self.walk(start)
+        if self.length[start] > MAX_REF_CHAIN and start not in self.on_long_chain:
+            chain = [start]
+            while chain[-1] in self.next:
+                chain.append(self.next[chain[-1]])
+            self.on_long_chain.update(chain)
+            self.problems.append(self.long_chain_problem(chain))
+
+    def walk(self, start: Address) -> None:
+        # Each frame: the node, its steps not yet taken, the step being followed, its best.
+        frames: list[list[Any]] = [[start, iter(_in_place_steps(self.c, start)), None, 0]]
+        on_path = {start}
+        while frames:
+            frame = frames[-1]
+            step = next(frame[1], None)
+            if step is None:
+                frames.pop()
+                on_path.discard(frame[0])
+                self.length[frame[0]] = frame[3]
+                if frames:
+                    self.improve(frames[-1], frame[0], frames[-1][2][1])
+                continue
+            target, is_ref = step
+            if target in on_path:
+                self.cycle([f[0] for f in frames[[f[0] for f in frames].index(target) :]])
+            elif target in self.length:
+                self.improve(frame, target, is_ref)
+            else:
+                frame[2] = step
+                frames.append([target, iter(_in_place_steps(self.c, target)), None, 0])
+                on_path.add(target)
+
+    def improve(self, frame: list[Any], target: Address, is_ref: bool) -> None:
+        length = self.length[target] + int(is_ref)
+        if length > frame[3]:
+            frame[3] = length
+            self.next[frame[0]] = target
+
+    def cycle(self, path: list[Address]) -> None:
+        cycle = [at for at in path if _holds_ref(self.c, at)]
+        if frozenset(cycle) not in self.cycles:
+            self.cycles.add(frozenset(cycle))
+            self.problems.append(_cycle_problem(self.c, cycle))
+
+    def long_chain_problem(self, chain: list[Address]) -> Problem:
+        holders = [_chain_name(self.c, at) for at in chain if _holds_ref(self.c, at)]
+        shown = holders if len(holders) <= 6 else [*holders[:3], "...", *holders[-2:]]
+        file, parts = chain[0]
+        return self.c.problem(
+            file, parts,
+            f"$ref {_node_ref(self.c, chain[0])!r} begins a chain of {len(holders)} $refs (allOf, "
+            f"anyOf, oneOf, not, if, then and else count too), more than the {MAX_REF_CHAIN} the "
+            f"validators can follow: {' -> '.join(shown)}",
+        )  # fmt: skip
 
 
 def _in_place_steps(c: Checker, at: Address) -> list[tuple[Address, bool]]:
@@ -555,28 +627,6 @@ def _in_place_steps(c: Checker, at: Address) -> list[tuple[Address, bool]]:
     return steps
 
 
-def _cycles_from(c: Checker, start: Address, done: set[Address]) -> Iterator[list[Address]]:
-    """The cycles a depth-first walk from `start` meets, each as the `$ref` holders along it."""
-    path: list[Address] = [start]
-    on_path = {start}
-    pending = [iter(_in_place_steps(c, start))]
-    while pending:
-        step = next(pending[-1], None)
-        if step is None:
-            pending.pop()
-            done.add(path[-1])
-            on_path.discard(path.pop())
-            continue
-        target = step[0]
-        if target in on_path:
-            cycle = path[path.index(target) :]
-            yield [at for at in cycle if _holds_ref(c, at)]
-        elif target not in done:
-            path.append(target)
-            on_path.add(target)
-            pending.append(iter(_in_place_steps(c, target)))
-
-
 def _holds_ref(c: Checker, at: Address) -> bool:
     return any(is_ref for _, is_ref in _in_place_steps(c, at))
 
@@ -584,12 +634,7 @@ def _holds_ref(c: Checker, at: Address) -> bool:
 def _cycle_problem(c: Checker, cycle: list[Address]) -> Problem:
     cycle = min(cycle[i:] + cycle[:i] for i in range(len(cycle)))  # a stable first holder
     file, parts = cycle[0]
-
-    def name(at: Address) -> str:
-        where = dotted(at[1]) or "the document"
-        return where if at[0] == c.root_file else f"{where} in {c.display(at[0])}"
-
-    chain = " -> ".join(name(at) for at in cycle + cycle[:1])
+    chain = " -> ".join(_chain_name(c, at) for at in cycle + cycle[:1])
     in_place = any(key in IN_PLACE_ONE + IN_PLACE_LIST for _, at in cycle for key in at)
     why = (
         " (allOf, anyOf, oneOf, not, if, then and else apply to the same value)" if in_place else ""
@@ -598,6 +643,11 @@ def _cycle_problem(c: Checker, cycle: list[Address]) -> Problem:
     return c.problem(
         file, parts, f"$ref {ref!r} is circular: {chain}; following it never ends{why}"
     )
+
+
+def _chain_name(c: Checker, at: Address) -> str:
+    where = dotted(at[1]) or "the document"
+    return where if at[0] == c.root_file else f"{where} in {c.display(at[0])}"
 
 
 def _node_ref(c: Checker, at: Address) -> Any:

@@ -18,7 +18,7 @@ from generator import loader
 from generator.cli import main
 from generator.loader import SpecLoadError, load_spec
 from generator.patterns import backtracking_problem
-from generator.validate import Checker, check_patterns, check_ref_cycles
+from generator.validate import MAX_REF_CHAIN, Checker, check_patterns, check_ref_cycles
 
 TESTS = Path(__file__).resolve().parent
 MINI = TESTS / "fixtures" / "mini.yaml"
@@ -232,6 +232,43 @@ def test_a_parameter_ref_cycle_is_refused(
         f"{SPEC}: components.parameters.P: $ref '#/components/parameters/P' is circular: "
         "components.parameters.P -> components.parameters.P; following it never ends"
     )
+
+
+def chain(doc: Doc, links: int) -> None:
+    """S0 -> S1 -> ... -> S<links>, each through an allOf; the Subject of a send starts it."""
+    for i in range(links):
+        schemas(doc)[f"S{i}"] = {"allOf": [{"$ref": f"#/components/schemas/S{i + 1}"}]}
+    schemas(doc)[f"S{links}"] = {"type": "string"}
+    schemas(doc)["SendEmailRequest"]["properties"]["Subject"] = {"$ref": "#/components/schemas/S0"}
+
+
+def test_a_ref_chain_longer_than_the_limit_is_refused_with_where_it_starts(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = mini()
+    chain(doc, 300)  # before: "cannot be checked: maximum recursion depth exceeded"
+    write(workdir, doc)
+    code, out, err = validate(capsys)
+    assert (code, err) == (1, "")
+    assert out == [
+        (
+            f"{SPEC}: {SUBJECT}: $ref '#/components/schemas/S0' begins a chain of 301 $refs (allOf, "
+            "anyOf, oneOf, not, if, then and else count too), more than the 64 the validators can "
+            f"follow: {SUBJECT} -> components.schemas.S0.allOf.0 -> components.schemas.S1.allOf.0 "
+            "-> ... -> components.schemas.S298.allOf.0 -> components.schemas.S299.allOf.0"
+        ),
+        f"1 problem in {SPEC}",
+    ]
+
+
+def test_a_ref_chain_at_the_limit_is_accepted(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = mini()
+    chain(doc, MAX_REF_CHAIN - 1)  # and the Subject's own $ref
+    write(workdir, doc)
+    code, out, _ = validate(capsys)
+    assert (code, out[-1].endswith(": OK")) == (0, True)
 
 
 def test_a_recursive_schema_through_its_properties_is_accepted(
