@@ -32,6 +32,7 @@ from generator.model import (
     Operation,
     Paging,
     Parameter,
+    Reach,
     ReleaseNote,
     Response,
     TypeRef,
@@ -107,6 +108,23 @@ def _resource(value: Any, location: str) -> dict[str, Any] | None:
         "list": value.get("list"),
         "filters": [[str(k), str(v)] for k, v in dict(filters).items()],
     }
+
+
+def _reaches(value: Any, location: str) -> list[Reach]:
+    """`x-postmark-reaches` as records (validate has checked every name in it)."""
+    if value is None:
+        return []
+    where = f"{location}.x-postmark-reaches"
+    if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
+        raise BuildError(where, "must be a list of {group, access, fields?}")
+    return [
+        Reach(
+            group=str(entry.get("group")),
+            access=entry.get("access"),
+            fields=[str(name) for name in entry.get("fields") or []],
+        )
+        for entry in value
+    ]
 
 
 def _text(value: Any) -> str:
@@ -612,6 +630,7 @@ class _Builder:
             webhook_event=raw.get("x-postmark-webhook-event"),
             batch=batch,
             resource=_resource(raw.get("x-postmark-resource"), location),
+            reaches=_reaches(raw.get("x-postmark-reaches"), location),
             error_statuses=sorted(
                 int(code)
                 for code in raw.get("responses") or {}

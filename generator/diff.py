@@ -86,7 +86,7 @@ from typing import Any, Literal
 from generator.agent_view import AgentViewError, mcp_tools
 from generator.build import BuildError, build_api
 from generator.loader import RefError, SpecLoadError, load_spec
-from generator.model import Api, EnumType, Field, Model, Operation, Parameter, TypeRef
+from generator.model import Api, EnumType, Field, Model, Operation, Parameter, Reach, TypeRef
 from generator.validate import _printable
 
 DEFAULT_SPEC = "spec/postmark.yaml"
@@ -103,7 +103,7 @@ Usage = Literal["request", "response"]
 KINDS: dict[str, Scope] = {
     "operation-added": "api",
     "operation-removed": "api",
-    "operation-changed": "api",  # retry safety or read/write access (informational)
+    "operation-changed": "api",  # retry safety, read/write access, second groups (informational)
     "security-changed": "api",
     "parameter-added": "api",
     "parameter-removed": "api",
@@ -603,6 +603,17 @@ class _Comparer:
                 f"{label}: access is now {new.access} (was {old.access})",
                 old.access,
                 new.access,
+            )
+        if old.reaches != new.reaches:
+            before, after = _reaches_text(old), _reaches_text(new)
+            self.add(
+                "operation-changed",
+                False,
+                f"{where}.x-postmark-reaches",
+                python,
+                f"{label}: now also needs {after} (was {before})",
+                before,
+                after,
             )
         self.compare_parameters(old, new)
         self.compare_body(old, new)
@@ -1774,31 +1785,64 @@ def _policy_grants(path: str) -> dict[str, dict[str, str]]:
     if not isinstance(agents, dict):
         raise DiffError(f"--policy {path}: agents must be a table")
     return {
-        name: {k: v for k, v in table.items() if v in ("off", "read", "full")}
+        name: {k: v for k, v in table.items() if v in _LEVEL_ALLOWS}
         for name, table in agents.items()
         if isinstance(table, dict)
     }
 
 
+# What each policy level lets an agent call in a group (as `postmark_client.access` decides).
+_LEVEL_ALLOWS: dict[str, tuple[str, ...]] = {
+    "off": (),
+    "read": ("read",),
+    "write": ("write",),
+    "full": ("read", "write"),
+}
+
+
+def _reach_label(reach: Reach) -> str:
+    """`write on webhooks when it sets BounceHookUrl`, or `write on servers` (every call)."""
+    text = f"{reach.access} on {reach.group}"
+    return f"{text} when it sets {', '.join(reach.fields)}" if reach.fields else text
+
+
+def _reaches_text(op: Operation) -> str:
+    """The second groups an operation acts on, for a change's before and after."""
+    return "; ".join(_reach_label(r) for r in op.reaches) or "no other grant"
+
+
 def _reach(api: Api, grants: dict[str, str]) -> dict[str, str]:
-    """operationId -> `group.name (read|write)` for every operation the grants reach."""
+    """operationId -> `group.name (read|write)` for every operation the grants reach, with the
+    second groups it acts on (`; also write on webhooks when it sets X: denied`)."""
+
+    def allows(group: str, access: str) -> bool:
+        return access in _LEVEL_ALLOWS[grants.get(group, "off")]
+
     found = {}
     for op in api.operations:
-        level = grants.get(op.group, "off")
-        if level == "full" or (level == "read" and op.access == "read"):
-            found[op.id] = f"{op.group}.{op.name} ({op.access})"
+        if not allows(op.group, op.access) or not all(
+            allows(r.group, r.access) for r in op.reaches if not r.fields
+        ):
+            continue
+        notes = [
+            f"also {_reach_label(r)}: {'granted' if allows(r.group, r.access) else 'denied'}"
+            for r in op.reaches
+        ]
+        found[op.id] = f"{op.group}.{op.name} ({'; '.join([op.access, *notes])})"
     return found
 
 
 def policy_reach(report: Report, path: str) -> dict[str, dict[str, list[str]]]:
-    """Which agents' reach the change alters: operations each gains or loses."""
+    """Which agents' reach the change alters: operations each gains or loses, and those it keeps
+    whose access changes (`old -> new`: another access, or a second group they act on)."""
     result: dict[str, dict[str, list[str]]] = {}
     for agent, grants in _policy_grants(path).items():
         old, new = _reach(report.old.api, grants), _reach(report.new.api, grants)
-        gained = [new[k] for k in new if k not in old or old[k] != new[k]]
-        lost = [old[k] for k in old if k not in new or old[k] != new[k]]
-        if gained or lost:
-            result[agent] = {"gains": gained, "loses": lost}
+        gained = [new[k] for k in new if k not in old]
+        lost = [old[k] for k in old if k not in new]
+        changed = [f"{old[k]} -> {new[k]}" for k in new if k in old and old[k] != new[k]]
+        if gained or lost or changed:
+            result[agent] = {"gains": gained, "loses": lost, "changes": changed}
     return result
 
 
@@ -1807,7 +1851,7 @@ def format_reach(reach: dict[str, dict[str, list[str]]], path: str) -> str:
     if not reach:
         lines.append("            no agent's reach changes")
     for agent, change in reach.items():
-        for verb, key in (("gains", "gains"), ("loses", "loses")):
+        for verb, key in (("gains", "gains"), ("loses", "loses"), ("now has", "changes")):
             for item in change[key]:
                 lines.append(f"            {agent} {verb} {item}")
     return "\n".join(lines) + "\n"

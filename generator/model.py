@@ -399,6 +399,15 @@ class Limit:
 
 
 @dataclass
+class Reach:
+    """A second group an operation acts on (`x-postmark-reaches`): the grant it also takes."""
+
+    group: str  # the other group's python name: `webhooks`
+    access: Literal["read", "write"]  # the level of access it takes there
+    fields: list[str]  # wire names of the body fields that act there; empty: every call does
+
+
+@dataclass
 class Operation:
     """One API operation, with everything the client, the CLI, the fake and the docs need."""
 
@@ -432,6 +441,7 @@ class Operation:
     # `x-postmark-resource`: a plain resource (create/list/get/edit/delete) the fake Postmark
     # serves generically; None for an operation the fake needs its own handler for.
     resource: dict[str, Any] | None = None
+    reaches: list[Reach] = field(default_factory=list)
 
     @property
     def parameters(self) -> list[Parameter]:

@@ -46,6 +46,7 @@ LIMIT_UNITS = ("bytes", "items", "addresses", "templates")
 LIMIT_SCOPES = ("message", "request", "server")
 ERROR_RESPONSES = ("401", "422", "429", "500", "503")
 PAGING_KEYS = ("count", "offset", "items", "total", "max-count", "max-reachable")
+REACH_KEYS = ("group", "access", "fields")
 JSON = "application/json"
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -1210,6 +1211,82 @@ def check_batch(c: Checker) -> Iterator[Problem]:
                 )
 
 
+def check_reaches(c: Checker) -> Iterator[Problem]:
+    """x-postmark-reaches: each entry names another group, `read` or `write`, and optionally
+    top-level request body fields; a read operation writes nowhere."""
+    groups = [
+        name
+        for tag in c.tags.values()
+        if isinstance(name := tag.get("x-python-name"), str) and name
+    ]
+    for op in c.operations:
+        if "x-postmark-reaches" not in op.node:
+            continue
+        entries = op.node["x-postmark-reaches"]
+        if not isinstance(entries, list) or not entries:
+            yield c.on(
+                op,
+                "x-postmark-reaches",
+                message="must be a non-empty list of {group, access, fields?}",
+            )
+            continue
+        tags = sequence(op.node.get("tags"))
+        own = (
+            mapping(c.tags.get(tags[0])).get("x-python-name")
+            if tags and isinstance(tags[0], str)
+            else None
+        )
+        seen: set[str] = set()
+        for index, entry in enumerate(entries):
+            at = ("x-postmark-reaches", index)
+            if not isinstance(entry, dict):
+                yield c.on(
+                    op, *at, message="must be a mapping with group, access and optional fields"
+                )
+                continue
+            for key in entry:
+                if key not in REACH_KEYS:
+                    yield c.on(
+                        op, *at, message=f"unknown key {key!r} (keys: {', '.join(REACH_KEYS)})"
+                    )
+            group = entry.get("group")
+            if not isinstance(group, str) or group not in groups:
+                yield c.on(
+                    op, *at, "group",
+                    message=f"{group!r} is not a group (one of {', '.join(groups)})",
+                )  # fmt: skip
+            elif group == own:
+                yield c.on(op, *at, "group", message=f"{group!r} is the operation's own group")
+            elif group in seen:
+                yield c.on(op, *at, "group", message=f"{group!r} is named twice")
+            else:
+                seen.add(group)
+            access = entry.get("access")
+            if access not in ACCESS:
+                yield _enum_problem(c, op.file, op.parts + at, "access", entry, ACCESS)
+            elif access == "write" and op.node.get("x-postmark-access") == "read":
+                yield c.on(op, *at, "access", message="a read operation writes no other group")
+            if "fields" in entry:
+                yield from _reach_fields(c, op, at, entry["fields"])
+
+
+def _reach_fields(c: Checker, op: Operation, at: tuple[Any, ...], fields: Any) -> Iterator[Problem]:
+    """The fields of a field-level mark: distinct top-level fields of the request body."""
+    if not isinstance(fields, list) or not fields:
+        yield c.on(op, *at, "fields", message="must be a non-empty list of request body fields")
+        return
+    body = c.json_schema_of(op.node.get("requestBody"), op.file)
+    known = c.properties(body) if body is not None else {}
+    for index, name in enumerate(fields):
+        if not isinstance(name, str) or name not in known:
+            yield c.on(
+                op, *at, "fields", index,
+                message=f"{name!r} is not a top-level field of the request body schema",
+            )  # fmt: skip
+        elif fields.index(name) != index:
+            yield c.on(op, *at, "fields", index, message=f"{name!r} is listed twice")
+
+
 def check_python_names(c: Checker) -> Iterator[Problem]:
     """x-python-name of operations: present, a non-keyword identifier, unique within the group."""
     first: dict[tuple[Any, str], Operation] = {}
@@ -1809,6 +1886,7 @@ RULES: list[Rule] = [
     check_paging,
     check_limits,
     check_batch,
+    check_reaches,
     check_python_names,
     check_servers,
     check_header_names,

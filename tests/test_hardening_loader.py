@@ -1,7 +1,9 @@
 """Reading a hostile spec never hangs, fetches or leaks (issue 11, part 2).
 
-Each case copies spec/postmark.yaml into <tmp>/spec/postmark.yaml (the working directory is <tmp>,
-so every located line starts with `spec/postmark.yaml`), mutates it, and runs the real command.
+Each case writes spec/postmark.yaml, or for the $ref cases a small valid cut of it
+(tests/support/small_spec.py, validated in a tenth of the time), into <tmp>/spec/postmark.yaml (the
+working directory is <tmp>, so every located line starts with `spec/postmark.yaml`), mutates it, and
+runs the real command.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from support.small_spec import real_doc, small_doc
 
 from generator.cli import main
 from generator.loader import SpecLoadError, load_spec
@@ -25,7 +28,6 @@ from generator.loader import SpecLoadError, load_spec
 REPO = Path(__file__).resolve().parent.parent
 REAL_SPEC = REPO / "spec" / "postmark.yaml"
 SPEC = "spec/postmark.yaml"
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 MARKER = "SECRET-MARKER-7f3a"
 
@@ -36,10 +38,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", "off")
     return tmp_path
-
-
-def real() -> dict[str, Any]:
-    return yaml.load(REAL_SPEC.read_text(encoding="utf-8"), Loader=LOADER)
 
 
 def write(workdir: Path, doc: dict[str, Any] | str | bytes, name: str = SPEC) -> Path:
@@ -225,7 +223,7 @@ def test_no_ref_reaches_the_network(
     case: int, listener: Listener, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     name, schema = remote_refs(listener.port)[case]
-    doc = real()
+    doc = small_doc()
     doc["components"]["schemas"]["SendEmailRequest"] = schema
     write(workdir, doc)
     code, out, err = validate(capsys)
@@ -244,7 +242,7 @@ def test_no_ref_reaches_the_network(
 def test_a_ref_inside_a_referenced_file_does_not_reach_the_network(
     listener: Listener, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    doc = real()
+    doc = small_doc()
     doc["components"]["schemas"]["SendEmailRequest"] = {"$ref": "schemas/send.yaml"}
     write(workdir, doc)
     write(
@@ -281,7 +279,7 @@ def test_refs_leaving_the_spec_folder_are_refused_without_reading_them(
 ) -> None:
     outside = write(workdir, {"Send": {"type": "object", "description": MARKER}}, "outside.yaml")
     (workdir / "spec" / "link.yaml").symlink_to(outside)
-    doc = real()
+    doc = small_doc()
     doc["components"]["schemas"]["SendEmailRequest"] = {"$ref": ref}
     write(workdir, doc)
     code, out, err = validate(capsys)
@@ -294,7 +292,7 @@ def test_refs_leaving_the_spec_folder_are_refused_without_reading_them(
 
 
 def test_the_loader_refuses_before_reading(workdir: Path) -> None:
-    spec = load_spec(write(workdir, real()))
+    spec = load_spec(write(workdir, real_doc()))
     for ref in ("/etc/passwd", "file:///etc/passwd", "http://127.0.0.1:9/x", "../x.yaml"):
         with pytest.raises(KeyError, match="is refused"):
             spec.resolve_ref(ref)
@@ -304,7 +302,7 @@ def test_the_loader_refuses_before_reading(workdir: Path) -> None:
 def test_a_referenced_file_that_is_not_utf8_is_located(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    doc = real()
+    doc = small_doc()
     doc["components"]["schemas"]["SendEmailRequest"] = {"$ref": "schemas/send.yaml"}
     write(workdir, doc)
     write(workdir, b"type: object\ndescription: caf\xe9\n", "spec/schemas/send.yaml")

@@ -114,6 +114,7 @@ EMAIL_BODY = EMAIL + ("requestBody", "content", "application/json")
 SCHEMAS = ("components", "schemas")
 LIMITS = EMAIL + ("x-postmark-limits",)
 PAGING = SENDERS + ("x-postmark-paging",)
+REACHES = EMAIL + ("x-postmark-reaches",)
 
 # (rule, mutation of mini.yaml, the exact problem lines after `spec/postmark.yaml: `)
 CASES: list[tuple[str, Mutation, list[str]]] = [
@@ -544,6 +545,65 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
                 "a secret: mark it x-postmark-secret: true (kept out of reprs), or false if it is "
                 "not one"
             )
+        ],
+    ),
+    (
+        "reaches-shape",
+        set_(REACHES, "webhooks"),
+        [
+            "paths./email.post.x-postmark-reaches: must be a non-empty list of {group, access, fields?}"
+        ],
+    ),
+    (
+        "reaches-group",
+        set_(REACHES, [{"group": "webhoks", "access": "write"}]),
+        [
+            "paths./email.post.x-postmark-reaches.0.group: 'webhoks' is not a group (one of email, sender_signatures)"
+        ],
+    ),
+    (
+        "reaches-own-group",
+        set_(REACHES, [{"group": "email", "access": "write"}]),
+        ["paths./email.post.x-postmark-reaches.0.group: 'email' is the operation's own group"],
+    ),
+    (
+        "reaches-access",
+        set_(REACHES, [{"group": "sender_signatures", "access": "full"}]),
+        ["paths./email.post.x-postmark-reaches.0.access: 'full' is not 'read' or 'write'"],
+    ),
+    (
+        "reaches-read-writes-nowhere",
+        set_(SENDERS + ("x-postmark-reaches",), [{"group": "email", "access": "write"}]),
+        ["paths./senders.get.x-postmark-reaches.0.access: a read operation writes no other group"],
+    ),
+    (
+        "reaches-field",
+        set_(
+            REACHES,
+            [{"group": "sender_signatures", "access": "read", "fields": ["Hook", "To", "To"]}],
+        ),
+        [
+            "paths./email.post.x-postmark-reaches.0.fields.0: 'Hook' is not a top-level field of the request body schema",
+            "paths./email.post.x-postmark-reaches.0.fields.2: 'To' is listed twice",
+        ],
+    ),
+    (
+        "reaches-hostile",
+        set_(
+            REACHES,
+            [
+                {
+                    "group": "__import__('os').system('id')",
+                    "access": "write",
+                    "fields": ['x"); import os; ("'],
+                    "because": "\x1b[31m",
+                }
+            ],
+        ),
+        [
+            "paths./email.post.x-postmark-reaches.0: unknown key 'because' (keys: group, access, fields)",
+            "paths./email.post.x-postmark-reaches.0.group: \"__import__('os').system('id')\" is not a group (one of email, sender_signatures)",
+            "paths./email.post.x-postmark-reaches.0.fields.0: 'x\"); import os; (\"' is not a top-level field of the request body schema",
         ],
     ),
     (

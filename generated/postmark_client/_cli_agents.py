@@ -76,8 +76,9 @@ def add_agent_commands(groups: argparse._SubParsersAction[argparse.ArgumentParse
     show = actions.add_parser(
         "show",
         help="the matrix of agents x groups, and the operations each agent may call",
-        description="Print the matrix of agents x groups (off/read/full) and the operations "
-        "each agent may call, from the operation table.",
+        description="Print the matrix of agents x groups (off/read/write/full), the operations "
+        "each agent may call with the second groups they act on, and those withheld for a "
+        "missing second grant, from the operation table.",
     )
     show.add_argument("policy", metavar="POLICY", help="the policy file")
     show.add_argument("--agent", default=None, help="only this agent")

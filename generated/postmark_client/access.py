@@ -2,7 +2,8 @@
 
 Postmark's tokens have no scopes: a server token sends, deletes templates and reactivates bounces
 alike. A policy file narrows that per agent, by group (the client attributes: `email`,
-`bounces`, ...), each `off`, `read` or `full` (read and write), and denies everything else:
+`bounces`, ...), each `off`, `read`, `write` (the group's writes without its reads: a sender
+that cannot search what others sent) or `full` (read and write), and denies everything else:
 
     audit = "postmark-audit.sqlite"      # the audit log (relative to this file)
 
@@ -24,6 +25,11 @@ string is the grant of the message streams group), `sends_per_hour`, `sends_per_
 `key_sha256` (the SHA-256 of the agent's bearer key for `postmark-mcp --http`) and
 `description`. Anything else is refused at load with its line, never read as "allow".
 
+Some operations act on a second group as well (`x-postmark-reaches` in the spec,
+`Operation.reaches` here): `templates.push` overwrites templates on other servers, so it also
+takes `write` on `servers`; `server.edit` with a hook URL decides where Postmark posts events, so
+such a call also takes `write` on `webhooks`. A call needs the grant of both groups.
+
 Give a client an agent's access (`ServerClient(token, access=policy.access("support-bot"))`)
 and every call is checked in the client core before anything is sent: a denial raises
 `AccessDeniedError` and sends nothing; allowed or denied, the decision and its outcome are
@@ -43,7 +49,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
 from ._audit import AuditLog
-from ._meta import Operation
+from ._meta import Operation, Reach
 from ._operations import OPERATIONS
 from ._spec import GROUPS
 from .errors import (
@@ -66,9 +72,15 @@ __all__ = [
     "hash_key",
 ]
 
-Level = Literal["off", "read", "full"]
-LEVELS: Final[tuple[Level, ...]] = ("off", "read", "full")
-_NEEDS: Final[dict[str, Level]] = {"read": "read", "write": "full"}
+Level = Literal["off", "read", "write", "full"]
+LEVELS: Final[tuple[Level, ...]] = ("off", "read", "write", "full")
+# The operations (by `x-postmark-access`) each level reaches in its group.
+_ALLOWS: Final[Mapping[str, frozenset[str]]] = {
+    "off": frozenset(),
+    "read": frozenset({"read"}),
+    "write": frozenset({"write"}),
+    "full": frozenset({"read", "write"}),
+}
 _OPTIONS: Final = (
     "recipients",
     "message_streams",
@@ -153,10 +165,16 @@ class Agent:
     def level(self, group: str) -> Level:
         return self.grants.get(group, "off")
 
+    def allows(self, group: str, access: str) -> bool:
+        """Whether the level on `group` covers operations of this access (`read`, `write`)."""
+        return access in _ALLOWS[self.grants.get(group, "off")]
+
     def may(self, op: Operation) -> bool:
-        """Whether the grants allow `op` at all (narrowing is checked per call)."""
-        level = self.grants.get(op.group, "off")
-        return level == "full" or (level == "read" and op.access == "read")
+        """Whether the grants allow `op` at all: its group, and each second group every call of
+        it acts on (one only some calls act on, by a field, and narrowing are checked per call)."""
+        return self.allows(op.group, op.access) and all(
+            self.allows(reach.group, reach.access) for reach in op.reaches if not reach.fields
+        )
 
 
 class Decision(NamedTuple):
@@ -431,19 +449,27 @@ class Policy:
     ) -> tuple[Decision, Facts]:
         """The decision on one call, and what it acts on (for the audit row)."""
         facts = _facts(op, data, path, query)
-        return self._decide(name, op, facts), facts
+        return self._decide(name, op, facts, data), facts
 
-    def _decide(self, name: str, op: Operation, facts: Facts) -> Decision:
+    def _decide(self, name: str, op: Operation, facts: Facts, data: Any = None) -> Decision:
         agent = self.agents.get(name)
-        needs = f"{_NEEDS.get(op.access, 'full')} on {op.group}"
+        acting = _acted_on(op, data)
+        needs = " and ".join(
+            f"{access} on {group}"
+            for group, access in ((op.group, op.access), *((r.group, r.access) for r in acting))
+        )
         if agent is None:
             return Decision(False, f"agent {name!r} is not in the policy", needs)
         known = OPERATIONS.get(op.id)
         if known is None or (known is not op and known != op):
             return Decision(False, f"unknown operation {op.id!r}", needs)
-        level = agent.grants.get(op.group, "off")
-        if not (level == "full" or (level == "read" and op.access == "read")):
+        level = agent.level(op.group)
+        if not agent.allows(op.group, op.access):
             return Decision(False, f"{level} on {op.group}", needs)
+        for reach in acting:
+            if not agent.allows(reach.group, reach.access):
+                return Decision(False, _reach_refusal(agent, op, reach, data), needs)
+        granted = ", ".join([f"{level} on {op.group}"] + [_grant(agent, r.group) for r in acting])
         streams = agent.message_streams
         if streams is not None and facts.stream is not None and facts.stream not in streams:
             return Decision(
@@ -460,10 +486,43 @@ class Policy:
                         f"allowed ({', '.join(agent.recipients)})",
                         f"recipients matching {', '.join(agent.recipients)}",
                     )
-        return Decision(True, f"{level} on {op.group}", needs)
+        return Decision(True, granted, needs)
 
 
 # ---- what a call acts on --------------------------------------------------------------------
+
+
+def _acted_on(op: Operation, data: Any = None) -> list[Reach]:
+    """The second groups this call acts on: every reach without fields, and each whose fields
+    the body (`data`, wire names) sets to a non-null value."""
+    if not op.reaches:
+        return []
+    body = data if isinstance(data, Mapping) else {}
+    return [
+        reach
+        for reach in op.reaches
+        if not reach.fields or any(body.get(name) is not None for name in reach.fields)
+    ]
+
+
+def _grant(agent: Agent, group: str) -> str:
+    return f"{agent.level(group)} on {group}"
+
+
+def _reach_refusal(agent: Agent, op: Operation, reach: Reach, data: Any) -> str:
+    """`off on webhooks, which setting BounceHookUrl also acts on`."""
+    if not reach.fields:
+        return f"{_grant(agent, reach.group)}, which {op.id} also acts on"
+    body = data if isinstance(data, Mapping) else {}
+    given = [name for name in reach.fields if body.get(name) is not None]
+    return f"{_grant(agent, reach.group)}, which setting {', '.join(given)} also acts on"
+
+
+def _reach_text(reach: Reach) -> str:
+    """`write on webhooks when it sets BounceHookUrl, InboundHookUrl`, or `write on servers`."""
+    text = f"{reach.access} on {reach.group}"
+    return f"{text} when it sets {', '.join(reach.fields)}" if reach.fields else text
+
 
 _ANGLE: Final = re.compile(r"<([^<>]*)>")
 
@@ -587,7 +646,7 @@ class AgentAccess:
     ) -> AuditCall:
         """Decide, write the row, and raise AccessDeniedError when denied."""
         facts = _facts(op, data, path, query)
-        decision = self.policy._decide(self.agent, op, facts)
+        decision = self.policy._decide(self.agent, op, facts, data)
         log = self.policy.log
         row_id = 0
         rule = decision.rule
@@ -677,7 +736,8 @@ def _detail(op: Operation, result: Any) -> str | None:
 
 
 def describe(policy: Policy, agent: str | None = None) -> str:
-    """The matrix of agents x groups, and the operations each agent may call."""
+    """The matrix of agents x groups, the operations each agent may call (with the second groups
+    they act on), and those withheld because a second group's grant is missing."""
     names = [agent] if agent is not None else list(policy.agents)
     width = max([len("agent"), *(len(n) for n in names)])
     groups = list(GROUPS)
@@ -708,15 +768,49 @@ def describe(policy: Policy, agent: str | None = None) -> str:
             lines.append(f"  narrowed to: {'; '.join(narrowing)}")
         for op in ops:
             lines.append(f"  {op.group}.{op.name}  ({op.access}) {op.summary}")
+            for reach in op.reaches:
+                held = "granted" if found.allows(reach.group, reach.access) else "denied"
+                lines.append(
+                    f"      also {_reach_text(reach)}: {held} ({_grant(found, reach.group)})"
+                )
+        withheld = _withheld(found)
+        if withheld:
+            lines.append("  withheld (a second group's grant is missing):")
+        for op in withheld:
+            missing = [r for r in op.reaches if not found.allows(r.group, r.access)]
+            needs = "; ".join(f"{_reach_text(r)} ({_grant(found, r.group)})" for r in missing)
+            lines.append(f"  {op.group}.{op.name}  ({op.access}) also needs {needs}")
     return "\n".join(lines)
 
 
+def _withheld(agent: Agent) -> list[Operation]:
+    """Operations the agent's grant on their own group reaches, but not on a second group."""
+    return [
+        op for op in OPERATIONS.values() if agent.allows(op.group, op.access) and not agent.may(op)
+    ]
+
+
 def matrix_json(policy: Policy) -> dict[str, Any]:
-    """The same matrix as JSON."""
+    """The same matrix as JSON. `second_groups`: for each operation the agent's grant on its own
+    group reaches and that acts on another group, each such group, the access it takes, the
+    fields that act there (none: every call) and whether the agent holds that grant."""
     return {
         name: {
             "grants": {g: agent.level(g) for g in GROUPS},
             "operations": [op.id for op in policy.operations_for(name)],
+            "second_groups": {
+                op.id: [
+                    {
+                        "group": reach.group,
+                        "access": reach.access,
+                        "fields": list(reach.fields),
+                        "granted": agent.allows(reach.group, reach.access),
+                    }
+                    for reach in op.reaches
+                ]
+                for op in OPERATIONS.values()
+                if op.reaches and agent.allows(op.group, op.access)
+            },
         }
         for name, agent in policy.agents.items()
     }

@@ -37,7 +37,7 @@ def test_denied_call_sends_nothing_and_is_recorded(policy_file: Path) -> None:
     assert (error.agent, error.operation, error.needs) == (
         "support-bot",
         "send_email",
-        "full on email",
+        "write on email",
     )
     assert len(fake.calls) == 0
     [row] = AuditLog(policy.audit_path).entries()

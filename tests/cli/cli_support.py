@@ -7,6 +7,7 @@ subprocess runs the same generated code as the test process.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
@@ -39,6 +40,11 @@ def package_root() -> Path:
 
 def command_prefix() -> list[str]:
     """The `postmark` script of this interpreter's environment, or `python -m postmark_client`."""
+    return list(_command_prefix())
+
+
+@functools.cache  # asking a subprocess which package the script runs costs a tenth of a second
+def _command_prefix() -> tuple[str, ...]:
     script = shutil.which("postmark", path=str(Path(sys.executable).parent))
     if script is not None:
         check = subprocess.run(
@@ -50,8 +56,8 @@ def command_prefix() -> list[str]:
             timeout=TIMEOUT,
         )
         if Path(check.stdout.strip()).resolve() == Path(postmark_client.__file__).resolve():
-            return [script]
-    return [sys.executable, "-m", "postmark_client"]
+            return (script,)
+    return (sys.executable, "-m", "postmark_client")
 
 
 # Compiled modules of the subprocesses go here (not into the repository), so that each run does

@@ -479,3 +479,18 @@ def test_a_failed_connection_names_the_url_and_the_fake(
     assert code == cli_module.EXIT_API_ERROR
     assert f"the call went to Postmark ({closed})" in err
     assert "postmark-fake" in err and "POSTMARK_API_URL=http://127.0.0.1:8025" in err
+
+
+def test_a_failed_connection_to_postmark_api_url_names_that_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    closed = "http://127.0.0.1:1"  # a closed loopback port
+    monkeypatch.setenv("POSTMARK_API_URL", closed)
+    monkeypatch.setenv("POSTMARK_SERVER_TOKEN", SERVER_TOKEN)
+    slept: list[float] = []
+    monkeypatch.setattr("postmark_client._base_client.time.sleep", slept.append)
+    code = cli_module.main(["bounces", "get", "--bounce-id", "1"])
+    err = capsys.readouterr().err
+    assert code == cli_module.EXIT_API_ERROR
+    assert f"GET {closed}/bounces/{{bounceid}} (get_bounce): connection failed" in err, err
+    assert "Traceback" not in err

@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import yaml
 from postmark_client import models
 from postmark_client._meta import Operation
 from postmark_client._operations import OPERATIONS
@@ -43,6 +42,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 from support.openapi_check import SPEC_PATH, validate_request, validate_response
+from support.spec_yaml import spec_doc
 
 TOKEN = "fake-operations-token-0000-not-real"
 TOKEN_HEADERS = {"server": "X-Postmark-Server-Token", "account": "X-Postmark-Account-Token"}
@@ -60,8 +60,7 @@ SYNTHETIC_INTEGER = 4_294_967_297  # beyond 32 bits: ids are int64
 
 @cache
 def spec() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
-    return loaded
+    return spec_doc(SPEC_PATH)
 
 
 def resolve(node: Any) -> tuple[Any, str | None]:

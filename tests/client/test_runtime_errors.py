@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from postmark_client import errors
 from postmark_client.errors import (
     APIError,
@@ -35,6 +34,7 @@ from runtime_support import (
     error_body,
     send_ok,
 )
+from support.spec_yaml import spec_doc
 
 from generator.naming import constant_name
 
@@ -49,7 +49,7 @@ INACTIVE_MESSAGE = (
 
 @functools.cache
 def spec_error_codes() -> list[dict[str, Any]]:
-    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    spec = spec_doc(SPEC)
     rows: list[dict[str, Any]] = spec["components"]["x-postmark-error-codes"]
     return rows
 

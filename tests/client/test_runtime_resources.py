@@ -21,9 +21,8 @@ from postmark_client.errors import (
 )
 
 TOKEN = "canary-fake-token-1111-not-real"
-EXAMPLES = Path("/work/shared/reference/examples")
-if not EXAMPLES.is_dir():  # the reference folder sits next to the repository in CI checkouts
-    EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "examples"
+# Recorded Postmark payloads, kept in the repository (their sources: SOURCES.md there).
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
 INACTIVE = (
     "You tried to send to a recipient that has been marked as inactive. Found inactive "
     "addresses: example@example.com. Inactive recipients are ones that have generated a hard "

@@ -8,12 +8,12 @@ from functools import lru_cache
 from typing import Any
 
 import httpx
-import yaml
 from jsonschema import Draft202012Validator
 from postmark_client.testing import FakePostmark
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from support.openapi_check import SPEC_PATH, validate_request, validate_response
+from support.spec_yaml import spec_doc
 
 TOKEN_HEADERS = {"server": "X-Postmark-Server-Token", "account": "X-Postmark-Account-Token"}
 
@@ -86,8 +86,7 @@ def error_of(response: httpx.Response) -> tuple[int, int]:
 
 @lru_cache(maxsize=1)
 def _spec() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
-    return loaded
+    return spec_doc(SPEC_PATH)
 
 
 def schema_validator(schema_name: str) -> Draft202012Validator:

@@ -100,3 +100,28 @@ def test_nulls_are_not_given_and_unknown_fields_are_ignored(fake: FakePostmark) 
     templated = {"From": "a@example.com", "To": "b@example.com", "TemplateId": None,
                  "TemplateAlias": None, "TemplateModel": {}}  # fmt: skip
     assert call(fake, "POST", "/email/withTemplate", templated).json()["ErrorCode"] == 300
+
+
+def test_a_templated_send_shaped_as_postmarker_sends_it_is_accepted() -> None:
+    """postmarker's `emails.send_with_template(...)` posts every field it takes, the unset ones
+    as null: `"Subject": null` beside a template is "not given", not content that clashes with
+    it (ErrorCode 1123); a Subject with a value still does."""
+    fake = FakePostmark()
+    created = call(fake, "POST", "/templates", {"Name": "W", "Alias": "welcome",
+                                                "Subject": "Hi {{name}}", "TextBody": "Hello"})  # fmt: skip
+    assert created.status_code == 200, created.text
+    body = {
+        "TemplateId": created.json()["TemplateId"], "TemplateAlias": None,
+        "TemplateModel": {"name": "Jane"}, "From": "sender@example.com", "To": "jane@example.com",
+        "Cc": None, "Bcc": None, "Subject": None, "Tag": None, "ReplyTo": None, "Headers": [],
+        "TrackOpens": None, "TrackLinks": "None", "Attachments": [], "InlineCss": True,
+        "Metadata": None,
+    }  # fmt: skip
+    sent = call(fake, "POST", "/email/withTemplate", body)
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["ErrorCode"] == 0
+    assert fake.messages()[0]["Subject"] == "Hi Jane"
+    batch = call(fake, "POST", "/email/batchWithTemplates", {"Messages": [body]})
+    assert batch.status_code == 200 and batch.json()[0]["ErrorCode"] == 0, batch.text
+    clash = call(fake, "POST", "/email/withTemplate", {**body, "Subject": "mine"})
+    assert clash.status_code == 422 and clash.json()["ErrorCode"] == 1123

@@ -11,14 +11,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from support.spec_yaml import spec_doc
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "postmark.yaml"
 
 
 @cache
 def _release_notes(spec_path: Path) -> tuple[dict[str, Any], ...]:
-    spec: dict[str, Any] = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    spec = spec_doc(spec_path)
     return tuple(spec.get("x-postmark-release-notes") or [])
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from cli_support import ACCOUNT_TOKEN, CLI, SERVER_TOKEN, LineReader, command_prefix, subprocess_env
+from cli_support import ACCOUNT_TOKEN, CLI, SERVER_TOKEN, LineReader
+from listen_support import listening
 
 testing = pytest.importorskip(
     "postmark_client.testing", reason="the fake Postmark (postmark_client.testing) is not generated"
@@ -56,34 +56,8 @@ def cli(fake: Any) -> Iterator[CLI]:
 
 @pytest.fixture
 def listener() -> Iterator[Listener]:
-    process = subprocess.Popen(
-        [
-            *command_prefix(),
-            "webhooks",
-            "listen",
-            "--port",
-            "0",
-            "--user",
-            HOOK_USER,
-            "--password",
-            HOOK_PASSWORD,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=subprocess_env({}),
-    )
-    assert process.stdout is not None and process.stderr is not None
-    log = LineReader(process.stderr)
-    try:
-        banner = log.line_matching(lambda line: "listening" in line)
-        match = re.search(r"(http://127\.0\.0\.1:\d+/)", banner)
-        assert match, banner
-        yield Listener(process, match.group(1), LineReader(process.stdout), log)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with listening("--user", HOOK_USER, "--password", HOOK_PASSWORD) as started:
+        yield Listener(started.process, started.url, started.events, started.log)
 
 
 def test_cli_send_reaches_the_listener_as_a_delivery_event(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation
+from .._meta import BodyField, Operation, Reach
 
 __all__ = [
     "PUSH_TEMPLATES",
@@ -53,5 +53,11 @@ PUSH_TEMPLATES: Final = Operation(
     ),
     response_schema="TemplatesPushResponse",
     acts_on="template",
+    reaches=(
+        Reach(
+            group="servers",
+            access="write",
+        ),
+    ),
 )
 """PUT /templates/push: Copy templates from one server to another (account token)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import Operation, Paging, Param
+from .._meta import Operation, Paging, Param, Reach
 
 __all__ = [
     "ACTIVATE_BOUNCE",
@@ -267,5 +267,11 @@ ACTIVATE_BOUNCE: Final = Operation(
     ),
     response_schema="BounceActivationResponse",
     acts_on="bounce",
+    reaches=(
+        Reach(
+            group="suppressions",
+            access="write",
+        ),
+    ),
 )
 """PUT /bounces/{bounceid}/activate: Activate a bounce"""

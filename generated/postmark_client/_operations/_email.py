@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Limit, Operation, Param
+from .._meta import BodyField, Limit, Operation, Param, Reach
 
 __all__ = [
     "GET_BULK_EMAIL_STATUS",
@@ -413,6 +413,12 @@ SEND_EMAIL_WITH_TEMPLATE: Final = Operation(
     ),
     webhook_event="Delivery",
     acts_on="email",
+    reaches=(
+        Reach(
+            group="templates",
+            access="read",
+        ),
+    ),
 )
 """POST /email/withTemplate: Send one message rendered from a stored template."""
 
@@ -493,6 +499,12 @@ SEND_EMAIL_BATCH_WITH_TEMPLATES: Final = Operation(
     body_item_schema="SendEmailWithTemplateRequest",
     body_batch_field="Messages",
     response_item_schema="SendEmailResponse",
+    reaches=(
+        Reach(
+            group="templates",
+            access="read",
+        ),
+    ),
 )
 """POST /email/batchWithTemplates: Send up to 500 templated messages in one call."""
 
@@ -635,6 +647,13 @@ SEND_BULK_EMAIL: Final = Operation(
     ),
     webhook_event="Delivery",
     acts_on="email",
+    reaches=(
+        Reach(
+            group="templates",
+            access="read",
+            fields=("TemplateId", "TemplateAlias"),
+        ),
+    ),
 )
 """POST /email/bulk: Send one message to many recipients in a single call (Bulk API)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Paging, Param, Resource
+from .._meta import BodyField, Operation, Paging, Param, Reach, Resource
 
 __all__ = [
     "CREATE_SENDER_SIGNATURE",
@@ -131,6 +131,12 @@ CREATE_SENDER_SIGNATURE: Final = Operation(
     ),
     response_schema="SenderSignature",
     acts_on="signature",
+    reaches=(
+        Reach(
+            group="email",
+            access="write",
+        ),
+    ),
     resource=Resource(
         collection="sender_signatures",
         action="create",
@@ -297,6 +303,12 @@ RESEND_SENDER_SIGNATURE_CONFIRMATION: Final = Operation(
     ),
     response_schema="StatusResponse",
     acts_on="signature",
+    reaches=(
+        Reach(
+            group="email",
+            access="write",
+        ),
+    ),
 )
 """POST /senders/{signatureid}/resend: Send the confirmation mail of a sender signature again."""
 

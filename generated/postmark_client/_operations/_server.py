@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation
+from .._meta import BodyField, Operation, Reach
 
 __all__ = [
     "EDIT_CURRENT_SERVER",
@@ -163,5 +163,21 @@ EDIT_CURRENT_SERVER: Final = Operation(
     ),
     response_schema="Server",
     acts_on="server",
+    reaches=(
+        Reach(
+            group="webhooks",
+            access="write",
+            fields=(
+                "InboundHookUrl",
+                "BounceHookUrl",
+                "OpenHookUrl",
+                "DeliveryHookUrl",
+                "ClickHookUrl",
+                "PostFirstOpenOnly",
+                "IncludeBounceContentInHook",
+                "EnableSmtpApiErrorHooks",
+            ),
+        ),
+    ),
 )
 """PUT /server: Change the settings of the server the token belongs to; only the fields given change."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Paging, Param, Resource
+from .._meta import BodyField, Operation, Paging, Param, Reach, Resource
 
 __all__ = [
     "CREATE_SERVER",
@@ -223,6 +223,22 @@ CREATE_SERVER: Final = Operation(
     ),
     response_schema="Server",
     acts_on="server",
+    reaches=(
+        Reach(
+            group="webhooks",
+            access="write",
+            fields=(
+                "InboundHookUrl",
+                "BounceHookUrl",
+                "OpenHookUrl",
+                "DeliveryHookUrl",
+                "ClickHookUrl",
+                "PostFirstOpenOnly",
+                "IncludeBounceContentInHook",
+                "EnableSmtpApiErrorHooks",
+            ),
+        ),
+    ),
     resource=Resource(
         collection="servers",
         action="create",
@@ -407,6 +423,22 @@ EDIT_SERVER: Final = Operation(
     ),
     response_schema="Server",
     acts_on="server",
+    reaches=(
+        Reach(
+            group="webhooks",
+            access="write",
+            fields=(
+                "InboundHookUrl",
+                "BounceHookUrl",
+                "OpenHookUrl",
+                "DeliveryHookUrl",
+                "ClickHookUrl",
+                "PostFirstOpenOnly",
+                "IncludeBounceContentInHook",
+                "EnableSmtpApiErrorHooks",
+            ),
+        ),
+    ),
     resource=Resource(
         collection="servers",
         action="edit",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Limit, Operation, Param
+from .._meta import BodyField, Limit, Operation, Param, Reach
 
 __all__ = [
     "CREATE_SUPPRESSIONS",
@@ -181,5 +181,11 @@ DELETE_SUPPRESSIONS: Final = Operation(
     ),
     webhook_event="SubscriptionChange",
     acts_on="suppression",
+    reaches=(
+        Reach(
+            group="bounces",
+            access="write",
+        ),
+    ),
 )
 """POST /message-streams/{stream_id}/suppressions/delete: Remove suppressions from a message stream (reactivate addresses)."""

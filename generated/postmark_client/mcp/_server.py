@@ -15,6 +15,7 @@ import contextvars
 import json
 import mimetypes
 import os
+import socket
 import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -29,7 +30,7 @@ from .. import models
 from .._meta import Operation
 from .._operations import OPERATIONS
 from .._spec import TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
-from ..access import AccessDeniedError, Policy, PolicyError
+from ..access import AccessDeniedError, Agent, Policy, PolicyError
 from ..batch import BatchResult
 from ..client import AsyncAccountClient, AsyncServerClient
 from ..errors import APIError, ErrorCode, PostmarkError, RequestValidationError
@@ -40,6 +41,8 @@ __all__ = ["PostmarkTools", "build_server", "main", "tool_name"]
 SENDER_ENV: Final = "DEFAULT_SENDER_EMAIL"
 STREAM_ENV: Final = "DEFAULT_MESSAGE_STREAM"
 BASE_URL_ENV: Final = "POSTMARK_API_URL"
+HTTP_PATH: Final = "/mcp"
+"""Where `--http` serves the streamable HTTP endpoint."""
 _MAX_NAME: Final = 60
 _SENDER_FIELD: Final = "from"
 _STREAM_FIELD: Final = "message_stream"
@@ -57,7 +60,34 @@ def tool_name(op: Operation) -> str:
 _BY_NAME: Final[dict[str, Operation]] = {tool_name(op): op for op in OPERATIONS.values()}
 
 
-def _describe(op: Operation, allow_all: bool) -> str:
+def _argument_names(op: Operation, fields: tuple[str, ...]) -> list[str]:
+    """The tool arguments (snake_case) of these body fields (wire names)."""
+    names = WIRE_NAMES.get(BODY_MODELS.get(op.id) or "", {})
+    by_wire = {wire: argument for argument, (wire, _) in names.items()}
+    return [by_wire.get(wire, wire) for wire in fields]
+
+
+def _second_groups(op: Operation, agent: Agent | None) -> list[str]:
+    """One sentence per second group the operation acts on, and whether this agent may."""
+    lines = []
+    for reach in op.reaches:
+        which = (
+            f"Setting {', '.join(_argument_names(op, reach.fields))}"
+            if reach.fields
+            else "Every call"
+        )
+        line = (
+            f"{which} also acts on {reach.group}: it needs {reach.access} on {reach.group} as "
+            f"well as {op.access} on {op.group}."
+        )
+        if agent is not None and not agent.allows(reach.group, reach.access):
+            level = agent.level(reach.group)
+            line += f" This agent has {level} on {reach.group}: such a call is refused."
+        lines.append(line)
+    return lines
+
+
+def _describe(op: Operation, allow_all: bool, agent: Agent | None = None) -> str:
     parts = [op.summary]
     if op.description:
         parts.append(op.description)
@@ -68,6 +98,7 @@ def _describe(op: Operation, allow_all: bool) -> str:
         parts.append("Changes data; safe to repeat.")
     else:
         parts.append("Changes data; never repeated automatically (a send is never re-sent).")
+    parts.extend(_second_groups(op, agent))
     for limit in op.limits:
         if limit.description:
             parts.append(f"Limit: {limit.description}")
@@ -151,12 +182,13 @@ class PostmarkTools:
         return self.policy.operations_for(agent)
 
     def tools(self, agent: str) -> list[types.Tool]:
-        return [self.tool(op) for op in self.operations(agent)]
+        found = self.policy.agent(agent)
+        return [self.tool(op, found) for op in self.operations(agent)]
 
-    def tool(self, op: Operation) -> types.Tool:
+    def tool(self, op: Operation, agent: Agent | None = None) -> types.Tool:
         return types.Tool(
             name=tool_name(op),
-            description=_describe(op, self.policy.allow_all),
+            description=_describe(op, self.policy.allow_all, agent),
             input_schema=self._schema(op),
             annotations=_annotations(op),
         )
@@ -420,8 +452,31 @@ class BearerAuth:
 
 
 def http_app(server: Server[Any], policy: Policy) -> Any:
-    """The streamable HTTP app (stateless: each request carries its agent's key)."""
-    return BearerAuth(server.streamable_http_app(stateless_http=True, json_response=True), policy)
+    """The streamable HTTP app at HTTP_PATH (stateless: each request carries its agent's key)."""
+    app = server.streamable_http_app(
+        streamable_http_path=HTTP_PATH, stateless_http=True, json_response=True
+    )
+    return BearerAuth(app, policy)
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound and listening on host:port (port 0 picks a free one), so the address can
+    be said before the server runs and connections wait in the backlog; OSError if it cannot."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}{HTTP_PATH}"
 
 
 # ---- the command -------------------------------------------------------------------------------
@@ -493,7 +548,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.http:
         import uvicorn
 
-        uvicorn.run(http_app(server, policy), host=args.host, port=args.port, log_level="warning")
+        try:
+            sock = _listening_socket(args.host, args.port)
+        except OSError as exc:
+            return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        sys.stderr.write(
+            f"postmark-mcp: listening on {_url_of(sock)} (streamable HTTP, each agent by its "
+            "bearer key); Ctrl-C stops\n"
+        )
+        sys.stderr.flush()
+        config = uvicorn.Config(http_app(server, policy), log_level="warning")
+        uvicorn.Server(config).run(sockets=[sock])
         return 0
     import anyio
     from mcp.server.stdio import stdio_server

@@ -54,10 +54,27 @@ SENDER_SIGNATURE_LIST_ITEM_KEYS: Final = model_keys("SenderSignatureListItem")
 DKIM_ROTATION_RESPONSE_KEYS: Final = model_keys("DKIMRotationResponse")
 UPSERT_TEMPLATE_RESPONSE_KEYS: Final = model_keys("UpsertTemplateResponse")
 INBOUND_MESSAGE_KEYS: Final = model_keys("InboundMessage")
+SEND_RESPONSE_KEYS: Final = model_keys("SendEmailResponse")
 OPEN_EVENT_KEYS: Final = model_keys("OpenEvent")
 CLICK_EVENT_KEYS: Final = model_keys("ClickEvent")
 BOUNCE_TYPES: Final = enum_values("BounceType")
 SERVER_COLORS: Final = enum_values("ServerColor")
+
+
+def answer_in_shape(
+    keys: Iterable[str], facts: Mapping[str, Any], request: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An answer with the response schema's fields (`keys`, in spec order): each from `facts`
+    (what the fake decided), else echoed from the request's field of that name when it was
+    given, so a field a spec edit adds to an answer (a send's Tag) is answered after
+    regenerating. Fields with neither are left out, and so are facts the schema does not name."""
+    answer: dict[str, Any] = {}
+    for key in keys:
+        if key in facts:
+            answer[key] = facts[key]
+        elif request.get(key) is not None:
+            answer[key] = request[key]
+    return answer
 
 
 def _body_kind(op: Operation) -> tuple[str, str]:
@@ -250,7 +267,7 @@ def check_object(
 ) -> Problem | None:
     """The first way `value` does not fit the request schema `schema_name`, or None. Nulls of
     optional fields and unknown fields pass (see above), except unknown fields named in
-    `refuse`, which are Problems of kind `unknown`."""
+    `refuse` and given a value (not null), which are Problems of kind `unknown`."""
     schema = SCHEMAS[schema_name]
     if not isinstance(value, dict):
         return Problem("type", path or "(body)", f"{_where(path)} must be a JSON object")
@@ -266,7 +283,7 @@ def check_object(
     for name, item in value.items():
         spec = schema.fields.get(name)
         if spec is None:
-            if name in refused:
+            if name in refused and item is not None:  # a null is "not given" here too
                 return Problem(
                     "unknown",
                     _join(path, name),

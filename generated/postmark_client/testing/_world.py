@@ -45,8 +45,11 @@ from ._wire import (
     CLICK_EVENT_KEYS,
     INBOUND_MESSAGE_KEYS,
     OPEN_EVENT_KEYS,
+    SEND_RESPONSE_KEYS,
     ErrorCodes,
+    answer_in_shape,
     check_object,
+    model_keys,
     normalize,
 )
 
@@ -256,25 +259,15 @@ class World:
                 "a hard bounce, a spam complaint, or a manual suppression.",
             )
         at = at or self.clock()
-        to = message["To"]
+        facts = {"To": message["To"], "SubmittedAt": stamp(at), "ErrorCode": 0}
         if test_only:
-            return {
-                "To": to,
-                "SubmittedAt": stamp(at),
-                "MessageID": self.ids.uuid(),
-                "ErrorCode": 0,
-                "Message": "Test job accepted",
-            }
+            facts.update(MessageID=self.ids.uuid(), Message="Test job accepted")
+            return answer_in_shape(SEND_RESPONSE_KEYS, facts, message)
         outbound = self._store(server, stream, message, recipients, at)
         for _, _, address in recipients:
             self._deliver(server, outbound, address, at)
-        return {
-            "To": to,
-            "SubmittedAt": stamp(at),
-            "MessageID": outbound.message_id,
-            "ErrorCode": 0,
-            "Message": "OK",
-        }
+        facts.update(MessageID=outbound.message_id, Message="OK")
+        return answer_in_shape(SEND_RESPONSE_KEYS, facts, message)
 
     def _sending_stream(self, server: ServerState, requested: Any) -> str:
         stream = str(requested or "outbound")
@@ -539,7 +532,8 @@ class World:
         at = self.clock()
         bulk = BulkRequest(self.ids.uuid(), at, body.get("Subject"), messages, templated, test_only)
         server.bulk_requests[bulk.id] = bulk
-        return {"Id": bulk.id, "Status": bulk.status, "SubmittedAt": stamp(at)}
+        facts = {"Id": bulk.id, "Status": bulk.status, "SubmittedAt": stamp(at)}
+        return answer_in_shape(model_keys(op.response_schema or ""), facts, body)
 
     def read_bulk(self, server: ServerState, bulk_id: str) -> JsonObject | None:
         """A bulk request's progress (GET /email/bulk/{id}), None when there is no such request.

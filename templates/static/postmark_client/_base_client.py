@@ -11,6 +11,7 @@ or a log line.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import math
@@ -90,7 +91,8 @@ class Access(Protocol):
 
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
-"""30 s to read an answer (a 50 MB batch takes a while), 10 s to connect."""
+"""30 s for a whole request (connect, send, read of the whole answer), at most 10 s of it to
+connect."""
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 """The most bytes of one answer the client reads (after gzip); a 500-item page is ~2 MB."""
@@ -533,10 +535,19 @@ def _released(response: httpx.Response) -> httpx.Response:
     return response
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# NaN, Infinity and -Infinity are not JSON (RFC 8259), though Python's parser takes them.
+_DECODER: Final = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def _loads(content: bytes) -> Any:
-    """json.loads, with JSON nested too deep for the parser reported as a ValueError."""
+    """json.loads, refusing NaN and Infinity, with JSON nested too deep for the parser
+    reported as a ValueError."""
     try:
-        return json.loads(content)
+        return _DECODER.decode(content.decode(json.detect_encoding(content), "surrogatepass"))
     except RecursionError:
         raise ValueError("nested too deeply to parse") from None
 
@@ -629,22 +640,24 @@ def api_error(op: Operation, response: httpx.Response) -> APIError:
     )
 
 
-def connection_error(op: Operation, exc: httpx.RequestError) -> APIConnectionError:
-    """Wrap an httpx failure without its request (whose headers hold the token)."""
-    what = f"{op.method} {op.path} ({op.id})"
+def connection_error(op: Operation, exc: httpx.RequestError, base_url: str) -> APIConnectionError:
+    """Wrap an httpx failure without its request (whose headers hold the token); the message
+    names the URL tried (the path as the spec writes it: no values, no query)."""
+    what = f"{op.method} {base_url}{op.path} ({op.id})"
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     sent = not isinstance(exc, _NEVER_SENT + _NOT_RETRYABLE)
     if sent and not op.retry_safe:
+        ended = "timed out" if isinstance(exc, httpx.TimeoutException) else "the connection failed"
         if op.acts_on == "email":
             return MessageMaybeSentError(
                 op.id,
-                f"{what}: the connection failed after the request was sent ({detail}); the "
+                f"{what}: {ended} after the request was sent ({detail}); the "
                 "message may or may not have been sent. It was not re-sent: search the "
                 "outbound messages before sending it again.",
             )
         return OutcomeUnknownError(
             op.id,
-            f"{what}: the connection failed after the request was sent ({detail}); it may or "
+            f"{what}: {ended} after the request was sent ({detail}); it may or "
             "may not have taken effect and was not repeated.",
         )
     if isinstance(exc, httpx.TimeoutException):
@@ -652,9 +665,26 @@ def connection_error(op: Operation, exc: httpx.RequestError) -> APIConnectionErr
     return APIConnectionError(f"{what}: connection failed ({detail})")
 
 
+def _check_error_code(op: Operation, response: httpx.Response, data: Any) -> None:
+    """An ErrorCode that is not an integer (NaN, 1.5, true, "0") says nothing about success:
+    the answer is refused rather than read as accepted."""
+    if not isinstance(data, dict) or "ErrorCode" not in data:
+        return
+    code = data["ErrorCode"]
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise ResponseDecodeError(
+            response.status_code,
+            None,
+            f"{op.id}: the answer's ErrorCode is {_shortened(repr(code))}, not an integer",
+            request_id_of(response),
+            body=data,
+        )
+
+
 def _decode(op: Operation, response: httpx.Response, cast_to: Callable[[Any], T]) -> T:
     """Read a 2xx answer into its typed model; a body that does not fit is an error."""
     data = _json_of(op, response)
+    _check_error_code(op, response, data)
     try:
         return cast_to(data)
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
@@ -711,6 +741,220 @@ def _require_batch(op: Operation) -> None:
 
 def _batch_cast(count: int, cast_item: Callable[[Any], T]) -> Callable[[Any], list[BatchEntry[T]]]:
     return lambda data: parse_batch_answer(data, count, cast_item)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole-request deadline
+# ---------------------------------------------------------------------------------------------
+
+# httpx's timeouts bound each socket operation, so a server that trickles a byte a second holds
+# a call for ever. Each attempt therefore has a deadline, read by every socket operation of
+# the client's own connection pools (`_DeadlineBackend`), which shortens its timeout to what is
+# left, and checked between the chunks of any answer (for transports of your own).
+# A context variable: each thread and each asyncio task carries its own call's deadline.
+_call_deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "postmark_client_deadline", default=None
+)
+# One socket write at most this big, so that each part gets the time that is left.
+_WRITE_SLICE: Final = 64 * 1024
+
+
+def deadline_of(timeout: httpx.Timeout) -> float | None:
+    """The seconds a whole request may take: the largest of the timeout's limits (None when a
+    phase has none)."""
+    limits = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    if any(limit is None for limit in limits):
+        return None
+    return max(limit for limit in limits if limit is not None)
+
+
+def _deadline_message(seconds: float) -> str:
+    return (
+        f"the whole request (connect, send, read of the answer) took longer than its "
+        f"{seconds:g} s timeout"
+    )
+
+
+def _past_deadline() -> str | None:
+    """The timeout message when the current call's deadline has passed, else None."""
+    current = _call_deadline.get()
+    if current is None or time.monotonic() < current[0]:
+        return None
+    return _deadline_message(current[1])
+
+
+def _check_deadline(response: httpx.Response) -> None:
+    """Between chunks of an answer: a ReadTimeout once the deadline has passed."""
+    message = _past_deadline()
+    if message is not None:
+        raise httpx.ReadTimeout(message, request=response.request)
+
+
+def _within_deadline(timeout: float | None, error: str) -> tuple[float | None, str | None]:
+    """A socket operation's timeout, shortened to the time left before the deadline, and the
+    message to raise when that shortened timeout fires (None: the operation's own timeout)."""
+    current = _call_deadline.get()
+    if current is None:
+        return timeout, None
+    left = current[0] - time.monotonic()
+    message = _deadline_message(current[1])
+    if left <= 0:
+        raise _httpcore_error(error, message)
+    if timeout is None or left < timeout:
+        return left, message
+    return timeout, None
+
+
+def _httpcore_error(name: str, message: str) -> Exception:
+    import httpcore  # loaded by httpx's transport already; not at `import postmark_client`
+
+    error: Exception = getattr(httpcore, name)(message)
+    return error
+
+
+class _DeadlineStream:
+    """An httpcore network stream whose reads and writes end by the call's deadline."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        bounded, message = _within_deadline(timeout, "ReadTimeout")
+        try:
+            data: bytes = self._stream.read(max_bytes, bounded)
+        except Exception as exc:
+            _raise_at_deadline(exc, message)
+            raise
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        for start in range(0, len(buffer), _WRITE_SLICE):
+            bounded, message = _within_deadline(timeout, "WriteTimeout")
+            try:
+                self._stream.write(buffer[start : start + _WRITE_SLICE], bounded)
+            except Exception as exc:
+                _raise_at_deadline(exc, message)
+                raise
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, *args: Any, **kwargs: Any) -> _DeadlineStream:
+        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
+        try:
+            return _DeadlineStream(self._stream.start_tls(*args, timeout=timeout, **kwargs))
+        except Exception as exc:
+            _raise_at_deadline(exc, message)
+            raise
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _AsyncDeadlineStream:
+    """The asyncio/trio form of _DeadlineStream."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        bounded, message = _within_deadline(timeout, "ReadTimeout")
+        try:
+            data: bytes = await self._stream.read(max_bytes, bounded)
+        except Exception as exc:
+            _raise_at_deadline(exc, message)
+            raise
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        for start in range(0, len(buffer), _WRITE_SLICE):
+            bounded, message = _within_deadline(timeout, "WriteTimeout")
+            try:
+                await self._stream.write(buffer[start : start + _WRITE_SLICE], bounded)
+            except Exception as exc:
+                _raise_at_deadline(exc, message)
+                raise
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(self, *args: Any, **kwargs: Any) -> _AsyncDeadlineStream:
+        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
+        try:
+            stream = await self._stream.start_tls(*args, timeout=timeout, **kwargs)
+        except Exception as exc:
+            _raise_at_deadline(exc, message)
+            raise
+        return _AsyncDeadlineStream(stream)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+def _raise_at_deadline(exc: Exception, message: str | None) -> None:
+    """When a timeout fired because the deadline shortened it, raise the same kind of timeout
+    saying that the whole request ran out of time."""
+    if message is not None and type(exc).__name__.endswith("Timeout"):
+        raise type(exc)(message) from None
+
+
+class _DeadlineBackend:
+    """An httpcore network backend whose connections end by the call's deadline."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> _DeadlineStream:
+        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
+        try:
+            return _DeadlineStream(self._backend.connect_tcp(*args, timeout=timeout, **kwargs))
+        except Exception as exc:
+            _raise_at_deadline(exc, message)
+            raise
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _DeadlineStream:
+        return _DeadlineStream(self._backend.connect_unix_socket(*args, **kwargs))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _AsyncDeadlineBackend:
+    """The asyncio/trio form of _DeadlineBackend."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> _AsyncDeadlineStream:
+        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
+        try:
+            stream = await self._backend.connect_tcp(*args, timeout=timeout, **kwargs)
+        except Exception as exc:
+            _raise_at_deadline(exc, message)
+            raise
+        return _AsyncDeadlineStream(stream)
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _AsyncDeadlineStream:
+        return _AsyncDeadlineStream(await self._backend.connect_unix_socket(*args, **kwargs))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+def _bound_by_deadline(http: httpx.Client | httpx.AsyncClient) -> None:
+    """Give the connection pools of a client this package created the deadline backend.
+
+    httpx offers no public way to choose a pool's network backend, so this reaches into its
+    transports (and their httpcore pools); a transport without a pool (a MockTransport) is left
+    as it is and relies on the check between chunks.
+    """
+    wrapper = _DeadlineBackend if isinstance(http, httpx.Client) else _AsyncDeadlineBackend
+    transports = [getattr(http, "_transport", None), *getattr(http, "_mounts", {}).values()]
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if pool is not None and backend is not None and not isinstance(backend, wrapper):
+            pool._network_backend = wrapper(backend)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -795,6 +1039,7 @@ class BaseClient:
             )
         self._max_response_bytes = max_response_bytes
         self._timeout = self._timeout_from(timeout)
+        self._deadline_seconds = deadline_of(self._timeout)
 
     @staticmethod
     def _timeout_from(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
@@ -803,6 +1048,11 @@ class BaseClient:
         if isinstance(timeout, httpx.Timeout):
             return timeout
         return httpx.Timeout(float(timeout), connect=min(float(timeout), 10.0))
+
+    def _deadline(self) -> tuple[float, float] | None:
+        """When an attempt starting now must be over (monotonic clock), and its seconds."""
+        seconds = self._deadline_seconds
+        return None if seconds is None else (time.monotonic() + seconds, seconds)
 
     @property
     def base_url(self) -> str:
@@ -933,7 +1183,7 @@ class BaseClient:
         retryable = never_sent or (op.retry_safe and not isinstance(exc, _NOT_RETRYABLE))
         if retryable and attempt < self._max_retries:
             return self._backoff(attempt)
-        raise connection_error(op, exc) from exc
+        raise connection_error(op, exc, self._base_url) from exc
 
     # Logging ------------------------------------------------------------------------------
 
@@ -1002,8 +1252,9 @@ class SyncAPIClient(BaseClient):
     """The blocking client core. Generated clients subclass it and add resource groups.
 
     Options (keyword-only): `token` (or the POSTMARK_SERVER_TOKEN / POSTMARK_ACCOUNT_TOKEN
-    environment variable), `base_url`, `timeout` (seconds or an httpx.Timeout; default 30 s,
-    10 s to connect), `max_retries` (default 2, 0 disables), `http_client` (an httpx.Client of
+    environment variable), `base_url`, `timeout` (seconds for each try of a call as a whole:
+    connect, send, read of the whole answer; or an httpx.Timeout, whose limits bound each phase
+    and whose largest bounds the whole; default 30 s, at most 10 s of it to connect), `max_retries` (default 2, 0 disables), `http_client` (an httpx.Client of
     your own, left open on close) or `transport` (an httpx transport, e.g. MockTransport),
     `sleep` (how to wait between retries; default time.sleep), `max_response_bytes` (the most
     bytes of one answer read, after gzip; default 64 MiB, more is a ResponseDecodeError).
@@ -1042,6 +1293,8 @@ class SyncAPIClient(BaseClient):
         self._http = http_client or httpx.Client(
             transport=transport, timeout=self._timeout, headers=self._headers
         )
+        if self._owns_http:
+            _bound_by_deadline(self._http)
         self._sleep = sleep or time.sleep
 
     def request(
@@ -1145,7 +1398,7 @@ class SyncAPIClient(BaseClient):
         attempt = 0
         while True:
             try:
-                response = self._receive(op, self._http.send(request, stream=True))
+                response = self._attempt(op, request)
             except httpx.RequestError as exc:
                 try:
                     delay = self._retry_delay_after(op, exc, attempt)
@@ -1164,6 +1417,14 @@ class SyncAPIClient(BaseClient):
             self._sleep(delay)
             attempt += 1
 
+    def _attempt(self, op: Operation, request: httpx.Request) -> httpx.Response:
+        """One try of a call, the whole answer read, by its deadline."""
+        started = _call_deadline.set(self._deadline())
+        try:
+            return self._receive(op, self._http.send(request, stream=True))
+        finally:
+            _call_deadline.reset(started)
+
     def _receive(self, op: Operation, response: httpx.Response) -> httpx.Response:
         """Read the body chunk by chunk (gzip unpacked as it comes), stopping at the cap."""
         cap, size, chunks = self._max_response_bytes, 0, list[bytes]()
@@ -1172,6 +1433,7 @@ class SyncAPIClient(BaseClient):
                 size = _take_chunk(chunks, chunk, size, cap)
                 if size > cap:
                     raise _too_large(op, response, cap)
+                _check_deadline(response)
         finally:
             response.close()
         _keep_body(response, chunks)
@@ -1233,6 +1495,8 @@ class AsyncAPIClient(BaseClient):
         self._http = http_client or httpx.AsyncClient(
             transport=transport, timeout=self._timeout, headers=self._headers
         )
+        if self._owns_http:
+            _bound_by_deadline(self._http)
         self._sleep = sleep or _asyncio_sleep
 
     async def request(
@@ -1335,7 +1599,7 @@ class AsyncAPIClient(BaseClient):
         attempt = 0
         while True:
             try:
-                response = await self._receive(op, await self._http.send(request, stream=True))
+                response = await self._attempt(op, request)
             except httpx.RequestError as exc:
                 try:
                     delay = self._retry_delay_after(op, exc, attempt)
@@ -1354,6 +1618,14 @@ class AsyncAPIClient(BaseClient):
             await self._sleep(delay)
             attempt += 1
 
+    async def _attempt(self, op: Operation, request: httpx.Request) -> httpx.Response:
+        """One try of a call, the whole answer read, by its deadline."""
+        started = _call_deadline.set(self._deadline())
+        try:
+            return await self._receive(op, await self._http.send(request, stream=True))
+        finally:
+            _call_deadline.reset(started)
+
     async def _receive(self, op: Operation, response: httpx.Response) -> httpx.Response:
         """Read the body chunk by chunk (gzip unpacked as it comes), stopping at the cap."""
         cap, size, chunks = self._max_response_bytes, 0, list[bytes]()
@@ -1362,6 +1634,7 @@ class AsyncAPIClient(BaseClient):
                 size = _take_chunk(chunks, chunk, size, cap)
                 if size > cap:
                     raise _too_large(op, response, cap)
+                _check_deadline(response)
         finally:
             await response.aclose()
         _keep_body(response, chunks)

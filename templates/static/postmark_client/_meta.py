@@ -87,6 +87,22 @@ class Resource:
 
 
 @dataclass(frozen=True, slots=True)
+class Reach:
+    """A second group an operation acts on (`x-postmark-reaches`): a call needs a grant there too.
+
+    `push_templates` (group `templates`) overwrites templates on other servers, so it also takes
+    `write` on `servers`; `edit_current_server` points event hooks elsewhere when it sets
+    `BounceHookUrl`, so such a call also takes `write` on `webhooks`.
+    """
+
+    group: str
+    access: Literal["read", "write"]
+    fields: tuple[str, ...] = ()
+    """Body fields (wire names) that act on the group; a call acts there when it sets one of them
+    to a non-null value. Empty: every call acts there."""
+
+
+@dataclass(frozen=True, slots=True)
 class Operation:
     """One API operation, as the spec describes it."""
 
@@ -120,3 +136,5 @@ class Operation:
     """The schema of one element of an array response (one send result of a batch)."""
     resource: Resource | None = None
     """A plain stored resource the fake Postmark serves generically (`x-postmark-resource`)."""
+    reaches: tuple[Reach, ...] = ()
+    """The other groups the operation acts on (`x-postmark-reaches`)."""

@@ -11,6 +11,7 @@ import binascii
 import hmac
 import inspect
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Protocol, Self, TypeAlias, TypeVar
@@ -47,8 +48,26 @@ class UnknownWebhook:
 
 
 class WebhookParseError(ValueError):
-    """The body is not a webhook payload: not UTF-8, not JSON, not an object, or a payload
-    whose fields do not fit its RecordType. A receiver answers it with 400."""
+    """The body is not a webhook payload: not UTF-8, not JSON, not an object, nested deeper
+    than MAX_DEPTH, or a payload whose fields do not fit its RecordType. A receiver answers it
+    with 400."""
+
+
+MAX_DEPTH: Final = 100
+"""The deepest nesting of objects and arrays a payload may have (Postmark's nest a few levels):
+deeper ones are refused as not a payload, before a handler could fail on them."""
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than `limit` levels (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _load(body: bytes | bytearray | str | Mapping[str, Any]) -> dict[str, Any]:
@@ -67,6 +86,10 @@ def _load(body: bytes | bytearray | str | Mapping[str, Any]) -> dict[str, Any]:
         data = json.loads(body)
     except ValueError as exc:
         raise WebhookParseError(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise WebhookParseError("the body is JSON nested too deeply to read") from None
+    if _nested_deeper_than(data, MAX_DEPTH):
+        raise WebhookParseError(f"the body is JSON nested deeper than {MAX_DEPTH} levels")
     if not isinstance(data, dict):
         raise WebhookParseError(
             f"a webhook payload is a JSON object, got a JSON {type(data).__name__}"
@@ -239,12 +262,24 @@ def _content_length(raw: str | bytes | None) -> int | None:
 
 
 def _is_chunked(environ: Mapping[str, Any]) -> bool:
-    encoding = str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
-    return "chunked" in encoding or bool(environ.get("wsgi.input_terminated"))
+    return "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
 
 
-def _read_to_end(stream: Any, limit: int) -> bytes | None:
-    """The whole stream, read in blocks; None as soon as it holds more than `limit` bytes."""
+class _BodyError(Exception):
+    """A request body that cannot be read: the `status` to answer (400, 413) and why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _too_large(limit: int) -> _BodyError:
+    return _BodyError(413, f"the body exceeds {limit} bytes")
+
+
+def _read_to_end(stream: Any, limit: int) -> bytes:
+    """The whole stream, read in blocks; _BodyError 413 as soon as it holds more than `limit`."""
     parts: list[bytes] = []
     size = 0
     while True:
@@ -254,7 +289,48 @@ def _read_to_end(stream: Any, limit: int) -> bytes | None:
         parts.append(block)
         size += len(block)
         if size > limit:
-            return None
+            raise _too_large(limit)
+
+
+def _read_exactly(stream: Any, length: int) -> bytes:
+    """`length` bytes (the Content-Length); _BodyError 400 when the body ends short."""
+    body = bytes(stream.read(length)) if length else b""
+    if len(body) < length:
+        raise _BodyError(400, f"the body ended after {len(body)} of its {length} bytes")
+    return body
+
+
+_MAX_CHUNK_LINE: Final = 4096
+_CHUNK_SIZE: Final = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
+def _read_chunked(stream: Any, limit: int) -> bytes:
+    """Decode a body sent with `Transfer-Encoding: chunked` from a raw `stream` (RFC 9112,
+    section 7.1: hex sizes, extensions ignored, trailer fields dropped). _BodyError 400 for
+    broken framing, 413 past `limit` bytes; a socket timeout raises TimeoutError."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        line = stream.readline(_MAX_CHUNK_LINE)
+        size_text = line.split(b";", 1)[0].strip()
+        if not line.endswith(b"\n") or _CHUNK_SIZE.fullmatch(size_text) is None:
+            raise _BodyError(400, "the chunked body is malformed (a chunk size line)")
+        chunk = int(size_text, 16)
+        if chunk == 0:
+            break
+        size += chunk
+        if size > limit:
+            raise _too_large(limit)
+        data = _read_exactly(stream, chunk)
+        if stream.readline(3).strip():
+            raise _BodyError(400, "the chunked body is malformed (no line end after a chunk)")
+        parts.append(data)
+    while True:  # trailer fields, up to the empty line
+        line = stream.readline(_MAX_CHUNK_LINE)
+        if not line.endswith(b"\n"):
+            raise _BodyError(400, "the chunked body is malformed (its trailer)")
+        if not line.strip():
+            return b"".join(parts)
 
 
 WSGIStartResponse: TypeAlias = Callable[..., Any]
@@ -283,8 +359,10 @@ class WebhookApp(_App[E]):
 
     Answers 200 when the handler returns normally, the handler's status when it returns an int
     (403 stops Postmark's retries), 401 on bad credentials (when username/password are set),
-    400 on a body that is not a webhook payload, 405 for anything but POST, 413 for a body over
-    `max_body_bytes`, and 500 when the handler raises (Postmark then retries).
+    400 on a body that is not a webhook payload or that ends short of its Content-Length or
+    stalls past the server's socket timeout, 405 for anything but POST, 413 for a body over
+    `max_body_bytes`, and 500 when the handler raises (Postmark then retries). A chunked body is
+    read whether the server decodes it (wsgi.input_terminated) or passes it raw, as wsgiref does.
     Serve it with any WSGI server, e.g. `wsgiref.simple_server.make_server(host, port, app)`.
     A subclass says how a body becomes an event (`parse`): `webhooks.WebhookApp`.
     """
@@ -305,20 +383,13 @@ class WebhookApp(_App[E]):
         )
         if early is not None:
             return early
-        stream = environ.get("wsgi.input")
-        if stream is None:
-            body = b""
-        elif length is not None:
-            body = stream.read(length) if length else b""
-        elif _is_chunked(environ):
-            # No Content-Length: the server has taken the chunks apart (PEP 3333 servers mark it
-            # with wsgi.input_terminated), so the stream ends where the body does.
-            whole = _read_to_end(stream, receiver.max_body_bytes)
-            if whole is None:
-                return _Answer(413, f"the body exceeds {receiver.max_body_bytes} bytes")
-            body = whole
-        else:
-            body = b""
+        try:
+            body = self._body(environ, length)
+        except _BodyError as exc:
+            return _Answer(exc.status, exc.message)
+        except OSError as exc:  # the server's read timeout (the client stopped sending), a reset
+            why = "did not arrive in time" if isinstance(exc, TimeoutError) else "could not be read"
+            return _Answer(400, f"the body {why} ({type(exc).__name__})")
         parsed = receiver.parse(body)
         if isinstance(parsed, _Answer):
             return parsed
@@ -328,6 +399,21 @@ class WebhookApp(_App[E]):
         except Exception as exc:  # noqa: BLE001
             return _Answer(500, f"the handler failed: {type(exc).__name__}")
         return receiver.answer_for(result)
+
+    def _body(self, environ: Mapping[str, Any], length: int | None) -> bytes:
+        stream = environ.get("wsgi.input")
+        if stream is None:
+            return b""
+        if environ.get("wsgi.input_terminated"):
+            # The server says the stream ends with the body (chunks taken apart, if any).
+            return _read_to_end(stream, self._receiver.max_body_bytes)
+        if _is_chunked(environ):
+            # The chunks as sent (wsgiref passes them raw), whatever a Content-Length says:
+            # reading to the end would wait for the client, which waits for the answer.
+            return _read_chunked(stream, self._receiver.max_body_bytes)
+        if length is not None:
+            return _read_exactly(stream, length)
+        return b""
 
 
 ASGIReceive: TypeAlias = Callable[[], Awaitable[Mapping[str, Any]]]

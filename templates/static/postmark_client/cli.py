@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
-from typing import IO, Any, Final, Literal
+from typing import IO, TYPE_CHECKING, Any, Final, Literal
 
 import httpx
 
@@ -62,6 +62,9 @@ from .errors import (
     UnreachableResultsError,
 )
 from .pagination import SyncPage
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIRequestHandler
 
 __all__ = ["build_parser", "main"]
 
@@ -995,11 +998,32 @@ def _listen_options(listen: argparse.ArgumentParser) -> None:
         default=None,
         help=f"Basic-auth password required (default: ${WEBHOOK_PASSWORD_ENV})",
     )
+    listen.add_argument(
+        "--read-timeout",
+        type=_positive_seconds,
+        default=DEFAULT_READ_TIMEOUT,
+        metavar="SECONDS",
+        help=(
+            "answer 400 when a request's body stalls this long (default "
+            f"{DEFAULT_READ_TIMEOUT:g}); a stalled request line or headers closes the connection"
+        ),
+    )
+
+
+DEFAULT_READ_TIMEOUT: Final = 10.0
+"""Seconds `webhooks listen` waits for more of a request before giving up on it."""
+
+
+def _positive_seconds(text: str) -> float:
+    seconds = _number(text)
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return seconds
 
 
 def _run_listen(args: argparse.Namespace) -> int:
     from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+    from wsgiref.simple_server import WSGIServer, make_server
 
     from .webhooks import WebhookEvent, make_wsgi_app, webhook_data
 
@@ -1015,11 +1039,6 @@ def _run_listen(args: argparse.Namespace) -> int:
         with printing:
             printer.show(webhook_data(event))
 
-    class Handler(WSGIRequestHandler):
-        def log_message(self, format: str, *log_args: Any) -> None:
-            sys.stderr.write(f"{PROG}: {format % log_args}\n")
-            sys.stderr.flush()
-
     class Server(ThreadingMixIn, WSGIServer):
         """A thread per connection: one stalled client must not hold up Postmark's deliveries."""
 
@@ -1029,7 +1048,11 @@ def _run_listen(args: argparse.Namespace) -> int:
     app = make_wsgi_app(print_event, username=user, password=password)
     try:
         server: WSGIServer = make_server(
-            args.host, args.port, app, server_class=Server, handler_class=Handler
+            args.host,
+            args.port,
+            app,
+            server_class=Server,
+            handler_class=_webhook_request_handler(args.read_timeout),
         )
     except OSError as exc:
         raise UsageError(
@@ -1047,6 +1070,28 @@ def _run_listen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _webhook_request_handler(read_timeout: float) -> type[WSGIRequestHandler]:
+    """wsgiref's request handler with a read timeout (a stalled body is answered 400 by the
+    app), closing a stalled request line or headers with one log line instead of a traceback."""
+    from wsgiref.simple_server import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        timeout = read_timeout
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except TimeoutError:
+                self.close_connection = True
+                self.log_message("%s", "the request stalled; connection closed")
+
+        def log_message(self, format: str, *log_args: Any) -> None:
+            sys.stderr.write(f"{PROG}: {format % log_args}\n")
+            sys.stderr.flush()
+
+    return Handler
+
+
 register(
     Command(
         group="webhooks",
@@ -1058,7 +1103,7 @@ register(
         description=(
             "Serve a webhook receiver (WSGI, standard library) and print each event Postmark "
             "POSTs as one JSON line on stdout. Answers 200 when the payload is read, 401 on "
-            "bad credentials, 400 on a body that is not a webhook payload."
+            "bad credentials, 400 on a body that is not a webhook payload or that stalls."
         ),
         configure=_listen_options,
         run=_run_listen,
