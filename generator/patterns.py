@@ -18,6 +18,7 @@ possessive quantifiers, inline flags, `\\A` or `\\Z`.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 
 MAX_CODE_POINT = 0x10FFFF
@@ -303,7 +304,11 @@ class _Parser:
 def backtracking_problem(pattern: str) -> str | None:
     """Why `pattern` may backtrack catastrophically (or cannot be read), or None when it is safe."""
     try:
-        re.compile(pattern)
+        with (
+            warnings.catch_warnings()
+        ):  # Python's "possible nested set" notes are not ours to print
+            warnings.simplefilter("ignore", FutureWarning)
+            re.compile(pattern)
     except re.error as exc:
         return f"is not a regular expression: {exc}"
     try:
