@@ -392,3 +392,36 @@ def test_the_files_of_a_spec_are_limited_together(workdir: Path) -> None:
         f"files come to {spec.size + 1_900_032:,} bytes (5.4 MiB), and together they may be at "
         "most 4,194,304 bytes (4.0 MiB)"
     )
+
+
+# -- through generate --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mutate", "line"),
+    [
+        (
+            lambda doc: schemas(doc)["SendEmailRequest"]["properties"].__setitem__(
+                "Subject", {"type": "string", "pattern": "^(a+)+$"}
+            ),
+            f"{SPEC}: {SUBJECT}.pattern: the pattern '^(a+)+$' can backtrack catastrophically",
+        ),
+        (
+            lambda doc: schemas(doc).__setitem__("A", {"$ref": "#/components/schemas/A"}),
+            f"{SPEC}: components.schemas.A: $ref '#/components/schemas/A' is circular",
+        ),
+    ],
+    ids=["pattern", "cycle"],
+)
+def test_generate_writes_nothing_from_such_a_spec(
+    mutate: Any, line: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = mini()
+    mutate(doc)
+    write(workdir, doc)
+    code = main(["generate", "--spec", SPEC, "--out", "out"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.splitlines()[0].startswith(line)
+    assert err.splitlines()[-1] == "nothing was generated"
+    assert not (workdir / "out").exists()
