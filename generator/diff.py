@@ -16,11 +16,19 @@ Each change has a scope:
   wire name, classes by where they sit in the API. A new `x-python-name` that the api scope calls
   harmless shows up here as a breaking rename (`client.email.send -> client.email.deliver`).
 
+- `agents`: what agents read, each tool of the generated MCP server (`postmark-mcp`) as its
+  `tools/list` answers: its name, description, input schema and annotations, computed by that
+  server itself (generator/agent_view.py) and compared per operation. These texts come from spec
+  prose and reach agents verbatim, so every change is listed with the lines it removes and adds,
+  for the reviewer of a spec pull request; none is breaking by itself (an agent lists its tools
+  again).
+
 Breaking (for a caller of the old version): a removed operation, parameter, field, method, class or
 argument; a new required request field or parameter; a type change; a value removed from a request
 enum; a response field that may now be missing; a changed token or security header; a new or
 tightened limit; a changed paging contract; any Python rename. Not breaking: additions of optional
-things, response enum values, loosened limits. Descriptions and examples are ignored.
+things, response enum values, loosened limits. Descriptions and examples are ignored by the api
+and python scopes (the agents scope shows those an agent reads).
 
 Sources: a spec file, or `git:REF` for the spec as of a git revision (`git:HEAD`,
 `git:origin/main`). For `git:REF` the folder holding the spec (`spec/`) is read at that revision
@@ -37,11 +45,12 @@ summaries) and `json`, whose shape is stable (`schema_version` changes if it eve
       "changes": [
         {
           "kind": "operation-added",           # see KINDS
-          "scope": "api",                      # "api" | "python"
+          "scope": "api",                      # "api" | "python" | "agents"
           "breaking": false,
           "location": "paths./email/bulk.post",  # spec path (the new spec's; the old one's for removals)
           "python": "client.email.send_bulk",  # the affected name in postmark_client, or null
-          "before": null,                      # the old value, as a string, or null
+          "before": null,                      # the old value, as a string, or null (agents:
+                                               #   the whole text, JSON indented for schemas)
           "after": "POST /email/bulk",         # the new value, as a string, or null
           "message": "operation POST /email/bulk (send_bulk_email) added"
         }
@@ -49,7 +58,7 @@ summaries) and `json`, whose shape is stable (`schema_version` changes if it eve
       "summary": {"breaking": 0, "non_breaking": 1}
     }
 
-Changes are sorted: api before python, breaking first, then by location, kind and Python name.
+Changes are sorted: api, python, agents, breaking first, then by location, kind and Python name.
 Python names read `client.<group>.<method>` (the client is a ServerClient or an AccountClient, by
 the operation's token), `client.<group>.<method>(<argument>=)` (or `(<argument>)` when positional),
 `models.<Class>`, `models.<Class>.<attribute>`, `errors.<Class>`, `errors.ErrorCode.<NAME>`.
@@ -61,6 +70,7 @@ Exit codes: 0 (whatever the changes), 1 with `--fail-on-breaking` when a change 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
 import subprocess
@@ -69,13 +79,15 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from generator.agent_view import AgentViewError, mcp_tools
 from generator.build import BuildError, build_api
 from generator.loader import RefError, SpecLoadError, load_spec
 from generator.model import Api, EnumType, Field, Model, Operation, Parameter, Reach, TypeRef
+from generator.validate import _printable
 
 DEFAULT_SPEC = "spec/postmark.yaml"
 GIT_PREFIX = "git:"
@@ -83,7 +95,7 @@ SCHEMA_VERSION = 1
 EXIT_OK, EXIT_BREAKING, EXIT_FAILED = 0, 1, 2
 FORMATS = ("text", "markdown", "json")
 
-Scope = Literal["api", "python"]
+Scope = Literal["api", "python", "agents"]
 Usage = Literal["request", "response"]
 
 # Every kind of change, with its scope. Whether a change is breaking can depend on the case (a new
@@ -167,7 +179,16 @@ KINDS: dict[str, Scope] = {
     "error-code-renamed": "python",
     "exception-added": "python",
     "exception-removed": "python",
+    # What agents read: the MCP tools the generated server lists (generator/agent_view.py).
+    "tool-added": "agents",
+    "tool-removed": "agents",
+    "tool-renamed": "agents",
+    "tool-description-changed": "agents",
+    "tool-input-schema-changed": "agents",
+    "tool-annotations-changed": "agents",
+    "tools-not-compared": "agents",  # a side's tools could not be listed: the reason says why
 }
+SCOPES: tuple[Scope, ...] = ("api", "python", "agents")
 
 
 class DiffError(Exception):
@@ -190,7 +211,7 @@ class Change:
 
     def sort_key(self) -> tuple[Any, ...]:
         return (
-            self.scope != "api",
+            SCOPES.index(self.scope),
             not self.breaking,
             self.location,
             self.kind,
@@ -213,11 +234,13 @@ class Change:
 
 @dataclass(frozen=True)
 class Side:
-    """One spec as compared: where it came from and its model."""
+    """One spec as compared: where it came from, its model and its MCP tools by operationId."""
 
     source: str
     revision: str | None
     api: Api
+    tools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tools_error: str | None = None  # why `tools` could not be listed
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "revision": self.revision, "version": self.api.version}
@@ -328,11 +351,19 @@ def load_side(source: str, spec_path: str = DEFAULT_SPEC) -> Side:
     """A spec file, or `git:REF` (`spec_path` as of that revision). Raises DiffError."""
     if source.startswith(GIT_PREFIX):
         with _git_checkout(source[len(GIT_PREFIX) :], spec_path) as (path, sha):
-            return Side(source, sha, _build(path, source))
+            api = _build(path, source)
+        return _side(source, sha, api)
     path = Path(source)
     if not path.is_file():
         raise DiffError(f"{source}: no such spec file")
-    return Side(source, None, _build(path, source))
+    return _side(source, None, _build(path, source))
+
+
+def _side(source: str, revision: str | None, api: Api) -> Side:
+    try:
+        return Side(source, revision, api, mcp_tools(api))
+    except AgentViewError as exc:
+        return Side(source, revision, api, tools_error=" ".join(str(exc).split()))
 
 
 # ---- comparing -------------------------------------------------------------------------------------
@@ -1506,11 +1537,87 @@ def diff_apis(old: Api, new: Api) -> list[Change]:
     return _Comparer(old, new).run()
 
 
+def diff_tools(old: Side, new: Side) -> list[Change]:
+    """Every change of what agents read: the MCP tools of the operations on either side, matched
+    as operations are (method and path). Never breaking by itself: a reviewer reads them."""
+    for side in (old, new):
+        if side.tools_error is not None:
+            message = (
+                f"the MCP tools of {side.source} cannot be listed, so what agents read was not "
+                f"compared: {side.tools_error}"
+            )
+            return [Change("tools-not-compared", False, "", None, message)]
+    before = {_op_key(op): op for op in old.api.operations if op.id in old.tools}
+    after = {_op_key(op): op for op in new.api.operations if op.id in new.tools}
+    changes: list[Change] = []
+    for key in sorted(before.keys() | after.keys()):
+        was, now = before.get(key), after.get(key)
+        op = now or was
+        assert op is not None
+        old_tool = old.tools[was.id] if was else None
+        new_tool = new.tools[now.id] if now else None
+        changes.extend(_tool_changes(op, old_tool, new_tool))
+    return changes
+
+
+# What a tool shows agents, each compared on its own: (kind, MCP field, what it is called).
+_TOOL_PARTS = (
+    ("tool-renamed", "name", "name"),
+    ("tool-description-changed", "description", "description"),
+    ("tool-input-schema-changed", "inputSchema", "input schema"),
+    ("tool-annotations-changed", "annotations", "annotations"),
+)
+
+
+def _tool_changes(
+    op: Operation, old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> Iterator[Change]:
+    label = f"{op.method} {op.path}"
+    if old is None or new is None:
+        tool = new or old
+        assert tool is not None
+        kind, verb = ("tool-added", "added") if old is None else ("tool-removed", "removed")
+        text = _tool_text(tool)
+        yield Change(
+            kind, False, op.spec_path, None, f"tool {tool['name']} ({label}) {verb}",
+            None if old is None else text, text if old is None else None,
+        )  # fmt: skip
+        return
+    for kind, key, what in _TOOL_PARTS:
+        if old.get(key) != new.get(key):
+            message = (
+                f"tool {old['name']} ({label}) renamed to {new['name']}"
+                if key == "name"
+                else f"tool {new['name']} ({label}): {what} changed"
+            )
+            yield Change(
+                kind, False, op.spec_path, None, message,
+                _tool_value(old.get(key)), _tool_value(new.get(key)),
+            )  # fmt: skip
+
+
+def _tool_value(value: Any) -> str:
+    """A tool's part as a reviewer reads it: text as it is, anything else as indented JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _tool_text(tool: dict[str, Any]) -> str:
+    """All a tool shows agents, part by part, as `_tool_value` writes each."""
+    lines: list[str] = []
+    for _, key, what in _TOOL_PARTS:
+        lines.append(f"{what}:")
+        lines += [f"  {line}" for line in _tool_value(tool.get(key)).splitlines()]
+    return "\n".join(lines)
+
+
 def diff(old_source: str, new_source: str | None = None, spec_path: str = DEFAULT_SPEC) -> Report:
     """Read both sides (raising DiffError) and compare them."""
     old = load_side(old_source, spec_path)
     new = load_side(new_source or spec_path, spec_path)
-    return Report(old, new, diff_apis(old.api, new.api))
+    changes = diff_apis(old.api, new.api) + diff_tools(old, new)
+    return Report(old, new, sorted(changes, key=Change.sort_key))
 
 
 # ---- output ----------------------------------------------------------------------------------------
@@ -1530,7 +1637,17 @@ def _counts(report: Report) -> str:
 _SCOPE_TITLES: dict[Scope, str] = {
     "api": "API (what Postmark accepts and returns)",
     "python": "Python package (postmark_client)",
+    "agents": "Agent-visible text (the MCP tools: names, descriptions, input schemas, annotations)",
 }
+
+
+def _text_diff(change: Change) -> list[str]:
+    """The lines of what agents read that the change removes (-) and adds (+), with control
+    characters shown as escapes, so spec text cannot act on the reader's terminal."""
+    before = (change.before or "").splitlines() if change.before is not None else []
+    after = (change.after or "").splitlines() if change.after is not None else []
+    lines = list(difflib.unified_diff(before, after, lineterm="", n=2))[2:]
+    return [_printable(line) for line in lines if not line.startswith("@@")]
 
 
 def format_text(report: Report) -> str:
@@ -1548,7 +1665,10 @@ def format_text(report: Report) -> str:
             flag = "BREAKING" if c.breaking else "        "
             lines.append(f"  {flag}  {c.kind:<28} {c.message}")
             detail = c.location + (f"  [{c.python}]" if c.python else "")
-            lines.append(f"  {'':8}  {'':<28} at {detail}")
+            if detail:
+                lines.append(f"  {'':8}  {'':<28} at {detail}")
+            if scope == "agents":
+                lines += [f"  {'':8}  {'':<28}   {line}" for line in _text_diff(c)]
     lines.append("")
     lines.append(_counts(report))
     return "\n".join(lines) + "\n"
@@ -1597,7 +1717,17 @@ def format_markdown(report: Report) -> str:
             lines.append(
                 f"| {flag} | {c.kind} | {_cell(c.message)} | {_code(c.location)} | {_code(c.python)} |"
             )
+        if scope == "agents":
+            for c in changes:
+                lines += ["", f"{_cell(c.message)}:", "", *_fenced("diff", _text_diff(c))]
     return "\n".join(lines) + "\n"
+
+
+def _fenced(info: str, lines: list[str]) -> list[str]:
+    """A fenced code block longer than any run of backticks inside it: spec text stays text."""
+    runs = [len(run) for line in lines for run in re.findall(r"`+", line)]
+    fence = "`" * max(3, max(runs, default=0) + 1)
+    return [fence + info, *lines, fence]
 
 
 def format_json(report: Report) -> str:

@@ -52,6 +52,13 @@ class RefError(Exception):
 # minutes and gigabytes. The budget is the number of nodes aliases may add, counted on the event
 # stream before anything is built; the real spec uses no aliases at all.
 ALIAS_NODE_BUDGET = 10_000
+# The largest spec file read, and the most all of a spec's files may hold together, checked before
+# anything is parsed: validation time grows with the size (the real spec is about 0.33 MiB).
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_SPEC_BYTES = 4 * 1024 * 1024
+# The deepest a document may nest mappings and lists (the real spec nests 13 levels): the JSON
+# Schema and OpenAPI validators recurse once per level and more, and give up near 200.
+MAX_DEPTH = 64
 # Only a document with an anchor (`&name` after a space, a flow indicator or at a line start) can
 # hold an alias; every other document skips the alias check (and its second parse).
 _ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s\[\]{},]")
@@ -100,6 +107,65 @@ def _decode(path: Path, data: bytes) -> str:
             column,
         )
     return text
+
+
+def _mebibytes(size: int) -> str:
+    return f"{size:,} bytes ({size / (1024 * 1024):.1f} MiB)"
+
+
+def _read_bytes(path: Path, budget: int) -> bytes:
+    """The file's bytes, refused over MAX_FILE_BYTES or over the `budget` left for the spec.
+
+    Reads at most one byte past the limit, so a huge file (or a device) is never read whole.
+    """
+    limit = min(MAX_FILE_BYTES, budget)
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(limit + 1)
+    except OSError as exc:
+        raise SpecLoadError(str(path), f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) <= limit:
+        return data
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = len(data)
+    if size > MAX_FILE_BYTES:
+        message = f"a spec file may be at most {_mebibytes(MAX_FILE_BYTES)}"
+    else:
+        together = MAX_SPEC_BYTES - budget + size
+        message = (
+            f"with it the spec's files come to {_mebibytes(together)}, and together they may be "
+            f"at most {_mebibytes(MAX_SPEC_BYTES)}"
+        )
+    raise SpecLoadError(_display(path), f"the file is {_mebibytes(size)}: too large; {message}")
+
+
+def _check_depth(path: Path, document: Any) -> None:
+    """Refuse a document nesting mappings and lists deeper than MAX_DEPTH, naming where."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(document, ())]
+    while stack:
+        node, parts = stack.pop()
+        if isinstance(node, dict):
+            children = list(node.items())
+        elif isinstance(node, list):
+            children = list(enumerate(node))
+        else:
+            continue
+        if len(parts) == MAX_DEPTH and children:
+            raise SpecLoadError(
+                _display(path),
+                f"{_abridged(parts)}: nested deeper than {MAX_DEPTH} levels, the most a spec "
+                "may nest; name the inner schemas in components/schemas and $ref them",
+            )
+        stack.extend((value, parts + (key,)) for key, value in children)
+
+
+def _abridged(parts: tuple[Any, ...]) -> str:
+    """A long dotted location with its middle left out: where it starts and where it ended."""
+    if len(parts) <= 12:
+        return dotted(parts)
+    return f"{dotted(parts[:8])}. ... .{dotted(parts[-3:])}"
 
 
 def _check_aliases(path: Path, text: str) -> None:
@@ -173,12 +239,10 @@ class _KeyCountingLoader(_Loader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _read_yaml(path: Path) -> tuple[Any, str | None]:
-    """The file's content, and the hash of its bytes when no mapping in it repeats a key."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SpecLoadError(str(path), f"cannot read file: {exc.strerror or exc}") from None
+def _read_yaml(path: Path, budget: int = MAX_SPEC_BYTES) -> tuple[Any, str | None, int]:
+    """The file's content, the hash of its bytes when no mapping in it repeats a key, and its
+    size; `budget` is how many bytes the spec's files may still hold."""
+    data = _read_bytes(path, budget)
     text = _decode(path, data)
     try:
         _check_aliases(path, text)
@@ -187,7 +251,6 @@ def _read_yaml(path: Path) -> tuple[Any, str | None]:
             content = loader.get_single_data()
         finally:
             loader.dispose()
-        return content, None if loader.repeats else hashlib.sha256(data).hexdigest()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         problem = exc.problem or str(exc)
@@ -198,8 +261,12 @@ def _read_yaml(path: Path) -> tuple[Any, str | None]:
         raise SpecLoadError(_display(path), f"YAML error: {exc}") from None
     except RecursionError:
         raise SpecLoadError(
-            _display(path), "YAML error: the document is nested too deeply"
+            _display(path),
+            f"YAML error: the document nests far deeper than {MAX_DEPTH} levels, the most a spec "
+            "may nest",
         ) from None
+    _check_depth(path, content)
+    return content, None if loader.repeats else hashlib.sha256(data).hexdigest(), len(data)
 
 
 def dotted(parts: tuple[str | int, ...] | list[str | int]) -> str:
@@ -216,6 +283,8 @@ class Spec:
     documents: dict[Path, Any] = field(default_factory=dict)
     # The files whose mappings write no key twice, with the hash of the bytes that were loaded.
     unique_keys: dict[Path, str] = field(default_factory=dict)
+    # The bytes of every file read so far, held to MAX_SPEC_BYTES together.
+    size: int = 0
 
     @property
     def display_path(self) -> str:
@@ -238,7 +307,8 @@ class Spec:
             elif not target_file.is_file():
                 raise KeyError(f"points to a missing file {file_part!r}")
             else:
-                content, unique = _read_yaml(target_file)
+                content, unique, size = _read_yaml(target_file, MAX_SPEC_BYTES - self.size)
+                self.size += size
                 self.documents[target_file] = content
                 if unique is not None:
                     self.unique_keys[target_file] = unique
@@ -318,10 +388,10 @@ class Spec:
 def load_spec(path: str | Path) -> Spec:
     """Read the root document. Raises SpecLoadError when it is unreadable or not a mapping."""
     path = Path(path)
-    root, unique = _read_yaml(path)
+    root, unique, size = _read_yaml(path)
     if not isinstance(root, dict):
         raise SpecLoadError(str(path), "the spec must be a YAML mapping at the top level")
-    spec = Spec(path=path, root=root)
+    spec = Spec(path=path, root=root, size=size)
     spec.documents[path.resolve()] = root
     if unique is not None:
         spec.unique_keys[path.resolve()] = unique

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import tempfile
 import textwrap
@@ -224,6 +225,57 @@ def wrap(text: Any, width: int = LINE_LENGTH - 8, indent: str = "") -> str:
     return "\n".join(lines[:1] + [(indent + line) if line else "" for line in lines[1:]])
 
 
+# Characters that are Markdown anywhere in a line: emphasis (`_` only where it can open or close
+# one, so `message_streams` stays as written), code, links, tables, strikethrough, math; `<`, `>`
+# and `&` become entities so no HTML (or entity) is ever formed.
+_MARKDOWN_INLINE = re.compile(r"[\\`*\[\]|~$#]|(?<!\w)_|_(?!\w)|([<>&])")
+_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+# What makes a line a block of its own when it starts it: a list item (`-`, `+`, `1.`, `1)`) or
+# a line of `=` or `-` under a paragraph (a heading or a rule).
+_MARKDOWN_LINE_START = re.compile(r"^(\s*\d{0,9})([-+.)])(?=\s|$)|^(\s*)([-=])(?=[-=\s]*$)")
+
+
+def _markdown_line(line: str) -> str:
+    escaped = _MARKDOWN_INLINE.sub(
+        lambda m: _ENTITIES[m.group(1)] if m.group(1) else "\\" + m.group(), line
+    )
+    return _MARKDOWN_LINE_START.sub(
+        lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}",
+        escaped,
+    )
+
+
+def markdown(text: Any, width: int | None = None, indent: str = "") -> str:
+    """Spec text as Markdown that shows exactly that text: one line, or wrapped as `wrap` does.
+
+    Markup characters are escaped, HTML is not formed, line breaks become spaces (or the wrap's),
+    and a line that would start a list, quote or heading has its first character escaped.
+    """
+    source = "".join(
+        "\ufffd" if (char < " " and char not in "\n\t") or _unprintable(char) else char
+        for char in str(text or "")
+    )
+    if width is None:
+        lines = [" ".join(source.split())]
+    else:
+        lines = wrap(source, width=width, indent=indent).split("\n")
+    return "\n".join(_markdown_line(line) for line in lines)
+
+
+def _unprintable(char: str) -> bool:
+    """DEL and the C1 controls, or a lone surrogate (which no UTF-8 file can hold)."""
+    return "\x7f" <= char < "\xa0" or "\ud800" <= char < "\ue000"
+
+
+def markdown_code(text: Any) -> str:
+    """Spec text as a Markdown code span: fenced by more backticks than any run inside it."""
+    source = " ".join(str(text or "").split())
+    runs = [len(run) for run in re.findall(r"`+", source)]
+    fence = "`" * (max(runs, default=0) + 1)
+    padded = f" {source} " if source.startswith("`") or source.endswith("`") else source
+    return f"{fence}{padded}{fence}"
+
+
 def isort_key(name: str) -> tuple[int, str]:
     """The order isort (and ruff's I001 and RUF022) keeps names in: CONSTANTS, Classes, others."""
     if name.isupper() and len(name) > 1:
@@ -295,6 +347,8 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     env.filters["pytuple"] = pytuple
     env.filters["docstring"] = docstring
     env.filters["toml"] = toml_string
+    env.filters["markdown"] = markdown
+    env.filters["markdown_code"] = markdown_code
     env.filters["wrap"] = wrap
     env.filters["tojson"] = to_json
     env.filters["isort"] = isort

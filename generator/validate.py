@@ -24,6 +24,7 @@ import yaml
 
 from generator import naming
 from generator.loader import Spec, SpecLoadError, dotted, iter_refs, load_spec
+from generator.prose import SCHEMA_LIST, SCHEMA_MAP, SCHEMA_ONE
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -514,6 +515,157 @@ def _ref_problems(c: Checker) -> Iterator[Problem]:
                 pending.append(target)
 
 
+# Schema keywords whose schemas apply to the very value their schema applies to: a `$ref` chain
+# through them that comes back never reaches a value of its own.
+IN_PLACE_ONE = ("not", "if", "then", "else")
+IN_PLACE_LIST = ("allOf", "anyOf", "oneOf")
+
+
+def check_ref_cycles(c: Checker) -> Iterator[Problem]:
+    """No chain of `$ref`s (through allOf, anyOf, oneOf, not, if/then/else) comes back to itself
+    or runs longer than MAX_REF_CHAIN links: the validators follow one recursion per link."""
+    for _ in _ref_problems(c):  # loads every file a $ref reaches into spec.documents
+        pass
+    chains = _RefChains(c)
+    for file, document in list(c.spec.documents.items()):
+        for parts, _ in iter_refs(document):
+            chains.visit((file, tuple(parts)))
+    yield from chains.problems
+
+
+# The most `$ref` links a chain may have (the real spec's longest has 2): each costs the JSON
+# Schema validators several levels of Python recursion, and 300 exhaust them.
+MAX_REF_CHAIN = 64
+
+
+class _RefChains:
+    """A depth-first walk of the `$ref` graph: its cycles, and the longest chain from each node."""
+
+    def __init__(self, c: Checker):
+        self.c = c
+        self.length: dict[Address, int] = {}  # the most $ref links a chain from here has
+        self.next: dict[Address, Address] = {}  # where that chain goes on
+        self.cycles: set[frozenset[Address]] = set()
+        self.on_long_chain: set[Address] = set()
+        self.problems: list[Problem] = []
+
+    def visit(self, start: Address) -> None:
+        if start not in self.length:
+            self.walk(start)
+        if self.length[start] > MAX_REF_CHAIN and start not in self.on_long_chain:
+            chain = [start]
+            while chain[-1] in self.next:
+                chain.append(self.next[chain[-1]])
+            self.on_long_chain.update(chain)
+            self.problems.append(self.long_chain_problem(chain))
+
+    def walk(self, start: Address) -> None:
+        # Each frame: the node, its steps not yet taken, the step being followed, its best.
+        frames: list[list[Any]] = [[start, iter(_in_place_steps(self.c, start)), None, 0]]
+        on_path = {start}
+        while frames:
+            frame = frames[-1]
+            step = next(frame[1], None)
+            if step is None:
+                frames.pop()
+                on_path.discard(frame[0])
+                self.length[frame[0]] = frame[3]
+                if frames:
+                    self.improve(frames[-1], frame[0], frames[-1][2][1])
+                continue
+            target, is_ref = step
+            if target in on_path:
+                self.cycle([f[0] for f in frames[[f[0] for f in frames].index(target) :]])
+            elif target in self.length:
+                self.improve(frame, target, is_ref)
+            else:
+                frame[2] = step
+                frames.append([target, iter(_in_place_steps(self.c, target)), None, 0])
+                on_path.add(target)
+
+    def improve(self, frame: list[Any], target: Address, is_ref: bool) -> None:
+        length = self.length[target] + int(is_ref)
+        if length > frame[3]:
+            frame[3] = length
+            self.next[frame[0]] = target
+
+    def cycle(self, path: list[Address]) -> None:
+        cycle = [at for at in path if _holds_ref(self.c, at)]
+        if frozenset(cycle) not in self.cycles:
+            self.cycles.add(frozenset(cycle))
+            self.problems.append(_cycle_problem(self.c, cycle))
+
+    def long_chain_problem(self, chain: list[Address]) -> Problem:
+        holders = [_chain_name(self.c, at) for at in chain if _holds_ref(self.c, at)]
+        shown = holders if len(holders) <= 6 else [*holders[:3], "...", *holders[-2:]]
+        file, parts = chain[0]
+        return self.c.problem(
+            file, parts,
+            f"$ref {_node_ref(self.c, chain[0])!r} begins a chain of {len(holders)} $refs (allOf, "
+            f"anyOf, oneOf, not, if, then and else count too), more than the {MAX_REF_CHAIN} the "
+            f"validators can follow: {' -> '.join(shown)}",
+        )  # fmt: skip
+
+
+def _in_place_steps(c: Checker, at: Address) -> list[tuple[Address, bool]]:
+    """Where a node leads without moving to another value: (address, whether it is a $ref)."""
+    file, parts = at
+    node: Any = c.spec.documents.get(file)
+    for part in parts:
+        node = node[part] if isinstance(node, (dict, list)) else None
+    if not isinstance(node, dict):
+        return []
+    steps: list[tuple[Address, bool]] = []
+    if isinstance(node.get("$ref"), str):
+        try:
+            _, target, pointer = c.spec.resolve_ref(node["$ref"], file)
+            steps.append(((target, tuple(pointer)), True))
+        except (KeyError, SpecLoadError):
+            pass  # the refs rule reports it
+    steps += [((file, parts + (key,)), False) for key in IN_PLACE_ONE if key in node]
+    for key in IN_PLACE_LIST:
+        steps += [((file, parts + (key, i)), False) for i in range(len(sequence(node.get(key))))]
+    return steps
+
+
+def _holds_ref(c: Checker, at: Address) -> bool:
+    return any(is_ref for _, is_ref in _in_place_steps(c, at))
+
+
+def _cycle_problem(c: Checker, cycle: list[Address]) -> Problem:
+    cycle = min(cycle[i:] + cycle[:i] for i in range(len(cycle)))  # a stable first holder
+    file, parts = cycle[0]
+    chain = " -> ".join(_chain_name(c, at) for at in cycle + cycle[:1])
+    in_place = any(key in IN_PLACE_ONE + IN_PLACE_LIST for _, at in cycle for key in at)
+    why = (
+        " (allOf, anyOf, oneOf, not, if, then and else apply to the same value)" if in_place else ""
+    )
+    ref = _node_ref(c, cycle[0])
+    return c.problem(
+        file, parts, f"$ref {ref!r} is circular: {chain}; following it never ends{why}"
+    )
+
+
+def _chain_name(c: Checker, at: Address) -> str:
+    where = dotted(at[1]) or "the document"
+    return where if at[0] == c.root_file else f"{where} in {c.display(at[0])}"
+
+
+def _node_ref(c: Checker, at: Address) -> Any:
+    node: Any = c.spec.documents.get(at[0])
+    for part in at[1]:
+        node = node[part]
+    return node.get("$ref")
+
+
+def check_patterns(c: Checker) -> Iterator[Problem]:
+    """Every `pattern` (and patternProperties key) is a regular expression that cannot backtrack
+    catastrophically (generator/patterns.py says which)."""
+    walker = _PatternWalker(c)
+    walker.walk_document()
+    yield from walker.problems
+
+
 def check_operation_ids(c: Checker) -> Iterator[Problem]:
     """operationId: present, snake_case, unique."""
     first: dict[str, Operation] = {}
@@ -749,6 +901,19 @@ class _SchemaWalker:
         if not isinstance(found[0], dict):
             return
         schema, file, parts = found
+        self.values(schema, file, parts)
+        for key in SCHEMA_ONE:
+            if isinstance(schema.get(key), dict):
+                self.schema(file, parts + (key,), nested=True)
+        for key in SCHEMA_MAP:
+            for name in mapping(schema.get(key)):
+                self.schema(file, parts + (key, name), nested=True)
+        for key in SCHEMA_LIST:
+            for index, _ in enumerate(sequence(schema.get(key))):
+                self.schema(file, parts + (key, index), nested=True)
+
+    def values(self, schema: dict[str, Any], file: Path, parts: tuple[Any, ...]) -> None:
+        """A schema's own `default`, `example` and `examples`, checked against it."""
         where = dotted(parts)
         if "default" in schema:
             self.check(schema["default"], (file, parts), file, f"{where} default")
@@ -756,15 +921,6 @@ class _SchemaWalker:
             self.check(schema["example"], (file, parts), file, f"{where} example")
         for index, value in enumerate(sequence(schema.get("examples"))):
             self.check(value, (file, parts), file, f"{where} examples.{index}")
-        for key in ("items", "additionalProperties", "not", "if", "then", "else", "contains"):
-            if isinstance(schema.get(key), dict):
-                self.schema(file, parts + (key,), nested=True)
-        for key in ("properties", "patternProperties", "$defs"):
-            for name in mapping(schema.get(key)):
-                self.schema(file, parts + (key, name), nested=True)
-        for key in ("allOf", "anyOf", "oneOf", "prefixItems"):
-            for index, _ in enumerate(sequence(schema.get(key))):
-                self.schema(file, parts + (key, index), nested=True)
 
     def meta_check(self, schema: Any, file: Path, parts: tuple[Any, ...]) -> None:
         for error in meta_validator().iter_errors(schema):
@@ -804,6 +960,36 @@ class _SchemaWalker:
             self.example_problems.append(
                 self.c.problem(file, f"{where}.{path}" if path else where, error_message(best))
             )
+
+
+class _PatternWalker(_SchemaWalker):
+    """The same walk over every schema, reading only its regular expressions: nothing is
+    matched against a pattern before every pattern is known to be safe."""
+
+    def __init__(self, c: Checker):
+        super().__init__(c)
+        self.problems: list[Problem] = []
+
+    def meta_check(self, schema: Any, file: Path, parts: tuple[Any, ...]) -> None:
+        pass
+
+    def examples_of(
+        self, holder: dict[str, Any], file: Path, schema_at: Address, where: str
+    ) -> None:
+        pass
+
+    def values(self, schema: dict[str, Any], file: Path, parts: tuple[Any, ...]) -> None:
+        from generator.patterns import backtracking_problem
+
+        found = [(parts + ("pattern",), schema.get("pattern"))]
+        found += [
+            (parts + ("patternProperties", key), key)
+            for key in mapping(schema.get("patternProperties"))
+        ]
+        for at, pattern in found:
+            reason = backtracking_problem(pattern) if isinstance(pattern, str) else None
+            if reason is not None:
+                self.problems.append(self.c.problem(file, at, f"the pattern {pattern!r} {reason}"))
 
 
 def _enum_problem(
@@ -1743,9 +1929,15 @@ RULES: list[Rule] = [
 TEXT_RULES: list[Rule] = [check_duplicate_keys, check_tag_declarations]
 
 
+# The rules that run before all others, which run only when these find nothing: the validators
+# would follow a circular $ref until Python's recursion limit, and match examples against a
+# pattern that backtracks for hours.
+GATE_RULES: list[Rule] = [check_ref_cycles, check_patterns]
+
+
 def validate_spec(spec: Spec) -> list[Problem]:
     """Run every rule; return all problems, without duplicates, in rule order."""
-    return _run(spec, RULES)
+    return _run(spec, GATE_RULES, RULES)
 
 
 def validate_texts(spec: Spec) -> list[Problem]:
@@ -1753,19 +1945,23 @@ def validate_texts(spec: Spec) -> list[Problem]:
     return _run(spec, TEXT_RULES)
 
 
-def _run(spec: Spec, rules: list[Rule]) -> list[Problem]:
+def _run(spec: Spec, *stages: list[Rule]) -> list[Problem]:
+    """Run the stages' rules in order; a stage that finds a problem is the last one run."""
     checker = Checker(spec)
     problems: list[Problem] = []
-    for rule in rules:
-        try:
-            found = list(rule(checker))
-        except Exception as exc:  # noqa: BLE001 - a rule must never turn bad input into a traceback
-            found = [
-                checker.at(
-                    "", f"rule {rule.__name__} could not finish: {type(exc).__name__}: {exc}"
-                )
-            ]
-        problems.extend(p for p in found if p not in problems)
+    for rules in stages:
+        for rule in rules:
+            try:
+                found = list(rule(checker))
+            except Exception as exc:  # noqa: BLE001 - never a traceback for bad input
+                found = [
+                    checker.at(
+                        "", f"rule {rule.__name__} could not finish: {type(exc).__name__}: {exc}"
+                    )
+                ]
+            problems.extend(p for p in found if p not in problems)
+        if problems:
+            break
     return problems
 
 

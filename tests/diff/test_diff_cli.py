@@ -104,9 +104,12 @@ def test_changes_are_sorted_and_output_is_deterministic(
     _, second, _ = run(capsys, pair["old"], pair["breaking"], "--format", "json")
     assert first == second
     changes = json.loads(first)["changes"]
-    keys = [(c["scope"] != "api", not c["breaking"], c["location"], c["kind"]) for c in changes]
+    scopes = ["api", "python", "agents"]
+    keys = [
+        (scopes.index(c["scope"]), not c["breaking"], c["location"], c["kind"]) for c in changes
+    ]
     assert keys == sorted(keys)
-    assert {c["scope"] for c in changes} == {"api", "python"}
+    assert {c["scope"] for c in changes} == {"api", "python", "agents"}
 
 
 # ---- exit codes ----------------------------------------------------------------------------------
@@ -173,7 +176,7 @@ def test_markdown_renders_a_table_per_scope(
     assert "### API (what Postmark accepts and returns)" in lines
     assert "### Python package (postmark_client)" in lines
     header = "| | Change | Details | Where | Python |"
-    assert lines.count(header) == 2
+    assert lines.count(header) == 3
     assert lines[lines.index(header) + 1] == "| --- | --- | --- | --- | --- |"
     row = next(line for line in lines if "request-field-removed" in line)
     assert row == (

@@ -15,7 +15,7 @@ def mark_send(doc: Doc) -> None:
 
 def test_a_new_mark_is_an_informational_operation_change(tmp_path: Path) -> None:
     report = compare(tmp_path, mini(), mutated(mark_send))
-    [change] = report.changes
+    [change] = [c for c in report.changes if c.scope != "agents"]
     assert (change.kind, change.breaking, change.location, change.python) == (
         "operation-changed",
         False,
@@ -30,8 +30,14 @@ def test_a_new_mark_is_an_informational_operation_change(tmp_path: Path) -> None
         "no other grant",
         "read on sender_signatures when it sets Cc, Bcc",
     )
+    # What the MCP tool tells agents changes with it.
+    [told] = [c for c in report.changes if c.scope == "agents"]
+    assert told.kind == "tool-description-changed"
+    assert told.after is not None and "sender_signatures" in told.after
 
 
 def test_a_removed_mark_says_what_it_took(tmp_path: Path) -> None:
-    [change] = compare(tmp_path, mutated(mark_send), mini()).changes
+    [change] = [
+        c for c in compare(tmp_path, mutated(mark_send), mini()).changes if c.scope != "agents"
+    ]
     assert change.message.startswith("POST /email: now also needs no other grant (was read on")
