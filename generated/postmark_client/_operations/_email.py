@@ -177,6 +177,8 @@ SEND_EMAIL: Final = Operation(
     ),
     webhook_event="Delivery",
     acts_on="email",
+    idempotency_metadata="Metadata",
+    reconcile_with="search_outbound_messages",
 )
 """POST /email: Send one message."""
 
@@ -247,6 +249,8 @@ SEND_EMAIL_BATCH: Final = Operation(
     batch=True,
     body_item_schema="SendEmailRequest",
     response_item_schema="SendEmailResponse",
+    idempotency_metadata="Metadata",
+    reconcile_with="search_outbound_messages",
 )
 """POST /email/batch: Send up to 500 messages in one call."""
 
@@ -413,6 +417,8 @@ SEND_EMAIL_WITH_TEMPLATE: Final = Operation(
     ),
     webhook_event="Delivery",
     acts_on="email",
+    idempotency_metadata="Metadata",
+    reconcile_with="search_outbound_messages",
 )
 """POST /email/withTemplate: Send one message rendered from a stored template."""
 
@@ -493,6 +499,8 @@ SEND_EMAIL_BATCH_WITH_TEMPLATES: Final = Operation(
     body_item_schema="SendEmailWithTemplateRequest",
     body_batch_field="Messages",
     response_item_schema="SendEmailResponse",
+    idempotency_metadata="Metadata",
+    reconcile_with="search_outbound_messages",
 )
 """POST /email/batchWithTemplates: Send up to 500 templated messages in one call."""
 
@@ -635,6 +643,7 @@ SEND_BULK_EMAIL: Final = Operation(
     ),
     webhook_event="Delivery",
     acts_on="email",
+    idempotency_metadata="Messages.Metadata",
 )
 """POST /email/bulk: Send one message to many recipients in a single call (Bulk API)."""
 

@@ -859,6 +859,10 @@ INPUT_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             },
             "subject": {"type": "string", "description": "Filter by subject."},
             "message_stream": {"type": "string", "description": "Filter by message stream ID."},
+            "metadata": {
+                "type": "object",
+                "description": "Filter by one metadata field ({key: value}); sent as metadata_<key>=<value>. Postmark searches by one field at a time.",
+            },
         },
         "additionalProperties": False,
     },
