@@ -19,6 +19,7 @@ from typing import Any, Final, NamedTuple
 
 from ._meta import Operation
 from .errors import (
+    APIConnectionError,
     APIError,
     MessageMaybeSentError,
     RequestValidationError,
@@ -52,6 +53,11 @@ that lags by up to 15 s. A lag longer than the sum of the waits is the one case 
 could be sent twice: raise the waits where the search is known to lag more."""
 
 _AMBIGUOUS_STATUSES: Final = frozenset({500, 502, 504})
+# A search that failed for a passing reason (429, 5xx, a connection) is tried again this many
+# more times, this far apart, before the send is left "may have been sent".
+_SEARCH_RETRIES: Final = 3
+_SEARCH_RETRY_WAIT: Final = 1.0
+_PASSING_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 
 
 def new_key() -> str:
@@ -157,6 +163,18 @@ def is_ambiguous(error: BaseException) -> bool:
     return isinstance(error, APIError) and error.status_code in _AMBIGUOUS_STATUSES
 
 
+def _search_may_recover(error: BaseException) -> bool:
+    if isinstance(error, APIError):
+        return error.status_code in _PASSING_STATUSES
+    return isinstance(error, APIConnectionError)
+
+
+def _search_failure(op: Operation, key: str, error: BaseException) -> MessageMaybeSentError:
+    failure = maybe_sent(op, key, f"the search for its key failed ({error})")
+    failure.__cause__ = error
+    return failure
+
+
 def maybe_sent(op: Operation, key: str, message: str) -> MessageMaybeSentError:
     """The error left when reconciliation could not settle a send, carrying its key."""
     error = MessageMaybeSentError(
@@ -216,29 +234,42 @@ def settle(
     """Settle the sends whose outcome is unknown (key -> the ambiguous error).
 
     Each round searches for every pending key (at once, then after each wait, until all are
-    found); the ones not found are sent again, once, with the same keys, and the ambiguous
-    failures of that attempt go into the next round. After `resends` rounds, or when a search
-    cannot run, what is left is a MessageMaybeSentError carrying its key.
+    found). A message is only taken as not sent when the last search of the round answered
+    "none" (the index only grows, so earlier failed searches do not matter; a failed last one
+    is tried again a few times). The ones not found are sent again with the same keys, and the
+    ambiguous failures of that attempt go into the next round. What is left after `resends`
+    rounds, or whose search cannot run, is a MessageMaybeSentError carrying its key.
     """
     settled: Settled = {}
     searched = 0.0
     for round_ in range(resends + 1):
-        for wait in (0.0, *waits):
-            if not pending:
-                return settled
+        failed: dict[str, BaseException] = {}
+        schedule = (0.0, *waits) + (_SEARCH_RETRY_WAIT,) * _SEARCH_RETRIES
+        for step, wait in enumerate(schedule):
+            extra = step > len(waits)  # only to retry searches that failed
+            keys = list(failed) if extra else list(pending)
+            if not keys:
+                break
             if wait:
                 yield Wait(wait)
                 searched += wait
-            for key in list(pending):
+            for key in keys:
                 found, error = yield Search(key)
-                if error is not None:
-                    failure = maybe_sent(op, key, f"the search for its key failed ({error})")
-                    failure.__cause__ = error
-                    settled[key] = ("failed", failure)
-                    del pending[key]
-                elif found is not None:
+                if found is not None:
                     settled[key] = ("found", found)
                     del pending[key]
+                    failed.pop(key, None)
+                elif error is not None and not _search_may_recover(error):
+                    settled[key] = ("failed", _search_failure(op, key, error))
+                    del pending[key]
+                    failed.pop(key, None)
+                elif error is not None:
+                    failed[key] = error
+                else:
+                    failed.pop(key, None)
+        for key, error in failed.items():
+            settled[key] = ("failed", _search_failure(op, key, error))
+            del pending[key]
         if not pending or round_ == resends:
             break
         answers: dict[str, tuple[Any, BaseException | None]] = yield Resend(tuple(pending))

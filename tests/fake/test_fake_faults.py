@@ -37,7 +37,10 @@ def test_1000_sends_at_a_30_percent_fault_rate_all_arrive_exactly_once() -> None
     ) as client:
         for index in range(1000):
             client.email.send(
-                from_=SENDER, to=f"user{index}@example.com", subject=f"message {index}", text_body="x"
+                from_=SENDER,
+                to=f"user{index}@example.com",
+                subject=f"message {index}",
+                text_body="x",
             )
     stored = fake.messages()
     assert sorted(m["Subject"] for m in stored) == sorted(f"message {i}" for i in range(1000))

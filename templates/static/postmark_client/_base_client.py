@@ -1021,7 +1021,9 @@ class BaseClient:
     def _settle_steps(
         self, op: Operation, pending: dict[str, BaseException]
     ) -> Generator[Wait | Search | Resend, Any, Settled]:
-        return settle(op, pending, self._reconcile_waits, self._max_retries)
+        # A message not found is sent again at least once, and up to max_retries times: the
+        # key makes that safe (within the waits), and each attempt is reconciled in turn.
+        return settle(op, pending, self._reconcile_waits, max(1, self._max_retries))
 
     @staticmethod
     def _key_of(op: Operation, data: Any) -> str | None:
