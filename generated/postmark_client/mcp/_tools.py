@@ -100,6 +100,12 @@ INPUT_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                 "type": "string",
                 "description": 'ID of the message stream to send through; absent means the server\'s default transactional stream, "outbound".',
             },
+            "idempotency_key": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "Your key for this send: calling again with the same key returns the first result instead of sending again. Sent in Metadata (idempotency_key).",
+            },
         },
         "required": ["from", "to"],
         "additionalProperties": False,
@@ -213,7 +219,13 @@ INPUT_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                     "description": "One message. HtmlBody, TextBody or both must be given.",
                 },
                 "description": "The messages, each as for a single send.",
-            }
+            },
+            "idempotency_key": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "Your key for this send: calling again with the same key returns the first result instead of sending again. Sent in Metadata (idempotency_key).",
+            },
         },
         "required": ["messages"],
         "additionalProperties": False,
@@ -312,6 +324,12 @@ INPUT_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "message_stream": {
                 "type": "string",
                 "description": 'ID of the message stream to send through; absent means the server\'s default transactional stream, "outbound".',
+            },
+            "idempotency_key": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "Your key for this send: calling again with the same key returns the first result instead of sending again. Sent in Metadata (idempotency_key).",
             },
         },
         "required": ["template_model", "from", "to"],
@@ -434,7 +452,13 @@ INPUT_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                     "description": "One message rendered from a stored template, named by TemplateId or TemplateAlias.",
                 },
                 "maxItems": 500,
-            }
+            },
+            "idempotency_key": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "Your key for this send: calling again with the same key returns the first result instead of sending again. Sent in Metadata (idempotency_key).",
+            },
         },
         "required": ["messages"],
         "additionalProperties": False,
@@ -541,6 +565,12 @@ INPUT_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                     "required": ["name", "value"],
                     "description": "A custom e-mail header.",
                 },
+            },
+            "idempotency_key": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "Your key for this send: calling again with the same key returns the first result instead of sending again. Sent in Metadata (idempotency_key).",
             },
         },
         "required": ["from", "recipients"],
@@ -861,6 +891,7 @@ INPUT_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "message_stream": {"type": "string", "description": "Filter by message stream ID."},
             "metadata": {
                 "type": "object",
+                "additionalProperties": {"type": "string"},
                 "description": "Filter by one metadata field ({key: value}); sent as metadata_<key>=<value>. Postmark searches by one field at a time.",
             },
         },

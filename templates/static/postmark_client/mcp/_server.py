@@ -10,6 +10,7 @@ the same way.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import contextvars
 import json
@@ -26,6 +27,7 @@ import mcp_types as types
 from mcp.server import Server
 
 from .. import models
+from .._idempotency import IDEMPOTENCY_METADATA_KEY
 from .._meta import Operation
 from .._operations import OPERATIONS
 from .._spec import TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
@@ -43,6 +45,7 @@ BASE_URL_ENV: Final = "POSTMARK_API_URL"
 _MAX_NAME: Final = 60
 _SENDER_FIELD: Final = "from"
 _STREAM_FIELD: Final = "message_stream"
+_IDEMPOTENCY_ARGUMENT: Final = "idempotency_key"  # of the send tools (generator/mcp_schema.py)
 
 _current_agent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "postmark_mcp_agent", default=None
@@ -144,6 +147,9 @@ class PostmarkTools:
         self.default_sender = default_sender
         self.default_stream = default_stream
         self._clients: dict[tuple[str, str], Any] = {}
+        # Sends by idempotency key (agent, operation, key): the first call's result, which a
+        # repeated call gets instead of sending again (for as long as this server runs).
+        self._once: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
 
     # Listing --------------------------------------------------------------------------------
 
@@ -187,9 +193,29 @@ class PostmarkTools:
             raise ToolError(f"unknown tool {name!r}")
         args = self._with_files(op, {**self._defaults(op), **dict(arguments or {})})
         self._validate(op, args)
+        key = args.pop(_IDEMPOTENCY_ARGUMENT, None)
+        if key is None:
+            return await self._call(agent, op, args, None)
+        slot = (agent, op.id, str(key))
+        first = self._once.get(slot)
+        if first is not None:
+            return await asyncio.shield(first)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._once[slot] = future
+        try:
+            result = await self._call(agent, op, args, str(key))
+        except BaseException as exc:
+            del self._once[slot]  # nothing was sent for sure: the same key may try again
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        future.set_result(result)
+        return result
+
+    async def _call(self, agent: str, op: Operation, args: dict[str, Any], key: str | None) -> Any:
         client = self._client(agent, op)
         try:
-            result = await self._send(client, op, args)
+            result = await self._send(client, op, args, key)
         except AccessDeniedError as exc:
             raise ToolError(f"access denied: {exc}") from None
         except RequestValidationError as exc:
@@ -232,7 +258,9 @@ class PostmarkTools:
             self._clients[key] = cls(token, **options)
         return self._clients[key]
 
-    async def _send(self, client: Any, op: Operation, args: dict[str, Any]) -> Any:
+    async def _send(
+        self, client: Any, op: Operation, args: dict[str, Any], key: str | None = None
+    ) -> Any:
         path: dict[str, Any] = {}
         query: dict[str, Any] = {}
         for param in (*op.path_params, *op.query_params):
@@ -242,7 +270,8 @@ class PostmarkTools:
         if op.batch and op.body_item_schema is not None:
             item = getattr(models, op.body_item_schema)
             messages = [
-                item.from_dict(self._wire(op.body_item_schema, m)) for m in args.get("messages", [])
+                item.from_dict(self._wire(op.body_item_schema, _keyed(m, key, index)))
+                for index, m in enumerate(args.get("messages", []))
             ]
             cast_item = _cast(op.response_item_schema)
             return await client.request_batch(op, messages, cast_item=cast_item)
@@ -250,8 +279,9 @@ class PostmarkTools:
         model_name = BODY_MODELS.get(op.id)
         if model_name is not None:
             body = getattr(models, model_name).from_dict(self._wire(model_name, args))
+        options = {} if key is None else {"idempotency_key": key}
         return await client.request(
-            op, path=path, query=query, body=body, cast_to=_cast(op.response_schema)
+            op, path=path, query=query, body=body, cast_to=_cast(op.response_schema), **options
         )
 
     def _wire(self, model: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -311,6 +341,15 @@ class PostmarkTools:
         for client in self._clients.values():
             await client.close()
         self._clients.clear()
+
+
+def _keyed(message: Any, key: str | None, index: int) -> Any:
+    """A batch message carrying `<key>-<index>` in its Metadata, so the client keeps it."""
+    if key is None or not isinstance(message, Mapping):
+        return message
+    metadata = dict(message.get("metadata") or {})
+    metadata.setdefault(IDEMPOTENCY_METADATA_KEY, f"{key}-{index}")
+    return {**message, "metadata": metadata}
 
 
 def _cast(schema: str | None) -> Callable[[Any], Any]:
