@@ -936,7 +936,7 @@ class BaseClient:
     def _keyed(self, op: Operation, key: str | None) -> bool:
         """Whether this send carries an idempotency key (on by default; a key given by the
         caller is carried even with keys off)."""
-        return op.idempotency_metadata is not None and (self._idempotency_keys or bool(key))
+        return op.idempotency_metadata is not None and (self._idempotency_keys or key is not None)
 
     def _encode_body(
         self, op: Operation, body: Any, key: str | None = None

@@ -120,6 +120,8 @@ def stamp(message: Any, field: str, key: str | None, where: str) -> str:
         raise RequestValidationError(
             f"{where}.{field}", f"must be an object, got {type(given).__name__}"
         )
+    if key is not None and (not isinstance(key, str) or not key.strip()):
+        raise RequestValidationError("idempotency_key", f"must be a non-empty string, got {key!r}")
     metadata = dict(given or {})
     held = metadata.get(IDEMPOTENCY_METADATA_KEY)
     if key is not None and held is not None and held != key:
@@ -129,7 +131,9 @@ def stamp(message: Any, field: str, key: str | None, where: str) -> str:
         )
     chosen = key or held or new_key()
     if not isinstance(chosen, str) or not chosen:
-        raise RequestValidationError("idempotency_key", "must be a non-empty string")
+        raise RequestValidationError(
+            f"{where}.{field}.{IDEMPOTENCY_METADATA_KEY}", "must be a non-empty string"
+        )
     metadata[IDEMPOTENCY_METADATA_KEY] = chosen
     _check_metadata(metadata, f"{where}.{field}")
     message[field] = metadata

@@ -332,3 +332,49 @@ def test_search_outbound_filters_by_one_metadata_field(fake: FakePostmark, clock
     assert transport.searches[-1].url.params["metadata_order"] == "42"
     with pytest.raises(RequestValidationError, match="mapping"):
         client.messages.search_outbound(metadata="order=42")  # type: ignore[arg-type]
+
+
+def test_an_empty_key_is_refused(fake: FakePostmark, clock: Clock) -> None:
+    transport = Scripted(fake)
+    for options in ({}, {"idempotency_keys": False}):
+        with pytest.raises(RequestValidationError, match="non-empty") as caught:
+            send(client_for(transport, clock, **options), idempotency_key=" ")
+        assert caught.value.field == "idempotency_key"
+    assert transport.sends == []
+
+
+def test_a_search_the_agents_policy_does_not_allow_leaves_the_key(
+    fake: FakePostmark, clock: Clock, tmp_path: Any
+) -> None:
+    from postmark_client._audit import AuditLog
+    from postmark_client.access import Policy
+
+    policy_file = tmp_path / "agents.toml"
+    policy_file.write_text('audit = "audit.sqlite"\n[agents.mailer]\nemail = "full"\n')
+    policy = Policy.load(policy_file)
+    transport = Scripted(fake, "500 after")
+    client = client_for(transport, clock, access=policy.access("mailer"))
+    with pytest.raises(MessageMaybeSentError, match="search for its key failed") as caught:
+        send(client)
+    assert caught.value.idempotency_key == keys_of(transport.sends)[0]
+    assert transport.searches == [] and len(fake.messages()) == 1
+    rows = AuditLog(policy.audit_path).entries()
+    assert [(r.operation, r.decision) for r in rows] == [
+        ("send_email", "allowed"),
+        ("search_outbound_messages", "denied"),
+    ]
+
+
+def test_an_async_batch_reconciles_its_uncertain_call(fake: FakePostmark, clock: Clock) -> None:
+    transport = Scripted(fake, "timeout after")
+
+    async def run() -> Any:
+        async with AsyncServerClient(
+            "fake-server-token", transport=transport, sleep=clock.async_sleep, max_retries=0
+        ) as client:
+            return await client.email.send_batch(batch(3))
+
+    result = asyncio.run(run())
+    assert result.all_succeeded and len(transport.sends) == 1
+    stored = {m["Subject"]: m["MessageID"] for m in fake.messages()}
+    assert [o.result.message_id for o in result if o.result] == [stored[str(i)] for i in range(3)]
