@@ -8,6 +8,8 @@ stored; the fake's search index lags on a clock the client's injected sleep move
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +18,7 @@ import httpx
 import pytest
 from postmark_client import AsyncServerClient, ServerClient, models
 from postmark_client.errors import (
+    BatchFailedError,
     MessageMaybeSentError,
     RequestValidationError,
     ServerError,
@@ -69,6 +72,8 @@ class Scripted(httpx.BaseTransport, httpx.AsyncBaseTransport):
         step = self._step(search)
         if step in ("500 before", "search 500"):
             return httpx.Response(500, json={"ErrorCode": 500, "Message": "Internal server error."})
+        if step == "422":
+            return httpx.Response(422, json={"ErrorCode": 300, "Message": "Invalid email request"})
         if step == "search 401":
             return httpx.Response(401, json={"ErrorCode": 10, "Message": "Bad or missing token."})
         response = self.inner.handle_request(request)
@@ -83,8 +88,6 @@ class Scripted(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 
 def keys_of(requests: list[httpx.Request]) -> list[str]:
-    import json
-
     return [json.loads(r.content)["Metadata"][KEY] for r in requests]
 
 
@@ -281,30 +284,28 @@ def batch(count: int) -> Iterator[dict[str, Any]]:
         }
 
 
-def test_a_batch_reconciles_only_its_uncertain_call_and_keeps_every_index(
-    fake: FakePostmark, clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture()
+def calls_of_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """send_batch split into calls of 2 messages (Postmark's limit is 500)."""
     from postmark_client._operations import _email
 
-    # Calls of 2 messages: the second call fails after storing, the third before storing.
+    op = _email.SEND_EMAIL_BATCH
     limits = tuple(
         (
-            limit.__class__(
-                **{**{f: getattr(limit, f) for f in limit.__dataclass_fields__}, "max": 2}
-            )
+            dataclasses.replace(limit, max=2)
             if limit.unit == "items" and limit.scope == "request"
             else limit
         )
-        for limit in _email.SEND_EMAIL_BATCH.limits
+        for limit in op.limits
     )
-    op = _email.SEND_EMAIL_BATCH.__class__(
-        **{
-            f: getattr(_email.SEND_EMAIL_BATCH, f)
-            for f in _email.SEND_EMAIL_BATCH.__dataclass_fields__
-        }
-        | {"limits": limits}
-    )
-    monkeypatch.setattr(_email, "SEND_EMAIL_BATCH", op)
+    monkeypatch.setattr(_email, "SEND_EMAIL_BATCH", dataclasses.replace(op, limits=limits))
+
+
+@pytest.mark.usefixtures("calls_of_two")
+def test_a_batch_reconciles_only_its_uncertain_call_and_keeps_every_index(
+    fake: FakePostmark, clock: Clock
+) -> None:
+    # The second call fails after storing, the third before storing.
     transport = Scripted(fake, "ok", "500 after", "500 before")
     result = client_for(transport, clock).email.send_batch(batch(6))
     assert result.all_succeeded and [o.index for o in result] == list(range(6))
@@ -314,8 +315,6 @@ def test_a_batch_reconciles_only_its_uncertain_call_and_keeps_every_index(
         stored[str(i)] for i in range(6)
     ]
     # Three calls, then one call again with only the two messages that were not stored.
-    import json
-
     assert [len(json.loads(r.content)) for r in transport.sends] == [2, 2, 2, 2]
     assert [m["Subject"] for m in json.loads(transport.sends[3].content)] == ["4", "5"]
     assert result.calls == 4
@@ -378,3 +377,16 @@ def test_an_async_batch_reconciles_its_uncertain_call(fake: FakePostmark, clock:
     assert result.all_succeeded and len(transport.sends) == 1
     stored = {m["Subject"]: m["MessageID"] for m in fake.messages()}
     assert [o.result.message_id for o in result if o.result] == [stored[str(i)] for i in range(3)]
+
+
+@pytest.mark.usefixtures("calls_of_two")
+def test_a_batch_that_fails_later_still_settles_its_uncertain_call(
+    fake: FakePostmark, clock: Clock
+) -> None:
+    transport = Scripted(fake, "500 after", "422")
+    with pytest.raises(BatchFailedError) as caught:
+        client_for(transport, clock).email.send_batch(batch(6))
+    result = caught.value.result
+    assert [o.status for o in result] == ["sent"] * 2 + ["rejected"] * 2 + ["not_sent"] * 2
+    assert sorted(m["Subject"] for m in fake.messages()) == ["0", "1"]
+    assert len(transport.sends) == 2

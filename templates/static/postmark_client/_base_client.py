@@ -1355,6 +1355,8 @@ class SyncAPIClient(BaseClient):
                         raise
                     collector.record_call_error(start, end, exc)
                     collector.skip_rest(end)
+                    if keyed:  # the earlier uncertain calls are settled all the same
+                        self._settle_batch(op, plan, collector, cast_item)
                     raise BatchFailedError(collector.result()) from exc
                 collector.record_answer(start, entries, request_id_of(response))
             if keyed:
@@ -1667,6 +1669,8 @@ class AsyncAPIClient(BaseClient):
                         raise
                     collector.record_call_error(start, end, exc)
                     collector.skip_rest(end)
+                    if keyed:  # the earlier uncertain calls are settled all the same
+                        await self._settle_batch(op, plan, collector, cast_item)
                     raise BatchFailedError(collector.result()) from exc
                 collector.record_answer(start, entries, request_id_of(response))
             if keyed:
