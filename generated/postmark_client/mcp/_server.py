@@ -17,27 +17,33 @@ import json
 import mimetypes
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import mcp_types as types
 from mcp.server import Server
 
 from .. import models
-from .._idempotency import IDEMPOTENCY_METADATA_KEY
+from .._idempotency import IDEMPOTENCY_METADATA_KEY, send_answer
 from .._meta import Operation
 from .._operations import OPERATIONS
 from .._spec import TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
 from ..access import AccessDeniedError, Policy, PolicyError
 from ..batch import BatchResult
 from ..client import AsyncAccountClient, AsyncServerClient
-from ..errors import APIError, ErrorCode, PostmarkError, RequestValidationError
+from ..errors import (
+    APIError,
+    ErrorCode,
+    MessageMaybeSentError,
+    PostmarkError,
+    RequestValidationError,
+)
 from ._tools import BODY_MODELS, INPUT_SCHEMAS, WIRE_NAMES
 
-__all__ = ["PostmarkTools", "build_server", "main", "tool_name"]
+__all__ = ["PostmarkTools", "SentInMemory", "SentResults", "build_server", "main", "tool_name"]
 
 SENDER_ENV: Final = "DEFAULT_SENDER_EMAIL"
 STREAM_ENV: Final = "DEFAULT_MESSAGE_STREAM"
@@ -124,7 +130,10 @@ def _error(text: str) -> types.CallToolResult:
 
 
 class ToolError(Exception):
-    """A call that becomes a tool error (is_error) with this text."""
+    """A call that becomes a tool error (is_error) with this text; `maybe_sent` when its
+    message may have reached Postmark."""
+
+    maybe_sent = False
 
 
 class PostmarkTools:
@@ -139,6 +148,7 @@ class PostmarkTools:
         transport: Callable[[], Any] | None = None,
         default_sender: str | None = None,
         default_stream: str | None = None,
+        sent: SentResults | None = None,
     ) -> None:
         self.policy = policy
         self.tokens = dict(tokens)
@@ -147,9 +157,7 @@ class PostmarkTools:
         self.default_sender = default_sender
         self.default_stream = default_stream
         self._clients: dict[tuple[str, str], Any] = {}
-        # Sends by idempotency key (agent, operation, key): the first call's result, which a
-        # repeated call gets instead of sending again (for as long as this server runs).
-        self._once: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
+        self.sent: SentResults = sent or SentInMemory()
 
     # Listing --------------------------------------------------------------------------------
 
@@ -196,25 +204,21 @@ class PostmarkTools:
         key = args.pop(_IDEMPOTENCY_ARGUMENT, None)
         if key is None:
             return await self._call(agent, op, args, None)
-        slot = (agent, op.id, str(key))
-        first = self._once.get(slot)
-        if first is not None:
-            return await asyncio.shield(first)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._once[slot] = future
-        try:
-            result = await self._call(agent, op, args, str(key))
-        except BaseException as exc:
-            del self._once[slot]  # nothing was sent for sure: the same key may try again
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning without waiters
-            raise
-        future.set_result(result)
-        return result
+        return await self.sent.once(
+            (agent, op.id, str(key)), lambda retry: self._call(agent, op, args, str(key), retry)
+        )
 
-    async def _call(self, agent: str, op: Operation, args: dict[str, Any], key: str | None) -> Any:
+    async def _call(
+        self, agent: str, op: Operation, args: dict[str, Any], key: str | None, retry: bool = False
+    ) -> Any:
         client = self._client(agent, op)
         try:
+            if retry and key is not None and op.reconcile_with and not op.batch:
+                # An earlier call with this key failed, maybe after Postmark took the message.
+                found = await client.reconcile(op.reconcile_with, key, cast_to=lambda d: d)
+                if found is not None:
+                    answer = send_answer({"To": args.get("to")}, found)
+                    return _jsonable(_cast(op.response_schema)(answer))
             result = await self._send(client, op, args, key)
         except AccessDeniedError as exc:
             raise ToolError(f"access denied: {exc}") from None
@@ -228,7 +232,9 @@ class PostmarkTools:
             label = f"ErrorCode {code}" + (f" ({name_of})" if name_of else "") if code else "error"
             raise ToolError(f"Postmark {label}, HTTP {exc.status_code}: {exc.message}") from None
         except PostmarkError as exc:
-            raise ToolError(f"{type(exc).__name__}: {exc}") from None
+            error = ToolError(f"{type(exc).__name__}: {exc}")
+            error.maybe_sent = isinstance(exc, MessageMaybeSentError)
+            raise error from None
         return _jsonable(result)
 
     def _validate(self, op: Operation, args: dict[str, Any]) -> None:
@@ -341,6 +347,46 @@ class PostmarkTools:
         for client in self._clients.values():
             await client.close()
         self._clients.clear()
+
+
+class SentResults(Protocol):
+    """The results of sends by idempotency key: what answers "already sent" to a repeated call.
+
+    This server keeps them in memory (`SentInMemory`, for as long as it runs); a store shared
+    between hosts can take its place (`PostmarkTools(sent=...)`).
+    """
+
+    async def once(self, slot: tuple[str, str, str], send: Callable[[bool], Awaitable[Any]]) -> Any:
+        """The result of the first call for `slot` (agent, operation, key), or of `send(retry)`
+        when there is none yet; `retry` says an earlier call for the slot may have sent it."""
+        ...
+
+
+class SentInMemory:
+    """SentResults in this process: concurrent calls with one key wait for the first."""
+
+    def __init__(self) -> None:
+        self._results: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
+        self._failed: set[tuple[str, str, str]] = set()
+
+    async def once(self, slot: tuple[str, str, str], send: Callable[[bool], Awaitable[Any]]) -> Any:
+        first = self._results.get(slot)
+        if first is not None:
+            return await asyncio.shield(first)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._results[slot] = future
+        try:
+            result = await send(slot in self._failed)
+        except BaseException as exc:
+            del self._results[slot]  # the key may be tried again
+            if getattr(exc, "maybe_sent", False):
+                self._failed.add(slot)  # ... and is searched for first
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        self._failed.discard(slot)
+        future.set_result(result)
+        return result
 
 
 def _keyed(message: Any, key: str | None, index: int) -> Any:
