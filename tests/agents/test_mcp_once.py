@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-
 import mcp
 from postmark_client.access import Policy
 from postmark_client.mcp import build_server
