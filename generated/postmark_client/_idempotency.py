@@ -13,7 +13,7 @@ client core each carry out in their own way, so the rules live here once.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
@@ -61,8 +61,8 @@ _PASSING_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 
 
 def new_key() -> str:
-    """A fresh random key: 32 hex digits."""
-    return uuid.uuid4().hex
+    """A fresh random key: 32 hex digits (128 random bits, as a UUID4 carries 122)."""
+    return os.urandom(16).hex()
 
 
 def check_waits(waits: Sequence[float]) -> tuple[float, ...]:
@@ -116,6 +116,10 @@ def stamp(message: Any, field: str, key: str | None, where: str) -> str:
     if not isinstance(message, dict):
         raise RequestValidationError(where, f"must be an object, got {type(message).__name__}")
     given = message.get(field)
+    if given is None and key is None:  # the common case: nothing of the caller's to check
+        fresh = new_key()
+        message[field] = {IDEMPOTENCY_METADATA_KEY: fresh}
+        return fresh
     if given is not None and not isinstance(given, Mapping):
         raise RequestValidationError(
             f"{where}.{field}", f"must be an object, got {type(given).__name__}"
