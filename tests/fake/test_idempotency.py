@@ -390,3 +390,16 @@ def test_a_batch_that_fails_later_still_settles_its_uncertain_call(
     assert [o.status for o in result] == ["sent"] * 2 + ["rejected"] * 2 + ["not_sent"] * 2
     assert sorted(m["Subject"] for m in fake.messages()) == ["0", "1"]
     assert len(transport.sends) == 2
+
+
+def test_the_search_lag_is_checked_and_postmark_fake_takes_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from postmark_client.testing._server import build_parser, main
+
+    with pytest.raises(ValueError, match="search_lag"):
+        FakePostmark(search_lag=-1)
+    assert build_parser().parse_args(["--search-lag", "1.5"]).search_lag == 1.5
+    with pytest.raises(SystemExit) as exited:
+        main(["--search-lag", "-2"])
+    assert exited.value.code == 2 and "search_lag" in capsys.readouterr().err
