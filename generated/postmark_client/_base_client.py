@@ -1146,7 +1146,10 @@ class SyncAPIClient(BaseClient):
     10 s to connect), `max_retries` (default 2, 0 disables), `http_client` (an httpx.Client of
     your own, left open on close) or `transport` (an httpx transport, e.g. MockTransport),
     `sleep` (how to wait between retries; default time.sleep), `max_response_bytes` (the most
-    bytes of one answer read, after gzip; default 64 MiB, more is a ResponseDecodeError).
+    bytes of one answer read, after gzip; default 64 MiB, more is a ResponseDecodeError),
+    `idempotency_keys` (a key in every send's Metadata, and ambiguous failures reconciled by it;
+    default True), `reconcile_waits` (seconds before each search after the first; default 1, 2,
+    4, 8; waited through `sleep`).
     """
 
     _http: httpx.Client
