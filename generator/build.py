@@ -174,6 +174,7 @@ class _Builder:
         webhooks = self.build_webhooks()
         self.mark_usage(operations, webhooks)
         self.finish_annotations(operations)
+        self.attach_reconcile(groups, operations)
         clients = self.build_clients(groups)
         servers = self.root.get("servers") or [{}]
         version = str(info.get("version", ""))
@@ -605,6 +606,7 @@ class _Builder:
         batch = bool(raw.get("x-postmark-batch"))
         if batch and body is not None:
             self.attach_batch_items(body, limits, location)
+        idempotency = _idempotency(raw.get("x-postmark-idempotency"), location)
         op = Operation(
             id=op_id,
             const_name=naming.constant_name(op_id),
@@ -631,6 +633,8 @@ class _Builder:
             batch=batch,
             resource=_resource(raw.get("x-postmark-resource"), location),
             reaches=_reaches(raw.get("x-postmark-reaches"), location),
+            idempotency_metadata=idempotency[0],
+            reconcile_with=idempotency[1],
             error_statuses=sorted(
                 int(code)
                 for code in raw.get("responses") or {}
@@ -702,6 +706,7 @@ class _Builder:
                     format=plain.get("format"),
                     pattern=plain.get("pattern"),
                     example=param.get("example"),
+                    prefix=_query_prefix(param, plain, param_location),
                 )
             )
         # Path parameters come in the order they appear in the path, so positional calls read naturally.
@@ -933,6 +938,29 @@ class _Builder:
         elif ref.item is not None:
             self._mark(ref.item, usage, seen)
 
+    def attach_reconcile(self, groups: list[Group], operations: list[Operation]) -> None:
+        """A group whose sends reconcile gets `reconcile(key)`, answered with the search's items."""
+        by_id = {op.id: op for op in operations}
+        for op in operations:
+            if op.reconcile_with is None:
+                continue
+            search = by_id.get(op.reconcile_with)
+            if search is None or search.paging is None or search.paging.item_model is None:
+                raise BuildError(
+                    f"{op.spec_path}.x-postmark-idempotency.search",
+                    f"{op.reconcile_with!r} is not a paged search operation of this spec",
+                )
+            if not any(p.prefix for p in search.query_params):
+                raise BuildError(
+                    f"{op.spec_path}.x-postmark-idempotency.search",
+                    f"{op.reconcile_with!r} has no x-postmark-query-prefix parameter to search "
+                    "by a metadata field",
+                )
+            for group in groups:
+                if group.name == op.group and group.token == op.token:
+                    group.reconcile_search = search.id
+                    group.reconcile_model = search.paging.item_model.name
+
     def finish_annotations(self, operations: list[Operation]) -> None:
         for model in self.models.values():
             open_enums = model.is_response and self.open_enums
@@ -1032,6 +1060,19 @@ class _Builder:
                             item_model=item_model,
                         )
                     )
+        if op.reconcile_with and not op.batch:
+            args.append(
+                Argument(
+                    "idempotency_key",
+                    "str | None",
+                    "None",
+                    "option",
+                    "",
+                    "Sent in Metadata; a send that failed ambiguously is found by it instead of "
+                    "being sent twice. Default: a new random key; pass your own for work that "
+                    "may be retried across processes.",
+                )
+            )
         seen: dict[str, Argument] = {}
         for arg in args:
             if arg.name in seen:
@@ -1148,3 +1189,38 @@ class _Builder:
                 )
             )
         return notes
+
+
+def _query_prefix(param: dict[str, Any], schema: dict[str, Any], location: str) -> str | None:
+    """`x-postmark-query-prefix`: an object query parameter sent as `<prefix><key>=<value>`."""
+    prefix = param.get("x-postmark-query-prefix")
+    if prefix is None:
+        return None
+    if not isinstance(prefix, str) or not prefix or param.get("in") != "query":
+        raise BuildError(
+            f"{location}.x-postmark-query-prefix", "must be a non-empty string on a query parameter"
+        )
+    if schema.get("type") != "object":
+        raise BuildError(f"{location}.x-postmark-query-prefix", "needs an object schema")
+    return prefix
+
+
+def _idempotency(raw: Any, location: str) -> tuple[str | None, str | None]:
+    """`x-postmark-idempotency`: {metadata: the Metadata field of each message, search: the
+    operationId that finds a message by it (absent: keys are sent but not reconciled)}."""
+    if raw is None:
+        return None, None
+    where = f"{location}.x-postmark-idempotency"
+    if not isinstance(raw, dict) or set(raw) - {"metadata", "search"}:
+        raise BuildError(where, "must be a mapping with metadata and, optionally, search")
+    metadata, search = raw.get("metadata"), raw.get("search")
+    if not isinstance(metadata, str) or not metadata or metadata.count(".") > 1:
+        raise BuildError(
+            f"{where}.metadata", "must name a Metadata field (Metadata, Messages.Metadata)"
+        )
+    if search is not None and (not isinstance(search, str) or "." in metadata):
+        raise BuildError(
+            f"{where}.search",
+            "must be an operationId, on an operation whose messages are reconciled one by one",
+        )
+    return metadata, search

@@ -16,6 +16,10 @@ from generator.model import Api, Field, Model, Operation, Parameter, TypeRef
 _MAX_DEPTH = 4
 
 
+IDEMPOTENCY_ARGUMENT = "idempotency_key"
+"""The argument of a send tool that makes a repeated call return the first result."""
+
+
 def arg_name(python: str) -> str:
     """The tool argument for a Python name: `from_` -> `from` (no keyword clash in JSON)."""
     return python.rstrip("_") or python
@@ -96,6 +100,8 @@ def _param_schema(param: Parameter) -> dict[str, Any]:
     ):
         if value is not None:
             schema[key] = value
+    if param.prefix is not None:  # `metadata_<key>=<value>`: names to strings
+        schema["additionalProperties"] = {"type": "string"}
     if param.description:
         schema["description"] = param.description
     if param.example is not None and isinstance(param.example, (str, int, float, bool)):
@@ -127,6 +133,16 @@ def input_schema(op: Operation, api: Api) -> dict[str, Any]:
             "description": "The messages, each as for a single send.",
         }
         required.append("messages")
+    if op.idempotency_metadata is not None:
+        properties[IDEMPOTENCY_ARGUMENT] = {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "description": (
+                "Your key for this send: calling again with the same key returns the first "
+                "result instead of sending again. Sent in Metadata (idempotency_key)."
+            ),
+        }
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         schema["required"] = required

@@ -305,6 +305,7 @@ class Parameter:
     pattern: str | None = None
     example: Any = None
     is_filter: bool = False  # a query filter that narrows a paged search
+    prefix: str | None = None  # `x-postmark-query-prefix`: an object sent as `<prefix><key>=<v>`
 
     @property
     def has_default(self) -> bool:
@@ -322,7 +323,7 @@ class Argument:
     name: str
     annotation: str  # complete, including `| None` when optional
     default: str | None  # Python source of the default (`100`, `None`); None = no default
-    source: Literal["path", "query", "body"]
+    source: Literal["path", "query", "body", "option"]  # option: for the client core, not sent
     wire: str
     description: str
     positional: bool = False  # path parameters and the messages of a batch; the rest keyword-only
@@ -447,6 +448,10 @@ class Operation:
     # or the Bulk API's recipients); None when the body is one message or an array of them.
     messages_field: str | None = None
     reaches: list[Reach] = field(default_factory=list)
+    # `x-postmark-idempotency`: the Metadata field each message carries its idempotency key in
+    # (`Metadata`, `Messages.Metadata`), and the search that reconciles an ambiguous failure.
+    idempotency_metadata: str | None = None
+    reconcile_with: str | None = None
 
     @property
     def parameters(self) -> list[Parameter]:
@@ -463,6 +468,11 @@ class Operation:
     @property
     def body_arguments(self) -> list[Argument]:
         return [a for a in self.arguments if a.source == "body"]
+
+    @property
+    def option_arguments(self) -> list[Argument]:
+        """Arguments for the client core itself (`idempotency_key`), passed to `request`."""
+        return [a for a in self.arguments if a.source == "option"]
 
     @property
     def is_paged(self) -> bool:
@@ -483,6 +493,10 @@ class Group:
     # The module name of its operations and resources when it is not `name`: a group split by
     # token (`account.templates` beside `client.templates`) is `account_templates`.
     module: str = ""
+    # Its sends reconcile by an idempotency key: the search operation (operationId) and the
+    # model of one of its results, what `reconcile(key)` returns.
+    reconcile_search: str | None = None
+    reconcile_model: str | None = None
 
     @property
     def file(self) -> str:

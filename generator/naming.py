@@ -94,7 +94,7 @@ CLIENT_RESERVED = frozenset(
         "_make_request", "_read", "_backoff", "_retry_delay", "_retry_delay_after", "_log_retry",
         "_log_call", "_send", "_access", "_begin", "_begin_batch", "_build", "_checked",
         "_token_label", "_receive", "_max_response_bytes", "max_response_bytes", "_attempt",
-        "_deadline", "_deadline_seconds", "_plan_batch",
+        "_deadline", "_deadline_seconds", "_plan_batch", "_outcome",
     }
 )  # fmt: skip
 # templates/resources_group.py.jinja: the names an operation's method binds or reads itself, which an

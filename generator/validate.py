@@ -1309,6 +1309,56 @@ def _reach_fields(c: Checker, op: Operation, at: tuple[Any, ...], fields: Any) -
             yield c.on(op, *at, "fields", index, message=f"{name!r} is listed twice")
 
 
+def check_idempotency(c: Checker) -> Iterator[Problem]:
+    """x-postmark-idempotency names a Metadata field of the body (or of each message) and a
+    search operation with an x-postmark-query-prefix parameter; the prefix is on an object."""
+    searches = {
+        op.node.get("operationId"): op
+        for op in c.operations
+        if any(
+            "x-postmark-query-prefix" in mapping(c.deref(param))
+            for param in sequence(op.node.get("parameters"))
+        )
+    }
+    for op in c.operations:
+        raw = op.node.get("x-postmark-idempotency")
+        if raw is None:
+            continue
+        if not isinstance(raw, dict) or not isinstance(raw.get("metadata"), str):
+            yield c.on(op, "x-postmark-idempotency", message="needs metadata: the Metadata field")
+            continue
+        body = c.json_schema_of(op.node.get("requestBody"), op.file)
+        name = raw["metadata"].rpartition(".")[2]
+        if body is None or _find_field(c, body, name) is None:
+            yield c.on(
+                op, "x-postmark-idempotency", "metadata",
+                message=f"{raw['metadata']!r} is not a field of the request body schema",
+            )  # fmt: skip
+        search = raw.get("search")
+        if search is not None and search not in searches:
+            yield c.on(
+                op, "x-postmark-idempotency", "search",
+                message=f"{search!r} is not an operation with an x-postmark-query-prefix parameter",
+            )  # fmt: skip
+    for op in searches.values():
+        for index, param in enumerate(sequence(op.node.get("parameters"))):
+            param = mapping(c.deref(param))
+            prefix = param.get("x-postmark-query-prefix")
+            if prefix is None:
+                continue
+            schema = mapping(c.deref(param.get("schema")))
+            if not isinstance(prefix, str) or not prefix or param.get("in") != "query":
+                yield c.on(
+                    op, "parameters", index, "x-postmark-query-prefix",
+                    message="must be a non-empty string on a query parameter",
+                )  # fmt: skip
+            elif "object" not in _schema_type(schema):
+                yield c.on(
+                    op, "parameters", index, "x-postmark-query-prefix",
+                    message="needs an object schema (its entries are sent as <prefix><key>)",
+                )  # fmt: skip
+
+
 def check_python_names(c: Checker) -> Iterator[Problem]:
     """x-python-name of operations: present, a non-keyword identifier, unique within the group."""
     first: dict[tuple[Any, str], Operation] = {}
@@ -1910,6 +1960,7 @@ RULES: list[Rule] = [
     check_batch,
     check_default_stream,
     check_reaches,
+    check_idempotency,
     check_python_names,
     check_servers,
     check_header_names,

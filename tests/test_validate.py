@@ -477,6 +477,25 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
         ["paths./email.post.x-postmark-default-stream: 'out bound' is not a message stream ID"],
     ),
     (
+        "idempotency-metadata",
+        set_(EMAIL + ("x-postmark-idempotency",), {"metadata": "Meta"}),
+        [
+            "paths./email.post.x-postmark-idempotency.metadata: 'Meta' is not a field of the "
+            "request body schema"
+        ],
+    ),
+    (
+        "idempotency-search",
+        set_(
+            EMAIL + ("x-postmark-idempotency",),
+            {"metadata": "Subject", "search": "list_sender_signatures"},
+        ),
+        [
+            "paths./email.post.x-postmark-idempotency.search: 'list_sender_signatures' is not "
+            "an operation with an x-postmark-query-prefix parameter"
+        ],
+    ),
+    (
         "python-name-identifier",
         set_(EMAIL + ("x-python-name",), "send-email"),
         ["paths./email.post.x-python-name: 'send-email' is not a valid Python identifier"],

@@ -35,8 +35,9 @@ BatchStatus = Literal["sent", "rejected", "unknown", "not_sent"]
 - `sent`: Postmark accepted it (ErrorCode 0).
 - `rejected`: Postmark refused it (its entry had an ErrorCode, or its call got a 4xx answer);
   fix what the error names before sending it again.
-- `unknown`: its call failed after the request may have reached Postmark; it may or may not
-  have been sent, so do not re-send it blindly.
+- `unknown`: its call failed after the request may have reached Postmark and reconciliation
+  by its idempotency key could not settle it; it may or may not have been sent, so do not
+  re-send it blindly (`error.idempotency_key` finds it later).
 - `not_sent`: it never reached Postmark (its call was not made, or was turned away with 429/503
   or a connection failure); it can be sent again as it is.
 """
@@ -231,6 +232,35 @@ class BatchCollector(Generic[T]):
                 "not_sent",
                 error_message="not sent: an earlier call of this batch failed",
             )
+
+    def unknown(self) -> dict[int, PostmarkError]:
+        """The messages whose outcome is unknown (their call failed ambiguously), by index."""
+        return {
+            outcome.index: outcome.error
+            for outcome in self._outcomes
+            if outcome is not None and outcome.status == "unknown" and outcome.error is not None
+        }
+
+    def record_found(self, index: int, result: T) -> None:
+        """A message of unknown outcome that reconciliation found sent."""
+        self._outcomes[index] = BatchOutcome(index, self._messages[index], "sent", result, 0)
+
+    def record_entry(self, index: int, entry: BatchEntry[T]) -> None:
+        """The answer to a message sent again after reconciliation found it not sent."""
+        self._outcomes[index] = self._outcome_of(index, entry, None)
+
+    def record_error(self, index: int, error: PostmarkError) -> None:
+        """A message reconciliation could not settle, or whose sending again failed."""
+        code = error.error_code if isinstance(error, APIError) else None
+        self._outcomes[index] = BatchOutcome(
+            index,
+            self._messages[index],
+            status_after_call_error(error),
+            None,
+            code,
+            str(error),
+            error,
+        )
 
     def result(self) -> BatchResult[T]:
         """The finished result; every message has an outcome by now."""

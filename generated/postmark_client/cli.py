@@ -265,6 +265,14 @@ def _json_value(text: str) -> Any:
         raise argparse.ArgumentTypeError(f"expected JSON ({exc})") from None
 
 
+def _key_value(text: str) -> dict[str, str]:
+    """`key=value` as the one-entry mapping of an object sent as `<prefix><key>=<value>`."""
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return {key.strip(): value}
+
+
 _ARG_TYPES: Final[dict[ParamType, Callable[[str], Any]]] = {
     "string": str,
     "integer": _integer,
@@ -313,6 +321,7 @@ def _add_option(
     enum: tuple[str, ...] | None,
     description: str,
     default: object = None,
+    prefix: str | None = None,
 ) -> _Option:
     flag = _flag_for(python, source, taken)
     dest = f"{source}__{python}"
@@ -329,7 +338,9 @@ def _add_option(
         "type": _ARG_TYPES.get(kind, str),
         "help": _help_text(description, *notes),
     }
-    if kind == "boolean":
+    if prefix is not None:
+        settings.update(type=_key_value, metavar="KEY=VALUE")
+    elif kind == "boolean":
         settings.update(nargs="?", const=True, metavar="true|false")
     elif enum and kind == "string":
         settings["choices"] = enum
@@ -379,6 +390,7 @@ def _add_operation_options(parser: argparse.ArgumentParser, op: Operation) -> li
                 enum=param.enum,
                 description=param.description,
                 default=param.default,
+                prefix=param.prefix,
             )
         )
     body = parser.add_argument_group("body fields (override the same fields of --json)")

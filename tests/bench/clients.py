@@ -183,6 +183,69 @@ def ours(base_url: str) -> Contender:
     )
 
 
+def ours_keys_off(base_url: str) -> Contender:
+    """Ours without the idempotency key: the key's cost is `ours` / this."""
+    from postmark_client import ServerClient
+
+    client = ServerClient(token=TOKEN, base_url=base_url, idempotency_keys=False)
+    kwargs = _send_kwargs()
+
+    def send_once() -> Any:
+        return client.email.send(**kwargs)
+
+    def page_once() -> Any:
+        return client.messages.search_outbound(count=PAGE_COUNT, offset=0)
+
+    _check_send(send_once().message_id)
+    return Contender(
+        "postmark_client, idempotency_keys=False",
+        send=_repeat(send_once),
+        page=_repeat(page_once),
+        close=client.close,
+    )
+
+
+def ours_reconciling(base_url: str) -> Contender:
+    """Every send reaches the server, then its answer is turned into a 500: the client
+    reconciles it by one search (found at once, so no wait); `ours` minus this is the cost."""
+    import httpx
+    from postmark_client import ServerClient
+
+    class StoredThen500(httpx.BaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.HTTPTransport()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = self.inner.handle_request(request)
+            if request.method != "POST":
+                return response
+            response.read()
+            response.close()
+            return httpx.Response(500, json={"ErrorCode": 500, "Message": "Internal error."})
+
+        def close(self) -> None:
+            self.inner.close()
+
+    client = ServerClient(token=TOKEN, base_url=base_url, transport=StoredThen500())
+    kwargs = _send_kwargs()
+
+    def send_once() -> Any:
+        return client.email.send(**kwargs)
+
+    def page_once() -> Any:
+        return client.messages.search_outbound(count=PAGE_COUNT, offset=0)
+
+    if send_once().message_id != _FIRST["MessageID"]:
+        raise AssertionError("the reconciled send did not return the searched message")
+    return Contender(
+        "postmark_client, each send reconciled (500 after storing)",
+        send=_repeat(send_once),
+        page=_repeat(page_once),
+        close=client.close,
+        note="one search per send, found at once",
+    )
+
+
 def ours_async(base_url: str) -> Contender:
     from postmark_client import AsyncServerClient
 
@@ -289,7 +352,14 @@ def postmarker(base_url: str) -> Contender:
     )
 
 
-SYNC = {"raw": raw_httpx, "ours": ours, "official": official, "postmarker": postmarker}
+SYNC = {
+    "raw": raw_httpx,
+    "ours": ours,
+    "ours-keys-off": ours_keys_off,
+    "ours-reconciling": ours_reconciling,
+    "official": official,
+    "postmarker": postmarker,
+}
 ASYNC = {"raw": raw_httpx_async, "ours": ours_async, "official": official_async}
 
 

@@ -274,6 +274,7 @@ def test_dry_run_prints_the_request_with_the_token_redacted_and_sends_nothing(
     assert request["url"] == f"{cli.base_url}/email"
     assert request["headers"]["X-Postmark-Server-Token"] == "<redacted>"
     assert request["headers"]["Content-Type"] == "application/json"
+    assert request["body"].pop("Metadata")["idempotency_key"]  # what the send would carry
     assert request["body"] == {
         "From": SENDER, "To": "dry@example.com", "Subject": "Hi", "TextBody": "Hello", "TrackLinks": "HtmlOnly",
     }  # fmt: skip
@@ -311,6 +312,7 @@ def test_dry_run_of_a_batch_shows_the_array_body(cli: CLI) -> None:
         "email", "send-batch", "--json", json.dumps([message("a@example.com")]), "--dry-run"
     )
     assert request["url"].endswith("/email/batch")
+    assert request["body"][0].pop("Metadata")["idempotency_key"]  # each message carries a key
     assert request["body"] == [message("a@example.com")]
 
 

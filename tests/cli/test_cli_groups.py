@@ -32,6 +32,7 @@ def test_email_send_is_stored_and_found_by_search(cli: CLI, fake: Any) -> None:
     assert len(stored) == 1
     assert stored[0]["Subject"] == "Hi"
     assert stored[0]["Tag"] == "welcome"
+    assert stored[0]["Metadata"].pop("idempotency_key")  # beside the caller's own Metadata
     assert stored[0]["Metadata"] == {"order": "42"}
 
     found = cli.json(

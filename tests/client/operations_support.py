@@ -217,6 +217,9 @@ def build_call(operation_id: str) -> Call:
         kwargs[parameter_name(parameter)] = value
         if parameter["in"] == "path":
             path = path.replace("{" + parameter["name"] + "}", quote(wire_text(value), safe=""))
+        elif "x-postmark-query-prefix" in parameter:  # an object: one `<prefix><key>` per entry
+            prefix = parameter["x-postmark-query-prefix"]
+            query.update((prefix + key, wire_text(item)) for key, item in value.items())
         else:
             query[parameter["name"]] = wire_text(value)
     body = None
@@ -224,6 +227,26 @@ def build_call(operation_id: str) -> Call:
         body = spec_op.body["example"]
         kwargs.update(body_kwargs(op, spec_op, body))
     return Call(op, spec_op, kwargs, path, query, body, spec_op.ok["example"])
+
+
+def without_idempotency_keys(op: Operation, body: Any) -> Any:
+    """The body with the idempotency key each message of a send carries taken out again (and
+    a Metadata left empty by that dropped), after asserting that every message has one."""
+    if op.idempotency_metadata is None:
+        return body
+    holder, _, field_name = op.idempotency_metadata.rpartition(".")
+    if isinstance(body, list):
+        messages = body
+    elif op.batch or holder:
+        messages = body[op.messages_field or holder or "Messages"]
+    else:
+        messages = [body]
+    for message in messages:
+        metadata = message[field_name]
+        assert isinstance(metadata.pop("idempotency_key"), str)
+        if not metadata:
+            del message[field_name]
+    return body
 
 
 # ---- running a call through httpx.MockTransport --------------------------------------------------

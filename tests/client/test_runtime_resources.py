@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,9 @@ def test_send_parses_the_example_into_the_model() -> None:
     assert result.submitted_at is not None and result.submitted_at.utcoffset() is not None
     request = fake.requests[0]
     assert (request.method, str(request.url)) == ("POST", "https://api.postmarkapp.com/email")
-    assert json.loads(request.content) == {
+    body = json.loads(request.content)
+    assert re.fullmatch("[0-9a-f]{32}", body.pop("Metadata")["idempotency_key"])
+    assert body == {
         "From": "sender@example.com",
         "To": "receiver@example.com",
         "Subject": "Hi",
@@ -104,11 +107,12 @@ def test_send_retries_a_429_as_retry_after_says() -> None:
     assert len(fake.requests) == 2 and sleeps == [4.0]
 
 
-def test_send_is_not_re_sent_after_a_read_timeout() -> None:
+def test_send_without_keys_is_not_re_sent_after_a_read_timeout() -> None:
     fake = Recorder(httpx.ReadTimeout("no answer"), sent())
-    with pytest.raises(MessageMaybeSentError, match="may or may not have been sent"):
-        server(fake).email.send(from_="a@example.com", to="b@example.com", text_body="t")
-    assert len(fake.requests) == 1
+    with pytest.raises(MessageMaybeSentError, match="may or may not have been sent") as caught:
+        server(fake, idempotency_keys=False).email.send(from_="a@example.com", to="b@example.com", text_body="t")
+    assert len(fake.requests) == 1 and caught.value.idempotency_key is None
+    assert b"Metadata" not in fake.requests[0].content
 
 
 def test_send_to_an_inactive_recipient() -> None:

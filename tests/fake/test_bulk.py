@@ -8,6 +8,7 @@ Skipped while the spec has no Bulk API: the fake grows these operations with the
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import httpx
@@ -112,6 +113,9 @@ def test_completed_messages_are_personalised_and_searchable(
         assert message["HtmlBody"] == f"<p>Hello {name}</p>"
         assert message["From"] == SENDER
         assert message["MessageStream"] == "broadcast"
+        # The caller's Metadata is kept; each recipient also carries its idempotency key.
+        key = message["Metadata"].pop("idempotency_key")
+        assert re.fullmatch(r"[0-9a-f]{32}-[0-9]+", key)
         assert message["Metadata"] == {"campaign": "march", "person": name}
 
     found = client.messages.search_outbound(recipient="grace@example.com", tag="march-news")

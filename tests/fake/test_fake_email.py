@@ -50,7 +50,10 @@ def test_a_send_is_stored_and_search_and_details_find_it(
     assert [r.email for r in found.to] == ["jane@example.com", "bob@example.com"]
     assert found.to[0].name == "Jane Doe"
     assert found.recipients == ["jane@example.com", "bob@example.com", "carol@example.com"]
-    assert found.tag == "welcome" and found.metadata == {"id": "7"} and found.status == "Sent"
+    assert found.tag == "welcome" and found.status == "Sent"
+    # The caller's Metadata is kept beside the send's idempotency key.
+    assert found.metadata is not None and found.metadata.pop("idempotency_key")
+    assert found.metadata == {"id": "7"}
     details = client.messages.get_outbound_details(sent.message_id or "")
     assert details.text_body == "Hi"
     assert "Subject: Hello" in (details.body or "")

@@ -1,4 +1,5 @@
-"""Fault injection: injected 429/500/503 answers change nothing, so every message arrives once."""
+"""Fault injection: 429/503 answers change nothing, and a 500 that came after the message was
+stored is reconciled by its idempotency key, so every message arrives once."""
 
 from __future__ import annotations
 
@@ -30,36 +31,25 @@ def test_1000_sends_at_a_30_percent_fault_rate_all_arrive_exactly_once() -> None
     fake = FakePostmark()
     fake.faults.configure(rate=0.3, statuses=(429, 500, 503), seed=1234)
     sleeps = Sleeps()
-    repeats = 0
+    # Enough retries that the searches of the reconciliations get through 30% faults too.
     with ServerClient(
-        fake.server_token, transport=fake.transport(), sleep=sleeps, max_retries=2
+        fake.server_token, transport=fake.transport(), sleep=sleeps, max_retries=10
     ) as client:
         for index in range(1000):
-            while True:
-                try:
-                    client.email.send(
-                        from_=SENDER,
-                        to=f"user{index}@example.com",
-                        subject=f"message {index}",
-                        text_body="x",
-                    )
-                    break
-                except (RateLimitError, ServerError):
-                    # A 500 is lost before processing (and 429/503 beyond the client's retries):
-                    # the caller may send again.
-                    repeats += 1
+            client.email.send(
+                from_=SENDER,
+                to=f"user{index}@example.com",
+                subject=f"message {index}",
+                text_body="x",
+            )
     stored = fake.messages()
-    assert len(stored) == 1000
     assert sorted(m["Subject"] for m in stored) == sorted(f"message {i}" for i in range(1000))
-    injected = sum(fake.faults.injected.values())
     calls = [c for c in fake.calls if c.operation_id == "send_email"]
-    assert len(calls) == 1000 + injected
     assert [c for c in calls if not c.fault and c.status != 200] == []
-    assert 0.25 < injected / len(calls) < 0.35
     assert set(fake.faults.injected) == {429, 500, 503}
-    assert (
-        repeats >= fake.faults.injected[500]
-    )  # the client never repeats a send after a 500 itself
+    # Some 500s came after the message was stored: those were found, not sent again.
+    assert 0 < fake.faults.after_stored < fake.faults.injected[500]
+    assert any(c.operation_id == "search_outbound_messages" for c in fake.calls)
     assert sleeps.waits  # the client backed off on 429/503, without really sleeping
 
 
@@ -70,24 +60,16 @@ def test_async_sends_through_faults_arrive_exactly_once() -> None:
 
     async def run() -> None:
         async with AsyncServerClient(
-            fake.server_token, transport=fake.transport(), sleep=sleeps.async_sleep
+            fake.server_token, transport=fake.transport(), sleep=sleeps.async_sleep, max_retries=10
         ) as client:
             for index in range(200):
-                while True:
-                    try:
-                        await client.email.send(
-                            from_=SENDER,
-                            to=f"u{index}@example.com",
-                            subject=str(index),
-                            text_body="x",
-                        )
-                        break
-                    except (RateLimitError, ServerError):
-                        pass
+                await client.email.send(
+                    from_=SENDER, to=f"u{index}@example.com", subject=str(index), text_body="x"
+                )
 
     asyncio.run(run())
     assert sorted(int(m["Subject"]) for m in fake.messages()) == list(range(200))
-    assert sum(fake.faults.injected.values()) > 0
+    assert fake.faults.after_stored > 0
 
 
 def test_retried_creates_through_429_and_503_store_one_template_each() -> None:

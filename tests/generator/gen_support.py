@@ -40,6 +40,7 @@ SPEC_AGNOSTIC_TEMPLATES = frozenset(
         "static/postmark_client/_meta.py",
         "static/postmark_client/_serde.py",
         "static/postmark_client/_base_client.py",
+        "static/postmark_client/_idempotency.py",
         "static/postmark_client/_exceptions.py",
         "static/postmark_client/pagination.py",
         "static/postmark_client/batch.py",

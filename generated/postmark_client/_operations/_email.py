@@ -178,6 +178,8 @@ SEND_EMAIL: Final = Operation(
     webhook_event="Delivery",
     acts_on="email",
     default_stream="outbound",
+    idempotency_metadata="Metadata",
+    reconcile_with="search_outbound_messages",
 )
 """POST /email: Send one message."""
 
@@ -249,6 +251,8 @@ SEND_EMAIL_BATCH: Final = Operation(
     body_item_schema="SendEmailRequest",
     response_item_schema="SendEmailResponse",
     default_stream="outbound",
+    idempotency_metadata="Metadata",
+    reconcile_with="search_outbound_messages",
 )
 """POST /email/batch: Send up to 500 messages in one call."""
 
@@ -422,6 +426,8 @@ SEND_EMAIL_WITH_TEMPLATE: Final = Operation(
             access="read",
         ),
     ),
+    idempotency_metadata="Metadata",
+    reconcile_with="search_outbound_messages",
 )
 """POST /email/withTemplate: Send one message rendered from a stored template."""
 
@@ -509,6 +515,8 @@ SEND_EMAIL_BATCH_WITH_TEMPLATES: Final = Operation(
             access="read",
         ),
     ),
+    idempotency_metadata="Metadata",
+    reconcile_with="search_outbound_messages",
 )
 """POST /email/batchWithTemplates: Send up to 500 templated messages in one call."""
 
@@ -660,6 +668,7 @@ SEND_BULK_EMAIL: Final = Operation(
             fields=("TemplateId", "TemplateAlias"),
         ),
     ),
+    idempotency_metadata="Messages.Metadata",
 )
 """POST /email/bulk: Send one message to many recipients in a single call (Bulk API)."""
 

@@ -36,7 +36,7 @@ SEARCH_OUTBOUND_MESSAGES: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Search outbound messages",
-    description="Read-only. Returns up to 10,000 results through paging; narrow larger searches with fromdate and todate. A message sent to several recipients counts once. Postmark also filters by one metadata field per search (query parameter metadata_<key>=<value>), which this operation does not model.",
+    description="Read-only. Returns up to 10,000 results through paging; narrow larger searches with fromdate and todate. A message sent to several recipients counts once.",
     query_params=(
         Param(
             wire="count",
@@ -127,6 +127,15 @@ SEARCH_OUTBOUND_MESSAGES: Final = Operation(
             required=False,
             description="Filter by message stream ID.",
         ),
+        Param(
+            wire="metadata",
+            python="metadata",
+            location="query",
+            type="object",
+            required=False,
+            description="Filter by one metadata field ({key: value}); sent as metadata_<key>=<value>. Postmark searches by one field at a time.",
+            prefix="metadata_",
+        ),
     ),
     response_schema="OutboundMessageSearchResponse",
     paging=Paging(
@@ -147,6 +156,7 @@ SEARCH_OUTBOUND_MESSAGES: Final = Operation(
             "todate",
             "subject",
             "messagestream",
+            "metadata",
         ),
     ),
     acts_on="message",

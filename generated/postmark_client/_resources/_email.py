@@ -52,6 +52,7 @@ class Email(SyncResource):
         attachments: list[models.Attachment | Mapping[str, Any]] | None = None,
         metadata: models.Metadata | None = None,
         message_stream: str | None = None,
+        idempotency_key: str | None = None,
     ) -> models.SendEmailResponse:
         """Send one message.
 
@@ -91,6 +92,9 @@ class Email(SyncResource):
             message_stream: `MessageStream`: ID of the message stream to send through; absent
                 means the server's default transactional stream,
                 "outbound".
+            idempotency_key: Sent in Metadata; a send that failed ambiguously is found by it
+                instead of being sent twice. Default: a new random key; pass your
+                own for work that may be retried across processes.
         """
         from .. import models
         from .._operations import _email as ops
@@ -116,6 +120,7 @@ class Email(SyncResource):
             ops.SEND_EMAIL,
             body=body,
             cast_to=models.SendEmailResponse.from_dict,
+            idempotency_key=idempotency_key,
         )
 
     def send_batch(
@@ -174,6 +179,7 @@ class Email(SyncResource):
         attachments: list[models.Attachment | Mapping[str, Any]] | None = None,
         metadata: models.Metadata | None = None,
         message_stream: str | None = None,
+        idempotency_key: str | None = None,
     ) -> models.SendEmailResponse:
         """Send one message rendered from a stored template.
 
@@ -219,6 +225,9 @@ class Email(SyncResource):
             message_stream: `MessageStream`: ID of the message stream to send through; absent
                 means the server's default transactional stream,
                 "outbound".
+            idempotency_key: Sent in Metadata; a send that failed ambiguously is found by it
+                instead of being sent twice. Default: a new random key; pass your
+                own for work that may be retried across processes.
         """
         from .. import models
         from .._operations import _email as ops
@@ -245,6 +254,7 @@ class Email(SyncResource):
             ops.SEND_EMAIL_WITH_TEMPLATE,
             body=body,
             cast_to=models.SendEmailResponse.from_dict,
+            idempotency_key=idempotency_key,
         )
 
     def send_batch_with_templates(
@@ -394,4 +404,19 @@ class Email(SyncResource):
             ops.GET_BULK_EMAIL_STATUS,
             path={"bulkRequestId": bulk_request_id},
             cast_to=models.BulkEmailStatus.from_dict,
+        )
+
+    def reconcile(self, idempotency_key: str) -> models.OutboundMessage | None:
+        """Find the message sent with this idempotency key, or None when the search finds none.
+
+        What to do after a MessageMaybeSentError (its `idempotency_key`): a message found was
+        sent, so do not send it again. None means not found yet: Postmark's search lags behind
+        its sends by seconds, so call again later before you decide it was not sent.
+        """
+        from .. import models
+
+        return self._client.reconcile(
+            "search_outbound_messages",
+            idempotency_key,
+            cast_to=models.OutboundMessage.from_dict,
         )

@@ -46,19 +46,18 @@ class Messages(SyncResource):
         to_date: str | None = None,
         subject: str | None = None,
         message_stream: str | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> SyncPage[models.OutboundMessage]:
         """Search outbound messages
 
         Read-only. Returns up to 10,000 results through paging; narrow larger searches with
-        fromdate and todate. A message sent to several recipients counts once. Postmark also
-        filters by one metadata field per search (query parameter metadata_<key>=<value>), which
-        this operation does not model.
+        fromdate and todate. A message sent to several recipients counts once.
 
         `GET /messages/outbound` with the server token (X-Postmark-Server-Token); reads data;
         safe to repeat, so retried after a server error or a read timeout. Returns a page of up
         to 500 Messages with the total count; `auto_paging_iter()` walks the rest, up to 10,000
         results. Narrow larger searches with: recipient, from_email, tag, status, from_date,
-        to_date, subject, message_stream.
+        to_date, subject, message_stream, metadata.
 
         Args:
             count: Number of records to return per request (at most 500).
@@ -73,6 +72,9 @@ class Messages(SyncResource):
                 e.g. 2021-01-31 or 2021-01-31T23:59:59.
             subject: Filter by subject.
             message_stream: `messagestream`: Filter by message stream ID.
+            metadata: Filter by one metadata field ({key: value}); sent as
+                metadata_<key>=<value>. Postmark searches by one field at a
+                time.
         """
         from .. import models
         from .._operations import _messages as ops
@@ -90,6 +92,7 @@ class Messages(SyncResource):
                 "todate": to_date,
                 "subject": subject,
                 "messagestream": message_stream,
+                "metadata": metadata,
             },
             cast_to=models.OutboundMessageSearchResponse.from_dict,
         )

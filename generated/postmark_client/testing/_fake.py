@@ -89,6 +89,8 @@ class FakePostmark:
             or on a verified domain (ErrorCode 400 / 401), as Postmark does. Off by default so
             that a test can send from any address.
         server_deletion: whether the account may delete servers (ErrorCode 604 otherwise).
+        search_lag: seconds before a sent message shows up in the outbound message search
+            (default 0), on `lag_clock` (default `time.monotonic`); see `set_search_lag`.
 
     The tokens are fake: any test may print them.
     """
@@ -102,6 +104,8 @@ class FakePostmark:
         clock: Callable[[], datetime] | None = None,
         require_sender_signature: bool = False,
         server_deletion: bool = True,
+        search_lag: float = 0.0,
+        lag_clock: Callable[[], float] | None = None,
     ) -> None:
         self.seed = seed
         self.server_token = server_token
@@ -120,6 +124,7 @@ class FakePostmark:
             require_sender_signature=require_sender_signature,
             server_deletion=server_deletion,
         )
+        self.set_search_lag(search_lag, lag_clock)
         self._world.account.account_tokens.add(account_token)
         self._world.create_server({"Name": "Fake Server"}, token=server_token)
         if seed == "demo":
@@ -127,6 +132,16 @@ class FakePostmark:
 
             preload(self)
             self.calls.clear()  # the demo data's own requests are not the test's
+
+    def set_search_lag(self, seconds: float, clock: Callable[[], float] | None = None) -> None:
+        """How long a sent message takes to show up in the outbound message search (Postmark's
+        index lags behind its sends), measured on `clock` (default `time.monotonic`; a test
+        passes a clock it advances itself, so that nothing waits)."""
+        if not 0.0 <= float(seconds) < float("inf"):
+            raise ValueError(f"search_lag must be a number of seconds >= 0, got {seconds!r}")
+        self._world.search_lag = float(seconds)
+        if clock is not None:
+            self._world.lag_clock = clock
 
     # ---- answering requests ------------------------------------------------------------------
 
@@ -139,7 +154,9 @@ class FakePostmark:
         found = route(method, path)
         op = found.op
         fault = self.faults.draw()
-        if fault is not None:
+        if fault is not None and not (
+            fault == 500 and op is not None and self.faults.draw_after_store()
+        ):
             return self._reply(
                 method, path, op.id if op else None, fault, FAULT_BODIES[fault], fault=True
             )
@@ -162,6 +179,8 @@ class FakePostmark:
                 status, answer = 200, self._dispatch(op, raw_path, query, headers, body)
             except Rejected as refusal:
                 status, answer = refusal.status, refusal.body()
+            if fault is not None:  # processed (a send is stored), then the answer fails
+                return self._reply(method, path, op.id, fault, FAULT_BODIES[fault], fault=True)
             return self._reply(method, path, op.id, status, answer)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final, NamedTuple, Protocol, Self, TypeVar
 from urllib.parse import quote, urlencode
@@ -27,6 +27,22 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from . import rules
+from ._idempotency import (
+    DEFAULT_RECONCILE_WAITS,
+    IDEMPOTENCY_METADATA_KEY,
+    Resend,
+    Search,
+    Settled,
+    Wait,
+    check_waits,
+    first_found,
+    is_ambiguous,
+    search_query,
+    send_answer,
+    settle,
+    stamp,
+    stamp_body,
+)
 from ._meta import Operation, Paging, Param, Token
 from ._serde import format_query_value
 from ._spec import API_VERSION, DEFAULT_BASE_URL, TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
@@ -51,6 +67,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_RECONCILE_WAITS",
     "DEFAULT_TIMEOUT",
     "TOKEN_HEADERS",
     "USER_AGENT",
@@ -233,13 +250,32 @@ def build_query(op: Operation, query: Mapping[str, Any] | None) -> list[tuple[st
             if param.default is None:
                 raise RequestValidationError(param.python, "is required")
             value = param.default
-        if value is not None:
+        if value is not None and param.prefix is not None:
+            pairs.extend(_prefixed_pairs(param, value))
+        elif value is not None:
             pairs.append((param.wire, _param_text(param, value)))
     pairs.extend(
         (wire, format_query_value(value)) for wire, value in given.items() if value is not None
     )
     if op.paging is not None:
         _check_reach(op, op.paging, pairs)
+    return pairs
+
+
+def _prefixed_pairs(param: Param, value: Any) -> list[tuple[str, str]]:
+    """An object parameter as Postmark reads it: `<prefix><key>=<value>` per entry
+    (`metadata={"color": "blue"}` is `metadata_color=blue`)."""
+    if not isinstance(value, Mapping):
+        raise RequestValidationError(
+            param.python, f"must be a mapping of names to values, got {type(value).__name__}"
+        )
+    pairs = []
+    for key, item in value.items():
+        if not isinstance(key, str) or not key or item is None:
+            raise RequestValidationError(
+                param.python, f"needs non-empty names with values, got {key!r}: {item!r}"
+            )
+        pairs.append((f"{param.prefix}{key}", format_query_value(item)))
     return pairs
 
 
@@ -319,10 +355,23 @@ class BatchPlan(NamedTuple):
     calls: list[tuple[int, int]]
     head: bytes
     tail: bytes
+    keys: tuple[str, ...] = ()
+    """Each message's idempotency key (empty when the batch carries none)."""
 
     def content(self, start: int, end: int) -> bytes:
         """The body of one call, joined from the messages' bytes (not encoded twice)."""
         return self.head + b",".join(self.encoded[start:end]) + self.tail
+
+    def content_of(self, indexes: list[int]) -> bytes:
+        """The body of a call that sends these messages again."""
+        return self.head + b",".join(self.encoded[index] for index in indexes) + self.tail
+
+    def resend_calls(self, op: Operation, indexes: list[int]) -> list[list[int]]:
+        """These messages split into calls within the limits, as the first sending was."""
+        _, _, max_items, max_bytes = _batch_framing(op)
+        framing = len(self.head) + len(self.tail)
+        parts = _split([self.encoded[i] for i in indexes], framing, max_items, max_bytes)
+        return [indexes[start:end] for start, end in parts]
 
 
 def _batch_framing(op: Operation) -> tuple[bytes, bytes, int | None, int | None]:
@@ -342,17 +391,21 @@ def _batch_framing(op: Operation) -> tuple[bytes, bytes, int | None, int | None]
     return b"{" + encode_json(field) + b":[", b"]}", max_items, max_bytes
 
 
-def plan_batch(op: Operation, messages: Iterable[Any]) -> BatchPlan:
+def plan_batch(op: Operation, messages: Iterable[Any], keyed: bool = False) -> BatchPlan:
     """Validate and encode every message, then split them into calls within the limits.
 
     All checking happens before the first call, so an invalid message anywhere means nothing
-    is sent; the error names the message by its index.
+    is sent; the error names the message by its index. `keyed`: each message gets an
+    idempotency key in its Metadata (its own when it holds one).
     """
     given = list(messages)
     head, tail, max_items, max_bytes = _batch_framing(op)
     encoded: list[bytes] = []
+    keys: list[str] = []
     for index, message in enumerate(given):
         data = body_data(message, f"messages[{index}]")
+        if keyed and op.idempotency_metadata is not None:
+            keys.append(stamp(data, op.idempotency_metadata, None, f"messages[{index}]"))
         raw = encode_json(data)
         rules.check_message_limits(op, data, len(raw), f"messages[{index}]")
         if max_bytes is not None and len(head) + len(raw) + len(tail) > max_bytes:
@@ -362,7 +415,12 @@ def plan_batch(op: Operation, messages: Iterable[Any]) -> BatchPlan:
             )
         encoded.append(raw)
     return BatchPlan(
-        given, encoded, _split(encoded, len(head) + len(tail), max_items, max_bytes), head, tail
+        given,
+        encoded,
+        _split(encoded, len(head) + len(tail), max_items, max_bytes),
+        head,
+        tail,
+        tuple(keys),
     )
 
 
@@ -633,6 +691,40 @@ def _require_paging(op: Operation) -> Paging:
 def _require_batch(op: Operation) -> None:
     if not op.batch:
         raise TypeError(f"{op.id} is not a batch operation; use request()")
+
+
+def _log_reconciled(op: Operation, found: Mapping[str, Any]) -> None:
+    logger.info(
+        "%s: reconciled: already sent as MessageID %s",
+        op.id,
+        found.get("MessageID"),
+        extra={"postmark_operation": op.id, "postmark_message_id": found.get("MessageID")},
+    )
+
+
+def _as_is(data: Any) -> Any:
+    return data
+
+
+def _settle_batch_outcomes(
+    op: Operation,
+    plan: BatchPlan,
+    collector: BatchCollector[T],
+    settled: Settled,
+    cast_item: Callable[[Any], T],
+) -> None:
+    """Give each reconciled message of a batch its outcome, at its own index."""
+    index_of = {key: index for index, key in enumerate(plan.keys)}
+    for key, (state, value) in settled.items():
+        index = index_of[key]
+        if state == "found":
+            _log_reconciled(op, value)
+            answer = send_answer(json.loads(plan.encoded[index]), value)
+            collector.record_found(index, cast_item(answer))
+        elif state == "sent":
+            collector.record_entry(index, value)
+        else:
+            collector.record_error(index, value)
 
 
 def _batch_cast(count: int, cast_item: Callable[[Any], T]) -> Callable[[Any], list[BatchEntry[T]]]:
@@ -906,8 +998,12 @@ class BaseClient:
         max_retries: int,
         access: Access | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        idempotency_keys: bool = True,
+        reconcile_waits: Sequence[float] = DEFAULT_RECONCILE_WAITS,
     ) -> None:
         self._token_kind = _token_kind(token_header)
+        self._idempotency_keys = bool(idempotency_keys)
+        self._reconcile_waits = check_waits(reconcile_waits)
         secret = _token_from(token, self._token_kind)
         self._headers = {
             "Accept": "application/json",
@@ -983,12 +1079,23 @@ class BaseClient:
                 f"holds a {self._token_kind} token",
             )
 
-    def _encode_body(self, op: Operation, body: Any) -> tuple[Any, bytes | None]:
+    def _keyed(self, op: Operation, key: str | None) -> bool:
+        """Whether this send carries an idempotency key (on by default; a key given by the
+        caller is carried even with keys off)."""
+        return op.idempotency_metadata is not None and (self._idempotency_keys or key is not None)
+
+    def _encode_body(
+        self, op: Operation, body: Any, key: str | None = None
+    ) -> tuple[Any, bytes | None]:
         if body is None:
             if op.body_schema is not None:
                 raise RequestValidationError("body", f"{op.id} needs a {op.body_schema} body")
             return None, None
         data = body_data(body)
+        if self._keyed(op, key):
+            if "." in (op.idempotency_metadata or ""):
+                data = json.loads(encode_json(data))  # entries may be the caller's own dicts
+            stamp_body(op, data, key)
         content = encode_json(data)
         check_limits(op, data, content)
         return data, content
@@ -1009,6 +1116,7 @@ class BaseClient:
         path: Mapping[str, Any] | None,
         query: Mapping[str, Any] | None,
         body: Any,
+        key: str | None = None,
     ) -> tuple[httpx.Request, Any]:
         """The request, and its body as JSON-ready data (what an access check looks at)."""
         self._check_token(op)
@@ -1016,7 +1124,7 @@ class BaseClient:
         pairs = build_query(op, query)
         if pairs:
             url += "?" + urlencode(pairs)
-        data, content = self._encode_body(op, body)
+        data, content = self._encode_body(op, body, key)
         return self._make_request(op, url, content), data
 
     def _begin(
@@ -1026,19 +1134,20 @@ class BaseClient:
         path: Mapping[str, Any] | None,
         query: Mapping[str, Any] | None,
         body: Any,
-    ) -> tuple[httpx.Request, AccessCall]:
+        key: str | None = None,
+    ) -> tuple[httpx.Request, Any, AccessCall]:
         """The access check of one call: refused by grant before anything is built, then
         checked again with the body about to be sent, recorded before it goes."""
         access.check(op, self._token_label)
         try:
-            request, data = self._build(op, path, query, body)
+            request, data = self._build(op, path, query, body, key)
         except RequestValidationError as exc:
             access.refuse(op, self._token_label, f"invalid request: {exc.field}: {exc.message}")
             raise
-        return request, access.begin(op, data, path, query, self._token_label)
+        return request, data, access.begin(op, data, path, query, self._token_label)
 
     def _plan_batch(
-        self, op: Operation, messages: Iterable[Any]
+        self, op: Operation, messages: Iterable[Any], keyed: bool
     ) -> tuple[BatchPlan, AccessCall | None]:
         """Check the token and every message, then (with access) write the audit row; a batch
         the client's own checks refuse is recorded too."""
@@ -1047,7 +1156,7 @@ class BaseClient:
             access.check(op, self._token_label)
         try:
             self._check_token(op)
-            plan = plan_batch(op, messages)
+            plan = plan_batch(op, messages, keyed)
         except RequestValidationError as exc:
             if access is not None:
                 reason = f"invalid request: {exc.field}: {exc.message}"
@@ -1072,6 +1181,37 @@ class BaseClient:
         if not response.is_success:
             raise api_error(op, response)
         return _decode(op, response, cast_to)
+
+    # Reconciling --------------------------------------------------------------------------
+
+    def _settle_steps(
+        self, op: Operation, pending: dict[str, BaseException]
+    ) -> Generator[Wait | Search | Resend, Any, Settled]:
+        # A message not found is sent again at least once, and up to max_retries times: the
+        # key makes that safe (within the waits), and each attempt is reconciled in turn.
+        return settle(op, pending, self._reconcile_waits, max(1, self._max_retries))
+
+    @staticmethod
+    def _key_of(op: Operation, data: Any) -> str | None:
+        """The key a one-message body carries (None for a bulk request's recipients)."""
+        field = op.idempotency_metadata
+        if field is None or "." in field or op.reconcile_with is None:
+            return None
+        key = data.get(field, {}).get(IDEMPOTENCY_METADATA_KEY) if isinstance(data, dict) else None
+        return key if isinstance(key, str) else None
+
+    @staticmethod
+    def _settled_value(
+        op: Operation, data: Any, key: str, settled: Settled, cast_to: Callable[[Any], T]
+    ) -> T:
+        state, value = settled[key]
+        if state == "found":
+            _log_reconciled(op, value)
+            return cast_to(send_answer(data, value))
+        if state == "sent":
+            result: T = value
+            return result
+        raise value
 
     # Retrying -----------------------------------------------------------------------------
 
@@ -1173,7 +1313,10 @@ class SyncAPIClient(BaseClient):
     and whose largest bounds the whole; default 30 s, at most 10 s of it to connect), `max_retries` (default 2, 0 disables), `http_client` (an httpx.Client of
     your own, left open on close) or `transport` (an httpx transport, e.g. MockTransport),
     `sleep` (how to wait between retries; default time.sleep), `max_response_bytes` (the most
-    bytes of one answer read, after gzip; default 64 MiB, more is a ResponseDecodeError).
+    bytes of one answer read, after gzip; default 64 MiB, more is a ResponseDecodeError),
+    `idempotency_keys` (a key in every send's Metadata, and ambiguous failures reconciled by it;
+    default True), `reconcile_waits` (seconds before each search after the first; default 1, 2,
+    4, 8; waited through `sleep`).
     """
 
     _http: httpx.Client
@@ -1191,6 +1334,8 @@ class SyncAPIClient(BaseClient):
         sleep: Callable[[float], None] | None = None,
         access: Access | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        idempotency_keys: bool = True,
+        reconcile_waits: Sequence[float] = DEFAULT_RECONCILE_WAITS,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
@@ -1204,6 +1349,8 @@ class SyncAPIClient(BaseClient):
             max_retries=max_retries,
             access=access,
             max_response_bytes=max_response_bytes,
+            idempotency_keys=idempotency_keys,
+            reconcile_waits=reconcile_waits,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -1221,12 +1368,19 @@ class SyncAPIClient(BaseClient):
         query: Mapping[str, Any] | None = None,
         body: Any = None,
         cast_to: Callable[[Any], T],
+        idempotency_key: str | None = None,
     ) -> T:
-        """Check, send (with retries) and read one call; raises a PostmarkError on failure."""
+        """Check, send (with retries) and read one call; raises a PostmarkError on failure.
+
+        A send carries an idempotency key in its Metadata (`idempotency_key`, or a new one),
+        and an ambiguous failure is reconciled by it (see `_idempotency`)."""
         if self._access is not None:
-            return self._checked(self._access, op, path, query, body, cast_to)
-        request = self._build_request(op, path, query, body)
-        return self._read(op, self._send(op, request), cast_to)
+            return self._checked(self._access, op, path, query, body, cast_to, idempotency_key)
+        if not self._keyed(op, idempotency_key):
+            request = self._build_request(op, path, query, body)
+            return self._read(op, self._send(op, request), cast_to)
+        request, data = self._build(op, path, query, body, idempotency_key)
+        return self._send_once(op, request, data, cast_to)
 
     def _checked(
         self,
@@ -1236,16 +1390,88 @@ class SyncAPIClient(BaseClient):
         query: Mapping[str, Any] | None,
         body: Any,
         cast_to: Callable[[Any], T],
+        key: str | None = None,
     ) -> T:
-        request, call = self._begin(access, op, path, query, body)
+        request, data, call = self._begin(access, op, path, query, body, key)
+        response = None
         try:
-            response = self._send(op, request)
-            result = self._read(op, response, cast_to)
+            if self._keyed(op, key):
+                result = self._send_once(op, request, data, cast_to)
+            else:
+                response = self._send(op, request)
+                result = self._read(op, response, cast_to)
         except BaseException as exc:
             call.failed(exc)
             raise
-        call.done(result, request_id_of(response))
+        call.done(result, None if response is None else request_id_of(response))
         return result
+
+    def _send_once(
+        self, op: Operation, request: httpx.Request, data: Any, cast_to: Callable[[Any], T]
+    ) -> T:
+        """Send a keyed message; after an ambiguous failure, settle it by its key."""
+        key = self._key_of(op, data)
+        result, error = self._outcome(op, request, cast_to)
+        if error is None:
+            return result  # type: ignore[return-value]
+        if key is None or not is_ambiguous(error):
+            raise error
+
+        def resend(keys: tuple[str, ...]) -> dict[str, tuple[Any, BaseException | None]]:
+            return {keys[0]: self._outcome(op, request, cast_to)}
+
+        settled = self._carry_out(op, self._settle_steps(op, {key: error}), resend)
+        return self._settled_value(op, data, key, settled, cast_to)
+
+    def _outcome(
+        self, op: Operation, request: httpx.Request, cast_to: Callable[[Any], T]
+    ) -> tuple[T | None, PostmarkError | None]:
+        try:
+            return self._read(op, self._send(op, request), cast_to), None
+        except PostmarkError as exc:
+            return None, exc
+
+    def _carry_out(
+        self,
+        op: Operation,
+        steps: Generator[Wait | Search | Resend, Any, Settled],
+        resend: Callable[[tuple[str, ...]], Any],
+    ) -> Settled:
+        """Carry out the steps of a reconciliation: wait, search, send again."""
+        reply: Any = None
+        while True:
+            try:
+                action = steps.send(reply)
+            except StopIteration as stop:
+                settled: Settled = stop.value
+                return settled
+            reply = None
+            if isinstance(action, Wait):
+                self._sleep(action.seconds)
+            elif isinstance(action, Search):
+                reply = self._search_key(op, action.key)
+            else:
+                reply = resend(action.keys)
+
+    def _search_key(self, op: Operation, key: str) -> tuple[Any, PostmarkError | None]:
+        """The message sent with this key (or None), and the error of a search that failed."""
+        try:
+            return self._find(op.reconcile_with or "", key), None
+        except PostmarkError as exc:
+            return None, exc
+
+    def _find(self, search_operation: str, key: str) -> Any:
+        from ._operations import OPERATIONS
+
+        search = OPERATIONS[search_operation]
+        return first_found(self.request(search, query=search_query(key), cast_to=_as_is))
+
+    def reconcile(
+        self, search_operation: str, key: str, *, cast_to: Callable[[Any], T]
+    ) -> T | None:
+        """The message sent with idempotency key `key`, found by `search_operation`, or None."""
+        found = self._find(search_operation, key)
+        return None if found is None else cast_to(found)
 
     def request_page(
         self,
@@ -1282,7 +1508,8 @@ class SyncAPIClient(BaseClient):
         of the first call is raised as it is, since nothing was sent.
         """
         _require_batch(op)
-        plan, call = self._plan_batch(op, messages)
+        keyed = self._keyed(op, None) and op.reconcile_with is not None
+        plan, call = self._plan_batch(op, messages, keyed)
         collector: BatchCollector[T] = BatchCollector(plan.messages)
         try:
             for start, end in plan.calls:
@@ -1291,12 +1518,19 @@ class SyncAPIClient(BaseClient):
                     response = self._send(op, request)
                     entries = self._read(op, response, _batch_cast(end - start, cast_item))
                 except PostmarkError as exc:
+                    if keyed and is_ambiguous(exc):
+                        collector.record_call_error(start, end, exc)  # settled below
+                        continue
                     if collector.calls == 0:
                         raise
                     collector.record_call_error(start, end, exc)
                     collector.skip_rest(end)
+                    if keyed:  # the earlier uncertain calls are settled all the same
+                        self._settle_batch(op, plan, collector, cast_item)
                     raise BatchFailedError(collector.result()) from exc
                 collector.record_answer(start, entries, request_id_of(response))
+            if keyed:
+                self._settle_batch(op, plan, collector, cast_item)
         except BaseException as exc:
             if call is not None:
                 call.failed(exc)
@@ -1305,6 +1539,37 @@ class SyncAPIClient(BaseClient):
         if call is not None:
             call.done(result, None)
         return result
+
+    def _settle_batch(
+        self,
+        op: Operation,
+        plan: BatchPlan,
+        collector: BatchCollector[T],
+        cast_item: Callable[[Any], T],
+    ) -> None:
+        """Reconcile the messages whose call failed ambiguously, and only those."""
+        unknown = collector.unknown().items()
+        pending: dict[str, BaseException] = {plan.keys[i]: error for i, error in unknown}
+        if not pending:
+            return
+        index_of = {key: index for index, key in enumerate(plan.keys)}
+
+        def resend(keys: tuple[str, ...]) -> dict[str, tuple[Any, BaseException | None]]:
+            answers: dict[str, tuple[Any, BaseException | None]] = {}
+            for part in plan.resend_calls(op, [index_of[key] for key in keys]):
+                collector.calls += 1
+                request = self._make_request(op, self._base_url + op.path, plan.content_of(part))
+                try:
+                    response = self._send(op, request)
+                    entries = self._read(op, response, _batch_cast(len(part), cast_item))
+                except PostmarkError as exc:
+                    answers.update((plan.keys[i], (None, exc)) for i in part)
+                    continue
+                answers.update((plan.keys[i], (entry, None)) for i, entry in zip(part, entries))
+            return answers
+
+        settled = self._carry_out(op, self._settle_steps(op, pending), resend)
+        _settle_batch_outcomes(op, plan, collector, settled, cast_item)
 
     def _send(self, op: Operation, request: httpx.Request) -> httpx.Response:
         """Send with retries; log the call once it is over."""
@@ -1391,6 +1656,8 @@ class AsyncAPIClient(BaseClient):
         sleep: Callable[[float], Awaitable[None]] | None = None,
         access: Access | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        idempotency_keys: bool = True,
+        reconcile_waits: Sequence[float] = DEFAULT_RECONCILE_WAITS,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
@@ -1404,6 +1671,8 @@ class AsyncAPIClient(BaseClient):
             max_retries=max_retries,
             access=access,
             max_response_bytes=max_response_bytes,
+            idempotency_keys=idempotency_keys,
+            reconcile_waits=reconcile_waits,
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
@@ -1421,12 +1690,21 @@ class AsyncAPIClient(BaseClient):
         query: Mapping[str, Any] | None = None,
         body: Any = None,
         cast_to: Callable[[Any], T],
+        idempotency_key: str | None = None,
     ) -> T:
-        """Check, send (with retries) and read one call; raises a PostmarkError on failure."""
+        """Check, send (with retries) and read one call; raises a PostmarkError on failure.
+
+        A send carries an idempotency key in its Metadata (`idempotency_key`, or a new one),
+        and an ambiguous failure is reconciled by it (see `_idempotency`)."""
         if self._access is not None:
-            return await self._checked(self._access, op, path, query, body, cast_to)
-        request = self._build_request(op, path, query, body)
-        return self._read(op, await self._send(op, request), cast_to)
+            return await self._checked(
+                self._access, op, path, query, body, cast_to, idempotency_key
+            )
+        if not self._keyed(op, idempotency_key):
+            request = self._build_request(op, path, query, body)
+            return self._read(op, await self._send(op, request), cast_to)
+        request, data = self._build(op, path, query, body, idempotency_key)
+        return await self._send_once(op, request, data, cast_to)
 
     async def _checked(
         self,
@@ -1436,16 +1714,88 @@ class AsyncAPIClient(BaseClient):
         query: Mapping[str, Any] | None,
         body: Any,
         cast_to: Callable[[Any], T],
+        key: str | None = None,
     ) -> T:
-        request, call = self._begin(access, op, path, query, body)
+        request, data, call = self._begin(access, op, path, query, body, key)
+        response = None
         try:
-            response = await self._send(op, request)
-            result = self._read(op, response, cast_to)
+            if self._keyed(op, key):
+                result = await self._send_once(op, request, data, cast_to)
+            else:
+                response = await self._send(op, request)
+                result = self._read(op, response, cast_to)
         except BaseException as exc:
             call.failed(exc)
             raise
-        call.done(result, request_id_of(response))
+        call.done(result, None if response is None else request_id_of(response))
         return result
+
+    async def _send_once(
+        self, op: Operation, request: httpx.Request, data: Any, cast_to: Callable[[Any], T]
+    ) -> T:
+        """Send a keyed message; after an ambiguous failure, settle it by its key."""
+        key = self._key_of(op, data)
+        result, error = await self._outcome(op, request, cast_to)
+        if error is None:
+            return result  # type: ignore[return-value]
+        if key is None or not is_ambiguous(error):
+            raise error
+
+        async def resend(keys: tuple[str, ...]) -> dict[str, tuple[Any, BaseException | None]]:
+            return {keys[0]: await self._outcome(op, request, cast_to)}
+
+        settled = await self._carry_out(op, self._settle_steps(op, {key: error}), resend)
+        return self._settled_value(op, data, key, settled, cast_to)
+
+    async def _outcome(
+        self, op: Operation, request: httpx.Request, cast_to: Callable[[Any], T]
+    ) -> tuple[T | None, PostmarkError | None]:
+        try:
+            return self._read(op, await self._send(op, request), cast_to), None
+        except PostmarkError as exc:
+            return None, exc
+
+    async def _carry_out(
+        self,
+        op: Operation,
+        steps: Generator[Wait | Search | Resend, Any, Settled],
+        resend: Callable[[tuple[str, ...]], Any],
+    ) -> Settled:
+        """Carry out the steps of a reconciliation: wait, search, send again."""
+        reply: Any = None
+        while True:
+            try:
+                action = steps.send(reply)
+            except StopIteration as stop:
+                settled: Settled = stop.value
+                return settled
+            reply = None
+            if isinstance(action, Wait):
+                await self._sleep(action.seconds)
+            elif isinstance(action, Search):
+                reply = await self._search_key(op, action.key)
+            else:
+                reply = await resend(action.keys)
+
+    async def _search_key(self, op: Operation, key: str) -> tuple[Any, PostmarkError | None]:
+        """The message sent with this key (or None), and the error of a search that failed."""
+        try:
+            return await self._find(op.reconcile_with or "", key), None
+        except PostmarkError as exc:
+            return None, exc
+
+    async def _find(self, search_operation: str, key: str) -> Any:
+        from ._operations import OPERATIONS
+
+        search = OPERATIONS[search_operation]
+        return first_found(await self.request(search, query=search_query(key), cast_to=_as_is))
+
+    async def reconcile(
+        self, search_operation: str, key: str, *, cast_to: Callable[[Any], T]
+    ) -> T | None:
+        """The message sent with idempotency key `key`, found by `search_operation`, or None."""
+        found = await self._find(search_operation, key)
+        return None if found is None else cast_to(found)
 
     async def request_page(
         self,
@@ -1481,7 +1831,8 @@ class AsyncAPIClient(BaseClient):
         handling as in SyncAPIClient.request_batch.
         """
         _require_batch(op)
-        plan, call = self._plan_batch(op, messages)
+        keyed = self._keyed(op, None) and op.reconcile_with is not None
+        plan, call = self._plan_batch(op, messages, keyed)
         collector: BatchCollector[T] = BatchCollector(plan.messages)
         try:
             for start, end in plan.calls:
@@ -1490,12 +1841,19 @@ class AsyncAPIClient(BaseClient):
                     response = await self._send(op, request)
                     entries = self._read(op, response, _batch_cast(end - start, cast_item))
                 except PostmarkError as exc:
+                    if keyed and is_ambiguous(exc):
+                        collector.record_call_error(start, end, exc)  # settled below
+                        continue
                     if collector.calls == 0:
                         raise
                     collector.record_call_error(start, end, exc)
                     collector.skip_rest(end)
+                    if keyed:  # the earlier uncertain calls are settled all the same
+                        await self._settle_batch(op, plan, collector, cast_item)
                     raise BatchFailedError(collector.result()) from exc
                 collector.record_answer(start, entries, request_id_of(response))
+            if keyed:
+                await self._settle_batch(op, plan, collector, cast_item)
         except BaseException as exc:
             if call is not None:
                 call.failed(exc)
@@ -1504,6 +1862,37 @@ class AsyncAPIClient(BaseClient):
         if call is not None:
             call.done(result, None)
         return result
+
+    async def _settle_batch(
+        self,
+        op: Operation,
+        plan: BatchPlan,
+        collector: BatchCollector[T],
+        cast_item: Callable[[Any], T],
+    ) -> None:
+        """Reconcile the messages whose call failed ambiguously, and only those."""
+        unknown = collector.unknown().items()
+        pending: dict[str, BaseException] = {plan.keys[i]: error for i, error in unknown}
+        if not pending:
+            return
+        index_of = {key: index for index, key in enumerate(plan.keys)}
+
+        async def resend(keys: tuple[str, ...]) -> dict[str, tuple[Any, BaseException | None]]:
+            answers: dict[str, tuple[Any, BaseException | None]] = {}
+            for part in plan.resend_calls(op, [index_of[key] for key in keys]):
+                collector.calls += 1
+                request = self._make_request(op, self._base_url + op.path, plan.content_of(part))
+                try:
+                    response = await self._send(op, request)
+                    entries = self._read(op, response, _batch_cast(len(part), cast_item))
+                except PostmarkError as exc:
+                    answers.update((plan.keys[i], (None, exc)) for i in part)
+                    continue
+                answers.update((plan.keys[i], (entry, None)) for i, entry in zip(part, entries))
+            return answers
+
+        settled = await self._carry_out(op, self._settle_steps(op, pending), resend)
+        _settle_batch_outcomes(op, plan, collector, settled, cast_item)
 
     async def _send(self, op: Operation, request: httpx.Request) -> httpx.Response:
         """Send with retries; log the call once it is over."""

@@ -234,8 +234,14 @@ class OutcomeUnknownError(APIConnectionError):
 
 class MessageMaybeSentError(OutcomeUnknownError):
     """A send failed after the request may have reached Postmark: the message may or may
-    not have been sent. It was not re-sent; search the outbound messages before sending again,
-    or the recipient may get it twice."""
+    not have been sent, and the client could not settle which (the search by its idempotency
+    key failed or was not allowed, or the key was turned off). It was not re-sent.
+
+    `idempotency_key` is the key the message carries in its Metadata (None with keys off):
+    `client.email.reconcile(key)` finds it later. Without a key, search the outbound messages
+    before sending again, or the recipient may get it twice."""
+
+    idempotency_key: str | None = None
 
 
 class RequestValidationError(PostmarkError, ValueError):

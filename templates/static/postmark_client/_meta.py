@@ -29,6 +29,9 @@ class Param:
     pattern: str | None = None
     default: int | str | bool | None = None
     description: str = ""
+    prefix: str | None = None
+    """An object parameter sent as one pair per entry, `<prefix><key>=<value>`
+    (`x-postmark-query-prefix`: `metadata_`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +145,9 @@ class Operation:
     message or an array of them."""
     reaches: tuple[Reach, ...] = ()
     """The other groups the operation acts on (`x-postmark-reaches`)."""
+    idempotency_metadata: str | None = None
+    """The Metadata field of each message that carries its idempotency key
+    (`x-postmark-idempotency`): `Metadata`, or `Messages.Metadata` for the entries of a list."""
+    reconcile_with: str | None = None
+    """The operationId of the search that finds a message by a metadata field, with which an
+    ambiguous failure of this send is reconciled."""

@@ -10,6 +10,7 @@ the same way.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import contextvars
 import json
@@ -17,26 +18,33 @@ import mimetypes
 import os
 import socket
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import mcp_types as types
 from mcp.server import Server
 
 from .. import models
+from .._idempotency import IDEMPOTENCY_METADATA_KEY, send_answer
 from .._meta import Operation
 from .._operations import OPERATIONS
 from .._spec import TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
 from ..access import AccessDeniedError, Agent, AuditLogError, Policy, PolicyError
 from ..batch import BatchResult
 from ..client import AsyncAccountClient, AsyncServerClient
-from ..errors import APIError, ErrorCode, PostmarkError, RequestValidationError
+from ..errors import (
+    APIError,
+    ErrorCode,
+    MessageMaybeSentError,
+    PostmarkError,
+    RequestValidationError,
+)
 from ._tools import BODY_MODELS, INPUT_SCHEMAS, WIRE_NAMES
 
-__all__ = ["PostmarkTools", "build_server", "main", "tool_name"]
+__all__ = ["PostmarkTools", "SentInMemory", "SentResults", "build_server", "main", "tool_name"]
 
 SENDER_ENV: Final = "DEFAULT_SENDER_EMAIL"
 STREAM_ENV: Final = "DEFAULT_MESSAGE_STREAM"
@@ -46,6 +54,7 @@ HTTP_PATH: Final = "/mcp"
 _MAX_NAME: Final = 60
 _SENDER_FIELD: Final = "from"
 _STREAM_FIELD: Final = "message_stream"
+_IDEMPOTENCY_ARGUMENT: Final = "idempotency_key"  # of the send tools (generator/mcp_schema.py)
 
 _current_agent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "postmark_mcp_agent", default=None
@@ -152,7 +161,10 @@ def _error(text: str) -> types.CallToolResult:
 
 
 class ToolError(Exception):
-    """A call that becomes a tool error (is_error) with this text."""
+    """A call that becomes a tool error (is_error) with this text; `maybe_sent` when its
+    message may have reached Postmark."""
+
+    maybe_sent = False
 
 
 class PostmarkTools:
@@ -167,6 +179,7 @@ class PostmarkTools:
         transport: Callable[[], Any] | None = None,
         default_sender: str | None = None,
         default_stream: str | None = None,
+        sent: SentResults | None = None,
     ) -> None:
         self.policy = policy
         self.tokens = dict(tokens)
@@ -175,6 +188,7 @@ class PostmarkTools:
         self.default_sender = default_sender
         self.default_stream = default_stream
         self._clients: dict[tuple[str, str], Any] = {}
+        self.sent: SentResults = sent or SentInMemory()
 
     # Listing --------------------------------------------------------------------------------
 
@@ -221,12 +235,29 @@ class PostmarkTools:
         try:
             args = self._with_files(op, {**self._defaults(op), **dict(arguments or {})})
             self._validate(op, args)
-            client = self._client(agent, op)
+            self._client(agent, op)
         except ToolError as exc:
             self._refuse(agent, op, str(exc), "invalid")
             raise
+        key = args.pop(_IDEMPOTENCY_ARGUMENT, None)
+        if key is None:
+            return await self._call(agent, op, args, None)
+        return await self.sent.once(
+            (agent, op.id, str(key)), lambda retry: self._call(agent, op, args, str(key), retry)
+        )
+
+    async def _call(
+        self, agent: str, op: Operation, args: dict[str, Any], key: str | None, retry: bool = False
+    ) -> Any:
+        client = self._client(agent, op)
         try:
-            result = await self._send(client, op, args)
+            if retry and key is not None and op.reconcile_with and not op.batch:
+                # An earlier call with this key failed, maybe after Postmark took the message.
+                found = await client.reconcile(op.reconcile_with, key, cast_to=lambda d: d)
+                if found is not None:
+                    answer = send_answer({"To": args.get("to")}, found)
+                    return _jsonable(_cast(op.response_schema)(answer))
+            result = await self._send(client, op, args, key)
         except AuditLogError as exc:
             raise ToolError(str(exc)) from None
         except AccessDeniedError as exc:
@@ -241,7 +272,9 @@ class PostmarkTools:
             label = f"ErrorCode {code}" + (f" ({name_of})" if name_of else "") if code else "error"
             raise ToolError(f"Postmark {label}, HTTP {exc.status_code}: {exc.message}") from None
         except PostmarkError as exc:
-            raise ToolError(f"{type(exc).__name__}: {exc}") from None
+            error = ToolError(f"{type(exc).__name__}: {exc}")
+            error.maybe_sent = isinstance(exc, MessageMaybeSentError)
+            raise error from None
         return _jsonable(result)
 
     def _refuse(self, agent: str, op: Operation | str, reason: str, decision: str) -> None:
@@ -278,7 +311,9 @@ class PostmarkTools:
             self._clients[key] = cls(token, **options)
         return self._clients[key]
 
-    async def _send(self, client: Any, op: Operation, args: dict[str, Any]) -> Any:
+    async def _send(
+        self, client: Any, op: Operation, args: dict[str, Any], key: str | None = None
+    ) -> Any:
         path: dict[str, Any] = {}
         query: dict[str, Any] = {}
         for param in (*op.path_params, *op.query_params):
@@ -288,7 +323,8 @@ class PostmarkTools:
         if op.batch and op.body_item_schema is not None:
             item = getattr(models, op.body_item_schema)
             messages = [
-                item.from_dict(self._wire(op.body_item_schema, m)) for m in args.get("messages", [])
+                item.from_dict(self._wire(op.body_item_schema, _keyed(m, key, index)))
+                for index, m in enumerate(args.get("messages", []))
             ]
             cast_item = _cast(op.response_item_schema)
             return await client.request_batch(op, messages, cast_item=cast_item)
@@ -296,8 +332,9 @@ class PostmarkTools:
         model_name = BODY_MODELS.get(op.id)
         if model_name is not None:
             body = getattr(models, model_name).from_dict(self._wire(model_name, args))
+        options = {} if key is None else {"idempotency_key": key}
         return await client.request(
-            op, path=path, query=query, body=body, cast_to=_cast(op.response_schema)
+            op, path=path, query=query, body=body, cast_to=_cast(op.response_schema), **options
         )
 
     def _wire(self, model: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -357,6 +394,55 @@ class PostmarkTools:
         for client in self._clients.values():
             await client.close()
         self._clients.clear()
+
+
+class SentResults(Protocol):
+    """The results of sends by idempotency key: what answers "already sent" to a repeated call.
+
+    This server keeps them in memory (`SentInMemory`, for as long as it runs); a store shared
+    between hosts can take its place (`PostmarkTools(sent=...)`).
+    """
+
+    async def once(self, slot: tuple[str, str, str], send: Callable[[bool], Awaitable[Any]]) -> Any:
+        """The result of the first call for `slot` (agent, operation, key), or of `send(retry)`
+        when there is none yet; `retry` says an earlier call for the slot may have sent it."""
+        ...
+
+
+class SentInMemory:
+    """SentResults in this process: concurrent calls with one key wait for the first."""
+
+    def __init__(self) -> None:
+        self._results: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
+        self._failed: set[tuple[str, str, str]] = set()
+
+    async def once(self, slot: tuple[str, str, str], send: Callable[[bool], Awaitable[Any]]) -> Any:
+        first = self._results.get(slot)
+        if first is not None:
+            return await asyncio.shield(first)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._results[slot] = future
+        try:
+            result = await send(slot in self._failed)
+        except BaseException as exc:
+            del self._results[slot]  # the key may be tried again
+            if getattr(exc, "maybe_sent", False):
+                self._failed.add(slot)  # ... and is searched for first
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        self._failed.discard(slot)
+        future.set_result(result)
+        return result
+
+
+def _keyed(message: Any, key: str | None, index: int) -> Any:
+    """A batch message carrying `<key>-<index>` in its Metadata, so the client keeps it."""
+    if key is None or not isinstance(message, Mapping):
+        return message
+    metadata = dict(message.get("metadata") or {})
+    metadata.setdefault(IDEMPOTENCY_METADATA_KEY, f"{key}-{index}")
+    return {**message, "metadata": metadata}
 
 
 def _cast(schema: str | None) -> Callable[[Any], Any]:

@@ -538,6 +538,7 @@ def search_outbound_messages(call: Call) -> Any:
             and (q.get("messagestream") is None or d["MessageStream"] == q["messagestream"])
             and all(d["Metadata"].get(key) == value for key, value in metadata.items())
             and within(message.at, q)
+            and call.world.searchable(message)
         ):
             found.append(pick(d, OUTBOUND_MESSAGE_KEYS))
     return found

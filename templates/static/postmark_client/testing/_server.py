@@ -1,7 +1,7 @@
 """The fake Postmark over real HTTP on loopback, and the `postmark-fake` command.
 
     postmark-fake --port 8025 [--host 127.0.0.1] [--seed demo] [--fault-rate 0.3]
-                  [--fault-statuses 429,500,503] [--latency-ms 50]
+                  [--fault-statuses 429,500,503] [--latency-ms 50] [--search-lag 1]
     postmark-fake --demo     # send a message through the real client and search it back
 
 The server is the standard library's ThreadingHTTPServer in a background thread: no dependency
@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="R",
-        help="share of requests (0-1) answered with a fault",
+        help="share of requests (0-1) answered with a fault (half of the 500s after processing)",
     )
     parser.add_argument(
         "--fault-statuses",
@@ -209,6 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, metavar="N", help="delay added to every answer"
+    )
+    parser.add_argument(
+        "--search-lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay before a sent message shows up in the outbound message search (default 0)",
     )
     parser.add_argument(
         "--demo",
@@ -234,6 +241,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     fake = FakePostmark(seed=args.seed)
     try:
         fake.faults.configure(rate=args.fault_rate, statuses=statuses, latency_ms=args.latency_ms)
+        fake.set_search_lag(args.search_lag)
     except ValueError as exc:
         parser.error(str(exc))
     if args.demo:

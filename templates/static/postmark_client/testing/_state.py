@@ -143,6 +143,8 @@ class Outbound:
     at: datetime
     data: JsonObject
     links: list[str] = field(default_factory=list)
+    searchable_at: float = 0.0
+    """When (on the fake's lag clock) the outbound message search starts to find it."""
 
     @property
     def message_id(self) -> str:

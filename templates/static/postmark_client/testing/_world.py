@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -150,6 +151,8 @@ class World:
         self.account = AccountState()
         self.require_sender_signature = require_sender_signature
         self.server_deletion = server_deletion
+        self.search_lag = 0.0
+        self.lag_clock: Callable[[], float] = time.monotonic
 
     # ---- servers -------------------------------------------------------------------------------
 
@@ -432,7 +435,12 @@ class World:
             "MessageEvents": [],
         }
         links = _links(html or "") + _links(text or "")
-        outbound = Outbound(at, data, links=list(dict.fromkeys(links)))
+        outbound = Outbound(
+            at,
+            data,
+            links=list(dict.fromkeys(links)),
+            searchable_at=self.lag_clock() + self.search_lag if self.search_lag else 0.0,
+        )
         server.outbound.append(outbound)
         server.by_message_id[message_id] = outbound
         return outbound
@@ -478,6 +486,10 @@ class World:
                 "Metadata": data["Metadata"],
             },
         )
+
+    def searchable(self, outbound: Outbound) -> bool:
+        """Whether the outbound message search finds this message yet (its index lags)."""
+        return not outbound.searchable_at or outbound.searchable_at <= self.lag_clock()
 
     # ---- bulk requests -------------------------------------------------------------------------
 

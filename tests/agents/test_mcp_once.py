@@ -1,0 +1,93 @@
+"""MCP send tools take an idempotency key: the same key returns the first result, once sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import mcp
+from postmark_client.access import Policy
+from postmark_client.mcp import build_server
+from postmark_client.mcp._tools import INPUT_SCHEMAS
+from postmark_client.testing import FakePostmark
+
+SEND = {"from": "a@example.com", "to": "b@example.com", "subject": "Hi", "text_body": "Hello"}
+
+
+def server_for(policy: Policy, fake: FakePostmark) -> mcp.server.Server:  # type: ignore[type-arg]
+    tokens = {"server": fake.server_token, "account": fake.account_token}
+    return build_server(policy, agent="onboarding-mailer", tokens=tokens, transport=fake.transport)
+
+
+def test_every_send_tool_takes_a_key() -> None:
+    sends = {"send_email", "send_email_batch", "send_email_with_template"}
+    sends |= {"send_email_batch_with_templates", "send_bulk_email"}
+    assert {
+        op for op, schema in INPUT_SCHEMAS.items() if "idempotency_key" in schema["properties"]
+    } == sends
+
+
+async def test_the_same_key_returns_the_first_result_without_sending_again(
+    policy_file: Path,
+) -> None:
+    policy, fake = Policy.load(policy_file), FakePostmark()
+    async with mcp.Client(server_for(policy, fake)) as client:
+        first = await client.call_tool("email_send", {**SEND, "idempotency_key": "welcome-7"})
+        again = await client.call_tool("email_send", {**SEND, "idempotency_key": "welcome-7"})
+        other = await client.call_tool("email_send", {**SEND, "idempotency_key": "welcome-8"})
+        batch = {"messages": [SEND, SEND], "idempotency_key": "batch-1"}
+        sent_batch = await client.call_tool("email_send_batch", batch)
+        batch_again = await client.call_tool("email_send_batch", batch)
+    assert not first.is_error and first.structured_content == again.structured_content
+    assert other.structured_content["MessageID"] != first.structured_content["MessageID"]
+    assert sent_batch.structured_content == batch_again.structured_content
+    stored = [m["Metadata"]["idempotency_key"] for m in fake.messages()]
+    assert sorted(stored) == ["batch-1-0", "batch-1-1", "welcome-7", "welcome-8"]
+
+
+async def test_a_refused_send_may_be_tried_again_with_its_key(policy_file: Path) -> None:
+    policy, fake = Policy.load(policy_file), FakePostmark()
+    async with mcp.Client(server_for(policy, fake)) as client:
+        refused = await client.call_tool("email_send", {**SEND, "to": "", "idempotency_key": "k"})
+        fixed = await client.call_tool("email_send", {**SEND, "idempotency_key": "k"})
+    assert refused.is_error and not fixed.is_error
+    assert [m["Metadata"]["idempotency_key"] for m in fake.messages()] == ["k"]
+
+
+class StoredThenLost(httpx.AsyncBaseTransport):
+    """The first send is stored and answered 500, and the search after it is refused (401):
+    the first call ends "may have been sent"; later requests reach the fake as they are."""
+
+    def __init__(self, fake: FakePostmark) -> None:
+        self.inner = fake.transport()
+        self.sends = 0
+        self.refused_search = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST":
+            self.sends += 1
+            if self.sends == 1:
+                return httpx.Response(500, json={"ErrorCode": 500, "Message": "Internal error."})
+        elif not self.refused_search:
+            self.refused_search = True
+            return httpx.Response(401, json={"ErrorCode": 10, "Message": "Bad token."})
+        return response
+
+
+async def test_a_key_tried_again_after_maybe_sent_is_searched_for_first(tmp_path: Path) -> None:
+    policy_file = tmp_path / "agents.toml"
+    policy_file.write_text(
+        'audit = "a.sqlite"\n[agents.mailer]\nemail = "full"\nmessages = "read"\n'
+    )
+    policy, fake = Policy.load(policy_file), FakePostmark()
+    transport = StoredThenLost(fake)
+    tokens = {"server": fake.server_token, "account": fake.account_token}
+    server = build_server(policy, agent="mailer", tokens=tokens, transport=lambda: transport)
+    async with mcp.Client(server) as client:
+        first = await client.call_tool("email_send", {**SEND, "idempotency_key": "k-1"})
+        again = await client.call_tool("email_send", {**SEND, "idempotency_key": "k-1"})
+    assert first.is_error and "may or may not have been sent" in first.content[0].text
+    (stored,) = fake.messages()
+    assert not again.is_error and again.structured_content["MessageID"] == stored["MessageID"]
+    assert transport.sends == 1  # found by its key, not sent a second time
