@@ -95,6 +95,8 @@ CLIENT_RESERVED = frozenset(
         "_log_call", "_send", "_access", "_begin", "_begin_batch", "_build", "_checked",
         "_token_label", "_receive", "_max_response_bytes", "max_response_bytes", "_attempt",
         "_deadline", "_deadline_seconds", "_plan_batch", "_outcome",
+        "_carry_out", "_find", "_idempotency_keys", "_key_of", "_keyed", "_reconcile_waits",
+        "_search_key", "_send_once", "_settle_batch", "_settle_steps", "_settled_value", "reconcile",
     }
 )  # fmt: skip
 # templates/resources_group.py.jinja: the names an operation's method binds or reads itself, which an

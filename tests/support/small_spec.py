@@ -18,8 +18,9 @@ from support.spec_yaml import spec_doc
 
 REAL_SPEC = Path(__file__).resolve().parents[2] / "spec" / "postmark.yaml"
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-# POST /email and GET /bounces: a request body, query parameters, shared parameters, a webhook event.
-KEPT_PATHS = ("/email", "/bounces")
+# POST /email, GET /bounces and the outbound search a send reconciles with: a request body, query
+# parameters, shared parameters, a webhook event.
+KEPT_PATHS = ("/email", "/bounces", "/messages/outbound")
 # check_webhooks asks for the payload union every webhook's body belongs to.
 ALWAYS_KEPT = ("#/components/schemas/WebhookPayload",)
 
