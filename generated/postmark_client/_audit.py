@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/_audit.py;
+# edit it there and regenerate, not here.
 """The audit log: one row per access decision, allowed or denied, with its outcome.
 
 SQLite from the standard library, in WAL mode so that several processes append to one file at

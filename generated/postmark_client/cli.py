@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/cli.py;
+# edit it there and regenerate, not here.
 """The `postmark` command: every operation of the API as `postmark <group> <action>`.
 
     postmark email send --from a@example.com --to b@example.com --subject Hi --text-body Hello
