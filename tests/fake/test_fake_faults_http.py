@@ -1,4 +1,4 @@
-"""Sends under faults over real HTTP (issue 11, part 5): many concurrent clients, 30% injected
+"""Sends under faults over real HTTP: many concurrent clients, 30% injected
 429/500/503 and a server that drops connections after reading a send. Every message is stored
 exactly once, or its caller was told it may have been sent, or was told of an error that came
 before processing; none is silently lost or stored twice.
