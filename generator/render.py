@@ -606,6 +606,18 @@ def _already_formatted(
     return found
 
 
+def static_header(output: Output) -> bytes:
+    """The comment a static Python module's copy starts with: the copy is not the file to edit.
+
+    A comment, not docstring text, so the module's docstring stays its own and the copy stays
+    black-, ruff- and mypy-clean; the source under `templates/static/` carries no such line.
+    """
+    return (
+        f"# Copied by postmark-codegen from templates/{output.template};\n"
+        "# edit it there and regenerate, not here.\n"
+    ).encode("utf-8")
+
+
 def read_static(directory: Path, output: Output) -> bytes:
     """A static file's bytes; a missing one names the template and the output."""
     try:
@@ -631,12 +643,14 @@ def _finish(
     rendered = tuple(output for output in outputs if not output.static)
     for output in outputs:
         if output.static:
-            files[output.path] = read_static(directory, output)
+            source = read_static(directory, output)
             # Copied as they are, but never written unless they compile (a typo in the fake's
-            # handlers must fail generate, not the package's first import).
-            error = syntax_error(files[output.path]) if output.is_python else None
+            # handlers must fail generate, not the package's first import); the error's line
+            # is the source's, so it is checked before the header goes on.
+            error = syntax_error(source) if output.is_python else None
             if error is not None:
                 raise RenderError(output, f"the static module does not compile: {error}")
+            files[output.path] = static_header(output) + source if output.is_python else source
     texts = {output.path: render_text(env, api, output) for output in rendered}
     by_path = {output.path: output for output in rendered}
     sources = {path: text for path, text in texts.items() if by_path[path].is_python}

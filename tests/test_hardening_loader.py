@@ -1,4 +1,4 @@
-"""Reading a hostile spec never hangs, fetches or leaks (issue 11, part 2).
+"""Reading a hostile spec never hangs, fetches or leaks.
 
 Each case writes spec/postmark.yaml, or for the $ref cases a small valid cut of it
 (tests/support/small_spec.py, validated in a tenth of the time), into <tmp>/spec/postmark.yaml (the

@@ -1,4 +1,4 @@
-"""`validate` rejects spec text that would become broken or hostile code (issue 11, part 1).
+"""`validate` rejects spec text that would become broken or hostile code.
 
 Each case writes a small valid spec cut from spec/postmark.yaml (tests/support/small_spec.py) to
 <tmp>/spec/postmark.yaml, applies one hostile mutation, and expects one exact located line (other

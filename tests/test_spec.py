@@ -22,11 +22,10 @@ from generator.validate import JSON, Address, Checker, Operation, error_message,
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "spec" / "postmark.yaml"
-# CI runs in a fresh clone with shared/ beside the repository.
 # Recorded Postmark payloads, kept in the repository (their sources: SOURCES.md there).
 EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "examples"
 
-# (method, path, group.python_name, access): postmark-api.md §2 and issue 2's list of names.
+# (method, path, group.python_name, access): Postmark's API reference and the groups' names.
 OPERATIONS = [
     ("POST", "/email", "email.send", "write"),
     ("POST", "/email/batch", "email.send_batch", "write"),

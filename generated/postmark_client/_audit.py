@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/_audit.py;
+# edit it there and regenerate, not here.
 """The audit log: one row per decision (allowed, denied, or invalid: refused by the client's own
 checks), with its outcome.
 

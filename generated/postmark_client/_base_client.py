@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/_base_client.py;
+# edit it there and regenerate, not here.
 """The one core that owns every request: building, validating, sending, retrying, reading.
 
 Generated resources are thin: they hand an `Operation` (from `_operations.py`) and Python values

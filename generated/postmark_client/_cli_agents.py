@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/_cli_agents.py;
+# edit it there and regenerate, not here.
 """The agent side of the `postmark` command: `--agent`/`--policy`, `access show`, `audit`.
 
 Kept apart from `cli.py` so that the command tree only calls three functions:

@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/_exceptions.py;
+# edit it there and regenerate, not here.
 """The exception hierarchy of `postmark_client.errors` and its spec-independent helpers.
 
 `errors.py` (generated from the spec) adds Postmark's ErrorCode table and one named class per

@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/_idempotency.py;
+# edit it there and regenerate, not here.
 """Sends that happen once: an idempotency key in each message's Metadata, and reconciliation.
 
 Postmark has no idempotency key of its own, but it keeps a message's Metadata and searches

@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/_meta.py;
+# edit it there and regenerate, not here.
 """The record types of the operation table in `_operations.py`.
 
 The table is generated from the spec so that the client core, the CLI and the fake Postmark all

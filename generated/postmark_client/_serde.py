@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/_serde.py;
+# edit it there and regenerate, not here.
 """Wire helpers shared by the models and the client core.
 
 Kept tiny and free of imports beyond `datetime`: every model parse goes through here, so this

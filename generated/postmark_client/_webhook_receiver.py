@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/_webhook_receiver.py;
+# edit it there and regenerate, not here.
 """The webhook receiver behind `postmark_client.webhooks`: payload dispatch by RecordType,
 Basic-auth checking, and the WSGI/ASGI apps. Nothing here knows the spec's events: the dispatch
 table (RecordType -> payload class) and the typed bindings are generated into `webhooks.py`,

@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/access.py;
+# edit it there and regenerate, not here.
 """Per-agent access to the API: a policy file, the one check before a call, and its audit row.
 
 Postmark's tokens have no scopes: a server token sends, deletes templates and reactivates bounces

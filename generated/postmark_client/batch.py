@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/batch.py;
+# edit it there and regenerate, not here.
 """The outcome of a batch send, message by message.
 
 Postmark answers a batch call with HTTP 200 even when some of its messages were refused: each

@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/pagination.py;
+# edit it there and regenerate, not here.
 """Pages of count/offset lists, and one auto-paging iterator for all of them.
 
 Postmark pages every list and search with `count` and `offset`, reports the number of matches

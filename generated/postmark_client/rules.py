@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/rules.py;
+# edit it there and regenerate, not here.
 """Postmark's rules for what a call carries, in one place: how a recipient field reads as
 addresses, which messages a body holds, the message stream each of them lands on, and the
 limits the spec states (checked before anything is sent).

@@ -18,7 +18,7 @@ TARGETS = {
     ("sync", "page"): 1.25,
     ("async", "page"): 1.25,
 }
-"""Ours / raw httpx (+ json.loads), per call, same run (issue 8)."""
+"""Ours / raw httpx (+ json.loads), per call, same run."""
 OPERATIONS = {
     "send": ("email.send", 40),
     "page": ("messages.search_outbound, 500 items", 3),

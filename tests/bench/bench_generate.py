@@ -31,7 +31,7 @@ GENERATED = REPO / "generated"  # the committed output: what a fresh clone has
 TIMEOUT = 300.0
 _TOOL_CACHES = shutil.ignore_patterns("__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache")
 TARGETS = {"cold": 2.0, "warm": 0.3}
-"""Ours / openapi-python-client, same run (issue 8)."""
+"""Ours / openapi-python-client, same run."""
 EDIT_LIMIT = 1.0
 """Seconds for a warm regeneration after one operation's description changed."""
 EDITED = "get_bounce"

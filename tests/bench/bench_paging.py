@@ -21,7 +21,7 @@ PAGE = 500
 TOTAL = 10_000
 FLAT = 1.2
 PEAK_LIMIT = 3 * 1024 * 1024
-"""Bytes: the peak while paging through all 10,000 results (issue 8)."""
+"""Bytes: the peak while paging through all 10,000 results."""
 
 
 def run(results: Results, *, url: str) -> None:

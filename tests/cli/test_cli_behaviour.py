@@ -496,3 +496,22 @@ def test_a_failed_connection_to_postmark_api_url_names_that_url(
     assert code == cli_module.EXIT_API_ERROR
     assert f"GET {closed}/bounces/{{bounceid}} (get_bounce): connection failed" in err, err
     assert "Traceback" not in err
+
+
+def test_help_of_one_command_loads_neither_httpx_nor_the_other_groups_commands() -> None:
+    """`postmark email send --help` builds that command alone and imports no HTTP stack."""
+    probe = (
+        "import sys\n"
+        "from postmark_client import cli\n"
+        "try:\n"
+        "    cli.main(['email', 'send', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('httpx' in sys.modules, 'postmark_client.client' in sys.modules,\n"
+        "      'postmark_client._webhook_listen' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "--from" in done.stdout
+    assert done.stderr.strip() == "False False False"

@@ -1,5 +1,5 @@
-"""Hostile answers and odd inputs: the client core refuses or reports them, and never crashes
-(issue 11, part 3): deep JSON, oversized and gzip-bomb bodies, huge error messages, `.`/`..`
+"""Hostile answers and odd inputs: the client core refuses or reports them, and never crashes:
+deep JSON, oversized and gzip-bomb bodies, huge error messages, `.`/`..`
 path values, recipients separated by `;` or newlines, a missing token, and logging etiquette."""
 
 from __future__ import annotations

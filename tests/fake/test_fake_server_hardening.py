@@ -1,4 +1,4 @@
-"""The fake's HTTP server under abuse (issue 11, part 3): a bad Content-Length is a 400, not a
+"""The fake's HTTP server under abuse: a bad Content-Length is a 400, not a
 dropped connection; 100+ clients connecting at once are all served; and its drop mode."""
 
 from __future__ import annotations

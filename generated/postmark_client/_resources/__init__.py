@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/_resources/__init__.py;
+# edit it there and regenerate, not here.
 """The groups of the sync clients, one module per group of the spec (`_email`, `_bounces`, ...).
 
 A client imports a group's module the first time the group is used (`client.email`), so a

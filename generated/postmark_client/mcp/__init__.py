@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/mcp/__init__.py;
+# edit it there and regenerate, not here.
 """The MCP server: one tool per operation of the spec, each agent seeing only what it may call.
 
 Needs the `mcp` extra (`pip install 'postmark-client[mcp]'`); the rest of the package never

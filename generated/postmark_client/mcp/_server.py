@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/mcp/_server.py;
+# edit it there and regenerate, not here.
 """The tools, the server around them, and the `postmark-mcp` command.
 
 Everything comes from the operation table (`OPERATIONS`) and the generated input schemas

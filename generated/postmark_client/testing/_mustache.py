@@ -1,3 +1,5 @@
+# Copied by postmark-codegen from templates/static/postmark_client/testing/_mustache.py;
+# edit it there and regenerate, not here.
 """A small Mustache renderer: what the fake Postmark renders templates with.
 
 Postmark's templates are Mustachio, a Mustache dialect: `{{name}}` (HTML-escaped in HTML bodies),

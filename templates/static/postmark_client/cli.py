@@ -30,27 +30,23 @@ import os
 import re
 import sys
 import textwrap
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any, Final, Literal
 
-import httpx
-
-from . import client as clients
-from . import models
-from ._base_client import API_VERSION, TOKEN_HEADERS, VERSION
 from ._cli_agents import AgentUsageError, add_agent_commands, add_agent_options, agent_access
 from ._meta import Operation, ParamType
 from ._operations import OPERATIONS
 from ._spec import (
+    API_VERSION,
     CLIENT_CLASSES,
     DEFAULT_BASE_URL,
     GROUPS,
     TOKEN_ENV_VARS,
-    WEBHOOK_RECORD_TYPES,
+    TOKEN_HEADERS,
+    VERSION,
 )
 from .batch import BatchResult
 from .errors import (
@@ -64,7 +60,11 @@ from .errors import (
 from .pagination import SyncPage
 
 if TYPE_CHECKING:
-    from wsgiref.simple_server import WSGIRequestHandler
+    import httpx
+
+    _SubParsersBase = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    _SubParsersBase = argparse._SubParsersAction  # not subscriptable at run time
 
 __all__ = ["build_parser", "main"]
 
@@ -75,8 +75,6 @@ EXIT_USAGE: Final = 2
 EXIT_BATCH_FAILED: Final = 3
 
 BASE_URL_ENV: Final = "POSTMARK_API_URL"
-WEBHOOK_USER_ENV: Final = "POSTMARK_WEBHOOK_USER"
-WEBHOOK_PASSWORD_ENV: Final = "POSTMARK_WEBHOOK_PASSWORD"
 
 # ---- commands beyond the operations ----------------------------------------------------------
 
@@ -98,17 +96,18 @@ class Command:
     run: Callable[[argparse.Namespace], int]
 
 
-COMMANDS: list[Command] = []
-"""The extra commands, in the order `postmark --help` lists them; add one with `register`."""
-COMMAND_MODULES: Final[tuple[str, ...]] = ()
-"""Modules of this package (`".access"`) that add commands: each calls `register(Command(...))`
-when imported, and `build_parser` imports them first. A new module's command is one line here."""
+COMMAND_MODULES: Final[dict[str, str]] = {"webhooks": "._webhook_listen"}
+"""Group -> the module of this package holding its extra commands as `COMMANDS`, a tuple of
+`Command` listed after the group's operations. The module is imported only when its group is on
+the command line, so a new module's commands are one line here."""
 
 
-def register(command: Command) -> Command:
-    """Add a command to the `postmark` CLI (from any module imported before `main` runs)."""
-    COMMANDS.append(command)
-    return command
+def _extra_commands(group: str) -> tuple[Command, ...]:
+    module = COMMAND_MODULES.get(group)
+    if module is None:
+        return ()
+    commands: tuple[Command, ...] = importlib.import_module(module, __package__).COMMANDS
+    return commands
 
 
 # ---- errors the command reports itself --------------------------------------------------------
@@ -126,11 +125,10 @@ class _DryRunStop(Exception):
         self.request = request
 
 
-class _DryRunTransport(httpx.BaseTransport):
-    """Captures the first request and aborts it: the client has checked and built it by then."""
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        raise _DryRunStop(request)
+def _stop_dry_run(request: httpx.Request) -> httpx.Response:
+    """The dry-run transport's handler: captures the first request and aborts it (the client has
+    checked and built it by then)."""
+    raise _DryRunStop(request)
 
 
 # ---- building the parser ------------------------------------------------------------------
@@ -472,8 +470,81 @@ def _describe(op: Operation) -> str:
     return "\n".join(lines).replace("%", "%%")
 
 
+class _Subcommands(_SubParsersBase):
+    """Subcommands whose parsers are filled in only when the command line chooses them, so that
+    `postmark email send` builds the options of one operation, not of all 85; `--help` at each
+    level still lists every choice (their names and help are added up front)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fillers: dict[str, list[Callable[[argparse.ArgumentParser], None]]] = {}
+
+    def add_lazy(
+        self, name: str, fill: Callable[[argparse.ArgumentParser], None], **settings: Any
+    ) -> None:
+        """A choice whose parser `fill` completes when it is chosen (one name may get several)."""
+        if name not in self._name_parser_map:
+            self.add_parser(name, **settings)
+        self.fillers.setdefault(name, []).append(fill)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        assert isinstance(values, list)  # argparse passes [choice, *its arguments]
+        chosen = self._name_parser_map[values[0]]
+        for fill in self.fillers.pop(values[0], ()):
+            fill(chosen)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _subcommands(parser: argparse.ArgumentParser, dest: str, metavar: str) -> _Subcommands:
+    title = f"{dest}s"
+    made = parser.add_subparsers(
+        dest=dest, metavar=metavar, title=title, required=True, action=_Subcommands
+    )
+    assert isinstance(made, _Subcommands)
+    return made
+
+
+def _fill_group(group: str, parser: argparse.ArgumentParser) -> None:
+    """A group's actions: its operations in the table's order, then its extra commands."""
+    actions = _subcommands(parser, "action", "<action>")
+    for op in OPERATIONS.values():
+        if kebab(op.group) == group:
+            actions.add_lazy(
+                kebab(op.name),
+                partial(_fill_operation, op),
+                help=op.summary.replace("%", "%%"),
+                formatter_class=_OperationFormatter,
+            )
+    for extra in _extra_commands(group):
+        actions.add_lazy(
+            extra.name,
+            partial(_fill_command, extra),
+            help=extra.help,
+            description=extra.description,
+        )
+
+
+def _fill_operation(op: Operation, command: argparse.ArgumentParser) -> None:
+    command.description = _describe(op)
+    options = _add_operation_options(command, op)
+    _add_global_options(command, on_command=True)
+    command.set_defaults(run=partial(_run_operation, op, options), command=command)
+
+
+def _fill_command(extra: Command, command: argparse.ArgumentParser) -> None:
+    extra.configure(command)
+    command.set_defaults(run=extra.run, command=command)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The whole command tree, read from the operation table."""
+    """The command tree, read from the operation table: the groups up front, a group's actions
+    and an action's options when the command line chooses them."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=(
@@ -491,38 +562,17 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"{PROG} {VERSION} (Postmark API {API_VERSION})",
     )
     _add_global_options(parser, on_command=False)
-    groups = parser.add_subparsers(dest="group", metavar="<group>", title="groups", required=True)
-    actions: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
-
-    def group_actions(
-        name: str, help_text: str
-    ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
-        if name not in actions:
-            group_parser = groups.add_parser(name, help=help_text, description=help_text)
-            actions[name] = group_parser.add_subparsers(
-                dest="action", metavar="<action>", title="actions", required=True
-            )
-        return actions[name]
-
+    groups = _subcommands(parser, "group", "<group>")
+    # Every group of the table in its order; a group with only extra commands comes after them,
+    # with the help its commands give.
+    names: dict[str, str] = {}
     for op in OPERATIONS.values():
-        command = group_actions(kebab(op.group), GROUPS.get(op.group, op.group)).add_parser(
-            kebab(op.name),
-            help=op.summary.replace("%", "%%"),
-            description=_describe(op),
-            formatter_class=_OperationFormatter,
-        )
-        options = _add_operation_options(command, op)
-        _add_global_options(command, on_command=True)
-        command.set_defaults(run=partial(_run_operation, op, options), command=command)
-
-    for module in COMMAND_MODULES:
-        importlib.import_module(module, __package__)
-    for extra in COMMANDS:
-        command = group_actions(extra.group, extra.group_help).add_parser(
-            extra.name, help=extra.help, description=extra.description
-        )
-        extra.configure(command)
-        command.set_defaults(run=extra.run, command=command)
+        names.setdefault(kebab(op.group), GROUPS.get(op.group, op.group))
+    for group in COMMAND_MODULES:
+        if group not in names:
+            names[group] = _extra_commands(group)[0].group_help
+    for group, help_text in names.items():
+        groups.add_lazy(group, partial(_fill_group, group), help=help_text, description=help_text)
     add_agent_commands(groups)
     return parser
 
@@ -614,6 +664,8 @@ def _body_arguments(
 
 def _model_reader(schema: str | None) -> Callable[[Mapping[str, Any]], Any]:
     """`from_dict` of the request model the operation table names (`models.SendEmailRequest`)."""
+    from . import models  # the request models load only for a command that reads a body
+
     model = getattr(models, schema or "", None)
     if model is None:
         raise UsageError(f"this package has no request model {schema!r} to read the body into")
@@ -688,8 +740,13 @@ def _client(op: Operation, args: argparse.Namespace) -> Any:
         "token": token,
         "base_url": args.base_url or os.environ.get(BASE_URL_ENV) or None,
     }
+    # The client and httpx load only for a command that runs (not for --help).
+    import httpx
+
+    from . import client as clients
+
     if args.dry_run:
-        options["transport"] = _DryRunTransport()
+        options["transport"] = httpx.MockTransport(_stop_dry_run)
     try:
         options["access"] = agent_access(args)
         client_class: Callable[..., Any] = getattr(clients, CLIENT_CLASSES[op.token])
@@ -992,135 +1049,6 @@ def _run_operation(op: Operation, options: Sequence[_Option], args: argparse.Nam
         return _report_batch(exc.result, printer)
     finally:
         client.close()
-
-
-def _listen_options(listen: argparse.ArgumentParser) -> None:
-    listen.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    listen.add_argument(
-        "--port",
-        type=_integer,
-        default=8080,
-        help="port to bind (default 8080; 0 picks a free one)",
-    )
-    listen.add_argument(
-        "--user", default=None, help=f"Basic-auth user name required (default: ${WEBHOOK_USER_ENV})"
-    )
-    listen.add_argument(
-        "--password",
-        default=None,
-        help=f"Basic-auth password required (default: ${WEBHOOK_PASSWORD_ENV})",
-    )
-    listen.add_argument(
-        "--read-timeout",
-        type=_positive_seconds,
-        default=DEFAULT_READ_TIMEOUT,
-        metavar="SECONDS",
-        help=(
-            "answer 400 when a request's body stalls this long (default "
-            f"{DEFAULT_READ_TIMEOUT:g}); a stalled request line or headers closes the connection"
-        ),
-    )
-
-
-DEFAULT_READ_TIMEOUT: Final = 10.0
-"""Seconds `webhooks listen` waits for more of a request before giving up on it."""
-
-
-def _positive_seconds(text: str) -> float:
-    seconds = _number(text)
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
-    return seconds
-
-
-def _run_listen(args: argparse.Namespace) -> int:
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIServer, make_server
-
-    from .webhooks import WebhookEvent, make_wsgi_app, webhook_data
-
-    user = args.user or os.environ.get(WEBHOOK_USER_ENV) or None
-    password = args.password or os.environ.get(WEBHOOK_PASSWORD_ENV) or None
-    if (user is None) != (password is None):
-        raise UsageError("give both --user and --password (or neither)")
-    printer = _Printer(argparse.Namespace(compact=True), sys.stdout)
-
-    printing = threading.Lock()  # events arrive on several threads; one JSON line each
-
-    def print_event(event: WebhookEvent) -> None:
-        with printing:
-            printer.show(webhook_data(event))
-
-    class Server(ThreadingMixIn, WSGIServer):
-        """A thread per connection: one stalled client must not hold up Postmark's deliveries."""
-
-        daemon_threads = True
-        request_queue_size = 128
-
-    app = make_wsgi_app(print_event, username=user, password=password)
-    try:
-        server: WSGIServer = make_server(
-            args.host,
-            args.port,
-            app,
-            server_class=Server,
-            handler_class=_webhook_request_handler(args.read_timeout),
-        )
-    except OSError as exc:
-        raise UsageError(
-            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
-        ) from None
-    host, port = str(server.server_address[0]), server.server_address[1]
-    auth = " (Basic auth required)" if user is not None else ""
-    _error(f"listening for webhooks on http://{host}:{port}/{auth}; Ctrl-C stops")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return EXIT_OK
-
-
-def _webhook_request_handler(read_timeout: float) -> type[WSGIRequestHandler]:
-    """wsgiref's request handler with a read timeout (a stalled body is answered 400 by the
-    app), closing a stalled request line or headers with one log line instead of a traceback."""
-    from wsgiref.simple_server import WSGIRequestHandler
-
-    class Handler(WSGIRequestHandler):
-        timeout = read_timeout
-
-        def handle(self) -> None:
-            try:
-                super().handle()
-            except TimeoutError:
-                self.close_connection = True
-                self.log_message("%s", "the request stalled; connection closed")
-
-        def log_message(self, format: str, *log_args: Any) -> None:
-            sys.stderr.write(f"{PROG}: {format % log_args}\n")
-            sys.stderr.flush()
-
-    return Handler
-
-
-register(
-    Command(
-        group="webhooks",
-        group_help=(
-            "receive Postmark's webhooks on this machine (" + ", ".join(WEBHOOK_RECORD_TYPES) + ")"
-        ),
-        name="listen",
-        help="serve a webhook receiver and print each event as a JSON line",
-        description=(
-            "Serve a webhook receiver (WSGI, standard library) and print each event Postmark "
-            "POSTs as one JSON line on stdout. Answers 200 when the payload is read, 401 on "
-            "bad credentials, 400 on a body that is not a webhook payload or that stalls."
-        ),
-        configure=_listen_options,
-        run=_run_listen,
-    )
-)
 
 
 def _configure_logging(verbose: bool) -> None:
