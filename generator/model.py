@@ -62,6 +62,14 @@ _SCALAR_ANNOTATIONS = {
     "date": "_dt.date",
 }
 
+# Inside the models modules a datetime field is a `Timestamp` (a datetime that msgspec reads
+# from Postmark's seven-digit fractions by cutting, as `datetime.fromisoformat` does, not
+# rounding); type checkers see `datetime`.
+_MODEL_SCALAR_ANNOTATIONS = dict(_SCALAR_ANNOTATIONS, datetime="Timestamp")
+
+# The wire name a model's `extra` field answers to when msgspec decodes it: never a Postmark name.
+EXTRA_WIRE_NAME = "~extra"
+
 
 @dataclass
 class TypeRef:
@@ -109,11 +117,13 @@ class TypeRef:
         """The Python annotation. `qualifier` ("models.") prefixes generated names outside models.py.
 
         With `open_enums` an enum is `Name | str`: a response may carry values the spec does not list.
+        Without a qualifier (inside the models modules) a datetime is their `Timestamp`.
         """
         if self.alias is not None and not (open_enums and self._contains_enum()):
             return qualifier + self.alias
-        if self.kind in _SCALAR_ANNOTATIONS:
-            return _SCALAR_ANNOTATIONS[self.kind]
+        scalars = _SCALAR_ANNOTATIONS if qualifier else _MODEL_SCALAR_ANNOTATIONS
+        if self.kind in scalars:
+            return scalars[self.kind]
         if self.kind == "enum":
             assert self.name is not None
             return f"{qualifier}{self.name} | str" if open_enums else qualifier + self.name
@@ -224,6 +234,18 @@ class Model:
     def wire_keys(self) -> list[str]:
         return [f.wire for f in self.fields]
 
+    @property
+    def rename(self) -> dict[str, str]:
+        """Attribute -> wire name, as msgspec decodes the class straight from Postmark's JSON."""
+        names = {f.name: _decodable_name(f) for f in self.fields}
+        names["extra"] = EXTRA_WIRE_NAME
+        return names
+
+    @property
+    def hidden_fields(self) -> list[str]:
+        """Attributes its repr leaves out (`x-postmark-secret`)."""
+        return [f.name for f in self.fields if f.secret]
+
     def field_by_wire(self, wire: str) -> Field | None:
         return next((f for f in self.fields if f.wire == wire), None)
 
@@ -232,6 +254,18 @@ class Model:
         """`require_any_of` with the Field of each wire name."""
         by_wire = {f.wire: f for f in self.fields}
         return [[by_wire[wire] for wire in group] for group in self.require_any_of]
+
+
+# msgspec refuses these characters in a renamed field; JSON keys may hold them.
+_UNDECODABLE = frozenset('\\"') | frozenset(chr(code) for code in range(0x20))
+
+
+def _decodable_name(item: Field) -> str:
+    """The name msgspec matches for a field: its wire name, or, when msgspec cannot hold that,
+    a name Postmark never sends, so the key counts as unknown and `from_dict` reads the body."""
+    if _UNDECODABLE.isdisjoint(item.wire):
+        return item.wire
+    return f"~{item.name}"
 
 
 @dataclass
@@ -559,6 +593,18 @@ class ModelModule:
             + [u.name for u in self.unions]
             + [u.parse_function for u in self.unions]
         )
+
+    @property
+    def needs_datetime_module(self) -> bool:
+        """`datetime` is needed: a date annotation, or a request model's validate() checks a
+        datetime (response datetimes are `Timestamp`, imported on their own)."""
+        kinds = field_kinds(self.request_models, [])
+        return "date" in self.field_kinds or "datetime" in kinds or "date" in kinds
+
+    @property
+    def has_hidden_fields(self) -> bool:
+        """A model here keeps a secret out of its repr."""
+        return any(m.hidden_fields for m in self.models)
 
     @property
     def request_models(self) -> list[Model]:
