@@ -74,6 +74,7 @@ class Kind:
     wire_text: str = ""  # how `diff` names it
     format: str | None = None  # the JSON Schema format of a string
     converts: bool = False  # from_dict/to_dict change the value (a datetime, a model)
+    imports: frozenset[str] = frozenset()  # what its annotation needs imported: `_dt`, `Any`
 
     def annotation(self, ref: TypeRef, open_enums: bool, qualifier: str) -> str:
         return self.python
@@ -119,6 +120,7 @@ class _Boolean(Kind):
 
 class _AnyValue(Kind):
     name, json_type, python, wire_text = "any", "object", "Any", "any value"
+    imports = frozenset({"Any"})
 
     def json_schema(self, ref: TypeRef, source: SchemaSource) -> dict[str, Any]:
         return {}
@@ -127,6 +129,7 @@ class _AnyValue(Kind):
 class _DateTime(Kind):
     name, json_type, python, checks = "datetime", "string", "_dt.datetime", "_dt.datetime"
     expected_text, wire_text, format, converts = "a datetime", "date-time string", "date-time", True
+    imports = frozenset({"_dt"})
 
     def annotation(self, ref: TypeRef, open_enums: bool, qualifier: str) -> str:
         return self.python if qualifier else _MODEL_DATETIME
@@ -135,6 +138,7 @@ class _DateTime(Kind):
 class _Date(Kind):
     name, json_type, python, checks = "date", "string", "_dt.date", "_dt.date"
     expected_text, wire_text, format, converts = "a date", "date string", "date", True
+    imports = frozenset({"_dt"})
 
 
 class _Enum(Kind):
@@ -320,6 +324,11 @@ class TypeRef:
     def check_types(self) -> str | None:
         """The isinstance() types validate() checks a value against; None: any value."""
         return self.kind_of.check_types(self)
+
+    @property
+    def imports(self) -> frozenset[str]:
+        """What its annotation needs imported outside the models (`_dt`, `Any`)."""
+        return frozenset().union(*(KINDS[kind].imports for kind in self.kinds))
 
     @property
     def numeric(self) -> bool:
@@ -570,6 +579,7 @@ class Argument:
     positional: bool = False  # path parameters and the messages of a batch; the rest keyword-only
     # A body list of models: the item model's class name; dicts in it are read with its from_dict.
     item_model: str | None = None
+    imports: frozenset[str] = frozenset()  # what its annotation needs imported: `_dt`, `Mapping`
 
     @property
     def signature_annotation(self) -> str:
@@ -671,6 +681,8 @@ class Operation:
     arguments: list[Argument] = field(default_factory=list)  # the method signature
     module: str = ""  # its group's module (`Group.file`): `_operations/_<module>.py`
     response_annotation: str = ""  # the parsed 200 answer in resources (`models.Bounce`)
+    # What its method's signature needs imported (`_dt`, `Any`, `Mapping`, `builtins`).
+    signature_imports: frozenset[str] = frozenset()
     # `x-postmark-resource`: a plain resource (create/list/get/edit/delete) the fake Postmark
     # serves generically; None for an operation the fake needs its own handler for.
     resource: dict[str, Any] | None = None
@@ -714,6 +726,11 @@ class Group:
     @property
     def file(self) -> str:
         return self.module or self.name
+
+    @property
+    def signature_imports(self) -> frozenset[str]:
+        """What its methods' signatures need imported (`_dt`, `Any`, `Mapping`, `builtins`)."""
+        return frozenset().union(*(op.signature_imports for op in self.operations))
 
 
 @dataclass
