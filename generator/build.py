@@ -987,9 +987,15 @@ class _Builder:
             methods = [op for op in operations if op.group == group]
             shadowed = {op.name for op in methods} & _BUILTIN_TYPES
             for op in methods:
-                op.response_annotation = _unshadow(op.response_annotation, shadowed)
+                needs = set(op.response.type.imports)
+                response = _unshadow(op.response_annotation, shadowed)
+                needs |= {"builtins"} if response != op.response_annotation else set()
+                op.response_annotation = response
                 for arg in op.arguments:
-                    arg.annotation = _unshadow(arg.annotation, shadowed)
+                    annotation = _unshadow(arg.annotation, shadowed)
+                    needs |= arg.imports | ({"builtins"} if annotation != arg.annotation else set())
+                    arg.annotation = annotation
+                op.signature_imports = frozenset(needs)
 
     def build_arguments(self, op: Operation) -> list[Argument]:
         """The method signature: path parameters, then keyword-only query and body arguments."""
@@ -1004,6 +1010,7 @@ class _Builder:
                     param.wire,
                     param.description,
                     positional=True,
+                    imports=param.type.imports,
                 )
             )
         for param in op.query_params:
@@ -1018,7 +1025,15 @@ class _Builder:
                     param.annotation if param.type.kind == "any" else f"{param.annotation} | None"
                 )
             args.append(
-                Argument(param.name, annotation, default, "query", param.wire, param.description)
+                Argument(
+                    param.name,
+                    annotation,
+                    default,
+                    "query",
+                    param.wire,
+                    param.description,
+                    imports=param.type.imports,
+                )
             )
         body = op.body
         if body is not None:
@@ -1037,6 +1052,9 @@ class _Builder:
                         "",
                         description,
                         positional=True,
+                        imports=frozenset(
+                            {"Iterable", "Mapping", "Any"} if item else {"Iterable", "Any"}
+                        ),
                     )
                 )
             elif body.model is not None:
@@ -1058,6 +1076,8 @@ class _Builder:
                             f.wire,
                             f.description,
                             item_model=item_model,
+                            imports=f.type.imports
+                            | (frozenset({"Mapping", "Any"}) if item_model else frozenset()),
                         )
                     )
         if op.reconcile_with and not op.batch:

@@ -385,26 +385,7 @@ def _argument(op: Operation, name: str, positional: bool) -> str:
 
 def _look_through(t: TypeRef) -> str:
     """A short JSON-side description of a type, for messages."""
-    if t.kind == "list":
-        assert t.item is not None
-        return f"array of {_look_through(t.item)}"
-    if t.kind == "dict":
-        assert t.item is not None
-        return f"map of {_look_through(t.item)}"
-    if t.kind == "scalars":
-        return " or ".join(_look_through(m) for m in t.members)
-    return {
-        "str": "string",
-        "int": "integer",
-        "float": "number",
-        "bool": "boolean",
-        "any": "any value",
-        "datetime": "date-time string",
-        "date": "date string",
-        "enum": f"enum {t.name}",
-        "model": f"object {t.name}",
-        "union": f"one of {t.name}",
-    }[t.kind]
+    return t.described
 
 
 def _shape(t: TypeRef) -> tuple[Any, ...]:

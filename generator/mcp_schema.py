@@ -25,35 +25,25 @@ def arg_name(python: str) -> str:
     return python.rstrip("_") or python
 
 
-def _type_schema(api: Api, ref: TypeRef, depth: int) -> dict[str, Any]:
-    if ref.kind in ("str", "datetime", "date"):
-        schema: dict[str, Any] = {"type": "string"}
-        if ref.kind != "str":
-            schema["format"] = "date-time" if ref.kind == "datetime" else "date"
-        return schema
-    if ref.kind == "int":
-        return {"type": "integer"}
-    if ref.kind == "float":
-        return {"type": "number"}
-    if ref.kind == "bool":
-        return {"type": "boolean"}
-    if ref.kind == "enum":
-        values = next((e.values for e in api.enums if e.name == ref.name), [])
-        return {"type": "string", "enum": list(values)}
-    if ref.kind == "list":
-        assert ref.item is not None
-        return {"type": "array", "items": _type_schema(api, ref.item, depth)}
-    if ref.kind == "dict":
-        assert ref.item is not None
-        return {"type": "object", "additionalProperties": _type_schema(api, ref.item, depth)}
-    if ref.kind == "model":
-        model = next((m for m in api.models if m.name == ref.name), None)
-        if model is None or depth >= _MAX_DEPTH:
+class _Source:
+    """Enum values and nested model schemas for `TypeRef.json_schema`, `depth` models deep."""
+
+    def __init__(self, api: Api, depth: int) -> None:
+        self.api = api
+        self.depth = depth
+
+    def enum_values(self, name: str) -> list[str]:
+        return next((e.values for e in self.api.enums if e.name == name), [])
+
+    def model_schema(self, name: str) -> dict[str, Any]:
+        model = next((m for m in self.api.models if m.name == name), None)
+        if model is None or self.depth >= _MAX_DEPTH:
             return {"type": "object"}
-        return _model_schema(api, model, depth + 1)
-    if ref.kind == "scalars":
-        return {"anyOf": [_type_schema(api, member, depth) for member in ref.members]}
-    return {}
+        return _model_schema(self.api, model, self.depth + 1)
+
+
+def _type_schema(api: Api, ref: TypeRef, depth: int) -> dict[str, Any]:
+    return ref.json_schema(_Source(api, depth))
 
 
 def _field_schema(api: Api, item: Field, depth: int) -> dict[str, Any]:
@@ -121,10 +111,10 @@ def input_schema(op: Operation, api: Api) -> dict[str, Any]:
     body = op.body
     if body is not None and body.model is not None:
         inner = _model_schema(api, body.model, 1)
-        for name, schema in inner["properties"].items():
+        for name, field_schema in inner["properties"].items():
             if name in properties:
                 raise ValueError(f"{op.id}: argument {name!r} is both a parameter and a field")
-            properties[name] = schema
+            properties[name] = field_schema
         required.extend(inner.get("required", []))
     elif body is not None and body.item_model is not None:
         properties["messages"] = {

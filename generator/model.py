@@ -11,7 +11,7 @@ order), so a change in the spec shows up as a local change in the generated code
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from generator.naming import constant_name, snake_case
 
@@ -37,29 +37,240 @@ TypeKind = Literal[
     "scalars",  # several JSON scalar types at once (`type: [integer, string]`), see `members`
 ]
 
-_JSON_TYPES: dict[str, JsonType] = {
-    "str": "string",
-    "datetime": "string",
-    "date": "string",
-    "enum": "string",
-    "int": "integer",
-    "float": "number",
-    "bool": "boolean",
-    "list": "array",
-    "dict": "object",
-    "model": "object",
-    "union": "object",
-    "any": "object",
-}
+# Inside the models modules a datetime field is a `Timestamp` (a datetime that msgspec reads
+# from Postmark's seven-digit fractions by cutting, as `datetime.fromisoformat` does, not
+# rounding); type checkers see `datetime`.
+_MODEL_DATETIME = "Timestamp"
 
-_SCALAR_ANNOTATIONS = {
-    "str": "str",
-    "int": "int",
-    "float": "float",
-    "bool": "bool",
-    "any": "Any",
-    "datetime": "_dt.datetime",
-    "date": "_dt.date",
+# The wire name a model's `extra` field answers to when msgspec decodes it: never a Postmark name.
+EXTRA_WIRE_NAME = "~extra"
+
+
+class SchemaSource(Protocol):
+    """What a kind needs from the API to write its JSON Schema: enum values, a model's schema."""
+
+    def enum_values(self, name: str) -> list[str]: ...
+
+    def model_schema(self, name: str) -> dict[str, Any]: ...
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[:1] in "AEIOU" else "a ") + noun
+
+
+class Kind:
+    """One kind of type: everything the generator says about it, in one place.
+
+    Its JSON type on the wire, its Python annotation, its JSON Schema (the MCP tools and the
+    fake's request checks read it), the isinstance check and the words of validate(), and how
+    `diff` names it. Containers and unions recurse through their TypeRef.
+    """
+
+    name: str = ""
+    json_type: JsonType = "object"
+    python: str = "Any"  # the annotation of a scalar
+    checks: str | None = None  # the isinstance() types of validate(); None: no type check
+    expected_text: str = ""  # what validate() says a value must be
+    wire_text: str = ""  # how `diff` names it
+    format: str | None = None  # the JSON Schema format of a string
+    converts: bool = False  # from_dict/to_dict change the value (a datetime, a model)
+    imports: frozenset[str] = frozenset()  # what its annotation needs imported: `_dt`, `Any`
+
+    def annotation(self, ref: TypeRef, open_enums: bool, qualifier: str) -> str:
+        return self.python
+
+    def passthrough(self, ref: TypeRef) -> bool:
+        return not self.converts
+
+    def json_schema(self, ref: TypeRef, source: SchemaSource) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": self.json_type}
+        if self.format is not None:
+            schema["format"] = self.format
+        return schema
+
+    def expected(self, ref: TypeRef) -> str:
+        return self.expected_text
+
+    def check_types(self, ref: TypeRef) -> str | None:
+        return self.checks
+
+    def described(self, ref: TypeRef) -> str:
+        return self.wire_text
+
+
+class _String(Kind):
+    name, json_type, python, checks = "str", "string", "str", "str"
+    expected_text, wire_text = "a string", "string"
+
+
+class _Integer(Kind):
+    name, json_type, python, checks = "int", "integer", "int", "int"
+    expected_text, wire_text = "an integer", "integer"
+
+
+class _Number(Kind):
+    name, json_type, python, checks = "float", "number", "float", "(int, float)"
+    expected_text, wire_text = "a number", "number"
+
+
+class _Boolean(Kind):
+    name, json_type, python, checks = "bool", "boolean", "bool", "bool"
+    expected_text, wire_text = "True or False", "boolean"
+
+
+class _AnyValue(Kind):
+    name, json_type, python, wire_text = "any", "object", "Any", "any value"
+    imports = frozenset({"Any"})
+
+    def json_schema(self, ref: TypeRef, source: SchemaSource) -> dict[str, Any]:
+        return {}
+
+
+class _DateTime(Kind):
+    name, json_type, python, checks = "datetime", "string", "_dt.datetime", "_dt.datetime"
+    expected_text, wire_text, format, converts = "a datetime", "date-time string", "date-time", True
+    imports = frozenset({"_dt"})
+
+    def annotation(self, ref: TypeRef, open_enums: bool, qualifier: str) -> str:
+        return self.python if qualifier else _MODEL_DATETIME
+
+
+class _Date(Kind):
+    name, json_type, python, checks = "date", "string", "_dt.date", "_dt.date"
+    expected_text, wire_text, format, converts = "a date", "date string", "date", True
+    imports = frozenset({"_dt"})
+
+
+class _Enum(Kind):
+    name, json_type, checks, expected_text = "enum", "string", "str", "a string"
+
+    def annotation(self, ref: TypeRef, open_enums: bool, qualifier: str) -> str:
+        assert ref.name is not None
+        return f"{qualifier}{ref.name} | str" if open_enums else qualifier + ref.name
+
+    def json_schema(self, ref: TypeRef, source: SchemaSource) -> dict[str, Any]:
+        assert ref.name is not None
+        return {"type": "string", "enum": list(source.enum_values(ref.name))}
+
+    def described(self, ref: TypeRef) -> str:
+        return f"enum {ref.name}"
+
+
+class _Model(Kind):
+    name, json_type, converts = "model", "object", True
+
+    def annotation(self, ref: TypeRef, open_enums: bool, qualifier: str) -> str:
+        assert ref.name is not None
+        return qualifier + ref.name
+
+    def json_schema(self, ref: TypeRef, source: SchemaSource) -> dict[str, Any]:
+        assert ref.name is not None
+        return source.model_schema(ref.name)
+
+    def expected(self, ref: TypeRef) -> str:
+        assert ref.name is not None
+        return _article(ref.name)
+
+    def check_types(self, ref: TypeRef) -> str | None:
+        return ref.name
+
+    def described(self, ref: TypeRef) -> str:
+        return f"object {ref.name}"
+
+
+class _Union(_Model):
+    name = "union"
+
+    def json_schema(self, ref: TypeRef, source: SchemaSource) -> dict[str, Any]:
+        return {"type": "object"}
+
+    def expected(self, ref: TypeRef) -> str:
+        return "an object"
+
+    def check_types(self, ref: TypeRef) -> str | None:
+        return None
+
+    def described(self, ref: TypeRef) -> str:
+        return f"one of {ref.name}"
+
+
+class _Container(Kind):
+    """A JSON array or a JSON object with free keys, of `item` values."""
+
+    opening = ""  # the annotation up to the item's: `list[`
+    item_key = ""  # where its JSON Schema holds the item's
+    wire_word = ""  # how `diff` names it: `array`
+
+    def annotation(self, ref: TypeRef, open_enums: bool, qualifier: str) -> str:
+        item = _item(ref).annotation(open_enums=open_enums, qualifier=qualifier)
+        return f"{self.opening}{item}]"
+
+    def passthrough(self, ref: TypeRef) -> bool:
+        return _item(ref).passthrough
+
+    def json_schema(self, ref: TypeRef, source: SchemaSource) -> dict[str, Any]:
+        return {"type": self.json_type, self.item_key: _item(ref).json_schema(source)}
+
+    def described(self, ref: TypeRef) -> str:
+        return f"{self.wire_word} of {_item(ref).described}"
+
+
+class _List(_Container):
+    name, json_type, checks, expected_text = "list", "array", "list", "a list"
+    opening, item_key, wire_word = "list[", "items", "array"
+
+
+class _Map(_Container):
+    name, json_type, checks, expected_text = "dict", "object", "dict", "a dict"
+    opening, item_key, wire_word = "dict[str, ", "additionalProperties", "map"
+
+
+class _Scalars(Kind):
+    """Several JSON scalar types at once (`type: [integer, string]`)."""
+
+    name = "scalars"
+
+    def annotation(self, ref: TypeRef, open_enums: bool, qualifier: str) -> str:
+        return " | ".join(
+            m.annotation(open_enums=open_enums, qualifier=qualifier) for m in ref.members
+        )
+
+    def json_schema(self, ref: TypeRef, source: SchemaSource) -> dict[str, Any]:
+        return {"anyOf": [m.json_schema(source) for m in ref.members]}
+
+    def expected(self, ref: TypeRef) -> str:
+        return " or ".join(m.expected for m in ref.members)
+
+    def check_types(self, ref: TypeRef) -> str | None:
+        return "(" + "".join(f"{m.check_types}, " for m in ref.members) + ")"
+
+    def described(self, ref: TypeRef) -> str:
+        return " or ".join(m.described for m in ref.members)
+
+
+def _item(ref: TypeRef) -> TypeRef:
+    if ref.item is None:
+        raise ValueError(f"a {ref.kind} type needs its item type")
+    return ref.item
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        _String(),
+        _Integer(),
+        _Number(),
+        _Boolean(),
+        _AnyValue(),
+        _DateTime(),
+        _Date(),
+        _Enum(),
+        _Model(),
+        _Union(),
+        _List(),
+        _Map(),
+        _Scalars(),
+    )
 }
 
 
@@ -79,12 +290,16 @@ class TypeRef:
     alias: str | None = None
 
     @property
+    def kind_of(self) -> Kind:
+        """The Kind that says everything about this type's kind."""
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown type kind {self.kind!r}")
+        return KINDS[self.kind]
+
+    @property
     def passthrough(self) -> bool:
         """True when the JSON value is already the Python value (no parsing, no dumping)."""
-        if self.kind in ("list", "dict"):
-            assert self.item is not None
-            return self.item.passthrough
-        return self.kind not in ("datetime", "date", "model", "union")
+        return self.kind_of.passthrough(self)
 
     @property
     def json_type(self) -> JsonType:
@@ -94,7 +309,36 @@ class TypeRef:
             if not self.members or any(m.json_type == "string" for m in self.members):
                 return "string"
             return self.members[0].json_type
-        return _JSON_TYPES[self.kind]
+        return self.kind_of.json_type
+
+    def json_schema(self, source: SchemaSource) -> dict[str, Any]:
+        """Its JSON Schema (without the prose and constraints of the field that holds it)."""
+        return self.kind_of.json_schema(self, source)
+
+    @property
+    def expected(self) -> str:
+        """What validate() says a value of this type must be: `a string`, `an Attachment`."""
+        return self.kind_of.expected(self)
+
+    @property
+    def check_types(self) -> str | None:
+        """The isinstance() types validate() checks a value against; None: any value."""
+        return self.kind_of.check_types(self)
+
+    @property
+    def imports(self) -> frozenset[str]:
+        """What its annotation needs imported outside the models (`_dt`, `Any`)."""
+        return frozenset().union(*(KINDS[kind].imports for kind in self.kinds))
+
+    @property
+    def numeric(self) -> bool:
+        """An int or float: validate() refuses a bool, which isinstance(x, int) accepts."""
+        return self.kind in ("int", "float")
+
+    @property
+    def described(self) -> str:
+        """A short JSON-side description of the type, for messages: `array of string`."""
+        return self.kind_of.described(self)
 
     @property
     def model_names(self) -> list[str]:
@@ -109,28 +353,11 @@ class TypeRef:
         """The Python annotation. `qualifier` ("models.") prefixes generated names outside models.py.
 
         With `open_enums` an enum is `Name | str`: a response may carry values the spec does not list.
+        Without a qualifier (inside the models modules) a datetime is their `Timestamp`.
         """
         if self.alias is not None and not (open_enums and self._contains_enum()):
             return qualifier + self.alias
-        if self.kind in _SCALAR_ANNOTATIONS:
-            return _SCALAR_ANNOTATIONS[self.kind]
-        if self.kind == "enum":
-            assert self.name is not None
-            return f"{qualifier}{self.name} | str" if open_enums else qualifier + self.name
-        if self.kind in ("model", "union"):
-            assert self.name is not None
-            return qualifier + self.name
-        if self.kind == "list":
-            assert self.item is not None
-            return f"list[{self.item.annotation(open_enums=open_enums, qualifier=qualifier)}]"
-        if self.kind == "dict":
-            assert self.item is not None
-            return f"dict[str, {self.item.annotation(open_enums=open_enums, qualifier=qualifier)}]"
-        if self.kind == "scalars":
-            return " | ".join(
-                m.annotation(open_enums=open_enums, qualifier=qualifier) for m in self.members
-            )
-        raise ValueError(f"unknown type kind {self.kind!r}")
+        return self.kind_of.annotation(self, open_enums, qualifier)
 
     def _contains_enum(self) -> bool:
         if self.kind == "enum":
@@ -224,6 +451,18 @@ class Model:
     def wire_keys(self) -> list[str]:
         return [f.wire for f in self.fields]
 
+    @property
+    def rename(self) -> dict[str, str]:
+        """Attribute -> wire name, as msgspec decodes the class straight from Postmark's JSON."""
+        names = {f.name: _decodable_name(f) for f in self.fields}
+        names["extra"] = EXTRA_WIRE_NAME
+        return names
+
+    @property
+    def hidden_fields(self) -> list[str]:
+        """Attributes its repr leaves out (`x-postmark-secret`)."""
+        return [f.name for f in self.fields if f.secret]
+
     def field_by_wire(self, wire: str) -> Field | None:
         return next((f for f in self.fields if f.wire == wire), None)
 
@@ -232,6 +471,18 @@ class Model:
         """`require_any_of` with the Field of each wire name."""
         by_wire = {f.wire: f for f in self.fields}
         return [[by_wire[wire] for wire in group] for group in self.require_any_of]
+
+
+# msgspec refuses these characters in a renamed field; JSON keys may hold them.
+_UNDECODABLE = frozenset('\\"') | frozenset(chr(code) for code in range(0x20))
+
+
+def _decodable_name(item: Field) -> str:
+    """The name msgspec matches for a field: its wire name, or, when msgspec cannot hold that,
+    a name Postmark never sends, so the key counts as unknown and `from_dict` reads the body."""
+    if _UNDECODABLE.isdisjoint(item.wire):
+        return item.wire
+    return f"~{item.name}"
 
 
 @dataclass
@@ -329,6 +580,7 @@ class Argument:
     positional: bool = False  # path parameters and the messages of a batch; the rest keyword-only
     # A body list of models: the item model's class name; dicts in it are read with its from_dict.
     item_model: str | None = None
+    imports: frozenset[str] = frozenset()  # what its annotation needs imported: `_dt`, `Mapping`
 
     @property
     def signature_annotation(self) -> str:
@@ -439,6 +691,8 @@ class Operation:
     arguments: list[Argument] = field(default_factory=list)  # the method signature
     module: str = ""  # its group's module (`Group.file`): `_operations/_<module>.py`
     response_annotation: str = ""  # the parsed 200 answer in resources (`models.Bounce`)
+    # What its method's signature needs imported (`_dt`, `Any`, `Mapping`, `builtins`).
+    signature_imports: frozenset[str] = frozenset()
     # `x-postmark-resource`: a plain resource (create/list/get/edit/delete) the fake Postmark
     # serves generically; None for an operation the fake needs its own handler for.
     resource: dict[str, Any] | None = None
@@ -501,6 +755,11 @@ class Group:
     @property
     def file(self) -> str:
         return self.module or self.name
+
+    @property
+    def signature_imports(self) -> frozenset[str]:
+        """What its methods' signatures need imported (`_dt`, `Any`, `Mapping`, `builtins`)."""
+        return frozenset().union(*(op.signature_imports for op in self.operations))
 
 
 @dataclass
@@ -588,6 +847,18 @@ class ModelModule:
             + [u.name for u in self.unions]
             + [u.parse_function for u in self.unions]
         )
+
+    @property
+    def needs_datetime_module(self) -> bool:
+        """`datetime` is needed: a date annotation, or a request model's validate() checks a
+        datetime (response datetimes are `Timestamp`, imported on their own)."""
+        kinds = field_kinds(self.request_models, [])
+        return "date" in self.field_kinds or "datetime" in kinds or "date" in kinds
+
+    @property
+    def has_hidden_fields(self) -> bool:
+        """A model here keeps a secret out of its repr."""
+        return any(m.hidden_fields for m in self.models)
 
     @property
     def request_models(self) -> list[Model]:

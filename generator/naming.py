@@ -77,7 +77,17 @@ def is_identifier(name: str) -> bool:
 # evaluates after the fields (`extra = field(...)`, `_wire_keys = frozenset(...)`, `@classmethod`),
 # which a field of the same name would shadow.
 MODEL_RESERVED = frozenset(
-    {"extra", "from_dict", "to_dict", "validate", "_wire_keys", "field", "frozenset", "classmethod"}
+    {
+        "extra",
+        "from_dict",
+        "to_dict",
+        "validate",
+        "_wire_keys",
+        "field",
+        "frozenset",
+        "classmethod",
+        "__repr__",
+    }
 )
 # templates/resources_group.py.jinja (and SyncResource / AsyncResource in the static _base_client.py): the
 # attributes of every group class beside its operations' methods.

@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Final, NamedTuple, Protocol, Self, TypeVar
+from typing import Any, Final, NamedTuple, Protocol, Self, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -46,7 +46,7 @@ from ._idempotency import (
     stamp_body,
 )
 from ._meta import Operation, Paging, Param, Token
-from ._serde import format_query_value
+from ._serde import format_query_value, typed_decoder
 from ._spec import API_VERSION, DEFAULT_BASE_URL, TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
 from .batch import BatchCollector, BatchEntry, BatchResult, parse_batch_answer
 from .errors import (
@@ -638,7 +638,18 @@ def _check_error_code(op: Operation, response: httpx.Response, data: Any) -> Non
 
 
 def _decode(op: Operation, response: httpx.Response, cast_to: Callable[[Any], T]) -> T:
-    """Read a 2xx answer into its typed model; a body that does not fit is an error."""
+    """Read a 2xx answer into its typed model; a body that does not fit is an error.
+
+    A model's `from_dict` is first tried as msgspec's typed decode of the bytes (several times
+    faster than json.loads plus from_dict); a body it refuses (a field the spec does not list,
+    a value of another type) is read by json.loads and from_dict, which keep or report it.
+    """
+    model = getattr(cast_to, "__self__", None)
+    if isinstance(model, type) and hasattr(model, "__struct_fields__"):
+        try:
+            return cast(T, typed_decoder(model).decode(response.content))
+        except ValueError:  # msgspec's DecodeError and ValidationError
+            pass
     data = _json_of(op, response)
     _check_error_code(op, response, data)
     try:

@@ -9,7 +9,6 @@ A contender that cannot be set up says why instead of being measured.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -155,9 +154,9 @@ def _send_kwargs() -> dict[str, Any]:
 
     request = models.SendEmailRequest.from_dict(canned.send_request())
     return {
-        item.name: getattr(request, item.name)
-        for item in dataclasses.fields(request)
-        if item.name != "extra" and getattr(request, item.name) is not None
+        name: getattr(request, name)
+        for name in request.__struct_fields__
+        if name != "extra" and getattr(request, name) is not None
     }
 
 

@@ -18,13 +18,14 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import msgspec
 from postmark_client import models
 from postmark_client._meta import Operation
 from postmark_client._operations import OPERATIONS
@@ -374,7 +375,7 @@ def assert_model(
         assert expected is not None, f"{where}: models has no class {name}"
         assert isinstance(value, expected), f"{where}: {type(value).__name__}, not {name}"
     else:
-        assert is_dataclass(value), f"{where}: expected a model, got {type(value).__name__}"
+        assert isinstance(value, msgspec.Struct), f"{where}: expected a model, got {type(value).__name__}"
     properties = schema["properties"]
     for wire, property_schema in properties.items():
         attribute = attribute_name(wire, property_schema)

@@ -208,7 +208,7 @@ def test_model_fields_types_and_names(api: Api) -> None:
     fields = {f.wire: (f.name, f.annotation, f.required, f.nullable) for f in bounce.fields}
     assert fields["ID"] == ("id", "int", True, False)
     assert fields["Type"] == ("type", "BounceType | str", True, False)  # open enum in a response
-    assert fields["BouncedAt"] == ("bounced_at", "_dt.datetime", True, False)
+    assert fields["BouncedAt"] == ("bounced_at", "Timestamp", True, False)
     assert fields["Subject"] == ("subject", "str | None", False, True)
     assert fields["Details"] == ("details", "BounceDetails | None", False, False)  # inline object
     assert fields["Tags"] == ("tags", "list[str] | None", False, False)

@@ -153,7 +153,7 @@ def test_importing_every_module_runs_no_spec_text(hostile_tree: Path, tmp_path: 
 def test_pyproject_keeps_the_templates_shape(hostile_tree: Path) -> None:
     document = tomllib.loads((hostile_tree / "pyproject.toml").read_text(encoding="utf-8"))
     project = document["project"]
-    assert project["dependencies"] == ["httpx>=0.27,<1"]
+    assert project["dependencies"] == ["httpx>=0.27,<1", "msgspec>=0.18"]
     assert project["name"] == "postmark-client"
     assert HOSTILE[5] in project["description"] and project["license"] == HOSTILE[5]
     assert set(document) == {"build-system", "project", "tool"}

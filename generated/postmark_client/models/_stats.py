@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import msgspec
 
 from .._serde import parse_date
 
@@ -47,8 +48,30 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True)
-class OutboundOverviewStats:
+class OutboundOverviewStats(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "sent": "Sent",
+        "bounced": "Bounced",
+        "smtp_api_errors": "SMTPApiErrors",
+        "bounce_rate": "BounceRate",
+        "spam_complaints": "SpamComplaints",
+        "spam_complaints_rate": "SpamComplaintsRate",
+        "opens": "Opens",
+        "unique_opens": "UniqueOpens",
+        "tracked": "Tracked",
+        "with_link_tracking": "WithLinkTracking",
+        "with_open_tracking": "WithOpenTracking",
+        "total_tracked_links_sent": "TotalTrackedLinksSent",
+        "unique_links_clicked": "UniqueLinksClicked",
+        "total_clicks": "TotalClicks",
+        "with_client_recorded": "WithClientRecorded",
+        "with_platform_recorded": "WithPlatformRecorded",
+        "with_read_time_recorded": "WithReadTimeRecorded",
+        "extra": "~extra",
+    },
+):
     """Outbound totals for a period. Rates are percentages."""
 
     sent: int
@@ -85,7 +108,7 @@ class OutboundOverviewStats:
     """`WithPlatformRecorded`"""
     with_read_time_recorded: int | None = None
     """`WithReadTimeRecorded`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -162,15 +185,18 @@ class OutboundOverviewStats:
         return data
 
 
-@dataclass(slots=True)
-class SentCountsDay:
+class SentCountsDay(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"date": "Date", "sent": "Sent", "extra": "~extra"},
+):
     """SentCountsDay"""
 
     date: _dt.date
     """`Date`"""
     sent: int | None = None
     """`Sent`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "Sent"})
@@ -195,15 +221,18 @@ class SentCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class SentCounts:
+class SentCounts(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"days": "Days", "sent": "Sent", "extra": "~extra"},
+):
     """Per-day sent counts; days without sends are left out."""
 
     days: list[SentCountsDay]
     """`Days`"""
     sent: int | None = None
     """`Sent`: Total for the period."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "Sent"})
@@ -239,8 +268,18 @@ class SentCounts:
         return data
 
 
-@dataclass(slots=True)
-class BounceCountsDay:
+class BounceCountsDay(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "date": "Date",
+        "hard_bounce": "HardBounce",
+        "soft_bounce": "SoftBounce",
+        "smtp_api_error": "SMTPApiError",
+        "transient": "Transient",
+        "extra": "~extra",
+    },
+):
     """One day's bounces by type; zero counts are left out."""
 
     date: _dt.date
@@ -253,7 +292,7 @@ class BounceCountsDay:
     """`SMTPApiError`"""
     transient: int | None = None
     """`Transient`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -289,8 +328,18 @@ class BounceCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class BounceCounts:
+class BounceCounts(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "days": "Days",
+        "hard_bounce": "HardBounce",
+        "soft_bounce": "SoftBounce",
+        "smtp_api_error": "SMTPApiError",
+        "transient": "Transient",
+        "extra": "~extra",
+    },
+):
     """Per-day bounce counts by type and the period's totals; zero counts are left out."""
 
     days: list[BounceCountsDay]
@@ -303,7 +352,7 @@ class BounceCounts:
     """`SMTPApiError`"""
     transient: int | None = None
     """`Transient`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -353,15 +402,18 @@ class BounceCounts:
         return data
 
 
-@dataclass(slots=True)
-class SpamComplaintCountsDay:
+class SpamComplaintCountsDay(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"date": "Date", "spam_complaint": "SpamComplaint", "extra": "~extra"},
+):
     """One day's counts; zero counts are left out."""
 
     date: _dt.date
     """`Date`"""
     spam_complaint: int | None = None
     """`SpamComplaint`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "SpamComplaint"})
@@ -386,15 +438,18 @@ class SpamComplaintCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class SpamComplaintCounts:
+class SpamComplaintCounts(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"days": "Days", "spam_complaint": "SpamComplaint", "extra": "~extra"},
+):
     """Per-day counts and the period's totals; zero counts are left out."""
 
     days: list[SpamComplaintCountsDay]
     """`Days`"""
     spam_complaint: int | None = None
     """`SpamComplaint`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "SpamComplaint"})
@@ -434,15 +489,18 @@ class SpamComplaintCounts:
         return data
 
 
-@dataclass(slots=True)
-class TrackedCountsDay:
+class TrackedCountsDay(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"date": "Date", "tracked": "Tracked", "extra": "~extra"},
+):
     """One day's counts; zero counts are left out."""
 
     date: _dt.date
     """`Date`"""
     tracked: int | None = None
     """`Tracked`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "Tracked"})
@@ -467,15 +525,18 @@ class TrackedCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class TrackedCounts:
+class TrackedCounts(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"days": "Days", "tracked": "Tracked", "extra": "~extra"},
+):
     """Per-day counts and the period's totals; zero counts are left out."""
 
     days: list[TrackedCountsDay]
     """`Days`"""
     tracked: int | None = None
     """`Tracked`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "Tracked"})
@@ -511,8 +572,11 @@ class TrackedCounts:
         return data
 
 
-@dataclass(slots=True)
-class OpenCountsDay:
+class OpenCountsDay(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"date": "Date", "opens": "Opens", "unique": "Unique", "extra": "~extra"},
+):
     """One day's counts; zero counts are left out."""
 
     date: _dt.date
@@ -521,7 +585,7 @@ class OpenCountsDay:
     """`Opens`"""
     unique: int | None = None
     """`Unique`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "Opens", "Unique"})
@@ -549,8 +613,11 @@ class OpenCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class OpenCounts:
+class OpenCounts(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"days": "Days", "opens": "Opens", "unique": "Unique", "extra": "~extra"},
+):
     """Per-day counts and the period's totals; zero counts are left out."""
 
     days: list[OpenCountsDay]
@@ -559,7 +626,7 @@ class OpenCounts:
     """`Opens`"""
     unique: int | None = None
     """`Unique`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "Opens", "Unique"})
@@ -599,8 +666,18 @@ class OpenCounts:
         return data
 
 
-@dataclass(slots=True)
-class OpenPlatformCountsDay:
+class OpenPlatformCountsDay(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "date": "Date",
+        "desktop": "Desktop",
+        "web_mail": "WebMail",
+        "mobile": "Mobile",
+        "unknown": "Unknown",
+        "extra": "~extra",
+    },
+):
     """One day's counts; zero counts are left out."""
 
     date: _dt.date
@@ -613,7 +690,7 @@ class OpenPlatformCountsDay:
     """`Mobile`"""
     unknown: int | None = None
     """`Unknown`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -649,8 +726,18 @@ class OpenPlatformCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class OpenPlatformCounts:
+class OpenPlatformCounts(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "days": "Days",
+        "desktop": "Desktop",
+        "web_mail": "WebMail",
+        "mobile": "Mobile",
+        "unknown": "Unknown",
+        "extra": "~extra",
+    },
+):
     """Per-day counts and the period's totals; zero counts are left out."""
 
     days: list[OpenPlatformCountsDay]
@@ -663,7 +750,7 @@ class OpenPlatformCounts:
     """`Mobile`"""
     unknown: int | None = None
     """`Unknown`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -715,13 +802,14 @@ class OpenPlatformCounts:
         return data
 
 
-@dataclass(slots=True)
-class EmailClientCountsDay:
+class EmailClientCountsDay(
+    msgspec.Struct, forbid_unknown_fields=True, rename={"date": "Date", "extra": "~extra"}
+):
     """One day's counts, keyed by name; zero counts are left out."""
 
     date: _dt.date
     """`Date`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date"})
@@ -743,15 +831,16 @@ class EmailClientCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class EmailClientCounts:
+class EmailClientCounts(
+    msgspec.Struct, forbid_unknown_fields=True, rename={"days": "Days", "extra": "~extra"}
+):
     """Per-day counts keyed by name, and the period's totals under the same names; zero counts are
     left out.
     """
 
     days: list[EmailClientCountsDay]
     """`Days`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days"})
@@ -785,13 +874,14 @@ class EmailClientCounts:
         return data
 
 
-@dataclass(slots=True)
-class ReadTimeCountsDay:
+class ReadTimeCountsDay(
+    msgspec.Struct, forbid_unknown_fields=True, rename={"date": "Date", "extra": "~extra"}
+):
     """One day's counts, keyed by name; zero counts are left out."""
 
     date: _dt.date
     """`Date`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date"})
@@ -813,15 +903,16 @@ class ReadTimeCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class ReadTimeCounts:
+class ReadTimeCounts(
+    msgspec.Struct, forbid_unknown_fields=True, rename={"days": "Days", "extra": "~extra"}
+):
     """Per-day counts keyed by name, and the period's totals under the same names; zero counts are
     left out.
     """
 
     days: list[ReadTimeCountsDay]
     """`Days`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days"})
@@ -853,8 +944,11 @@ class ReadTimeCounts:
         return data
 
 
-@dataclass(slots=True)
-class ClickCountsDay:
+class ClickCountsDay(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"date": "Date", "clicks": "Clicks", "unique": "Unique", "extra": "~extra"},
+):
     """One day's counts; zero counts are left out."""
 
     date: _dt.date
@@ -863,7 +957,7 @@ class ClickCountsDay:
     """`Clicks`"""
     unique: int | None = None
     """`Unique`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "Clicks", "Unique"})
@@ -891,8 +985,11 @@ class ClickCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class ClickCounts:
+class ClickCounts(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"days": "Days", "clicks": "Clicks", "unique": "Unique", "extra": "~extra"},
+):
     """Per-day counts and the period's totals; zero counts are left out."""
 
     days: list[ClickCountsDay]
@@ -901,7 +998,7 @@ class ClickCounts:
     """`Clicks`"""
     unique: int | None = None
     """`Unique`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "Clicks", "Unique"})
@@ -941,13 +1038,14 @@ class ClickCounts:
         return data
 
 
-@dataclass(slots=True)
-class BrowserFamilyCountsDay:
+class BrowserFamilyCountsDay(
+    msgspec.Struct, forbid_unknown_fields=True, rename={"date": "Date", "extra": "~extra"}
+):
     """One day's counts, keyed by name; zero counts are left out."""
 
     date: _dt.date
     """`Date`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date"})
@@ -969,15 +1067,16 @@ class BrowserFamilyCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class BrowserFamilyCounts:
+class BrowserFamilyCounts(
+    msgspec.Struct, forbid_unknown_fields=True, rename={"days": "Days", "extra": "~extra"}
+):
     """Per-day counts keyed by name, and the period's totals under the same names; zero counts are
     left out.
     """
 
     days: list[BrowserFamilyCountsDay]
     """`Days`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days"})
@@ -1013,8 +1112,17 @@ class BrowserFamilyCounts:
         return data
 
 
-@dataclass(slots=True)
-class ClickPlatformCountsDay:
+class ClickPlatformCountsDay(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "date": "Date",
+        "desktop": "Desktop",
+        "mobile": "Mobile",
+        "unknown": "Unknown",
+        "extra": "~extra",
+    },
+):
     """One day's counts; zero counts are left out."""
 
     date: _dt.date
@@ -1025,7 +1133,7 @@ class ClickPlatformCountsDay:
     """`Mobile`"""
     unknown: int | None = None
     """`Unknown`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "Desktop", "Mobile", "Unknown"})
@@ -1056,8 +1164,17 @@ class ClickPlatformCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class ClickPlatformCounts:
+class ClickPlatformCounts(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "days": "Days",
+        "desktop": "Desktop",
+        "mobile": "Mobile",
+        "unknown": "Unknown",
+        "extra": "~extra",
+    },
+):
     """Per-day counts and the period's totals; zero counts are left out."""
 
     days: list[ClickPlatformCountsDay]
@@ -1068,7 +1185,7 @@ class ClickPlatformCounts:
     """`Mobile`"""
     unknown: int | None = None
     """`Unknown`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "Desktop", "Mobile", "Unknown"})
@@ -1116,8 +1233,11 @@ class ClickPlatformCounts:
         return data
 
 
-@dataclass(slots=True)
-class ClickLocationCountsDay:
+class ClickLocationCountsDay(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"date": "Date", "html": "HTML", "text": "Text", "extra": "~extra"},
+):
     """One day's counts; zero counts are left out."""
 
     date: _dt.date
@@ -1126,7 +1246,7 @@ class ClickLocationCountsDay:
     """`HTML`"""
     text: int | None = None
     """`Text`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Date", "HTML", "Text"})
@@ -1154,8 +1274,11 @@ class ClickLocationCountsDay:
         return data
 
 
-@dataclass(slots=True)
-class ClickLocationCounts:
+class ClickLocationCounts(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"days": "Days", "html": "HTML", "text": "Text", "extra": "~extra"},
+):
     """Per-day counts and the period's totals; zero counts are left out."""
 
     days: list[ClickLocationCountsDay]
@@ -1164,7 +1287,7 @@ class ClickLocationCounts:
     """`HTML`"""
     text: int | None = None
     """`Text`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Days", "HTML", "Text"})

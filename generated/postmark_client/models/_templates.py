@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeAlias
+
+import msgspec
 
 from ..errors import RequestValidationError
 
@@ -50,8 +51,19 @@ TemplatePushAction: TypeAlias = Literal["Create", "Edit"]
 Open in responses: Postmark may send values not listed here; they arrive as plain strings."""
 
 
-@dataclass(slots=True)
-class TemplateSummary:
+class TemplateSummary(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "active": "Active",
+        "template_id": "TemplateId",
+        "name": "Name",
+        "alias": "Alias",
+        "template_type": "TemplateType",
+        "layout_template": "LayoutTemplate",
+        "extra": "~extra",
+    },
+):
     """A template as listed (no content). Recordings from 2016 carry only Active, TemplateId and
     Name.
     """
@@ -69,7 +81,7 @@ class TemplateSummary:
     in LayoutTemplate."""
     layout_template: str | None = None
     """`LayoutTemplate`: Alias of the layout this template uses."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -108,15 +120,18 @@ class TemplateSummary:
         return data
 
 
-@dataclass(slots=True)
-class TemplateListResponse:
+class TemplateListResponse(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"total_count": "TotalCount", "templates": "Templates", "extra": "~extra"},
+):
     """TemplateListResponse"""
 
     total_count: int
     """`TotalCount`: Number of templates matching the filter."""
     templates: list[TemplateSummary]
     """`Templates`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"TotalCount", "Templates"})
@@ -157,8 +172,23 @@ class TemplateListResponse:
         return data
 
 
-@dataclass(slots=True)
-class Template:
+class Template(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "template_id": "TemplateId",
+        "name": "Name",
+        "subject": "Subject",
+        "html_body": "HtmlBody",
+        "text_body": "TextBody",
+        "associated_server_id": "AssociatedServerId",
+        "active": "Active",
+        "alias": "Alias",
+        "template_type": "TemplateType",
+        "layout_template": "LayoutTemplate",
+        "extra": "~extra",
+    },
+):
     """A template with its content."""
 
     template_id: int
@@ -182,7 +212,7 @@ class Template:
     in LayoutTemplate."""
     layout_template: str | None = None
     """`LayoutTemplate`: Alias of the layout this template uses."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -243,8 +273,19 @@ class Template:
         return data
 
 
-@dataclass(slots=True)
-class UpsertTemplateResponse:
+class UpsertTemplateResponse(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "template_id": "TemplateId",
+        "name": "Name",
+        "active": "Active",
+        "alias": "Alias",
+        "template_type": "TemplateType",
+        "layout_template": "LayoutTemplate",
+        "extra": "~extra",
+    },
+):
     """The template as created or edited (no content). Recordings from 2016 carry only TemplateId,
     Name and Active.
     """
@@ -262,7 +303,7 @@ class UpsertTemplateResponse:
     in LayoutTemplate."""
     layout_template: str | None = None
     """`LayoutTemplate`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -301,8 +342,20 @@ class UpsertTemplateResponse:
         return data
 
 
-@dataclass(slots=True)
-class CreateTemplateRequest:
+class CreateTemplateRequest(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "name": "Name",
+        "alias": "Alias",
+        "subject": "Subject",
+        "html_body": "HtmlBody",
+        "text_body": "TextBody",
+        "template_type": "TemplateType",
+        "layout_template": "LayoutTemplate",
+        "extra": "~extra",
+    },
+):
     """A new template. HtmlBody, TextBody or both must be given. Subject is required for a Standard
     template and not allowed on a Layout; LayoutTemplate is not allowed on a Layout.
 
@@ -324,7 +377,7 @@ class CreateTemplateRequest:
     in LayoutTemplate."""
     layout_template: str | None = None
     """`LayoutTemplate`: Alias of the layout to wrap this template in."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -420,8 +473,19 @@ class CreateTemplateRequest:
             )
 
 
-@dataclass(slots=True)
-class EditTemplateRequest:
+class EditTemplateRequest(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "name": "Name",
+        "alias": "Alias",
+        "subject": "Subject",
+        "html_body": "HtmlBody",
+        "text_body": "TextBody",
+        "layout_template": "LayoutTemplate",
+        "extra": "~extra",
+    },
+):
     """Changes to a template; only the given fields change. LayoutTemplate \"\" removes the layout.
 
     A request model: `validate()` checks it against the spec before it is sent.
@@ -439,7 +503,7 @@ class EditTemplateRequest:
     """`TextBody`"""
     layout_template: str | None = None
     """`LayoutTemplate`: Alias of the layout to wrap this template in."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -517,8 +581,20 @@ class EditTemplateRequest:
             )
 
 
-@dataclass(slots=True)
-class ValidateTemplateRequest:
+class ValidateTemplateRequest(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "subject": "Subject",
+        "html_body": "HtmlBody",
+        "text_body": "TextBody",
+        "test_render_model": "TestRenderModel",
+        "inline_css_for_html_test_render": "InlineCssForHtmlTestRender",
+        "template_type": "TemplateType",
+        "layout_template": "LayoutTemplate",
+        "extra": "~extra",
+    },
+):
     """Template content to validate and test-render; at least one of Subject, HtmlBody and
     TextBody.
 
@@ -541,7 +617,7 @@ class ValidateTemplateRequest:
     in LayoutTemplate."""
     layout_template: str | None = None
     """`LayoutTemplate`: Alias of a layout to render the content in."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -650,8 +726,16 @@ class ValidateTemplateRequest:
             )
 
 
-@dataclass(slots=True)
-class TemplateValidationError:
+class TemplateValidationError(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "message": "Message",
+        "line": "Line",
+        "character_position": "CharacterPosition",
+        "extra": "~extra",
+    },
+):
     """TemplateValidationError"""
 
     message: str
@@ -660,7 +744,7 @@ class TemplateValidationError:
     """`Line`"""
     character_position: int | None = None
     """`CharacterPosition`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"Message", "Line", "CharacterPosition"})
@@ -688,8 +772,16 @@ class TemplateValidationError:
         return data
 
 
-@dataclass(slots=True)
-class TemplateContentValidation:
+class TemplateContentValidation(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "content_is_valid": "ContentIsValid",
+        "validation_errors": "ValidationErrors",
+        "rendered_content": "RenderedContent",
+        "extra": "~extra",
+    },
+):
     """Validation and test rendering of one part (Subject, HtmlBody or TextBody)."""
 
     content_is_valid: bool
@@ -698,7 +790,7 @@ class TemplateContentValidation:
     """`ValidationErrors`"""
     rendered_content: str | None = None
     """`RenderedContent`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -745,8 +837,18 @@ class TemplateContentValidation:
         return data
 
 
-@dataclass(slots=True)
-class ValidateTemplateResponse:
+class ValidateTemplateResponse(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "all_content_is_valid": "AllContentIsValid",
+        "html_body": "HtmlBody",
+        "text_body": "TextBody",
+        "subject": "Subject",
+        "suggested_template_model": "SuggestedTemplateModel",
+        "extra": "~extra",
+    },
+):
     """A part that was not submitted comes back as null."""
 
     all_content_is_valid: bool
@@ -760,7 +862,7 @@ class ValidateTemplateResponse:
     suggested_template_model: dict[str, Any] | None = None
     """`SuggestedTemplateModel`: A model with a placeholder value for every variable the content
     uses."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -808,8 +910,16 @@ class ValidateTemplateResponse:
         return data
 
 
-@dataclass(slots=True)
-class TemplatesPushRequest:
+class TemplatesPushRequest(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "source_server_id": "SourceServerID",
+        "destination_server_id": "DestinationServerID",
+        "perform_changes": "PerformChanges",
+        "extra": "~extra",
+    },
+):
     """Which server's templates to copy where; PerformChanges false is a dry run.
 
     A request model: `validate()` checks it against the spec before it is sent.
@@ -821,7 +931,7 @@ class TemplatesPushRequest:
     """`DestinationServerID`"""
     perform_changes: bool
     """`PerformChanges`: false only reports what would change."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -894,8 +1004,18 @@ class TemplatesPushRequest:
             )
 
 
-@dataclass(slots=True)
-class PushedTemplate:
+class PushedTemplate(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={
+        "action": "Action",
+        "template_id": "TemplateId",
+        "alias": "Alias",
+        "name": "Name",
+        "template_type": "TemplateType",
+        "extra": "~extra",
+    },
+):
     """One template a push creates or overwrites."""
 
     action: TemplatePushAction | str
@@ -909,7 +1029,7 @@ class PushedTemplate:
     template_type: TemplateType | str | None = None
     """`TemplateType`: Standard templates are sent; a Layout wraps Standard templates that name it
     in LayoutTemplate."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset(
@@ -941,15 +1061,18 @@ class PushedTemplate:
         return data
 
 
-@dataclass(slots=True)
-class TemplatesPushResponse:
+class TemplatesPushResponse(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    rename={"total_count": "TotalCount", "templates": "Templates", "extra": "~extra"},
+):
     """The templates a push creates or overwrites."""
 
     total_count: int
     """`TotalCount`"""
     templates: list[PushedTemplate]
     """`Templates`"""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
     _wire_keys: ClassVar[frozenset[str]] = frozenset({"TotalCount", "Templates"})

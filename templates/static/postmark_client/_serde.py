@@ -1,20 +1,27 @@
 """Wire helpers shared by the models and the client core.
 
-Kept tiny and free of imports beyond `datetime`: every model parse goes through here, so this
-module sits on the hot path of reading a 500-item page and on the import time of the package.
+Kept tiny: every model parse goes through here, so this module sits on the hot path of reading
+a 500-item page. msgspec is imported on the first typed decode only, so constructing a client
+does not pay for it.
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import msgspec
 
 __all__ = [
+    "Timestamp",
     "format_query_value",
     "parse_date",
     "parse_datetime",
+    "struct_repr",
     "to_eastern",
+    "typed_decoder",
 ]
 
 _EASTERN_NAME = "America/New_York"
@@ -33,6 +40,49 @@ def parse_datetime(value: Any) -> datetime:
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO 8601 date-time string, got {type(value).__name__}")
     return datetime.fromisoformat(value)
+
+
+class Timestamp(datetime):
+    """A datetime read from a Postmark timestamp, its seventh fractional digit cut.
+
+    msgspec's own datetime decoding rounds that digit; `datetime.fromisoformat` cuts it, as the
+    models have always done, so the models' datetime fields name this class and msgspec hands
+    the text to `fromisoformat` through `typed_decoder`'s hook. It is a plain datetime otherwise.
+    """
+
+    __slots__ = ()
+
+
+def _decode_hook(kind: type, value: Any) -> Any:
+    if kind is Timestamp and isinstance(value, str):
+        return Timestamp.fromisoformat(value)
+    raise NotImplementedError(f"no decoding for {kind.__name__}")
+
+
+_decoders: dict[type, msgspec.json.Decoder[Any]] = {}
+
+
+def typed_decoder(model: type) -> msgspec.json.Decoder[Any]:
+    """The msgspec decoder that reads JSON bytes straight into `model` (made once per class).
+
+    The models refuse unknown fields when msgspec decodes them, so a body holding anything the
+    spec does not describe fails here and is read by `from_dict` instead, which keeps it in
+    `extra`.
+    """
+    decoder = _decoders.get(model)
+    if decoder is None:
+        import msgspec
+
+        decoder = _decoders[model] = msgspec.json.Decoder(model, dec_hook=_decode_hook)
+    return decoder
+
+
+def struct_repr(value: Any, hidden: list[str]) -> str:
+    """A model's repr without the fields that hold secrets (`x-postmark-secret`)."""
+    shown = ", ".join(
+        f"{name}={getattr(value, name)!r}" for name in value.__struct_fields__ if name not in hidden
+    )
+    return f"{type(value).__name__}({shown})"
 
 
 def parse_date(value: Any) -> date:
