@@ -451,10 +451,14 @@ class BearerAuth:
             _current_agent.reset(token)
 
 
-def http_app(server: Server[Any], policy: Policy) -> Any:
-    """The streamable HTTP app at HTTP_PATH (stateless: each request carries its agent's key)."""
+def http_app(server: Server[Any], policy: Policy, transport_security: Any = None) -> Any:
+    """The streamable HTTP app at HTTP_PATH (stateless: each request carries its agent's key);
+    `transport_security` (the SDK's TransportSecuritySettings): the Host and Origin checks."""
     app = server.streamable_http_app(
-        streamable_http_path=HTTP_PATH, stateless_http=True, json_response=True
+        streamable_http_path=HTTP_PATH,
+        stateless_http=True,
+        json_response=True,
+        transport_security=transport_security,
     )
     return BearerAuth(app, policy)
 
