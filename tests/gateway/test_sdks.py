@@ -1,0 +1,131 @@
+"""Other SDKs, unchanged, against `postmark-gateway` in front of the fake: each sends its agent
+key as the token; allowed calls work, denied ones raise the SDK's own error naming the rule,
+and the audit log holds both."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import httpx
+import postmark.sync
+import pytest
+from conftest import ACCOUNTANT, MAILER, READER, SEND, Running
+from postmark_client.client import AccountClient, ServerClient
+from postmark_client.errors import AgentAccessDeniedError, ErrorCode, InvalidTokenError
+from postmarker.core import PostmarkClient
+from postmarker.exceptions import ClientError
+
+RULE = "recipient on elsewhere.org is not allowed (*@example.com)"
+
+
+def _rows(gateway: Running, after: int) -> list[tuple[str, str, str, str]]:
+    return [(e.agent, e.operation, e.decision, e.outcome) for e in gateway.entries(after)]
+
+
+def test_postmarker(gateway: Running, fake: Any) -> None:
+    after = gateway.last_id()
+    client = PostmarkClient(
+        server_token=MAILER, root_api_url=gateway.url + "/", logs_stream=io.StringIO()
+    )
+    try:
+        sent = client.emails.send(**SEND)
+        with pytest.raises(ClientError) as denied:
+            client.emails.send(**{**SEND, "To": "x@elsewhere.org"})
+    finally:
+        client.session.close()
+    assert sent["ErrorCode"] == 0
+    assert sent["MessageID"] in [m["MessageID"] for m in fake.fake.messages()]
+    assert denied.value.error_code == ErrorCode.AGENT_ACCESS_DENIED
+    assert RULE in str(denied.value)
+    assert _rows(gateway, after) == [
+        ("mailer", "send_email", "allowed", "ok"),
+        ("mailer", "send_email", "denied", "not sent"),
+    ]
+
+
+def test_postmark_python(gateway: Running, fake: Any) -> None:
+    after = gateway.last_id()
+    client = postmark.sync.ServerClient(MAILER, base_url=gateway.url)
+    try:
+        sent = client.outbound.send(dict(SEND))
+        with pytest.raises(postmark.exceptions.ValidationException) as denied:
+            client.outbound.send({**SEND, "To": "x@elsewhere.org"})
+        reader = postmark.sync.ServerClient(READER, base_url=gateway.url)
+        with pytest.raises(postmark.exceptions.ValidationException) as by_grant:
+            reader.outbound.send(dict(SEND))
+        reader.close()
+    finally:
+        client.close()
+    assert sent.message_id in [m["MessageID"] for m in fake.fake.messages()]
+    assert denied.value.error_code == ErrorCode.AGENT_ACCESS_DENIED
+    assert RULE in str(denied.value)
+    assert "off on email" in str(by_grant.value)
+    assert _rows(gateway, after) == [
+        ("mailer", "send_email", "allowed", "ok"),
+        ("mailer", "send_email", "denied", "not sent"),
+        ("reader", "send_email", "denied", "not sent"),
+    ]
+
+
+def test_our_client_both_token_kinds(gateway: Running, fake: Any) -> None:
+    after = gateway.last_id()
+    with ServerClient(MAILER, base_url=gateway.url, max_retries=0) as mailer:
+        sent = mailer.email.send(
+            from_="sender@example.com", to="a@example.com", subject="S", text_body="T"
+        )
+        with pytest.raises(AgentAccessDeniedError) as denied:
+            mailer.messages.search_outbound(count=10, offset=0)
+    with ServerClient(READER, base_url=gateway.url) as reader:
+        found = reader.messages.search_outbound(count=10, offset=0)
+    with AccountClient(ACCOUNTANT, base_url=gateway.url) as accountant:
+        servers = accountant.servers.list(count=10, offset=0)
+    assert sent.message_id in [m.message_id for m in found.items]
+    assert "off on messages" in denied.value.message
+    assert servers.total_count == len(fake.fake.server_tokens())
+    assert _rows(gateway, after) == [
+        ("mailer", "send_email", "allowed", "ok"),
+        ("mailer", "search_outbound_messages", "denied", "not sent"),
+        ("reader", "search_outbound_messages", "allowed", "ok"),
+        ("accountant", "list_servers", "allowed", "ok"),
+    ]
+
+
+def test_an_unknown_key_is_refused_as_postmark_refuses_a_bad_token(
+    gateway: Running, fake: Any
+) -> None:
+    after = gateway.last_id()
+    stranger = ServerClient("not-an-agent-key", base_url=gateway.url)
+    with stranger, pytest.raises(InvalidTokenError) as refused:
+        stranger.messages.search_outbound(count=10, offset=0)
+    client = PostmarkClient(
+        server_token=fake.server_token, root_api_url=gateway.url + "/", logs_stream=io.StringIO()
+    )
+    try:
+        # Postmark's own token, sent as if it were a key: the gateway never forwards it.
+        with pytest.raises(ClientError) as real_token:
+            client.emails.send(**SEND)
+    finally:
+        client.session.close()
+    assert refused.value.status_code == 401 and refused.value.error_code == 10
+    assert real_token.value.error_code == 10
+    assert gateway.entries(after) == []
+
+
+def test_plain_httpx_reads_postmarks_answer_unchanged(gateway: Running, fake: Any) -> None:
+    headers = {"X-Postmark-Server-Token": READER, "Accept": "application/json"}
+    through = httpx.get(
+        gateway.url + "/messages/outbound", params={"count": 1, "offset": 0}, headers=headers
+    )
+    direct = httpx.get(
+        fake.url + "/messages/outbound",
+        params={"count": 1, "offset": 0},
+        headers={**headers, "X-Postmark-Server-Token": fake.server_token},
+    )
+    assert through.status_code == direct.status_code == 200
+    assert through.json()["TotalCount"] == direct.json()["TotalCount"]
+    assert through.headers["content-type"] == direct.headers["content-type"]
+    assert through.headers["x-request-id"].startswith("fake-")
+    # An error answer of Postmark's own (not the gateway's) comes back as it was.
+    missing = httpx.get(gateway.url + "/messages/outbound/nope/details", headers=headers)
+    assert missing.status_code == 422 and missing.json()["ErrorCode"] == 701
