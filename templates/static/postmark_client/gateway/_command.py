@@ -74,6 +74,14 @@ def _parser() -> argparse.ArgumentParser:
         default=READ_TIMEOUT,
         help=f"seconds a client has to send a request body (default {READ_TIMEOUT:g})",
     )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="a Host header value MCP clients may use (with its http/https Origin), beside the "
+        "listening address; repeat for each name the gateway is reached by",
+    )
     parser.add_argument("--no-mcp", action="store_true", help="do not serve MCP at /mcp")
     return parser
 
@@ -166,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{PROG}: warning: serving plain HTTP on {args.host}: agent keys cross the network "
             "unencrypted; give --certfile/--keyfile or put a TLS reverse proxy in front\n"
         )
-    allowed = [f"{args.host}:{port}", f"{host}:{port}"] + (
-        [f"localhost:{port}", f"127.0.0.1:{port}"] if args.host in _LOOPBACK else []
+    allowed = [f"{args.host}:{port}", f"{host}:{port}", *args.allow_host] + (
+        [f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"]
+        if args.host in _LOOPBACK
+        else []
     )
     app = build_app(
         policy,
