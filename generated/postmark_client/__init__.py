@@ -73,10 +73,10 @@ if TYPE_CHECKING:
         ServerClient,
     )
     from .errors import (
+        AgentAccessDeniedError,
         APIConnectionError,
         APIError,
         APITimeoutError,
-        AgentAccessDeniedError,
         BatchFailedError,
         ErrorCode,
         ForbiddenAttachmentTypeError,

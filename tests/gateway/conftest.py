@@ -1,131 +1,23 @@
-"""`postmark-gateway` as a real process on loopback, in front of the fake or a recording upstream."""
+"""Fixtures of the gateway tests: the fake, gateways in front of it or of a recorder, PostgreSQL."""
 
 from __future__ import annotations
 
-import json
-import os
-import selectors
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
-from postmark_client._audit import AuditEntry, AuditLog
-from postmark_client.access import hash_key
+from gateway_postgres import PostgresServer
+from gateway_support import (
+    RECORDED_ACCOUNT_TOKEN,
+    RECORDED_SERVER_TOKEN,
+    Recorder,
+    Running,
+    policy_text,
+    start_gateway,
+    stop,
+)
 from postmark_client.testing import FakePostmark
-
-MAILER = "mailer-key-0001"
-READER = "reader-key-0002"
-ACCOUNTANT = "accountant-key-0003"
-KEYS = {"mailer": MAILER, "reader": READER, "accountant": ACCOUNTANT}
-SEND = {
-    "From": "sender@example.com",
-    "To": "someone@example.com",
-    "Subject": "Hello",
-    "TextBody": "Hi there",
-}
-COMMAND = Path(sys.executable).parent / "postmark-gateway"
-START_SECONDS = 30.0
-
-
-def policy_text(audit: str = "audit.sqlite") -> str:
-    return f"""\
-audit = "{audit}"
-
-[agents.mailer]
-email = "full"
-recipients = ["*@example.com"]
-key_sha256 = "{hash_key(MAILER)}"
-
-[agents.reader]
-messages = "read"
-key_sha256 = "{hash_key(READER)}"
-
-[agents.accountant]
-servers = "read"
-key_sha256 = "{hash_key(ACCOUNTANT)}"
-"""
-
-
-@dataclass
-class Running:
-    """A gateway process: its URL, its audit log and the process itself."""
-
-    url: str
-    process: subprocess.Popen[str]
-    audit: Path
-    stderr: list[str] = field(default_factory=list)
-
-    def entries(self, after_id: int = 0) -> list[AuditEntry]:
-        log = AuditLog(self.audit)
-        try:
-            return log.entries(after_id=after_id)
-        finally:
-            log.close()
-
-    def last_id(self) -> int:
-        found = self.entries()
-        return found[-1].id if found else 0
-
-
-def _listening_line(process: subprocess.Popen[str]) -> tuple[str, list[str]]:
-    """The URL of the gateway's "listening on URL" line, waited for at most START_SECONDS."""
-    assert process.stderr is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + START_SECONDS
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stderr, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not selector.select(timeout=deadline - time.monotonic()):
-                break
-            line = process.stderr.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "listening on " in line:
-                return line.split("listening on ", 1)[1].split()[0], lines
-    process.kill()
-    raise AssertionError(f"postmark-gateway did not start: {''.join(lines)!r}")
-
-
-def start_gateway(
-    policy: Path,
-    upstream: str | None,
-    tokens: dict[str, str],
-    *args: str,
-) -> Running:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTMARK_")}
-    if upstream is not None:
-        env["POSTMARK_API_URL"] = upstream
-    if "server" in tokens:
-        env["POSTMARK_SERVER_TOKEN"] = tokens["server"]
-    if "account" in tokens:
-        env["POSTMARK_ACCOUNT_TOKEN"] = tokens["account"]
-    process = subprocess.Popen(
-        [str(COMMAND), "--policy", str(policy), "--port", "0", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    url, lines = _listening_line(process)
-    return Running(url, process, policy.parent / "audit.sqlite", lines)
-
-
-def stop(running: Running) -> None:
-    running.process.terminate()
-    try:
-        running.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        running.process.kill()
-        running.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -157,71 +49,17 @@ def gateway(fake: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run
         stop(running)
 
 
-# ---- an upstream that records what reaches it -------------------------------------------------
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    rows_when_received: list[AuditEntry]
-
-
-class Recorder:
-    """An upstream on loopback that records each request (and the audit rows present when it
-    arrived) and answers 200 `{"ErrorCode": 0, "Message": "OK"}`, or `body` when set."""
-
-    def __init__(self, audit: Path) -> None:
-        self.audit = audit
-        self.seen: list[Seen] = []
-        self.body: bytes | None = None
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                log = AuditLog(recorder.audit)
-                rows = log.entries()
-                log.close()
-                recorder.seen.append(
-                    Seen(self.command, self.path, dict(self.headers.items()), body, rows)
-                )
-                answer = recorder.body
-                if answer is None:
-                    answer = json.dumps({"ErrorCode": 0, "Message": "OK"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.send_header("X-Request-Id", "recorded-1")
-                self.send_header("Keep-Alive", "timeout=5")
-                self.end_headers()
-                self.wfile.write(answer)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-
-RECORDED_SERVER_TOKEN = "real-server-token-9999"
-RECORDED_ACCOUNT_TOKEN = "real-account-token-8888"
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session; where it cannot start, the tests fail."""
+    try:
+        server = PostgresServer()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        pytest.fail(f"PostgreSQL could not be started: {exc}")
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import (
+from gateway_support import (
     MAILER,
     READER,
     RECORDED_SERVER_TOKEN,

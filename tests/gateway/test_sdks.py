@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import postmark.sync
 import pytest
-from conftest import ACCOUNTANT, MAILER, READER, SEND, Running
+from gateway_support import ACCOUNTANT, MAILER, READER, SEND, Running
 from postmark_client.client import AccountClient, ServerClient
 from postmark_client.errors import AgentAccessDeniedError, ErrorCode, InvalidTokenError
 from postmarker.core import PostmarkClient

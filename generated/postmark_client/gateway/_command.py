@@ -11,12 +11,12 @@ import os
 import signal
 import socket
 import sys
-from pathlib import Path
 from types import FrameType
 from typing import Any, Final
 
 from .._meta import Token
 from .._spec import TOKEN_ENV_VARS
+from .._store import open_store
 from ..access import Policy, PolicyError
 from ._app import READ_TIMEOUT, Gateway
 
@@ -55,8 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--store",
-        help="where the audit log (and send quota counts) live: sqlite:///PATH or a file path "
-        "(default: the policy's `audit` file)",
+        help="where the audit log and send quota counts live: postgresql://USER@HOST/DB (shared "
+        "by several gateways; the `postgres` extra), sqlite:///PATH or a file path (default: "
+        "the policy's `audit` file)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="processes serving the one socket (default 1)"
@@ -91,17 +92,6 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _store_path(url: str) -> Path | str:
-    """The SQLite file a --store URL names, or the reason it cannot be used."""
-    if url.startswith(("postgresql://", "postgres://")):
-        return "PostgreSQL stores are not supported by this version (use sqlite:///PATH)"
-    if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite://"))
-    if "://" in url:
-        return f"unknown store {url.split('://', 1)[0]!r}: sqlite:///PATH or a file path"
-    return Path(url)
-
-
 def build_app(
     policy: Policy,
     tokens: dict[Token, str | None],
@@ -134,10 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     except PolicyError as exc:
         return _fail(f"policy file refused: {exc}")
     if args.store:
-        store = _store_path(args.store)
-        if isinstance(store, str):
-            return _fail(f"--store {args.store}: {store}")
-        policy.audit_path = store
+        try:
+            policy.use_store(open_store(args.store))
+        except (ValueError, ImportError) as exc:
+            return _fail(f"--store: {exc}")
     if args.workers < 1:
         return _fail(f"--workers must be 1 or more, got {args.workers}")
     if bool(args.certfile) != bool(args.keyfile):

@@ -52,6 +52,7 @@ from ._audit import AuditLog
 from ._meta import Operation, Reach
 from ._operations import OPERATIONS
 from ._spec import GROUPS
+from ._store import AuditStore
 from .errors import (
     APIConnectionError,
     APIError,
@@ -339,7 +340,7 @@ class Policy:
         self.attachments_dir = attachments_dir
         self.sha256 = sha256
         self.allow_all = allow_all
-        self._log: AuditLog | None = None
+        self._log: AuditStore | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
@@ -411,11 +412,17 @@ class Policy:
     # Questions ------------------------------------------------------------------------------
 
     @property
-    def log(self) -> AuditLog | None:
-        """The audit log the policy names (opened on first write)."""
+    def log(self) -> AuditStore | None:
+        """The audit log: the one given to `use_store`, else the file the policy names (opened
+        on first write)."""
         if self._log is None and self.audit_path is not None:
             self._log = AuditLog(self.audit_path)
         return self._log
+
+    def use_store(self, store: AuditStore) -> None:
+        """Write the audit log (and count send quotas) in `store` instead of the policy's file:
+        a `PostgresStore` shared by several gateway hosts."""
+        self._log = store
 
     def agent(self, name: str) -> Agent | None:
         return self.agents.get(name)
@@ -693,7 +700,7 @@ class AuditCall:
 
     __slots__ = ("_log", "_op", "_row")
 
-    def __init__(self, log: AuditLog | None, row_id: int, op: Operation) -> None:
+    def __init__(self, log: AuditStore | None, row_id: int, op: Operation) -> None:
         self._log = log
         self._row = row_id
         self._op = op

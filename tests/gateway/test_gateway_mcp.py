@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import mcp
 import pytest
-from conftest import MAILER, READER, Running, policy_text, start_gateway, stop
+from gateway_support import MAILER, READER, Running, policy_text, start_gateway, stop
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from postmark_client.access import Policy
