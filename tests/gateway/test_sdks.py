@@ -5,12 +5,25 @@ and the audit log holds both."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
 import postmark.sync
 import pytest
-from gateway_support import ACCOUNTANT, MAILER, READER, SEND, Running
+from gateway_support import (
+    ACCOUNTANT,
+    COMMAND,
+    MAILER,
+    READER,
+    SEND,
+    Running,
+    policy_text,
+    start_gateway,
+    stop,
+)
 from postmark_client.client import AccountClient, ServerClient
 from postmark_client.errors import AgentAccessDeniedError, ErrorCode, InvalidTokenError
 from postmarker.core import PostmarkClient
@@ -129,3 +142,36 @@ def test_plain_httpx_reads_postmarks_answer_unchanged(gateway: Running, fake: An
     # An error answer of Postmark's own (not the gateway's) comes back as it was.
     missing = httpx.get(gateway.url + "/messages/outbound/nope/details", headers=headers)
     assert missing.status_code == 422 and missing.json()["ErrorCode"] == 701
+
+
+def test_fake_upstream_and_the_documented_options(tmp_path: Path) -> None:
+    policy = tmp_path / "agents.toml"
+    policy.write_text(policy_text(), encoding="utf-8")
+    running = start_gateway(policy, None, {}, "--fake", "--workers", "2", "--no-mcp")
+    try:
+        with ServerClient(MAILER, base_url=running.url) as mailer:
+            sent = mailer.email.send(
+                from_="sender@example.com", to="a@example.com", subject="S", text_body="T"
+            )
+    finally:
+        stop(running)
+    assert sent.error_code == 0 and "2 workers" in running.stderr[-1]
+    shown = subprocess.run(
+        [str(COMMAND), "--help"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for option in ("--policy", "--port", "--host", "--store", "--workers", "--fake",
+                   "--certfile", "--keyfile", "--allow-host", "--read-timeout", "--no-mcp"):  # fmt: skip
+        assert option in shown and option in readme, option
+
+
+def test_no_token_and_no_fake_refuses_to_start(tmp_path: Path) -> None:
+    policy = tmp_path / "agents.toml"
+    policy.write_text(policy_text(), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTMARK_")}
+    done = subprocess.run(
+        [str(COMMAND), "--policy", str(policy), "--port", "0"],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "no Postmark token: set POSTMARK_SERVER_TOKEN" in done.stderr

@@ -467,7 +467,9 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     """A socket bound and listening on host:port (port 0 picks a free one), so the address can
     be said before the server runs and connections wait in the backlog; OSError if it cannot."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP by name: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+    # an answer written in two parts waits for the client's delayed ACK (40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
