@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import ssl
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,12 @@ def test_postmarker(gateway: Running, fake: Any) -> None:
         ("mailer", "send_email", "allowed", "ok"),
         ("mailer", "send_email", "denied", "not sent"),
     ]
+    shown = subprocess.run(
+        [str(COMMAND.with_name("postmark")), "audit", "--policy", str(gateway.audit.parent / "agents.toml"), "--agent", "mailer"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert "mailer sent one message (email.send)" in shown[-2] and "allowed" in shown[-2]
+    assert shown[-1].endswith(f"denied ({RULE})")
 
 
 def test_postmark_python(gateway: Running, fake: Any) -> None:
@@ -175,3 +182,30 @@ def test_no_token_and_no_fake_refuses_to_start(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "no Postmark token: set POSTMARK_SERVER_TOKEN" in done.stderr
+
+
+def test_https_with_certfile_and_keyfile(tmp_path: Path, fake: Any) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    policy = tmp_path / "agents.toml"
+    policy.write_text(policy_text(), encoding="utf-8")
+    tokens = {"server": fake.server_token}
+    running = start_gateway(
+        policy, fake.url, tokens, "--certfile", str(cert), "--keyfile", str(key), "--no-mcp"
+    )
+    try:
+        answer = httpx.post(
+            running.url + "/email",
+            json=SEND,
+            headers={"X-Postmark-Server-Token": MAILER},
+            verify=ssl.create_default_context(cafile=str(cert)),
+        )
+    finally:
+        stop(running)
+    assert running.url.startswith("https://127.0.0.1:")
+    assert answer.status_code == 200 and answer.json()["ErrorCode"] == 0
