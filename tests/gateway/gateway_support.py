@@ -121,6 +121,17 @@ def start_gateway(
     return Running(url, process, policy.parent / "audit.sqlite", lines, store)
 
 
+def refused_start(policy: Path) -> subprocess.CompletedProcess[str]:
+    """A gateway started without any POSTMARK_ variable, which must exit 2 at once."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTMARK_")}
+    done = subprocess.run(
+        [str(COMMAND), "--policy", str(policy), "--port", "0"],
+        capture_output=True, text=True, timeout=START_SECONDS, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    return done
+
+
 def stop(running: Running) -> None:
     running.process.terminate()
     try:

@@ -5,7 +5,6 @@ and the audit log holds both."""
 from __future__ import annotations
 
 import io
-import os
 import ssl
 import subprocess
 from pathlib import Path
@@ -22,6 +21,7 @@ from gateway_support import (
     SEND,
     Running,
     policy_text,
+    refused_start,
     start_gateway,
     stop,
 )
@@ -175,12 +175,7 @@ def test_fake_upstream_and_the_documented_options(tmp_path: Path) -> None:
 def test_no_token_and_no_fake_refuses_to_start(tmp_path: Path) -> None:
     policy = tmp_path / "agents.toml"
     policy.write_text(policy_text(), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTMARK_")}
-    done = subprocess.run(
-        [str(COMMAND), "--policy", str(policy), "--port", "0"],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
-    )  # fmt: skip
-    assert done.returncode == 2
+    done = refused_start(policy)
     assert "no Postmark token: set POSTMARK_SERVER_TOKEN" in done.stderr
 
 

@@ -105,7 +105,9 @@ class _Refused(Exception):
 class Gateway:
     """The ASGI app of `postmark-gateway`.
 
-    `tokens` are the gateway's real Postmark tokens by kind; `upstream` is where they go;
+    `tokens` are the gateway's real Postmark tokens by kind, `agent_tokens` the server token of
+    each agent the policy gives a `server_token` (it takes the place of `tokens["server"]`);
+    `upstream` is where they go;
     `mcp` (an ASGI app) answers under `/mcp`, with `mcp_lifespan` run for the app's lifetime.
     """
 
@@ -114,6 +116,7 @@ class Gateway:
         policy: Policy,
         *,
         tokens: Mapping[Token, str | None],
+        agent_tokens: Mapping[str, str] | None = None,
         upstream: str | None = None,
         read_timeout: float = READ_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -122,6 +125,7 @@ class Gateway:
     ) -> None:
         self.policy = policy
         self.tokens = dict(tokens)
+        self.agent_tokens = dict(agent_tokens or {})
         self.upstream = (upstream or DEFAULT_BASE_URL).rstrip("/")
         self.read_timeout = read_timeout
         self.mcp = mcp
@@ -192,7 +196,7 @@ class Gateway:
             raise _Refused(404, ErrorCode.RESOURCE_NOT_FOUND, f"No such endpoint: {scope['path']}")
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         agent = self._agent(op, headers)
-        token = self.tokens.get(op.token)
+        token = (op.token == "server" and self.agent_tokens.get(agent)) or self.tokens.get(op.token)
         if not token:
             raise _Refused(
                 502,

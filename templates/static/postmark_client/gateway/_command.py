@@ -19,6 +19,7 @@ from .._spec import TOKEN_ENV_VARS
 from .._store import open_store
 from ..access import Policy, PolicyError
 from ._app import READ_TIMEOUT, Gateway
+from ._tokens import TokenFileError, server_tokens
 
 __all__ = ["main"]
 
@@ -97,24 +98,25 @@ def build_app(
     tokens: dict[Token, str | None],
     upstream: str | None,
     *,
+    agent_tokens: dict[str, str] | None = None,
     read_timeout: float = READ_TIMEOUT,
     mcp: bool = True,
     allowed_hosts: list[str] | None = None,
 ) -> Gateway:
     """The gateway app, with MCP at /mcp unless `mcp` is False."""
-    if not mcp:
-        return Gateway(policy, tokens=tokens, upstream=upstream, read_timeout=read_timeout)
-    from ._mcp import mcp_app
+    options: dict[str, Any] = {
+        "tokens": tokens,
+        "agent_tokens": agent_tokens,
+        "upstream": upstream,
+        "read_timeout": read_timeout,
+    }
+    if mcp:
+        from ._mcp import mcp_app
 
-    app, lifespan = mcp_app(policy, tokens, upstream, allowed_hosts or [])
-    return Gateway(
-        policy,
-        tokens=tokens,
-        upstream=upstream,
-        read_timeout=read_timeout,
-        mcp=app,
-        mcp_lifespan=lifespan,
-    )
+        options["mcp"], options["mcp_lifespan"] = mcp_app(
+            policy, tokens, upstream, allowed_hosts or [], agent_tokens
+        )
+    return Gateway(policy, **options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,14 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         k: os.environ.get(v) or None for k, v in TOKEN_ENV_VARS.items()
     }
     upstream = os.environ.get(BASE_URL_ENV) or None
+    try:
+        agent_tokens = server_tokens(policy)
+    except TokenFileError as exc:
+        return _fail(f"server_tokens refused: {exc}")
     if args.fake:
+        agent_tokens = {}
         from ..testing import FakePostmark
 
         fake = FakePostmark(seed="demo")
         served = fake.serve("127.0.0.1", 0)
         tokens = {"server": fake.server_token, "account": fake.account_token}
         upstream = served.url
-    if not any(tokens.values()):
+    if not any(tokens.values()) and not agent_tokens:
         return _fail(
             f"no Postmark token: set {' and/or '.join(TOKEN_ENV_VARS.values())} in the gateway's "
             "environment (or give --fake)"
@@ -173,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         policy,
         tokens,
         upstream,
+        agent_tokens=agent_tokens,
         read_timeout=args.read_timeout,
         mcp=not args.no_mcp,
         allowed_hosts=allowed,

@@ -21,12 +21,20 @@ __all__ = ["mcp_app"]
 
 
 def mcp_app(
-    policy: Policy, tokens: dict[Token, str | None], upstream: str | None, hosts: list[str]
+    policy: Policy,
+    tokens: dict[Token, str | None],
+    upstream: str | None,
+    hosts: list[str],
+    agent_tokens: dict[str, str] | None = None,
 ) -> tuple[Any, Callable[[], AbstractAsyncContextManager[Any]]]:
     """The MCP ASGI app (answering Host values in `hosts` and their http(s) Origins only), and
     its lifespan, which the gateway runs for its own lifetime."""
     server = build_server(
-        policy, agent=None, tokens={str(k): v for k, v in tokens.items()}, base_url=upstream
+        policy,
+        agent=None,
+        tokens={str(k): v for k, v in tokens.items()},
+        base_url=upstream,
+        agent_tokens=agent_tokens,
     )
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,

@@ -167,9 +167,12 @@ class PostmarkTools:
         transport: Callable[[], Any] | None = None,
         default_sender: str | None = None,
         default_stream: str | None = None,
+        agent_tokens: Mapping[str, str] | None = None,
     ) -> None:
         self.policy = policy
         self.tokens = dict(tokens)
+        # The server token of each agent the policy gives a `server_token` (postmark-gateway).
+        self.agent_tokens = dict(agent_tokens or {})
         self.base_url = base_url
         self.transport = transport
         self.default_sender = default_sender
@@ -248,7 +251,9 @@ class PostmarkTools:
     def _client(self, agent: str, op: Operation) -> Any:
         key = (agent, op.token)
         if key not in self._clients:
-            token = self.tokens.get(op.token)
+            token = (op.token == "server" and self.agent_tokens.get(agent)) or self.tokens.get(
+                op.token
+            )
             if not token:
                 raise ToolError(
                     f"this server has no {op.token} token: set {TOKEN_ENV_VARS[op.token]} in its "
@@ -360,6 +365,7 @@ def build_server(
     transport: Callable[[], Any] | None = None,
     default_sender: str | None = None,
     default_stream: str | None = None,
+    agent_tokens: Mapping[str, str] | None = None,
 ) -> Server[Any]:
     """An MCP server for one agent (stdio, in process) or, with `agent=None`, for the agent
     each HTTP request authenticates as (see `serve_http`)."""
@@ -374,6 +380,7 @@ def build_server(
         transport=transport,
         default_sender=default_sender,
         default_stream=default_stream,
+        agent_tokens=agent_tokens,
     )
 
     def who() -> str:
