@@ -99,6 +99,11 @@ def add_agent_commands(groups: argparse._SubParsersAction[argparse.ArgumentParse
     audit.add_argument("--denied", action="store_true", help="only denied calls")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.add_argument("--follow", "-f", action="store_true", help="keep printing new entries")
+    audit.add_argument(
+        "--store",
+        help="read the log from this store (postgresql://..., as postmark-gateway --store) "
+        "instead of the policy's audit file",
+    )
     audit.set_defaults(run=_run_audit, command=audit)
 
 
@@ -139,15 +144,19 @@ def parse_since(text: str, now: float | None = None) -> float:
 
 
 def _run_audit(args: argparse.Namespace, *, max_polls: int | None = None) -> int:
-    from ._audit import AuditLog, dumps, sentence
+    from ._audit import dumps, sentence
+    from ._store import open_store
 
     path = args.policy or os.environ.get(POLICY_ENV)
     if not path:
         raise AgentUsageError(f"give --policy FILE (or set ${POLICY_ENV})")
     policy = _load(path)
-    if policy.audit_path is None:
+    if policy.audit_path is None and not args.store:
         raise AgentUsageError(f"{path} names no audit log")
-    log = AuditLog(policy.audit_path)
+    try:
+        log = open_store(args.store or str(policy.audit_path))
+    except (ValueError, ImportError) as exc:
+        raise AgentUsageError(f"--store: {exc}") from None
     since = parse_since(args.since) if args.since else None
     last, polls = 0, 0
     try:

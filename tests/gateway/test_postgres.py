@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from gateway_postgres import PostgresServer
 from gateway_support import (
+    COMMAND,
     MAILER,
     SEND,
     Recorder,
@@ -144,6 +146,12 @@ def test_a_killed_gateway_leaves_unknown_and_the_other_serves(
         (doomed.process.pid, "allowed", "unknown"),
         (other.process.pid, "allowed", "ok"),
     ]
+    shown = subprocess.run(
+        [str(COMMAND.with_name("postmark")), "audit", "--policy", str(policy), "--store", url],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert len(shown) == 2
+    assert shown[0].endswith("outcome unknown (the process ended before the answer was recorded)")
 
 
 def test_a_lost_store_refuses_calls_until_it_returns(
