@@ -18,7 +18,8 @@ class TokenFileError(ValueError):
 
 def server_tokens(policy: Policy) -> dict[str, str]:
     """Each agent's server token from the policy's `server_tokens` file (agents that name no
-    `server_token` are left out); TokenFileError naming the file and the server when one is missing."""
+    `server_token` are left out); TokenFileError naming the file and the server when one is
+    missing."""
     path = policy.server_tokens
     if path is None:
         return {}
