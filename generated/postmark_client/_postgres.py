@@ -37,6 +37,11 @@ _PG_SCHEMA: Final = _SCHEMA.replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIM
     " REAL ", " DOUBLE PRECISION "
 )
 _SCHEMA_LOCK: Final = 0x706F73746D61726B  # one key for every process creating the table
+# Agent keys kept beside the log, so every gateway host takes a key added (or revoked) once.
+_KEYS_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS agent_keys (key_sha256 TEXT PRIMARY KEY, agent TEXT NOT NULL,"
+    " added DOUBLE PRECISION NOT NULL)"
+)
 
 
 def _pg(sql: str) -> str:
@@ -79,6 +84,7 @@ class PostgresStore:
             db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             db.execute(_PG_SCHEMA)
             db.execute(_QUOTA_INDEX)
+            db.execute(_KEYS_SCHEMA)
         self._db, self._pid = db, os.getpid()
         return db
 
@@ -161,6 +167,32 @@ class PostgresStore:
             query += f" LIMIT {int(limit)}"
         rows = self._run(lambda db: db.execute(query, values).fetchall())
         return [AuditEntry(*row) for row in rows]
+
+    def agent_for_key_sha256(self, digest: str) -> str | None:
+        """The agent a key (by its SHA-256) was added for, or None."""
+        found = self._run(
+            lambda db: db.execute(
+                "SELECT agent FROM agent_keys WHERE key_sha256 = %s", (digest,)
+            ).fetchone()
+        )
+        return str(found[0]) if found else None
+
+    def add_key(self, agent: str, digest: str) -> None:
+        """Let a key (by its SHA-256) authenticate `agent` at every gateway using this store."""
+        self._run(
+            lambda db: db.execute(
+                "INSERT INTO agent_keys (key_sha256, agent, added) VALUES (%s, %s, %s)"
+                " ON CONFLICT (key_sha256) DO UPDATE SET agent = EXCLUDED.agent",
+                (digest, agent, time.time()),
+            )
+        )
+
+    def remove_key(self, digest: str) -> bool:
+        """Revoke a key; whether there was one."""
+        done = self._run(
+            lambda db: db.execute("DELETE FROM agent_keys WHERE key_sha256 = %s", (digest,))
+        )
+        return bool(done.rowcount)
 
     def close(self) -> None:
         with self._lock:

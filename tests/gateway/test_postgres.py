@@ -201,3 +201,38 @@ def test_the_quota_count_is_atomic_across_connections(postgres: PostgresServer) 
         store.close()
     assert len(refusals) == 8 * (SENDS // 4)
     assert refusals.count(None) == QUOTA
+
+
+def _keys(policy: Path, url: str, key: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(COMMAND), "--policy", str(policy), "--store", url, *args],
+        input=key + "\n", capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_keys_kept_in_the_store_reach_every_gateway(
+    two: tuple[Running, Running, str], tmp_path: Path
+) -> None:
+    first, second, url = two
+    policy = _policy(tmp_path)
+    key = "stored-key-0004"
+    headers = {"X-Postmark-Server-Token": key}
+    query = {"count": 1, "offset": 0}
+
+    def statuses() -> list[int]:
+        return [
+            httpx.get(g.url + "/messages/outbound", params=query, headers=headers).status_code
+            for g in (first, second)
+        ]
+
+    before = statuses()
+    added = _keys(policy, url, key, "--add-key", "reader")
+    during = statuses()
+    removed = _keys(policy, url, key, "--remove-key")
+    after = statuses()
+    assert added.returncode == 0 and "now authenticates reader" in added.stderr
+    assert key not in added.stderr
+    assert removed.returncode == 0
+    assert (before, during, after) == ([401, 401], [200, 200], [401, 401])
+    unknown = _keys(policy, url, key, "--add-key", "nobody-here")
+    assert unknown.returncode == 2 and "no agent 'nobody-here'" in unknown.stderr

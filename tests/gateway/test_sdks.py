@@ -168,7 +168,8 @@ def test_fake_upstream_and_the_documented_options(tmp_path: Path) -> None:
     ).stdout
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for option in ("--policy", "--port", "--host", "--store", "--workers", "--fake",
-                   "--certfile", "--keyfile", "--allow-host", "--read-timeout", "--no-mcp"):  # fmt: skip
+                   "--certfile", "--keyfile", "--allow-host", "--read-timeout", "--no-mcp",
+                   "--add-key", "--remove-key"):  # fmt: skip
         assert option in shown and option in readme, option
 
 

@@ -20,7 +20,7 @@ import httpx
 from .._base_client import api_error, connection_error, request_id_of
 from .._meta import Operation, Token
 from .._spec import DEFAULT_BASE_URL, TOKEN_ENV_VARS, TOKEN_HEADERS
-from ..access import AccessDeniedError, AgentAccess, AuditCall, Policy
+from ..access import AccessDeniedError, AgentAccess, AuditCall, Policy, hash_key
 from ..errors import ErrorCode
 from ..testing._wire import route
 
@@ -260,9 +260,22 @@ class Gateway:
                 )
             raise _Refused(401, ErrorCode.INVALID_API_TOKEN, refusal)
         agent = self.policy.agent_for_key(key.strip())
-        if agent is None:
-            raise _Refused(401, ErrorCode.INVALID_API_TOKEN, refusal)
-        return agent.name
+        if agent is not None:
+            return agent.name
+        # A key kept in the store (PostgreSQL) names an agent of the policy, which grants.
+        lookup = getattr(self.policy.log, "agent_for_key_sha256", None)
+        if lookup is not None:
+            try:
+                name = lookup(hash_key(key.strip()))
+            except Exception as exc:  # noqa: BLE001 - the store is gone: fail closed
+                raise _Refused(
+                    503,
+                    ErrorCode.GATEWAY_STORE_UNAVAILABLE,
+                    f"postmark-gateway cannot read its agent keys ({type(exc).__name__})",
+                ) from None
+            if name is not None and name in self.policy.agents:
+                return str(name)
+        raise _Refused(401, ErrorCode.INVALID_API_TOKEN, refusal)
 
     async def _store(self, work: Callable[..., T], *args: Any) -> T:
         """A call that writes the audit log, made inline: a row is a few hundred microseconds

@@ -12,14 +12,17 @@ import signal
 import socket
 import sys
 from types import FrameType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from .._meta import Token
 from .._spec import TOKEN_ENV_VARS
 from .._store import open_store
-from ..access import Policy, PolicyError
+from ..access import Policy, PolicyError, hash_key
 from ._app import READ_TIMEOUT, Gateway
 from ._tokens import TokenFileError, server_tokens
+
+if TYPE_CHECKING:
+    from .._postgres import PostgresStore
 
 __all__ = ["main"]
 
@@ -85,6 +88,18 @@ def _parser() -> argparse.ArgumentParser:
         "listening address; repeat for each name the gateway is reached by",
     )
     parser.add_argument("--no-mcp", action="store_true", help="do not serve MCP at /mcp")
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--add-key",
+        metavar="AGENT",
+        help="store the key read from standard input for AGENT in the --store PostgreSQL "
+        "database (every gateway using it takes the key), then exit",
+    )
+    keys.add_argument(
+        "--remove-key",
+        action="store_true",
+        help="revoke the key read from standard input in the --store database, then exit",
+    )
     return parser
 
 
@@ -134,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--workers must be 1 or more, got {args.workers}")
     if bool(args.certfile) != bool(args.keyfile):
         return _fail("--certfile and --keyfile go together")
-    if not any(agent.key_sha256 for agent in policy.agents.values()):
+    if args.add_key or args.remove_key:
+        return _keys(policy, args.add_key)
+    keys_kept = hasattr(policy.log, "agent_for_key_sha256")
+    if not keys_kept and not any(agent.key_sha256 for agent in policy.agents.values()):
         return _fail("no agent in the policy has a key_sha256: no agent could authenticate")
     tokens: dict[Token, str | None] = {
         k: os.environ.get(v) or None for k, v in TOKEN_ENV_VARS.items()
@@ -196,6 +214,31 @@ def main(argv: list[str] | None = None) -> int:
         _serve(app, sock, options)
         return 0
     return _supervise(app, sock, options, args.workers)
+
+
+def _keys(policy: Policy, agent: str | None) -> int:
+    """--add-key / --remove-key: the key from standard input, by its hash, in the store."""
+    if not hasattr(policy.log, "add_key"):
+        return _fail("--add-key and --remove-key need --store postgresql://...")
+    store = cast("PostgresStore", policy.log)
+    if agent is not None and agent not in policy.agents:
+        return _fail(f"--add-key: no agent {agent!r} in {policy.path}")
+    key = sys.stdin.readline().strip()
+    if not key:
+        return _fail("give the key on standard input (one line)")
+    try:
+        if agent is not None:
+            store.add_key(agent, hash_key(key))
+            sys.stderr.write(f"{PROG}: key \u2026{key[-4:]} now authenticates {agent}\n")
+        elif not store.remove_key(hash_key(key)):
+            return _fail(f"no key \u2026{key[-4:]} in the store")
+        else:
+            sys.stderr.write(f"{PROG}: key \u2026{key[-4:]} revoked\n")
+    except Exception as exc:  # noqa: BLE001 - said plainly, no traceback
+        return _fail(f"the store refused: {type(exc).__name__}: {exc}")
+    finally:
+        store.close()
+    return 0
 
 
 def _serve(app: Gateway, sock: socket.socket, options: dict[str, Any]) -> None:
