@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "TemplateNotFoundError": "errors",
     "TemplateLimitExceededError": "errors",
     "MessageStreamNotFoundError": "errors",
+    "AgentAccessDeniedError": "errors",
     "AsyncPage": "pagination",
     "SyncPage": "pagination",
     "BatchOutcome": "batch",
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
         ServerClient,
     )
     from .errors import (
+        AgentAccessDeniedError,
         APIConnectionError,
         APIError,
         APITimeoutError,
@@ -110,6 +112,7 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AccountClient",
+    "AgentAccessDeniedError",
     "AsyncAccountClient",
     "AsyncPage",
     "AsyncServerClient",

@@ -58,6 +58,7 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "AgentAccessDeniedError",
     "BatchFailedError",
     "ErrorCode",
     "ErrorCodeInfo",
@@ -333,6 +334,15 @@ class ErrorCode:
     STATS_FROM_DATE_TOO_OLD: Final = 1500
     """The stats FromDate is older than allowed. (unverified: known from third-party notes
     only)"""
+    AGENT_ACCESS_DENIED: Final = 9001
+    """postmark-gateway's access policy does not let this agent make this call; nothing was
+    sent to Postmark. Message names the rule."""
+    GATEWAY_UPSTREAM_FAILED: Final = 9002
+    """postmark-gateway could not reach Postmark, or lost the connection after forwarding;
+    the call may or may not have taken effect (the audit log says which it was)."""
+    GATEWAY_STORE_UNAVAILABLE: Final = 9003
+    """postmark-gateway cannot write its audit log, so it refuses every call (nothing was
+    sent); it serves again when the store returns."""
 
     @staticmethod
     def describe(code: int | None) -> ErrorCodeInfo | None:
@@ -849,6 +859,27 @@ _ERROR_CODES: Final[dict[int, ErrorCodeInfo]] = {
     1500: ErrorCodeInfo(
         1500, "StatsFromDateTooOld", "The stats FromDate is older than allowed.", None, False
     ),
+    9001: ErrorCodeInfo(
+        9001,
+        "AgentAccessDenied",
+        "postmark-gateway's access policy does not let this agent make this call; nothing was sent to Postmark. Message names the rule.",
+        422,
+        True,
+    ),
+    9002: ErrorCodeInfo(
+        9002,
+        "GatewayUpstreamFailed",
+        "postmark-gateway could not reach Postmark, or lost the connection after forwarding; the call may or may not have taken effect (the audit log says which it was).",
+        502,
+        True,
+    ),
+    9003: ErrorCodeInfo(
+        9003,
+        "GatewayStoreUnavailable",
+        "postmark-gateway cannot write its audit log, so it refuses every call (nothing was sent); it serves again when the store returns.",
+        503,
+        True,
+    ),
 }
 
 
@@ -900,6 +931,11 @@ class MessageStreamNotFoundError(UnprocessableEntityError):
     found."""
 
 
+class AgentAccessDeniedError(UnprocessableEntityError):
+    """ErrorCode 9001 (AgentAccessDenied): postmark-gateway's access policy does not let this
+    agent make this call; nothing was sent to Postmark. Message names the rule."""
+
+
 # ErrorCode -> (the HTTP status it comes with, its named class).
 _BY_CODE: Final[dict[int, tuple[int, type[APIError]]]] = {
     300: (422, InvalidEmailRequestError),
@@ -912,6 +948,7 @@ _BY_CODE: Final[dict[int, tuple[int, type[APIError]]]] = {
     1101: (422, TemplateNotFoundError),
     1105: (422, TemplateLimitExceededError),
     1226: (422, MessageStreamNotFoundError),
+    9001: (422, AgentAccessDeniedError),
 }
 
 

@@ -1,6 +1,6 @@
 """Benchmarks of postmark-codegen and postmark_client, side by side with their alternatives.
 
-    python tests/bench/run.py [--quick] [--only generate,import,calls,paging,access] [--profile]
+    python tests/bench/run.py [--quick] [--only generate,import,calls,paging,access,gateway] [--profile]
                               [--package DIR] [--write-readme]
 
 On first use it makes its own venv (tests/bench/.bench/venv) with requirements.txt and the
@@ -30,7 +30,7 @@ REPO = HERE.parents[1]
 VENV = HERE / ".bench" / "venv"
 STAMP = VENV / ".installed"
 README = HERE / "README.md"
-SECTIONS = ("generate", "import", "calls", "paging", "access")
+SECTIONS = ("generate", "import", "calls", "paging", "access", "gateway")
 START, END = "<!-- bench:figures:start -->", "<!-- bench:figures:end -->"
 
 
@@ -85,12 +85,14 @@ def _settings(quick: bool) -> dict[str, dict[str, Any]]:
             "import": {"runs": 12, "budget": 30},
             "calls": {"rounds": 10, "budget": 15},
             "access": {"rounds": 10, "budget": 15},
+            "gateway": {"rounds": 10, "budget": 20, "sends": 400},
         }
     return {
         "generate": {"runs": 7, "budget": 240},
         "import": {"runs": 40, "budget": 120},
         "calls": {"rounds": 40, "budget": 60},
         "access": {"rounds": 40, "budget": 60},
+        "gateway": {"rounds": 40, "budget": 60, "sends": 1000},
     }
 
 
@@ -174,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import bench_access
     import bench_calls
+    import bench_gateway
     import bench_generate
     import bench_import
     import bench_paging
@@ -217,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     if "access" in only:
         print("measuring access (policy check + audit row) ...", flush=True)
         bench_access.run(results, **settings["access"])
+    if "gateway" in only:
+        with loopback_server() as url:
+            print(f"measuring postmark-gateway in front of {url} ...", flush=True)
+            bench_gateway.run(results, url, **settings["gateway"])
     elapsed = time.monotonic() - started
     command = "python tests/bench/run.py" + (" --quick" if args.quick else "")
     print()

@@ -107,6 +107,11 @@ def add_agent_commands(groups: argparse._SubParsersAction[argparse.ArgumentParse
         help="print the log's id (for audit_log_id in the policy: a missing or replaced log is "
         "then refused, and quotas cannot be reset by removing it)",
     )
+    audit.add_argument(
+        "--store",
+        help="read the log from this store (postgresql://..., as postmark-gateway --store) "
+        "instead of the policy's audit file",
+    )
     audit.set_defaults(run=_run_audit, command=audit)
 
 
@@ -148,24 +153,35 @@ def parse_since(text: str, now: float | None = None) -> float:
 
 def _run_audit(args: argparse.Namespace, *, max_polls: int | None = None) -> int:
     from ._audit import AuditLog, dumps, sentence
+    from ._store import AuditStore, open_store
 
     path = args.policy or os.environ.get(POLICY_ENV)
     if not path:
         raise AgentUsageError(f"give --policy FILE (or set ${POLICY_ENV})")
     policy = _load(path)
-    if policy.audit_path is None:
+    if policy.audit_path is None and not args.store:
         raise AgentUsageError(f"{path} names no audit log")
-    if not policy.audit_path.exists():
-        sys.stderr.write(
-            f"postmark: error: no audit log at {policy.audit_path}: nothing was recorded there "
-            "yet, or it was removed\n"
-        )
-        return 1
-    log = AuditLog(policy.audit_path, log_id=policy.audit_log_id)
-    if args.log_id:
-        sys.stdout.write(log.log_id + "\n")
-        log.close()
-        return 0
+    if args.store:
+        if args.log_id:
+            raise AgentUsageError("--log-id is the id of a policy's audit file, not of --store")
+        try:
+            log: AuditStore = open_store(args.store)
+        except (ValueError, ImportError) as exc:
+            raise AgentUsageError(f"--store: {exc}") from None
+    else:
+        assert policy.audit_path is not None  # checked above
+        if not policy.audit_path.exists():
+            sys.stderr.write(
+                f"postmark: error: no audit log at {policy.audit_path}: nothing was recorded "
+                "there yet, or it was removed\n"
+            )
+            return 1
+        file_log = AuditLog(policy.audit_path, log_id=policy.audit_log_id)
+        if args.log_id:
+            sys.stdout.write(file_log.log_id + "\n")
+            file_log.close()
+            return 0
+        log = file_log
     since = parse_since(args.since) if args.since else None
     last, polls = 0, 0
     try:

@@ -21,10 +21,12 @@ that cannot search what others sent) or `full` (read and write), and denies ever
 Top-level keys: `audit`, `audit_log_id` (the id the log must carry: a missing or replaced log
 is then refused, see `postmark audit --log-id`), `record_addresses` (`domains`, the default;
 `full`; `none`; error text is stored by the same rule),
-`attachments_dir` (the folder the MCP server may read attachment files from). Agent keys: a
+`attachments_dir` (the folder the MCP server may read attachment files from), `server_tokens`
+(a TOML file of `name = "server token"` lines, read by postmark-gateway only). Agent keys: a
 level per group, `recipients`, `message_streams` (a list: the streams sends may use; a level
 string is the grant of the message streams group), `sends_per_hour`, `sends_per_day`,
-`key_sha256` (the SHA-256 of the agent's bearer key for `postmark-mcp --http`) and
+`key_sha256` (the SHA-256 of the agent's key for `postmark-mcp --http` and postmark-gateway),
+`server_token` (the name in `server_tokens` whose token the gateway uses for the agent) and
 `description`. Anything else is refused at load with its line, never read as "allow".
 
 Some operations act on a second group as well (`x-postmark-reaches` in the spec,
@@ -54,6 +56,7 @@ from ._audit import AuditLog, AuditLogError, redact
 from ._meta import Operation, Reach
 from ._operations import OPERATIONS
 from ._spec import GROUPS
+from ._store import AuditStore
 from .errors import (
     APIConnectionError,
     APIError,
@@ -92,9 +95,17 @@ _OPTIONS: Final = (
     "sends_per_hour",
     "sends_per_day",
     "key_sha256",
+    "server_token",
     "description",
 )
-_TOP_KEYS: Final = ("audit", "audit_log_id", "record_addresses", "attachments_dir", "agents")
+_TOP_KEYS: Final = (
+    "audit",
+    "audit_log_id",
+    "record_addresses",
+    "attachments_dir",
+    "server_tokens",
+    "agents",
+)
 _RECORD_ADDRESSES: Final = ("domains", "full", "none")
 _AGENT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DEFAULT_AUDIT: Final = "postmark-audit.sqlite"
@@ -163,6 +174,9 @@ class Agent:
     sends_per_hour: int | None = None
     sends_per_day: int | None = None
     key_sha256: str | None = None
+    server_token: str | None = None
+    """The server (a name in the policy's `server_tokens` file) whose token postmark-gateway
+    forwards this agent's server-token calls with; None: POSTMARK_SERVER_TOKEN."""
     description: str = ""
 
     def level(self, group: str) -> Level:
@@ -305,6 +319,10 @@ def _read_agent(reader: _Reader, name: str, table: Any) -> Agent:
             if not isinstance(value, str):
                 raise reader.error(where, "must be a string")
             options[item] = value
+        elif item == "server_token":
+            if not isinstance(value, str) or not value:
+                raise reader.error(where, "must be the name of a server in server_tokens")
+            options[item] = value
         else:
             raise reader.error(
                 where,
@@ -362,6 +380,7 @@ class Policy:
         audit_log_id: str | None = None,
         record_addresses: str = "domains",
         attachments_dir: Path | None = None,
+        server_tokens: Path | None = None,
         sha256: str = "",
         allow_all: bool = False,
     ) -> None:
@@ -371,9 +390,10 @@ class Policy:
         self.audit_log_id = audit_log_id
         self.record_addresses = record_addresses
         self.attachments_dir = attachments_dir
+        self.server_tokens = server_tokens
         self.sha256 = sha256
         self.allow_all = allow_all
-        self._log: AuditLog | None = None
+        self._log: AuditStore | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
@@ -418,6 +438,9 @@ class Policy:
         folder = data.get("attachments_dir")
         if folder is not None and (not isinstance(folder, str) or not folder):
             raise reader.error(("attachments_dir",), "must be a folder name")
+        tokens_file = data.get("server_tokens")
+        if tokens_file is not None and (not isinstance(tokens_file, str) or not tokens_file):
+            raise reader.error(("server_tokens",), "must be a file name (relative to the policy)")
         agents_table = data.get("agents", {})
         if not isinstance(agents_table, dict):
             raise reader.error(("agents",), "must be a table of agents ([agents.NAME])")
@@ -432,6 +455,11 @@ class Policy:
                 )
             folded[lower] = agent_name
             agents[agent_name] = _read_agent(reader, agent_name, table)
+            if agents[agent_name].server_token is not None and tokens_file is None:
+                raise reader.error(
+                    ("agents", agent_name, "server_token"),
+                    "names a server, but the policy has no server_tokens file",
+                )
         _one_agent_per_key(reader, agents)
         return cls(
             agents,
@@ -440,6 +468,7 @@ class Policy:
             audit_log_id=log_id,
             record_addresses=record,
             attachments_dir=(base / folder) if folder else None,
+            server_tokens=(base / tokens_file) if tokens_file else None,
             sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         )
 
@@ -452,11 +481,17 @@ class Policy:
     # Questions ------------------------------------------------------------------------------
 
     @property
-    def log(self) -> AuditLog | None:
-        """The audit log the policy names (opened on first write)."""
+    def log(self) -> AuditStore | None:
+        """The audit log: the one given to `use_store`, else the file the policy names (opened
+        on first write)."""
         if self._log is None and self.audit_path is not None:
             self._log = AuditLog(self.audit_path, log_id=self.audit_log_id)
         return self._log
+
+    def use_store(self, store: AuditStore) -> None:
+        """Write the audit log (and count send quotas) in `store` instead of the policy's file:
+        a `PostgresStore` shared by several gateway hosts."""
+        self._log = store
 
     def agent(self, name: str) -> Agent | None:
         return self.agents.get(name)
@@ -719,7 +754,7 @@ class AuditCall:
     __slots__ = ("_log", "_op", "_record", "_row")
 
     def __init__(
-        self, log: AuditLog | None, row_id: int, op: Operation, record: str = "domains"
+        self, log: AuditStore | None, row_id: int, op: Operation, record: str = "domains"
     ) -> None:
         self._log = log
         self._row = row_id

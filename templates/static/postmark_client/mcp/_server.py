@@ -180,9 +180,12 @@ class PostmarkTools:
         default_sender: str | None = None,
         default_stream: str | None = None,
         sent: SentResults | None = None,
+        agent_tokens: Mapping[str, str] | None = None,
     ) -> None:
         self.policy = policy
         self.tokens = dict(tokens)
+        # The server token of each agent the policy gives a `server_token` (postmark-gateway).
+        self.agent_tokens = dict(agent_tokens or {})
         self.base_url = base_url
         self.transport = transport
         self.default_sender = default_sender
@@ -295,7 +298,9 @@ class PostmarkTools:
     def _client(self, agent: str, op: Operation) -> Any:
         key = (agent, op.token)
         if key not in self._clients:
-            token = self.tokens.get(op.token)
+            token = (op.token == "server" and self.agent_tokens.get(agent)) or self.tokens.get(
+                op.token
+            )
             if not token:
                 raise ToolError(
                     f"this server has no {op.token} token: set {TOKEN_ENV_VARS[op.token]} in its "
@@ -460,6 +465,7 @@ def build_server(
     transport: Callable[[], Any] | None = None,
     default_sender: str | None = None,
     default_stream: str | None = None,
+    agent_tokens: Mapping[str, str] | None = None,
 ) -> Server[Any]:
     """An MCP server for one agent (stdio, in process) or, with `agent=None`, for the agent
     each HTTP request authenticates as (see `serve_http`)."""
@@ -474,6 +480,7 @@ def build_server(
         transport=transport,
         default_sender=default_sender,
         default_stream=default_stream,
+        agent_tokens=agent_tokens,
     )
 
     def who() -> str:
@@ -551,10 +558,14 @@ class BearerAuth:
             _current_agent.reset(token)
 
 
-def http_app(server: Server[Any], policy: Policy) -> Any:
-    """The streamable HTTP app at HTTP_PATH (stateless: each request carries its agent's key)."""
+def http_app(server: Server[Any], policy: Policy, transport_security: Any = None) -> Any:
+    """The streamable HTTP app at HTTP_PATH (stateless: each request carries its agent's key);
+    `transport_security` (the SDK's TransportSecuritySettings): the Host and Origin checks."""
     app = server.streamable_http_app(
-        streamable_http_path=HTTP_PATH, stateless_http=True, json_response=True
+        streamable_http_path=HTTP_PATH,
+        stateless_http=True,
+        json_response=True,
+        transport_security=transport_security,
     )
     return BearerAuth(app, policy)
 
@@ -563,7 +574,9 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     """A socket bound and listening on host:port (port 0 picks a free one), so the address can
     be said before the server runs and connections wait in the backlog; OSError if it cannot."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP by name: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+    # an answer written in two parts waits for the client's delayed ACK (40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
