@@ -53,6 +53,9 @@ STREAM_ENV: Final = "DEFAULT_MESSAGE_STREAM"
 BASE_URL_ENV: Final = "POSTMARK_API_URL"
 HTTP_PATH: Final = "/mcp"
 """Where `--http` serves the streamable HTTP endpoint."""
+HTTP_COMMAND: Final = "postmark-mcp --http"
+UNKNOWN_KEY: Final = "(unknown key)"
+"""The agent of an audit row for a request whose bearer key no agent has (no name can be one)."""
 _MAX_NAME: Final = 60
 _SENDER_FIELD: Final = "from"
 _STREAM_FIELD: Final = "message_stream"
@@ -518,7 +521,8 @@ def build_server(
 
 
 class BearerAuth:
-    """ASGI middleware: 401 unless `Authorization: Bearer KEY` hashes to an agent's key_sha256."""
+    """ASGI middleware: 401 unless `Authorization: Bearer KEY` hashes to an agent's key_sha256;
+    each refused request is recorded (as agent `UNKNOWN_KEY`), never its key."""
 
     def __init__(self, app: Any, policy: Policy) -> None:
         self.app = app
@@ -532,6 +536,7 @@ class BearerAuth:
         scheme, _, key = header.partition(" ")
         found = self.policy.agent_for_key(key.strip()) if scheme.lower() == "bearer" else None
         if found is None:
+            _unknown_agent(self.policy, UNKNOWN_KEY, "with this bearer key", HTTP_COMMAND)
             body = b'{"error":"invalid_token","error_description":"a valid bearer key is required"}'
             await send(
                 {
@@ -607,11 +612,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _unknown_agent(policy: Policy, agent: str) -> str:
+def _unknown_agent(
+    policy: Policy, agent: str, which: str | None = None, command: str = "postmark-mcp"
+) -> str:
     """A configuration error, said as such and recorded in the audit log."""
-    message = f"configuration error: no agent {agent!r} in the policy {policy.path}"
+    message = f"configuration error: no agent {which or repr(agent)} in the policy {policy.path}"
     try:
-        policy.access(agent).refuse("postmark-mcp", "", message, decision="denied")
+        policy.access(agent).refuse(command, "", message, decision="denied")
     except AuditLogError as exc:
         return f"{message}; {exc}"
     return message
