@@ -30,7 +30,7 @@ import httpx
 import mcp
 import pytest
 from postmark_client import AccountClient, ServerClient, cli
-from postmark_client._audit import AuditLog
+from postmark_client._audit import AuditLog, sentence
 from postmark_client._meta import Operation
 from postmark_client.access import Policy, hash_key
 from postmark_client.errors import PostmarkError
@@ -100,6 +100,8 @@ class Case:
 
 SEND = {"from": "sender@example.com", "subject": "Hi", "text_body": "Hello"}
 EVIL_HOOK = "https://evil.example/hook"
+FORGED = "broadcast\n2026-12-07 mailer sent an email: allowed (full on email); ok"
+"""A stream name that would print a second, forged row if the log printed it raw."""
 CASES = [
     Case(
         "quoted-display-name-holds-an-address",
@@ -173,6 +175,27 @@ CASES = [
             addresses="jane@example.com",
             reached=True,
         ),
+    ),
+    Case(
+        "a-stream-outside-the-policy-with-a-forged-line",
+        "mailer",
+        "email_send",
+        {**SEND, "to": "jane@example.com", "message_stream": FORGED},
+        Expect(
+            "denied",
+            False,
+            "is not one of outbound",
+            f"message stream {FORGED!r} is not one of outbound",
+            stream=FORGED,
+            addresses="jane@example.com",
+        ),
+    ),
+    Case(
+        "a-field-over-postmarks-limit",
+        "mailer",
+        "email_send",
+        {**SEND, "to": "jane@example.com", "tag": "x" * 1001},
+        Expect("invalid", False, "must be at most 1000 characters", "at most 1000 characters"),
     ),
     Case(
         "write-does-not-read",
@@ -506,5 +529,6 @@ def test_each_entry_point(entry: Entry, case: Case) -> None:
     assert (row.agent, row.operation) == entry.recorded(case.agent, op)
     assert row.decision == expect.decision and expect.rule in row.rule, row
     assert (row.stream, row.addresses) == (expect.stream, expect.addresses), row
+    assert "\n" not in sentence(row)  # what `postmark audit` prints: one line
     if expect.decision == "denied":
         assert row.outcome == "not sent"

@@ -59,6 +59,16 @@ _SENDER_FIELD: Final = "from"
 _STREAM_FIELD: Final = "message_stream"
 _IDEMPOTENCY_ARGUMENT: Final = "idempotency_key"  # of the send tools (generator/mcp_schema.py)
 
+# jsonschema's words for these repeat the whole value (into the audit row too): say the limit.
+_LIMITS: Final = {
+    "maxLength": "must be at most {} characters",
+    "minLength": "must be at least {} characters",
+    "maxItems": "must hold at most {} items",
+    "minItems": "must hold at least {} items",
+    "maxProperties": "must hold at most {} fields",
+    "pattern": "must match {!r}",
+}
+
 _current_agent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "postmark_mcp_agent", default=None
 )
@@ -293,7 +303,9 @@ class PostmarkTools:
         if errors:
             first = errors[0]
             where = ".".join(str(part) for part in first.absolute_path) or "arguments"
-            raise ToolError(f"invalid argument {where}: {first.message}")
+            said = _LIMITS.get(str(first.validator))
+            message = first.message if said is None else said.format(first.validator_value)
+            raise ToolError(f"invalid argument {where}: {message}")
 
     def _client(self, agent: str, op: Operation) -> Any:
         key = (agent, op.token)
