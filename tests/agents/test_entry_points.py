@@ -18,6 +18,7 @@ import io
 import itertools
 import json
 import keyword
+import signal
 import subprocess
 import sys
 import threading
@@ -490,15 +491,22 @@ ENTRIES: dict[str, type[Entry]] = {
 }
 
 
+@contextlib.contextmanager
+def served_world(folder: Path) -> Iterator[World]:
+    """The policy in `folder`, its audit log, and a fake Postmark served on loopback."""
+    path = folder / "agents.toml"
+    path.write_text(POLICY.format(**{a: hash_key(k) for a, k in KEYS.items()}), encoding="utf-8")
+    fake = FakePostmark()
+    with fake.serve("127.0.0.1", 0) as served:
+        yield World(Policy.load(path), fake, served.url.rstrip("/"))
+
+
 @pytest.fixture(scope="module", params=list(ENTRIES))
 def entry(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Entry]:
-    path = tmp_path_factory.mktemp(request.param) / "agents.toml"
-    path.write_text(POLICY.format(**{a: hash_key(k) for a, k in KEYS.items()}), encoding="utf-8")
-    fake = FakePostmark()
-    with fake.serve("127.0.0.1", 0) as served:
-        found = ENTRIES[request.param](World(Policy.load(path), fake, served.url.rstrip("/")))
+    with served_world(tmp_path_factory.mktemp(request.param)) as world:
+        found = ENTRIES[request.param](world)
         try:
             yield found
         finally:
@@ -532,3 +540,16 @@ def test_each_entry_point(entry: Entry, case: Case) -> None:
     assert "\n" not in sentence(row)  # what `postmark audit` prints: one line
     if expect.decision == "denied":
         assert row.outcome == "not sent"
+
+
+def test_a_server_stopped_by_sigterm_records_the_outcome_of_its_last_call(tmp_path: Path) -> None:
+    with served_world(tmp_path) as world:
+        server = Http(world)
+        try:
+            sent = server.call("mailer", _BY_NAME["email_send"], {**SEND, "to": "jane@example.com"})
+        finally:
+            server.close()  # SIGTERM at once: before the outcome's delayed write
+    assert sent.ok, sent
+    [row] = world.log.entries()
+    assert (row.decision, row.outcome) == ("allowed", "ok")
+    assert server.process.returncode == 128 + signal.SIGTERM

@@ -16,8 +16,10 @@ import contextvars
 import json
 import mimetypes
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -634,6 +636,12 @@ def _unknown_agent(
     return message
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM ends the server through SystemExit, so that the audit log writes the outcomes
+    it still holds at exit (uvicorn raises the signal again after its graceful shutdown)."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
 
@@ -674,6 +682,8 @@ def main(argv: list[str] | None = None) -> int:
         default_sender=os.environ.get(SENDER_ENV) or None,
         default_stream=os.environ.get(STREAM_ENV) or None,
     )
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if args.http:
         import uvicorn
 
