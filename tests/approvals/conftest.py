@@ -18,23 +18,11 @@ assert _spec is not None and _spec.loader is not None
 _gateway = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_gateway)
 
+from approvals_support import Clock
 from postmark_client._store import AuditStore, open_store
 
 fake = _gateway.fake
 postgres = _gateway.postgres
-
-
-class Clock:
-    """A Unix time that moves only when a test moves it."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import Clock
+from approvals_support import Clock
 from postmark_client._approvals import TTL, ApprovalError, Approvals, approval_url
 from postmark_client._audit import sentence
 from postmark_client._store import AuditStore, open_store

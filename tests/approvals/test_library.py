@@ -6,9 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Clock
+from approvals_support import Clock
 from postmark_client._approvals import Approvals
-from postmark_client.access import AccessDeniedError, ApprovalRequiredError, Policy, PolicyError
+from postmark_client.access import (
+    AccessDeniedError,
+    ApprovalRequiredError,
+    Policy,
+    PolicyError,
+    describe,
+    matrix_json,
+)
 from postmark_client.client import ServerClient
 from postmark_client.testing import FakePostmark
 
@@ -111,3 +118,15 @@ def test_bad_approval_keys_are_refused_with_their_line(line: str, where: str, sa
 def test_a_bad_console_url_is_refused() -> None:
     with pytest.raises(PolicyError, match=r"agents.toml:1: console_url: must be an http"):
         Policy.loads('console_url = "gateway:8030"\n', path="agents.toml")
+
+
+def test_describe_and_matrix_json_show_what_waits_for_approval() -> None:
+    text = '[agents.mailer]\nemail = "full"\napprove = ["email.send_bulk", "email.send"]\n'
+    policy = Policy.loads(text + "approve_over_recipients = 100\n")
+    assert (
+        "  held for a person's approval: email.send; email.send_bulk; sends to more than 100 "
+        "recipients" in describe(policy).splitlines()
+    )
+    data = matrix_json(policy)["mailer"]
+    assert data["approve"] == ["email.send", "email.send_bulk"]
+    assert data["approve_over_recipients"] == 100
