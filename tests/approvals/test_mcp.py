@@ -80,6 +80,9 @@ def _approve(tmp_path: Path) -> None:
 
 async def test_without_elicitation_a_tool_error_names_the_url(served: str, tmp_path: Path) -> None:
     async with _client(served) as client:
+        described = {tool.name: tool.description for tool in (await client.list_tools()).tools}
+        assert "wait for a person's approval" in (described["email_send"] or "")
+        assert "wait for a person's approval" not in (described["email_send_batch"] or "")
         waiting = await client.call_tool("email_send", SEND)
         assert waiting.is_error
         assert "waiting for approval at " in _text(waiting)

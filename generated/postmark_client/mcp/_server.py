@@ -119,6 +119,11 @@ def _describe(op: Operation, allow_all: bool, agent: Agent | None = None) -> str
     else:
         parts.append("Changes data; never repeated automatically (a send is never re-sent).")
     parts.extend(_second_groups(op, agent))
+    if agent is not None and op.id in agent.approve:
+        parts.append(
+            "This agent's calls of it wait for a person's approval: the first answer names the "
+            "approval page; once approved there, the identical call goes through once."
+        )
     for limit in op.limits:
         if limit.description:
             parts.append(f"Limit: {limit.description}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -177,15 +178,17 @@ class _SQLite:
         self.path = path
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._pid = 0
 
     def _connect(self) -> sqlite3.Connection:
-        if self._db is None:
+        # After a fork (gateway workers) the parent's connection stays the parent's.
+        if self._db is None or self._pid != os.getpid():
             db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=30.0
             )
             db.execute("PRAGMA busy_timeout = 30000")
             db.executescript(_SCHEMA)
-            self._db = db
+            self._db, self._pid = db, os.getpid()
         return self._db
 
     def transaction(self, work: Callable[[Run], T]) -> T:
@@ -213,9 +216,9 @@ class _SQLite:
 
     def close(self) -> None:
         with self._lock:
-            if self._db is not None:
+            if self._db is not None and self._pid == os.getpid():
                 self._db.close()
-                self._db = None
+            self._db = None
 
 
 class _Postgres:
