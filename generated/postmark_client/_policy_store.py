@@ -620,13 +620,16 @@ _CSV_FIELDS: Final = (
 _FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, escaped: bool) -> str:
+    """A CSV cell: a number as it is; text escaped (unless it is already) and kept from being
+    read as a formula."""
     if value is None:
         return ""
-    if isinstance(value, list):
-        value = ",".join(value)
-    text = escape(str(value)) if not isinstance(value, (int, float)) else str(value)
-    return "'" + text if text.startswith(_FORMULA) and not isinstance(value, (int, float)) else text
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = ",".join(value) if isinstance(value, list) else str(value)
+    text = text if escaped else escape(text)
+    return "'" + text if text.startswith(_FORMULA) else text
 
 
 def export_csv(entries: Iterable[AuditEntry]) -> str:
@@ -638,7 +641,7 @@ def export_csv(entries: Iterable[AuditEntry]) -> str:
     writer.writerow(_CSV_FIELDS)
     for entry in entries:
         data = entry.to_json()
-        writer.writerow([_cell(data.get(field)) for field in _CSV_FIELDS])
+        writer.writerow([_cell(data.get(field), field == "sentence") for field in _CSV_FIELDS])
     return out.getvalue()
 
 
