@@ -809,6 +809,9 @@ def _row_problem(
     entry: AuditEntry, prev: str, previous_id: int | None, outcome: tuple[Any, ...] | None
 ) -> str | None:
     """Why a row breaks the chain, or None."""
+    if entry.prev != prev:
+        after = f"row {previous_id}" if previous_id is not None else "the start of the log"
+        return f"it does not follow {after} (a row was removed, added or reordered here)"
     shown = (entry.outcome, entry.error_code, entry.detail, entry.request_id)
     if outcome is not None:
         if shown != outcome:
@@ -823,11 +826,8 @@ def _row_problem(
         entry.token, entry.stream, entry.recipients, entry.domains, entry.addresses,
         entry.messages, entry.decision, entry.rule, begun, entry.policy_hash, entry.pid,
     )  # fmt: skip
-    if chain_hash(str(entry.prev), values) != entry.hash:
+    if chain_hash(prev, values) != entry.hash:
         return "its columns do not match its hash (edited after it was written)"
-    if entry.prev != prev:
-        after = f"row {previous_id}" if previous_id is not None else "the start of the log"
-        return f"it does not follow {after} (a row was removed, added or reordered here)"
     return None
 
 
