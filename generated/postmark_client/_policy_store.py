@@ -81,6 +81,7 @@ _SET: Final = (
     "UPDATE policy_agents SET settings = ?, version = version + 1 WHERE name = ? AND version = ?"
 )
 _REMOVE: Final = "DELETE FROM policy_agents WHERE name = ? AND version = ?"
+_ANY_KEY: Final = "SELECT 1 FROM agent_keys LIMIT 1"
 
 
 class EditRefused(Exception):
@@ -298,9 +299,14 @@ class PolicySource:
         """`"file"` or `"store"`: which one is the source of truth."""
         return self._where
 
-    def keys_kept(self) -> bool:
-        """Whether keys can live in the store (`create_key` and the gateway's key lookup)."""
-        return self._store is not None
+    def could_authenticate(self) -> bool:
+        """Whether an agent could sign in to a gateway now or later: the store is the source
+        (keys are made there), or an agent has a key in the file or in the store."""
+        if self._where == "store" or any(a.key_sha256 for a in self._policy.agents.values()):
+            return True
+        if self._store is None:
+            return False
+        return self._store.tables(lambda t: t.execute(_ANY_KEY).fetchone() is not None)
 
     @property
     def version(self) -> int:

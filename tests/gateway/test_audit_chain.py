@@ -71,8 +71,8 @@ def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Log]:
 
 
 def test_an_untouched_log_verifies(log: Log) -> None:
-    assert log.verify() == (0, f"ok: {ROWS} rows, chain intact (last hash "
-                            f"{log.store.entries()[-1].hash})\n")  # fmt: skip
+    assert log.verify() == (0, (f"ok: {ROWS} rows, chain intact (last hash "
+                            f"{log.store.entries()[-1].hash})\n"))  # fmt: skip
     assert [e.outcome for e in log.store.entries()] == [
         "ok", "ok", "ok", "not sent", "ok", "ok"
     ]  # fmt: skip
@@ -105,11 +105,13 @@ TAMPERING: dict[str, tuple[list[str], int, str]] = {
         "its outcome is not the one recorded",
     ),
     "outcome reset to unknown": (
-        ["UPDATE calls SET outcome = 'unknown', detail = NULL, request_id = NULL WHERE id = 3",
-         "DELETE FROM outcomes WHERE call = 3"],
+        [
+            "UPDATE calls SET outcome = 'unknown', detail = NULL, request_id = NULL WHERE id = 3",
+            "DELETE FROM outcomes WHERE call = 3",
+        ],
         6,
         "outcome record 3 does not follow the one before it",
-    ),  # fmt: skip
+    ),
     "hash removed": (["UPDATE calls SET hash = NULL WHERE id = 5"], 5, "carries no hash"),
 }
 
@@ -144,4 +146,3 @@ def test_verify_without_a_log_says_so(tmp_path: Path) -> None:
     done = postmark("audit", "verify", "--policy", str(tmp_path / "agents.toml"))
     assert done.returncode != 0 and "no audit log" in done.stderr
     assert "Traceback" not in done.stderr
-

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -76,7 +76,7 @@ def test_the_file_source_refuses_every_edit(store: PolicyTables, tmp_path: Path)
     source = PolicySource.from_file(policy)
     assert source.where() == "file"
     assert source.agent(MAILER).grants["bounces"] == "read"
-    edits = [
+    edits: list[Callable[[], object]] = [
         lambda: source.set_level("ada", MAILER, "bounces", "full", 0),
         lambda: source.set_narrowing("ada", MAILER, expected_version=0, sends_per_hour=5),
         lambda: source.add_agent("ada", "new-bot"),
@@ -226,8 +226,10 @@ def test_keys_are_shown_once_rotated_and_revoked(source: PolicySource) -> None:
     sentences = [sentence(r) for r in source.entries(agent="support-bot", decision="admin")]
     assert sentences == [
         f"admin ada created key {hash_key(key)[:12]} for support-bot",
-        f"admin ada rotated the keys of support-bot: new key {hash_key(new)[:12]}, "
-        "1 old key revoked",
+        (
+            f"admin ada rotated the keys of support-bot: new key {hash_key(new)[:12]}, "
+            "1 old key revoked"
+        ),
         f"admin ada revoked 1 key of support-bot ({hash_key(new)[:12]})",
     ]
 

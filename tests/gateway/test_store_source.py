@@ -10,10 +10,19 @@ from typing import Any
 import httpx
 import pytest
 from gateway_postgres import PostgresServer
-from gateway_support import MAILER, SEND, Running, policy_text, start_gateway, stop
+from gateway_support import (
+    MAILER,
+    SEND,
+    Running,
+    policy_text,
+    refused_start,
+    start_gateway,
+    stop,
+)
+from postmark_client._audit import AuditLog
 from postmark_client._policy_store import PolicySource
 from postmark_client._store import PolicyTables, open_store
-from postmark_client.access import Policy
+from postmark_client.access import Policy, hash_key
 
 QUERY = {"count": 1, "offset": 0}
 
@@ -49,7 +58,9 @@ def gateways(
 
 def _statuses(running: list[Running], key: str) -> list[int]:
     return [
-        httpx.post(g.url + "/email", json=SEND, headers={"X-Postmark-Server-Token": key}).status_code
+        httpx.post(
+            g.url + "/email", json=SEND, headers={"X-Postmark-Server-Token": key}
+        ).status_code
         for g in running
     ]
 
@@ -70,26 +81,35 @@ def test_an_edit_in_the_store_holds_at_every_gateway_at_its_next_call(
     assert all("off on email" in a.json()["Message"] for a in answers)
 
 
+def _reads(running: list[Running], key: str) -> list[int]:
+    headers = {"X-Postmark-Server-Token": key}
+    return [
+        httpx.get(g.url + "/messages/outbound", params=QUERY, headers=headers).status_code
+        for g in running
+    ]
+
+
 def test_keys_made_in_the_store_open_and_close_every_gateway(
     gateways: tuple[list[Running], PolicySource],
 ) -> None:
     running, source = gateways
     key = source.create_key("ada", "reader")
-    headers = {"X-Postmark-Server-Token": key}
-    assert [
-        httpx.get(g.url + "/messages/outbound", params=QUERY, headers=headers).status_code
-        for g in running
-    ] == [200] * len(running)
+    assert _reads(running, key) == [200] * len(running)
     new = source.rotate_key("ada", "reader")
-    for old_or_new, status in ((key, 401), (new, 200)):
-        headers = {"X-Postmark-Server-Token": old_or_new}
-        assert [
-            httpx.get(g.url + "/messages/outbound", params=QUERY, headers=headers).status_code
-            for g in running
-        ] == [status] * len(running)
+    assert _reads(running, key) == [401] * len(running)
+    assert _reads(running, new) == [200] * len(running)
     source.remove_agent("ada", "reader", source.agent("reader").version)
-    headers = {"X-Postmark-Server-Token": new}
-    assert [
-        httpx.get(g.url + "/messages/outbound", params=QUERY, headers=headers).status_code
-        for g in running
-    ] == [401] * len(running)
+    assert _reads(running, new) == [401] * len(running)
+
+
+def test_a_gateway_no_agent_could_sign_in_to_refuses_to_start(tmp_path: Path) -> None:
+    policy = tmp_path / "agents.toml"
+    policy.write_text('audit = "audit.sqlite"\n\n[agents.bot]\nemail = "full"\n', encoding="utf-8")
+    assert "no agent could authenticate" in refused_start(policy).stderr
+    log = AuditLog(tmp_path / "audit.sqlite")
+    try:
+        log.add_key("bot", hash_key("bot-key-0005"))
+    finally:
+        log.close()
+    # With a key in the store it gets as far as the tokens it lacks.
+    assert "no Postmark token" in refused_start(policy).stderr
