@@ -44,7 +44,7 @@ from typing import Any, Final, Literal, TypeVar, cast
 from ._audit import ADMIN, AuditEntry, ChainReport, Tables, dumps, escape, read_chain
 from ._spec import GROUPS
 from ._store import KEY_ADD, KEY_REMOVE, KEYS_OF, KEYS_REMOVE_OF, PolicyTables
-from .access import LEVELS, Agent, Level, Policy, PolicyError, _read_agent, _Reader, hash_key
+from .access import Agent, Level, Policy, PolicyError, _read_agent, _Reader, _suggest, hash_key
 
 __all__ = [
     "UNCHANGED",
@@ -384,15 +384,11 @@ class PolicySource:
         self, admin: str, agent: str, group: str, level: str, expected_version: int
     ) -> AgentSettings:
         """Give `agent` this level (off, read, write, full) on `group`."""
+        # The level is checked by the policy file's rules; a group must be one (not an option).
         if group not in GROUPS:
             raise PolicyError(
                 STORE, None, f"agents.{agent}.{group}",
-                f"unknown group {group!r}: one of {', '.join(GROUPS)}",
-            )  # fmt: skip
-        if level not in LEVELS:
-            raise PolicyError(
-                STORE, None, f"agents.{agent}.{group}",
-                f"unknown level {level!r}: one of {', '.join(LEVELS)}",
+                f"unknown group {group!r}: one of {', '.join(GROUPS)}{_suggest(group, GROUPS)}",
             )  # fmt: skip
 
         def change(table: dict[str, Any]) -> str:

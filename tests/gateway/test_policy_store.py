@@ -156,7 +156,16 @@ def test_the_second_of_two_edits_from_the_same_version_is_refused(
     ("edit", "key", "says"),
     [
         (lambda s, v: s.set_level("ada", MAILER, "bouncez", "full", v), "bouncez", "group"),
-        (lambda s, v: s.set_level("ada", MAILER, "bounces", "fulll", v), "bounces", "level"),
+        (
+            lambda s, v: s.set_level("ada", MAILER, "bounces", "fulll", v),
+            "bounces",
+            "unknown level 'fulll': one of off, read, write, full (did you mean 'full'?)",
+        ),
+        (
+            lambda s, v: s.set_level("ada", MAILER, "recipients", "read", v),
+            "recipients",
+            "unknown group 'recipients'",
+        ),
         (
             lambda s, v: s.set_narrowing("ada", MAILER, expected_version=v, recipients=["x"]),
             "recipients",
