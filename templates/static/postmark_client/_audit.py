@@ -570,7 +570,7 @@ class AuditLog(KeyTable):
         assert cursor is not None
         cursor.execute("BEGIN IMMEDIATE")
         try:
-            self._write_pending(cursor)
+            self._write_pending(cursor.execute)
             refusal = None
             counted = bool(messages) and quota != (None, None)
             if counted:
@@ -594,11 +594,11 @@ class AuditLog(KeyTable):
         self._indexed = self._indexed or counted
         return row_id, refusal
 
-    def _write_pending(self, cursor: sqlite3.Cursor) -> None:
+    def _write_pending(self, run: Run) -> None:
         pending, self._pending = self._pending, []
         try:
             if pending:
-                record_outcomes(cursor.execute, pending, self._name)
+                record_outcomes(run, pending, self._name)
         except BaseException:
             self._pending = pending + self._pending
             raise
@@ -640,21 +640,7 @@ class AuditLog(KeyTable):
         with self._lock:
             if not self._pending or self._pid != os.getpid():
                 return
-            db = self._connect()
-            self._check_file()
-            cursor = self._cursor
-            assert cursor is not None
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                try:
-                    self._write_pending(cursor)
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        cursor.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise AuditLogError(self.path, str(exc)) from None
+            self._transaction(lambda tables: self._write_pending(tables.execute), write=True)
 
     # Reading ----------------------------------------------------------------------------
 
@@ -685,23 +671,27 @@ class AuditLog(KeyTable):
         the policy, the keys and the chain's reading use it. AuditLogError when the file
         cannot be used."""
         with self._lock:
-            db = self._connect()
-            self._check_file()
-            cursor = db.cursor()
+            return self._transaction(work, write=write, single=single)
+
+    def _transaction(self, work: Callable[[Tables], T], *, write: bool, single: bool = False) -> T:
+        """`tables`' work, under the lock."""
+        db = self._connect()
+        self._check_file()
+        cursor = db.cursor()
+        try:
+            if single:
+                return work(_SqliteTables(cursor))
+            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                if single:
-                    return work(_SqliteTables(cursor))
-                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    result = work(_SqliteTables(cursor))
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        cursor.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise AuditLogError(self.path, str(exc)) from None
-            return result
+                result = work(_SqliteTables(cursor))
+                cursor.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    cursor.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise AuditLogError(self.path, str(exc)) from None
+        return result
 
     def close(self) -> None:
         """Write what is pending, then close the connection."""
