@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 import pytest
 from approvals_support import Clock
 from postmark_client._approvals import TTL, ApprovalError, Approvals, approval_url
 from postmark_client._audit import sentence
-from postmark_client._store import AuditStore, open_store
+from postmark_client._policy_store import verify
+from postmark_client._store import AuditStore, PolicyTables, open_store
 
 BODY = {"body": {"From": "a@example.com", "To": "b@example.com", "TextBody": "x"}, "path": {}}
 RACERS = 8
@@ -45,6 +47,8 @@ def test_hold_approve_use_once(store: AuditStore, clock: Clock) -> None:
         f"mailer's call to send one message (email.send): approved (approval {held.id} by ada)",
         f"mailer's call to send one message (email.send): used (approval {held.id} by ada)",
     ]
+    # The approval steps are rows of the one hash chain, as every other decision.
+    assert verify(cast(PolicyTables, store)).intact
 
 
 def test_a_second_decision_is_refused(store: AuditStore, clock: Clock) -> None:
