@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from generator import naming
+from generator import naming, reading
 from generator.layout import assign_modules
 from generator.loader import Spec, dotted
 from generator.model import (
@@ -94,42 +94,37 @@ def _is_required_group(node: Any) -> bool:
 
 
 def _resource(value: Any, location: str) -> dict[str, Any] | None:
-    """`x-postmark-resource` as given (its keys are for the fake's generic behaviour), or None."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
+    """`x-postmark-resource` as the fake reads it, or None (validate has checked its keys)."""
+    if value is not None and not isinstance(value, dict):
         raise BuildError(f"{location}.x-postmark-resource", "must be a mapping")
-    filters = value.get("filters") or {}
-    return {
-        "collection": value.get("collection"),
-        "action": value.get("action"),
-        "id": value.get("id"),
-        "id_param": value.get("id-param"),
-        "list": value.get("list"),
-        "filters": [[str(k), str(v)] for k, v in dict(filters).items()],
-    }
+    return reading.resource(value)
 
 
 def _reaches(value: Any, location: str) -> list[Reach]:
     """`x-postmark-reaches` as records (validate has checked every name in it)."""
-    if value is None:
-        return []
-    where = f"{location}.x-postmark-reaches"
-    if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
-        raise BuildError(where, "must be a list of {group, access, fields?}")
-    return [
-        Reach(
-            group=str(entry.get("group")),
-            access=entry.get("access"),
-            fields=[str(name) for name in entry.get("fields") or []],
+    entries = reading.reaches(value)
+    if entries is None:
+        raise BuildError(
+            f"{location}.x-postmark-reaches", "must be a list of {group, access, fields?}"
         )
-        for entry in value
-    ]
+    return [Reach(group=group, access=access, fields=fields) for group, access, fields in entries]
 
 
 def _text(value: Any) -> str:
     """A description as one tidy string (YAML block scalars end with a newline)."""
     return str(value).strip() if value is not None else ""
+
+
+def _python_name(wire: str, node: dict[str, Any], location: str) -> str:
+    """The Python name of a property or parameter (validate reports the same problems, located)."""
+    try:
+        name = reading.python_name_of(wire, node)
+    except reading.NameProblem as exc:
+        where = f"{location}.x-python-name" if exc.at_override else location
+        raise BuildError(where, exc.message) from None
+    if not naming.is_identifier(name):
+        raise BuildError(location, f"{name!r} is not a valid Python name (set x-python-name)")
+    return name
 
 
 _BUILTIN_TYPES = frozenset({"list", "dict", "str", "int", "float", "bool"})
@@ -442,12 +437,7 @@ class _Builder:
     ) -> Field:
         if not isinstance(prop, dict):
             raise BuildError(location, "a property must be a schema mapping")
-        try:
-            name = naming.python_name(wire, prop.get("x-python-name"))
-        except ValueError as exc:
-            raise BuildError(location, str(exc)) from None
-        if not naming.is_identifier(name):
-            raise BuildError(location, f"{name!r} is not a valid Python name (set x-python-name)")
+        name = _python_name(wire, prop, location)
         if name in _BUILTIN_TYPES:
             # A dataclass field `str` would hide the type `str` in the rest of the class body.
             name += "_"
@@ -482,7 +472,7 @@ class _Builder:
             maximum=plain.get("maximum"),
             format=plain.get("format"),
             example=prop.get("example", target.get("example")),
-            secret=prop.get("x-postmark-secret") is True,
+            secret=reading.is_secret(prop),
         )
 
     # ---- groups and operations ------------------------------------------------------------------
@@ -491,7 +481,7 @@ class _Builder:
         groups = []
         for index, tag in enumerate(self.root.get("tags") or []):
             location = f"tags.{index}"
-            name = tag.get("x-python-name") or naming.snake_case(tag["name"])
+            name = reading.group_name(tag) or naming.snake_case(tag["name"])
             if not naming.is_identifier(name):
                 raise BuildError(
                     f"{location}.x-python-name", f"{name!r} is not a valid Python name"
@@ -583,11 +573,11 @@ class _Builder:
         op_id = raw.get("operationId")
         if not isinstance(op_id, str) or not naming.is_identifier(op_id):
             raise BuildError(f"{location}.operationId", "needs a snake_case operationId")
-        tags = raw.get("tags") or []
-        if len(tags) != 1 or tags[0] not in by_tag:
+        tag = reading.the_tag(raw)
+        if tag not in by_tag:
             raise BuildError(f"{location}.tags", "needs exactly one tag declared under tags")
-        group = by_tag[tags[0]]
-        name = raw.get("x-python-name") or op_id
+        group = by_tag[tag]
+        name = reading.method_name(raw) or op_id
         if not naming.is_identifier(name):
             raise BuildError(f"{location}.x-python-name", f"{name!r} is not a valid Python name")
         _, scheme = self.security_scheme(raw, location)
@@ -603,7 +593,7 @@ class _Builder:
             self.build_limit(entry, f"{location}.x-postmark-limits.{i}")
             for i, entry in enumerate(raw.get("x-postmark-limits") or [])
         ]
-        batch = bool(raw.get("x-postmark-batch"))
+        batch = reading.is_batch(raw)
         if batch and body is not None:
             self.attach_batch_items(body, limits, location)
         idempotency = _idempotency(raw.get("x-postmark-idempotency"), location)
@@ -669,14 +659,7 @@ class _Builder:
         for (where, wire), (param, param_location) in entries.items():
             if where not in ("path", "query"):
                 continue  # headers and cookies are the client core's business
-            try:
-                name = naming.python_name(wire, param.get("x-python-name"))
-            except ValueError as exc:
-                raise BuildError(param_location, str(exc)) from None
-            if not naming.is_identifier(name):
-                raise BuildError(
-                    param_location, f"{name!r} is not a valid Python name (set x-python-name)"
-                )
+            name = _python_name(wire, param, param_location)
             if name in names:
                 raise BuildError(param_location, f"{wire} and {names[name]} both become {name!r}")
             names[name] = wire

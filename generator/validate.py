@@ -22,9 +22,10 @@ from urllib.parse import quote
 
 import yaml
 
-from generator import naming
+from generator import naming, reading
 from generator.loader import Spec, SpecLoadError, dotted, iter_refs, load_spec
 from generator.prose import SCHEMA_LIST, SCHEMA_MAP, SCHEMA_ONE
+from generator.reading import PAGING_KEYS, REACH_KEYS, RESOURCE_KEYS
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -45,8 +46,6 @@ ACTS_ON = (
 LIMIT_UNITS = ("bytes", "items", "addresses", "templates")
 LIMIT_SCOPES = ("message", "request", "server")
 ERROR_RESPONSES = ("401", "422", "429", "500", "503")
-PAGING_KEYS = ("count", "offset", "items", "total", "max-count", "max-reachable")
-REACH_KEYS = ("group", "access", "fields")
 JSON = "application/json"
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -709,7 +708,7 @@ def check_tag_declarations(c: Checker) -> Iterator[Problem]:
                 f"{tag['name']!r} is also the name of tags.{names[tag['name']]}",
             )
         names.setdefault(tag.get("name"), index)
-        name = tag.get("x-python-name")
+        name = reading.group_name(tag)
         if not tag.get("description"):
             yield c.at(("tags", index), f"tag {tag.get('name')!r} has no description")
         if name is None:
@@ -755,9 +754,10 @@ def check_operation_security(c: Checker) -> Iterator[Problem]:
         if scheme not in c.security_schemes:
             yield c.on(op, "security", message=f"{scheme!r} is not a declared security scheme")
             continue
-        tags = sequence(op.node.get("tags"))
-        tag = c.tags.get(tags[0]) if len(tags) == 1 and isinstance(tags[0], str) else None
-        needed = mapping(tag).get("x-postmark-token")
+        tag_name = reading.the_tag(op.node)
+        needed = mapping(c.tags.get(tag_name) if tag_name is not None else None).get(
+            "x-postmark-token"
+        )
         given = mapping(c.security_schemes[scheme]).get("x-postmark-token")
         own = op.node.get("x-postmark-token")  # an operation may need the other token than its tag
         if own is not None and own not in TOKENS:
@@ -770,7 +770,7 @@ def check_operation_security(c: Checker) -> Iterator[Problem]:
         elif own is None and needed in TOKENS and given in TOKENS and given != needed:
             yield c.on(
                 op, "security",
-                message=f"{scheme!r} carries the {given} token but tag {tags[0]!r} needs the {needed} token",
+                message=f"{scheme!r} carries the {given} token but tag {tag_name!r} needs the {needed} token",
             )  # fmt: skip
 
 
@@ -1237,9 +1237,7 @@ def check_reaches(c: Checker) -> Iterator[Problem]:
     """x-postmark-reaches: each entry names another group, `read` or `write`, and optionally
     top-level request body fields; a read operation writes nowhere."""
     groups = [
-        name
-        for tag in c.tags.values()
-        if isinstance(name := tag.get("x-python-name"), str) and name
+        name for tag in c.tags.values() if isinstance(name := reading.group_name(tag), str) and name
     ]
     for op in c.operations:
         if "x-postmark-reaches" not in op.node:
@@ -1252,12 +1250,8 @@ def check_reaches(c: Checker) -> Iterator[Problem]:
                 message="must be a non-empty list of {group, access, fields?}",
             )
             continue
-        tags = sequence(op.node.get("tags"))
-        own = (
-            mapping(c.tags.get(tags[0])).get("x-python-name")
-            if tags and isinstance(tags[0], str)
-            else None
-        )
+        tag_name = reading.the_tag(op.node)
+        own = reading.group_name(mapping(c.tags.get(tag_name) if tag_name is not None else None))
         seen: set[str] = set()
         for index, entry in enumerate(entries):
             at = ("x-postmark-reaches", index)
@@ -1363,8 +1357,8 @@ def check_python_names(c: Checker) -> Iterator[Problem]:
     """x-python-name of operations: present, a non-keyword identifier, unique within the group."""
     first: dict[tuple[Any, str], Operation] = {}
     for op in c.operations:
-        name = op.node.get("x-python-name")
-        group = (sequence(op.node.get("tags")) or [None])[0]
+        name = reading.method_name(op.node)
+        group = reading.the_tag(op.node)
         if name is None:
             yield c.on(op, message="x-python-name (the method name in its group) is missing")
         elif not _is_identifier(name):
@@ -1499,13 +1493,13 @@ def check_reserved_names(c: Checker) -> Iterator[Problem]:
     (naming.MODEL_RESERVED, RESOURCE_RESERVED, CLIENT_RESERVED, ARGUMENT_RESERVED)."""
     for op in c.operations:
         yield from _reserved(
-            c, op.file, op.parts + ("x-python-name",), op.node.get("x-python-name"),
+            c, op.file, op.parts + ("x-python-name",), reading.method_name(op.node),
             naming.RESOURCE_RESERVED, "is already used by the generated resource classes; "
             "choose another x-python-name",
         )  # fmt: skip
     for index, tag in enumerate(sequence(c.root.get("tags"))):
         yield from _reserved(
-            c, c.root_file, ("tags", index, "x-python-name"), mapping(tag).get("x-python-name"),
+            c, c.root_file, ("tags", index, "x-python-name"), reading.group_name(mapping(tag)),
             naming.CLIENT_RESERVED, "is already used by the generated client classes; "
             "choose another x-python-name",
         )  # fmt: skip
@@ -1527,23 +1521,14 @@ def _reserved(
 def _python_name(
     c: Checker, file: Path, parts: tuple[Any, ...], wire: Any, holder: dict[str, Any]
 ) -> tuple[str | None, list[Problem]]:
-    """The Python name naming.py gives a property or parameter, or the problems that stop it."""
-    override = holder.get("x-python-name")
-    if override is not None:
-        if not isinstance(override, str) or not override.isidentifier():
-            where = parts + ("x-python-name",)
-            return None, [c.problem(file, where, f"{override!r} is not a valid Python identifier")]
-        if keyword.iskeyword(override):
-            where = parts + ("x-python-name",)
-            return None, [c.problem(file, where, f"{override!r} is a Python keyword")]
+    """The Python name build gives a property or parameter, or the problems that stop it."""
     if not isinstance(wire, str):
         return None, []
     try:
-        return naming.python_name(wire, override), []
-    except ValueError:
-        return None, [
-            c.problem(file, parts, f"cannot derive a Python name from {wire!r}; set x-python-name")
-        ]
+        return reading.python_name_of(wire, holder), []
+    except reading.NameProblem as exc:
+        where = parts + ("x-python-name",) if exc.at_override else parts
+        return None, [c.problem(file, where, exc.message)]
 
 
 def _property_names(c: Checker) -> Iterator[Problem]:
@@ -1605,14 +1590,14 @@ def _argument_names(c: Checker) -> Iterator[Problem]:
             elif name in naming.ARGUMENT_RESERVED:
                 yield c.problem(op.file, location, f"the Python name {name!r} {why}")
         body = c.json_schema_of(op.node.get("requestBody"), op.file)
-        if op.node.get("x-postmark-batch") is True or (
+        if reading.is_batch(op.node) or (
             "object" not in _schema_type(body) and "properties" not in mapping(body)
         ):
             continue  # a batch or an array body is the one argument `messages`
         for wire, prop in c.properties(body).items():
             try:
-                name = naming.python_name(wire, mapping(prop).get("x-python-name"))
-            except (ValueError, TypeError):
+                name = reading.python_name_of(str(wire), mapping(prop))
+            except reading.NameProblem:
                 continue  # _property_names reports it where the field is written
             if name in naming.ARGUMENT_RESERVED:
                 yield c.on(
@@ -1833,7 +1818,6 @@ def check_release_notes(c: Checker) -> Iterator[Problem]:
 
 
 RESOURCE_ACTIONS = ("create", "list", "get", "edit", "delete", "archive", "unarchive")
-RESOURCE_KEYS = ("collection", "action", "id", "id-param", "list", "filters")
 
 
 def check_resource(c: Checker) -> Iterator[Problem]:
