@@ -110,6 +110,16 @@ def _reaches(value: Any, location: str) -> list[Reach]:
     return [Reach(group=group, access=access, fields=fields) for group, access, fields in entries]
 
 
+def _record_type(post: dict[str, Any], key: str, location: str) -> str:
+    """The webhook's RecordType, from its `post` (validate has checked it is the webhook's key)."""
+    record_type = reading.record_type(post)
+    if record_type != key:
+        raise BuildError(
+            f"{location}.post", f"x-postmark-record-type is {record_type!r}, must be {key!r}"
+        )
+    return key
+
+
 def _text(value: Any) -> str:
     """A description as one tidy string (YAML block scalars end with a newline)."""
     return str(value).strip() if value is not None else ""
@@ -144,9 +154,7 @@ class _Builder:
         self.root = spec.root
         self.components = self.root.get("components") or {}
         self.schemas: dict[str, Any] = self.components.get("schemas") or {}
-        self.open_enums = (self.root.get("x-postmark-enums") or {}).get(
-            "responses", "open"
-        ) == "open"
+        self.open_enums = (reading.open_enums(self.root) or {}).get("responses", "open") == "open"
         # Generated type names -> what they are, to catch collisions between named and derived types.
         self.names: dict[str, str] = {}
         self.enums: dict[str, EnumType] = {}
@@ -314,7 +322,7 @@ class _Builder:
                 UnionVariant(
                     model=variant_name,
                     value=value,
-                    detect_by=variant_schema.get("x-postmark-detect-by"),
+                    detect_by=reading.detect_by(variant_schema),
                 )
             )
         return UnionType(
@@ -493,7 +501,7 @@ class _Builder:
                     name=name,
                     class_name=class_name,
                     async_class_name="Async" + class_name,
-                    token=tag.get("x-postmark-token", "server"),
+                    token=reading.token(tag) or "server",
                     description=_text(tag.get("description")),
                 )
             )
@@ -529,7 +537,9 @@ class _Builder:
                     )
                 ids[op.id] = location
                 group = self.group_for(op, by_tag[op.tag], groups)
-                if any(other.name == op.name for other in group.operations):
+                # Per tag, whatever the token: the CLI (`postmark <group> <method>`) and the MCP
+                # tool names (`<group>_<method>`) put a group's operations of both tokens together.
+                if any(other.tag == op.tag and other.name == op.name for other in operations):
                     raise BuildError(
                         f"{location}.x-python-name",
                         f"{op.name!r} is already a method of group {group.name!r}",
@@ -583,7 +593,7 @@ class _Builder:
         _, scheme = self.security_scheme(raw, location)
         hint = naming.pascal_case(op_id)
         parameters = self.build_parameters(path, raw, shared_params, hint, location)
-        paging_raw = raw.get("x-postmark-paging")
+        paging_raw = reading.paging(raw)
         page_params = (paging_raw.get("count"), paging_raw.get("offset")) if paging_raw else ()
         for param in parameters:
             param.is_filter = param.location == "query" and param.wire not in page_params
@@ -591,12 +601,12 @@ class _Builder:
         response = self.build_response(raw, hint, location)
         limits = [
             self.build_limit(entry, f"{location}.x-postmark-limits.{i}")
-            for i, entry in enumerate(raw.get("x-postmark-limits") or [])
+            for i, entry in enumerate(reading.limits(raw) or [])
         ]
         batch = reading.is_batch(raw)
         if batch and body is not None:
             self.attach_batch_items(body, limits, location)
-        idempotency = _idempotency(raw.get("x-postmark-idempotency"), location)
+        idempotency = _idempotency(reading.idempotency(raw), location)
         op = Operation(
             id=op_id,
             const_name=naming.constant_name(op_id),
@@ -605,12 +615,11 @@ class _Builder:
             tag=group.tag,
             method=method.upper(),
             path=path,
-            token=scheme.get("x-postmark-token", group.token),
+            token=reading.token(scheme) or group.token,
             token_header=scheme.get("name", ""),
-            access=raw.get("x-postmark-access", "read" if method == "get" else "write"),
-            acts_on=raw.get("x-postmark-acts-on", ""),
-            retry_safe=raw.get("x-postmark-retry", "safe" if method == "get" else "unsafe")
-            == "safe",
+            access=reading.access(raw) or ("read" if method == "get" else "write"),
+            acts_on=reading.acts_on(raw) or "",
+            retry_safe=(reading.retry(raw) or ("safe" if method == "get" else "unsafe")) == "safe",
             summary=_text(raw.get("summary")),
             description=_text(raw.get("description")),
             spec_path=location,
@@ -619,10 +628,10 @@ class _Builder:
             body=body,
             response=response,
             limits=limits,
-            webhook_event=raw.get("x-postmark-webhook-event"),
+            webhook_event=reading.webhook_event(raw),
             batch=batch,
-            resource=_resource(raw.get("x-postmark-resource"), location),
-            reaches=_reaches(raw.get("x-postmark-reaches"), location),
+            resource=_resource(reading.resource_value(raw), location),
+            reaches=_reaches(reading.reaches_value(raw), location),
             idempotency_metadata=idempotency[0],
             reconcile_with=idempotency[1],
             error_statuses=sorted(
@@ -633,7 +642,7 @@ class _Builder:
         )
         if paging_raw:
             op.paging = self.build_paging(op, paging_raw, f"{location}.x-postmark-paging")
-        op.default_stream = raw.get("x-postmark-default-stream")
+        op.default_stream = reading.default_stream(raw)
         if op.default_stream is not None and body is not None:
             op.messages_field = body.batch_field or self._recipients_field(body)
         return op
@@ -1100,9 +1109,7 @@ class _Builder:
         clients: dict[str, Client] = {}
         for group in groups:
             if group.token not in clients:
-                matching = [
-                    n for n, s in schemes.items() if s.get("x-postmark-token") == group.token
-                ]
+                matching = [n for n, s in schemes.items() if reading.token(s) == group.token]
                 scheme_name = matching[0] if matching else None
                 if scheme_name is None:
                     raise BuildError(
@@ -1144,20 +1151,20 @@ class _Builder:
             events.append(
                 WebhookEvent(
                     key=key,
-                    record_type=post.get("x-postmark-record-type", key),
+                    record_type=_record_type(post, key, location),
                     model=model,
                     summary=_text(post.get("summary")),
                     description=_text(post.get("description")),
                     spec_path=location,
                     example=media.get("example"),
-                    detect_by=raw_schema.get("x-postmark-detect-by"),
+                    detect_by=reading.detect_by(raw_schema),
                 )
             )
         return events
 
     def build_error_codes(self) -> list[ErrorCodeInfo]:
         codes = []
-        for index, entry in enumerate(self.components.get("x-postmark-error-codes") or []):
+        for index, entry in enumerate(reading.error_codes(self.components) or []):
             location = f"components.x-postmark-error-codes.{index}"
             try:
                 name = str(entry["name"])
@@ -1182,7 +1189,7 @@ class _Builder:
 
     def build_release_notes(self) -> list[ReleaseNote]:
         notes = []
-        for entry in self.root.get("x-postmark-release-notes") or []:
+        for entry in reading.release_notes(self.root) or []:
             notes.append(
                 ReleaseNote(
                     date=str(entry.get("date", "")),
@@ -1196,7 +1203,7 @@ class _Builder:
 
 def _query_prefix(param: dict[str, Any], schema: dict[str, Any], location: str) -> str | None:
     """`x-postmark-query-prefix`: an object query parameter sent as `<prefix><key>=<value>`."""
-    prefix = param.get("x-postmark-query-prefix")
+    prefix = reading.query_prefix(param)
     if prefix is None:
         return None
     if not isinstance(prefix, str) or not prefix or param.get("in") != "query":

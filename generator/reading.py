@@ -29,7 +29,7 @@ class NameProblem(ValueError):
 
 def python_name_of(wire: str, node: Mapping[str, Any]) -> str:
     """The Python name of a property or parameter: its `x-python-name`, else its snake_case."""
-    override = node.get(PYTHON_NAME)
+    override = python_name(node)
     if override is not None:
         if not isinstance(override, str) or not override.isidentifier():
             raise NameProblem(f"{override!r} is not a valid Python identifier", True)
@@ -45,12 +45,12 @@ def python_name_of(wire: str, node: Mapping[str, Any]) -> str:
 
 def group_name(tag: Mapping[str, Any]) -> Any:
     """A tag's group name in Python (`client.<name>`): its `x-python-name`, as written."""
-    return tag.get(PYTHON_NAME)
+    return python_name(tag)
 
 
 def method_name(operation: Mapping[str, Any]) -> Any:
     """An operation's method name in its group: its `x-python-name`, as written."""
-    return operation.get(PYTHON_NAME)
+    return python_name(operation)
 
 
 def the_tag(operation: Mapping[str, Any]) -> str | None:
@@ -63,12 +63,12 @@ def the_tag(operation: Mapping[str, Any]) -> str | None:
 
 def is_batch(operation: Mapping[str, Any]) -> bool:
     """`x-postmark-batch: true`: the body is the messages, sent as one argument `messages`."""
-    return operation.get("x-postmark-batch") is True
+    return batch(operation) is True
 
 
 def is_secret(prop: Mapping[str, Any]) -> bool:
     """`x-postmark-secret: true`: the value is kept out of logs and reprs."""
-    return prop.get("x-postmark-secret") is True
+    return secret(prop) is True
 
 
 def resource(value: Any) -> dict[str, Any] | None:
@@ -101,3 +101,133 @@ def reaches(value: Any) -> list[tuple[str, Any, list[str]]] | None:
         )
         for entry in value
     ]
+
+
+# ---- the other extensions: each key is read here and nowhere else ------------------------------
+# Each reader returns the value as written (None when absent); validate says what is wrong with it,
+# build turns the checked value into the model.
+
+ACCESS = "x-postmark-access"
+ACTS_ON = "x-postmark-acts-on"
+RETRY = "x-postmark-retry"
+TOKEN = "x-postmark-token"
+PAGING = "x-postmark-paging"
+LIMITS = "x-postmark-limits"
+BATCH = "x-postmark-batch"
+IDEMPOTENCY = "x-postmark-idempotency"
+QUERY_PREFIX = "x-postmark-query-prefix"
+DEFAULT_STREAM = "x-postmark-default-stream"
+WEBHOOK_EVENT = "x-postmark-webhook-event"
+RECORD_TYPE = "x-postmark-record-type"
+DETECT_BY = "x-postmark-detect-by"
+RESOURCE = "x-postmark-resource"
+REACHES = "x-postmark-reaches"
+SECRET = "x-postmark-secret"
+OPEN_ENUMS = "x-postmark-enums"
+ERROR_CODES = "x-postmark-error-codes"
+RELEASE_NOTES = "x-postmark-release-notes"
+
+
+def value(node: Any, key: str) -> Any:
+    """The extension `key` of a spec mapping as written, or None (absent, or not a mapping)."""
+    return node.get(key) if isinstance(node, Mapping) else None
+
+
+def access(operation: Any) -> Any:
+    """`x-postmark-access` of an operation: `read` or `write`."""
+    return value(operation, ACCESS)
+
+
+def acts_on(operation: Any) -> Any:
+    """`x-postmark-acts-on` of an operation: what it acts on (`email`, `template`, ...)."""
+    return value(operation, ACTS_ON)
+
+
+def retry(operation: Any) -> Any:
+    """`x-postmark-retry` of an operation: `safe` or `unsafe` to send again."""
+    return value(operation, RETRY)
+
+
+def token(node: Any) -> Any:
+    """`x-postmark-token` of a tag, a security scheme or an operation: `server` or `account`."""
+    return value(node, TOKEN)
+
+
+def paging(operation: Any) -> Any:
+    """`x-postmark-paging` of an operation: a mapping of PAGING_KEYS."""
+    return value(operation, PAGING)
+
+
+def limits(operation: Any) -> Any:
+    """`x-postmark-limits` of an operation: a list of {name, max, unit, scope, field?}."""
+    return value(operation, LIMITS)
+
+
+def batch(operation: Any) -> Any:
+    """`x-postmark-batch` of an operation as written (`is_batch` says whether it is on)."""
+    return value(operation, BATCH)
+
+
+def idempotency(operation: Any) -> Any:
+    """`x-postmark-idempotency` of a send: {metadata, search}."""
+    return value(operation, IDEMPOTENCY)
+
+
+def query_prefix(parameter: Any) -> Any:
+    """`x-postmark-query-prefix` of an object query parameter."""
+    return value(parameter, QUERY_PREFIX)
+
+
+def default_stream(operation: Any) -> Any:
+    """`x-postmark-default-stream` of a sending operation: the stream a message lands on."""
+    return value(operation, DEFAULT_STREAM)
+
+
+def webhook_event(operation: Any) -> Any:
+    """`x-postmark-webhook-event` of an operation: the webhook it configures."""
+    return value(operation, WEBHOOK_EVENT)
+
+
+def record_type(webhook_post: Any) -> Any:
+    """`x-postmark-record-type` of a webhook: on its `post` (spec/CONVENTIONS.md, Webhooks)."""
+    return value(webhook_post, RECORD_TYPE)
+
+
+def detect_by(schema: Any) -> Any:
+    """`x-postmark-detect-by` of a payload schema: the field that marks it without RecordType."""
+    return value(schema, DETECT_BY)
+
+
+def resource_value(operation: Any) -> Any:
+    """`x-postmark-resource` of an operation as written (`resource` reads it for the fake)."""
+    return value(operation, RESOURCE)
+
+
+def reaches_value(operation: Any) -> Any:
+    """`x-postmark-reaches` of an operation as written (`reaches` reads its entries)."""
+    return value(operation, REACHES)
+
+
+def secret(prop: Any) -> Any:
+    """`x-postmark-secret` of a property as written (`is_secret` says whether it is on)."""
+    return value(prop, SECRET)
+
+
+def python_name(node: Any) -> Any:
+    """`x-python-name` of a property, parameter, tag or operation as written."""
+    return value(node, PYTHON_NAME)
+
+
+def open_enums(root: Any) -> Any:
+    """`x-postmark-enums` at the root: how enums read values the spec does not list."""
+    return value(root, OPEN_ENUMS)
+
+
+def error_codes(components: Any) -> Any:
+    """`components.x-postmark-error-codes`: the ErrorCode table."""
+    return value(components, ERROR_CODES)
+
+
+def release_notes(root: Any) -> Any:
+    """`x-postmark-release-notes` at the root: the dated notes the spec reflects."""
+    return value(root, RELEASE_NOTES)

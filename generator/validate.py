@@ -724,16 +724,18 @@ def check_tag_declarations(c: Checker) -> Iterator[Problem]:
             )
         else:
             first[name] = index
-        if tag.get("x-postmark-token") not in TOKENS:
-            yield _enum_problem(c, c.root_file, ("tags", index), "x-postmark-token", tag, TOKENS)
+        if reading.token(tag) not in TOKENS:
+            yield _enum_problem(
+                c, c.root_file, ("tags", index), reading.TOKEN, reading.token(tag), TOKENS
+            )
 
 
 def check_security_schemes(c: Checker) -> Iterator[Problem]:
     """Each security scheme says which Postmark token it carries."""
     for name, scheme in c.security_schemes.items():
-        if mapping(scheme).get("x-postmark-token") not in TOKENS:
+        if reading.token(scheme) not in TOKENS:
             at = ("components", "securitySchemes", name)
-            yield _enum_problem(c, c.root_file, at, "x-postmark-token", mapping(scheme), TOKENS)
+            yield _enum_problem(c, c.root_file, at, reading.TOKEN, reading.token(scheme), TOKENS)
 
 
 def check_operation_security(c: Checker) -> Iterator[Problem]:
@@ -755,13 +757,11 @@ def check_operation_security(c: Checker) -> Iterator[Problem]:
             yield c.on(op, "security", message=f"{scheme!r} is not a declared security scheme")
             continue
         tag_name = reading.the_tag(op.node)
-        needed = mapping(c.tags.get(tag_name) if tag_name is not None else None).get(
-            "x-postmark-token"
-        )
-        given = mapping(c.security_schemes[scheme]).get("x-postmark-token")
-        own = op.node.get("x-postmark-token")  # an operation may need the other token than its tag
+        needed = reading.token(c.tags.get(tag_name) if tag_name is not None else None)
+        given = reading.token(c.security_schemes[scheme])
+        own = reading.token(op.node)  # an operation may need the other token than its tag
         if own is not None and own not in TOKENS:
-            yield _enum_problem(c, op.file, op.parts, "x-postmark-token", op.node, TOKENS)
+            yield _enum_problem(c, op.file, op.parts, reading.TOKEN, own, TOKENS)
         elif own is not None and given in TOKENS and given != own:
             yield c.on(
                 op, "security",
@@ -993,16 +993,17 @@ class _PatternWalker(_SchemaWalker):
 
 
 def _enum_problem(
-    c: Checker, file: Path, at: tuple[Any, ...], key: str, node: Any, allowed: tuple[str, ...]
+    c: Checker, file: Path, at: tuple[Any, ...], key: str, value: Any, allowed: tuple[str, ...]
 ) -> Problem:
-    """`key` of `node` (written at `at`) is missing or not one of `allowed`."""
+    """The extension `key` (of the node at `at`, read as `value`) is missing or not one of
+    `allowed`."""
     if len(allowed) <= 3:
         choices = " or ".join(repr(a) for a in allowed)
     else:
         choices = f"one of {', '.join(allowed)}"
-    if key not in node:
+    if value is None:
         return c.problem(file, at, f"{key} is missing (must be {choices})")
-    return c.problem(file, at + (key,), f"{node[key]!r} is not {choices}")
+    return c.problem(file, at + (key,), f"{value!r} is not {choices}")
 
 
 def extension_enum(key: str, allowed: tuple[str, ...]) -> Callable[[Checker], Iterator[Problem]]:
@@ -1010,8 +1011,9 @@ def extension_enum(key: str, allowed: tuple[str, ...]) -> Callable[[Checker], It
 
     def rule(c: Checker) -> Iterator[Problem]:
         for op in c.operations:
-            if op.node.get(key) not in allowed:
-                yield _enum_problem(c, op.file, op.parts, key, op.node, allowed)
+            found = reading.value(op.node, key)
+            if found not in allowed:
+                yield _enum_problem(c, op.file, op.parts, key, found, allowed)
 
     rule.__doc__ = f"{key} is {' or '.join(allowed)}."
     rule.__name__ = f"check_{key.replace('-', '_')}"
@@ -1021,7 +1023,7 @@ def extension_enum(key: str, allowed: tuple[str, ...]) -> Callable[[Checker], It
 def check_webhook_event(c: Checker) -> Iterator[Problem]:
     """x-postmark-webhook-event names a key of the `webhooks` section."""
     for op in c.operations:
-        event = op.node.get("x-postmark-webhook-event")
+        event = reading.webhook_event(op.node)
         if event is not None and (not isinstance(event, str) or event not in c.webhooks):
             known = ", ".join(c.webhooks) or "none"
             yield c.on(
@@ -1034,7 +1036,7 @@ def check_webhook_event(c: Checker) -> Iterator[Problem]:
 def check_paging(c: Checker) -> Iterator[Problem]:
     """x-postmark-paging agrees with the parameters and response fields it names."""
     for op in c.operations:
-        paging = op.node.get("x-postmark-paging")
+        paging = reading.paging(op.node)
         if paging is None:
             if c.query_parameter(op, "count") and c.query_parameter(op, "offset"):
                 yield c.on(op, message="has count and offset parameters but no x-postmark-paging")
@@ -1106,7 +1108,7 @@ def _paging_fields(c: Checker, op: Operation, paging: dict[str, Any]) -> Iterato
 def check_limits(c: Checker) -> Iterator[Problem]:
     """x-postmark-limits: known units and scopes, named fields exist, `items` limits match maxItems."""
     for op in c.operations:
-        limits = op.node.get("x-postmark-limits")
+        limits = reading.limits(op.node)
         if limits is None:
             continue
         if not isinstance(limits, list):
@@ -1194,14 +1196,13 @@ def _find_field(c: Checker, body: Any, name: str) -> Any:
 def check_batch(c: Checker) -> Iterator[Problem]:
     """x-postmark-batch is `true`, on an operation with an items limit and a bytes limit to split by."""
     for op in c.operations:
-        if "x-postmark-batch" not in op.node:
+        flag = reading.batch(op.node)
+        if flag is None:
             continue
-        if op.node["x-postmark-batch"] is not True:
-            yield c.on(
-                op, "x-postmark-batch", message=f"{op.node['x-postmark-batch']!r} is not true"
-            )
+        if not reading.is_batch(op.node):
+            yield c.on(op, "x-postmark-batch", message=f"{flag!r} is not true")
             continue
-        units = {mapping(limit).get("unit") for limit in sequence(op.node.get("x-postmark-limits"))}
+        units = {mapping(limit).get("unit") for limit in sequence(reading.limits(op.node))}
         for unit in ("items", "bytes"):
             if unit not in units:
                 yield c.on(
@@ -1217,12 +1218,10 @@ _STREAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 def check_default_stream(c: Checker) -> Iterator[Problem]:
     """x-postmark-default-stream is on every sending operation (write on email) and only there,
     and is a stream ID."""
-    key = "x-postmark-default-stream"
+    key = reading.DEFAULT_STREAM
     for op in c.operations:
-        sends = op.node.get("x-postmark-access") == "write" and (
-            op.node.get("x-postmark-acts-on") == "email"
-        )
-        stream = op.node.get(key)
+        sends = reading.access(op.node) == "write" and reading.acts_on(op.node) == "email"
+        stream = reading.default_stream(op.node)
         if stream is None:
             if sends:
                 yield c.on(op, message=f"a sending operation needs {key} (the stream it lands on)")
@@ -1240,9 +1239,9 @@ def check_reaches(c: Checker) -> Iterator[Problem]:
         name for tag in c.tags.values() if isinstance(name := reading.group_name(tag), str) and name
     ]
     for op in c.operations:
-        if "x-postmark-reaches" not in op.node:
+        entries = reading.reaches_value(op.node)
+        if entries is None:
             continue
-        entries = op.node["x-postmark-reaches"]
         if not isinstance(entries, list) or not entries:
             yield c.on(
                 op,
@@ -1279,8 +1278,8 @@ def check_reaches(c: Checker) -> Iterator[Problem]:
                 seen.add(group)
             access = entry.get("access")
             if access not in ACCESS:
-                yield _enum_problem(c, op.file, op.parts + at, "access", entry, ACCESS)
-            elif access == "write" and op.node.get("x-postmark-access") == "read":
+                yield _enum_problem(c, op.file, op.parts + at, "access", access, ACCESS)
+            elif access == "write" and reading.access(op.node) == "read":
                 yield c.on(op, *at, "access", message="a read operation writes no other group")
             if "fields" in entry:
                 yield from _reach_fields(c, op, at, entry["fields"])
@@ -1310,12 +1309,12 @@ def check_idempotency(c: Checker) -> Iterator[Problem]:
         op.node.get("operationId"): op
         for op in c.operations
         if any(
-            "x-postmark-query-prefix" in mapping(c.deref(param))
+            reading.query_prefix(c.deref(param)) is not None
             for param in sequence(op.node.get("parameters"))
         )
     }
     for op in c.operations:
-        raw = op.node.get("x-postmark-idempotency")
+        raw = reading.idempotency(op.node)
         if raw is None:
             continue
         if not isinstance(raw, dict) or not isinstance(raw.get("metadata"), str):
@@ -1337,7 +1336,7 @@ def check_idempotency(c: Checker) -> Iterator[Problem]:
     for op in searches.values():
         for index, param in enumerate(sequence(op.node.get("parameters"))):
             param = mapping(c.deref(param))
-            prefix = param.get("x-postmark-query-prefix")
+            prefix = reading.query_prefix(param)
             if prefix is None:
                 continue
             schema = mapping(c.deref(param.get("schema")))
@@ -1373,7 +1372,7 @@ def check_python_names(c: Checker) -> Iterator[Problem]:
         else:
             first[(group, name)] = op
     for param, location in _all_parameters(c):
-        name = param.get("x-python-name")
+        name = reading.python_name(param)
         if name is not None and not _is_identifier(name):
             yield c.at(location + ("x-python-name",), f"{name!r} is not a valid Python identifier")
 
@@ -1577,7 +1576,7 @@ def _argument_names(c: Checker) -> Iterator[Problem]:
             if param.get("in") not in ("path", "query"):
                 continue
             name, problems = _python_name(c, op.file, location, param.get("name"), param)
-            if "x-python-name" not in param:  # check_python_names reports a bad x-python-name
+            if reading.python_name(param) is None:  # check_python_names reports a bad x-python-name
                 yield from problems
             if name is None:
                 continue
@@ -1681,9 +1680,8 @@ def _secret_problems(c: Checker, node: Any, parts: tuple[Any, ...]) -> Iterator[
         if key == "properties" and isinstance(value, dict):
             for prop, sub in value.items():
                 at = parts + ("properties", prop)
-                flags = mapping(sub)
-                if "x-postmark-secret" in flags:
-                    flag = flags["x-postmark-secret"]
+                flag = reading.secret(sub)
+                if flag is not None:
                     if not isinstance(flag, bool):
                         yield c.at(
                             at + ("x-postmark-secret",),
@@ -1728,10 +1726,7 @@ def check_webhooks(c: Checker) -> Iterator[Problem]:
             )
         if "example" not in content and not content.get("examples"):
             yield c.at(at + ("requestBody",), "has no example")
-        record_type = post.get(
-            "x-postmark-record-type",
-            mapping(c.deref(content.get("schema"))).get("x-postmark-record-type"),
-        )
+        record_type = reading.record_type(post)
         if record_type != event:
             yield c.at(
                 at,
@@ -1747,7 +1742,7 @@ def check_webhooks(c: Checker) -> Iterator[Problem]:
 def check_error_codes(c: Checker) -> Iterator[Problem]:
     """components.x-postmark-error-codes: unique codes and PascalCase names, each with a meaning."""
     at = ("components", "x-postmark-error-codes")
-    codes = mapping(c.root.get("components")).get("x-postmark-error-codes")
+    codes = reading.error_codes(c.root.get("components"))
     if codes is None:
         return
     if not isinstance(codes, list):
@@ -1775,7 +1770,7 @@ def check_error_codes(c: Checker) -> Iterator[Problem]:
 
 def check_release_notes(c: Checker) -> Iterator[Problem]:
     """x-postmark-release-notes: dated oldest first; info.version is the newest date with dots."""
-    notes = c.root.get("x-postmark-release-notes")
+    notes = reading.release_notes(c.root)
     if not isinstance(notes, list) or not notes:
         yield c.at(
             "x-postmark-release-notes", "must list the dated release notes the spec reflects"
@@ -1832,7 +1827,7 @@ def check_resource(c: Checker) -> Iterator[Problem]:
     seen: dict[tuple[Any, Any], Operation] = {}
     ids: dict[Any, tuple[Any, Operation]] = {}
     for op in c.operations:
-        res = op.node.get("x-postmark-resource")
+        res = reading.resource_value(op.node)
         if res is None:
             continue
         at = ("x-postmark-resource",)
@@ -1848,7 +1843,7 @@ def check_resource(c: Checker) -> Iterator[Problem]:
         if not isinstance(collection, str) or not SNAKE_CASE.match(collection):
             yield c.on(op, *at, "collection", message=f"{collection!r} is not a snake_case name")
         if action not in RESOURCE_ACTIONS:
-            yield _enum_problem(c, op.file, op.parts + at, "action", res, RESOURCE_ACTIONS)
+            yield _enum_problem(c, op.file, op.parts + at, "action", action, RESOURCE_ACTIONS)
             continue
         if not isinstance(id_field, str) or not id_field:
             yield c.on(op, *at, message="id (the record's id field) is missing")
@@ -1935,9 +1930,9 @@ RULES: list[Rule] = [
     check_request_body,
     check_schemas,
     check_examples,
-    extension_enum("x-postmark-access", ACCESS),
-    extension_enum("x-postmark-retry", RETRY),
-    extension_enum("x-postmark-acts-on", ACTS_ON),
+    extension_enum(reading.ACCESS, ACCESS),
+    extension_enum(reading.RETRY, RETRY),
+    extension_enum(reading.ACTS_ON, ACTS_ON),
     check_webhook_event,
     check_paging,
     check_limits,
@@ -2004,8 +1999,8 @@ def summary(spec: Spec) -> str:
     """`40 operations in 9 groups (20 read, 20 write), 2 security schemes, 7 webhook events`."""
     checker = Checker(spec)
     ops = checker.operations
-    reads = sum(op.node.get("x-postmark-access") == "read" for op in ops)
-    writes = sum(op.node.get("x-postmark-access") == "write" for op in ops)
+    reads = sum(reading.access(op.node) == "read" for op in ops)
+    writes = sum(reading.access(op.node) == "write" for op in ops)
     return (
         f"{_count(len(ops), 'operation')} in {_count(len(checker.tags), 'group')} "
         f"({reads} read, {writes} write), {_count(len(checker.security_schemes), 'security scheme')}, "
