@@ -40,6 +40,7 @@ from generator.model import (
     UnionVariant,
     WebhookEvent,
 )
+from generator.pycode import write_model_code
 from generator.samples import fill_samples
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -60,6 +61,7 @@ def build_api(spec: Spec) -> Api:
     api = _Builder(spec).build()
     fill_samples(api)
     api.model_modules = assign_modules(api)
+    write_model_code(api)
     return api
 
 

@@ -416,6 +416,9 @@ class Field:
     example: Any = None
     secret: bool = False  # `x-postmark-secret: true`: kept out of the model's repr
     enum_values: list[str] | None = None  # the values of its enum, when its type is one
+    # Python source, written by generator/pycode.py: the value from_dict reads, to_dict writes.
+    read_code: str = ""
+    write_code: str = ""
 
     @property
     def optional(self) -> bool:
@@ -442,11 +445,26 @@ class Model:
     # Wire data of a typical instance (schema example, else one found in an operation or webhook
     # example, else built from the required fields): the testing factories start from it.
     sample: Any = None  # filled in by `generator.samples.fill_samples`
+    validate_lines: list[str] = field(default_factory=list)  # see generator/pycode.py
+
+    @property
+    def required_fields(self) -> list[Field]:
+        return [f for f in self.fields if not f.optional]
+
+    @property
+    def optional_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.optional]
+
+    @property
+    def reads_leniently(self) -> bool:
+        """A request model: from_dict reads required fields that may be missing (validate()
+        reports them), through `raw`."""
+        return self.is_request and bool(self.required_fields)
 
     @property
     def init_fields(self) -> list[Field]:
         """Fields in dataclass order: those without a default (required, not nullable) first."""
-        return [f for f in self.fields if not f.optional] + [f for f in self.fields if f.optional]
+        return self.required_fields + self.optional_fields
 
     @property
     def wire_keys(self) -> list[str]:
@@ -1053,6 +1071,43 @@ class ModelModule:
     def field_kinds(self) -> list[str]:
         """Every TypeRef kind the module's models and aliases use (what it must import)."""
         return field_kinds(self.models, self.aliases)
+
+    @property
+    def subject(self) -> str:
+        """What its docstring says the module holds."""
+        if self.name == "webhooks":
+            return "the webhook payloads"
+        if self.name == "shared":
+            return "those several groups use"
+        return f"the {self.name} group"
+
+    @property
+    def needs_timestamp(self) -> bool:
+        """A datetime field, read as the `Timestamp` of `_serde`."""
+        return "datetime" in self.field_kinds
+
+    @property
+    def needs_parse_date(self) -> bool:
+        return "date" in self.field_kinds
+
+    @property
+    def needs_re(self) -> bool:
+        """A request field has a pattern validate() checks."""
+        return any(f.pattern for m in self.request_models for f in m.fields)
+
+    @property
+    def typing_names(self) -> list[str]:
+        """What it imports from `typing` (sorted by the template)."""
+        return _used({
+            "TYPE_CHECKING": self.needs_timestamp,
+            "Any": True,
+            "ClassVar": True,
+            "TypeAlias": bool(self.enums or self.aliases or self.unions),
+            "Literal": bool(self.enums),
+            "cast": any(
+                not f.type.passthrough for m in self.request_models for f in m.required_fields
+            ),
+        })  # fmt: skip
 
 
 @dataclass

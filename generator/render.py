@@ -26,6 +26,7 @@ from typing import Any
 import jinja2
 
 from generator import mcp_schema, naming
+from generator.literals import pyrepr, pytuple
 from generator.model import SIGNATURE_LINE_LENGTH, Api
 
 PACKAGE = "postmark_client"
@@ -143,21 +144,6 @@ OUTPUTS: tuple[Output, ...] = RENDERED + _static_outputs(templates_dir())
 
 
 # ---- filters: presentation helpers only; decisions live in the model -----------------------
-
-
-def pyrepr(value: Any) -> str:
-    """A Python literal for a value from the spec (strings, numbers, booleans, None, lists, dicts)."""
-    if isinstance(value, tuple):
-        value = list(value)
-    return repr(value)
-
-
-def pytuple(values: Any) -> str:
-    """A tuple literal: `("a", "b")`, `("a",)`, `()`."""
-    items = [pyrepr(v) for v in values]
-    if len(items) == 1:
-        return f"({items[0]},)"
-    return "(" + ", ".join(items) + ")"
 
 
 def _escape_char(char: str) -> str:

@@ -30,7 +30,6 @@ DATA_METHODS = frozenset(
 # Decisions still written in a template, counted; the count must only go down (the test fails
 # when it rises, and when it falls without this table following, so the table stays minimal).
 NOT_YET_IN_THE_MODEL: dict[str, int] = {
-    "models_module.py.jinja": 71,
     "testing_schemas.py.jinja": 30,
 }
 
