@@ -42,6 +42,7 @@ from ..errors import (
     PostmarkError,
     RequestValidationError,
 )
+from ._input_schemas import IDEMPOTENCY_ARGUMENT as _IDEMPOTENCY_ARGUMENT
 from ._tools import BODY_MODELS, INPUT_SCHEMAS, WIRE_NAMES
 
 __all__ = ["PostmarkTools", "SentInMemory", "SentResults", "build_server", "main", "tool_name"]
@@ -54,7 +55,6 @@ HTTP_PATH: Final = "/mcp"
 _MAX_NAME: Final = 60
 _SENDER_FIELD: Final = "from"
 _STREAM_FIELD: Final = "message_stream"
-_IDEMPOTENCY_ARGUMENT: Final = "idempotency_key"  # of the send tools (generator/mcp_schema.py)
 
 _current_agent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "postmark_mcp_agent", default=None
