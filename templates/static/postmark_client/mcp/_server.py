@@ -31,7 +31,7 @@ from .. import models
 from .._idempotency import IDEMPOTENCY_METADATA_KEY, send_answer
 from .._meta import Operation
 from .._operations import OPERATIONS
-from .._spec import TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
+from .._spec import TOKEN_ENV_VARS, VERSION
 from ..access import AccessDeniedError, Agent, AuditLogError, Policy, PolicyError
 from ..batch import BatchResult
 from ..client import AsyncAccountClient, AsyncServerClient
@@ -100,7 +100,8 @@ def _describe(op: Operation, allow_all: bool, agent: Agent | None = None) -> str
     parts = [op.summary]
     if op.description:
         parts.append(op.description)
-    parts.append(f"Needs the {op.token} token ({TOKEN_HEADERS[op.token]}), held by the server.")
+    # Which token, not its header: the agent never sends one.
+    parts.append(f"Needs the {op.token} token, held by the server.")
     if op.access == "read":
         parts.append("Reads only.")
     elif op.retry_safe:
