@@ -18,8 +18,10 @@ import contextvars
 import json
 import mimetypes
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -54,9 +56,22 @@ STREAM_ENV: Final = "DEFAULT_MESSAGE_STREAM"
 BASE_URL_ENV: Final = "POSTMARK_API_URL"
 HTTP_PATH: Final = "/mcp"
 """Where `--http` serves the streamable HTTP endpoint."""
+HTTP_COMMAND: Final = "postmark-mcp --http"
+UNKNOWN_KEY: Final = "(unknown key)"
+"""The agent of an audit row for a request whose bearer key no agent has (no name can be one)."""
 _MAX_NAME: Final = 60
 _SENDER_FIELD: Final = "from"
 _STREAM_FIELD: Final = "message_stream"
+
+# jsonschema's words for these repeat the whole value (into the audit row too): say the limit.
+_LIMITS: Final = {
+    "maxLength": "must be at most {} characters",
+    "minLength": "must be at least {} characters",
+    "maxItems": "must hold at most {} items",
+    "minItems": "must hold at least {} items",
+    "maxProperties": "must hold at most {} fields",
+    "pattern": "must match {!r}",
+}
 
 _current_agent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "postmark_mcp_agent", default=None
@@ -296,7 +311,9 @@ class PostmarkTools:
         if errors:
             first = errors[0]
             where = ".".join(str(part) for part in first.absolute_path) or "arguments"
-            raise ToolError(f"invalid argument {where}: {first.message}")
+            said = _LIMITS.get(str(first.validator))
+            message = first.message if said is None else said.format(first.validator_value)
+            raise ToolError(f"invalid argument {where}: {message}")
 
     def _client(self, agent: str, op: Operation) -> Any:
         key = (agent, op.token)
@@ -526,7 +543,8 @@ def build_server(
 
 
 class BearerAuth:
-    """ASGI middleware: 401 unless `Authorization: Bearer KEY` hashes to an agent's key_sha256."""
+    """ASGI middleware: 401 unless `Authorization: Bearer KEY` hashes to an agent's key_sha256;
+    each refused request is recorded (as agent `UNKNOWN_KEY`), never its key."""
 
     def __init__(self, app: Any, policy: Policy) -> None:
         self.app = app
@@ -540,6 +558,7 @@ class BearerAuth:
         scheme, _, key = header.partition(" ")
         found = self.policy.agent_for_key(key.strip()) if scheme.lower() == "bearer" else None
         if found is None:
+            _unknown_agent(self.policy, UNKNOWN_KEY, "with this bearer key", HTTP_COMMAND)
             body = b'{"error":"invalid_token","error_description":"a valid bearer key is required"}'
             await send(
                 {
@@ -621,14 +640,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _unknown_agent(policy: Policy, agent: str) -> str:
+def _unknown_agent(
+    policy: Policy, agent: str, which: str | None = None, command: str = "postmark-mcp"
+) -> str:
     """A configuration error, said as such and recorded in the audit log."""
-    message = f"configuration error: no agent {agent!r} in the policy {policy.path}"
+    message = f"configuration error: no agent {which or repr(agent)} in the policy {policy.path}"
     try:
-        policy.access(agent).refuse("postmark-mcp", "", message, decision="denied")
+        policy.access(agent).refuse(command, "", message, decision="denied")
     except AuditLogError as exc:
         return f"{message}; {exc}"
     return message
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM ends the server through SystemExit, so that the audit log writes the outcomes
+    it still holds at exit (uvicorn raises the signal again after its graceful shutdown)."""
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -671,6 +698,8 @@ def main(argv: list[str] | None = None) -> int:
         default_sender=os.environ.get(SENDER_ENV) or None,
         default_stream=os.environ.get(STREAM_ENV) or None,
     )
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if args.http:
         import uvicorn
 

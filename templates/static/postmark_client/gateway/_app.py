@@ -335,7 +335,8 @@ class Gateway:
         self, op: Operation, response: httpx.Response, call: AuditCall, send: Send
     ) -> None:
         """Postmark's status, headers (less hop-by-hop ones) and body as it arrives; the row is
-        completed once the answer is out (a process killed before that leaves `unknown`)."""
+        completed before its last chunk goes out, so a caller that has the whole answer finds the
+        outcome in the log (a process killed before that leaves `unknown`)."""
         headers = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
@@ -351,18 +352,18 @@ class Gateway:
                     await send({"type": "http.response.body", "body": held, "more_body": True})
                 held = chunk
         except httpx.HTTPError as exc:
-            await send({"type": "http.response.body", "body": held})
             if failed:
                 failure = connection_error(op, _as_request_error(exc, response), self.upstream)
                 await self._finish(call.failed, failure)
             else:
                 await self._finish(call.done, None, request_id_of(response))
+            await send({"type": "http.response.body", "body": held})
             return
-        await send({"type": "http.response.body", "body": held})
         if failed:
             await self._finish(call.failed, api_error(op, _replayed(response, b"".join(kept))))
         else:
             await self._finish(call.done, None, request_id_of(response))
+        await send({"type": "http.response.body", "body": held})
 
 
 def _parse(body: bytes) -> Any:
