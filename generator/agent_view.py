@@ -1,8 +1,9 @@
 """What agents read: the MCP tools the generated server lists for a spec, as that server builds them.
 
 A tool's name, description, input schema and annotations are made by three pieces of the output:
-the operation table (templates/operations_group.py.jinja), the input schemas
-(generator/mcp_schema.py through templates/mcp_tools.py.jinja) and the server
+the operation table (templates/operations_group.py.jinja), the schemas
+(generator/schemas.py through templates/schemas.py.jinja, made into input schemas by the static
+mcp/_input_schemas.py) and the server
 (templates/static/postmark_client/mcp/_server.py). Rather than a second copy of that logic, the
 package is rendered from the model into a temporary folder, imported from there, and its server
 is asked for the tool of every operation: what `diff` compares is what `tools/list` answers.

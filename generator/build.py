@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from generator import naming
+from generator import naming, reading
 from generator.layout import assign_modules
 from generator.loader import Spec, dotted
 from generator.model import (
@@ -40,6 +40,7 @@ from generator.model import (
     UnionVariant,
     WebhookEvent,
 )
+from generator.pycode import write_model_code
 from generator.samples import fill_samples
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -60,6 +61,7 @@ def build_api(spec: Spec) -> Api:
     api = _Builder(spec).build()
     fill_samples(api)
     api.model_modules = assign_modules(api)
+    write_model_code(api)
     return api
 
 
@@ -94,42 +96,47 @@ def _is_required_group(node: Any) -> bool:
 
 
 def _resource(value: Any, location: str) -> dict[str, Any] | None:
-    """`x-postmark-resource` as given (its keys are for the fake's generic behaviour), or None."""
-    if value is None:
-        return None
-    if not isinstance(value, dict):
+    """`x-postmark-resource` as the fake reads it, or None (validate has checked its keys)."""
+    if value is not None and not isinstance(value, dict):
         raise BuildError(f"{location}.x-postmark-resource", "must be a mapping")
-    filters = value.get("filters") or {}
-    return {
-        "collection": value.get("collection"),
-        "action": value.get("action"),
-        "id": value.get("id"),
-        "id_param": value.get("id-param"),
-        "list": value.get("list"),
-        "filters": [[str(k), str(v)] for k, v in dict(filters).items()],
-    }
+    return reading.resource(value)
 
 
 def _reaches(value: Any, location: str) -> list[Reach]:
     """`x-postmark-reaches` as records (validate has checked every name in it)."""
-    if value is None:
-        return []
-    where = f"{location}.x-postmark-reaches"
-    if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
-        raise BuildError(where, "must be a list of {group, access, fields?}")
-    return [
-        Reach(
-            group=str(entry.get("group")),
-            access=entry.get("access"),
-            fields=[str(name) for name in entry.get("fields") or []],
+    entries = reading.reaches(value)
+    if entries is None:
+        raise BuildError(
+            f"{location}.x-postmark-reaches", "must be a list of {group, access, fields?}"
         )
-        for entry in value
-    ]
+    return [Reach(group=group, access=access, fields=fields) for group, access, fields in entries]
+
+
+def _record_type(post: dict[str, Any], key: str, location: str) -> str:
+    """The webhook's RecordType, from its `post` (validate has checked it is the webhook's key)."""
+    record_type = reading.record_type(post)
+    if record_type != key:
+        raise BuildError(
+            f"{location}.post", f"x-postmark-record-type is {record_type!r}, must be {key!r}"
+        )
+    return key
 
 
 def _text(value: Any) -> str:
     """A description as one tidy string (YAML block scalars end with a newline)."""
     return str(value).strip() if value is not None else ""
+
+
+def _python_name(wire: str, node: dict[str, Any], location: str) -> str:
+    """The Python name of a property or parameter (validate reports the same problems, located)."""
+    try:
+        name = reading.python_name_of(wire, node)
+    except reading.NameProblem as exc:
+        where = f"{location}.x-python-name" if exc.at_override else location
+        raise BuildError(where, exc.message) from None
+    if not naming.is_identifier(name):
+        raise BuildError(location, f"{name!r} is not a valid Python name (set x-python-name)")
+    return name
 
 
 _BUILTIN_TYPES = frozenset({"list", "dict", "str", "int", "float", "bool"})
@@ -149,9 +156,7 @@ class _Builder:
         self.root = spec.root
         self.components = self.root.get("components") or {}
         self.schemas: dict[str, Any] = self.components.get("schemas") or {}
-        self.open_enums = (self.root.get("x-postmark-enums") or {}).get(
-            "responses", "open"
-        ) == "open"
+        self.open_enums = (reading.open_enums(self.root) or {}).get("responses", "open") == "open"
         # Generated type names -> what they are, to catch collisions between named and derived types.
         self.names: dict[str, str] = {}
         self.enums: dict[str, EnumType] = {}
@@ -319,7 +324,7 @@ class _Builder:
                 UnionVariant(
                     model=variant_name,
                     value=value,
-                    detect_by=variant_schema.get("x-postmark-detect-by"),
+                    detect_by=reading.detect_by(variant_schema),
                 )
             )
         return UnionType(
@@ -442,12 +447,7 @@ class _Builder:
     ) -> Field:
         if not isinstance(prop, dict):
             raise BuildError(location, "a property must be a schema mapping")
-        try:
-            name = naming.python_name(wire, prop.get("x-python-name"))
-        except ValueError as exc:
-            raise BuildError(location, str(exc)) from None
-        if not naming.is_identifier(name):
-            raise BuildError(location, f"{name!r} is not a valid Python name (set x-python-name)")
+        name = _python_name(wire, prop, location)
         if name in _BUILTIN_TYPES:
             # A dataclass field `str` would hide the type `str` in the rest of the class body.
             name += "_"
@@ -482,7 +482,7 @@ class _Builder:
             maximum=plain.get("maximum"),
             format=plain.get("format"),
             example=prop.get("example", target.get("example")),
-            secret=prop.get("x-postmark-secret") is True,
+            secret=reading.is_secret(prop),
         )
 
     # ---- groups and operations ------------------------------------------------------------------
@@ -491,7 +491,7 @@ class _Builder:
         groups = []
         for index, tag in enumerate(self.root.get("tags") or []):
             location = f"tags.{index}"
-            name = tag.get("x-python-name") or naming.snake_case(tag["name"])
+            name = reading.group_name(tag) or naming.snake_case(tag["name"])
             if not naming.is_identifier(name):
                 raise BuildError(
                     f"{location}.x-python-name", f"{name!r} is not a valid Python name"
@@ -503,7 +503,7 @@ class _Builder:
                     name=name,
                     class_name=class_name,
                     async_class_name="Async" + class_name,
-                    token=tag.get("x-postmark-token", "server"),
+                    token=reading.token(tag) or "server",
                     description=_text(tag.get("description")),
                 )
             )
@@ -539,7 +539,9 @@ class _Builder:
                     )
                 ids[op.id] = location
                 group = self.group_for(op, by_tag[op.tag], groups)
-                if any(other.name == op.name for other in group.operations):
+                # Per tag, whatever the token: the CLI (`postmark <group> <method>`) and the MCP
+                # tool names (`<group>_<method>`) put a group's operations of both tokens together.
+                if any(other.tag == op.tag and other.name == op.name for other in operations):
                     raise BuildError(
                         f"{location}.x-python-name",
                         f"{op.name!r} is already a method of group {group.name!r}",
@@ -583,17 +585,17 @@ class _Builder:
         op_id = raw.get("operationId")
         if not isinstance(op_id, str) or not naming.is_identifier(op_id):
             raise BuildError(f"{location}.operationId", "needs a snake_case operationId")
-        tags = raw.get("tags") or []
-        if len(tags) != 1 or tags[0] not in by_tag:
+        tag = reading.the_tag(raw)
+        if tag not in by_tag:
             raise BuildError(f"{location}.tags", "needs exactly one tag declared under tags")
-        group = by_tag[tags[0]]
-        name = raw.get("x-python-name") or op_id
+        group = by_tag[tag]
+        name = reading.method_name(raw) or op_id
         if not naming.is_identifier(name):
             raise BuildError(f"{location}.x-python-name", f"{name!r} is not a valid Python name")
         _, scheme = self.security_scheme(raw, location)
         hint = naming.pascal_case(op_id)
         parameters = self.build_parameters(path, raw, shared_params, hint, location)
-        paging_raw = raw.get("x-postmark-paging")
+        paging_raw = reading.paging(raw)
         page_params = (paging_raw.get("count"), paging_raw.get("offset")) if paging_raw else ()
         for param in parameters:
             param.is_filter = param.location == "query" and param.wire not in page_params
@@ -601,12 +603,12 @@ class _Builder:
         response = self.build_response(raw, hint, location)
         limits = [
             self.build_limit(entry, f"{location}.x-postmark-limits.{i}")
-            for i, entry in enumerate(raw.get("x-postmark-limits") or [])
+            for i, entry in enumerate(reading.limits(raw) or [])
         ]
-        batch = bool(raw.get("x-postmark-batch"))
+        batch = reading.is_batch(raw)
         if batch and body is not None:
             self.attach_batch_items(body, limits, location)
-        idempotency = _idempotency(raw.get("x-postmark-idempotency"), location)
+        idempotency = _idempotency(reading.idempotency(raw), location)
         op = Operation(
             id=op_id,
             const_name=naming.constant_name(op_id),
@@ -615,12 +617,11 @@ class _Builder:
             tag=group.tag,
             method=method.upper(),
             path=path,
-            token=scheme.get("x-postmark-token", group.token),
+            token=reading.token(scheme) or group.token,
             token_header=scheme.get("name", ""),
-            access=raw.get("x-postmark-access", "read" if method == "get" else "write"),
-            acts_on=raw.get("x-postmark-acts-on", ""),
-            retry_safe=raw.get("x-postmark-retry", "safe" if method == "get" else "unsafe")
-            == "safe",
+            access=reading.access(raw) or ("read" if method == "get" else "write"),
+            acts_on=reading.acts_on(raw) or "",
+            retry_safe=(reading.retry(raw) or ("safe" if method == "get" else "unsafe")) == "safe",
             summary=_text(raw.get("summary")),
             description=_text(raw.get("description")),
             spec_path=location,
@@ -629,10 +630,10 @@ class _Builder:
             body=body,
             response=response,
             limits=limits,
-            webhook_event=raw.get("x-postmark-webhook-event"),
+            webhook_event=reading.webhook_event(raw),
             batch=batch,
-            resource=_resource(raw.get("x-postmark-resource"), location),
-            reaches=_reaches(raw.get("x-postmark-reaches"), location),
+            resource=_resource(reading.resource_value(raw), location),
+            reaches=_reaches(reading.reaches_value(raw), location),
             idempotency_metadata=idempotency[0],
             reconcile_with=idempotency[1],
             error_statuses=sorted(
@@ -643,7 +644,7 @@ class _Builder:
         )
         if paging_raw:
             op.paging = self.build_paging(op, paging_raw, f"{location}.x-postmark-paging")
-        op.default_stream = raw.get("x-postmark-default-stream")
+        op.default_stream = reading.default_stream(raw)
         if op.default_stream is not None and body is not None:
             op.messages_field = body.batch_field or self._recipients_field(body)
         return op
@@ -669,14 +670,7 @@ class _Builder:
         for (where, wire), (param, param_location) in entries.items():
             if where not in ("path", "query"):
                 continue  # headers and cookies are the client core's business
-            try:
-                name = naming.python_name(wire, param.get("x-python-name"))
-            except ValueError as exc:
-                raise BuildError(param_location, str(exc)) from None
-            if not naming.is_identifier(name):
-                raise BuildError(
-                    param_location, f"{name!r} is not a valid Python name (set x-python-name)"
-                )
+            name = _python_name(wire, param, param_location)
             if name in names:
                 raise BuildError(param_location, f"{wire} and {names[name]} both become {name!r}")
             names[name] = wire
@@ -970,6 +964,8 @@ class _Builder:
                 optional = f.optional and f.type.kind != "any"
                 f.annotation = f"{base} | None" if optional else base
                 f.qualified_annotation = f"{qualified} | None" if optional else qualified
+                if f.type.kind == "enum" and f.type.name in self.enums:
+                    f.enum_values = self.enums[f.type.name].values
         for alias in self.aliases.values():
             alias.annotation = alias.type.annotation(open_enums=False)
         for op in operations:
@@ -1117,9 +1113,7 @@ class _Builder:
         clients: dict[str, Client] = {}
         for group in groups:
             if group.token not in clients:
-                matching = [
-                    n for n, s in schemes.items() if s.get("x-postmark-token") == group.token
-                ]
+                matching = [n for n, s in schemes.items() if reading.token(s) == group.token]
                 scheme_name = matching[0] if matching else None
                 if scheme_name is None:
                     raise BuildError(
@@ -1161,20 +1155,20 @@ class _Builder:
             events.append(
                 WebhookEvent(
                     key=key,
-                    record_type=post.get("x-postmark-record-type", key),
+                    record_type=_record_type(post, key, location),
                     model=model,
                     summary=_text(post.get("summary")),
                     description=_text(post.get("description")),
                     spec_path=location,
                     example=media.get("example"),
-                    detect_by=raw_schema.get("x-postmark-detect-by"),
+                    detect_by=reading.detect_by(raw_schema),
                 )
             )
         return events
 
     def build_error_codes(self) -> list[ErrorCodeInfo]:
         codes = []
-        for index, entry in enumerate(self.components.get("x-postmark-error-codes") or []):
+        for index, entry in enumerate(reading.error_codes(self.components) or []):
             location = f"components.x-postmark-error-codes.{index}"
             try:
                 name = str(entry["name"])
@@ -1199,7 +1193,7 @@ class _Builder:
 
     def build_release_notes(self) -> list[ReleaseNote]:
         notes = []
-        for entry in self.root.get("x-postmark-release-notes") or []:
+        for entry in reading.release_notes(self.root) or []:
             notes.append(
                 ReleaseNote(
                     date=str(entry.get("date", "")),
@@ -1213,7 +1207,7 @@ class _Builder:
 
 def _query_prefix(param: dict[str, Any], schema: dict[str, Any], location: str) -> str | None:
     """`x-postmark-query-prefix`: an object query parameter sent as `<prefix><key>=<value>`."""
-    prefix = param.get("x-postmark-query-prefix")
+    prefix = reading.query_prefix(param)
     if prefix is None:
         return None
     if not isinstance(prefix, str) or not prefix or param.get("in") != "query":

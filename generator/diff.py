@@ -1504,13 +1504,8 @@ def _is_optional(annotation: str) -> bool:
 
 
 def _returns(op: Operation) -> str:
-    """What the generated method returns, as the resources template spells it."""
-    if op.paging is not None:
-        return f"SyncPage[models.{op.paging.item_model.name}]"
-    response = op.response.type.annotation(open_enums=False, qualifier="models.")
-    if op.batch and op.response.item_model is not None:
-        return f"BatchResult[models.{op.response.item_model.name}]"
-    return response
+    """What the generated (sync) method returns."""
+    return op.return_annotation()
 
 
 def diff_apis(old: Api, new: Api) -> list[Change]:

@@ -415,6 +415,10 @@ class Field:
     format: str | None = None
     example: Any = None
     secret: bool = False  # `x-postmark-secret: true`: kept out of the model's repr
+    enum_values: list[str] | None = None  # the values of its enum, when its type is one
+    # Python source, written by generator/pycode.py: the value from_dict reads, to_dict writes.
+    read_code: str = ""
+    write_code: str = ""
 
     @property
     def optional(self) -> bool:
@@ -441,11 +445,26 @@ class Model:
     # Wire data of a typical instance (schema example, else one found in an operation or webhook
     # example, else built from the required fields): the testing factories start from it.
     sample: Any = None  # filled in by `generator.samples.fill_samples`
+    validate_lines: list[str] = field(default_factory=list)  # see generator/pycode.py
+
+    @property
+    def required_fields(self) -> list[Field]:
+        return [f for f in self.fields if not f.optional]
+
+    @property
+    def optional_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.optional]
+
+    @property
+    def reads_leniently(self) -> bool:
+        """A request model: from_dict reads required fields that may be missing (validate()
+        reports them), through `raw`."""
+        return self.is_request and bool(self.required_fields)
 
     @property
     def init_fields(self) -> list[Field]:
         """Fields in dataclass order: those without a default (required, not nullable) first."""
-        return [f for f in self.fields if not f.optional] + [f for f in self.fields if f.optional]
+        return self.required_fields + self.optional_fields
 
     @property
     def wire_keys(self) -> list[str]:
@@ -562,6 +581,15 @@ class Parameter:
     def has_default(self) -> bool:
         return self.default is not None
 
+    @property
+    def example_value(self) -> Any:
+        """The value examples use: the spec's example, else its default, else a placeholder."""
+        if self.example is not None:
+            return self.example
+        if self.default is not None:
+            return self.default
+        return 1 if self.json_type == "integer" else "example"
+
 
 # The formatter's line length (render.LINE_LENGTH is this number).
 SIGNATURE_LINE_LENGTH = 100
@@ -581,6 +609,11 @@ class Argument:
     # A body list of models: the item model's class name; dicts in it are read with its from_dict.
     item_model: str | None = None
     imports: frozenset[str] = frozenset()  # what its annotation needs imported: `_dt`, `Mapping`
+
+    @property
+    def shows_wire(self) -> bool:
+        """Its docstring line names the wire name, which differs from the argument's."""
+        return bool(self.wire) and self.wire != self.name
 
     @property
     def signature_annotation(self) -> str:
@@ -732,6 +765,57 @@ class Operation:
     def is_paged(self) -> bool:
         return self.paging is not None
 
+    def return_annotation(self, is_async: bool = False) -> str:
+        """What its generated method returns: `SyncPage[models.Bounce]` (or `AsyncPage`), a
+        batch's `BatchResult[models.SendEmailResponse]`, else the parsed 200 answer."""
+        if self.batch and self.response.item_model is not None:
+            return f"BatchResult[models.{self.response.item_model.name}]"
+        if self.paging is not None:
+            page = "AsyncPage" if is_async else "SyncPage"
+            return f"{page}[models.{self.paging.item_model.name}]"
+        return self.response_annotation
+
+    @property
+    def checked_limits(self) -> list[Limit]:
+        """The limits the client checks before sending (of a message or a request)."""
+        return [limit for limit in self.limits if limit.scope != "server"]
+
+    @property
+    def server_limits(self) -> list[Limit]:
+        """The limits only Postmark enforces (on the server's state)."""
+        return [limit for limit in self.limits if limit.scope == "server"]
+
+    @property
+    def facts(self) -> str:
+        """The paragraph of its method's docstring that says how it is sent and what it does."""
+        facts = [
+            f"`{self.method} {self.path}` with the {self.token} token ({self.token_header}); "
+            f"{self.access}s data; "
+            + (
+                "safe to repeat, so retried after a server error or a read timeout."
+                if self.retry_safe
+                else "never re-sent once it may have reached Postmark."
+            )
+        ]
+        if self.paging:
+            facts.append(
+                f"Returns a page of up to {self.paging.max_count} {self.paging.items} with the "
+                "total count; `auto_paging_iter()` walks the rest, up to "
+                f"{self.paging.max_reachable:,} results."
+            )
+            if self.paging.narrow_by_attrs:
+                narrow = ", ".join(self.paging.narrow_by_attrs)
+                facts.append(f"Narrow larger searches with: {narrow}.")
+        if self.batch:
+            facts.append(
+                "Takes any number of messages: they are split into calls within Postmark's "
+                "limits, and the result keeps their order with the outcome of each (an HTTP 200 "
+                "may still carry failed messages)."
+            )
+        if self.webhook_event:
+            facts.append(f"Triggers the `{self.webhook_event}` webhook.")
+        return " ".join(facts)
+
 
 @dataclass
 class Group:
@@ -761,6 +845,74 @@ class Group:
         """What its methods' signatures need imported (`_dt`, `Any`, `Mapping`, `builtins`)."""
         return frozenset().union(*(op.signature_imports for op in self.operations))
 
+    @property
+    def client_variable(self) -> str:
+        """What the docs call the client that holds the group: `client` or `account`."""
+        return client_variable(self.token)
+
+    @property
+    def meta_imports(self) -> list[str]:
+        """The record types its operation table (`_operations/_<group>.py`) imports."""
+        return _meta_names(self.operations)
+
+    @property
+    def has_array_answers(self) -> bool:
+        """A method (not a batch send) answers a JSON array, read by the module's `_list_of`."""
+        return any(op.response.is_array and not op.batch for op in self.operations)
+
+    def resource_imports(self, is_async: bool) -> list[str]:
+        """The import lines of its resource module (`_resources/_<group>.py`), after
+        `from __future__`: the standard library's, an empty line, the package's."""
+        needs = self.signature_imports
+        batch = any(op.batch for op in self.operations)
+        arrays = self.has_array_answers
+        abc = _used({"Callable": arrays, "Iterable": batch or arrays, "Mapping": batch})
+        abc += ["Mapping"] if "Mapping" in needs and not batch else []
+        typing = _used({"TYPE_CHECKING": True, "Any": "Any" in needs or arrays, "TypeVar": arrays})
+        core = _used({"AsyncResource" if is_async else "SyncResource": True, "models_from": any(
+            arg.item_model for op in self.operations for arg in op.body_arguments
+        )})  # fmt: skip
+        page = "AsyncPage" if is_async else "SyncPage"
+        return _used({
+            "import builtins": "builtins" in needs,
+            "import datetime as _dt": "_dt" in needs,
+            _from("collections.abc", abc): bool(abc),
+            _from("typing", typing): True,
+            "": True,
+            _from(".._base_client", core): True,
+            "from ..batch import BatchResult": batch,
+            _from("..pagination", [page]): any(op.paging for op in self.operations),
+        })  # fmt: skip
+
+
+def _used(wanted: dict[str, bool]) -> list[str]:
+    """The names (or lines) that are wanted, in order."""
+    return [name for name, used in wanted.items() if used]
+
+
+def _meta_names(operations: list[Operation]) -> list[str]:
+    """The record types of `_meta.py` the operation table of these operations uses."""
+    return _used(
+        {
+            "BodyField": any(op.body and op.body.model for op in operations),
+            "Limit": any(op.limits for op in operations),
+            "Operation": True,
+            "Paging": any(op.paging for op in operations),
+            "Param": any(op.parameters for op in operations),
+            "Reach": any(op.reaches for op in operations),
+            "Resource": any(op.resource for op in operations),
+        }
+    )
+
+
+def client_variable(token: str) -> str:
+    """What the docs call a client of this token: `client` (server) or `account`."""
+    return "account" if token == "account" else "client"
+
+
+def _from(module: str, names: list[str]) -> str:
+    return f"from {module} import {', '.join(names)}"
+
 
 @dataclass
 class Client:
@@ -774,6 +926,11 @@ class Client:
     security_scheme: str  # `serverToken`
     description: str
     groups: list[Group] = field(default_factory=list)
+
+    @property
+    def variable(self) -> str:
+        """What the docs call an instance: `client` or `account`."""
+        return client_variable(self.token)
 
 
 @dataclass
@@ -801,6 +958,52 @@ class ErrorCodeInfo:
     verified: bool
     exception_class: str | None  # `InactiveRecipientError` when the spec asks for one
     constant_name: str = ""  # `INACTIVE_RECIPIENT`
+
+    @property
+    def status(self) -> int:
+        """The HTTP status it comes with: its own, else 422 (how Postmark answers an ErrorCode)."""
+        return self.http_status if self.http_status is not None else 422
+
+    @property
+    def exception_bases(self) -> str:
+        """The base classes of its named exception: the class of its status (and the mixin
+        that reads the inactive recipients, for InactiveRecipientError)."""
+        base = _STATUS_ERRORS.get(self.status, "APIError")
+        if self.exception_class == INACTIVE_RECIPIENT_ERROR:
+            return f"InactiveRecipientsMixin, {base}"
+        return base
+
+    @property
+    def exception_doc(self) -> str:
+        """The docstring of its named exception."""
+        unverified = "" if self.verified else " (unverified)"
+        return f"ErrorCode {self.code} ({self.name}): {self.meaning.rstrip('.')}{unverified}."
+
+    @property
+    def table_meaning(self) -> str:
+        """Its meaning in the ErrorCode table, marked when only third-party notes know it."""
+        unverified = "" if self.verified else " (unverified: known from third-party notes only)"
+        return self.meaning + unverified
+
+
+# The exception class of each HTTP status a named ErrorCode exception derives from.
+_STATUS_ERRORS = {
+    401: "InvalidTokenError",
+    404: "NotFoundError",
+    422: "UnprocessableEntityError",
+    429: "RateLimitError",
+    500: "ServerError",
+    503: "ServiceUnavailableError",
+}
+INACTIVE_RECIPIENT_ERROR = "InactiveRecipientError"
+# The static errors every package exports (`_exceptions.py`), beside the spec's named ones.
+_PACKAGE_ERRORS = [
+    "APIConnectionError", "APIError", "APITimeoutError", "BatchFailedError", "ErrorCode",
+    "InvalidTokenError", "MessageMaybeSentError", "NotFoundError", "OutcomeUnknownError",
+    "PostmarkError", "RateLimitError", "RequestValidationError", "ResponseDecodeError",
+    "ServerError", "ServiceUnavailableError", "UnprocessableEntityError", "UnreachableResultsError",
+]  # fmt: skip
+PACKAGE_SUBMODULES = ["batch", "client", "errors", "models", "pagination"]
 
 
 @dataclass
@@ -869,6 +1072,43 @@ class ModelModule:
         """Every TypeRef kind the module's models and aliases use (what it must import)."""
         return field_kinds(self.models, self.aliases)
 
+    @property
+    def subject(self) -> str:
+        """What its docstring says the module holds."""
+        if self.name == "webhooks":
+            return "the webhook payloads"
+        if self.name == "shared":
+            return "those several groups use"
+        return f"the {self.name} group"
+
+    @property
+    def needs_timestamp(self) -> bool:
+        """A datetime field, read as the `Timestamp` of `_serde`."""
+        return "datetime" in self.field_kinds
+
+    @property
+    def needs_parse_date(self) -> bool:
+        return "date" in self.field_kinds
+
+    @property
+    def needs_re(self) -> bool:
+        """A request field has a pattern validate() checks."""
+        return any(f.pattern for m in self.request_models for f in m.fields)
+
+    @property
+    def typing_names(self) -> list[str]:
+        """What it imports from `typing` (sorted by the template)."""
+        return _used({
+            "TYPE_CHECKING": self.needs_timestamp,
+            "Any": True,
+            "ClassVar": True,
+            "TypeAlias": bool(self.enums or self.aliases or self.unions),
+            "Literal": bool(self.enums),
+            "cast": any(
+                not f.type.passthrough for m in self.request_models for f in m.required_fields
+            ),
+        })  # fmt: skip
+
 
 @dataclass
 class Api:
@@ -918,6 +1158,55 @@ class Api:
     @property
     def exception_error_codes(self) -> list[ErrorCodeInfo]:
         return [e for e in self.error_codes if e.exception_class]
+
+    @property
+    def exception_classes(self) -> list[str]:
+        """The named exception classes of ErrorCodes, in the spec's order."""
+        return [e.exception_class for e in self.error_codes if e.exception_class]
+
+    @property
+    def needs_inactive_recipients_mixin(self) -> bool:
+        return INACTIVE_RECIPIENT_ERROR in self.exception_classes
+
+    @property
+    def model_names(self) -> list[str]:
+        """Every public name of `postmark_client.models`."""
+        return [name for module in self.model_modules for name in module.names]
+
+    @property
+    def package_exports(self) -> list[tuple[str, list[str]]]:
+        """The package's lazily loaded names by the module that defines them, in `_EXPORTS` order."""
+        clients = [c.class_name for c in self.clients] + [c.async_class_name for c in self.clients]
+        return [
+            ("client", clients),
+            ("errors", _PACKAGE_ERRORS + self.exception_classes),
+            ("pagination", ["AsyncPage", "SyncPage"]),
+            ("batch", ["BatchOutcome", "BatchResult"]),
+        ]
+
+    @property
+    def package_all(self) -> list[str]:
+        """The package's `__all__`, unsorted (the template sorts it)."""
+        names = [name for _, module_names in self.package_exports for name in module_names]
+        return names + PACKAGE_SUBMODULES + ["__version__"]
+
+    @property
+    def package_submodules(self) -> list[str]:
+        return PACKAGE_SUBMODULES
+
+    @property
+    def distinct_groups(self) -> list[Group]:
+        """One group per name: a group split by token (`account.templates` beside
+        `client.templates`) counts once."""
+        seen: dict[str, Group] = {}
+        for group in self.groups:
+            seen.setdefault(group.name, group)
+        return list(seen.values())
+
+    @property
+    def webhook_detect_fields(self) -> list[str]:
+        """The fields that tell payloads without a RecordType apart (Inbound's `FromFull`)."""
+        return [w.detect_by for w in self.webhooks if w.detect_by]
 
 
 class NotInSpecError(KeyError):

@@ -25,7 +25,8 @@ from typing import Any
 
 import jinja2
 
-from generator import mcp_schema, naming
+from generator import mcp_schema, naming, schemas
+from generator.literals import pyrepr, pytuple
 from generator.model import SIGNATURE_LINE_LENGTH, Api
 
 PACKAGE = "postmark_client"
@@ -114,9 +115,9 @@ RENDERED: tuple[Output, ...] = (
     ),
     _output("client.py.jinja", f"{PACKAGE}/client.py"),
     _output("webhooks.py.jinja", f"{PACKAGE}/webhooks.py"),
+    _output("schemas.py.jinja", f"{PACKAGE}/_schemas.py"),
     _output("mcp_tools.py.jinja", f"{PACKAGE}/mcp/_tools.py"),
     # postmark_client.testing: the fake Postmark, example data, factories, the pytest plugin.
-    _output("testing_schemas.py.jinja", f"{PACKAGE}/testing/_schemas.py"),
     _output("testing_examples.py.jinja", f"{PACKAGE}/testing/examples.py"),
     _output("testing_factories.py.jinja", f"{PACKAGE}/testing/factories.py"),
 )
@@ -143,21 +144,6 @@ OUTPUTS: tuple[Output, ...] = RENDERED + _static_outputs(templates_dir())
 
 
 # ---- filters: presentation helpers only; decisions live in the model -----------------------
-
-
-def pyrepr(value: Any) -> str:
-    """A Python literal for a value from the spec (strings, numbers, booleans, None, lists, dicts)."""
-    if isinstance(value, tuple):
-        value = list(value)
-    return repr(value)
-
-
-def pytuple(values: Any) -> str:
-    """A tuple literal: `("a", "b")`, `("a",)`, `()`."""
-    items = [pyrepr(v) for v in values]
-    if len(items) == 1:
-        return f"({items[0]},)"
-    return "(" + ", ".join(items) + ")"
 
 
 def _escape_char(char: str) -> str:
@@ -355,7 +341,8 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     env.filters["isort_imports"] = isort_imports
     env.filters["snake"] = naming.snake_case
     env.filters["constant"] = naming.constant_name
-    env.filters["mcp_input_schema"] = mcp_schema.input_schema
+    env.filters["object_schemas"] = schemas.object_schemas
+    env.filters["parameter_schemas"] = schemas.parameter_schemas
     env.filters["mcp_wire_names"] = mcp_schema.wire_names
     env.filters["mcp_body_model"] = mcp_schema.body_model
     return env

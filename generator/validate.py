@@ -22,9 +22,10 @@ from urllib.parse import quote
 
 import yaml
 
-from generator import naming
+from generator import naming, reading
 from generator.loader import Spec, SpecLoadError, dotted, iter_refs, load_spec
 from generator.prose import SCHEMA_LIST, SCHEMA_MAP, SCHEMA_ONE
+from generator.reading import PAGING_KEYS, REACH_KEYS, RESOURCE_KEYS
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -45,8 +46,6 @@ ACTS_ON = (
 LIMIT_UNITS = ("bytes", "items", "addresses", "templates")
 LIMIT_SCOPES = ("message", "request", "server")
 ERROR_RESPONSES = ("401", "422", "429", "500", "503")
-PAGING_KEYS = ("count", "offset", "items", "total", "max-count", "max-reachable")
-REACH_KEYS = ("group", "access", "fields")
 JSON = "application/json"
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -709,7 +708,7 @@ def check_tag_declarations(c: Checker) -> Iterator[Problem]:
                 f"{tag['name']!r} is also the name of tags.{names[tag['name']]}",
             )
         names.setdefault(tag.get("name"), index)
-        name = tag.get("x-python-name")
+        name = reading.group_name(tag)
         if not tag.get("description"):
             yield c.at(("tags", index), f"tag {tag.get('name')!r} has no description")
         if name is None:
@@ -725,16 +724,18 @@ def check_tag_declarations(c: Checker) -> Iterator[Problem]:
             )
         else:
             first[name] = index
-        if tag.get("x-postmark-token") not in TOKENS:
-            yield _enum_problem(c, c.root_file, ("tags", index), "x-postmark-token", tag, TOKENS)
+        if reading.token(tag) not in TOKENS:
+            yield _enum_problem(
+                c, c.root_file, ("tags", index), reading.TOKEN, reading.token(tag), TOKENS
+            )
 
 
 def check_security_schemes(c: Checker) -> Iterator[Problem]:
     """Each security scheme says which Postmark token it carries."""
     for name, scheme in c.security_schemes.items():
-        if mapping(scheme).get("x-postmark-token") not in TOKENS:
+        if reading.token(scheme) not in TOKENS:
             at = ("components", "securitySchemes", name)
-            yield _enum_problem(c, c.root_file, at, "x-postmark-token", mapping(scheme), TOKENS)
+            yield _enum_problem(c, c.root_file, at, reading.TOKEN, reading.token(scheme), TOKENS)
 
 
 def check_operation_security(c: Checker) -> Iterator[Problem]:
@@ -755,13 +756,12 @@ def check_operation_security(c: Checker) -> Iterator[Problem]:
         if scheme not in c.security_schemes:
             yield c.on(op, "security", message=f"{scheme!r} is not a declared security scheme")
             continue
-        tags = sequence(op.node.get("tags"))
-        tag = c.tags.get(tags[0]) if len(tags) == 1 and isinstance(tags[0], str) else None
-        needed = mapping(tag).get("x-postmark-token")
-        given = mapping(c.security_schemes[scheme]).get("x-postmark-token")
-        own = op.node.get("x-postmark-token")  # an operation may need the other token than its tag
+        tag_name = reading.the_tag(op.node)
+        needed = reading.token(c.tags.get(tag_name) if tag_name is not None else None)
+        given = reading.token(c.security_schemes[scheme])
+        own = reading.token(op.node)  # an operation may need the other token than its tag
         if own is not None and own not in TOKENS:
-            yield _enum_problem(c, op.file, op.parts, "x-postmark-token", op.node, TOKENS)
+            yield _enum_problem(c, op.file, op.parts, reading.TOKEN, own, TOKENS)
         elif own is not None and given in TOKENS and given != own:
             yield c.on(
                 op, "security",
@@ -770,7 +770,7 @@ def check_operation_security(c: Checker) -> Iterator[Problem]:
         elif own is None and needed in TOKENS and given in TOKENS and given != needed:
             yield c.on(
                 op, "security",
-                message=f"{scheme!r} carries the {given} token but tag {tags[0]!r} needs the {needed} token",
+                message=f"{scheme!r} carries the {given} token but tag {tag_name!r} needs the {needed} token",
             )  # fmt: skip
 
 
@@ -993,16 +993,17 @@ class _PatternWalker(_SchemaWalker):
 
 
 def _enum_problem(
-    c: Checker, file: Path, at: tuple[Any, ...], key: str, node: Any, allowed: tuple[str, ...]
+    c: Checker, file: Path, at: tuple[Any, ...], key: str, value: Any, allowed: tuple[str, ...]
 ) -> Problem:
-    """`key` of `node` (written at `at`) is missing or not one of `allowed`."""
+    """The extension `key` (of the node at `at`, read as `value`) is missing or not one of
+    `allowed`."""
     if len(allowed) <= 3:
         choices = " or ".join(repr(a) for a in allowed)
     else:
         choices = f"one of {', '.join(allowed)}"
-    if key not in node:
+    if value is None:
         return c.problem(file, at, f"{key} is missing (must be {choices})")
-    return c.problem(file, at + (key,), f"{node[key]!r} is not {choices}")
+    return c.problem(file, at + (key,), f"{value!r} is not {choices}")
 
 
 def extension_enum(key: str, allowed: tuple[str, ...]) -> Callable[[Checker], Iterator[Problem]]:
@@ -1010,8 +1011,9 @@ def extension_enum(key: str, allowed: tuple[str, ...]) -> Callable[[Checker], It
 
     def rule(c: Checker) -> Iterator[Problem]:
         for op in c.operations:
-            if op.node.get(key) not in allowed:
-                yield _enum_problem(c, op.file, op.parts, key, op.node, allowed)
+            found = reading.value(op.node, key)
+            if found not in allowed:
+                yield _enum_problem(c, op.file, op.parts, key, found, allowed)
 
     rule.__doc__ = f"{key} is {' or '.join(allowed)}."
     rule.__name__ = f"check_{key.replace('-', '_')}"
@@ -1021,7 +1023,7 @@ def extension_enum(key: str, allowed: tuple[str, ...]) -> Callable[[Checker], It
 def check_webhook_event(c: Checker) -> Iterator[Problem]:
     """x-postmark-webhook-event names a key of the `webhooks` section."""
     for op in c.operations:
-        event = op.node.get("x-postmark-webhook-event")
+        event = reading.webhook_event(op.node)
         if event is not None and (not isinstance(event, str) or event not in c.webhooks):
             known = ", ".join(c.webhooks) or "none"
             yield c.on(
@@ -1034,7 +1036,7 @@ def check_webhook_event(c: Checker) -> Iterator[Problem]:
 def check_paging(c: Checker) -> Iterator[Problem]:
     """x-postmark-paging agrees with the parameters and response fields it names."""
     for op in c.operations:
-        paging = op.node.get("x-postmark-paging")
+        paging = reading.paging(op.node)
         if paging is None:
             if c.query_parameter(op, "count") and c.query_parameter(op, "offset"):
                 yield c.on(op, message="has count and offset parameters but no x-postmark-paging")
@@ -1106,7 +1108,7 @@ def _paging_fields(c: Checker, op: Operation, paging: dict[str, Any]) -> Iterato
 def check_limits(c: Checker) -> Iterator[Problem]:
     """x-postmark-limits: known units and scopes, named fields exist, `items` limits match maxItems."""
     for op in c.operations:
-        limits = op.node.get("x-postmark-limits")
+        limits = reading.limits(op.node)
         if limits is None:
             continue
         if not isinstance(limits, list):
@@ -1194,14 +1196,13 @@ def _find_field(c: Checker, body: Any, name: str) -> Any:
 def check_batch(c: Checker) -> Iterator[Problem]:
     """x-postmark-batch is `true`, on an operation with an items limit and a bytes limit to split by."""
     for op in c.operations:
-        if "x-postmark-batch" not in op.node:
+        flag = reading.batch(op.node)
+        if flag is None:
             continue
-        if op.node["x-postmark-batch"] is not True:
-            yield c.on(
-                op, "x-postmark-batch", message=f"{op.node['x-postmark-batch']!r} is not true"
-            )
+        if not reading.is_batch(op.node):
+            yield c.on(op, "x-postmark-batch", message=f"{flag!r} is not true")
             continue
-        units = {mapping(limit).get("unit") for limit in sequence(op.node.get("x-postmark-limits"))}
+        units = {mapping(limit).get("unit") for limit in sequence(reading.limits(op.node))}
         for unit in ("items", "bytes"):
             if unit not in units:
                 yield c.on(
@@ -1217,12 +1218,10 @@ _STREAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 def check_default_stream(c: Checker) -> Iterator[Problem]:
     """x-postmark-default-stream is on every sending operation (write on email) and only there,
     and is a stream ID."""
-    key = "x-postmark-default-stream"
+    key = reading.DEFAULT_STREAM
     for op in c.operations:
-        sends = op.node.get("x-postmark-access") == "write" and (
-            op.node.get("x-postmark-acts-on") == "email"
-        )
-        stream = op.node.get(key)
+        sends = reading.access(op.node) == "write" and reading.acts_on(op.node) == "email"
+        stream = reading.default_stream(op.node)
         if stream is None:
             if sends:
                 yield c.on(op, message=f"a sending operation needs {key} (the stream it lands on)")
@@ -1237,14 +1236,12 @@ def check_reaches(c: Checker) -> Iterator[Problem]:
     """x-postmark-reaches: each entry names another group, `read` or `write`, and optionally
     top-level request body fields; a read operation writes nowhere."""
     groups = [
-        name
-        for tag in c.tags.values()
-        if isinstance(name := tag.get("x-python-name"), str) and name
+        name for tag in c.tags.values() if isinstance(name := reading.group_name(tag), str) and name
     ]
     for op in c.operations:
-        if "x-postmark-reaches" not in op.node:
+        entries = reading.reaches_value(op.node)
+        if entries is None:
             continue
-        entries = op.node["x-postmark-reaches"]
         if not isinstance(entries, list) or not entries:
             yield c.on(
                 op,
@@ -1252,12 +1249,8 @@ def check_reaches(c: Checker) -> Iterator[Problem]:
                 message="must be a non-empty list of {group, access, fields?}",
             )
             continue
-        tags = sequence(op.node.get("tags"))
-        own = (
-            mapping(c.tags.get(tags[0])).get("x-python-name")
-            if tags and isinstance(tags[0], str)
-            else None
-        )
+        tag_name = reading.the_tag(op.node)
+        own = reading.group_name(mapping(c.tags.get(tag_name) if tag_name is not None else None))
         seen: set[str] = set()
         for index, entry in enumerate(entries):
             at = ("x-postmark-reaches", index)
@@ -1285,8 +1278,8 @@ def check_reaches(c: Checker) -> Iterator[Problem]:
                 seen.add(group)
             access = entry.get("access")
             if access not in ACCESS:
-                yield _enum_problem(c, op.file, op.parts + at, "access", entry, ACCESS)
-            elif access == "write" and op.node.get("x-postmark-access") == "read":
+                yield _enum_problem(c, op.file, op.parts + at, "access", access, ACCESS)
+            elif access == "write" and reading.access(op.node) == "read":
                 yield c.on(op, *at, "access", message="a read operation writes no other group")
             if "fields" in entry:
                 yield from _reach_fields(c, op, at, entry["fields"])
@@ -1316,12 +1309,12 @@ def check_idempotency(c: Checker) -> Iterator[Problem]:
         op.node.get("operationId"): op
         for op in c.operations
         if any(
-            "x-postmark-query-prefix" in mapping(c.deref(param))
+            reading.query_prefix(c.deref(param)) is not None
             for param in sequence(op.node.get("parameters"))
         )
     }
     for op in c.operations:
-        raw = op.node.get("x-postmark-idempotency")
+        raw = reading.idempotency(op.node)
         if raw is None:
             continue
         if not isinstance(raw, dict) or not isinstance(raw.get("metadata"), str):
@@ -1343,7 +1336,7 @@ def check_idempotency(c: Checker) -> Iterator[Problem]:
     for op in searches.values():
         for index, param in enumerate(sequence(op.node.get("parameters"))):
             param = mapping(c.deref(param))
-            prefix = param.get("x-postmark-query-prefix")
+            prefix = reading.query_prefix(param)
             if prefix is None:
                 continue
             schema = mapping(c.deref(param.get("schema")))
@@ -1363,8 +1356,8 @@ def check_python_names(c: Checker) -> Iterator[Problem]:
     """x-python-name of operations: present, a non-keyword identifier, unique within the group."""
     first: dict[tuple[Any, str], Operation] = {}
     for op in c.operations:
-        name = op.node.get("x-python-name")
-        group = (sequence(op.node.get("tags")) or [None])[0]
+        name = reading.method_name(op.node)
+        group = reading.the_tag(op.node)
         if name is None:
             yield c.on(op, message="x-python-name (the method name in its group) is missing")
         elif not _is_identifier(name):
@@ -1379,7 +1372,7 @@ def check_python_names(c: Checker) -> Iterator[Problem]:
         else:
             first[(group, name)] = op
     for param, location in _all_parameters(c):
-        name = param.get("x-python-name")
+        name = reading.python_name(param)
         if name is not None and not _is_identifier(name):
             yield c.at(location + ("x-python-name",), f"{name!r} is not a valid Python identifier")
 
@@ -1499,13 +1492,13 @@ def check_reserved_names(c: Checker) -> Iterator[Problem]:
     (naming.MODEL_RESERVED, RESOURCE_RESERVED, CLIENT_RESERVED, ARGUMENT_RESERVED)."""
     for op in c.operations:
         yield from _reserved(
-            c, op.file, op.parts + ("x-python-name",), op.node.get("x-python-name"),
+            c, op.file, op.parts + ("x-python-name",), reading.method_name(op.node),
             naming.RESOURCE_RESERVED, "is already used by the generated resource classes; "
             "choose another x-python-name",
         )  # fmt: skip
     for index, tag in enumerate(sequence(c.root.get("tags"))):
         yield from _reserved(
-            c, c.root_file, ("tags", index, "x-python-name"), mapping(tag).get("x-python-name"),
+            c, c.root_file, ("tags", index, "x-python-name"), reading.group_name(mapping(tag)),
             naming.CLIENT_RESERVED, "is already used by the generated client classes; "
             "choose another x-python-name",
         )  # fmt: skip
@@ -1527,23 +1520,14 @@ def _reserved(
 def _python_name(
     c: Checker, file: Path, parts: tuple[Any, ...], wire: Any, holder: dict[str, Any]
 ) -> tuple[str | None, list[Problem]]:
-    """The Python name naming.py gives a property or parameter, or the problems that stop it."""
-    override = holder.get("x-python-name")
-    if override is not None:
-        if not isinstance(override, str) or not override.isidentifier():
-            where = parts + ("x-python-name",)
-            return None, [c.problem(file, where, f"{override!r} is not a valid Python identifier")]
-        if keyword.iskeyword(override):
-            where = parts + ("x-python-name",)
-            return None, [c.problem(file, where, f"{override!r} is a Python keyword")]
+    """The Python name build gives a property or parameter, or the problems that stop it."""
     if not isinstance(wire, str):
         return None, []
     try:
-        return naming.python_name(wire, override), []
-    except ValueError:
-        return None, [
-            c.problem(file, parts, f"cannot derive a Python name from {wire!r}; set x-python-name")
-        ]
+        return reading.python_name_of(wire, holder), []
+    except reading.NameProblem as exc:
+        where = parts + ("x-python-name",) if exc.at_override else parts
+        return None, [c.problem(file, where, exc.message)]
 
 
 def _property_names(c: Checker) -> Iterator[Problem]:
@@ -1592,7 +1576,7 @@ def _argument_names(c: Checker) -> Iterator[Problem]:
             if param.get("in") not in ("path", "query"):
                 continue
             name, problems = _python_name(c, op.file, location, param.get("name"), param)
-            if "x-python-name" not in param:  # check_python_names reports a bad x-python-name
+            if reading.python_name(param) is None:  # check_python_names reports a bad x-python-name
                 yield from problems
             if name is None:
                 continue
@@ -1605,14 +1589,14 @@ def _argument_names(c: Checker) -> Iterator[Problem]:
             elif name in naming.ARGUMENT_RESERVED:
                 yield c.problem(op.file, location, f"the Python name {name!r} {why}")
         body = c.json_schema_of(op.node.get("requestBody"), op.file)
-        if op.node.get("x-postmark-batch") is True or (
+        if reading.is_batch(op.node) or (
             "object" not in _schema_type(body) and "properties" not in mapping(body)
         ):
             continue  # a batch or an array body is the one argument `messages`
         for wire, prop in c.properties(body).items():
             try:
-                name = naming.python_name(wire, mapping(prop).get("x-python-name"))
-            except (ValueError, TypeError):
+                name = reading.python_name_of(str(wire), mapping(prop))
+            except reading.NameProblem:
                 continue  # _property_names reports it where the field is written
             if name in naming.ARGUMENT_RESERVED:
                 yield c.on(
@@ -1696,9 +1680,8 @@ def _secret_problems(c: Checker, node: Any, parts: tuple[Any, ...]) -> Iterator[
         if key == "properties" and isinstance(value, dict):
             for prop, sub in value.items():
                 at = parts + ("properties", prop)
-                flags = mapping(sub)
-                if "x-postmark-secret" in flags:
-                    flag = flags["x-postmark-secret"]
+                flag = reading.secret(sub)
+                if flag is not None:
                     if not isinstance(flag, bool):
                         yield c.at(
                             at + ("x-postmark-secret",),
@@ -1743,10 +1726,7 @@ def check_webhooks(c: Checker) -> Iterator[Problem]:
             )
         if "example" not in content and not content.get("examples"):
             yield c.at(at + ("requestBody",), "has no example")
-        record_type = post.get(
-            "x-postmark-record-type",
-            mapping(c.deref(content.get("schema"))).get("x-postmark-record-type"),
-        )
+        record_type = reading.record_type(post)
         if record_type != event:
             yield c.at(
                 at,
@@ -1762,7 +1742,7 @@ def check_webhooks(c: Checker) -> Iterator[Problem]:
 def check_error_codes(c: Checker) -> Iterator[Problem]:
     """components.x-postmark-error-codes: unique codes and PascalCase names, each with a meaning."""
     at = ("components", "x-postmark-error-codes")
-    codes = mapping(c.root.get("components")).get("x-postmark-error-codes")
+    codes = reading.error_codes(c.root.get("components"))
     if codes is None:
         return
     if not isinstance(codes, list):
@@ -1790,7 +1770,7 @@ def check_error_codes(c: Checker) -> Iterator[Problem]:
 
 def check_release_notes(c: Checker) -> Iterator[Problem]:
     """x-postmark-release-notes: dated oldest first; info.version is the newest date with dots."""
-    notes = c.root.get("x-postmark-release-notes")
+    notes = reading.release_notes(c.root)
     if not isinstance(notes, list) or not notes:
         yield c.at(
             "x-postmark-release-notes", "must list the dated release notes the spec reflects"
@@ -1833,7 +1813,6 @@ def check_release_notes(c: Checker) -> Iterator[Problem]:
 
 
 RESOURCE_ACTIONS = ("create", "list", "get", "edit", "delete", "archive", "unarchive")
-RESOURCE_KEYS = ("collection", "action", "id", "id-param", "list", "filters")
 
 
 def check_resource(c: Checker) -> Iterator[Problem]:
@@ -1848,7 +1827,7 @@ def check_resource(c: Checker) -> Iterator[Problem]:
     seen: dict[tuple[Any, Any], Operation] = {}
     ids: dict[Any, tuple[Any, Operation]] = {}
     for op in c.operations:
-        res = op.node.get("x-postmark-resource")
+        res = reading.resource_value(op.node)
         if res is None:
             continue
         at = ("x-postmark-resource",)
@@ -1864,7 +1843,7 @@ def check_resource(c: Checker) -> Iterator[Problem]:
         if not isinstance(collection, str) or not SNAKE_CASE.match(collection):
             yield c.on(op, *at, "collection", message=f"{collection!r} is not a snake_case name")
         if action not in RESOURCE_ACTIONS:
-            yield _enum_problem(c, op.file, op.parts + at, "action", res, RESOURCE_ACTIONS)
+            yield _enum_problem(c, op.file, op.parts + at, "action", action, RESOURCE_ACTIONS)
             continue
         if not isinstance(id_field, str) or not id_field:
             yield c.on(op, *at, message="id (the record's id field) is missing")
@@ -1951,9 +1930,9 @@ RULES: list[Rule] = [
     check_request_body,
     check_schemas,
     check_examples,
-    extension_enum("x-postmark-access", ACCESS),
-    extension_enum("x-postmark-retry", RETRY),
-    extension_enum("x-postmark-acts-on", ACTS_ON),
+    extension_enum(reading.ACCESS, ACCESS),
+    extension_enum(reading.RETRY, RETRY),
+    extension_enum(reading.ACTS_ON, ACTS_ON),
     check_webhook_event,
     check_paging,
     check_limits,
@@ -2020,8 +1999,8 @@ def summary(spec: Spec) -> str:
     """`40 operations in 9 groups (20 read, 20 write), 2 security schemes, 7 webhook events`."""
     checker = Checker(spec)
     ops = checker.operations
-    reads = sum(op.node.get("x-postmark-access") == "read" for op in ops)
-    writes = sum(op.node.get("x-postmark-access") == "write" for op in ops)
+    reads = sum(reading.access(op.node) == "read" for op in ops)
+    writes = sum(reading.access(op.node) == "write" for op in ops)
     return (
         f"{_count(len(ops), 'operation')} in {_count(len(checker.tags), 'group')} "
         f"({reads} read, {writes} write), {_count(len(checker.security_schemes), 'security scheme')}, "

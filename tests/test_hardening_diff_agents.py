@@ -81,7 +81,7 @@ def test_each_part_of_a_tool_that_changed_is_a_change_of_its_own(report: Report)
     assert description.after.splitlines()[:4] == [
         "Send one email.", "Sends real mail.", INJECTION, "\x1b[2J",
     ]  # fmt: skip
-    assert "Needs the server token (X-Postmark-Server-Token), held by the server." in (
+    assert "Needs the server token, held by the server." in (
         description.after
     )
     schema = found["tool-input-schema-changed"]

@@ -35,7 +35,7 @@ from .. import models
 from .._idempotency import IDEMPOTENCY_METADATA_KEY, send_answer
 from .._meta import Operation
 from .._operations import OPERATIONS
-from .._spec import TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
+from .._spec import TOKEN_ENV_VARS, VERSION
 from ..access import (
     AccessDeniedError,
     Agent,
@@ -53,6 +53,7 @@ from ..errors import (
     PostmarkError,
     RequestValidationError,
 )
+from ._input_schemas import IDEMPOTENCY_ARGUMENT as _IDEMPOTENCY_ARGUMENT
 from ._tools import BODY_MODELS, INPUT_SCHEMAS, WIRE_NAMES
 
 __all__ = ["PostmarkTools", "SentInMemory", "SentResults", "build_server", "main", "tool_name"]
@@ -68,7 +69,6 @@ UNKNOWN_KEY: Final = "(unknown key)"
 _MAX_NAME: Final = 60
 _SENDER_FIELD: Final = "from"
 _STREAM_FIELD: Final = "message_stream"
-_IDEMPOTENCY_ARGUMENT: Final = "idempotency_key"  # of the send tools (generator/mcp_schema.py)
 
 # jsonschema's words for these repeat the whole value (into the audit row too): say the limit.
 _LIMITS: Final = {
@@ -124,7 +124,8 @@ def _describe(op: Operation, allow_all: bool, agent: Agent | None = None) -> str
     parts = [op.summary]
     if op.description:
         parts.append(op.description)
-    parts.append(f"Needs the {op.token} token ({TOKEN_HEADERS[op.token]}), held by the server.")
+    # Which token, not its header: the agent never sends one.
+    parts.append(f"Needs the {op.token} token, held by the server.")
     if op.access == "read":
         parts.append("Reads only.")
     elif op.retry_safe:
