@@ -1200,9 +1200,9 @@ class BaseClient:
     def _settle_steps(
         self, op: Operation, pending: dict[str, BaseException]
     ) -> Generator[Wait | Search | Resend, Any, Settled]:
-        # A message not found is sent again at least once, and up to max_retries times: the
-        # key makes that safe (within the waits), and each attempt is reconciled in turn.
-        return settle(op, pending, self._reconcile_waits, max(1, self._max_retries))
+        # A message not found is sent again once (whatever max_retries says), with the same key,
+        # and that attempt is reconciled the same way.
+        return settle(op, pending, self._reconcile_waits)
 
     @staticmethod
     def _key_of(op: Operation, data: Any) -> str | None:

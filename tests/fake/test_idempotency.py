@@ -230,14 +230,29 @@ def test_a_search_that_cannot_run_leaves_a_maybe_sent_error_that_carries_the_key
     assert client.email.reconcile("never-sent") is None
 
 
-def test_not_found_after_every_resend_is_a_maybe_sent_error(
+def test_not_found_after_the_resend_is_an_error_saying_it_was_not_sent(
     fake: FakePostmark, clock: Clock
 ) -> None:
     transport = Scripted(fake, "500 before", "500 before")
-    with pytest.raises(MessageMaybeSentError, match="not found by its idempotency key") as caught:
+    with pytest.raises(ServerError) as caught:
         send(client_for(transport, clock, reconcile_waits=(1.0,)))
-    assert caught.value.idempotency_key and fake.messages() == []
+    assert not isinstance(caught.value, MessageMaybeSentError) and fake.messages() == []
+    assert "not found by its idempotency key" in caught.value.message
+    assert "it was not sent" in str(caught.value) and "may or may not" not in str(caught.value)
     assert len(transport.sends) == 2
+
+
+def test_a_message_not_found_is_sent_again_once_whatever_max_retries_says(
+    fake: FakePostmark, clock: Clock
+) -> None:
+    transport = Scripted(fake, "500 before", "500 before", "500 before")
+    client = client_for(transport, clock, max_retries=3, reconcile_waits=(1.0,))
+    with pytest.raises(ServerError) as caught:
+        send(client)
+    assert len(transport.sends) == 2 and fake.messages() == []
+    assert "after 2 attempts" in caught.value.message
+    first, second = keys_of(transport.sends)
+    assert first == second
 
 
 def test_without_keys_a_500_is_raised_as_before(fake: FakePostmark, clock: Clock) -> None:

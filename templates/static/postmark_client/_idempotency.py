@@ -58,6 +58,11 @@ _AMBIGUOUS_STATUSES: Final = frozenset({500, 502, 504})
 _SEARCH_RETRIES: Final = 3
 _SEARCH_RETRY_WAIT: Final = 1.0
 _PASSING_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+# A message not found after the waits is sent again exactly this many times (once): each more
+# attempt would be one more chance of a double should the search lag past the waits.
+_RESENDS: Final = 1
+# How the client's note on a 5xx answer to a send starts (`_base_client._unsafe_note`).
+_UNSAFE_NOTE: Final = " (not retried:"
 
 
 def new_key() -> str:
@@ -161,6 +166,11 @@ def stamp_body(op: Operation, data: Any, key: str | None) -> str | None:
     return None
 
 
+def ambiguous_status(status: int) -> bool:
+    """Whether an answer with this status leaves a send's outcome unknown (500, 502, 504)."""
+    return status in _AMBIGUOUS_STATUSES
+
+
 def is_ambiguous(error: BaseException) -> bool:
     """Whether a send that failed this way may have been sent: a 500/502/504, an unreadable
     2xx answer, or a connection that broke after the request was written."""
@@ -168,7 +178,7 @@ def is_ambiguous(error: BaseException) -> bool:
         return True
     if isinstance(error, ResponseDecodeError):
         return 200 <= error.status_code < 300
-    return isinstance(error, APIError) and error.status_code in _AMBIGUOUS_STATUSES
+    return isinstance(error, APIError) and ambiguous_status(error.status_code)
 
 
 def _search_may_recover(error: BaseException) -> bool:
@@ -237,20 +247,20 @@ def settle(
     op: Operation,
     pending: dict[str, BaseException],
     waits: tuple[float, ...],
-    resends: int,
 ) -> Generator[Action, Any, Settled]:
     """Settle the sends whose outcome is unknown (key -> the ambiguous error).
 
     Each round searches for every pending key (at once, then after each wait, until all are
     found). A message is only taken as not sent when the last search of the round answered
     "none" (the index only grows, so earlier failed searches do not matter; a failed last one
-    is tried again a few times). The ones not found are sent again with the same keys, and the
-    ambiguous failures of that attempt go into the next round. What is left after `resends`
-    rounds, or whose search cannot run, is a MessageMaybeSentError carrying its key.
+    is tried again a few times). The ones not found are sent again, once, with the same keys,
+    and the ambiguous failures of that attempt are searched for the same way. What is left
+    then fails as its last attempt did (`_not_found`); one whose search cannot run is a
+    MessageMaybeSentError carrying its key.
     """
     settled: Settled = {}
     searched = 0.0
-    for round_ in range(resends + 1):
+    for round_ in range(_RESENDS + 1):
         failed: dict[str, BaseException] = {}
         schedule = (0.0, *waits) + (_SEARCH_RETRY_WAIT,) * _SEARCH_RETRIES
         for step, wait in enumerate(schedule):
@@ -278,7 +288,7 @@ def settle(
         for key, error in failed.items():
             settled[key] = ("failed", _search_failure(op, key, error))
             del pending[key]
-        if not pending or round_ == resends:
+        if not pending or round_ == _RESENDS:
             break
         answers: dict[str, tuple[Any, BaseException | None]] = yield Resend(tuple(pending))
         for key, (answer, error) in answers.items():
@@ -291,15 +301,41 @@ def settle(
             else:
                 pending[key] = error
     for key, last in pending.items():
-        failure = maybe_sent(
-            op,
-            key,
-            f"not found by its idempotency key after {searched:g} s of searching, and not sent "
-            f"again after {resends + 1} attempt{'s' if resends else ''}",
-        )
-        failure.__cause__ = last
-        settled[key] = ("failed", failure)
+        settled[key] = ("failed", _not_found(op, key, last, searched))
     return settled
+
+
+def _not_found(op: Operation, key: str, last: BaseException, searched: float) -> BaseException:
+    """What a send not found after its one resend leaves. The searches say it was not stored:
+    Postmark's own error answer is raised as it was, saying so (in place of the client's note
+    that it may have been sent), a broken connection as a connection error; only an unreadable
+    2xx answer (Postmark took the message, its search lagged past the waits) stays "may have
+    been sent"."""
+    text = (
+        f"not found by its idempotency key after {searched:g} s of searching, after "
+        f"{_RESENDS + 1} attempts"
+    )
+    if isinstance(last, ResponseDecodeError):
+        failure: BaseException = maybe_sent(op, key, text)
+    elif isinstance(last, MessageMaybeSentError):
+        failure = APIConnectionError(
+            f"{op.method} {op.path} ({op.id}): the connection failed after the request was "
+            f"written, and the message was {text}: it was not sent"
+        )
+    elif isinstance(last, APIError):
+        said = last.message.split(_UNSAFE_NOTE, 1)[0]
+        failure = type(last)(
+            last.status_code,
+            last.error_code,
+            f"{said} (the message was {text}: it was not sent)",
+            last.request_id,
+            retry_after=last.retry_after,
+            body=last.body,
+        )
+    else:
+        return last
+    failure.__cause__ = last
+    return failure
 
 
 def search_query(key: str) -> dict[str, Any]:
