@@ -37,9 +37,11 @@ __all__ = [
 IDEMPOTENCY_METADATA_KEY: Final = "idempotency_key"
 """The Metadata field every send's key goes in (search it as `metadata_idempotency_key`)."""
 
-# Postmark's limits on custom metadata (its Custom metadata FAQ): field names of up to 20
-# characters, values of up to 80, at most 10 fields per message, no two names that differ
-# only in case. The key is one of the 10.
+# Postmark's limits on custom metadata. Its own 422 answer to a message over them says "Field
+# names are limited to 20 characters and field values are limited to 80 characters in length";
+# its Custom metadata FAQ forbids two names that differ only in case (via the API). The 10
+# fields per message are the limit integrations report Postmark refusing past (`>10 fields`);
+# the reference text read does not state that number itself. The key is one of the 10.
 MAX_METADATA_FIELDS: Final = 10
 MAX_METADATA_NAME_CHARS: Final = 20
 MAX_METADATA_VALUE_CHARS: Final = 80
