@@ -29,6 +29,7 @@ from ._audit import (
     AuditEntry,
     AuditLog,
 )
+from ._sent_once import SCHEMA as SENT_SCHEMA
 
 __all__ = ["PostgresStore"]
 
@@ -87,6 +88,7 @@ class PostgresStore:
             db.execute(_PG_SCHEMA)
             db.execute(_QUOTA_INDEX)
             db.execute(_KEYS_SCHEMA)
+            db.execute(SENT_SCHEMA)
         self._db, self._pid = db, os.getpid()
         return db
 
@@ -172,6 +174,17 @@ class PostgresStore:
             query += f" LIMIT {int(limit)}"
         rows = self._run(lambda db: db.execute(query, values).fetchall())
         return [AuditEntry(*row) for row in rows]
+
+    def sent_once(self, sql: str, values: tuple[Any, ...]) -> tuple[int, list[tuple[Any, ...]]]:
+        """One statement on the table of sends by idempotency key (`_sent_once`): the rows it
+        changed and the rows it read; one statement commits on its own (autocommit)."""
+
+        def work(db: psycopg.Connection[Any]) -> tuple[int, list[tuple[Any, ...]]]:
+            cursor = db.execute(_pg(sql), values)
+            return cursor.rowcount, cursor.fetchall() if cursor.description else []
+
+        result: tuple[int, list[tuple[Any, ...]]] = self._run(work)
+        return result
 
     def agent_for_key_sha256(self, digest: str) -> str | None:
         """The agent a key (by its SHA-256) was added for, or None."""

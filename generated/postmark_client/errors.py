@@ -343,6 +343,10 @@ class ErrorCode:
     GATEWAY_STORE_UNAVAILABLE: Final = 9003
     """postmark-gateway cannot write its audit log, so it refuses every call (nothing was
     sent); it serves again when the store returns."""
+    GATEWAY_SEND_IN_PROGRESS: Final = 9004
+    """postmark-gateway is still sending an earlier call with this idempotency key (on this
+    or another gateway host); nothing was sent again. Try again later: the call then
+    answers the first one's result."""
 
     @staticmethod
     def describe(code: int | None) -> ErrorCodeInfo | None:
@@ -878,6 +882,13 @@ _ERROR_CODES: Final[dict[int, ErrorCodeInfo]] = {
         "GatewayStoreUnavailable",
         "postmark-gateway cannot write its audit log, so it refuses every call (nothing was sent); it serves again when the store returns.",
         503,
+        True,
+    ),
+    9004: ErrorCodeInfo(
+        9004,
+        "GatewaySendInProgress",
+        "postmark-gateway is still sending an earlier call with this idempotency key (on this or another gateway host); nothing was sent again. Try again later: the call then answers the first one's result.",
+        409,
         True,
     ),
 }

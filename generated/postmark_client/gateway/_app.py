@@ -6,6 +6,10 @@ Each request is routed by the operation table (`OPERATIONS`), authenticated by t
 the token header of the operation's kind, decided by the policy's one check (`AgentAccess.begin`,
 the same code the library runs, which writes the audit row before anything is forwarded), then
 forwarded with the gateway's own token; Postmark's answer comes back unchanged and streamed.
+
+A send whose Metadata carries an idempotency key is sent once for every gateway sharing the
+store (`StoreSent`): a repeat is answered with the first answer, unchanged, and recorded as
+reconciled.
 """
 
 from __future__ import annotations
@@ -13,20 +17,37 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 from urllib.parse import parse_qsl
 
 import anyio
 import httpx
 
-from .._base_client import api_error, connection_error, request_id_of
+from .._base_client import api_error, build_query, connection_error, request_id_of
+from .._idempotency import (
+    IDEMPOTENCY_METADATA_KEY,
+    ambiguous_status,
+    first_found,
+    is_ambiguous,
+    search_query,
+    send_answer,
+)
 from .._meta import Operation, Token
+from .._operations import OPERATIONS
+from .._sent_once import (
+    SendInProgressError,
+    SentStore,
+    SentStoreError,
+    Slot,
+    StoreSent,
+    message_id_of,
+)
 from .._spec import DEFAULT_BASE_URL, TOKEN_ENV_VARS, TOKEN_HEADERS
 from ..access import AccessDeniedError, AgentAccess, AuditCall, Policy, hash_key
 from ..errors import ErrorCode
 from ..testing._wire import route
 
-__all__ = ["DEFAULT_BODY_LIMIT", "READ_TIMEOUT", "Gateway", "body_limit"]
+__all__ = ["DEFAULT_BODY_LIMIT", "READ_TIMEOUT", "Gateway", "body_limit", "sent_results"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -97,6 +118,24 @@ async def answer(
     await send({"type": "http.response.body", "body": body})
 
 
+def sent_results(policy: Policy) -> StoreSent | None:
+    """The sends by idempotency key kept in the policy's store (shared by every gateway that
+    uses it), or None for a store that cannot keep them."""
+    log = policy.log
+    return StoreSent(cast(SentStore, log)) if hasattr(log, "sent_once") else None
+
+
+def once_slot(agent: str, op: Operation, data: Any) -> Slot | None:
+    """(agent, operation, key) of a one-message send whose body carries an idempotency key in
+    its Metadata (`idempotency_key`) and that can be searched for; None for any other call."""
+    field = op.idempotency_metadata
+    if field is None or "." in field or op.reconcile_with is None or not isinstance(data, dict):
+        return None
+    metadata = data.get(field)
+    key = metadata.get(IDEMPOTENCY_METADATA_KEY) if isinstance(metadata, dict) else None
+    return (agent, op.id, key) if isinstance(key, str) and key else None
+
+
 class _Refused(Exception):
     """A request answered by the gateway itself (status, ErrorCode, Message)."""
 
@@ -136,6 +175,7 @@ class Gateway:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._access: dict[str, AgentAccess] = {}
+        self.sent = sent_results(policy)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -228,6 +268,12 @@ class Gateway:
                 f"postmark-gateway cannot write its audit log ({type(exc).__name__}: {exc}); "
                 "nothing was sent",
             ) from None
+        slot = once_slot(agent, op, data) if self.sent is not None else None
+        owner = None
+        if slot is not None:
+            owner = await self._claim(op, slot, token, data, call, send)
+            if owner is None:
+                return
         raw_query: bytes = scope.get("query_string", b"")
         request = self.client().build_request(
             method,
@@ -241,12 +287,102 @@ class Gateway:
             response = await self.client().send(request, stream=True)
         except httpx.RequestError as exc:
             failure = connection_error(op, exc, self.upstream)
+            if slot is not None and owner is not None:
+                self._settle(slot, owner, None, is_ambiguous(failure))
             await self._finish(call.failed, failure)
             raise _Refused(502, ErrorCode.GATEWAY_UPSTREAM_FAILED, str(failure)) from None
         try:
-            await self._relay(op, response, call, send)
+            answered = await self._relay(op, response, call, send, keep=slot is not None)
         finally:
             await response.aclose()
+        if slot is not None and owner is not None:
+            status = response.status_code
+            ok = answered is not None and 200 <= status < 300
+            sent = _replayed(response, answered).content if ok and answered is not None else None
+            self._settle(slot, owner, sent, answered is None or ambiguous_status(status))
+
+    # Sends by idempotency key ------------------------------------------------------------------
+
+    async def _claim(
+        self, op: Operation, slot: Slot, token: str, data: Any, call: AuditCall, send: Send
+    ) -> str | None:
+        """The claim to forward this send (its owner), or None when the key's first result was
+        answered: kept in the store, or found by searching Postmark for the key after an
+        earlier call with it may have sent the message."""
+        assert self.sent is not None
+        owner: str | None = None
+        try:
+            claim = await self.sent.claim(slot)
+            owner = claim.owner
+            if owner is None:
+                await self._answer_first(call, (claim.result or "").encode("utf-8"), send)
+                return None
+            if not claim.retry:
+                return owner
+            found = await self._search_key(op, token, slot[2])
+        except SendInProgressError as exc:
+            await self._finish(call.failed, exc)
+            raise _Refused(409, ErrorCode.GATEWAY_SEND_IN_PROGRESS, str(exc)) from None
+        except SentStoreError as exc:
+            await self._finish(call.failed, exc)
+            raise _Refused(503, ErrorCode.GATEWAY_STORE_UNAVAILABLE, str(exc)) from None
+        except (httpx.HTTPError, ValueError) as exc:
+            if owner is not None:
+                self._settle(slot, owner, None, True)
+            await self._finish(call.failed, exc)
+            raise _Refused(
+                502,
+                ErrorCode.GATEWAY_UPSTREAM_FAILED,
+                f"an earlier call with idempotency key {slot[2]!r} may have sent the message, "
+                f"and the search for the key failed ({type(exc).__name__}: {exc}); nothing was "
+                "sent again",
+            ) from None
+        if found is None:
+            return owner
+        answer = json.dumps(send_answer(data, found), ensure_ascii=False).encode("utf-8")
+        self._settle(slot, owner, answer, False)
+        await self._answer_first(call, answer, send)
+        return None
+
+    async def _search_key(self, op: Operation, token: str, key: str) -> Any:
+        """The message Postmark holds with this idempotency key, or None."""
+        search = OPERATIONS[op.reconcile_with or ""]
+        pairs: list[tuple[str, Any]] = list(build_query(search, search_query(key)))
+        response = await self.client().get(
+            self.upstream + search.path,
+            params=pairs,
+            headers={TOKEN_HEADERS[search.token]: token, "Accept": "application/json"},
+        )
+        response.raise_for_status()
+        return first_found(response.json())
+
+    async def _answer_first(self, call: AuditCall, body: bytes, send: Send) -> None:
+        """Answer the first result of the call's key, unchanged; its row says so."""
+        try:
+            message_id = message_id_of(json.loads(body))
+        except ValueError:
+            message_id = None
+        await self._finish(call.reconciled, message_id)
+        headers = [_JSON, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _settle(self, slot: Slot, owner: str, answer: bytes | None, maybe_sent: bool) -> None:
+        """Keep the answer of a send (`answer`), or give the claim up."""
+        assert self.sent is not None
+        try:
+            if answer is not None:
+                try:
+                    message_id = message_id_of(json.loads(answer))
+                except ValueError:
+                    message_id = None
+                self.sent.record(slot, owner, answer.decode("utf-8", "replace"), message_id)
+            else:
+                self.sent.release(slot, owner, maybe_sent)
+        except SentStoreError:
+            # The answer is the caller's already; the claim, left as it is, is taken over
+            # after its lease by a call that searches Postmark for the key first.
+            pass
 
     def _agent(self, op: Operation, headers: list[tuple[bytes, bytes]]) -> str:
         """The agent whose key the operation's token header holds; 401 as Postmark answers."""
@@ -334,10 +470,11 @@ class Gateway:
         return b"".join(chunks)
 
     async def _relay(
-        self, op: Operation, response: httpx.Response, call: AuditCall, send: Send
-    ) -> None:
+        self, op: Operation, response: httpx.Response, call: AuditCall, send: Send, keep: bool
+    ) -> bytes | None:
         """Postmark's status, headers (less hop-by-hop ones) and body as it arrives; the row is
-        completed once the answer is out (a process killed before that leaves `unknown`)."""
+        completed once the answer is out (a process killed before that leaves `unknown`).
+        The body as relayed (kept whole for an error or with `keep`), None if it broke off."""
         headers = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
@@ -347,7 +484,7 @@ class Gateway:
         held = b""  # each chunk goes out when the next arrives, the last one as the end
         try:
             async for chunk in response.aiter_raw():
-                if failed:
+                if failed or keep:
                     kept.append(chunk)
                 if held:
                     await send({"type": "http.response.body", "body": held, "more_body": True})
@@ -359,12 +496,13 @@ class Gateway:
                 await self._finish(call.failed, failure)
             else:
                 await self._finish(call.done, None, request_id_of(response))
-            return
+            return None
         await send({"type": "http.response.body", "body": held})
         if failed:
             await self._finish(call.failed, api_error(op, _replayed(response, b"".join(kept))))
         else:
             await self._finish(call.done, None, request_id_of(response))
+        return b"".join(kept)
 
 
 def _parse(body: bytes) -> Any:
