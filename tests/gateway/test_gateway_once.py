@@ -159,3 +159,83 @@ def test_a_send_that_may_have_gone_is_searched_for_before_it_is_sent_again(
     rows = _sends(running)
     assert [r.outcome for r in rows] == ["error", "reconciled", "reconciled"]
     assert [r.detail for r in rows[1:]] == [f"already sent as {stored['MessageID']}"] * 2
+
+
+async def _batches(urls: list[str], body: list[dict[str, Any]]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=ANSWER_SECONDS) as client:
+        return await asyncio.gather(
+            *(
+                client.post(urls[i % len(urls)] + "/email/batch", json=body, headers=HEADERS)
+                for i in range(4)
+            )
+        )
+
+
+def test_a_batch_sends_only_its_messages_whose_keys_are_new(
+    two: tuple[Running, Running], fake: Any
+) -> None:
+    first, second = two
+    k1, k2, k3, k4, k5 = (uuid.uuid4().hex for _ in range(5))
+    sent = httpx.post(
+        first.url + "/email/batch", json=[_keyed(k1), _keyed(k2)], headers=HEADERS
+    ).json()
+    unkeyed = {**SEND, "Subject": f"no key {k1}"}
+    mixed = httpx.post(
+        second.url + "/email/batch", json=[_keyed(k1), _keyed(k3), unkeyed], headers=HEADERS
+    )
+    assert mixed.status_code == 200
+    answers = mixed.json()
+    # The first message was answered with its first result, at its own index; the others sent.
+    assert answers[0] == sent[0] and len(answers) == 3
+    assert [len(_stored(fake, k)) for k in (k1, k2, k3)] == [1, 1, 1]
+    assert answers[1]["MessageID"] == _stored(fake, k3)[0]["MessageID"]
+    assert [m["MessageID"] for m in fake.fake.messages() if m["Subject"] == unkeyed["Subject"]] == [
+        answers[2]["MessageID"]
+    ]
+    again = httpx.post(first.url + "/email/batch", json=[_keyed(k3), _keyed(k1)], headers=HEADERS)
+    assert again.json() == [answers[1], sent[0]]
+    # Concurrent batches with the same keys on both gateways: each message sent once.
+    racing = asyncio.run(_batches([first.url, second.url], [_keyed(k4), _keyed(k5)]))
+    assert {r.content for r in racing} == {racing[0].content}
+    assert [len(_stored(fake, k)) for k in (k4, k5)] == [1, 1]
+    rows = [r for r in first.entries() if r.operation == "send_email_batch"]
+    assert [r.outcome for r in rows].count("reconciled") == 4  # `again` and 3 of the racing
+    assert [r.detail for r in rows if r.outcome == "reconciled"] == ["already sent"] * 4
+
+
+async def _crossed(urls: list[str], one: str, two: str) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=ANSWER_SECONDS) as client:
+        return await asyncio.gather(
+            *(
+                client.post(
+                    urls[i % 2] + "/email/batch",
+                    json=[_keyed(one), _keyed(two)] if i % 2 else [_keyed(two), _keyed(one)],
+                    headers=HEADERS,
+                )
+                for i in range(6)
+            )
+        )
+
+
+def test_batches_sharing_keys_in_any_order_send_each_message_once(
+    two: tuple[Running, Running], fake: Any
+) -> None:
+    one, other = uuid.uuid4().hex, uuid.uuid4().hex
+    answers = asyncio.run(_crossed([two[0].url, two[1].url], one, other))
+    assert [a.status_code for a in answers] == [200] * 6
+    ids = {k: _stored(fake, k) for k in (one, other)}
+    assert [len(found) for found in ids.values()] == [1, 1]
+    for i, answer in enumerate(answers):
+        order = (one, other) if i % 2 else (other, one)
+        assert [e["MessageID"] for e in answer.json()] == [ids[k][0]["MessageID"] for k in order]
+
+
+def test_a_batch_giving_one_key_to_two_messages_is_refused(gateway: Running, fake: Any) -> None:
+    key = uuid.uuid4().hex
+    refused = httpx.post(
+        gateway.url + "/email/batch", json=[_keyed(key), _keyed("x" + key), _keyed(key)],
+        headers=HEADERS,
+    )  # fmt: skip
+    assert refused.status_code == 422 and refused.json()["ErrorCode"] == 300
+    assert "[2].Metadata.idempotency_key: is message 0's key too" in refused.json()["Message"]
+    assert _stored(fake, key) == []
