@@ -347,6 +347,10 @@ class ErrorCode:
     """postmark-gateway's access policy holds this call for a person's approval; nothing was
     sent to Postmark. Message names the URL of the console page where it is approved; once
     it is, the identical call goes through once."""
+    GATEWAY_SEND_IN_PROGRESS: Final = 9005
+    """postmark-gateway is still sending an earlier call with this idempotency key (on this
+    or another gateway host); nothing was sent again. Try again later: the call then
+    answers the first one's result."""
 
     @staticmethod
     def describe(code: int | None) -> ErrorCodeInfo | None:
@@ -889,6 +893,13 @@ _ERROR_CODES: Final[dict[int, ErrorCodeInfo]] = {
         "ApprovalRequired",
         "postmark-gateway's access policy holds this call for a person's approval; nothing was sent to Postmark. Message names the URL of the console page where it is approved; once it is, the identical call goes through once.",
         422,
+        True,
+    ),
+    9005: ErrorCodeInfo(
+        9005,
+        "GatewaySendInProgress",
+        "postmark-gateway is still sending an earlier call with this idempotency key (on this or another gateway host); nothing was sent again. Try again later: the call then answers the first one's result.",
+        409,
         True,
     ),
 }

@@ -43,6 +43,14 @@ async def test_the_same_key_returns_the_first_result_without_sending_again(
     assert sent_batch.structured_content == batch_again.structured_content
     stored = [m["Metadata"]["idempotency_key"] for m in fake.messages()]
     assert sorted(stored) == ["batch-1-0", "batch-1-1", "welcome-7", "welcome-8"]
+    assert policy.log is not None
+    reconciled = [
+        (e.operation, e.detail) for e in policy.log.entries() if e.outcome == "reconciled"
+    ]
+    assert reconciled == [
+        ("send_email", f"already sent as {first.structured_content['MessageID']}"),
+        ("send_email_batch", "already sent"),
+    ]
 
 
 async def test_a_refused_send_may_be_tried_again_with_its_key(policy_file: Path) -> None:

@@ -6,6 +6,10 @@ Each request is routed by the operation table (`OPERATIONS`), authenticated by t
 the token header of the operation's kind, decided by the policy's one check (`AgentAccess.begin`,
 the same code the library runs, which writes the audit row before anything is forwarded), then
 forwarded with the gateway's own token; Postmark's answer comes back unchanged and streamed.
+
+A send whose Metadata carries an idempotency key is sent once for every gateway sharing the
+store (`StoreSent`): a repeat is answered with the first answer, unchanged, and recorded as
+reconciled; in a batch each message by its own key, only the new ones forwarded.
 """
 
 from __future__ import annotations
@@ -13,15 +17,33 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from typing import Any, Final, TypeVar
+from itertools import pairwise
+from typing import Any, Final, TypeVar, cast
 from urllib.parse import parse_qsl
 
 import anyio
 import httpx
 
-from .._base_client import api_error, connection_error, request_id_of
+from .._base_client import api_error, build_query, connection_error, request_id_of
+from .._idempotency import (
+    IDEMPOTENCY_METADATA_KEY,
+    ambiguous_status,
+    first_found,
+    is_ambiguous,
+    search_query,
+    send_answer,
+)
 from .._meta import Operation, Token
+from .._operations import OPERATIONS
 from .._policy_store import PolicySource
+from .._sent_once import (
+    SendInProgressError,
+    SentStore,
+    SentStoreError,
+    Slot,
+    StoreSent,
+    message_id_of,
+)
 from .._spec import DEFAULT_BASE_URL, TOKEN_ENV_VARS, TOKEN_HEADERS
 from ..access import (
     AccessDeniedError,
@@ -30,10 +52,10 @@ from ..access import (
     AuditCall,
     Policy,
 )
-from ..errors import ErrorCode
+from ..errors import ErrorCode, RequestValidationError
 from ..testing._wire import route
 
-__all__ = ["DEFAULT_BODY_LIMIT", "READ_TIMEOUT", "Gateway", "body_limit"]
+__all__ = ["DEFAULT_BODY_LIMIT", "READ_TIMEOUT", "Gateway", "body_limit", "sent_results"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -104,6 +126,55 @@ async def answer(
     await send({"type": "http.response.body", "body": body})
 
 
+def sent_results(policy: Policy) -> StoreSent | None:
+    """The sends by idempotency key kept in the policy's store (shared by every gateway that
+    uses it), or None for a store that cannot keep them."""
+    log = policy.log
+    return StoreSent(cast(SentStore, log)) if hasattr(log, "sent_once") else None
+
+
+def once_slot(agent: str, op: Operation, data: Any) -> Slot | None:
+    """(agent, operation, key) of a one-message send whose body carries an idempotency key in
+    its Metadata (`idempotency_key`) and that can be searched for; None for any other call."""
+    field = op.idempotency_metadata
+    if field is None or "." in field or op.reconcile_with is None or not isinstance(data, dict):
+        return None
+    metadata = data.get(field)
+    key = metadata.get(IDEMPOTENCY_METADATA_KEY) if isinstance(metadata, dict) else None
+    return (agent, op.id, key) if isinstance(key, str) and key else None
+
+
+def batch_slots(agent: str, op: Operation, data: Any) -> list[Slot | None] | None:
+    """Each message's slot (None for one without a key) of a batch send in which at least one
+    message carries an idempotency key in its Metadata; None for any other call."""
+    entries = batch_entries(op, data)
+    field = op.idempotency_metadata
+    if entries is None or field is None or "." in field or op.reconcile_with is None:
+        return None
+    slots = [once_slot(agent, op, entry) for entry in entries]
+    return slots if any(slots) else None
+
+
+def batch_entries(op: Operation, data: Any) -> list[Any] | None:
+    """The messages of a batch body: the body itself, or its list field (`Messages`)."""
+    if not op.batch:
+        return None
+    field = _batch_field(op)
+    entries = data.get(field) if field is not None and isinstance(data, dict) else data
+    return entries if isinstance(entries, list) else None
+
+
+def _batch_field(op: Operation) -> str | None:
+    """The field that holds a batch body's messages (None: the body is the list)."""
+    for limit in op.limits:
+        if limit.scope == "request" and limit.unit == "items":
+            return limit.field or None
+    return None
+
+
+_CLAIM_FAILURES: Final = (SendInProgressError, SentStoreError, httpx.HTTPError, ValueError)
+
+
 class _Refused(Exception):
     """A request answered by the gateway itself (status, ErrorCode, Message)."""
 
@@ -147,6 +218,7 @@ class Gateway:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._access: dict[str, AgentAccess] = {}
+        self.sent = sent_results(policy)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -253,6 +325,16 @@ class Gateway:
                 f"postmark-gateway cannot write its audit log ({type(exc).__name__}: {exc}); "
                 "nothing was sent",
             ) from None
+        slots = batch_slots(agent, op, data) if self.sent is not None else None
+        if slots is not None:
+            await self._batch(op, slots, data, body, token, scope, call, send)
+            return
+        slot = once_slot(agent, op, data) if self.sent is not None else None
+        owner = None
+        if slot is not None:
+            owner = await self._claim(op, slot, token, data, call, send)
+            if owner is None:
+                return
         raw_query: bytes = scope.get("query_string", b"")
         request = self.client().build_request(
             method,
@@ -266,12 +348,200 @@ class Gateway:
             response = await self.client().send(request, stream=True)
         except httpx.RequestError as exc:
             failure = connection_error(op, exc, self.upstream)
+            if slot is not None and owner is not None:
+                self._settle(slot, owner, None, is_ambiguous(failure))
             await self._finish(call.failed, failure)
             raise _Refused(502, ErrorCode.GATEWAY_UPSTREAM_FAILED, str(failure)) from None
         try:
-            await self._relay(op, response, call, send)
+            answered = await self._relay(op, response, call, send, keep=slot is not None)
         finally:
             await response.aclose()
+        if slot is not None and owner is not None:
+            status = response.status_code
+            ok = answered is not None and 200 <= status < 300
+            sent = _replayed(response, answered).content if ok and answered is not None else None
+            self._settle(slot, owner, sent, answered is None or ambiguous_status(status))
+
+    # Sends by idempotency key ------------------------------------------------------------------
+
+    async def _claim(
+        self, op: Operation, slot: Slot, token: str, data: Any, call: AuditCall, send: Send
+    ) -> str | None:
+        """The claim to forward this send (its owner), or None when the key's first result was
+        answered."""
+        try:
+            owner, first = await self._take(op, slot, token, data)
+        except _CLAIM_FAILURES as exc:
+            raise await self._refusal(call, exc, slot[2]) from None
+        if first is not None:
+            await self._answer_first(call, first, send)
+        return owner
+
+    async def _take(
+        self, op: Operation, slot: Slot, token: str, message: Any
+    ) -> tuple[str | None, bytes | None]:
+        """(owner, None) to send `message` under the claim of its key, or (None, its first
+        answer): kept in the store, or found by searching Postmark for the key after an earlier
+        call with it may have sent it. Raises what claiming and searching raise."""
+        assert self.sent is not None
+        claim = await self.sent.claim(slot)
+        if claim.owner is None:
+            return None, (claim.result or "").encode("utf-8")
+        if not claim.retry:
+            return claim.owner, None
+        try:
+            found = await self._search_key(op, token, slot[2])
+        except BaseException:
+            self._settle(slot, claim.owner, None, True)
+            raise
+        if found is None:
+            return claim.owner, None
+        answer = json.dumps(send_answer(message, found), ensure_ascii=False).encode("utf-8")
+        self._settle(slot, claim.owner, answer, False)
+        return None, answer
+
+    async def _refusal(self, call: AuditCall, exc: Exception, key: str) -> _Refused:
+        """The answer to a send whose key could not be claimed (its row says why)."""
+        await self._finish(call.failed, exc)
+        if isinstance(exc, SendInProgressError):
+            return _Refused(409, ErrorCode.GATEWAY_SEND_IN_PROGRESS, str(exc))
+        if isinstance(exc, SentStoreError):
+            return _Refused(503, ErrorCode.GATEWAY_STORE_UNAVAILABLE, str(exc))
+        return _Refused(
+            502,
+            ErrorCode.GATEWAY_UPSTREAM_FAILED,
+            f"an earlier call with idempotency key {key!r} may have sent the message, and the "
+            f"search for the key failed ({type(exc).__name__}: {exc}); nothing was sent again",
+        )
+
+    async def _batch(
+        self,
+        op: Operation,
+        slots: list[Slot | None],
+        data: Any,
+        body: bytes,
+        token: str,
+        scope: Scope,
+        call: AuditCall,
+        send: Send,
+    ) -> None:
+        """A batch whose messages carry keys: each keyed message answered with its first
+        result or claimed, only the others forwarded (the body unchanged when that is all of
+        them), and the answer put together in the messages' order."""
+        entries = batch_entries(op, data) or []
+        keyed = sorted((slot[2], index) for index, slot in enumerate(slots) if slot is not None)
+        for (key, index), (other, later) in pairwise(keyed):
+            if key == other:
+                twice = RequestValidationError(
+                    f"[{later}].Metadata.{IDEMPOTENCY_METADATA_KEY}",
+                    f"is message {index}'s key too ({key!r}); give each message its own",
+                )
+                await self._finish(call.failed, twice)
+                raise _Refused(422, ErrorCode.INVALID_EMAIL_REQUEST, str(twice))
+        owners: dict[int, str] = {}
+        answers: dict[int, Any] = {}
+        key = ""
+        try:
+            # Claimed in the order of their keys, so two batches sharing keys cannot each hold
+            # one the other waits for.
+            for key, index in keyed:
+                slot = slots[index]
+                if slot is not None:
+                    owner, first = await self._take(op, slot, token, entries[index])
+                    if owner is not None:
+                        owners[index] = owner
+                    if first is not None:
+                        answers[index] = json.loads(first)
+        except _CLAIM_FAILURES as exc:
+            # Nothing forwarded; a claim taken after a call that may have sent is uncertain
+            # still, so each one is given back as such (the next call searches first).
+            self._give_up(slots, owners, True)
+            raise await self._refusal(call, exc, key) from None
+        pending = [index for index in range(len(entries)) if index not in answers]
+        if not pending:
+            answer = json.dumps([answers[i] for i in range(len(entries))], ensure_ascii=False)
+            await self._answer_first(call, answer.encode("utf-8"), send)
+            return
+        if len(pending) < len(entries):
+            part = [entries[i] for i in pending]
+            field = _batch_field(op)
+            body = json.dumps({**data, field: part} if field else part).encode("utf-8")
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        try:
+            response = await self.client().post(
+                self.upstream + scope["raw_path"].decode("latin-1"),
+                headers=[*_forwarded(headers), (_TOKEN_HEADERS[op.token], token.encode("latin-1"))],
+                content=body,
+            )
+        except httpx.RequestError as exc:
+            failure = connection_error(op, exc, self.upstream)
+            self._give_up(slots, owners, is_ambiguous(failure))
+            await self._finish(call.failed, failure)
+            raise _Refused(502, ErrorCode.GATEWAY_UPSTREAM_FAILED, str(failure)) from None
+        results = _batch_results(response, len(pending))
+        if results is None:
+            self._give_up(slots, owners, ambiguous_status(response.status_code))
+            await self._finish(call.failed, api_error(op, response))
+            await _answer_raw(send, response.status_code, response.headers, response.content)
+            return
+        for index, result in zip(pending, results):
+            answers[index] = result
+            slot, owner = slots[index], owners.get(index)
+            if slot is not None and owner is not None:
+                sent = isinstance(result, dict) and result.get("ErrorCode") == 0
+                self._settle(slot, owner, _json(result) if sent else None, False)
+        merged = response.content
+        if len(pending) < len(entries):
+            merged = _json([answers[i] for i in range(len(entries))])
+        await self._finish(call.done, None, request_id_of(response))
+        await _answer_raw(send, response.status_code, response.headers, merged)
+
+    def _give_up(self, slots: list[Slot | None], owners: dict[int, str], maybe_sent: bool) -> None:
+        """Give back the claims of a batch's messages whose send failed."""
+        for index, owner in owners.items():
+            slot = slots[index]
+            if slot is not None:
+                self._settle(slot, owner, None, maybe_sent)
+
+    async def _search_key(self, op: Operation, token: str, key: str) -> Any:
+        """The message Postmark holds with this idempotency key, or None."""
+        search = OPERATIONS[op.reconcile_with or ""]
+        pairs: list[tuple[str, Any]] = list(build_query(search, search_query(key)))
+        response = await self.client().get(
+            self.upstream + search.path,
+            params=pairs,
+            headers={TOKEN_HEADERS[search.token]: token, "Accept": "application/json"},
+        )
+        response.raise_for_status()
+        return first_found(response.json())
+
+    async def _answer_first(self, call: AuditCall, body: bytes, send: Send) -> None:
+        """Answer the first result of the call's key, unchanged; its row says so."""
+        try:
+            message_id = message_id_of(json.loads(body))
+        except ValueError:
+            message_id = None
+        await self._finish(call.reconciled, message_id)
+        headers = [_JSON, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _settle(self, slot: Slot, owner: str, answer: bytes | None, maybe_sent: bool) -> None:
+        """Keep the answer of a send (`answer`), or give the claim up."""
+        assert self.sent is not None
+        try:
+            if answer is not None:
+                try:
+                    message_id = message_id_of(json.loads(answer))
+                except ValueError:
+                    message_id = None
+                self.sent.record(slot, owner, answer.decode("utf-8", "replace"), message_id)
+            else:
+                self.sent.release(slot, owner, maybe_sent)
+        except SentStoreError:
+            # The answer is the caller's already; the claim, left as it is, is taken over
+            # after its lease by a call that searches Postmark for the key first.
+            pass
 
     def _agent(self, op: Operation, headers: list[tuple[bytes, bytes]]) -> str:
         """The agent whose key the operation's token header holds; 401 as Postmark answers."""
@@ -354,11 +624,12 @@ class Gateway:
         return b"".join(chunks)
 
     async def _relay(
-        self, op: Operation, response: httpx.Response, call: AuditCall, send: Send
-    ) -> None:
+        self, op: Operation, response: httpx.Response, call: AuditCall, send: Send, keep: bool
+    ) -> bytes | None:
         """Postmark's status, headers (less hop-by-hop ones) and body as it arrives; the row is
         completed before its last chunk goes out, so a caller that has the whole answer finds the
-        outcome in the log (a process killed before that leaves `unknown`)."""
+        outcome in the log (a process killed before that leaves `unknown`). The body as relayed
+        (kept whole for an error or with `keep`), None if it broke off."""
         headers = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
@@ -368,7 +639,7 @@ class Gateway:
         held = b""  # each chunk goes out when the next arrives, the last one as the end
         try:
             async for chunk in response.aiter_raw():
-                if failed:
+                if failed or keep:
                     kept.append(chunk)
                 if held:
                     await send({"type": "http.response.body", "body": held, "more_body": True})
@@ -380,13 +651,14 @@ class Gateway:
             else:
                 await self._finish(call.done, None, request_id_of(response))
             await send({"type": "http.response.body", "body": held})
-            return
+            return None
         # The outcome is durable before the answer ends: a client reading the log next sees it.
         if failed:
             await self._finish(call.failed, api_error(op, _replayed(response, b"".join(kept))))
         else:
             await self._finish(call.done, None, request_id_of(response))
         await send({"type": "http.response.body", "body": held})
+        return b"".join(kept)
 
 
 def _parse(body: bytes) -> Any:
@@ -397,6 +669,31 @@ def _parse(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, RecursionError):
         raise _Refused(422, ErrorCode.INVALID_JSON, "The request body is not valid JSON.") from None
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def _batch_results(response: httpx.Response, count: int) -> list[Any] | None:
+    """The per-message results of a 2xx batch answer for `count` messages, else None."""
+    if not 200 <= response.status_code < 300:
+        return None
+    try:
+        results = response.json()
+    except ValueError:
+        return None
+    return results if isinstance(results, list) and len(results) == count else None
+
+
+async def _answer_raw(send: Send, status: int, headers: httpx.Headers, body: bytes) -> None:
+    """An upstream answer read whole (and decoded): its headers less hop-by-hop ones and the
+    body's own framing, which is said again for `body`."""
+    framing = HOP_BY_HOP | {b"content-length", b"content-encoding"}
+    kept = [(k, v) for k, v in headers.raw if k.lower() not in framing]
+    kept.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": kept})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _forwarded(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -402,6 +402,8 @@ def _sentence(entry: AuditEntry) -> str:
         return text
     if entry.outcome == "unknown":
         return text + "; outcome unknown (the process ended before the answer was recorded)"
+    if entry.outcome == "reconciled":
+        return f"{text}; reconciled: {entry.detail}, not sent again"
     result = entry.outcome
     if entry.error_code is not None:
         result += f" ErrorCode {entry.error_code}"
@@ -646,6 +648,21 @@ class AuditLog(KeyTable):
             if not self._pending or self._pid != os.getpid():
                 return
             self._transaction(lambda tables: self._write_pending(tables.execute), write=True)
+
+    def sent_once(self, sql: str, values: tuple[Any, ...]) -> tuple[int, list[tuple[Any, ...]]]:
+        """One statement on the table of sends by idempotency key (`_sent_once`), made on
+        first use: the rows it changed and the rows it read."""
+        from ._sent_once import SCHEMA
+
+        with self._lock:
+            db = self._connect()
+            self._check_file()
+            try:
+                db.execute(SCHEMA)
+                cursor = db.execute(sql, values)
+                return cursor.rowcount, cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise AuditLogError(self.path, str(exc)) from None
 
     # Reading ----------------------------------------------------------------------------
 

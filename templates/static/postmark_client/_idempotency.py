@@ -37,9 +37,11 @@ __all__ = [
 IDEMPOTENCY_METADATA_KEY: Final = "idempotency_key"
 """The Metadata field every send's key goes in (search it as `metadata_idempotency_key`)."""
 
-# Postmark's limits on custom metadata (its Custom metadata FAQ): field names of up to 20
-# characters, values of up to 80, at most 10 fields per message, no two names that differ
-# only in case. The key is one of the 10.
+# Postmark's limits on custom metadata. Its own 422 answer to a message over them says "Field
+# names are limited to 20 characters and field values are limited to 80 characters in length";
+# its Custom metadata FAQ forbids two names that differ only in case (via the API). The 10
+# fields per message are the limit integrations report Postmark refusing past (`>10 fields`);
+# the reference text read does not state that number itself. The key is one of the 10.
 MAX_METADATA_FIELDS: Final = 10
 MAX_METADATA_NAME_CHARS: Final = 20
 MAX_METADATA_VALUE_CHARS: Final = 80
@@ -161,6 +163,11 @@ def stamp_body(op: Operation, data: Any, key: str | None) -> str | None:
     return None
 
 
+def ambiguous_status(status: int) -> bool:
+    """Whether an answer with this status leaves a send's outcome unknown (500, 502, 504)."""
+    return status in _AMBIGUOUS_STATUSES
+
+
 def is_ambiguous(error: BaseException) -> bool:
     """Whether a send that failed this way may have been sent: a 500/502/504, an unreadable
     2xx answer, or a connection that broke after the request was written."""
@@ -168,7 +175,7 @@ def is_ambiguous(error: BaseException) -> bool:
         return True
     if isinstance(error, ResponseDecodeError):
         return 200 <= error.status_code < 300
-    return isinstance(error, APIError) and error.status_code in _AMBIGUOUS_STATUSES
+    return isinstance(error, APIError) and ambiguous_status(error.status_code)
 
 
 def _search_may_recover(error: BaseException) -> bool:

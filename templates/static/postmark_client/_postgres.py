@@ -33,6 +33,7 @@ from ._audit import (
     entries_query,
     record_outcomes,
 )
+from ._sent_once import SCHEMA as SENT_SCHEMA
 from ._store import KeyTable
 
 __all__ = ["PostgresStore"]
@@ -103,6 +104,7 @@ class PostgresStore(KeyTable):
             # ALTER TABLE locks the table even when it changes nothing: only when needed.
             if db.execute(_HAS_CHAIN).fetchone() is None:
                 db.execute(_CHAIN_COLUMNS)
+            db.execute(SENT_SCHEMA)
         self._db, self._pid = db, os.getpid()
         return db
 
@@ -176,6 +178,17 @@ class PostgresStore(KeyTable):
         query, values = entries_query(**filters)
         rows = self._run(lambda db: db.execute(_pg(query), values).fetchall())
         return [AuditEntry(*row) for row in rows]
+
+    def sent_once(self, sql: str, values: tuple[Any, ...]) -> tuple[int, list[tuple[Any, ...]]]:
+        """One statement on the table of sends by idempotency key (`_sent_once`): the rows it
+        changed and the rows it read; one statement commits on its own (autocommit)."""
+
+        def work(db: psycopg.Connection[Any]) -> tuple[int, list[tuple[Any, ...]]]:
+            cursor = db.execute(_pg(sql), values)
+            return cursor.rowcount, cursor.fetchall() if cursor.description else []
+
+        result: tuple[int, list[tuple[Any, ...]]] = self._run(work)
+        return result
 
     def tables(
         self, work: Callable[[Tables], T], *, write: bool = False, single: bool = False

@@ -937,6 +937,13 @@ class AuditCall:
             return
         self._log.finish(self._row, "ok", None, _detail(self._op, result), request_id)
 
+    def reconciled(self, message_id: str | None) -> None:
+        """The call was answered with the first result of its idempotency key, not sent."""
+        if self._log is None:
+            return
+        detail = f"already sent as {message_id}" if message_id else "already sent"
+        self._log.finish(self._row, "reconciled", None, detail, None)
+
     def failed(self, exc: BaseException) -> None:
         if self._log is None:
             return

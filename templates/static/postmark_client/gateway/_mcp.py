@@ -16,6 +16,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from .._meta import Token
 from ..access import Policy
 from ..mcp._server import build_server, http_app
+from ._app import sent_results
 
 __all__ = ["mcp_app"]
 
@@ -35,6 +36,7 @@ def mcp_app(
         tokens={str(k): v for k, v in tokens.items()},
         base_url=upstream,
         agent_tokens=agent_tokens,
+        sent=sent_results(policy),
     )
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,

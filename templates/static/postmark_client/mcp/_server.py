@@ -20,7 +20,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -35,6 +35,14 @@ from .. import models
 from .._idempotency import IDEMPOTENCY_METADATA_KEY, send_answer
 from .._meta import Operation
 from .._operations import OPERATIONS
+from .._sent_once import (
+    Repeated,
+    SendInProgressError,
+    SendOnce,
+    SentStoreError,
+    Slot,
+    message_id_of,
+)
 from .._spec import TOKEN_ENV_VARS, VERSION
 from ..access import (
     AccessDeniedError,
@@ -319,9 +327,31 @@ class PostmarkTools:
         key = args.pop(_IDEMPOTENCY_ARGUMENT, None)
         if key is None:
             return await self._call(agent, op, args, None)
-        return await self.sent.once(
-            (agent, op.id, str(key)), lambda retry: self._call(agent, op, args, str(key), retry)
-        )
+        try:
+            return await self.sent.once(
+                (agent, op.id, str(key)),
+                lambda retry: self._call(agent, op, args, str(key), retry),
+                lambda result: self._repeated(agent, op, result),
+            )
+        except (SendInProgressError, SentStoreError) as exc:
+            raise ToolError(str(exc)) from None
+
+    def _repeated(self, agent: str, op: Operation, result: Any) -> None:
+        """Record a call answered with its key's first result: checked by grant (the message
+        was checked when it was sent) and written as reconciled, without sending."""
+        token = self._token(agent, op) or ""
+        label = f"{op.token} token \u2026{token[-4:]}" if token else ""
+        try:
+            self.policy.access(agent).begin(op, None, None, None, label).reconciled(
+                message_id_of(result)
+            )
+            log = self.policy.log
+            if log is not None:
+                log.flush()
+        except AuditLogError as exc:
+            raise ToolError(str(exc)) from None
+        except AccessDeniedError as exc:
+            raise ToolError(f"access denied: {exc}") from None
 
     async def _call(
         self, agent: str, op: Operation, args: dict[str, Any], key: str | None, retry: bool = False
@@ -376,9 +406,7 @@ class PostmarkTools:
     def _client(self, agent: str, op: Operation) -> Any:
         key = (agent, op.token)
         if key not in self._clients:
-            token = (op.token == "server" and self.agent_tokens.get(agent)) or self.tokens.get(
-                op.token
-            )
+            token = self._token(agent, op)
             if not token:
                 raise ToolError(
                     f"this server has no {op.token} token: set {TOKEN_ENV_VARS[op.token]} in its "
@@ -393,6 +421,10 @@ class PostmarkTools:
             cls = AsyncServerClient if op.token == "server" else AsyncAccountClient
             self._clients[key] = cls(token, **options)
         return self._clients[key]
+
+    def _token(self, agent: str, op: Operation) -> str | None:
+        """The Postmark token this agent's calls of `op` go with."""
+        return (op.token == "server" and self.agent_tokens.get(agent)) or self.tokens.get(op.token)
 
     async def _send(
         self, client: Any, op: Operation, args: dict[str, Any], key: str | None = None
@@ -482,13 +514,14 @@ class PostmarkTools:
 class SentResults(Protocol):
     """The results of sends by idempotency key: what answers "already sent" to a repeated call.
 
-    This server keeps them in memory (`SentInMemory`, for as long as it runs); a store shared
-    between hosts can take its place (`PostmarkTools(sent=...)`).
+    This server keeps them in memory (`SentInMemory`, for as long as it runs); postmark-gateway
+    keeps them in its store, shared between hosts (`StoreSent`, `PostmarkTools(sent=...)`).
     """
 
-    async def once(self, slot: tuple[str, str, str], send: Callable[[bool], Awaitable[Any]]) -> Any:
-        """The result of the first call for `slot` (agent, operation, key), or of `send(retry)`
-        when there is none yet; `retry` says an earlier call for the slot may have sent it."""
+    async def once(self, slot: Slot, send: SendOnce, repeated: Repeated | None = None) -> Any:
+        """The result of the first call for `slot` (agent, operation, key), told to
+        `repeated`, or of `send(retry)` when there is none yet; `retry` says an earlier call
+        for the slot may have sent it."""
         ...
 
 
@@ -496,13 +529,16 @@ class SentInMemory:
     """SentResults in this process: concurrent calls with one key wait for the first."""
 
     def __init__(self) -> None:
-        self._results: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
-        self._failed: set[tuple[str, str, str]] = set()
+        self._results: dict[Slot, asyncio.Future[Any]] = {}
+        self._failed: set[Slot] = set()
 
-    async def once(self, slot: tuple[str, str, str], send: Callable[[bool], Awaitable[Any]]) -> Any:
+    async def once(self, slot: Slot, send: SendOnce, repeated: Repeated | None = None) -> Any:
         first = self._results.get(slot)
         if first is not None:
-            return await asyncio.shield(first)
+            result = await asyncio.shield(first)
+            if repeated is not None:
+                repeated(result)
+            return result
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._results[slot] = future
         try:
@@ -544,9 +580,11 @@ def build_server(
     default_sender: str | None = None,
     default_stream: str | None = None,
     agent_tokens: Mapping[str, str] | None = None,
+    sent: SentResults | None = None,
 ) -> Server[Any]:
     """An MCP server for one agent (stdio, in process) or, with `agent=None`, for the agent
-    each HTTP request authenticates as (see `serve_http`)."""
+    each HTTP request authenticates as (see `serve_http`); `sent`: where the results of sends
+    by idempotency key are kept (in memory by default)."""
     tools = PostmarkTools(
         policy,
         tokens=(
@@ -559,6 +597,7 @@ def build_server(
         default_sender=default_sender,
         default_stream=default_stream,
         agent_tokens=agent_tokens,
+        sent=sent,
     )
 
     def who() -> str:
