@@ -410,3 +410,19 @@ def test_the_quota_count_equals_the_rows_it_counts(
         summed = db.execute(_audit._SENT_SINCE, ("q", since)).fetchone()[0]  # every row
         assert counted == summed, since
     log.close()
+
+
+def test_counters_without_their_trigger_are_made_again(tmp_path: Path) -> None:
+    path = write_policy(tmp_path, '[agents.m]\nemail = "full"\nsends_per_hour = 2\n')
+    fake = FakePostmark()
+    with mailer(fake, Policy.load(path)) as client:
+        client.email.send(**MESSAGE)
+    policy = Policy.load(path)
+    assert policy.audit_path is not None
+    with sqlite3.connect(policy.audit_path) as db:
+        db.execute("DROP TRIGGER sent_count")
+    with mailer(fake, policy) as client:
+        client.email.send(**MESSAGE)  # the second of two: the first is counted again
+        with pytest.raises(AccessDeniedError, match="quota: 2 of 2"):
+            client.email.send(**MESSAGE)
+    assert len(fake.calls) == 2

@@ -93,6 +93,9 @@ _FINISH: Final = (
 # its agent's minute and hour, in the insert's own transaction, whichever process (or version)
 # writes it. Made (and filled from the rows already there) by the first quota check on a log.
 _SENT_COUNTERS: Final = (
+    # Counters left without their trigger (it was dropped) are made again from the rows.
+    "DROP TABLE IF EXISTS sent_minutes",
+    "DROP TABLE IF EXISTS sent_hours",
     """CREATE TABLE sent_minutes (agent TEXT NOT NULL, minute INTEGER NOT NULL,
     messages INTEGER NOT NULL, PRIMARY KEY (agent, minute)) WITHOUT ROWID""",
     """CREATE TABLE sent_hours (agent TEXT NOT NULL, hour INTEGER NOT NULL,
