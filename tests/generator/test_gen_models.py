@@ -320,7 +320,7 @@ def test_generated_pyproject_and_readme(pkg: ModuleType) -> None:
     assert 'name = "postmark-client"' in pyproject and 'version = "2026.3.5"' in pyproject
     assert 'dependencies = ["httpx>=0.27,<1", "msgspec>=0.18"]' in pyproject
     assert 'postmark = "postmark_client.cli:main"' in pyproject
-    assert 'postmark = "postmark_client.testing.plugin"' in pyproject
+    assert 'postmark_client = "postmark_client.testing.plugin"' in pyproject
     readme = (root / "README.md").read_text()
     assert "| `bounces.get` | `GET /bounces/{bounceid}` | server | read |" in readme
     assert (

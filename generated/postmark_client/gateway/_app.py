@@ -21,8 +21,15 @@ import httpx
 
 from .._base_client import api_error, connection_error, request_id_of
 from .._meta import Operation, Token
+from .._policy_store import PolicySource
 from .._spec import DEFAULT_BASE_URL, TOKEN_ENV_VARS, TOKEN_HEADERS
-from ..access import AccessDeniedError, AgentAccess, AuditCall, Policy, hash_key
+from ..access import (
+    AccessDeniedError,
+    AgentAccess,
+    ApprovalRequiredError,
+    AuditCall,
+    Policy,
+)
 from ..errors import ErrorCode
 from ..testing._wire import route
 
@@ -111,7 +118,9 @@ class Gateway:
     `tokens` are the gateway's real Postmark tokens by kind, `agent_tokens` the server token of
     each agent the policy gives a `server_token` (it takes the place of `tokens["server"]`);
     `upstream` is where they go;
-    `mcp` (an ASGI app) answers under `/mcp`, with `mcp_lifespan` run for the app's lifetime.
+    `mcp` (an ASGI app) answers under `/mcp`, with `mcp_lifespan` run for the app's lifetime;
+    `source` is where the policy comes from: under a store source, each request first checks
+    the store's policy version and takes a change made at any gateway sharing the store.
     """
 
     def __init__(
@@ -125,8 +134,10 @@ class Gateway:
         transport: httpx.AsyncBaseTransport | None = None,
         mcp: ASGIApp | None = None,
         mcp_lifespan: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
+        source: PolicySource | None = None,
     ) -> None:
         self.policy = policy
+        self.source = source or PolicySource.from_file(policy)
         self.tokens = dict(tokens)
         self.agent_tokens = dict(agent_tokens or {})
         self.upstream = (upstream or DEFAULT_BASE_URL).rstrip("/")
@@ -141,6 +152,18 @@ class Gateway:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
+            try:
+                if self.source.refresh():
+                    self._access.clear()
+            except Exception as exc:  # noqa: BLE001 - the store is gone: fail closed
+                await answer(
+                    send,
+                    503,
+                    ErrorCode.GATEWAY_STORE_UNAVAILABLE,
+                    f"postmark-gateway cannot read its policy ({type(exc).__name__}); "
+                    "nothing was sent",
+                )
+                return
             path: str = scope["path"]
             if self.mcp is not None and (path == "/mcp" or path.startswith("/mcp/")):
                 await self.mcp(scope, receive, send)
@@ -219,6 +242,8 @@ class Gateway:
                 query,
                 f"{op.token} token \u2026{token[-4:]}",
             )
+        except ApprovalRequiredError as exc:
+            raise _Refused(422, ErrorCode.APPROVAL_REQUIRED, str(exc)) from None
         except AccessDeniedError as exc:
             raise _Refused(422, ErrorCode.AGENT_ACCESS_DENIED, str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - no durable row, nothing forwarded: fail closed
@@ -261,22 +286,17 @@ class Gateway:
                     f"{TOKEN_HEADERS[other]}."
                 )
             raise _Refused(401, ErrorCode.INVALID_API_TOKEN, refusal)
-        agent = self.policy.agent_for_key(key.strip())
+        try:
+            # The policy's key_sha256, else a key kept in the store (`Policy.key_lookup`).
+            agent = self.policy.agent_for_key(key.strip())
+        except Exception as exc:  # noqa: BLE001 - the store is gone: fail closed
+            raise _Refused(
+                503,
+                ErrorCode.GATEWAY_STORE_UNAVAILABLE,
+                f"postmark-gateway cannot read its agent keys ({type(exc).__name__})",
+            ) from None
         if agent is not None:
             return agent.name
-        # A key kept in the store (PostgreSQL) names an agent of the policy, which grants.
-        lookup = getattr(self.policy.log, "agent_for_key_sha256", None)
-        if lookup is not None:
-            try:
-                name = lookup(hash_key(key.strip()))
-            except Exception as exc:  # noqa: BLE001 - the store is gone: fail closed
-                raise _Refused(
-                    503,
-                    ErrorCode.GATEWAY_STORE_UNAVAILABLE,
-                    f"postmark-gateway cannot read its agent keys ({type(exc).__name__})",
-                ) from None
-            if name is not None and name in self.policy.agents:
-                return str(name)
         raise _Refused(401, ErrorCode.INVALID_API_TOKEN, refusal)
 
     async def _store(self, work: Callable[..., T], *args: Any) -> T:
@@ -337,7 +357,8 @@ class Gateway:
         self, op: Operation, response: httpx.Response, call: AuditCall, send: Send
     ) -> None:
         """Postmark's status, headers (less hop-by-hop ones) and body as it arrives; the row is
-        completed once the answer is out (a process killed before that leaves `unknown`)."""
+        completed before its last chunk goes out, so a caller that has the whole answer finds the
+        outcome in the log (a process killed before that leaves `unknown`)."""
         headers = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
@@ -353,18 +374,19 @@ class Gateway:
                     await send({"type": "http.response.body", "body": held, "more_body": True})
                 held = chunk
         except httpx.HTTPError as exc:
-            await send({"type": "http.response.body", "body": held})
             if failed:
                 failure = connection_error(op, _as_request_error(exc, response), self.upstream)
                 await self._finish(call.failed, failure)
             else:
                 await self._finish(call.done, None, request_id_of(response))
+            await send({"type": "http.response.body", "body": held})
             return
-        await send({"type": "http.response.body", "body": held})
+        # The outcome is durable before the answer ends: a client reading the log next sees it.
         if failed:
             await self._finish(call.failed, api_error(op, _replayed(response, b"".join(kept))))
         else:
             await self._finish(call.done, None, request_id_of(response))
+        await send({"type": "http.response.body", "body": held})
 
 
 def _parse(body: bytes) -> Any:

@@ -3,7 +3,7 @@
 """The `postmark-gateway` command: the gateway app under uvicorn, one process or several.
 
 postmark-gateway --policy agents.toml --port 8030 [--host 127.0.0.1] [--store URL]
-                 [--workers N] [--fake] [--certfile FILE --keyfile FILE]
+                 [--policy-in-store] [--workers N] [--fake] [--certfile FILE --keyfile FILE]
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from .._meta import Token
+from .._policy_store import PolicySource
 from .._spec import TOKEN_ENV_VARS
-from .._store import open_store
+from .._store import PolicyTables, open_store
 from ..access import Policy, PolicyError, hash_key
 from ._app import READ_TIMEOUT, Gateway
 from ._tokens import TokenFileError, server_tokens
@@ -64,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
         help="where the audit log and send quota counts live: postgresql://USER@HOST/DB (shared "
         "by several gateways; the `postgres` extra), sqlite:///PATH or a file path (default: "
         "the policy's `audit` file)",
+    )
+    parser.add_argument(
+        "--policy-in-store",
+        action="store_true",
+        help="take the agents (grants, narrowing, keys) from the store, where the console edits "
+        "them, instead of the policy file; the first start imports the file's agents into an "
+        "empty store (`postmark access export` writes them back as TOML)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="processes serving the one socket (default 1)"
@@ -119,13 +127,16 @@ def build_app(
     read_timeout: float = READ_TIMEOUT,
     mcp: bool = True,
     allowed_hosts: list[str] | None = None,
+    source: PolicySource | None = None,
 ) -> Gateway:
-    """The gateway app, with MCP at /mcp unless `mcp` is False."""
+    """The gateway app, with MCP at /mcp unless `mcp` is False; `source` is where the policy
+    comes from (default: the policy file)."""
     options: dict[str, Any] = {
         "tokens": tokens,
         "agent_tokens": agent_tokens,
         "upstream": upstream,
         "read_timeout": read_timeout,
+        "source": source,
     }
     if mcp:
         from ._mcp import mcp_app
@@ -153,9 +164,18 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("--certfile and --keyfile go together")
     if args.add_key or args.remove_key:
         return _keys(policy, args.add_key)
-    keys_kept = hasattr(policy.log, "agent_for_key_sha256")
-    if not keys_kept and not any(agent.key_sha256 for agent in policy.agents.values()):
-        return _fail("no agent in the policy has a key_sha256: no agent could authenticate")
+    try:
+        source = _source(policy, args.policy_in_store)
+    except (PolicyError, OSError) as exc:
+        return _fail(f"the store's policy refused: {exc}")
+    except Exception as exc:  # noqa: BLE001 - said plainly, no traceback
+        return _fail(f"the store cannot be read: {type(exc).__name__}: {exc}")
+    policy = source.policy()
+    if not source.could_authenticate():
+        return _fail(
+            "no agent in the policy has a key_sha256 (nor a key in the store): no agent could "
+            "authenticate"
+        )
     tokens: dict[Token, str | None] = {
         k: os.environ.get(v) or None for k, v in TOKEN_ENV_VARS.items()
     }
@@ -196,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.host in _LOOPBACK
         else []
     )
+    # Held calls name their approval page on this gateway unless the policy names a console.
+    policy.console_url = policy.console_url or url
     app = build_app(
         policy,
         tokens,
@@ -204,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         read_timeout=args.read_timeout,
         mcp=not args.no_mcp,
         allowed_hosts=allowed,
+        source=source,
     )
     sys.stderr.write(
         f"{PROG}: listening on {url} (Postmark's API; MCP at {url}/mcp) upstream "
@@ -216,6 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         _serve(app, sock, options)
         return 0
     return _supervise(app, sock, options, args.workers)
+
+
+def _source(policy: Policy, in_store: bool) -> PolicySource:
+    """The source of truth: the store (importing the file into an empty one), or the file."""
+    if not in_store:
+        return PolicySource.from_file(policy)
+    return PolicySource.from_store(policy, cast(PolicyTables, policy.log))
 
 
 def _keys(policy: Policy, agent: str | None) -> int:

@@ -16,8 +16,10 @@ import contextvars
 import json
 import mimetypes
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -25,14 +27,23 @@ from typing import Any, Final, Protocol
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import mcp_types as types
+from mcp import UrlElicitationRequiredError
 from mcp.server import Server
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .. import models
 from .._idempotency import IDEMPOTENCY_METADATA_KEY, send_answer
 from .._meta import Operation
 from .._operations import OPERATIONS
 from .._spec import TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
-from ..access import AccessDeniedError, Agent, AuditLogError, Policy, PolicyError
+from ..access import (
+    AccessDeniedError,
+    Agent,
+    ApprovalRequiredError,
+    AuditLogError,
+    Policy,
+    PolicyError,
+)
 from ..batch import BatchResult
 from ..client import AsyncAccountClient, AsyncServerClient
 from ..errors import (
@@ -51,10 +62,23 @@ STREAM_ENV: Final = "DEFAULT_MESSAGE_STREAM"
 BASE_URL_ENV: Final = "POSTMARK_API_URL"
 HTTP_PATH: Final = "/mcp"
 """Where `--http` serves the streamable HTTP endpoint."""
+HTTP_COMMAND: Final = "postmark-mcp --http"
+UNKNOWN_KEY: Final = "(unknown key)"
+"""The agent of an audit row for a request whose bearer key no agent has (no name can be one)."""
 _MAX_NAME: Final = 60
 _SENDER_FIELD: Final = "from"
 _STREAM_FIELD: Final = "message_stream"
 _IDEMPOTENCY_ARGUMENT: Final = "idempotency_key"  # of the send tools (generator/mcp_schema.py)
+
+# jsonschema's words for these repeat the whole value (into the audit row too): say the limit.
+_LIMITS: Final = {
+    "maxLength": "must be at most {} characters",
+    "minLength": "must be at least {} characters",
+    "maxItems": "must hold at most {} items",
+    "minItems": "must hold at least {} items",
+    "maxProperties": "must hold at most {} fields",
+    "pattern": "must match {!r}",
+}
 
 _current_agent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "postmark_mcp_agent", default=None
@@ -108,6 +132,11 @@ def _describe(op: Operation, allow_all: bool, agent: Agent | None = None) -> str
     else:
         parts.append("Changes data; never repeated automatically (a send is never re-sent).")
     parts.extend(_second_groups(op, agent))
+    if agent is not None and op.id in agent.approve:
+        parts.append(
+            "This agent's calls of it wait for a person's approval: the first answer names the "
+            "approval page; once approved there, the identical call goes through once."
+        )
     for limit in op.limits:
         if limit.description:
             parts.append(f"Limit: {limit.description}")
@@ -165,6 +194,50 @@ class ToolError(Exception):
     message may have reached Postmark."""
 
     maybe_sent = False
+
+
+class ApprovalPending(ToolError):
+    """A call held for a person's approval at `url` (its held call's id: `approval_id`)."""
+
+    def __init__(self, held: ApprovalRequiredError) -> None:
+        super().__init__(
+            f"waiting for approval at {held.url}: {held.reason}; nothing was sent. Once a person "
+            "approves it there, make the identical call again: it goes through once"
+        )
+        self.url = held.url
+        self.approval_id = held.approval_id
+
+
+_APPROVAL_INPUT: Final = "postmark_approval"
+"""The key of the approval elicitation in an InputRequiredResult."""
+
+
+def _approval_answer(
+    ctx: Any, params: types.CallToolRequestParams, pending: ApprovalPending
+) -> types.CallToolResult | types.InputRequiredResult:
+    """A held call's answer: a URL-mode elicitation of the approval page where the client
+    declared it supports them (an InputRequiredResult at 2026-07-28, the -32042 error before),
+    else, and on the retry after it, the tool error "waiting for approval at URL"."""
+    capabilities = ctx.session.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    if elicitation is None or elicitation.url is None:
+        return _error(str(pending))
+    message = f"A person must approve this call before it is made: {pending}"
+    if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+        raise UrlElicitationRequiredError(
+            [
+                types.ElicitRequestURLParams(
+                    message=message, url=pending.url, elicitation_id=pending.approval_id
+                )
+            ],
+            message=str(pending),
+        )
+    if _APPROVAL_INPUT in (getattr(params, "input_responses", None) or {}):
+        return _error(str(pending))  # the page was shown; it is not approved yet
+    request = types.ElicitRequest(
+        params=types.ElicitRequestURLParams(message=message, url=pending.url)
+    )
+    return types.InputRequiredResult(input_requests={_APPROVAL_INPUT: request})
 
 
 class PostmarkTools:
@@ -263,6 +336,8 @@ class PostmarkTools:
             result = await self._send(client, op, args, key)
         except AuditLogError as exc:
             raise ToolError(str(exc)) from None
+        except ApprovalRequiredError as exc:
+            raise ApprovalPending(exc) from None
         except AccessDeniedError as exc:
             raise ToolError(f"access denied: {exc}") from None
         except RequestValidationError as exc:
@@ -293,7 +368,9 @@ class PostmarkTools:
         if errors:
             first = errors[0]
             where = ".".join(str(part) for part in first.absolute_path) or "arguments"
-            raise ToolError(f"invalid argument {where}: {first.message}")
+            said = _LIMITS.get(str(first.validator))
+            message = first.message if said is None else said.format(first.validator_value)
+            raise ToolError(f"invalid argument {where}: {message}")
 
     def _client(self, agent: str, op: Operation) -> Any:
         key = (agent, op.token)
@@ -494,9 +571,13 @@ def build_server(
     ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools.tools(who()))
 
-    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(
+        ctx: Any, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
         try:
             result = await tools.call(who(), params.name, params.arguments)
+        except ApprovalPending as pending:
+            return _approval_answer(ctx, params, pending)
         except ToolError as exc:
             return _error(str(exc))
         text = json.dumps(result, ensure_ascii=False, default=str)
@@ -523,7 +604,8 @@ def build_server(
 
 
 class BearerAuth:
-    """ASGI middleware: 401 unless `Authorization: Bearer KEY` hashes to an agent's key_sha256."""
+    """ASGI middleware: 401 unless `Authorization: Bearer KEY` hashes to an agent's key_sha256;
+    each refused request is recorded (as agent `UNKNOWN_KEY`), never its key."""
 
     def __init__(self, app: Any, policy: Policy) -> None:
         self.app = app
@@ -537,6 +619,7 @@ class BearerAuth:
         scheme, _, key = header.partition(" ")
         found = self.policy.agent_for_key(key.strip()) if scheme.lower() == "bearer" else None
         if found is None:
+            _unknown_agent(self.policy, UNKNOWN_KEY, "with this bearer key", HTTP_COMMAND)
             body = b'{"error":"invalid_token","error_description":"a valid bearer key is required"}'
             await send(
                 {
@@ -618,14 +701,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _unknown_agent(policy: Policy, agent: str) -> str:
+def _unknown_agent(
+    policy: Policy, agent: str, which: str | None = None, command: str = "postmark-mcp"
+) -> str:
     """A configuration error, said as such and recorded in the audit log."""
-    message = f"configuration error: no agent {agent!r} in the policy {policy.path}"
+    message = f"configuration error: no agent {which or repr(agent)} in the policy {policy.path}"
     try:
-        policy.access(agent).refuse("postmark-mcp", "", message, decision="denied")
+        policy.access(agent).refuse(command, "", message, decision="denied")
     except AuditLogError as exc:
         return f"{message}; {exc}"
     return message
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM ends the server through SystemExit, so that the audit log writes the outcomes
+    it still holds at exit (uvicorn raises the signal again after its graceful shutdown)."""
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -668,6 +759,8 @@ def main(argv: list[str] | None = None) -> int:
         default_sender=os.environ.get(SENDER_ENV) or None,
         default_stream=os.environ.get(STREAM_ENV) or None,
     )
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if args.http:
         import uvicorn
 
