@@ -160,10 +160,49 @@ _READ_BACK: Final = (
 _FINISH: Final = (
     "UPDATE calls SET outcome = ?, error_code = ?, detail = ?, request_id = ? WHERE id = ?"
 )
+# A send quota's count, kept by SQLite itself: a trigger adds every allowed send's messages to
+# its agent's minute and hour, in the insert's own transaction, whichever process (or version)
+# writes it. Made (and filled from the rows already there) by the first quota check on a log.
+_SENT_COUNTERS: Final = (
+    # Counters left without their trigger (it was dropped) are made again from the rows.
+    "DROP TABLE IF EXISTS sent_minutes",
+    "DROP TABLE IF EXISTS sent_hours",
+    """CREATE TABLE sent_minutes (agent TEXT NOT NULL, minute INTEGER NOT NULL,
+    messages INTEGER NOT NULL, PRIMARY KEY (agent, minute)) WITHOUT ROWID""",
+    """CREATE TABLE sent_hours (agent TEXT NOT NULL, hour INTEGER NOT NULL,
+    messages INTEGER NOT NULL, PRIMARY KEY (agent, hour)) WITHOUT ROWID""",
+    """INSERT INTO sent_minutes SELECT agent, CAST(ts / 60 AS INTEGER), SUM(messages) FROM calls
+    WHERE decision = 'allowed' AND messages > 0 GROUP BY 1, 2""",
+    "INSERT INTO sent_hours SELECT agent, minute / 60, SUM(messages) FROM sent_minutes GROUP BY 1, 2",
+    """CREATE TRIGGER sent_count AFTER INSERT ON calls
+    WHEN NEW.decision = 'allowed' AND NEW.messages > 0
+    BEGIN
+        INSERT INTO sent_minutes VALUES (NEW.agent, CAST(NEW.ts / 60 AS INTEGER), NEW.messages)
+            ON CONFLICT (agent, minute) DO UPDATE SET messages = messages + excluded.messages;
+        INSERT INTO sent_hours VALUES (NEW.agent, CAST(NEW.ts / 60 AS INTEGER) / 60, NEW.messages)
+            ON CONFLICT (agent, hour) DO UPDATE SET messages = messages + excluded.messages;
+    END""",
+)
+_HAS_COUNTERS: Final = "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'sent_count'"
+# The messages an agent sent since a time, summed from its rows (what PostgresStore counts).
 _SENT_SINCE: Final = (
     "SELECT COALESCE(SUM(messages), 0) FROM calls"
     " WHERE agent = ? AND decision = 'allowed' AND messages > 0 AND ts >= ?"
 )
+# The same, exact, from the counters: the hours after the one holding the time, the minutes
+# of that hour after the one holding it, and that minute's rows (from the index) at or after
+# it. Buckets are the trigger's own expressions, so each send counts exactly once.
+_SENT_SINCE_COUNTED: Final = """
+SELECT
+    (SELECT COALESCE(SUM(messages), 0) FROM sent_hours
+        WHERE agent = ?1 AND hour > CAST(?2 / 60 AS INTEGER) / 60)
+    + (SELECT COALESCE(SUM(messages), 0) FROM sent_minutes
+        WHERE agent = ?1 AND minute > CAST(?2 / 60 AS INTEGER)
+        AND minute / 60 = CAST(?2 / 60 AS INTEGER) / 60)
+    + (SELECT COALESCE(SUM(messages), 0) FROM calls
+        WHERE agent = ?1 AND decision = 'allowed' AND messages > 0
+        AND ts >= ?2 AND ts < ?2 + 61 AND CAST(ts / 60 AS INTEGER) = CAST(?2 / 60 AS INTEGER))
+"""
 _COLUMNS: Final = (
     "id, ts, agent, operation, grp, access, summary, token, stream, recipients, domains,"
     " addresses, messages, decision, rule, outcome, error_code, detail, request_id, policy_hash,"
@@ -584,9 +623,10 @@ class AuditLog(KeyTable):
             counted = bool(messages) and quota != (None, None)
             if counted:
                 if not self._indexed:
-                    cursor.execute(_QUOTA_INDEX)
-                    cursor.execute(_OLD_QUOTA_INDEX)
-                refusal = self._over_quota(cursor, row[0], now, quota, messages)
+                    self._make_quota_index(cursor)
+                refusal = self._over_quota(
+                    cursor, row[0], now, quota, messages, _SENT_SINCE_COUNTED
+                )
                 if refusal is not None:
                     row = (*row[:11], "denied", refusal, "not sent", *row[14:])
             values = (now, *row, self._pid)
@@ -613,17 +653,30 @@ class AuditLog(KeyTable):
             raise
 
     @staticmethod
+    def _make_quota_index(cursor: sqlite3.Cursor) -> None:
+        """The index and the counters a send quota reads (inside the write transaction, so
+        the counters are filled from the rows before any other process writes one more)."""
+        cursor.execute(_QUOTA_INDEX)
+        cursor.execute(_OLD_QUOTA_INDEX)
+        if cursor.execute(_HAS_COUNTERS).fetchone() is None:
+            for statement in _SENT_COUNTERS:
+                cursor.execute(statement)
+
+    @staticmethod
     def _over_quota(
         cursor: sqlite3.Cursor,
         agent: str,
         now: float,
         quota: tuple[int | None, int | None],
         messages: int,
+        count: str = _SENT_SINCE,
     ) -> str | None:
+        """The rule refusing a send of `messages` more, or None; `count` sums an agent's
+        messages since a time."""
         for limit, seconds, per in ((quota[0], 3600.0, "hour"), (quota[1], 86400.0, "day")):
             if limit is None:
                 continue
-            sent = int(cursor.execute(_SENT_SINCE, (agent, now - seconds)).fetchone()[0])
+            sent = int(cursor.execute(count, (agent, now - seconds)).fetchone()[0])
             if sent + messages > limit:
                 return (
                     f"quota: {sent} of {limit} messages per {per} already sent, {messages} more "

@@ -369,3 +369,60 @@ def test_error_text_addresses_are_stored_as_record_addresses_says(
     call.failed(APIError(422, 406, "Found inactive addresses: gone@example.com, left@other.test."))
     [row] = AuditLog(policy.audit_path or "").entries()
     assert row.detail == stored
+
+
+def test_the_quota_count_equals_the_rows_it_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The counters (per minute and hour, kept by a trigger) must give what summing the rows
+    # gives, for rows written before they were made (filled in) and after, on every boundary.
+    import time as real_time
+    from types import SimpleNamespace
+
+    from postmark_client import _audit
+
+    clock = [0.0]
+    monkeypatch.setattr(
+        _audit, "time", SimpleNamespace(time=lambda: clock[0], sleep=real_time.sleep)
+    )
+    log = AuditLog(tmp_path / "audit.sqlite")
+    hour = 1_800_000_000.0  # a whole hour, so the offsets land on minute and hour boundaries
+
+    def write(agent: str, at: float, messages: int, quota: int | None = None) -> None:
+        clock[0] = hour + at
+        row = (agent, "send_email", "email", "write", "Send", "t", None, 1, None, None, messages,
+               "allowed", "full on email", "unknown", "hash")  # fmt: skip
+        log.begin(row, quota=(quota, None), messages=messages)
+
+    before = [-3600.5, -3599.999, -60.0, -1e-6, 0.0, 59.999999, 60.0, 61.0, 3599.99]
+    after = [3600.0, 3600.000001, 3659.5, 3660.0, 5000.25, 7199.0, 7200.0]
+    for index, at in enumerate(before):
+        write("q" if index % 3 else "other", at, index % 3 + 1)
+    write("q", 3599.995, 2, quota=10_000)  # the first quota check makes the counters
+    for index, at in enumerate(after):
+        write("q", at, index % 4 + 1)
+    db = log._connect()
+    assert db.execute("SELECT COUNT(*) FROM sent_minutes").fetchone()[0] > 0
+    points = [hour + at + delta for at in before + after for delta in (-1e-6, 0.0, 1e-6)]
+    points += [hour + minute * 60.0 for minute in range(-61, 122)]
+    for since in points:
+        counted = db.execute(_audit._SENT_SINCE_COUNTED, ("q", since)).fetchone()[0]
+        summed = db.execute(_audit._SENT_SINCE, ("q", since)).fetchone()[0]  # every row
+        assert counted == summed, since
+    log.close()
+
+
+def test_counters_without_their_trigger_are_made_again(tmp_path: Path) -> None:
+    path = write_policy(tmp_path, '[agents.m]\nemail = "full"\nsends_per_hour = 2\n')
+    fake = FakePostmark()
+    with mailer(fake, Policy.load(path)) as client:
+        client.email.send(**MESSAGE)
+    policy = Policy.load(path)
+    assert policy.audit_path is not None
+    with sqlite3.connect(policy.audit_path) as db:
+        db.execute("DROP TRIGGER sent_count")
+    with mailer(fake, policy) as client:
+        client.email.send(**MESSAGE)  # the second of two: the first is counted again
+        with pytest.raises(AccessDeniedError, match="quota: 2 of 2"):
+            client.email.send(**MESSAGE)
+    assert len(fake.calls) == 2

@@ -52,12 +52,13 @@ written to the audit log.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import hashlib
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
@@ -479,6 +480,8 @@ class Policy:
         self.console_url = console_url
         """Where administrators decide held calls (the base of their approval URLs)."""
         self._log: AuditStore | None = None
+        # (agent name, operation id) -> (agent, operation, decision by grants): see _by_grant.
+        self._grants: dict[tuple[str, str], tuple[Agent, Operation, Decision]] = {}
         self._approvals: Approvals | None = None
         self.key_lookup: Callable[[str], str | None] | None = None
         """Where keys kept outside the policy are found: the agent of a key's SHA-256, or None
@@ -637,24 +640,9 @@ class Policy:
         return self._decide(name, op, facts, data), facts
 
     def _decide(self, name: str, op: Operation, facts: Facts, data: Any = None) -> Decision:
-        agent = self.agents.get(name)
-        acting = _acted_on(op, data)
-        needs = " and ".join(
-            f"{access} on {group}"
-            for group, access in ((op.group, op.access), *((r.group, r.access) for r in acting))
-        )
-        if agent is None:
-            return Decision(False, f"agent {name!r} is not in the policy", needs)
-        known = OPERATIONS.get(op.id)
-        if known is None or (known is not op and known != op):
-            return Decision(False, f"unknown operation {op.id!r}", needs)
-        level = agent.level(op.group)
-        if not agent.allows(op.group, op.access):
-            return Decision(False, f"{level} on {op.group}", needs)
-        for reach in acting:
-            if not agent.allows(reach.group, reach.access):
-                return Decision(False, _reach_refusal(agent, op, reach, data), needs)
-        granted = ", ".join([f"{level} on {op.group}"] + [_grant(agent, r.group) for r in acting])
+        agent, by_grant = self._by_grant(name, op, data)
+        if agent is None or not by_grant.allowed:
+            return by_grant
         streams = agent.message_streams
         if streams is not None and facts.stream is not None and facts.stream not in streams:
             return Decision(
@@ -671,15 +659,61 @@ class Policy:
                 "recipient fields that read as plain addresses",
             )
         if agent.recipients is not None and facts.recipients:
+            matches = _recipient_matcher(agent.recipients)
             for address in facts.recipients:
-                if not any(fnmatchcase(address.lower(), p) for p in agent.recipients):
+                if matches(address.lower()) is None:
                     return Decision(
                         False,
                         f"recipient on {_domain(address) or 'an unknown domain'} is not "
                         f"allowed ({', '.join(agent.recipients)})",
                         f"recipients matching {', '.join(agent.recipients)}",
                     )
-        return Decision(True, granted, needs)
+        return by_grant
+
+    def _by_grant(self, name: str, op: Operation, data: Any) -> tuple[Agent | None, Decision]:
+        """The decision by the agent's grants alone; kept per agent and operation when no field
+        of the body changes it (the agent and the operation objects must be the same again)."""
+        agent = self.agents.get(name)
+        kept = self._grants.get((name, op.id))
+        if kept is not None and kept[0] is agent and kept[1] is op:
+            return agent, kept[2]
+        decision = _grant_decision(name, agent, op, data)
+        if agent is not None and OPERATIONS.get(op.id) is op and _static_reach(op):
+            self._grants[(name, op.id)] = (agent, op, decision)
+        return agent, decision
+
+
+def _grant_decision(name: str, agent: Agent | None, op: Operation, data: Any) -> Decision:
+    acting = _acted_on(op, data)
+    needs = " and ".join(
+        f"{access} on {group}"
+        for group, access in ((op.group, op.access), *((r.group, r.access) for r in acting))
+    )
+    if agent is None:
+        return Decision(False, f"agent {name!r} is not in the policy", needs)
+    known = OPERATIONS.get(op.id)
+    if known is None or (known is not op and known != op):
+        return Decision(False, f"unknown operation {op.id!r}", needs)
+    level = agent.level(op.group)
+    if not agent.allows(op.group, op.access):
+        return Decision(False, f"{level} on {op.group}", needs)
+    for reach in acting:
+        if not agent.allows(reach.group, reach.access):
+            return Decision(False, _reach_refusal(agent, op, reach, data), needs)
+    granted = ", ".join([f"{level} on {op.group}"] + [_grant(agent, r.group) for r in acting])
+    return Decision(True, granted, needs)
+
+
+def _static_reach(op: Operation) -> bool:
+    """Whether every call of `op` acts on the same groups (no reach depends on a field)."""
+    return not any(reach.fields for reach in op.reaches)
+
+
+@lru_cache(maxsize=64)
+def _recipient_matcher(patterns: tuple[str, ...]) -> Callable[[str], re.Match[str] | None]:
+    """One compiled match of an address (lower-cased) against any of the patterns, as
+    `fnmatchcase` matches each."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)).match
 
 
 def _unstamped(op: Operation, data: Any) -> Any:
