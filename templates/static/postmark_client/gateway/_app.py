@@ -109,7 +109,8 @@ class Gateway:
     `tokens` are the gateway's real Postmark tokens by kind, `agent_tokens` the server token of
     each agent the policy gives a `server_token` (it takes the place of `tokens["server"]`);
     `upstream` is where they go;
-    `mcp` (an ASGI app) answers under `/mcp`, with `mcp_lifespan` run for the app's lifetime.
+    `mcp` (an ASGI app) answers under `/mcp`, with `mcp_lifespan` run for the app's lifetime;
+    `console` (an ASGI app, the web console) answers under `/console`.
     """
 
     def __init__(
@@ -123,6 +124,7 @@ class Gateway:
         transport: httpx.AsyncBaseTransport | None = None,
         mcp: ASGIApp | None = None,
         mcp_lifespan: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
+        console: ASGIApp | None = None,
     ) -> None:
         self.policy = policy
         self.tokens = dict(tokens)
@@ -131,6 +133,7 @@ class Gateway:
         self.read_timeout = read_timeout
         self.mcp = mcp
         self.mcp_lifespan = mcp_lifespan
+        self.console = console
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._access: dict[str, AgentAccess] = {}
@@ -142,6 +145,9 @@ class Gateway:
             path: str = scope["path"]
             if self.mcp is not None and (path == "/mcp" or path.startswith("/mcp/")):
                 await self.mcp(scope, receive, send)
+                return
+            if self.console is not None and (path == "/console" or path.startswith("/console/")):
+                await self.console(scope, receive, send)
                 return
             try:
                 await self._proxy(scope, receive, send)

@@ -1,0 +1,101 @@
+"""Signing in to the console: in a browser, and the refusals (CSRF, other gateways' cookies,
+agent keys) over plain HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from conftest import start_console
+from console_support import ADMIN, PASSWORD, csrf_of, http_sign_in, sign_in
+from gateway_support import KEYS, Running, stop
+from playwright.sync_api import expect
+
+
+def test_an_administrator_signs_in_and_out(page: Any, gateway: Running) -> None:
+    sign_in(page, gateway.url)
+    expect(page.get_by_role("heading", name="Access")).to_be_visible()
+    page.get_by_role("button", name=f"Sign out {ADMIN}").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.goto(f"{gateway.url}/console/matrix")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_a_wrong_password_is_refused_and_five_lock_the_name(page: Any, gateway: Running) -> None:
+    sign_in(page, gateway.url, "bob", "not the password")
+    expect(page.get_by_role("alert")).to_have_text("Wrong name or password.")
+    for _ in range(4):
+        sign_in(page, gateway.url, "bob", "still not it")
+    expect(page.get_by_role("alert")).to_contain_text("locked for 300 seconds")
+    sign_in(page, gateway.url, "bob", PASSWORD)  # the right password, while locked
+    expect(page.get_by_role("alert")).to_contain_text("locked for")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_the_session_cookie_is_httponly_and_samesite_strict(gateway: Running) -> None:
+    client = httpx.Client(base_url=gateway.url, timeout=10)
+    form = client.get("/console/sign-in")
+    answer = client.post(
+        "/console/sign-in",
+        data={"csrf": csrf_of(form.text), "admin": ADMIN, "password": PASSWORD},
+    )
+    cookies = [v for k, v in answer.headers.multi_items() if k == "set-cookie"]
+    session = next(c for c in cookies if c.startswith("pmc_session="))
+    assert "HttpOnly" in session and "SameSite=Strict" in session and "Path=/console" in session
+    assert "Secure" not in session  # plain HTTP on loopback; over TLS the cookie is Secure
+
+
+def test_a_post_without_or_with_a_forged_csrf_token_changes_nothing(gateway: Running) -> None:
+    client = http_sign_in(gateway.url)
+    missing = client.post("/console/sign-out", data={})
+    assert missing.status_code == 403 and "CSRF token is missing or wrong" in missing.text
+    forged = client.post("/console/sign-out", data={"csrf": "A" * 43})
+    assert forged.status_code == 403
+    assert client.get("/console/matrix").status_code == 200  # still signed in
+    page = client.get("/console/matrix").text
+    other_site = client.post(
+        "/console/sign-out",
+        data={"csrf": csrf_of(page)},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert other_site.status_code == 403 and "another site" in other_site.text
+    assert client.post("/console/sign-out", data={"csrf": csrf_of(page)}).status_code == 303
+    assert client.get("/console/matrix").status_code == 303  # signed out: to the sign-in page
+
+
+def test_signing_in_needs_the_forms_own_csrf_token(gateway: Running) -> None:
+    client = httpx.Client(base_url=gateway.url, timeout=10)
+    client.get("/console/sign-in")
+    answer = client.post("/console/sign-in", data={"admin": ADMIN, "password": PASSWORD})
+    assert answer.status_code == 403 and "session" not in answer.headers.get("set-cookie", "")
+
+
+def test_a_cookie_from_another_gateway_is_refused(
+    fake: Any, gateway: Running, tmp_path: Path
+) -> None:
+    other = start_console(tmp_path, fake)
+    try:
+        signed_elsewhere = http_sign_in(other.url)
+        cookie = signed_elsewhere.cookies.get("pmc_session")
+        assert cookie
+        here = httpx.get(
+            f"{gateway.url}/console/log.json", cookies={"pmc_session": cookie}, timeout=10
+        )
+        assert here.status_code == 401
+        assert signed_elsewhere.get("/console/log.json").status_code == 200
+    finally:
+        stop(other)
+
+
+def test_agent_keys_never_open_the_console(gateway: Running) -> None:
+    key = KEYS["mailer"]
+    headers = {"X-Postmark-Server-Token": key, "Authorization": f"Bearer {key}"}
+    answer = httpx.get(f"{gateway.url}/console/log.json", headers=headers, timeout=10)
+    assert answer.status_code == 401
+    client = httpx.Client(base_url=gateway.url, timeout=10)
+    form = client.get("/console/sign-in")
+    refused = client.post(
+        "/console/sign-in", data={"csrf": csrf_of(form.text), "admin": "mailer", "password": key}
+    )
+    assert refused.status_code == 403 and "Wrong name or password." in refused.text
