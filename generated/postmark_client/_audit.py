@@ -229,6 +229,7 @@ def sentence(entry: AuditEntry) -> str:
 
 
 def _sentence(entry: AuditEntry) -> str:
+    from ._approvals import APPROVAL_STEPS as _APPROVAL_STEPS
     from ._operations import OPERATIONS
 
     known = OPERATIONS.get(entry.operation)
@@ -240,6 +241,10 @@ def _sentence(entry: AuditEntry) -> str:
         to = entry.addresses or entry.domains or ""
         plural = "" if entry.recipients == 1 else "s"
         where += f", {entry.recipients} recipient{plural}" + (f" ({to})" if to else "")
+    if entry.decision in _APPROVAL_STEPS:
+        # "mailer's call to send bulk email (email.send_bulk): approved (approval 3f.. by ada)"
+        to_do = _did(entry.group, name, entry.summary, False).removeprefix("tried to ")
+        return f"{entry.agent}'s call to {to_do}{where}: {entry.decision} ({entry.rule})"
     text = (
         f"{entry.agent} {_did(entry.group, name, entry.summary, entry.decision == 'allowed')}"
         f"{where}: {entry.decision} ({entry.rule})"

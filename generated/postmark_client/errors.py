@@ -343,6 +343,10 @@ class ErrorCode:
     GATEWAY_STORE_UNAVAILABLE: Final = 9003
     """postmark-gateway cannot write its audit log, so it refuses every call (nothing was
     sent); it serves again when the store returns."""
+    APPROVAL_REQUIRED: Final = 9004
+    """postmark-gateway's access policy holds this call for a person's approval; nothing was
+    sent to Postmark. Message names the URL of the console page where it is approved; once
+    it is, the identical call goes through once."""
 
     @staticmethod
     def describe(code: int | None) -> ErrorCodeInfo | None:
@@ -878,6 +882,13 @@ _ERROR_CODES: Final[dict[int, ErrorCodeInfo]] = {
         "GatewayStoreUnavailable",
         "postmark-gateway cannot write its audit log, so it refuses every call (nothing was sent); it serves again when the store returns.",
         503,
+        True,
+    ),
+    9004: ErrorCodeInfo(
+        9004,
+        "ApprovalRequired",
+        "postmark-gateway's access policy holds this call for a person's approval; nothing was sent to Postmark. Message names the URL of the console page where it is approved; once it is, the identical call goes through once.",
+        422,
         True,
     ),
 }

@@ -22,7 +22,14 @@ import httpx
 from .._base_client import api_error, connection_error, request_id_of
 from .._meta import Operation, Token
 from .._spec import DEFAULT_BASE_URL, TOKEN_ENV_VARS, TOKEN_HEADERS
-from ..access import AccessDeniedError, AgentAccess, AuditCall, Policy, hash_key
+from ..access import (
+    AccessDeniedError,
+    AgentAccess,
+    ApprovalRequiredError,
+    AuditCall,
+    Policy,
+    hash_key,
+)
 from ..errors import ErrorCode
 from ..testing._wire import route
 
@@ -225,6 +232,8 @@ class Gateway:
                 query,
                 f"{op.token} token \u2026{token[-4:]}",
             )
+        except ApprovalRequiredError as exc:
+            raise _Refused(422, ErrorCode.APPROVAL_REQUIRED, str(exc)) from None
         except AccessDeniedError as exc:
             raise _Refused(422, ErrorCode.AGENT_ACCESS_DENIED, str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - no durable row, nothing forwarded: fail closed

@@ -26,8 +26,17 @@ is then refused, see `postmark audit --log-id`), `record_addresses` (`domains`, 
 level per group, `recipients`, `message_streams` (a list: the streams sends may use; a level
 string is the grant of the message streams group), `sends_per_hour`, `sends_per_day`,
 `key_sha256` (the SHA-256 of the agent's key for `postmark-mcp --http` and postmark-gateway),
-`server_token` (the name in `server_tokens` whose token the gateway uses for the agent) and
-`description`. Anything else is refused at load with its line, never read as "allow".
+`server_token` (the name in `server_tokens` whose token the gateway uses for the agent),
+`approve` and `approve_over_recipients` (below) and `description`. Anything else is refused at
+load with its line, never read as "allow".
+
+A call may need a person's approval: `approve = ["email.send_bulk", "servers.delete"]` names
+operations as `group.name` (as `postmark access` lists them), `approve_over_recipients = 100`
+holds any send to more recipients than that. The check holds such a call (audit decision
+`held`, nothing sent) and raises `ApprovalRequiredError` with the URL of its console page
+(`console_url`, a top-level key; postmark-gateway's own address when not given); once an
+administrator approves it, the identical call (same agent, operation and arguments) goes
+through once within the approval's time limit (see `postmark_client._approvals`).
 
 Some operations act on a second group as well (`x-postmark-reaches` in the spec,
 `Operation.reaches` here): `templates.push` overwrites templates on other servers, so it also
@@ -52,7 +61,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
+from ._approvals import Approvals, approval_url
 from ._audit import AuditLog, AuditLogError, redact
+from ._idempotency import IDEMPOTENCY_METADATA_KEY
 from ._meta import Operation, Reach
 from ._operations import OPERATIONS
 from ._spec import GROUPS
@@ -72,6 +83,7 @@ __all__ = [
     "AccessDeniedError",
     "Agent",
     "AgentAccess",
+    "ApprovalRequiredError",
     "AuditLogError",
     "Decision",
     "Policy",
@@ -96,6 +108,8 @@ _OPTIONS: Final = (
     "sends_per_day",
     "key_sha256",
     "server_token",
+    "approve",
+    "approve_over_recipients",
     "description",
 )
 _TOP_KEYS: Final = (
@@ -104,6 +118,7 @@ _TOP_KEYS: Final = (
     "record_addresses",
     "attachments_dir",
     "server_tokens",
+    "console_url",
     "agents",
 )
 _RECORD_ADDRESSES: Final = ("domains", "full", "none")
@@ -146,6 +161,35 @@ class UnknownAgentError(AccessDeniedError):
         self.rule = rule
 
 
+class ApprovalRequiredError(AccessDeniedError):
+    """The call needs a person's approval: it is held (nothing was sent) until an administrator
+    approves it at `url`; the identical call made after that goes through once.
+
+    `url` is the console page of the held call, `approval_id` its id, `reason` why it needs
+    approval (`approve` names the operation, or its recipients are over
+    `approve_over_recipients`); `agent`, `operation`, `needs`, `rule` as for AccessDeniedError.
+    """
+
+    url: str
+    approval_id: str
+    reason: str
+
+    def __init__(self, agent: str, operation: str, url: str, approval_id: str, reason: str) -> None:
+        PostmarkError.__init__(
+            self,
+            f"agent {agent!r} may not call {operation} without a person's approval ({reason}): "
+            f"held for approval at {url}; nothing was sent. Once it is approved, make the "
+            "identical call again: it goes through once",
+        )
+        self.agent = agent
+        self.operation = operation
+        self.needs = "a person's approval"
+        self.rule = f"needs approval ({reason})"
+        self.url = url
+        self.approval_id = approval_id
+        self.reason = reason
+
+
 class PolicyError(ValueError):
     """A policy file that cannot be used, located: `agents.toml:7: agents.bot.emial: ...`."""
 
@@ -177,6 +221,10 @@ class Agent:
     server_token: str | None = None
     """The server (a name in the policy's `server_tokens` file) whose token postmark-gateway
     forwards this agent's server-token calls with; None: POSTMARK_SERVER_TOKEN."""
+    approve: frozenset[str] = frozenset()
+    """The operations (by operationId) whose every call waits for a person's approval."""
+    approve_over_recipients: int | None = None
+    """A send to more recipients than this waits for a person's approval."""
     description: str = ""
 
     def level(self, group: str) -> Level:
@@ -206,6 +254,15 @@ class Agent:
         return self.allows(op.group, op.access) and all(
             self.allows(reach.group, reach.access) for reach in op.reaches if not reach.fields
         )
+
+    def approval_needed(self, op: Operation, recipients: int) -> str | None:
+        """Why a call needs a person's approval (the policy key that says so), or None."""
+        if op.id in self.approve:
+            return f"approve names {op.group}.{op.name}"
+        limit = self.approve_over_recipients
+        if limit is not None and recipients > limit:
+            return f"{recipients} recipients, over approve_over_recipients = {limit}"
+        return None
 
 
 class Decision(NamedTuple):
@@ -294,6 +351,25 @@ def _count(reader: _Reader, key: tuple[str, ...], value: Any) -> int:
     return value
 
 
+# Operations as a policy names them: `group.name`, as `postmark access` lists them.
+_BY_DOTTED: Final = {f"{op.group}.{op.name}": op.id for op in OPERATIONS.values()}
+
+
+def _operation_ids(reader: _Reader, key: tuple[str, ...], value: Any) -> list[str]:
+    """The operationIds of a list of `group.name` operations; PolicyError naming an unknown one."""
+    found = []
+    for dotted in _strings(reader, key, value):
+        op_id = _BY_DOTTED.get(dotted)
+        if op_id is None:
+            raise reader.error(
+                key,
+                f"unknown operation {dotted!r}: operations are named group.name, as "
+                f"`postmark access` lists them{_suggest(dotted, _BY_DOTTED)}",
+            )
+        found.append(op_id)
+    return found
+
+
 def _read_agent(reader: _Reader, name: str, table: Any) -> Agent:
     key = ("agents", name)
     if not _AGENT_NAME.fullmatch(name):
@@ -323,8 +399,10 @@ def _read_agent(reader: _Reader, name: str, table: Any) -> Agent:
                             where, f"{pattern!r} is not an address or a '*@domain' pattern"
                         )
             options[item] = tuple(p.lower() for p in patterns) if item == "recipients" else patterns
-        elif item in ("sends_per_hour", "sends_per_day"):
+        elif item in ("sends_per_hour", "sends_per_day", "approve_over_recipients"):
             options[item] = _count(reader, where, value)
+        elif item == "approve":
+            options[item] = frozenset(_operation_ids(reader, where, value))
         elif item == "key_sha256":
             if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
                 raise reader.error(where, "must be 64 lower-case hex digits (see hash_key)")
@@ -397,6 +475,7 @@ class Policy:
         server_tokens: Path | None = None,
         sha256: str = "",
         allow_all: bool = False,
+        console_url: str | None = None,
     ) -> None:
         self.agents = dict(agents)
         self.path = path
@@ -407,7 +486,10 @@ class Policy:
         self.server_tokens = server_tokens
         self.sha256 = sha256
         self.allow_all = allow_all
+        self.console_url = console_url
+        """Where administrators decide held calls (the base of their approval URLs)."""
         self._log: AuditStore | None = None
+        self._approvals: Approvals | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
@@ -452,6 +534,11 @@ class Policy:
         folder = data.get("attachments_dir")
         if folder is not None and (not isinstance(folder, str) or not folder):
             raise reader.error(("attachments_dir",), "must be a folder name")
+        console_url = data.get("console_url")
+        if console_url is not None and (
+            not isinstance(console_url, str) or not re.match(r"https?://[^\s/]+", console_url)
+        ):
+            raise reader.error(("console_url",), "must be an http:// or https:// address")
         tokens_file = data.get("server_tokens")
         if tokens_file is not None and (not isinstance(tokens_file, str) or not tokens_file):
             raise reader.error(("server_tokens",), "must be a file name (relative to the policy)")
@@ -484,6 +571,7 @@ class Policy:
             attachments_dir=(base / folder) if folder else None,
             server_tokens=(base / tokens_file) if tokens_file else None,
             sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            console_url=console_url,
         )
 
     @classmethod
@@ -506,6 +594,19 @@ class Policy:
         """Write the audit log (and count send quotas) in `store` instead of the policy's file:
         a `PostgresStore` shared by several gateway hosts."""
         self._log = store
+        self._approvals = None
+
+    @property
+    def approvals(self) -> Approvals | None:
+        """The held calls, in the audit store (None without one)."""
+        log = self.log
+        if self._approvals is None and log is not None:
+            self._approvals = Approvals(log, policy_hash=self.sha256[:16])
+        return self._approvals
+
+    def use_approvals(self, approvals: Approvals) -> None:
+        """Keep held calls in `approvals` (over this policy's store; a test's own clock)."""
+        self._approvals = approvals
 
     def agent(self, name: str) -> Agent | None:
         return self.agents.get(name)
@@ -585,6 +686,30 @@ class Policy:
                         f"recipients matching {', '.join(agent.recipients)}",
                     )
         return Decision(True, granted, needs)
+
+
+def _unstamped(op: Operation, data: Any) -> Any:
+    """The body an approval is bound to: without the idempotency key the client stamps into
+    each message's Metadata (a new one for every call unless the caller gives one)."""
+    field = op.idempotency_metadata
+    if field is None:
+        return data
+    holder, _, inner = field.rpartition(".")
+
+    def strip(message: Any) -> Any:
+        metadata = message.get(inner) if isinstance(message, Mapping) else None
+        if not isinstance(metadata, Mapping) or IDEMPOTENCY_METADATA_KEY not in metadata:
+            return message
+        rest = {k: v for k, v in metadata.items() if k != IDEMPOTENCY_METADATA_KEY}
+        return {
+            **{k: v for k, v in message.items() if k != inner},
+            **({inner: rest} if rest else {}),
+        }
+
+    if holder:
+        entries = data.get(holder) if isinstance(data, Mapping) else None
+        return {**data, holder: [strip(m) for m in entries]} if isinstance(entries, list) else data
+    return [strip(m) for m in data] if isinstance(data, list) else strip(data)
 
 
 # ---- what a call acts on --------------------------------------------------------------------
@@ -715,6 +840,9 @@ class AgentAccess:
         if self.agent not in self.policy.agents:
             return self._unknown_agent(op, token)
         decision = self.policy._decide(self.agent, op, facts, data)
+        if decision.allowed:
+            arguments = {"body": data, "path": path, "query": query}
+            decision = self._approved(op, facts, decision, arguments, token)
         log = self.policy.log
         row_id = 0
         rule = decision.rule
@@ -730,13 +858,48 @@ class AgentAccess:
             raise AccessDeniedError(self.agent, op.id, needs, rule)
         return AuditCall(log, row_id, op, self.policy.record_addresses)
 
+    def _approved(
+        self,
+        op: Operation,
+        facts: Facts,
+        decision: Decision,
+        arguments: Mapping[str, Any],
+        token: str,
+    ) -> Decision:
+        """An allowed call that needs a person's approval: allowed when its approval is taken
+        now, else held (its row written as `held`) and ApprovalRequiredError raised."""
+        agent = self.policy.agents[self.agent]
+        reason = agent.approval_needed(op, len(facts.recipients))
+        if reason is None:
+            return decision
+        approvals = self.policy.approvals
+        if approvals is None:
+            rule = f"{reason}, and there is no audit store to hold the call in"
+            return Decision(False, rule, "a person's approval")
+        arguments = {
+            "body": _unstamped(op, arguments["body"]),
+            "path": dict(arguments["path"] or {}),
+            "query": dict(arguments["query"] or {}),
+        }
+        if approvals.take(self.agent, op.id, arguments):
+            return Decision(True, f"{decision.rule}; approved, as {reason}", decision.needs)
+        held = approvals.hold(self.agent, op.id, arguments, reason)
+        url = approval_url(self.policy.console_url, held.id)
+        log = self.policy.log
+        if log is not None:
+            rule = f"{reason}; waiting for approval at {url}"
+            log.begin(self._row(op, facts, Decision(False, rule, "approval"), token, "held"))
+        raise ApprovalRequiredError(self.agent, op.id, url, held.id, reason)
+
     def _unknown_agent(self, op: Operation, token: str) -> AuditCall:
         where = f" {self.policy.path}" if self.policy.path is not None else ""
         rule = f"agent {self.agent!r} is not in the policy{where}"
         self.refuse(op, token, f"configuration error: {rule}", decision="denied")
         raise UnknownAgentError(self.agent, op.id, rule)
 
-    def _row(self, op: Operation, facts: Facts, decision: Decision, token: str) -> tuple[Any, ...]:
+    def _row(
+        self, op: Operation, facts: Facts, decision: Decision, token: str, word: str = ""
+    ) -> tuple[Any, ...]:
         record = self.policy.record_addresses
         domains = addresses = None
         if facts.recipients and record != "none":
@@ -755,7 +918,7 @@ class AgentAccess:
             domains,
             addresses,
             facts.messages,
-            "allowed" if decision.allowed else "denied",
+            word or ("allowed" if decision.allowed else "denied"),
             redact(decision.rule, record),
             "unknown" if decision.allowed else "not sent",
             self.policy.sha256[:16],

@@ -228,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.host in _LOOPBACK
         else []
     )
+    # Held calls name their approval page on this gateway unless the policy names a console.
+    policy.console_url = policy.console_url or url
     app = build_app(
         policy,
         tokens,
