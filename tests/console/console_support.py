@@ -23,6 +23,7 @@ email = "full"
 recipients = ["*@example.com"]
 key_sha256 = "{hash_key(KEYS["mailer"])}"
 description = {HOSTILE!r}
+approve_over_recipients = 2
 
 [agents.reader]
 messages = "read"

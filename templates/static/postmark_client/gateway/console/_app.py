@@ -11,9 +11,11 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+from ..._approvals import ApprovalError
 from ...access import Policy
 from ._assets import ASSETS
 from ._auth import SESSION_SECONDS, Admins, Session, Sessions
+from ._held import approval_page, approvals_page
 from ._html import Html, html
 from ._http import Receive, Request, Response, Scope, Send, TooLarge, read_request
 from ._log import PAGE_ROWS, FilterError, LogQuery, to_csv, to_feed, to_jsonl
@@ -68,6 +70,8 @@ class Console:
             )
         session = self.sessions.read(request.cookies.get(SESSION_COOKIE))
         route = _ROUTES.get((request.method, path))
+        if route is None and path.startswith("/approvals/"):
+            route = _ROUTES.get((request.method, "/approvals/ID"))
         if route is None:
             if session is None and request.method == "GET":
                 return Response.redirect(f"{PREFIX}/sign-in")
@@ -202,7 +206,35 @@ class Console:
         return _page(self._not_yet("Keys", session))
 
     async def _approvals(self, request: Request, session: Session) -> Response:
-        return _page(self._not_yet("Approvals", session))
+        approvals = self.policy.approvals
+        if approvals is None:
+            return _page(self._not_yet("Approvals", session))
+        return _page(approvals_page(self.nav(session), approvals.pending()))
+
+    async def _approval(self, request: Request, session: Session) -> Response:
+        approvals = self.policy.approvals
+        held_id = request.path.rsplit("/", 1)[-1]
+        held = approvals.get(held_id) if approvals is not None else None
+        if approvals is None or held is None:
+            text = f"No held call {held_id} on this gateway."
+            return _page(message_page("Approval", text, self.nav(session)), 404)
+        if request.method == "GET":
+            return _page(approval_page(self.nav(session), held))
+        decision = request.form.get("decision")
+        if decision not in ("approve", "deny"):
+            text = "Choose Approve or Deny; nothing was decided."
+            return _page(approval_page(self.nav(session), held, text), 400)
+        try:
+            decide = approvals.approve if decision == "approve" else approvals.deny
+            held = decide(held_id, session.admin)
+        except ApprovalError as exc:
+            return _page(message_page("Approval refused", str(exc), self.nav(session)), 409)
+        said = (
+            "Approved: the identical call now goes through once."
+            if decision == "approve"
+            else "Denied: the call stays refused."
+        )
+        return _page(approval_page(self.nav(session), held, said))
 
     def _not_yet(self, title: str, session: Session) -> bytes:
         body = html('<p class="notice">{t}</p>', t=f"{title}: not available on this gateway.")
@@ -219,4 +251,6 @@ _ROUTES: Final[dict[tuple[str, str], Handler]] = {
     ("GET", "/log.jsonl"): Console._log_jsonl,
     ("GET", "/keys"): Console._keys,
     ("GET", "/approvals"): Console._approvals,
+    ("GET", "/approvals/ID"): Console._approval,
+    ("POST", "/approvals/ID"): Console._approval,
 }

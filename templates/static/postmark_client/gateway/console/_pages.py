@@ -17,6 +17,7 @@ __all__ = [
     "LEVEL_LABELS",
     "MatrixRow",
     "Nav",
+    "csrf_field",
     "group_kind",
     "layout",
     "log_page",
