@@ -3,6 +3,7 @@ agent keys) over plain HTTP."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +100,27 @@ def test_agent_keys_never_open_the_console(gateway: Running) -> None:
         "/console/sign-in", data={"csrf": csrf_of(form.text), "admin": "mailer", "password": key}
     )
     assert refused.status_code == 403 and "Wrong name or password." in refused.text
+
+
+def test_over_tls_the_session_cookie_is_secure(fake: Any, tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+         "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    served = start_console(tmp_path, fake, "--certfile", str(cert), "--keyfile", str(key))
+    try:
+        assert served.url.startswith("https://")
+        client = httpx.Client(base_url=served.url, timeout=10, verify=False)
+        form = client.get("/console/sign-in")
+        answer = client.post(
+            "/console/sign-in",
+            data={"csrf": csrf_of(form.text), "admin": ADMIN, "password": PASSWORD},
+        )
+        session = next(
+            v for k, v in answer.headers.multi_items() if k == "set-cookie" and "pmc_session" in v
+        )
+        assert "; Secure" in session and "HttpOnly" in session
+    finally:
+        stop(served)
