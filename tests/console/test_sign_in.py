@@ -85,6 +85,7 @@ def test_a_cookie_from_another_gateway_is_refused(
         )
         assert here.status_code == 401
         assert signed_elsewhere.get("/console/log.json").status_code == 200
+        signed_elsewhere.close()  # an open keep-alive connection would hold the shutdown
     finally:
         stop(other)
 
@@ -122,5 +123,6 @@ def test_over_tls_the_session_cookie_is_secure(fake: Any, tmp_path: Path) -> Non
             v for k, v in answer.headers.multi_items() if k == "set-cookie" and "pmc_session" in v
         )
         assert "; Secure" in session and "HttpOnly" in session
+        client.close()  # an open keep-alive connection would hold the gateway's shutdown
     finally:
         stop(served)

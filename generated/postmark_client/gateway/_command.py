@@ -3,7 +3,7 @@
 """The `postmark-gateway` command: the gateway app under uvicorn, one process or several.
 
 postmark-gateway --policy agents.toml --port 8030 [--host 127.0.0.1] [--store URL]
-                 [--workers N] [--fake] [--certfile FILE --keyfile FILE]
+                 [--policy-in-store] [--workers N] [--fake] [--certfile FILE --keyfile FILE]
                  [--admin NAME:HASH ...]
 postmark-gateway --hash-password < password
 """
@@ -19,8 +19,9 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from .._meta import Token
+from .._policy_store import PolicySource
 from .._spec import TOKEN_ENV_VARS
-from .._store import open_store
+from .._store import PolicyTables, open_store
 from ..access import Policy, PolicyError, hash_key
 from ._app import READ_TIMEOUT, Gateway
 from ._tokens import TokenFileError, server_tokens
@@ -68,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
         help="where the audit log and send quota counts live: postgresql://USER@HOST/DB (shared "
         "by several gateways; the `postgres` extra), sqlite:///PATH or a file path (default: "
         "the policy's `audit` file)",
+    )
+    parser.add_argument(
+        "--policy-in-store",
+        action="store_true",
+        help="take the agents (grants, narrowing, keys) from the store, where the console edits "
+        "them, instead of the policy file; the first start imports the file's agents into an "
+        "empty store (`postmark access export` writes them back as TOML)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="processes serving the one socket (default 1)"
@@ -140,14 +148,17 @@ def build_app(
     allowed_hosts: list[str] | None = None,
     admins: Admins | None = None,
     secret: bytes | None = None,
+    source: PolicySource | None = None,
 ) -> Gateway:
-    """The gateway app, with MCP at /mcp unless `mcp` is False, and the console at /console."""
+    """The gateway app, with MCP at /mcp unless `mcp` is False, and the console at /console;
+    `source` is where the policy comes from (default: the policy file)."""
     options: dict[str, Any] = {
         "tokens": tokens,
         "agent_tokens": agent_tokens,
         "upstream": upstream,
         "read_timeout": read_timeout,
-        "console": Console(policy, admins or Admins({}), secret),
+        "source": source,
+        "console": Console(policy, admins or Admins({}), secret, source),
     }
     if mcp:
         from ._mcp import mcp_app
@@ -187,8 +198,14 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("--certfile and --keyfile go together")
     if args.add_key or args.remove_key:
         return _keys(policy, args.add_key)
-    keys_kept = hasattr(policy.log, "agent_for_key_sha256")
-    if not keys_kept and not any(agent.key_sha256 for agent in policy.agents.values()):
+    try:
+        source = _source(policy, args.policy_in_store)
+    except (PolicyError, OSError) as exc:
+        return _fail(f"the store's policy refused: {exc}")
+    except Exception as exc:  # noqa: BLE001 - said plainly, no traceback
+        return _fail(f"the store cannot be read: {type(exc).__name__}: {exc}")
+    policy = source.policy()
+    if not source.keys_kept() and not any(a.key_sha256 for a in policy.agents.values()):
         return _fail("no agent in the policy has a key_sha256: no agent could authenticate")
     tokens: dict[Token, str | None] = {
         k: os.environ.get(v) or None for k, v in TOKEN_ENV_VARS.items()
@@ -242,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         allowed_hosts=allowed,
         admins=admins,
         secret=os.environ.get(SECRET_ENV, "").encode("utf-8") or None,
+        source=source,
     )
     sys.stderr.write(
         f"{PROG}: listening on {url} (Postmark's API; MCP at {url}/mcp; console at {url}/console) upstream "
@@ -254,6 +272,13 @@ def main(argv: list[str] | None = None) -> int:
         _serve(app, sock, options)
         return 0
     return _supervise(app, sock, options, args.workers)
+
+
+def _source(policy: Policy, in_store: bool) -> PolicySource:
+    """The source of truth: the store (importing the file into an empty one), or the file."""
+    if not in_store:
+        return PolicySource.from_file(policy)
+    return PolicySource.from_store(policy, cast(PolicyTables, policy.log))
 
 
 def _keys(policy: Policy, agent: str | None) -> int:

@@ -6,6 +6,19 @@ once without losing a row. A row is written and read back before the request goe
 `unknown`), and completed after it, so a process killed mid-call leaves `unknown`, which is the
 truth. A row that cannot be written refuses the call (AuditLogError): the log fails closed.
 
+Every row is hash-chained, for tamper evidence (`postmark audit verify`). A row's `hash` is the
+SHA-256 of the hash of the row before it (`prev`; 64 zeros for the first), a line feed, and the
+canonical encoding of its own columns as the call's first write gave them: the JSON array (UTF-8,
+no spaces, `ensure_ascii` off) of `ts, agent, operation, grp, access, summary, token, stream,
+recipients, domains, addresses, messages, decision, rule, outcome, policy_hash, pid`. An outcome
+written later (`finish`) is a chained record of its own in the `outcomes` table, with its own chain
+(its `hash` over the previous outcome's hash and `[call, outcome, error_code, detail,
+request_id]`), and is copied into the row for reading. `verify` walks both chains: an edited
+column, a removed, inserted or reordered row or outcome, or a row whose outcome is not the one
+recorded, is reported with the first row id where the chain breaks. Rows of a log written before
+the chain have no hash; they are counted apart. A chain cannot tell that rows were cut off its
+end: keep the last hash `verify` prints elsewhere to check that.
+
 Rows never hold a token (only the kind and its last four characters, as the policy names it),
 a message body or a template model; addresses only as the policy file allows (`record_addresses`:
 `domains` by default, `full` or `none`).
@@ -14,6 +27,7 @@ a message body or a template model; addresses only as the policy file allows (`r
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
 import re
@@ -23,15 +37,32 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from ._exceptions import PostmarkError
+from ._store import KeyTable
 
-__all__ = ["AuditEntry", "AuditLog", "AuditLogError", "escape", "redact", "sentence"]
+T = TypeVar("T")
+
+__all__ = [
+    "ADMIN",
+    "AuditEntry",
+    "AuditLog",
+    "AuditLogError",
+    "ChainReport",
+    "escape",
+    "redact",
+    "sentence",
+    "verify_chain",
+]
+
+ADMIN: Final = "admin"
+"""The `decision` (and `access`) of a row that records an administrator's change to the policy
+or the keys; its `token` holds the administrator's name and its `summary` what changed."""
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -55,7 +86,35 @@ CREATE TABLE IF NOT EXISTS calls (
     detail TEXT,
     request_id TEXT,
     policy_hash TEXT NOT NULL,
-    pid INTEGER NOT NULL
+    pid INTEGER NOT NULL,
+    prev TEXT,
+    hash TEXT
+);
+CREATE TABLE IF NOT EXISTS outcomes (
+    id INTEGER PRIMARY KEY,
+    call INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    error_code INTEGER,
+    detail TEXT,
+    request_id TEXT,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+-- Keyed by text: WITHOUT ROWID keeps them one b-tree (no second index of the key).
+CREATE TABLE IF NOT EXISTS agent_keys (
+    key_sha256 TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    added REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS policy_agents (
+    name TEXT PRIMARY KEY,
+    settings TEXT NOT NULL,
+    version INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS policy_state (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    version INTEGER NOT NULL,
+    imported REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS log (
     one INTEGER PRIMARY KEY CHECK (one = 1),
@@ -79,8 +138,18 @@ _OLD_QUOTA_INDEX: Final = "DROP INDEX IF EXISTS calls_agent_ts"
 
 _INSERT: Final = (
     "INSERT INTO calls (ts, agent, operation, grp, access, summary, token, stream, recipients,"
-    " domains, addresses, messages, decision, rule, outcome, policy_hash, pid)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " domains, addresses, messages, decision, rule, outcome, policy_hash, pid, prev, hash)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# Columns a log written before the hash chain lacks (added when it is opened).
+_CHAIN_COLUMNS: Final = ("prev", "hash")
+GENESIS: Final = "0" * 64
+"""The `prev` of the first chained row (and of the first outcome)."""
+_LAST_HASH: Final = "SELECT hash FROM calls ORDER BY id DESC LIMIT 1"
+_LAST_OUTCOME_HASH: Final = "SELECT hash FROM outcomes ORDER BY id DESC LIMIT 1"
+_OUTCOME: Final = (
+    "INSERT INTO outcomes (call, outcome, error_code, detail, request_id, prev, hash)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 # What was written must read back: a trigger may have dropped or changed the row.
 _READ_BACK: Final = (
@@ -96,8 +165,84 @@ _SENT_SINCE: Final = (
 _COLUMNS: Final = (
     "id, ts, agent, operation, grp, access, summary, token, stream, recipients, domains,"
     " addresses, messages, decision, rule, outcome, error_code, detail, request_id, policy_hash,"
-    " pid"
+    " pid, prev, hash"
 )
+_OUTCOME_COLUMNS: Final = "id, call, outcome, error_code, detail, request_id, prev, hash"
+
+Run = Callable[[str, Sequence[Any]], Any]
+"""A statement runner with `?` parameters (SQLite's cursor.execute, or psycopg's through `_pg`)."""
+
+
+def chain_hash(prev: str, values: Sequence[Any]) -> str:
+    """The chained hash of a row or outcome: SHA-256 of `prev`, a line feed and the compact JSON
+    array of `values` (UTF-8)."""
+    text = json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{prev}\n{text}".encode()).hexdigest()
+
+
+def _last(run: Run, query: str) -> str:
+    found = run(query, ()).fetchone()
+    return str(found[0]) if found and found[0] else GENESIS
+
+
+def chained(run: Run, values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The values of `_INSERT` (all but the chain's two) with `prev` and `hash` added; run inside
+    the transaction that inserts them, which every writer of the log serializes."""
+    prev = _last(run, _LAST_HASH)
+    return (*values, prev, chain_hash(prev, values))
+
+
+def record_outcomes(run: Run, pending: Iterable[tuple[Any, ...]], where: str) -> None:
+    """Copy each outcome (`_FINISH`'s values) into its row and chain it into `outcomes`."""
+    prev = ""
+    for values in pending:
+        if run(_FINISH, values).rowcount != 1:
+            raise AuditLogError(where, f"the outcome of row {values[-1]} was not kept")
+        prev = prev or _last(run, _LAST_OUTCOME_HASH)
+        record = (values[-1], *values[:4])
+        digest = chain_hash(prev, record)
+        run(_OUTCOME, (*record, prev, digest))
+        prev = digest
+
+
+def entries_query(
+    *,
+    agent: str | None = None,
+    group: str | None = None,
+    decision: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    denied: bool = False,
+    after_id: int = 0,
+    before_id: int | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> tuple[str, list[Any]]:
+    """The SELECT of `entries` (with `?` parameters) and its values: rows of `agent`, of
+    `group` (the area), of `decision` (`allowed`, `denied`, `invalid`, `admin`), written at
+    `since` <= ts < `until` (epoch seconds), `denied` (denied or invalid), with an id over
+    `after_id` (tailing) and under `before_id` (paging back), oldest first unless
+    `newest_first`, at most `limit`."""
+    clauses: list[str] = ["id > ?"]
+    values: list[Any] = [after_id]
+    for clause, value in (
+        ("agent = ?", agent),
+        ("grp = ?", group),
+        ("decision = ?", decision),
+        ("ts >= ?", since),
+        ("ts < ?", until),
+        ("id < ?", before_id),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            values.append(value)
+    if denied:
+        clauses.append("decision IN ('denied', 'invalid')")
+    order = "DESC" if newest_first else ""
+    query = f"SELECT {_COLUMNS} FROM calls WHERE {' AND '.join(clauses)} ORDER BY id {order}"
+    if limit is not None:
+        query += f" LIMIT {int(limit)}"
+    return query, values
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +270,8 @@ class AuditEntry:
     request_id: str | None
     policy_hash: str
     pid: int
+    prev: str | None = None
+    hash: str | None = None
 
     @property
     def time(self) -> str:
@@ -154,6 +301,7 @@ class AuditEntry:
             "detail": self.detail,
             "request_id": self.request_id,
             "policy_hash": self.policy_hash,
+            "hash": self.hash,
             "sentence": sentence(self),
         }
 
@@ -230,6 +378,9 @@ def _sentence(entry: AuditEntry) -> str:
     from ._approvals import APPROVAL_STEPS as _APPROVAL_STEPS
     from ._operations import OPERATIONS
 
+    if entry.decision == ADMIN:
+        # "admin ada changed onboarding-mailer: bounces read → full"
+        return f"admin {entry.token} {entry.summary}"
     known = OPERATIONS.get(entry.operation)
     name = known.name if known is not None else entry.operation
     where = f" on {entry.token}" if entry.token else ""
@@ -281,7 +432,7 @@ class AuditLogError(PostmarkError):
         )
 
 
-class AuditLog:
+class AuditLog(KeyTable):
     """An append-only SQLite log, shared by every process that names the same file.
 
     One connection per process (re-opened after a fork), used under a lock by its threads.
@@ -346,8 +497,13 @@ class AuditLog:
             # A row survives the process being killed (it is in the WAL file); only a power cut
             # may lose the last ones. Syncing every row would cost more than the send it records.
             db.execute("PRAGMA synchronous = OFF")
-            db.executescript(_SCHEMA)
-            db.execute("BEGIN IMMEDIATE")
+            # One write transaction from the start: a statement that begins reading the schema
+            # and then writes fails at once (no busy wait) when another process wrote between.
+            db.executescript("BEGIN IMMEDIATE;" + _SCHEMA)
+            columns = {str(c[1]) for c in db.execute("PRAGMA table_info(calls)")}
+            for column in _CHAIN_COLUMNS:
+                if column not in columns:
+                    db.execute(f"ALTER TABLE calls ADD COLUMN {column} TEXT")
             db.execute(_NEW_ID, (uuid.uuid4().hex, time.time()))
             found = str(db.execute("SELECT log_id FROM log").fetchone()[0])
             db.execute("COMMIT")
@@ -430,7 +586,7 @@ class AuditLog:
                 if refusal is not None:
                     row = (*row[:11], "denied", refusal, "not sent", *row[14:])
             values = (now, *row, self._pid)
-            cursor.execute(_INSERT, values)
+            cursor.execute(_INSERT, chained(cursor.execute, values))
             row_id = int(cursor.lastrowid or 0)
             cursor.execute(_READ_BACK, (row_id, now, row[0], row[11], self._pid))
             if cursor.fetchone() is None:
@@ -446,10 +602,8 @@ class AuditLog:
     def _write_pending(self, cursor: sqlite3.Cursor) -> None:
         pending, self._pending = self._pending, []
         try:
-            for values in pending:
-                cursor.execute(_FINISH, values)
-                if cursor.rowcount != 1:
-                    raise AuditLogError(self.path, f"the outcome of row {values[-1]} was not kept")
+            if pending:
+                record_outcomes(cursor.execute, pending, self._name)
         except BaseException:
             self._pending = pending + self._pending
             raise
@@ -509,33 +663,15 @@ class AuditLog:
 
     # Reading ----------------------------------------------------------------------------
 
-    def entries(
-        self,
-        *,
-        agent: str | None = None,
-        since: float | None = None,
-        denied: bool = False,
-        after_id: int = 0,
-        limit: int | None = None,
-    ) -> list[AuditEntry]:
-        """Rows in the order written, filtered (`denied`: every call not allowed); `after_id`
-        for tailing. Outcomes this process has not written yet are written first."""
+    def entries(self, **filters: Any) -> list[AuditEntry]:
+        """Rows in the order written (`newest_first`: the other way), filtered as
+        `entries_query` says (agent, group, decision, since/until, denied; after_id for
+        tailing, before_id with limit for paging back). Outcomes this process has not written
+        yet are written first."""
         _flusher.flush_all()
         if not self.path.exists():
             return []
-        clauses: list[str] = ["id > ?"]
-        values: list[Any] = [after_id]
-        if agent is not None:
-            clauses.append("agent = ?")
-            values.append(agent)
-        if since is not None:
-            clauses.append("ts >= ?")
-            values.append(since)
-        if denied:
-            clauses.append("decision != 'allowed'")
-        query = f"SELECT {_COLUMNS} FROM calls WHERE {' AND '.join(clauses)} ORDER BY id"
-        if limit is not None:
-            query += f" LIMIT {int(limit)}"
+        query, values = entries_query(**filters)
         with self._lock:
             try:
                 rows = self._connect().execute(query, values).fetchall()
@@ -546,6 +682,32 @@ class AuditLog:
     def __iter__(self) -> Iterator[AuditEntry]:
         return iter(self.entries())
 
+    def tables(
+        self, work: Callable[[Tables], T], *, write: bool = False, single: bool = False
+    ) -> T:
+        """`work` run on this log's tables in one transaction (a write one, which every writer
+        of the file waits for, when `write`; else a snapshot; none for a `single` statement):
+        the policy, the keys and the chain's reading use it. AuditLogError when the file
+        cannot be used."""
+        with self._lock:
+            db = self._connect()
+            self._check_file()
+            cursor = db.cursor()
+            try:
+                if single:
+                    return work(_SqliteTables(cursor))
+                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    result = work(_SqliteTables(cursor))
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        cursor.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise AuditLogError(self.path, str(exc)) from None
+            return result
+
     def close(self) -> None:
         """Write what is pending, then close the connection."""
         try:
@@ -555,6 +717,123 @@ class AuditLog:
                 if self._db is not None and self._pid == os.getpid():
                     self._db.close()
                 self._db, self._cursor, self._indexed = None, None, False
+
+
+class Tables:
+    """The tables of a store inside one transaction: `execute` with `?` parameters (a cursor
+    back: fetchone, fetchall, rowcount) and `append`, which writes a chained audit row."""
+
+    def execute(self, sql: str, values: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def append(self, row: tuple[Any, ...]) -> None:
+        """Write a row (`AuditStore.begin`'s `row`: every column but the time and the pid)."""
+        values = (time.time(), *row, os.getpid())
+        self.execute(_INSERT, chained(self.execute, values))
+
+
+class _SqliteTables(Tables):
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, values: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(sql, tuple(values))
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """What `verify_chain` found: `rows` read, `broken_at` (the first row id where the chain
+    breaks, None when intact) and `reason`; `unchained` rows written before the chain began;
+    `last_hash` the hash of the last row (keep it elsewhere to tell a cut-off end)."""
+
+    rows: int
+    broken_at: int | None = None
+    reason: str = ""
+    unchained: int = 0
+    last_hash: str = GENESIS
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None
+
+    def __str__(self) -> str:
+        if self.broken_at is not None:
+            return f"chain broken at row {self.broken_at}: {self.reason}"
+        before = f", {self.unchained} earlier rows unchained" if self.unchained else ""
+        return f"ok: {self.rows} rows, chain intact{before} (last hash {self.last_hash})"
+
+
+def read_chain(tables: Tables) -> ChainReport:
+    """Verify the chain of the rows and outcomes `tables` hold (read in one snapshot)."""
+    outcomes = tables.execute(f"SELECT {_OUTCOME_COLUMNS} FROM outcomes ORDER BY id").fetchall()
+    calls = tables.execute(f"SELECT {_COLUMNS} FROM calls ORDER BY id")
+    return verify_chain((AuditEntry(*row) for row in calls), outcomes)
+
+
+def verify_chain(calls: Iterable[AuditEntry], outcomes: Sequence[Sequence[Any]]) -> ChainReport:
+    """Check every row's hash against its columns and its link to the row before, and the same
+    for the outcomes (rows of `outcomes`: id, call, outcome, error_code, detail, request_id,
+    prev, hash); the first break found, by row id."""
+    finished: dict[int, tuple[Any, ...]] = {}
+    outcome_break: tuple[int, str] | None = None
+    prev = GENESIS
+    for record in outcomes:
+        number, call, *result = record[:6]
+        if outcome_break is None:
+            if record[6] != prev:
+                why = "does not follow the one before it (an outcome was removed or reordered)"
+                outcome_break = (call, f"outcome record {number} {why}")
+            elif chain_hash(prev, (call, *result)) != record[7]:
+                outcome_break = (call, f"outcome record {number} does not match its hash")
+        prev = str(record[7])
+        finished[int(call)] = tuple(result)
+    rows = unchained = 0
+    prev, previous_id = GENESIS, None
+    for entry in calls:
+        rows += 1
+        if entry.hash is None:
+            if previous_id is None and prev == GENESIS:
+                unchained += 1
+                continue
+            return ChainReport(rows, entry.id, "it carries no hash (written around the log)")
+        problem = _row_problem(entry, prev, previous_id, finished.pop(entry.id, None))
+        if problem is not None:
+            return ChainReport(rows, entry.id, problem, unchained)
+        if outcome_break is not None and outcome_break[0] <= entry.id:
+            return ChainReport(rows, outcome_break[0], outcome_break[1], unchained)
+        prev, previous_id = entry.hash, entry.id
+    if outcome_break is not None:
+        return ChainReport(rows, outcome_break[0], outcome_break[1], unchained)
+    if finished:
+        call = min(finished)
+        return ChainReport(rows, call, f"an outcome is recorded for row {call}, which is missing")
+    return ChainReport(rows, unchained=unchained, last_hash=prev)
+
+
+def _row_problem(
+    entry: AuditEntry, prev: str, previous_id: int | None, outcome: tuple[Any, ...] | None
+) -> str | None:
+    """Why a row breaks the chain, or None."""
+    shown = (entry.outcome, entry.error_code, entry.detail, entry.request_id)
+    if outcome is not None:
+        if shown != outcome:
+            return "its outcome is not the one recorded for it (edited after it was written)"
+        begun = "unknown"
+    elif shown[1:] != (None, None, None):
+        return "it holds an outcome no outcome record covers (edited after it was written)"
+    else:
+        begun = entry.outcome
+    values = (
+        entry.ts, entry.agent, entry.operation, entry.group, entry.access, entry.summary,
+        entry.token, entry.stream, entry.recipients, entry.domains, entry.addresses,
+        entry.messages, entry.decision, entry.rule, begun, entry.policy_hash, entry.pid,
+    )  # fmt: skip
+    if chain_hash(str(entry.prev), values) != entry.hash:
+        return "its columns do not match its hash (edited after it was written)"
+    if entry.prev != prev:
+        after = f"row {previous_id}" if previous_id is not None else "the start of the log"
+        return f"it does not follow {after} (a row was removed, added or reordered here)"
+    return None
 
 
 class _Flusher:

@@ -84,6 +84,18 @@ def add_agent_commands(groups: argparse._SubParsersAction[argparse.ArgumentParse
     show.add_argument("--agent", default=None, help="only this agent")
     show.add_argument("--json", action="store_true", help="as JSON")
     show.set_defaults(run=_run_show, command=show)
+    export = actions.add_parser(
+        "export",
+        help="print the store's current policy as a policy file (TOML), for review and diff",
+        description="Print the agents the store holds (postmark-gateway --policy-in-store, "
+        "edited in the console) as a policy file, after the top-level settings of --policy. "
+        "Keys stay in the store (no key_sha256).",
+    )
+    export.add_argument("--policy", required=True, help="the policy file the store was made from")
+    export.add_argument(
+        "--store", help="the store (postgresql://..., sqlite:///PATH; default: the policy's audit)"
+    )
+    export.set_defaults(run=_run_export, command=export)
 
     audit = groups.add_parser(
         "audit",
@@ -113,6 +125,16 @@ def add_agent_commands(groups: argparse._SubParsersAction[argparse.ArgumentParse
         "instead of the policy's audit file",
     )
     audit.set_defaults(run=_run_audit, command=audit)
+    checks = audit.add_subparsers(dest="audit_action", metavar="<action>", required=False)
+    verify = checks.add_parser(
+        "verify",
+        help="check the log's hash chain",
+        description="Walk the audit log's hash chain: prints `ok: N rows, chain intact` (exit 0), "
+        "or the first row where the chain breaks and why (exit 1).",
+    )
+    verify.add_argument("--policy", default=None, help=f"the policy file (default: ${POLICY_ENV})")
+    verify.add_argument("--store", help="the store to check (postgresql://..., sqlite:///PATH)")
+    verify.set_defaults(run=_run_verify, command=verify)
 
 
 def _run_show(args: argparse.Namespace) -> int:
@@ -149,6 +171,52 @@ def parse_since(text: str, now: float | None = None) -> float:
 
         when = when.replace(tzinfo=UTC)
     return when.timestamp()
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    """The store `--store` names, else the audit file of `--policy` (which must exist)."""
+    from ._store import open_store
+
+    if args.store:
+        try:
+            return open_store(args.store)
+        except (ValueError, ImportError) as exc:
+            raise AgentUsageError(f"--store: {exc}") from None
+    path = args.policy or os.environ.get(POLICY_ENV)
+    if not path:
+        raise AgentUsageError(f"give --policy FILE or --store URL (or set ${POLICY_ENV})")
+    policy = _load(path)
+    if policy.audit_path is None or not policy.audit_path.exists():
+        raise AgentUsageError(f"no audit log at {policy.audit_path}: nothing was recorded yet")
+    return open_store(policy.audit_path)
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    from ._policy_store import verify
+
+    store = _open_store(args)
+    try:
+        report = verify(store)
+    finally:
+        store.close()
+    sys.stdout.write(f"{report}\n")
+    return 0 if report.intact else 1
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from ._policy_store import PolicySource
+    from .access import PolicyError
+
+    policy = _load(args.policy)
+    store = _open_store(args)
+    try:
+        source = PolicySource.from_store(policy, store, create=False)
+        sys.stdout.write(source.export_toml())
+    except PolicyError as exc:
+        raise AgentUsageError(str(exc)) from None
+    finally:
+        store.close()
+    return 0
 
 
 def _run_audit(args: argparse.Namespace, *, max_polls: int | None = None) -> int:

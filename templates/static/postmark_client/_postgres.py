@@ -1,9 +1,12 @@
 """The audit log and send quotas in PostgreSQL, for several gateway hosts (psycopg 3).
 
 Needs the `postgres` extra (`pip install 'postmark-client[postgres]'`). The table is the SQLite
-log's (`_audit.py`), so `AuditEntry` reads both. A row is committed (durable) before `begin`
-returns. A quota check takes a transaction-scoped advisory lock on the agent's name, counts and
-inserts, then commits: two gateways on two hosts cannot both take the last message of an hour.
+log's (`_audit.py`), so `AuditEntry` reads both, and so are the hash chain, the outcomes, the
+agent keys and the policy tables. A row is committed (durable) before `begin` returns. Each
+insert takes a transaction-scoped advisory lock (one for the rows, one for the outcomes), reads
+the last hash, and inserts: the chain stays one line whatever the number of gateways; and as the
+quota count runs under the same lock, two gateways on two hosts cannot both take the last
+message of an hour.
 
 A lost connection fails the call (the gateway then refuses it: fail closed) and the next call
 connects again, so the store serves again as soon as PostgreSQL is back.
@@ -14,34 +17,46 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Final, cast
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeVar, cast
 
 import psycopg
 
 from ._audit import (
-    _COLUMNS,
-    _FINISH,
     _INSERT,
     _QUOTA_INDEX,
     _SCHEMA,
     AuditEntry,
     AuditLog,
+    Tables,
+    chained,
+    entries_query,
+    record_outcomes,
 )
+from ._store import KeyTable
 
 __all__ = ["PostgresStore"]
 
 CONNECT_TIMEOUT: Final = 3
 STATEMENT_TIMEOUT_MS: Final = 5000
 # The SQLite table, typed for PostgreSQL.
-_PG_SCHEMA: Final = _SCHEMA.replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIMARY KEY").replace(
-    " REAL ", " DOUBLE PRECISION "
+_PG_SCHEMA: Final = (
+    _SCHEMA.replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIMARY KEY")
+    .replace(" REAL ", " DOUBLE PRECISION ")
+    .replace(" WITHOUT ROWID", "")
 )
 _SCHEMA_LOCK: Final = 0x706F73746D61726B  # one key for every process creating the table
-# Agent keys kept beside the log, so every gateway host takes a key added (or revoked) once.
-_KEYS_SCHEMA: Final = (
-    "CREATE TABLE IF NOT EXISTS agent_keys (key_sha256 TEXT PRIMARY KEY, agent TEXT NOT NULL,"
-    " added DOUBLE PRECISION NOT NULL)"
+_CHAIN_LOCK: Final = 0x706F73746D617263  # held by every insert of a row
+_OUTCOME_LOCK: Final = 0x706F73746D61726F  # held by every insert of an outcome
+# A log made before the hash chain gains its two columns.
+_CHAIN_COLUMNS: Final = (
+    "ALTER TABLE calls ADD COLUMN IF NOT EXISTS prev TEXT, ADD COLUMN IF NOT EXISTS hash TEXT"
 )
+_HAS_CHAIN: Final = (
+    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+    " AND table_name = 'calls' AND column_name = 'hash'"
+)
+T = TypeVar("T")
 
 
 def _pg(sql: str) -> str:
@@ -49,17 +64,18 @@ def _pg(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-class _Counting:
-    """A psycopg connection seen through the two calls the quota count makes on SQLite's."""
+class _Counting(Tables):
+    """A psycopg connection seen through SQLite's `execute` (`?` parameters): for the quota
+    count, the chain, and the policy and key tables."""
 
     def __init__(self, db: psycopg.Connection[Any]) -> None:
         self._db = db
 
-    def execute(self, sql: str, values: tuple[Any, ...]) -> psycopg.Cursor[Any]:
-        return self._db.execute(_pg(sql), values)
+    def execute(self, sql: str, values: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self._db.execute(_pg(sql), tuple(values))
 
 
-class PostgresStore:
+class PostgresStore(KeyTable):
     """An `AuditStore` in a PostgreSQL database, shared by every gateway that names its URL."""
 
     def __init__(self, url: str) -> None:
@@ -84,7 +100,9 @@ class PostgresStore:
             db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             db.execute(_PG_SCHEMA)
             db.execute(_QUOTA_INDEX)
-            db.execute(_KEYS_SCHEMA)
+            # ALTER TABLE locks the table even when it changes nothing: only when needed.
+            if db.execute(_HAS_CHAIN).fetchone() is None:
+                db.execute(_CHAIN_COLUMNS)
         self._db, self._pid = db, os.getpid()
         return db
 
@@ -117,18 +135,17 @@ class PostgresStore:
         insert = _pg(_INSERT) + " RETURNING id"
 
         def work(db: psycopg.Connection[Any]) -> tuple[int, str | None]:
-            if quota == (None, None) or not messages:
-                found = db.execute(insert, (now, *row, os.getpid())).fetchone()
-                return int(found[0]) if found else 0, None
-            values = row
+            values, refusal = row, None
+            run = _Counting(db).execute
             with db.transaction():
-                db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (str(row[0]),))
-                refusal = AuditLog._over_quota(
-                    cast(Any, _Counting(db)), str(row[0]), now, quota, messages
-                )
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK,))
+                if quota != (None, None) and messages:
+                    refusal = AuditLog._over_quota(
+                        cast(Any, _Counting(db)), str(row[0]), now, quota, messages
+                    )
                 if refusal is not None:
                     values = (*row[:11], "denied", refusal, "not sent", *row[14:])
-                found = db.execute(insert, (now, *values, os.getpid())).fetchone()
+                found = db.execute(insert, chained(run, (now, *values, os.getpid()))).fetchone()
             return (int(found[0]) if found else 0), refusal
 
         result: tuple[int, str | None] = self._run(work)
@@ -143,59 +160,42 @@ class PostgresStore:
         request_id: str | None = None,
     ) -> None:
         values = (outcome, error_code, detail, request_id, row_id)
-        self._run(lambda db: db.execute(_pg(_FINISH), values))
+
+        def work(db: psycopg.Connection[Any]) -> None:
+            with db.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (_OUTCOME_LOCK,))
+                record_outcomes(_Counting(db).execute, [values], repr(self))
+
+        self._run(work)
 
     def flush(self) -> None:
         """Nothing waits: each outcome is its own statement (autocommit)."""
 
-    def entries(
-        self,
-        *,
-        agent: str | None = None,
-        since: float | None = None,
-        denied: bool = False,
-        after_id: int = 0,
-        limit: int | None = None,
-    ) -> list[AuditEntry]:
-        clauses = ["id > %s"]
-        values: list[Any] = [after_id]
-        for clause, value in (("agent = %s", agent), ("ts >= %s", since)):
-            if value is not None:
-                clauses.append(clause)
-                values.append(value)
-        if denied:
-            clauses.append("decision = 'denied'")
-        query = f"SELECT {_COLUMNS} FROM calls WHERE {' AND '.join(clauses)} ORDER BY id"
-        if limit is not None:
-            query += f" LIMIT {int(limit)}"
-        rows = self._run(lambda db: db.execute(query, values).fetchall())
+    def entries(self, **filters: Any) -> list[AuditEntry]:
+        """As `AuditLog.entries` (the same filters)."""
+        query, values = entries_query(**filters)
+        rows = self._run(lambda db: db.execute(_pg(query), values).fetchall())
         return [AuditEntry(*row) for row in rows]
 
-    def agent_for_key_sha256(self, digest: str) -> str | None:
-        """The agent a key (by its SHA-256) was added for, or None."""
-        found = self._run(
-            lambda db: db.execute(
-                "SELECT agent FROM agent_keys WHERE key_sha256 = %s", (digest,)
-            ).fetchone()
-        )
-        return str(found[0]) if found else None
+    def tables(
+        self, work: Callable[[Tables], T], *, write: bool = False, single: bool = False
+    ) -> T:
+        """`work` in one transaction: a write one holds the rows' lock (so it may `append`
+        rows, and two writers of the policy wait for each other); a read one is a snapshot;
+        a `single` statement runs alone."""
 
-    def add_key(self, agent: str, digest: str) -> None:
-        """Let a key (by its SHA-256) authenticate `agent` at every gateway using this store."""
-        self._run(
-            lambda db: db.execute(
-                "INSERT INTO agent_keys (key_sha256, agent, added) VALUES (%s, %s, %s)"
-                " ON CONFLICT (key_sha256) DO UPDATE SET agent = EXCLUDED.agent",
-                (digest, agent, time.time()),
-            )
-        )
+        def run(db: psycopg.Connection[Any]) -> T:
+            if single:
+                return work(_Counting(db))
+            with db.transaction():
+                if write:
+                    db.execute("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK,))
+                else:
+                    db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                return work(_Counting(db))
 
-    def remove_key(self, digest: str) -> bool:
-        """Revoke a key; whether there was one."""
-        done = self._run(
-            lambda db: db.execute("DELETE FROM agent_keys WHERE key_sha256 = %s", (digest,))
-        )
-        return bool(done.rowcount)
+        result: T = self._run(run)
+        return result
 
     def close(self) -> None:
         with self._lock:

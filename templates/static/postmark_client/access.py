@@ -55,7 +55,7 @@ import difflib
 import hashlib
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -490,6 +490,9 @@ class Policy:
         """Where administrators decide held calls (the base of their approval URLs)."""
         self._log: AuditStore | None = None
         self._approvals: Approvals | None = None
+        self.key_lookup: Callable[[str], str | None] | None = None
+        """Where keys kept outside the policy are found: the agent of a key's SHA-256, or None
+        (the store's key table, set by `PolicySource`)."""
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
@@ -617,7 +620,8 @@ class Policy:
         for agent in self.agents.values():
             if agent.key_sha256 is not None and agent.key_sha256 == digest:
                 return agent
-        return None
+        name = self.key_lookup(digest) if self.key_lookup is not None else None
+        return self.agents.get(name) if name is not None else None
 
     def operations_for(self, name: str) -> list[Operation]:
         """The operations an agent's grants reach, in spec order."""

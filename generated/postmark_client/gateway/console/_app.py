@@ -11,16 +11,27 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final, cast
 
 from ..._approvals import ApprovalError
-from ...access import Policy
+from ..._policy_store import (
+    AgentSettings,
+    EditRefused,
+    PolicySource,
+    StaleEdit,
+    export_csv,
+    export_jsonl,
+    verify,
+)
+from ..._store import PolicyTables
+from ...access import LEVELS, Policy, PolicyError
 from ._assets import ASSETS
 from ._auth import SESSION_SECONDS, Admins, Session, Sessions
 from ._held import approval_page, approvals_page
 from ._html import Html, html
 from ._http import Receive, Request, Response, Scope, Send, TooLarge, read_request
-from ._log import PAGE_ROWS, FilterError, LogQuery, to_csv, to_feed, to_jsonl
+from ._keys import keys_page
+from ._log import PAGE_ROWS, FilterError, LogQuery, to_feed
 from ._pages import MatrixRow, Nav, layout, log_page, matrix_page, message_page, sign_in_page
 
 __all__ = ["PREFIX", "Console"]
@@ -37,18 +48,64 @@ def _cookie(name: str, value: str, request: Request, max_age: int) -> tuple[byte
     return (b"set-cookie", text.encode("latin-1"))
 
 
+def _alert(text: str) -> Html:
+    return html('<p class="error" role="alert">{text}</p>', text=text)
+
+
+def _numbers(text: str, name: str) -> int | None:
+    if not text.strip():
+        return None
+    if not text.strip().isdigit():
+        raise ValueError(f"{name}: {text!r} is not a whole number >= 0")
+    return int(text)
+
+
+def _list(text: str) -> tuple[str, ...] | None:
+    items = tuple(part.strip() for part in text.split(",") if part.strip())
+    return items or None
+
+
+def _narrowing_changes(form: dict[str, str], current: AgentSettings) -> dict[str, Any]:
+    """The narrowing fields the form changed (empty: none): lists from comma-separated text,
+    counts from digits; an empty field removes that narrowing."""
+    given: dict[str, Any] = {}
+    for name in ("recipients", "message_streams"):
+        if name in form:
+            value = _list(form[name])
+            if value != getattr(current, name):
+                given[name] = value
+    for name in ("sends_per_hour", "sends_per_day"):
+        if name in form:
+            count = _numbers(form[name], name)
+            if count != getattr(current, name):
+                given[name] = count
+    return given
+
+
 def _page(body: bytes, status: int = 200, *headers: tuple[bytes, bytes]) -> Response:
     return Response(status, body, headers=list(headers))
 
 
 class Console:
     """The ASGI app of the console. `admins` may sign in; sessions are signed with `secret`
-    (the same on every gateway behind one load balancer, else a random one per start)."""
+    (the same on every gateway behind one load balancer, else a random one per start);
+    `source` is the source of truth it shows and edits (default: the policy file)."""
 
-    def __init__(self, policy: Policy, admins: Admins, secret: bytes | None = None) -> None:
-        self.policy = policy
+    def __init__(
+        self,
+        policy: Policy,
+        admins: Admins,
+        secret: bytes | None = None,
+        source: PolicySource | None = None,
+    ) -> None:
+        self.source = source or PolicySource.from_file(policy)
         self.admins = admins
         self.sessions = Sessions(secret if secret else secrets.token_bytes(32))
+
+    @property
+    def policy(self) -> Policy:
+        """The current policy (a store source's changes from any gateway included)."""
+        return self.source.policy()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -137,15 +194,61 @@ class Console:
 
     # The matrix ---------------------------------------------------------------------------
 
-    async def _matrix(self, request: Request, session: Session) -> Response:
-        rows = [MatrixRow(agent) for agent in self.policy.agents.values()]
-        source = html(
-            '<p class="source" id="source">Source of truth: the policy file '
-            "<code>{path}</code>. This page shows it read-only; change it with "
-            "<code>postmark access</code> (or an editor) and restart the gateway.</p>",
-            path=str(self.policy.path),
-        )
-        return _page(matrix_page(self.nav(session), rows, source, editable=False))
+    async def _matrix(
+        self, request: Request, session: Session, notice: Html | None = None, status: int = 200
+    ) -> Response:
+        policy = self.policy
+        rows = [
+            MatrixRow(policy.agents[found.name], found.version) for found in self.source.agents()
+        ]
+        editable = self.source.where() == "store"
+        if editable:
+            source = html(
+                '<p class="source" id="source">Source of truth: the store. A change here holds '
+                "at every gateway sharing it from its next call, and is a row of the audit log; "
+                "<code>postmark access export</code> writes it as a policy file.</p>"
+            )
+        else:
+            source = html(
+                '<p class="source" id="source">Source of truth: the policy file '
+                "<code>{path}</code>. This page shows it read-only; change it with "
+                "<code>postmark access</code> (or an editor) and restart the gateway.</p>",
+                path=str(policy.path),
+            )
+        body = matrix_page(self.nav(session), rows, source, editable, notice)
+        return _page(body, status)
+
+    async def _edit(self, request: Request, session: Session) -> Response:
+        """One agent's row of the matrix: each changed level, then its narrowing, each edit
+        from the version the page showed (a second tab's stale edit is refused)."""
+        form = request.form
+        name = form.get("agent", "")
+        version = form.get("version", "")
+        try:
+            current = self.source.agent(name)
+            if not version.isdigit():
+                raise StaleEdit(name, 0, current.version)
+            expected = int(version)
+            if expected != current.version:
+                raise StaleEdit(name, expected, current.version)
+            for group, level in current.grants.items():
+                wanted = form.get(f"grant.{group}", level)
+                if wanted != level:
+                    if wanted not in LEVELS:
+                        raise PolicyError("the form", None, f"agents.{name}.{group}", wanted)
+                    expected = self.source.set_level(
+                        session.admin, name, group, wanted, expected
+                    ).version
+            changes = _narrowing_changes(form, current)
+            if changes:
+                self.source.set_narrowing(session.admin, name, expected_version=expected, **changes)
+        except StaleEdit as exc:
+            text = f"Not saved: {exc}. The page now shows the current settings."
+            return await self._matrix(request, session, _alert(text), 409)
+        except (EditRefused, PolicyError, ValueError) as exc:
+            return await self._matrix(request, session, _alert(f"Not saved: {exc}"), 400)
+        said = html('<p class="notice" role="status">Saved {name}.</p>', name=name)
+        return await self._matrix(request, session, said)
 
     # The audit log ------------------------------------------------------------------------
 
@@ -159,18 +262,27 @@ class Console:
         query = self._query(request)
         if isinstance(query, str):
             return _page(message_page("Audit log", query, self.nav(session)), 400)
-        found = query.entries(self.policy.log)
-        newest = found[-1].id if found else self._newest()
-        shown = list(reversed(found[-PAGE_ROWS:]))
+        shown = self.source.entries(**query.filters(), newest_first=True, limit=PAGE_ROWS)
+        newest = self.source.entries(newest_first=True, limit=1)
         body = log_page(
-            self.nav(session), shown, query.values, list(self.policy.agents), newest, query.text()
+            self.nav(session),
+            shown,
+            query.values,
+            list(self.policy.agents),
+            newest[0].id if newest else 0,
+            query.text(),
+            self._chain(),
         )
         return _page(body)
 
-    def _newest(self) -> int:
+    def _chain(self) -> str:
         log = self.policy.log
-        last = log.entries(limit=None)[-1:] if log is not None else []
-        return last[0].id if last else 0
+        if not hasattr(log, "tables"):
+            return "not kept by this store"
+        try:
+            return str(verify(cast(PolicyTables, log)))
+        except Exception as exc:  # noqa: BLE001 - said on the page
+            return f"cannot be read ({type(exc).__name__}: {exc})"
 
     async def _export(self, request: Request, session: Session, kind: str) -> Response:
         query = self._query(request)
@@ -178,17 +290,19 @@ class Console:
             return Response(400, query.encode(), content_type=b"text/plain; charset=utf-8")
         if kind == "json":
             after = request.query.get("after", "0")
-            found = query.entries(self.policy.log, int(after) if after.isdigit() else 0)
+            found = self.source.entries(
+                **query.filters(), after_id=int(after) if after.isdigit() else 0
+            )
             return Response(200, to_feed(found), content_type=b"application/json")
-        found = query.entries(self.policy.log)
+        found = self.source.entries(**query.filters())
         body, mime = (
-            (to_csv(found), b"text/csv; charset=utf-8")
+            (export_csv(found), b"text/csv; charset=utf-8")
             if kind == "csv"
-            else (to_jsonl(found), b"application/x-ndjson")
+            else (export_jsonl(found), b"application/x-ndjson")
         )
         name = f"postmark-audit.{kind}".encode()
         return Response(
-            200, body, content_type=mime,
+            200, body.encode("utf-8"), content_type=mime,
             headers=[(b"content-disposition", b'attachment; filename="' + name + b'"')],
         )  # fmt: skip
 
@@ -204,8 +318,35 @@ class Console:
     async def _home(self, request: Request, session: Session) -> Response:
         return Response.redirect(f"{PREFIX}/matrix")
 
-    async def _keys(self, request: Request, session: Session) -> Response:
-        return _page(self._not_yet("Keys", session))
+    async def _keys(
+        self,
+        request: Request,
+        session: Session,
+        new_key: tuple[str, str] | None = None,
+        notice: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        keys = {name: self.source.keys(name) for name in self.policy.agents}
+        editable = self.source.where() == "store" and self.source.keys_kept()
+        body = keys_page(self.nav(session), keys, editable, new_key, notice)
+        return _page(body, status)
+
+    async def _key_action(self, request: Request, session: Session) -> Response:
+        agent = request.form.get("agent", "")
+        action = request.form.get("action", "")
+        try:
+            if action in ("create", "rotate"):
+                make = self.source.create_key if action == "create" else self.source.rotate_key
+                key = make(session.admin, agent)
+                return await self._keys(request, session, new_key=(agent, key))
+            if action == "revoke":
+                fingerprint = request.form.get("fingerprint") or None
+                gone = self.source.revoke_key(session.admin, agent, fingerprint)
+                said = f"Revoked {gone} key{'s' if gone != 1 else ''} of {agent}."
+                return await self._keys(request, session, notice=said)
+        except (EditRefused, PolicyError) as exc:
+            return await self._keys(request, session, notice=f"Not done: {exc}", status=400)
+        return await self._keys(request, session, notice="Choose create, rotate or revoke.")
 
     async def _approvals(self, request: Request, session: Session) -> Response:
         approvals = self.policy.approvals
@@ -247,11 +388,13 @@ _ROUTES: Final[dict[tuple[str, str], Handler]] = {
     ("GET", "/"): Console._home,
     ("POST", "/sign-out"): Console._sign_out,
     ("GET", "/matrix"): Console._matrix,
+    ("POST", "/matrix"): Console._edit,
     ("GET", "/log"): Console._log,
     ("GET", "/log.json"): Console._log_json,
     ("GET", "/log.csv"): Console._log_csv,
     ("GET", "/log.jsonl"): Console._log_jsonl,
     ("GET", "/keys"): Console._keys,
+    ("POST", "/keys"): Console._key_action,
     ("GET", "/approvals"): Console._approvals,
     ("GET", "/approvals/ID"): Console._approval,
     ("POST", "/approvals/ID"): Console._approval,

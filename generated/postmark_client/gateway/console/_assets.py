@@ -13,7 +13,7 @@ CSS: Final = """\
 :root { color-scheme: light; --ink: #1d2433; --muted: #5a6275; --line: #d5d9e2;
   --accent: #0b5cad; --bad: #a4161a; --good: #1b6b3a; font-family: system-ui, sans-serif; }
 * { box-sizing: border-box; }
-body { margin: 0; color: var(--ink); background: #f7f8fa; line-height: 1.4; }
+body { margin: 0; color: var(--ink); background: #f7f8fa; line-height: 1.4; overflow-wrap: anywhere; }
 header { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center;
   padding: .5rem 1rem; background: #fff; border-bottom: 1px solid var(--line); }
 header h1 { font-size: 1.1rem; margin: 0; }

@@ -14,6 +14,7 @@ from ..._operations import OPERATIONS
 from ..._spec import GROUPS
 from ...access import LEVELS, Agent
 from ._html import Html, attrs, html, join, options
+from ._log import DECISIONS
 
 __all__ = [
     "LEVEL_LABELS",
@@ -35,12 +36,6 @@ PAGES: Final = (
     ("keys", "Keys"),
     ("log", "Audit log"),
     ("approvals", "Approvals"),
-)
-DECISIONS: Final = (
-    ("", "any"),
-    ("allowed", "allowed"),
-    ("denied", "denied"),
-    ("invalid", "invalid"),
 )
 
 
@@ -140,10 +135,10 @@ def sign_in_page(csrf: str, error: str | None = None, configured: bool = True) -
 
 @dataclass(frozen=True)
 class MatrixRow:
-    """One agent as the matrix shows it; `version` guards an edit (None: not editable)."""
+    """One agent as the matrix shows it; `version` is the one an edit is made from."""
 
     agent: Agent
-    version: str | None = None
+    version: int = 0
 
 
 def _reaches(agent: Agent) -> Html:
@@ -261,7 +256,7 @@ def matrix_page(
                 form=form,
                 csrf=csrf_field(nav),
                 name=agent.name,
-                version=row.version or "",
+                version=row.version,
             )
         description = (
             html("<br><small>{d}</small>", d=agent.description) if agent.description else Html("")
@@ -331,6 +326,7 @@ def log_page(
     agents: Sequence[str],
     newest: int,
     export_query: str,
+    chain: str,
 ) -> bytes:
     """Filters, exports and the rows (newest first), kept live by the script."""
     agent_choices = [("", "any"), *((name, name) for name in agents)]
@@ -348,10 +344,12 @@ def log_page(
         '<button type="submit">Apply filters</button></fieldset></form>'
         '<p>Export these rows: <a id="export-csv" href="/console/log.csv{q}">CSV</a> \u00b7 '
         '<a id="export-jsonl" href="/console/log.jsonl{q}">JSON Lines</a></p>'
+        '<p id="chain">Hash chain: {chain}</p>'
         '<p id="log-live" role="status" aria-live="polite">Live: new rows appear at the top.</p>',
+        chain=chain,
         agents=options(agent_choices, filters.get("agent", "")),
         areas=options(area_choices, filters.get("area", "")),
-        decisions=options(DECISIONS, filters.get("decision", "")),
+        decisions=options([("", "any"), *((d, d) for d in DECISIONS)], filters.get("decision", "")),
         since=filters.get("since", ""),
         until=filters.get("until", ""),
         q=export_query,

@@ -19,6 +19,7 @@ import httpx
 
 from .._base_client import api_error, connection_error, request_id_of
 from .._meta import Operation, Token
+from .._policy_store import PolicySource
 from .._spec import DEFAULT_BASE_URL, TOKEN_ENV_VARS, TOKEN_HEADERS
 from ..access import (
     AccessDeniedError,
@@ -26,7 +27,6 @@ from ..access import (
     ApprovalRequiredError,
     AuditCall,
     Policy,
-    hash_key,
 )
 from ..errors import ErrorCode
 from ..testing._wire import route
@@ -117,7 +117,9 @@ class Gateway:
     each agent the policy gives a `server_token` (it takes the place of `tokens["server"]`);
     `upstream` is where they go;
     `mcp` (an ASGI app) answers under `/mcp`, with `mcp_lifespan` run for the app's lifetime;
-    `console` (an ASGI app, the web console) answers under `/console`.
+    `console` (an ASGI app, the web console) answers under `/console`;
+    `source` is where the policy comes from: under a store source, each request first checks
+    the store's policy version and takes a change made at any gateway sharing the store.
     """
 
     def __init__(
@@ -132,8 +134,10 @@ class Gateway:
         mcp: ASGIApp | None = None,
         mcp_lifespan: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
         console: ASGIApp | None = None,
+        source: PolicySource | None = None,
     ) -> None:
         self.policy = policy
+        self.source = source or PolicySource.from_file(policy)
         self.tokens = dict(tokens)
         self.agent_tokens = dict(agent_tokens or {})
         self.upstream = (upstream or DEFAULT_BASE_URL).rstrip("/")
@@ -149,6 +153,18 @@ class Gateway:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
+            try:
+                if self.source.refresh():
+                    self._access.clear()
+            except Exception as exc:  # noqa: BLE001 - the store is gone: fail closed
+                await answer(
+                    send,
+                    503,
+                    ErrorCode.GATEWAY_STORE_UNAVAILABLE,
+                    f"postmark-gateway cannot read its policy ({type(exc).__name__}); "
+                    "nothing was sent",
+                )
+                return
             path: str = scope["path"]
             if self.mcp is not None and (path == "/mcp" or path.startswith("/mcp/")):
                 await self.mcp(scope, receive, send)
@@ -274,22 +290,17 @@ class Gateway:
                     f"{TOKEN_HEADERS[other]}."
                 )
             raise _Refused(401, ErrorCode.INVALID_API_TOKEN, refusal)
-        agent = self.policy.agent_for_key(key.strip())
+        try:
+            # The policy's key_sha256, else a key kept in the store (`Policy.key_lookup`).
+            agent = self.policy.agent_for_key(key.strip())
+        except Exception as exc:  # noqa: BLE001 - the store is gone: fail closed
+            raise _Refused(
+                503,
+                ErrorCode.GATEWAY_STORE_UNAVAILABLE,
+                f"postmark-gateway cannot read its agent keys ({type(exc).__name__})",
+            ) from None
         if agent is not None:
             return agent.name
-        # A key kept in the store (PostgreSQL) names an agent of the policy, which grants.
-        lookup = getattr(self.policy.log, "agent_for_key_sha256", None)
-        if lookup is not None:
-            try:
-                name = lookup(hash_key(key.strip()))
-            except Exception as exc:  # noqa: BLE001 - the store is gone: fail closed
-                raise _Refused(
-                    503,
-                    ErrorCode.GATEWAY_STORE_UNAVAILABLE,
-                    f"postmark-gateway cannot read its agent keys ({type(exc).__name__})",
-                ) from None
-            if name is not None and name in self.policy.agents:
-                return str(name)
         raise _Refused(401, ErrorCode.INVALID_API_TOKEN, refusal)
 
     async def _store(self, work: Callable[..., T], *args: Any) -> T:
@@ -373,11 +384,12 @@ class Gateway:
             else:
                 await self._finish(call.done, None, request_id_of(response))
             return
-        await send({"type": "http.response.body", "body": held})
+        # The outcome is durable before the answer ends: a client reading the log next sees it.
         if failed:
             await self._finish(call.failed, api_error(op, _replayed(response, b"".join(kept))))
         else:
             await self._finish(call.done, None, request_id_of(response))
+        await send({"type": "http.response.body", "body": held})
 
 
 def _parse(body: bytes) -> Any:
