@@ -27,7 +27,7 @@ def test_the_matrix_shows_the_policy_file_read_only(
     expect(page.locator("#matrix tbody tr", has_text="mailer")).to_contain_text(
         "recipients *@example.com"
     )
-    page.screenshot(path=str(artifacts / "console-matrix.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "console-matrix-file.png"), full_page=True)
     # templates full reaches servers (templates.push): shown, and not granted to reader.
     reader = page.locator("#matrix tbody tr", has_text="reader")
     reader.get_by_text("cross-area").click()

@@ -13,7 +13,8 @@ CSS: Final = """\
 :root { color-scheme: light; --ink: #1d2433; --muted: #5a6275; --line: #d5d9e2;
   --accent: #0b5cad; --bad: #a4161a; --good: #1b6b3a; font-family: system-ui, sans-serif; }
 * { box-sizing: border-box; }
-body { margin: 0; color: var(--ink); background: #f7f8fa; line-height: 1.4; overflow-wrap: anywhere; }
+body { margin: 0; color: var(--ink); background: #f7f8fa; line-height: 1.4; }
+p, dd, summary, h3 { overflow-wrap: anywhere; }
 header { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center;
   padding: .5rem 1rem; background: #fff; border-bottom: 1px solid var(--line); }
 header h1 { font-size: 1.1rem; margin: 0; }
@@ -30,6 +31,8 @@ main { padding: 1rem; max-width: 100%; }
 table { border-collapse: collapse; background: #fff; }
 caption { text-align: left; padding: .25rem 0; }
 th, td { border: 1px solid var(--line); padding: .25rem .4rem; text-align: left; vertical-align: top; }
+th[scope="row"] { min-width: 8rem; }
+td.wide { min-width: 14rem; }
 th small { display: block; color: var(--muted); font-weight: 400; }
 td.allowed { color: var(--good); } td.denied, td.invalid { color: var(--bad); }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);

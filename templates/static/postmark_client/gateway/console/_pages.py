@@ -262,7 +262,7 @@ def matrix_page(
         body_rows.append(
             html(
                 '<tr><th scope="row">{name}{description}{save}</th>{cells}'
-                "<td>{narrowing}</td><td>{reaches}</td></tr>",
+                '<td class="wide">{narrowing}</td><td class="wide">{reaches}</td></tr>',
                 name=agent.name,
                 description=description,
                 save=save,
