@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import httpx
-from console_support import csrf_of, http_sign_in, send_as, sign_in
+from console_support import HOSTILE, csrf_of, http_sign_in, send_as, sign_in
 from gateway_support import Running
 from playwright.sync_api import expect
 from postmark_client.errors import ErrorCode
@@ -50,6 +50,13 @@ def test_an_approved_send_goes_through_once_and_a_denied_one_never(
     expect(page.get_by_role("status")).to_contain_text("Denied")
     again = _held_url(send_as(gateway.url, "mailer", To=THREE, Subject="approve me!"))
     assert again != changed  # still refused: held anew
+
+    # What an agent sends is shown as text on the approval page, never run.
+    _held_url(send_as(gateway.url, "mailer", To=THREE, Subject=HOSTILE))
+    page.get_by_role("link", name="Approvals").click()
+    expect(page.locator("article.held pre", has_text="window.pwned")).to_have_count(1)
+    assert page.evaluate("typeof window.pwned") == "undefined"
+    assert page.locator("#main script, #main img").count() == 0
 
     page.goto(f"{gateway.url}/console/log?agent=mailer")
     rows = page.locator("#log-rows tr")

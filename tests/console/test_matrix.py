@@ -37,7 +37,7 @@ def test_the_matrix_shows_the_policy_file_read_only(
 def test_every_control_has_a_label_and_the_page_fits_360_px(page: Any, gateway: Running) -> None:
     page.set_viewport_size({"width": 360, "height": 740})
     sign_in(page, gateway.url)
-    for path in ("matrix", "log"):
+    for path in ("matrix", "log", "keys", "approvals"):
         page.goto(f"{gateway.url}/console/{path}")
         unlabelled = page.evaluate(
             """() => [...document.querySelectorAll('select, input:not([type=hidden]), button')]

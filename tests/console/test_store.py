@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import start_console
-from console_support import send_as, sign_in
+from console_support import HOSTILE, csrf_of, http_sign_in, send_as, sign_in
 from gateway_support import Running, stop
 from playwright.sync_api import expect
 
@@ -88,6 +88,27 @@ def test_two_tabs_editing_one_agent_the_second_is_refused(browser: Any, stored: 
         context.close()
 
 
+def test_an_added_agent_is_given_a_level_and_a_key(page: Any, stored: Running) -> None:
+    sign_in(page, stored.url)
+    page.get_by_label("Name").fill("auditor")
+    page.get_by_label("Description").fill("reads <b>stats</b>")
+    page.get_by_role("button", name="Add the agent").click()
+    expect(page.get_by_role("status").first).to_contain_text("Added auditor")
+    expect(page.locator("#matrix tbody tr", has_text="auditor")).to_contain_text("<b>stats</b>")
+    page.get_by_label("stats for auditor").select_option("read")
+    page.get_by_role("button", name="Save auditor").click()
+    page.get_by_role("link", name="Keys").click()
+    page.get_by_role("button", name="Create a key for auditor").click()
+    key = page.locator("#new-key").inner_text().strip()
+    headers = {"X-Postmark-Server-Token": key, "Accept": "application/json"}
+    stats = httpx.get(f"{stored.url}/stats/outbound", headers=headers, timeout=10)
+    assert stats.status_code == 200, stats.text
+    page.get_by_role("link", name="Access").click()
+    page.get_by_label("Name").fill("bad name!")
+    page.get_by_role("button", name="Add the agent").click()
+    expect(page.locator("#new-agent:invalid")).to_have_count(1)  # the browser's own check first
+
+
 def test_a_key_is_shown_once_works_and_stops_when_revoked(page: Any, stored: Running) -> None:
     sign_in(page, stored.url)
     page.get_by_role("link", name="Keys").click()
@@ -129,3 +150,15 @@ def test_a_tampered_row_is_found_by_verify(page: Any, fake: Any, tmp_path: Path)
         expect(page.locator("#chain")).to_contain_text(f"chain broken at row {victim}")
     finally:
         stop(running)
+
+
+def test_markup_as_an_agent_name_is_refused_by_the_server(stored: Running) -> None:
+    client = http_sign_in(stored.url)
+    csrf = csrf_of(client.get("/console/matrix").text)
+    refused = client.post("/console/agents", data={"csrf": csrf, "name": HOSTILE})
+    assert refused.status_code == 400 and "Not added" in refused.text
+    assert "<script>window.pwned" not in refused.text and "&lt;script&gt;" in refused.text
+    missing = client.post("/console/agents", data={"name": "sneaky"})
+    assert missing.status_code == 403
+    assert "sneaky" not in client.get("/console/matrix").text
+    client.close()

@@ -47,7 +47,6 @@ class Request:
     cookies: dict[str, str]
     query: dict[str, str]
     form: dict[str, str]
-    form_lists: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,5 +115,4 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
         cookies=_cookies(headers.get("cookie")),
         query=query,
         form={k: v[-1] for k, v in lists.items()},
-        form_lists=lists,
     )

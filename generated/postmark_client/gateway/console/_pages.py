@@ -281,7 +281,21 @@ def matrix_page(
         heads=heads,
         rows=join(body_rows),
     )
-    return layout("Access", join([source, notice or Html(""), table]), nav, current="matrix")
+    add = Html("")
+    if editable:
+        add = html(
+            '<form method="post" action="/console/agents"><fieldset><legend>Add an agent</legend>'
+            "{csrf}"
+            '<label for="new-agent">Name</label> <input id="new-agent" name="name" required '
+            'pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]{{0,63}}"> '
+            '<label for="new-description">Description</label> '
+            '<input id="new-description" name="description"> '
+            '<button type="submit">Add the agent</button> (every area starts Off)'
+            "</fieldset></form>",
+            csrf=csrf_field(nav),
+        )
+    body = join([source, notice or Html(""), table, add])
+    return layout("Access", body, nav, current="matrix")
 
 
 # ---- the audit log ------------------------------------------------------------------------

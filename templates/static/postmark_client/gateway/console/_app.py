@@ -248,6 +248,15 @@ class Console:
         said = html('<p class="notice" role="status">Saved {name}.</p>', name=name)
         return await self._matrix(request, session, said)
 
+    async def _add_agent(self, request: Request, session: Session) -> Response:
+        name = request.form.get("name", "").strip()
+        try:
+            self.source.add_agent(session.admin, name, request.form.get("description", "").strip())
+        except (EditRefused, PolicyError) as exc:
+            return await self._matrix(request, session, _alert(f"Not added: {exc}"), 400)
+        said = html('<p class="notice" role="status">Added {name}.</p>', name=name)
+        return await self._matrix(request, session, said)
+
     # The audit log ------------------------------------------------------------------------
 
     def _query(self, request: Request) -> LogQuery | str:
@@ -387,6 +396,7 @@ _ROUTES: Final[dict[tuple[str, str], Handler]] = {
     ("POST", "/sign-out"): Console._sign_out,
     ("GET", "/matrix"): Console._matrix,
     ("POST", "/matrix"): Console._edit,
+    ("POST", "/agents"): Console._add_agent,
     ("GET", "/log"): Console._log,
     ("GET", "/log.json"): Console._log_json,
     ("GET", "/log.csv"): Console._log_csv,
