@@ -577,7 +577,7 @@ class AuditLog(KeyTable):
         assert cursor is not None
         cursor.execute("BEGIN IMMEDIATE")
         try:
-            self._write_pending(cursor)
+            self._write_pending(cursor.execute)
             refusal = None
             counted = bool(messages) and quota != (None, None)
             if counted:
@@ -601,11 +601,11 @@ class AuditLog(KeyTable):
         self._indexed = self._indexed or counted
         return row_id, refusal
 
-    def _write_pending(self, cursor: sqlite3.Cursor) -> None:
+    def _write_pending(self, run: Run) -> None:
         pending, self._pending = self._pending, []
         try:
             if pending:
-                record_outcomes(cursor.execute, pending, self._name)
+                record_outcomes(run, pending, self._name)
         except BaseException:
             self._pending = pending + self._pending
             raise
@@ -647,21 +647,7 @@ class AuditLog(KeyTable):
         with self._lock:
             if not self._pending or self._pid != os.getpid():
                 return
-            db = self._connect()
-            self._check_file()
-            cursor = self._cursor
-            assert cursor is not None
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                try:
-                    self._write_pending(cursor)
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        cursor.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise AuditLogError(self.path, str(exc)) from None
+            self._transaction(lambda tables: self._write_pending(tables.execute), write=True)
 
     # Reading ----------------------------------------------------------------------------
 
@@ -692,23 +678,27 @@ class AuditLog(KeyTable):
         the policy, the keys and the chain's reading use it. AuditLogError when the file
         cannot be used."""
         with self._lock:
-            db = self._connect()
-            self._check_file()
-            cursor = db.cursor()
+            return self._transaction(work, write=write, single=single)
+
+    def _transaction(self, work: Callable[[Tables], T], *, write: bool, single: bool = False) -> T:
+        """`tables`' work, under the lock."""
+        db = self._connect()
+        self._check_file()
+        cursor = db.cursor()
+        try:
+            if single:
+                return work(_SqliteTables(cursor))
+            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                if single:
-                    return work(_SqliteTables(cursor))
-                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    result = work(_SqliteTables(cursor))
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        cursor.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise AuditLogError(self.path, str(exc)) from None
-            return result
+                result = work(_SqliteTables(cursor))
+                cursor.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    cursor.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise AuditLogError(self.path, str(exc)) from None
+        return result
 
     def close(self) -> None:
         """Write what is pending, then close the connection."""
@@ -816,6 +806,9 @@ def _row_problem(
     entry: AuditEntry, prev: str, previous_id: int | None, outcome: tuple[Any, ...] | None
 ) -> str | None:
     """Why a row breaks the chain, or None."""
+    if entry.prev != prev:
+        after = f"row {previous_id}" if previous_id is not None else "the start of the log"
+        return f"it does not follow {after} (a row was removed, added or reordered here)"
     shown = (entry.outcome, entry.error_code, entry.detail, entry.request_id)
     if outcome is not None:
         if shown != outcome:
@@ -830,11 +823,8 @@ def _row_problem(
         entry.token, entry.stream, entry.recipients, entry.domains, entry.addresses,
         entry.messages, entry.decision, entry.rule, begun, entry.policy_hash, entry.pid,
     )  # fmt: skip
-    if chain_hash(str(entry.prev), values) != entry.hash:
+    if chain_hash(prev, values) != entry.hash:
         return "its columns do not match its hash (edited after it was written)"
-    if entry.prev != prev:
-        after = f"row {previous_id}" if previous_id is not None else "the start of the log"
-        return f"it does not follow {after} (a row was removed, added or reordered here)"
     return None
 
 

@@ -205,8 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - said plainly, no traceback
         return _fail(f"the store cannot be read: {type(exc).__name__}: {exc}")
     policy = source.policy()
-    if not source.keys_kept() and not any(a.key_sha256 for a in policy.agents.values()):
-        return _fail("no agent in the policy has a key_sha256: no agent could authenticate")
+    if not source.could_authenticate():
+        return _fail(
+            "no agent in the policy has a key_sha256 (nor a key in the store): no agent could "
+            "authenticate"
+        )
     tokens: dict[Token, str | None] = {
         k: os.environ.get(v) or None for k, v in TOKEN_ENV_VARS.items()
     }

@@ -27,7 +27,6 @@ from typing import Any, Final, Protocol
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import mcp_types as types
-
 from mcp.server import Server
 
 from .. import models
@@ -687,7 +686,6 @@ def main(argv: list[str] | None = None) -> int:
         uvicorn.Server(config).run(sockets=[sock])
         return 0
     import anyio
-
     from mcp.server.stdio import stdio_server
 
     async def serve() -> None:

@@ -70,7 +70,9 @@ def _load(path: str) -> Any:
 def add_agent_commands(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`postmark access show POLICY [--agent A]` and `postmark audit --policy FILE ...`."""
     access = groups.add_parser(
-        "access", help="read an access policy file", description="Read an access policy file."
+        "access",
+        help="read an access policy file, or export the store's",
+        description="Read an access policy file, or export the policy a store holds.",
     )
     actions = access.add_subparsers(dest="action", metavar="<action>", required=True)
     show = actions.add_parser(

@@ -42,7 +42,7 @@ from typing import Any, Final, Literal, TypeVar, cast
 from ._audit import ADMIN, AuditEntry, ChainReport, Tables, dumps, escape, read_chain
 from ._spec import GROUPS
 from ._store import KEY_ADD, KEY_REMOVE, KEYS_OF, KEYS_REMOVE_OF, PolicyTables
-from .access import LEVELS, Agent, Level, Policy, PolicyError, _read_agent, _Reader, hash_key
+from .access import Agent, Level, Policy, PolicyError, _read_agent, _Reader, _suggest, hash_key
 
 __all__ = [
     "UNCHANGED",
@@ -79,6 +79,7 @@ _SET: Final = (
     "UPDATE policy_agents SET settings = ?, version = version + 1 WHERE name = ? AND version = ?"
 )
 _REMOVE: Final = "DELETE FROM policy_agents WHERE name = ? AND version = ?"
+_ANY_KEY: Final = "SELECT 1 FROM agent_keys LIMIT 1"
 
 
 class EditRefused(Exception):
@@ -296,9 +297,14 @@ class PolicySource:
         """`"file"` or `"store"`: which one is the source of truth."""
         return self._where
 
-    def keys_kept(self) -> bool:
-        """Whether keys can live in the store (`create_key` and the gateway's key lookup)."""
-        return self._store is not None
+    def could_authenticate(self) -> bool:
+        """Whether an agent could sign in to a gateway now or later: the store is the source
+        (keys are made there), or an agent has a key in the file or in the store."""
+        if self._where == "store" or any(a.key_sha256 for a in self._policy.agents.values()):
+            return True
+        if self._store is None:
+            return False
+        return self._store.tables(lambda t: t.execute(_ANY_KEY).fetchone() is not None)
 
     @property
     def version(self) -> int:
@@ -376,15 +382,11 @@ class PolicySource:
         self, admin: str, agent: str, group: str, level: str, expected_version: int
     ) -> AgentSettings:
         """Give `agent` this level (off, read, write, full) on `group`."""
+        # The level is checked by the policy file's rules; a group must be one (not an option).
         if group not in GROUPS:
             raise PolicyError(
                 STORE, None, f"agents.{agent}.{group}",
-                f"unknown group {group!r}: one of {', '.join(GROUPS)}",
-            )  # fmt: skip
-        if level not in LEVELS:
-            raise PolicyError(
-                STORE, None, f"agents.{agent}.{group}",
-                f"unknown level {level!r}: one of {', '.join(LEVELS)}",
+                f"unknown group {group!r}: one of {', '.join(GROUPS)}{_suggest(group, GROUPS)}",
             )  # fmt: skip
 
         def change(table: dict[str, Any]) -> str:
@@ -618,13 +620,16 @@ _CSV_FIELDS: Final = (
 _FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, escaped: bool) -> str:
+    """A CSV cell: a number as it is; text escaped (unless it is already) and kept from being
+    read as a formula."""
     if value is None:
         return ""
-    if isinstance(value, list):
-        value = ",".join(value)
-    text = escape(str(value)) if not isinstance(value, (int, float)) else str(value)
-    return "'" + text if text.startswith(_FORMULA) and not isinstance(value, (int, float)) else text
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = ",".join(value) if isinstance(value, list) else str(value)
+    text = text if escaped else escape(text)
+    return "'" + text if text.startswith(_FORMULA) else text
 
 
 def export_csv(entries: Iterable[AuditEntry]) -> str:
@@ -636,7 +641,7 @@ def export_csv(entries: Iterable[AuditEntry]) -> str:
     writer.writerow(_CSV_FIELDS)
     for entry in entries:
         data = entry.to_json()
-        writer.writerow([_cell(data.get(field)) for field in _CSV_FIELDS])
+        writer.writerow([_cell(data.get(field), field == "sentence") for field in _CSV_FIELDS])
     return out.getvalue()
 
 

@@ -25,7 +25,6 @@ from typing import Any, Final, Protocol
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import mcp_types as types
-
 from mcp.server import Server
 
 from .. import models
@@ -685,7 +684,6 @@ def main(argv: list[str] | None = None) -> int:
         uvicorn.Server(config).run(sockets=[sock])
         return 0
     import anyio
-
     from mcp.server.stdio import stdio_server
 
     async def serve() -> None:
