@@ -9,7 +9,8 @@ the SHA-256 of (agent, operation, arguments), and the agent is told the approval
 (`approval_url`). An administrator approves or denies it once (`approve`, `deny`). The identical
 call, made again within `ttl` seconds of the approval, passes `take` once and is then `used`;
 changed arguments never match. A call nobody decides on within `ttl` of being held, or an
-approval not used within `ttl` of being given, is `expired`.
+approval not used within `ttl` of being given, is `expired` (marked so, and logged, by the next
+use of the table: a listing, a decision, a hold or a take).
 
 Every step after the hold (approved, denied, used, expired) is a row of the audit log, with
 its sentence; the hold itself is the check's decision row (`held`). The table `approvals` lives
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -178,35 +180,47 @@ class _SQLite:
         self.path = path
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._pid = 0
 
     def _connect(self) -> sqlite3.Connection:
-        if self._db is None:
+        # After a fork (gateway workers) the parent's connection stays the parent's.
+        if self._db is None or self._pid != os.getpid():
             db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=30.0
             )
             db.execute("PRAGMA busy_timeout = 30000")
             db.executescript(_SCHEMA)
-            self._db = db
+            self._db, self._pid = db, os.getpid()
         return self._db
 
     def transaction(self, work: Callable[[Run], T]) -> T:
+        """`work` in one write transaction; AuditLogError when the file cannot take it (the
+        call it was for is then refused: fail closed)."""
+        from ._audit import AuditLogError
+
         with self._lock:
-            db = self._connect()
-            db.execute("BEGIN IMMEDIATE")
             try:
-                result = work(lambda sql, values: db.execute(sql, tuple(values)).fetchall())
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            return result
+                return self._transaction(work)
+            except sqlite3.Error as exc:
+                raise AuditLogError(self.path, f"approvals: {exc}") from None
+
+    def _transaction(self, work: Callable[[Run], T]) -> T:
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(lambda sql, values: db.execute(sql, tuple(values)).fetchall())
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return result
 
     def close(self) -> None:
         with self._lock:
-            if self._db is not None:
+            if self._db is not None and self._pid == os.getpid():
                 self._db.close()
-                self._db = None
+            self._db = None
 
 
 class _Postgres:

@@ -61,7 +61,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
-from ._approvals import Approvals, approval_url
+from ._approvals import ApprovalError, Approvals, Held, approval_url
 from ._audit import AuditLog, AuditLogError, redact
 from ._idempotency import IDEMPOTENCY_METADATA_KEY
 from ._meta import Operation, Reach
@@ -83,12 +83,16 @@ __all__ = [
     "AccessDeniedError",
     "Agent",
     "AgentAccess",
+    "ApprovalError",
     "ApprovalRequiredError",
+    "Approvals",
     "AuditLogError",
     "Decision",
+    "Held",
     "Policy",
     "PolicyError",
     "UnknownAgentError",
+    "approval_url",
     "hash_key",
 ]
 
@@ -1012,6 +1016,9 @@ def describe(policy: Policy, agent: str | None = None) -> str:
         narrowing = found.narrowing()
         if narrowing:
             lines.append(f"  narrowed to: {'; '.join(narrowing)}")
+        approval = _approval_text(found)
+        if approval:
+            lines.append(f"  held for a person's approval: {approval}")
         for op in ops:
             lines.append(f"  {op.group}.{op.name}  ({op.access}) {op.summary}")
             for reach in op.reaches:
@@ -1029,6 +1036,19 @@ def describe(policy: Policy, agent: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def _approve_names(agent: Agent) -> list[str]:
+    """The operations `approve` names, as `group.name`, in spec order."""
+    return [f"{op.group}.{op.name}" for op in OPERATIONS.values() if op.id in agent.approve]
+
+
+def _approval_text(agent: Agent) -> str:
+    """`email.send_bulk; sends to more than 100 recipients`, or empty."""
+    parts = _approve_names(agent)
+    if agent.approve_over_recipients is not None:
+        parts.append(f"sends to more than {agent.approve_over_recipients} recipients")
+    return "; ".join(parts)
+
+
 def _withheld(agent: Agent) -> list[Operation]:
     """Operations the agent's grant on their own group reaches, but not on a second group."""
     return [
@@ -1039,11 +1059,14 @@ def _withheld(agent: Agent) -> list[Operation]:
 def matrix_json(policy: Policy) -> dict[str, Any]:
     """The same matrix as JSON. `second_groups`: for each operation the agent's grant on its own
     group reaches and that acts on another group, each such group, the access it takes, the
-    fields that act there (none: every call) and whether the agent holds that grant."""
+    fields that act there (none: every call) and whether the agent holds that grant. `approve`
+    (`group.name` each) and `approve_over_recipients`: what waits for a person's approval."""
     return {
         name: {
             "grants": {g: agent.level(g) for g in GROUPS},
             "operations": [op.id for op in policy.operations_for(name)],
+            "approve": _approve_names(agent),
+            "approve_over_recipients": agent.approve_over_recipients,
             "second_groups": {
                 op.id: [
                     {

@@ -5,7 +5,9 @@ Needs the `gateway` extra (`pip install 'postmark-client[gateway]'`). An agent p
 its own key as the token; the gateway finds the agent by the key's SHA-256 (`key_sha256` in the
 policy), checks the call with the policy's one check, writes the audit row, and forwards it with
 the real token. A denial is Postmark's error shape with ErrorCode 9001 (`AgentAccessDenied`),
-HTTP 422; an unknown key is HTTP 401 with ErrorCode 10, as Postmark answers a bad token.
+HTTP 422; a call the policy holds for a person's approval is ErrorCode 9004
+(`ApprovalRequired`), HTTP 422, its approval URL in the Message; an unknown key is HTTP 401 with
+ErrorCode 10, as Postmark answers a bad token.
 
     postmark-gateway --policy agents.toml --port 8030
 """

@@ -25,14 +25,23 @@ from typing import Any, Final, Protocol
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import mcp_types as types
+from mcp import UrlElicitationRequiredError
 from mcp.server import Server
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .. import models
 from .._idempotency import IDEMPOTENCY_METADATA_KEY, send_answer
 from .._meta import Operation
 from .._operations import OPERATIONS
 from .._spec import TOKEN_ENV_VARS, TOKEN_HEADERS, VERSION
-from ..access import AccessDeniedError, Agent, AuditLogError, Policy, PolicyError
+from ..access import (
+    AccessDeniedError,
+    Agent,
+    ApprovalRequiredError,
+    AuditLogError,
+    Policy,
+    PolicyError,
+)
 from ..batch import BatchResult
 from ..client import AsyncAccountClient, AsyncServerClient
 from ..errors import (
@@ -108,6 +117,11 @@ def _describe(op: Operation, allow_all: bool, agent: Agent | None = None) -> str
     else:
         parts.append("Changes data; never repeated automatically (a send is never re-sent).")
     parts.extend(_second_groups(op, agent))
+    if agent is not None and op.id in agent.approve:
+        parts.append(
+            "This agent's calls of it wait for a person's approval: the first answer names the "
+            "approval page; once approved there, the identical call goes through once."
+        )
     for limit in op.limits:
         if limit.description:
             parts.append(f"Limit: {limit.description}")
@@ -165,6 +179,50 @@ class ToolError(Exception):
     message may have reached Postmark."""
 
     maybe_sent = False
+
+
+class ApprovalPending(ToolError):
+    """A call held for a person's approval at `url` (its held call's id: `approval_id`)."""
+
+    def __init__(self, held: ApprovalRequiredError) -> None:
+        super().__init__(
+            f"waiting for approval at {held.url}: {held.reason}; nothing was sent. Once a person "
+            "approves it there, make the identical call again: it goes through once"
+        )
+        self.url = held.url
+        self.approval_id = held.approval_id
+
+
+_APPROVAL_INPUT: Final = "postmark_approval"
+"""The key of the approval elicitation in an InputRequiredResult."""
+
+
+def _approval_answer(
+    ctx: Any, params: types.CallToolRequestParams, pending: ApprovalPending
+) -> types.CallToolResult | types.InputRequiredResult:
+    """A held call's answer: a URL-mode elicitation of the approval page where the client
+    declared it supports them (an InputRequiredResult at 2026-07-28, the -32042 error before),
+    else, and on the retry after it, the tool error "waiting for approval at URL"."""
+    capabilities = ctx.session.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    if elicitation is None or elicitation.url is None:
+        return _error(str(pending))
+    message = f"A person must approve this call before it is made: {pending}"
+    if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+        raise UrlElicitationRequiredError(
+            [
+                types.ElicitRequestURLParams(
+                    message=message, url=pending.url, elicitation_id=pending.approval_id
+                )
+            ],
+            message=str(pending),
+        )
+    if _APPROVAL_INPUT in (getattr(params, "input_responses", None) or {}):
+        return _error(str(pending))  # the page was shown; it is not approved yet
+    request = types.ElicitRequest(
+        params=types.ElicitRequestURLParams(message=message, url=pending.url)
+    )
+    return types.InputRequiredResult(input_requests={_APPROVAL_INPUT: request})
 
 
 class PostmarkTools:
@@ -263,6 +321,8 @@ class PostmarkTools:
             result = await self._send(client, op, args, key)
         except AuditLogError as exc:
             raise ToolError(str(exc)) from None
+        except ApprovalRequiredError as exc:
+            raise ApprovalPending(exc) from None
         except AccessDeniedError as exc:
             raise ToolError(f"access denied: {exc}") from None
         except RequestValidationError as exc:
@@ -494,9 +554,13 @@ def build_server(
     ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools.tools(who()))
 
-    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(
+        ctx: Any, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
         try:
             result = await tools.call(who(), params.name, params.arguments)
+        except ApprovalPending as pending:
+            return _approval_answer(ctx, params, pending)
         except ToolError as exc:
             return _error(str(exc))
         text = json.dumps(result, ensure_ascii=False, default=str)
