@@ -4,6 +4,7 @@ agent keys) over plain HTTP."""
 from __future__ import annotations
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,8 @@ def test_a_cookie_from_another_gateway_is_refused(
         signed_elsewhere = http_sign_in(other.url)
         cookie = signed_elsewhere.cookies.get("pmc_session")
         assert cookie
-        here = httpx.get(
-            f"{gateway.url}/console/log.json", cookies={"pmc_session": cookie}, timeout=10
-        )
+        with httpx.Client(cookies={"pmc_session": cookie}, timeout=10) as foreign:
+            here = foreign.get(f"{gateway.url}/console/log.json")
         assert here.status_code == 401
         assert signed_elsewhere.get("/console/log.json").status_code == 200
         signed_elsewhere.close()  # an open keep-alive connection would hold the shutdown
@@ -126,3 +126,30 @@ def test_over_tls_the_session_cookie_is_secure(fake: Any, tmp_path: Path) -> Non
         client.close()  # an open keep-alive connection would hold the gateway's shutdown
     finally:
         stop(served)
+
+
+def test_a_console_whose_store_is_gone_says_so(tmp_path: Path) -> None:
+    from postmark_client.access import Policy
+    from postmark_client.gateway.console import Admins, Console
+    from postmark_client.gateway.console._app import SESSION_COOKIE
+
+    policy = Policy.loads("[agents.bot]\nemail = 'full'\n", path=tmp_path / "agents.toml")
+    (tmp_path / "postmark-audit.sqlite").mkdir()  # the log's path is a folder: unreadable
+    console = Console(policy, Admins({}), b"s" * 32)
+    cookie, _ = console.sessions.new("ada")
+    console.admins.hashes["ada"] = "unused"
+    transport = httpx.ASGITransport(app=console)
+
+    async def fetch() -> httpx.Response:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://console", cookies={SESSION_COOKIE: cookie}
+        ) as client:
+            return await client.get("/console/log")
+
+    import anyio
+
+    # In a thread of its own: Playwright's sync API holds this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(anyio.run, fetch).result(timeout=30)
+    assert answer.status_code == 503 and "The console cannot answer" in answer.text
+    assert "Traceback" not in answer.text

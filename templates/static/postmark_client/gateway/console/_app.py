@@ -111,7 +111,11 @@ class Console:
         except TooLarge:
             await Response(413, message_page("Too large", "The form is too large.")).send(send)
             return
-        response = await self.handle(request)
+        try:
+            response = await self.handle(request)
+        except Exception as exc:  # noqa: BLE001 - a page that says so, never a traceback
+            text = f"The console cannot answer: {type(exc).__name__}: {exc}. Nothing was changed."
+            response = _page(message_page("Unavailable", text), 503)
         await response.send(send)
 
     async def handle(self, request: Request) -> Response:
@@ -334,7 +338,7 @@ class Console:
         status: int = 200,
     ) -> Response:
         keys = {name: self.source.keys(name) for name in self.policy.agents}
-        editable = self.source.where() == "store" and self.source.keys_kept()
+        editable = self.source.where() == "store"
         body = keys_page(self.nav(session), keys, editable, new_key, notice)
         return _page(body, status)
 
