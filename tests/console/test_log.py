@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from console_support import HOSTILE, send_as, sign_in
+from console_support import HOSTILE, http_sign_in, send_as, sign_in
 from gateway_support import Running
 from playwright.sync_api import expect
 from postmark_client._audit import AuditLog
@@ -103,3 +104,20 @@ def test_a_csv_cell_that_reads_as_a_formula_is_quoted(page: Any, gateway: Runnin
         page.get_by_role("link", name="CSV").click()
     table = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8"))))
     assert table[-1]["agent"] == "'=HYPERLINK(1)"
+
+
+def test_the_area_and_time_filters_and_a_bad_filter(gateway: Running) -> None:
+    assert send_as(gateway.url, "mailer").status_code == 200
+    client = http_sign_in(gateway.url)
+    feed = client.get("/console/log.json", params={"area": "email"}).json()["entries"]
+    assert feed and {e["group"] for e in feed} == {"email"}
+    assert client.get("/console/log.json", params={"area": "bounces"}).json()["entries"] == []
+    newest = datetime.fromisoformat(feed[-1]["time"].removesuffix("Z"))
+    later = (newest + timedelta(minutes=1)).isoformat(timespec="minutes")
+    earlier = (newest - timedelta(minutes=1)).isoformat(timespec="minutes")
+    assert client.get("/console/log.json", params={"since": later}).json()["entries"] == []
+    until = client.get("/console/log.json", params={"until": earlier}).json()["entries"]
+    assert all(e["id"] < feed[-1]["id"] for e in until)
+    bad = client.get("/console/log", params={"since": "yesterday"})
+    assert bad.status_code == 400 and "since: &#x27;yesterday&#x27; is not a date" in bad.text
+    client.close()
