@@ -237,6 +237,20 @@ class Agent:
     def level(self, group: str) -> Level:
         return self.grants.get(group, "off")
 
+    def narrowing(self) -> list[str]:
+        """What narrows the grants, in words: `recipients *@example.com`, `100 messages per
+        hour`, ... (empty: nothing)."""
+        said = []
+        if self.recipients is not None:
+            said.append(f"recipients {', '.join(self.recipients)}")
+        if self.message_streams is not None:
+            said.append(f"message streams {', '.join(self.message_streams)}")
+        if self.sends_per_hour is not None:
+            said.append(f"{self.sends_per_hour} messages per hour")
+        if self.sends_per_day is not None:
+            said.append(f"{self.sends_per_day} messages per day")
+        return said
+
     def allows(self, group: str, access: str) -> bool:
         """Whether the level on `group` covers operations of this access (`read`, `write`)."""
         return access in _ALLOWS[self.grants.get(group, "off")]
@@ -1042,15 +1056,7 @@ def describe(policy: Policy, agent: str | None = None) -> str:
             continue
         ops = policy.operations_for(name)
         lines.append(f"{name}: {len(ops)} operation{'s' if len(ops) != 1 else ''}")
-        narrowing = []
-        if found.recipients is not None:
-            narrowing.append(f"recipients {', '.join(found.recipients)}")
-        if found.message_streams is not None:
-            narrowing.append(f"message streams {', '.join(found.message_streams)}")
-        if found.sends_per_hour is not None:
-            narrowing.append(f"{found.sends_per_hour} messages per hour")
-        if found.sends_per_day is not None:
-            narrowing.append(f"{found.sends_per_day} messages per day")
+        narrowing = found.narrowing()
         if narrowing:
             lines.append(f"  narrowed to: {'; '.join(narrowing)}")
         approval = _approval_text(found)

@@ -190,6 +190,7 @@ class Gateway:
     each agent the policy gives a `server_token` (it takes the place of `tokens["server"]`);
     `upstream` is where they go;
     `mcp` (an ASGI app) answers under `/mcp`, with `mcp_lifespan` run for the app's lifetime;
+    `console` (an ASGI app, the web console) answers under `/console`;
     `source` is where the policy comes from: under a store source, each request first checks
     the store's policy version and takes a change made at any gateway sharing the store.
     """
@@ -205,6 +206,7 @@ class Gateway:
         transport: httpx.AsyncBaseTransport | None = None,
         mcp: ASGIApp | None = None,
         mcp_lifespan: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
+        console: ASGIApp | None = None,
         source: PolicySource | None = None,
     ) -> None:
         self.policy = policy
@@ -215,6 +217,7 @@ class Gateway:
         self.read_timeout = read_timeout
         self.mcp = mcp
         self.mcp_lifespan = mcp_lifespan
+        self.console = console
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._access: dict[str, AgentAccess] = {}
@@ -239,6 +242,9 @@ class Gateway:
             path: str = scope["path"]
             if self.mcp is not None and (path == "/mcp" or path.startswith("/mcp/")):
                 await self.mcp(scope, receive, send)
+                return
+            if self.console is not None and (path == "/console" or path.startswith("/console/")):
+                await self.console(scope, receive, send)
                 return
             try:
                 await self._proxy(scope, receive, send)

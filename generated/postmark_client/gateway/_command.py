@@ -4,6 +4,8 @@
 
 postmark-gateway --policy agents.toml --port 8030 [--host 127.0.0.1] [--store URL]
                  [--policy-in-store] [--workers N] [--fake] [--certfile FILE --keyfile FILE]
+                 [--admin NAME:HASH ...]
+postmark-gateway --hash-password < password
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .._store import PolicyTables, open_store
 from ..access import Policy, PolicyError, hash_key
 from ._app import READ_TIMEOUT, Gateway
 from ._tokens import TokenFileError, server_tokens
+from .console import Admins, Console, HashError, hash_password
 
 if TYPE_CHECKING:
     from .._postgres import PostgresStore
@@ -31,6 +34,7 @@ __all__ = ["main"]
 
 PROG: Final = "postmark-gateway"
 BASE_URL_ENV: Final = "POSTMARK_API_URL"
+SECRET_ENV: Final = "POSTMARK_GATEWAY_SECRET"
 DEFAULT_PORT: Final = 8030
 _LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
 
@@ -46,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--policy", required=True, help="the access policy file (agents, key_sha256, audit log)"
+        "--policy", help="the access policy file (agents, key_sha256, audit log); required"
     )
     parser.add_argument(
         "--port",
@@ -98,12 +102,27 @@ def _parser() -> argparse.ArgumentParser:
         "listening address; repeat for each name the gateway is reached by",
     )
     parser.add_argument("--no-mcp", action="store_true", help="do not serve MCP at /mcp")
+    parser.add_argument(
+        "--admin",
+        action="append",
+        default=[],
+        metavar="NAME:HASH",
+        help="an administrator of the web console at /console, with the hash "
+        "--hash-password prints; repeat for each (sessions are signed with "
+        f"{SECRET_ENV}, else a secret drawn at start)",
+    )
     keys = parser.add_mutually_exclusive_group()
     keys.add_argument(
         "--add-key",
         metavar="AGENT",
         help="store the key read from standard input for AGENT in the --store PostgreSQL "
         "database (every gateway using it takes the key), then exit",
+    )
+    keys.add_argument(
+        "--hash-password",
+        action="store_true",
+        help="print the scrypt hash of the password read from standard input (for --admin), "
+        "then exit",
     )
     keys.add_argument(
         "--remove-key",
@@ -127,16 +146,19 @@ def build_app(
     read_timeout: float = READ_TIMEOUT,
     mcp: bool = True,
     allowed_hosts: list[str] | None = None,
+    admins: Admins | None = None,
+    secret: bytes | None = None,
     source: PolicySource | None = None,
 ) -> Gateway:
-    """The gateway app, with MCP at /mcp unless `mcp` is False; `source` is where the policy
-    comes from (default: the policy file)."""
+    """The gateway app, with MCP at /mcp unless `mcp` is False, and the console at /console;
+    `source` is where the policy comes from (default: the policy file)."""
     options: dict[str, Any] = {
         "tokens": tokens,
         "agent_tokens": agent_tokens,
         "upstream": upstream,
         "read_timeout": read_timeout,
         "source": source,
+        "console": Console(policy, admins or Admins({}), secret, source),
     }
     if mcp:
         from ._mcp import mcp_app
@@ -149,6 +171,18 @@ def build_app(
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.hash_password:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            return _fail("give the password on standard input (one line)")
+        sys.stdout.write(hash_password(password) + "\n")
+        return 0
+    try:
+        admins = Admins.parse(args.admin)
+    except HashError as exc:
+        return _fail(str(exc))
+    if not args.policy:
+        return _fail("--policy FILE is required (the access policy the gateway enforces)")
     try:
         policy = Policy.load(args.policy)
     except PolicyError as exc:
@@ -226,10 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         read_timeout=args.read_timeout,
         mcp=not args.no_mcp,
         allowed_hosts=allowed,
+        admins=admins,
+        secret=os.environ.get(SECRET_ENV, "").encode("utf-8") or None,
         source=source,
     )
     sys.stderr.write(
-        f"{PROG}: listening on {url} (Postmark's API; MCP at {url}/mcp) upstream "
+        f"{PROG}: listening on {url} (Postmark's API; MCP at {url}/mcp; console at {url}/console) upstream "
         f"{upstream or 'Postmark'}, {args.workers} worker{'s' if args.workers != 1 else ''}; "
         "Ctrl-C stops\n"
     )

@@ -1,0 +1,93 @@
+"""Helpers of the console tests: the policy, signing in (browser and httpx), calls as agents."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+from gateway_support import KEYS, SEND, Running, start_gateway
+from postmark_client.access import hash_key
+from postmark_client.gateway.console import hash_password
+
+ADMIN = "ada"
+PASSWORD = "correct horse battery staple"
+HOSTILE = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+
+
+def console_policy() -> str:
+    return f"""\
+audit = "audit.sqlite"
+
+[agents.mailer]
+email = "full"
+recipients = ["*@example.com"]
+key_sha256 = "{hash_key(KEYS["mailer"])}"
+description = {HOSTILE!r}
+approve_over_recipients = 2
+
+[agents.reader]
+messages = "read"
+templates = "full"
+key_sha256 = "{hash_key(KEYS["reader"])}"
+
+[agents.accountant]
+servers = "read"
+key_sha256 = "{hash_key(KEYS["accountant"])}"
+"""
+
+
+def sign_in(page: Any, url: str, admin: str = ADMIN, password: str = PASSWORD) -> None:
+    page.goto(f"{url}/console")
+    page.get_by_label("Administrator").fill(admin)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def send_as(url: str, agent: str, **changes: Any) -> httpx.Response:
+    """One send through the gateway with the agent's own key."""
+    return httpx.post(
+        f"{url}/email",
+        json={**SEND, **changes},
+        headers={"X-Postmark-Server-Token": KEYS[agent], "Accept": "application/json"},
+        timeout=10,
+    )
+
+
+def http_sign_in(url: str, admin: str = ADMIN, password: str = PASSWORD) -> httpx.Client:
+    """An httpx client signed in as a browser would be (sign-in form, its CSRF token)."""
+    client = httpx.Client(base_url=url, timeout=10)
+    form = client.get("/console/sign-in")
+    answer = client.post(
+        "/console/sign-in",
+        data={"csrf": csrf_of(form.text), "admin": admin, "password": password},
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+ADMIN_HASH = hash_password(PASSWORD)
+
+
+def start_console(folder: Path, fake: Any, *extra: str) -> Running:
+    policy = folder / "agents.toml"
+    if not policy.exists():
+        policy.write_text(console_policy(), encoding="utf-8")
+    return start_gateway(
+        policy,
+        fake.url,
+        {"server": fake.server_token, "account": fake.account_token},
+        "--no-mcp",
+        "--admin",
+        f"{ADMIN}:{ADMIN_HASH}",
+        "--admin",
+        f"bob:{ADMIN_HASH}",
+        *extra,
+    )
