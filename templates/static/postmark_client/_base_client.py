@@ -825,6 +825,31 @@ def _httpcore_error(name: str, message: str) -> Exception:
     return error
 
 
+def _raise_at_deadline(exc: Exception, message: str | None) -> None:
+    """When a timeout fired because the deadline shortened it, raise the same kind of timeout
+    saying that the whole request ran out of time."""
+    if message is not None and type(exc).__name__.endswith("Timeout"):
+        raise type(exc)(message) from None
+
+
+class _ByDeadline:
+    """A socket operation's timeout, shortened to the time left before the call's deadline
+    (`bounded`); a timeout that fired because of that is raised again saying that the whole
+    request ran out of time. A class, not a contextmanager: it runs on every read and write."""
+
+    __slots__ = ("_message", "bounded")
+
+    def __init__(self, timeout: float | None, error: str) -> None:
+        self.bounded, self._message = _within_deadline(timeout, error)
+
+    def __enter__(self) -> float | None:
+        return self.bounded
+
+    def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> None:
+        if isinstance(exc, Exception):
+            _raise_at_deadline(exc, self._message)
+
+
 class _DeadlineStream:
     """An httpcore network stream whose reads and writes end by the call's deadline."""
 
@@ -832,33 +857,21 @@ class _DeadlineStream:
         self._stream = stream
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        bounded, message = _within_deadline(timeout, "ReadTimeout")
-        try:
+        with _ByDeadline(timeout, "ReadTimeout") as bounded:
             data: bytes = self._stream.read(max_bytes, bounded)
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         for start in range(0, len(buffer), _WRITE_SLICE):
-            bounded, message = _within_deadline(timeout, "WriteTimeout")
-            try:
+            with _ByDeadline(timeout, "WriteTimeout") as bounded:
                 self._stream.write(buffer[start : start + _WRITE_SLICE], bounded)
-            except Exception as exc:
-                _raise_at_deadline(exc, message)
-                raise
 
     def close(self) -> None:
         self._stream.close()
 
     def start_tls(self, *args: Any, **kwargs: Any) -> _DeadlineStream:
-        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
-        try:
+        with _ByDeadline(kwargs.pop("timeout", None), "ConnectTimeout") as timeout:
             return _DeadlineStream(self._stream.start_tls(*args, timeout=timeout, **kwargs))
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -871,44 +884,25 @@ class _AsyncDeadlineStream:
         self._stream = stream
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        bounded, message = _within_deadline(timeout, "ReadTimeout")
-        try:
+        with _ByDeadline(timeout, "ReadTimeout") as bounded:
             data: bytes = await self._stream.read(max_bytes, bounded)
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
         return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         for start in range(0, len(buffer), _WRITE_SLICE):
-            bounded, message = _within_deadline(timeout, "WriteTimeout")
-            try:
+            with _ByDeadline(timeout, "WriteTimeout") as bounded:
                 await self._stream.write(buffer[start : start + _WRITE_SLICE], bounded)
-            except Exception as exc:
-                _raise_at_deadline(exc, message)
-                raise
 
     async def aclose(self) -> None:
         await self._stream.aclose()
 
     async def start_tls(self, *args: Any, **kwargs: Any) -> _AsyncDeadlineStream:
-        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
-        try:
+        with _ByDeadline(kwargs.pop("timeout", None), "ConnectTimeout") as timeout:
             stream = await self._stream.start_tls(*args, timeout=timeout, **kwargs)
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
         return _AsyncDeadlineStream(stream)
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
-
-
-def _raise_at_deadline(exc: Exception, message: str | None) -> None:
-    """When a timeout fired because the deadline shortened it, raise the same kind of timeout
-    saying that the whole request ran out of time."""
-    if message is not None and type(exc).__name__.endswith("Timeout"):
-        raise type(exc)(message) from None
 
 
 class _DeadlineBackend:
@@ -918,12 +912,8 @@ class _DeadlineBackend:
         self._backend = backend
 
     def connect_tcp(self, *args: Any, **kwargs: Any) -> _DeadlineStream:
-        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
-        try:
+        with _ByDeadline(kwargs.pop("timeout", None), "ConnectTimeout") as timeout:
             return _DeadlineStream(self._backend.connect_tcp(*args, timeout=timeout, **kwargs))
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
 
     def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _DeadlineStream:
         return _DeadlineStream(self._backend.connect_unix_socket(*args, **kwargs))
@@ -939,12 +929,8 @@ class _AsyncDeadlineBackend:
         self._backend = backend
 
     async def connect_tcp(self, *args: Any, **kwargs: Any) -> _AsyncDeadlineStream:
-        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
-        try:
+        with _ByDeadline(kwargs.pop("timeout", None), "ConnectTimeout") as timeout:
             stream = await self._backend.connect_tcp(*args, timeout=timeout, **kwargs)
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
         return _AsyncDeadlineStream(stream)
 
     async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _AsyncDeadlineStream:
@@ -1146,16 +1132,6 @@ class BaseClient(Generic[_Http, _Transport, _Sleep]):
         check_limits(op, data, content)
         return data, content
 
-    def _build_request(
-        self,
-        op: Operation,
-        path: Mapping[str, Any] | None,
-        query: Mapping[str, Any] | None,
-        body: Any,
-    ) -> httpx.Request:
-        """Check everything, then build the request; raises before anything is sent."""
-        return self._build(op, path, query, body)[0]
-
     def _build(
         self,
         op: Operation,
@@ -1164,7 +1140,8 @@ class BaseClient(Generic[_Http, _Transport, _Sleep]):
         body: Any,
         key: str | None = None,
     ) -> tuple[httpx.Request, Any]:
-        """The request, and its body as JSON-ready data (what an access check looks at)."""
+        """Check everything, then build the request (raising before anything is sent), and
+        its body as JSON-ready data (what an access check looks at)."""
         self._check_token(op)
         url = self._base_url + build_path(op, path)
         pairs = build_query(op, query)
@@ -1172,25 +1149,6 @@ class BaseClient(Generic[_Http, _Transport, _Sleep]):
             url += "?" + urlencode(pairs)
         data, content = self._encode_body(op, body, key)
         return self._make_request(op, url, content), data
-
-    def _begin(
-        self,
-        access: Access,
-        op: Operation,
-        path: Mapping[str, Any] | None,
-        query: Mapping[str, Any] | None,
-        body: Any,
-        key: str | None = None,
-    ) -> tuple[httpx.Request, Any, AccessCall]:
-        """The access check of one call: refused by grant before anything is built, then
-        checked again with the body about to be sent, recorded before it goes."""
-        access.check(op, self._token_label)
-        try:
-            request, data = self._build(op, path, query, body, key)
-        except RequestValidationError as exc:
-            access.refuse(op, self._token_label, f"invalid request: {exc.field}: {exc.message}")
-            raise
-        return request, data, access.begin(op, data, path, query, self._token_label)
 
     def _plan_batch(
         self, op: Operation, messages: Iterable[Any], keyed: bool
@@ -1273,9 +1231,9 @@ class BaseClient(Generic[_Http, _Transport, _Sleep]):
         """The steps of one call (a call without access is built and checked at once)."""
         if self._access is not None:
             return self._checked_steps(self._access, op, path, query, body, cast_to, key)
-        if not self._keyed(op, key):
-            return self._read_steps(op, self._build_request(op, path, query, body), cast_to)
         request, data = self._build(op, path, query, body, key)
+        if not self._keyed(op, key):
+            return self._read_steps(op, request, cast_to)
         return self._send_once_steps(op, request, data, cast_to)
 
     def _read_steps(
@@ -1293,7 +1251,15 @@ class BaseClient(Generic[_Http, _Transport, _Sleep]):
         cast_to: Callable[[Any], T],
         key: str | None,
     ) -> Steps[T]:
-        request, data, call = self._begin(access, op, path, query, body, key)
+        """The access check of one call: refused by grant before anything is built, then
+        checked again with the body about to be sent, recorded before it goes."""
+        access.check(op, self._token_label)
+        try:
+            request, data = self._build(op, path, query, body, key)
+        except RequestValidationError as exc:
+            access.refuse(op, self._token_label, f"invalid request: {exc.field}: {exc.message}")
+            raise
+        call = access.begin(op, data, path, query, self._token_label)
         response = None
         try:
             if self._keyed(op, key):
