@@ -873,33 +873,15 @@ class World:
         record: JsonObject = {
             "RecordType": "Open",
             "FirstOpen": first,
-            "Client": client or {"Name": "Gmail", "Company": "Google", "Family": "Gmail"},
-            "OS": os or {"Name": "unknown", "Company": "unknown", "Family": "unknown"},
-            "Platform": platform,
-            "UserAgent": user_agent,
+            **_device(client or dict(_GMAIL), os, platform, user_agent),
             "ReadSeconds": read_seconds,
-            "Geo": geo or {},
-            "MessageID": message_id,
-            "MessageStream": outbound.data["MessageStream"],
-            "ReceivedAt": stamp(at),
-            "Tag": outbound.data["Tag"],
-            "Recipient": recipient,
+            **_delivery(outbound, recipient, at, geo),
         }
         server.opens.append(Event(at, record))
-        outbound.data["MessageEvents"].append(
-            {
-                "Recipient": recipient,
-                "Type": "Opened",
-                "ReceivedAt": stamp(at),
-                "Details": {"Summary": f"Email opened with {user_agent}"},
-            }
-        )
-        if first or not server.data["PostFirstOpenOnly"]:
-            self.emit(
-                server,
-                "Open",
-                {**_pick(record, OPEN_EVENT_KEYS), "Metadata": outbound.data["Metadata"]},
-            )
+        details = {"Summary": f"Email opened with {user_agent}"}
+        posted = first or not server.data["PostFirstOpenOnly"]
+        keys = OPEN_EVENT_KEYS if posted else None
+        self._tracked_event(server, outbound, record, "Opened", details, keys)
         return record
 
     def click(
@@ -924,37 +906,40 @@ class World:
         record: JsonObject = {
             "RecordType": "Click",
             "ClickLocation": location,
-            "Client": client or {"Name": "Chrome", "Company": "Google", "Family": "Chrome"},
-            "OS": os or {"Name": "unknown", "Company": "unknown", "Family": "unknown"},
-            "Platform": platform,
-            "UserAgent": user_agent,
+            **_device(client or dict(_CHROME), os, platform, user_agent),
             "OriginalLink": link,
-            "Geo": geo or {},
-            "MessageID": message_id,
-            "MessageStream": outbound.data["MessageStream"],
-            "ReceivedAt": stamp(at),
-            "Tag": outbound.data["Tag"],
-            "Recipient": recipient,
+            **_delivery(outbound, recipient, at, geo),
         }
         server.clicks.append(Event(at, record))
+        details = {
+            "Summary": f"Tracked Link '{link}' was clicked from the {location}Body.",
+            "Link": link,
+            "ClickLocation": location,
+        }
+        self._tracked_event(server, outbound, record, "LinkClicked", details, CLICK_EVENT_KEYS)
+        return record
+
+    def _tracked_event(
+        self,
+        server: ServerState,
+        outbound: Outbound,
+        record: JsonObject,
+        event_type: str,
+        details: JsonObject,
+        webhook_keys: Iterable[str] | None,
+    ) -> None:
+        """An open's or a click's message event, and its webhook of these keys (None: none)."""
         outbound.data["MessageEvents"].append(
             {
-                "Recipient": recipient,
-                "Type": "LinkClicked",
-                "ReceivedAt": stamp(at),
-                "Details": {
-                    "Summary": f"Tracked Link '{link}' was clicked from the {location}Body.",
-                    "Link": link,
-                    "ClickLocation": location,
-                },
+                "Recipient": record["Recipient"],
+                "Type": event_type,
+                "ReceivedAt": record["ReceivedAt"],
+                "Details": details,
             }
         )
-        self.emit(
-            server,
-            "Click",
-            {**_pick(record, CLICK_EVENT_KEYS), "Metadata": outbound.data["Metadata"]},
-        )
-        return record
+        if webhook_keys is not None:
+            event = {**_pick(record, webhook_keys), "Metadata": outbound.data["Metadata"]}
+            self.emit(server, str(record["RecordType"]), event)
 
     def _tracked(
         self, server: ServerState, message_id: str, recipient: str | None
@@ -1197,6 +1182,35 @@ def _raw_source(message: JsonObject, message_id: str, at: datetime) -> str:
     ]
     body = message.get("TextBody") or message.get("HtmlBody") or ""
     return "\r\n".join(headers) + "\r\n\r\n" + str(body)
+
+
+_GMAIL: Final = {"Name": "Gmail", "Company": "Google", "Family": "Gmail"}
+_CHROME: Final = {"Name": "Chrome", "Company": "Google", "Family": "Chrome"}
+_UNKNOWN_OS: Final = {"Name": "unknown", "Company": "unknown", "Family": "unknown"}
+
+
+def _device(client: JsonObject, os: JsonObject | None, platform: str, agent: str) -> JsonObject:
+    """What an open or a click record says of the reader's device."""
+    return {
+        "Client": client,
+        "OS": os or dict(_UNKNOWN_OS),
+        "Platform": platform,
+        "UserAgent": agent,
+    }
+
+
+def _delivery(
+    outbound: Outbound, recipient: str, at: datetime, geo: JsonObject | None
+) -> JsonObject:
+    """What an open or a click record says of the message, its recipient, where and when."""
+    return {
+        "Geo": geo or {},
+        "MessageID": outbound.data["MessageID"],
+        "MessageStream": outbound.data["MessageStream"],
+        "ReceivedAt": stamp(at),
+        "Tag": outbound.data["Tag"],
+        "Recipient": recipient,
+    }
 
 
 def _pick(record: JsonObject, keys: Iterable[str]) -> JsonObject:
