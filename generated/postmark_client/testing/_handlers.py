@@ -149,25 +149,18 @@ def newest_first(events: Iterable[Event]) -> list[Event]:
 
 @handles("send_email")
 def send_email(call: Call) -> Any:
-    return call.world.send(
-        call.server,
-        call.op,
-        call.body,
-        schema="SendEmailRequest",
-        templated=False,
-        test_only=call.test_token,
-    )
+    return _send(call, schema="SendEmailRequest", templated=False)
 
 
 @handles("send_email_with_template")
 def send_email_with_template(call: Call) -> Any:
+    return _send(call, schema="SendEmailWithTemplateRequest", templated=True)
+
+
+def _send(call: Call, *, schema: str, templated: bool) -> Any:
+    test_only = call.test_token
     return call.world.send(
-        call.server,
-        call.op,
-        call.body,
-        schema="SendEmailWithTemplateRequest",
-        templated=True,
-        test_only=call.test_token,
+        call.server, call.op, call.body, schema=schema, templated=templated, test_only=test_only
     )
 
 
