@@ -250,7 +250,7 @@ class World:
         recipients = self._recipients(op, message)
         self._check_sender(message["From"])
         self._check_attachments(message.get("Attachments") or [])
-        self._check_size(op, message)
+        check_size(op, message, "message")
         if templated:
             message = self._render_template(server, message)
         inactive = [a for kind, _, a in recipients if server.suppressed(stream, a) is not None]
@@ -356,17 +356,6 @@ class World:
                     ErrorCode.INVALID_EMAIL_REQUEST,
                     f"Invalid email request: the Content of attachment '{name}' is not base64.",
                 ) from None
-
-    def _check_size(self, op: Operation, message: JsonObject) -> None:
-        for limit in op.limits:
-            if limit.unit == "bytes" and limit.scope == "message":
-                size = len(json.dumps(message).encode("utf-8"))
-                if size > limit.max:
-                    raise Rejected(
-                        ErrorCode.INVALID_EMAIL_REQUEST,
-                        f"The message is {size} bytes; at most {limit.max} are allowed.",
-                        status=413,
-                    )
 
     def _render_template(self, server: ServerState, message: JsonObject) -> JsonObject:
         key = message.get("TemplateId")
@@ -512,7 +501,7 @@ class World:
                 EMAIL_ERRORS.code_for(problem), f"Invalid email request: {problem.message}."
             )
         body = normalize("BulkEmailRequest", body)
-        self._check_request_size(op, body)
+        check_size(op, body, "request")
         stream = self._bulk_stream(server, stream_of(op, body), body.get("MessageStream"))
         self._check_sender(body["From"])
         self._check_attachments(body.get("Attachments") or [])
@@ -664,19 +653,6 @@ class World:
                         f"The {part} does not parse: {exc.message} (line {exc.line}, column {exc.column})",
                     ) from None
         return message
-
-    def _check_request_size(self, op: Operation, body: Any) -> None:
-        for limit in op.limits:
-            if limit.unit == "bytes" and limit.scope == "request":
-                size = len(json.dumps(body).encode("utf-8"))
-                if size > limit.max:
-                    raise Rejected(
-                        ErrorCode.INVALID_EMAIL_REQUEST,
-                        f"The request is {size} bytes; at most {limit.max} are allowed.",
-                        status=413,
-                    )
-
-    # ---- bounces -------------------------------------------------------------------------------
 
     def bounce(
         self, server: ServerState, outbound: Outbound, address: str, kind_name: str, at: datetime
@@ -1213,6 +1189,20 @@ def _delivery(
         "Tag": outbound.data["Tag"],
         "Recipient": recipient,
     }
+
+
+def check_size(op: Operation, data: Any, scope: str) -> None:
+    """Postmark's byte limit of this scope ("message": each message, "request": the whole
+    body), as its 413 answer."""
+    for limit in op.limits:
+        if limit.unit == "bytes" and limit.scope == scope:
+            size = len(json.dumps(data).encode("utf-8"))
+            if size > limit.max:
+                raise Rejected(
+                    ErrorCode.INVALID_EMAIL_REQUEST,
+                    f"The {scope} is {size} bytes; at most {limit.max} are allowed.",
+                    status=413,
+                )
 
 
 def _pick(record: JsonObject, keys: Iterable[str]) -> JsonObject:
