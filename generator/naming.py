@@ -7,8 +7,11 @@ lower-case word. Where that rule still gives the wrong name, the spec carries `x
 
 from __future__ import annotations
 
+import ast
 import keyword
 import re
+from collections.abc import Iterable
+from pathlib import Path
 
 # "DKIMText" -> "DKIM_Text": a run of capitals ends before the capital that opens a lower-case word.
 _ACRONYM_BOUNDARY = re.compile(r"([A-Z]+)([A-Z][a-z])")
@@ -92,23 +95,59 @@ MODEL_RESERVED = frozenset(
 # templates/resources_group.py.jinja (and SyncResource / AsyncResource in the static _base_client.py): the
 # attributes of every group class beside its operations' methods.
 RESOURCE_RESERVED = frozenset({"_client"})
-# templates/client.py.jinja and BaseClient / SyncAPIClient / AsyncAPIClient in
-# the static _base_client.py: what a client has beside its groups (a group is a client attribute).
-CLIENT_RESERVED = frozenset(
-    {
-        # public
-        "base_url", "max_retries", "timeout", "request", "request_page", "request_batch", "close",
-        # private state and helpers
-        "_http", "_owns_http", "_token_kind", "_headers", "_base_url", "_max_retries", "_timeout",
-        "_sleep", "_timeout_from", "_check_token", "_encode_body", "_build_request",
-        "_make_request", "_read", "_backoff", "_retry_delay", "_retry_delay_after", "_log_retry",
-        "_log_call", "_send", "_access", "_begin", "_begin_batch", "_build", "_checked",
-        "_token_label", "_receive", "_max_response_bytes", "max_response_bytes", "_attempt",
-        "_deadline", "_deadline_seconds", "_plan_batch", "_outcome",
-        "_carry_out", "_find", "_idempotency_keys", "_key_of", "_keyed", "_reconcile_waits",
-        "_search_key", "_send_once", "_settle_batch", "_settle_steps", "_settled_value", "reconcile",
-    }
-)  # fmt: skip
+CLIENT_RESERVED: frozenset[str]
+"""What a generated client has beside its groups (a group is a client attribute, so a group of
+one of these names would hide it): read on first use from the sources themselves, the classes
+`CLIENT_CLASSES` of the static `_base_client.py` and the client template (`client_reserved`)."""
+CLIENT_CLASSES = ("BaseClient", "SyncAPIClient", "AsyncAPIClient")
+# A member the client template itself defines: `    def name(` or `        self.name =` (a
+# group's `def {{ group.name }}` is no member of its own).
+_TEMPLATE_MEMBER = re.compile(
+    r"^    (?:async )?def (\w+)\(|^        self\.(\w+)\b[^=\n]*=", re.MULTILINE
+)
+
+
+def class_members(source: str, classes: Iterable[str]) -> frozenset[str]:
+    """The names the top-level classes `classes` of a Python source define: methods,
+    class-level names and `self.<name>` assigned in their methods; no dunders."""
+    wanted = set(classes)
+    names: set[str] = set()
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.ClassDef) or node.name not in wanted:
+            continue
+        for item in node.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names.add(item.name)
+            elif isinstance(item, (ast.Assign, ast.AnnAssign)):
+                targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+        for sub in ast.walk(node):
+            if not isinstance(sub, ast.Attribute) or not isinstance(sub.ctx, ast.Store):
+                continue
+            if isinstance(sub.value, ast.Name) and sub.value.id == "self":
+                names.add(sub.attr)
+    return frozenset(name for name in names if not is_dunder(name))
+
+
+def client_reserved(templates: Path) -> frozenset[str]:
+    """The members of the client classes under `templates` (the templates folder)."""
+    base = (templates / "static" / "postmark_client" / "_base_client.py").read_text("utf-8")
+    template = (templates / "client.py.jinja").read_text("utf-8")
+    own = {name for match in _TEMPLATE_MEMBER.finditer(template) for name in match.groups() if name}
+    return class_members(base, CLIENT_CLASSES) | {n for n in own if not is_dunder(n)}
+
+
+def __getattr__(name: str) -> frozenset[str]:
+    # CLIENT_RESERVED is read lazily: the templates folder is found by render, which imports us.
+    if name != "CLIENT_RESERVED":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from generator.render import templates_dir
+
+    reserved = client_reserved(templates_dir())
+    globals()[name] = reserved
+    return reserved
+
+
 # templates/resources_group.py.jinja: the names an operation's method binds or reads itself, which an
 # argument (a path or query parameter, or a field of the request body) must not take.
 ARGUMENT_RESERVED = frozenset({"self", "body", "messages", "ops", "models", "item", "m"})

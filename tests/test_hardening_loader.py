@@ -21,38 +21,22 @@ from typing import Any
 import pytest
 import yaml
 from support.small_spec import real_doc, small_doc
+from support.spec_workdir import SPEC, enter_workdir
+from support.spec_workdir import run_validate as validate
+from support.spec_workdir import write_spec as write
 
 from generator.cli import main
 from generator.loader import SpecLoadError, load_spec
 
 REPO = Path(__file__).resolve().parent.parent
 REAL_SPEC = REPO / "spec" / "postmark.yaml"
-SPEC = "spec/postmark.yaml"
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 MARKER = "SECRET-MARKER-7f3a"
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "spec").mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", "off")
-    return tmp_path
-
-
-def write(workdir: Path, doc: dict[str, Any] | str | bytes, name: str = SPEC) -> Path:
-    path = workdir / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(doc, dict):
-        doc = yaml.dump(doc, Dumper=DUMPER, sort_keys=False, allow_unicode=True)
-    path.write_bytes(doc if isinstance(doc, bytes) else doc.encode("utf-8"))
-    return path
-
-
-def validate(capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(["validate", SPEC])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return enter_workdir(tmp_path, monkeypatch)
 
 
 # -- YAML alias expansion ----------------------------------------------------------------------

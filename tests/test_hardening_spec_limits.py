@@ -7,12 +7,12 @@ working directory, and runs the real command; one case reads the real spec.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from support.spec_workdir import SPEC, enter_workdir, run_validate, write_spec
 
 from generator import loader
 from generator.cli import main
@@ -23,7 +23,6 @@ from generator.validate import MAX_REF_CHAIN, Checker, check_patterns, check_ref
 TESTS = Path(__file__).resolve().parent
 MINI = TESTS / "fixtures" / "mini.yaml"
 REAL_SPEC = TESTS.parent / "spec" / "postmark.yaml"
-SPEC = "spec/postmark.yaml"
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Doc = dict[str, Any]
@@ -33,10 +32,7 @@ SUBJECT = "components.schemas.SendEmailRequest.properties.Subject"
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "spec").mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", "off")
-    return tmp_path
+    return enter_workdir(tmp_path, monkeypatch)
 
 
 def mini() -> Doc:
@@ -45,16 +41,12 @@ def mini() -> Doc:
 
 
 def write(workdir: Path, doc: Doc | str, name: str = SPEC) -> Path:
-    """JSON is YAML too, and its writer does not recurse into deep documents as PyYAML's does."""
-    path = workdir / name
-    path.write_text(doc if isinstance(doc, str) else json.dumps(doc), encoding="utf-8")
-    return path
+    return write_spec(workdir, doc, name, as_json=True)
 
 
 def validate(capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str], str]:
-    code = main(["validate", SPEC])
-    captured = capsys.readouterr()
-    return code, captured.out.splitlines(), captured.err
+    code, out, err = run_validate(capsys)
+    return code, out.splitlines(), err
 
 
 def schemas(doc: Doc) -> Doc:

@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Final, NamedTuple, Protocol, Self, TypeVar, cast
+from typing import Any, Final, Generic, NamedTuple, Protocol, Self, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -84,6 +84,20 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
+_Transport = TypeVar("_Transport", httpx.BaseTransport, httpx.AsyncBaseTransport)
+_Sleep = TypeVar("_Sleep", Callable[[float], None], Callable[[float], Awaitable[None]])
+
+
+Try = tuple[Operation, httpx.Request]
+"""One try of a call: send the request and read the whole answer, or raise (a plain tuple:
+it is made on every try)."""
+
+
+Steps = Generator[Try | Wait, Any, T]
+"""A call as steps: it yields the I/O to do (a Try answered with the response read, or a
+Wait), and the client's driver carries each out, the sync one blocking, the async one
+awaiting. Every decision (retries, access, reconciliation, batches) lives in the steps once."""
 
 
 class AccessCall(Protocol):
@@ -813,6 +827,31 @@ def _httpcore_error(name: str, message: str) -> Exception:
     return error
 
 
+def _raise_at_deadline(exc: Exception, message: str | None) -> None:
+    """When a timeout fired because the deadline shortened it, raise the same kind of timeout
+    saying that the whole request ran out of time."""
+    if message is not None and type(exc).__name__.endswith("Timeout"):
+        raise type(exc)(message) from None
+
+
+class _ByDeadline:
+    """A socket operation's timeout, shortened to the time left before the call's deadline
+    (`bounded`); a timeout that fired because of that is raised again saying that the whole
+    request ran out of time. A class, not a contextmanager: it runs on every read and write."""
+
+    __slots__ = ("_message", "bounded")
+
+    def __init__(self, timeout: float | None, error: str) -> None:
+        self.bounded, self._message = _within_deadline(timeout, error)
+
+    def __enter__(self) -> float | None:
+        return self.bounded
+
+    def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> None:
+        if isinstance(exc, Exception):
+            _raise_at_deadline(exc, self._message)
+
+
 class _DeadlineStream:
     """An httpcore network stream whose reads and writes end by the call's deadline."""
 
@@ -820,33 +859,21 @@ class _DeadlineStream:
         self._stream = stream
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        bounded, message = _within_deadline(timeout, "ReadTimeout")
-        try:
+        with _ByDeadline(timeout, "ReadTimeout") as bounded:
             data: bytes = self._stream.read(max_bytes, bounded)
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         for start in range(0, len(buffer), _WRITE_SLICE):
-            bounded, message = _within_deadline(timeout, "WriteTimeout")
-            try:
+            with _ByDeadline(timeout, "WriteTimeout") as bounded:
                 self._stream.write(buffer[start : start + _WRITE_SLICE], bounded)
-            except Exception as exc:
-                _raise_at_deadline(exc, message)
-                raise
 
     def close(self) -> None:
         self._stream.close()
 
     def start_tls(self, *args: Any, **kwargs: Any) -> _DeadlineStream:
-        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
-        try:
+        with _ByDeadline(kwargs.pop("timeout", None), "ConnectTimeout") as timeout:
             return _DeadlineStream(self._stream.start_tls(*args, timeout=timeout, **kwargs))
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -859,44 +886,25 @@ class _AsyncDeadlineStream:
         self._stream = stream
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        bounded, message = _within_deadline(timeout, "ReadTimeout")
-        try:
+        with _ByDeadline(timeout, "ReadTimeout") as bounded:
             data: bytes = await self._stream.read(max_bytes, bounded)
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
         return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         for start in range(0, len(buffer), _WRITE_SLICE):
-            bounded, message = _within_deadline(timeout, "WriteTimeout")
-            try:
+            with _ByDeadline(timeout, "WriteTimeout") as bounded:
                 await self._stream.write(buffer[start : start + _WRITE_SLICE], bounded)
-            except Exception as exc:
-                _raise_at_deadline(exc, message)
-                raise
 
     async def aclose(self) -> None:
         await self._stream.aclose()
 
     async def start_tls(self, *args: Any, **kwargs: Any) -> _AsyncDeadlineStream:
-        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
-        try:
+        with _ByDeadline(kwargs.pop("timeout", None), "ConnectTimeout") as timeout:
             stream = await self._stream.start_tls(*args, timeout=timeout, **kwargs)
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
         return _AsyncDeadlineStream(stream)
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
-
-
-def _raise_at_deadline(exc: Exception, message: str | None) -> None:
-    """When a timeout fired because the deadline shortened it, raise the same kind of timeout
-    saying that the whole request ran out of time."""
-    if message is not None and type(exc).__name__.endswith("Timeout"):
-        raise type(exc)(message) from None
 
 
 class _DeadlineBackend:
@@ -906,12 +914,8 @@ class _DeadlineBackend:
         self._backend = backend
 
     def connect_tcp(self, *args: Any, **kwargs: Any) -> _DeadlineStream:
-        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
-        try:
+        with _ByDeadline(kwargs.pop("timeout", None), "ConnectTimeout") as timeout:
             return _DeadlineStream(self._backend.connect_tcp(*args, timeout=timeout, **kwargs))
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
 
     def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _DeadlineStream:
         return _DeadlineStream(self._backend.connect_unix_socket(*args, **kwargs))
@@ -927,12 +931,8 @@ class _AsyncDeadlineBackend:
         self._backend = backend
 
     async def connect_tcp(self, *args: Any, **kwargs: Any) -> _AsyncDeadlineStream:
-        timeout, message = _within_deadline(kwargs.pop("timeout", None), "ConnectTimeout")
-        try:
+        with _ByDeadline(kwargs.pop("timeout", None), "ConnectTimeout") as timeout:
             stream = await self._backend.connect_tcp(*args, timeout=timeout, **kwargs)
-        except Exception as exc:
-            _raise_at_deadline(exc, message)
-            raise
         return _AsyncDeadlineStream(stream)
 
     async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> _AsyncDeadlineStream:
@@ -991,11 +991,13 @@ def _token_kind(token_header: str) -> Token:
     )
 
 
-class BaseClient:
-    """What both clients share: configuration, request building, retry decisions, logging."""
+class BaseClient(Generic[_Http, _Transport, _Sleep]):
+    """What both clients share: configuration, request building, every decision of a call (as
+    `Steps`), logging; a subclass only tries requests and sleeps."""
 
-    _http: httpx.Client | httpx.AsyncClient
+    _http: _Http
     _owns_http: bool
+    _sleep: _Sleep
     _access: Access | None = None
     """Who is calling, under which policy: checked before every call when set (None: no check,
     at no cost)."""
@@ -1004,16 +1006,23 @@ class BaseClient:
     def __init__(
         self,
         *,
-        token: str | None,
+        token: str | None = None,
         token_header: str,
-        base_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: _Http | None = None,
+        transport: _Transport | None = None,
+        sleep: _Sleep | None = None,
         access: Access | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         idempotency_keys: bool = True,
         reconcile_waits: Sequence[float] = DEFAULT_RECONCILE_WAITS,
     ) -> None:
+        if http_client is not None and transport is not None:
+            raise ValueError("pass http_client or transport, not both")
+        if timeout is None and http_client is not None:
+            timeout = http_client.timeout
         self._token_kind = _token_kind(token_header)
         self._idempotency_keys = bool(idempotency_keys)
         self._reconcile_waits = check_waits(reconcile_waits)
@@ -1045,6 +1054,18 @@ class BaseClient:
         self._max_response_bytes = max_response_bytes
         self._timeout = self._timeout_from(timeout)
         self._deadline_seconds = deadline_of(self._timeout)
+        self._owns_http = http_client is None
+        self._http = http_client or self._new_http(transport)
+        if self._owns_http:
+            _bound_by_deadline(self._http)
+        self._sleep = sleep or cast(_Sleep, self._default_sleep)
+
+    def _new_http(self, transport: _Transport | None) -> _Http:
+        raise NotImplementedError
+
+    @staticmethod
+    def _default_sleep(seconds: float) -> Any:
+        raise NotImplementedError
 
     @staticmethod
     def _timeout_from(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
@@ -1113,16 +1134,6 @@ class BaseClient:
         check_limits(op, data, content)
         return data, content
 
-    def _build_request(
-        self,
-        op: Operation,
-        path: Mapping[str, Any] | None,
-        query: Mapping[str, Any] | None,
-        body: Any,
-    ) -> httpx.Request:
-        """Check everything, then build the request; raises before anything is sent."""
-        return self._build(op, path, query, body)[0]
-
     def _build(
         self,
         op: Operation,
@@ -1131,7 +1142,8 @@ class BaseClient:
         body: Any,
         key: str | None = None,
     ) -> tuple[httpx.Request, Any]:
-        """The request, and its body as JSON-ready data (what an access check looks at)."""
+        """Check everything, then build the request (raising before anything is sent), and
+        its body as JSON-ready data (what an access check looks at)."""
         self._check_token(op)
         url = self._base_url + build_path(op, path)
         pairs = build_query(op, query)
@@ -1139,25 +1151,6 @@ class BaseClient:
             url += "?" + urlencode(pairs)
         data, content = self._encode_body(op, body, key)
         return self._make_request(op, url, content), data
-
-    def _begin(
-        self,
-        access: Access,
-        op: Operation,
-        path: Mapping[str, Any] | None,
-        query: Mapping[str, Any] | None,
-        body: Any,
-        key: str | None = None,
-    ) -> tuple[httpx.Request, Any, AccessCall]:
-        """The access check of one call: refused by grant before anything is built, then
-        checked again with the body about to be sent, recorded before it goes."""
-        access.check(op, self._token_label)
-        try:
-            request, data = self._build(op, path, query, body, key)
-        except RequestValidationError as exc:
-            access.refuse(op, self._token_label, f"invalid request: {exc.field}: {exc.message}")
-            raise
-        return request, data, access.begin(op, data, path, query, self._token_label)
 
     def _plan_batch(
         self, op: Operation, messages: Iterable[Any], keyed: bool
@@ -1225,6 +1218,245 @@ class BaseClient:
             result: T = value
             return result
         raise value
+
+    # The steps of a call -------------------------------------------------------------------
+
+    def _request_steps(
+        self,
+        op: Operation,
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
+        body: Any,
+        cast_to: Callable[[Any], T],
+        key: str | None,
+    ) -> Steps[T]:
+        """The steps of one call (a call without access is built and checked at once)."""
+        if self._access is not None:
+            return self._checked_steps(self._access, op, path, query, body, cast_to, key)
+        request, data = self._build(op, path, query, body, key)
+        if not self._keyed(op, key):
+            return self._read_steps(op, request, cast_to)
+        return self._send_once_steps(op, request, data, cast_to)
+
+    def _read_steps(
+        self, op: Operation, request: httpx.Request, cast_to: Callable[[Any], T]
+    ) -> Steps[T]:
+        return self._read(op, (yield from self._send_steps(op, request)), cast_to)
+
+    def _checked_steps(
+        self,
+        access: Access,
+        op: Operation,
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any] | None,
+        body: Any,
+        cast_to: Callable[[Any], T],
+        key: str | None,
+    ) -> Steps[T]:
+        """The access check of one call: refused by grant before anything is built, then
+        checked again with the body about to be sent, recorded before it goes."""
+        access.check(op, self._token_label)
+        try:
+            request, data = self._build(op, path, query, body, key)
+        except RequestValidationError as exc:
+            access.refuse(op, self._token_label, f"invalid request: {exc.field}: {exc.message}")
+            raise
+        call = access.begin(op, data, path, query, self._token_label)
+        response = None
+        try:
+            if self._keyed(op, key):
+                result = yield from self._send_once_steps(op, request, data, cast_to)
+            else:
+                response = yield from self._send_steps(op, request)
+                result = self._read(op, response, cast_to)
+        except BaseException as exc:
+            call.failed(exc)
+            raise
+        call.done(result, None if response is None else request_id_of(response))
+        return result
+
+    def _send_once_steps(
+        self, op: Operation, request: httpx.Request, data: Any, cast_to: Callable[[Any], T]
+    ) -> Steps[T]:
+        """Send a keyed message; after an ambiguous failure, settle it by its key."""
+        try:
+            return self._read(op, (yield from self._send_steps(op, request)), cast_to)
+        except PostmarkError as exc:
+            error = exc
+        key = self._key_of(op, data)
+        if key is None or not is_ambiguous(error):
+            raise error
+
+        def resend(keys: tuple[str, ...]) -> Steps[dict[str, tuple[Any, BaseException | None]]]:
+            return {keys[0]: (yield from self._outcome_steps(op, request, cast_to))}
+
+        settled = yield from self._settling(op, {key: error}, resend)
+        return self._settled_value(op, data, key, settled, cast_to)
+
+    def _outcome_steps(
+        self, op: Operation, request: httpx.Request, cast_to: Callable[[Any], T]
+    ) -> Steps[tuple[T | None, PostmarkError | None]]:
+        try:
+            return self._read(op, (yield from self._send_steps(op, request)), cast_to), None
+        except PostmarkError as exc:
+            return None, exc
+
+    def _settling(
+        self,
+        op: Operation,
+        pending: dict[str, BaseException],
+        resend: Callable[[tuple[str, ...]], Steps[Any]],
+    ) -> Steps[Settled]:
+        """The steps of a reconciliation (wait, search, send again) as steps of calls."""
+        steps = self._settle_steps(op, pending)
+        reply: Any = None
+        while True:
+            try:
+                action = steps.send(reply)
+            except StopIteration as stop:
+                settled: Settled = stop.value
+                return settled
+            if isinstance(action, Wait):
+                reply = yield action
+            elif isinstance(action, Search):
+                reply = yield from self._search_steps(op, action.key)
+            else:
+                reply = yield from resend(action.keys)
+
+    def _search_steps(self, op: Operation, key: str) -> Steps[tuple[Any, PostmarkError | None]]:
+        """The message sent with this key (or None), and the error of a search that failed."""
+        try:
+            return (yield from self._find_steps(op.reconcile_with or "", key)), None
+        except PostmarkError as exc:
+            return None, exc
+
+    def _find_steps(self, search_operation: str, key: str) -> Steps[Any]:
+        from ._operations import OPERATIONS
+
+        search = OPERATIONS[search_operation]
+        answer = yield from self._request_steps(search, None, search_query(key), None, _as_is, None)
+        return first_found(answer)
+
+    def _reconcile_steps(
+        self, search_operation: str, key: str, cast_to: Callable[[Any], T]
+    ) -> Steps[T | None]:
+        found = yield from self._find_steps(search_operation, key)
+        return None if found is None else cast_to(found)
+
+    def _page_steps(
+        self,
+        op: Operation,
+        path: Mapping[str, Any] | None,
+        query: Mapping[str, Any],
+        cast_to: Callable[[Any], Any],
+    ) -> Steps[dict[str, Any]]:
+        """The fields of one page of a count/offset list (the client's page class adds itself)."""
+        paging = _require_paging(op)
+        query = _page_query(op, paging, query)
+        response = yield from self._request_steps(op, path, query, None, cast_to, None)
+        items, total = _page_parts(op, paging, response)
+        return {
+            "op": op,
+            "paging": paging,
+            "path": path,
+            "query": query,
+            "cast_to": cast_to,
+            "response": response,
+            "items": items,
+            "total_count": total,
+        }
+
+    def _batch_steps(
+        self, op: Operation, messages: Iterable[Any], cast_item: Callable[[Any], T]
+    ) -> Steps[BatchResult[T]]:
+        _require_batch(op)
+        keyed = self._keyed(op, None) and op.reconcile_with is not None
+        plan, call = self._plan_batch(op, messages, keyed)
+        collector: BatchCollector[T] = BatchCollector(plan.messages)
+        try:
+            for start, end in plan.calls:
+                request = self._make_request(op, self._base_url + op.path, plan.content(start, end))
+                try:
+                    response = yield from self._send_steps(op, request)
+                    entries = self._read(op, response, _batch_cast(end - start, cast_item))
+                except PostmarkError as exc:
+                    if keyed and is_ambiguous(exc):
+                        collector.record_call_error(start, end, exc)  # settled below
+                        continue
+                    if collector.calls == 0:
+                        raise
+                    collector.record_call_error(start, end, exc)
+                    collector.skip_rest(end)
+                    if keyed:  # the earlier uncertain calls are settled all the same
+                        yield from self._settle_batch_steps(op, plan, collector, cast_item)
+                    raise BatchFailedError(collector.result()) from exc
+                collector.record_answer(start, entries, request_id_of(response))
+            if keyed:
+                yield from self._settle_batch_steps(op, plan, collector, cast_item)
+        except BaseException as exc:
+            if call is not None:
+                call.failed(exc)
+            raise
+        result = collector.result()
+        if call is not None:
+            call.done(result, None)
+        return result
+
+    def _settle_batch_steps(
+        self,
+        op: Operation,
+        plan: BatchPlan,
+        collector: BatchCollector[T],
+        cast_item: Callable[[Any], T],
+    ) -> Steps[None]:
+        """Reconcile the messages whose call failed ambiguously, and only those."""
+        unknown = collector.unknown().items()
+        pending: dict[str, BaseException] = {plan.keys[i]: error for i, error in unknown}
+        if not pending:
+            return
+        index_of = {key: index for index, key in enumerate(plan.keys)}
+
+        def resend(keys: tuple[str, ...]) -> Steps[dict[str, tuple[Any, BaseException | None]]]:
+            answers: dict[str, tuple[Any, BaseException | None]] = {}
+            for part in plan.resend_calls(op, [index_of[key] for key in keys]):
+                collector.calls += 1
+                request = self._make_request(op, self._base_url + op.path, plan.content_of(part))
+                try:
+                    response = yield from self._send_steps(op, request)
+                    entries = self._read(op, response, _batch_cast(len(part), cast_item))
+                except PostmarkError as exc:
+                    answers.update((plan.keys[i], (None, exc)) for i in part)
+                    continue
+                answers.update((plan.keys[i], (entry, None)) for i, entry in zip(part, entries))
+            return answers
+
+        settled = yield from self._settling(op, pending, resend)
+        _settle_batch_outcomes(op, plan, collector, settled, cast_item)
+
+    def _send_steps(self, op: Operation, request: httpx.Request) -> Steps[httpx.Response]:
+        """Send with retries; log the call once it is over. (Each try's body is read and its
+        response closed by the client's `_receive`.)"""
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            try:
+                response = yield op, request
+            except httpx.RequestError as exc:
+                try:
+                    delay = self._retry_delay_after(op, exc, attempt)
+                except PostmarkError:
+                    self._log_call(op, request, type(exc).__name__, started, attempt + 1)
+                    raise
+                reason = type(exc).__name__
+            else:
+                delay_or_none = self._retry_delay(op, response, attempt)
+                if delay_or_none is None:
+                    self._log_call(op, request, response, started, attempt + 1)
+                    return _released(response)
+                delay, reason = delay_or_none, f"HTTP {response.status_code}"
+            self._log_retry(op, request, reason, delay, attempt)
+            yield Wait(delay)
+            attempt += 1
 
     # Retrying -----------------------------------------------------------------------------
 
@@ -1313,11 +1545,36 @@ class BaseClient:
 
 
 # ---------------------------------------------------------------------------------------------
-# The two clients: they differ only in how they send and sleep
+# The two clients: they differ only in how they try a request and how they sleep
 # ---------------------------------------------------------------------------------------------
 
 
-class SyncAPIClient(BaseClient):
+class _Run(Generic[T]):
+    """A call's steps, advanced one I/O at a time by a client's driver; `result` once done."""
+
+    __slots__ = ("_steps", "result")
+
+    def __init__(self, steps: Steps[T]) -> None:
+        self._steps = steps
+
+    def answer(self, reply: Any) -> Try | Wait | None:
+        """The next I/O to do after `reply`, or None once the call is over."""
+        try:
+            return self._steps.send(reply)
+        except StopIteration as stop:
+            self.result: T = stop.value
+            return None
+
+    def fail(self, exc: BaseException) -> Try | Wait | None:
+        """The next I/O after the last one raised `exc` (which the steps may raise on)."""
+        try:
+            return self._steps.throw(exc)
+        except StopIteration as stop:
+            self.result = stop.value
+            return None
+
+
+class SyncAPIClient(BaseClient[httpx.Client, httpx.BaseTransport, Callable[[float], None]]):
     """The blocking client core. Generated clients subclass it and add resource groups.
 
     Options (keyword-only): `token` (or the POSTMARK_SERVER_TOKEN / POSTMARK_ACCOUNT_TOKEN
@@ -1332,46 +1589,29 @@ class SyncAPIClient(BaseClient):
     4, 8; waited through `sleep`).
     """
 
-    _http: httpx.Client
+    def _new_http(self, transport: httpx.BaseTransport | None) -> httpx.Client:
+        return httpx.Client(transport=transport, timeout=self._timeout, headers=self._headers)
 
-    def __init__(
-        self,
-        *,
-        token: str | None = None,
-        token_header: str,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        http_client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] | None = None,
-        access: Access | None = None,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        idempotency_keys: bool = True,
-        reconcile_waits: Sequence[float] = DEFAULT_RECONCILE_WAITS,
-    ) -> None:
-        if http_client is not None and transport is not None:
-            raise ValueError("pass http_client or transport, not both")
-        if timeout is None and http_client is not None:
-            timeout = http_client.timeout
-        super().__init__(
-            token=token,
-            token_header=token_header,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            access=access,
-            max_response_bytes=max_response_bytes,
-            idempotency_keys=idempotency_keys,
-            reconcile_waits=reconcile_waits,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            transport=transport, timeout=self._timeout, headers=self._headers
-        )
-        if self._owns_http:
-            _bound_by_deadline(self._http)
-        self._sleep = sleep or time.sleep
+    @staticmethod
+    def _default_sleep(seconds: float) -> None:
+        time.sleep(seconds)
+
+    def _run(self, steps: Steps[T]) -> T:
+        """Carry out a call's steps: each try through httpx, each wait through `sleep`."""
+        run = _Run(steps)
+        io = run.answer(None)
+        while io is not None:
+            if isinstance(io, Wait):
+                self._sleep(io.seconds)
+                io = run.answer(None)
+                continue
+            try:
+                response = self._attempt(*io)
+            except BaseException as exc:  # noqa: BLE001 (the steps see it, and re-raise it)
+                io = run.fail(exc)
+            else:
+                io = run.answer(response)
+        return run.result
 
     def request(
         self,
@@ -1387,104 +1627,13 @@ class SyncAPIClient(BaseClient):
 
         A send carries an idempotency key in its Metadata (`idempotency_key`, or a new one),
         and an ambiguous failure is reconciled by it (see `_idempotency`)."""
-        if self._access is not None:
-            return self._checked(self._access, op, path, query, body, cast_to, idempotency_key)
-        if not self._keyed(op, idempotency_key):
-            request = self._build_request(op, path, query, body)
-            return self._read(op, self._send(op, request), cast_to)
-        request, data = self._build(op, path, query, body, idempotency_key)
-        return self._send_once(op, request, data, cast_to)
-
-    def _checked(
-        self,
-        access: Access,
-        op: Operation,
-        path: Mapping[str, Any] | None,
-        query: Mapping[str, Any] | None,
-        body: Any,
-        cast_to: Callable[[Any], T],
-        key: str | None = None,
-    ) -> T:
-        request, data, call = self._begin(access, op, path, query, body, key)
-        response = None
-        try:
-            if self._keyed(op, key):
-                result = self._send_once(op, request, data, cast_to)
-            else:
-                response = self._send(op, request)
-                result = self._read(op, response, cast_to)
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-        call.done(result, None if response is None else request_id_of(response))
-        return result
-
-    def _send_once(
-        self, op: Operation, request: httpx.Request, data: Any, cast_to: Callable[[Any], T]
-    ) -> T:
-        """Send a keyed message; after an ambiguous failure, settle it by its key."""
-        key = self._key_of(op, data)
-        result, error = self._outcome(op, request, cast_to)
-        if error is None:
-            return result  # type: ignore[return-value]
-        if key is None or not is_ambiguous(error):
-            raise error
-
-        def resend(keys: tuple[str, ...]) -> dict[str, tuple[Any, BaseException | None]]:
-            return {keys[0]: self._outcome(op, request, cast_to)}
-
-        settled = self._carry_out(op, self._settle_steps(op, {key: error}), resend)
-        return self._settled_value(op, data, key, settled, cast_to)
-
-    def _outcome(
-        self, op: Operation, request: httpx.Request, cast_to: Callable[[Any], T]
-    ) -> tuple[T | None, PostmarkError | None]:
-        try:
-            return self._read(op, self._send(op, request), cast_to), None
-        except PostmarkError as exc:
-            return None, exc
-
-    def _carry_out(
-        self,
-        op: Operation,
-        steps: Generator[Wait | Search | Resend, Any, Settled],
-        resend: Callable[[tuple[str, ...]], Any],
-    ) -> Settled:
-        """Carry out the steps of a reconciliation: wait, search, send again."""
-        reply: Any = None
-        while True:
-            try:
-                action = steps.send(reply)
-            except StopIteration as stop:
-                settled: Settled = stop.value
-                return settled
-            reply = None
-            if isinstance(action, Wait):
-                self._sleep(action.seconds)
-            elif isinstance(action, Search):
-                reply = self._search_key(op, action.key)
-            else:
-                reply = resend(action.keys)
-
-    def _search_key(self, op: Operation, key: str) -> tuple[Any, PostmarkError | None]:
-        """The message sent with this key (or None), and the error of a search that failed."""
-        try:
-            return self._find(op.reconcile_with or "", key), None
-        except PostmarkError as exc:
-            return None, exc
-
-    def _find(self, search_operation: str, key: str) -> Any:
-        from ._operations import OPERATIONS
-
-        search = OPERATIONS[search_operation]
-        return first_found(self.request(search, query=search_query(key), cast_to=_as_is))
+        return self._run(self._request_steps(op, path, query, body, cast_to, idempotency_key))
 
     def reconcile(
         self, search_operation: str, key: str, *, cast_to: Callable[[Any], T]
     ) -> T | None:
         """The message sent with idempotency key `key`, found by `search_operation`, or None."""
-        found = self._find(search_operation, key)
-        return None if found is None else cast_to(found)
+        return self._run(self._reconcile_steps(search_operation, key, cast_to))
 
     def request_page(
         self,
@@ -1495,21 +1644,7 @@ class SyncAPIClient(BaseClient):
         cast_to: Callable[[Any], Any],
     ) -> SyncPage[Any]:
         """One page of a count/offset list; the page knows how to fetch the next."""
-        paging = _require_paging(op)
-        query = _page_query(op, paging, query)
-        response = self.request(op, path=path, query=query, cast_to=cast_to)
-        items, total = _page_parts(op, paging, response)
-        return SyncPage(
-            client=self,
-            op=op,
-            paging=paging,
-            path=path,
-            query=query,
-            cast_to=cast_to,
-            response=response,
-            items=items,
-            total_count=total,
-        )
+        return SyncPage(client=self, **self._run(self._page_steps(op, path, query, cast_to)))
 
     def request_batch(
         self, op: Operation, messages: Iterable[Any], *, cast_item: Callable[[Any], T]
@@ -1520,94 +1655,7 @@ class SyncAPIClient(BaseClient):
         went through, BatchFailedError is raised with the partial result (`.result`); a failure
         of the first call is raised as it is, since nothing was sent.
         """
-        _require_batch(op)
-        keyed = self._keyed(op, None) and op.reconcile_with is not None
-        plan, call = self._plan_batch(op, messages, keyed)
-        collector: BatchCollector[T] = BatchCollector(plan.messages)
-        try:
-            for start, end in plan.calls:
-                request = self._make_request(op, self._base_url + op.path, plan.content(start, end))
-                try:
-                    response = self._send(op, request)
-                    entries = self._read(op, response, _batch_cast(end - start, cast_item))
-                except PostmarkError as exc:
-                    if keyed and is_ambiguous(exc):
-                        collector.record_call_error(start, end, exc)  # settled below
-                        continue
-                    if collector.calls == 0:
-                        raise
-                    collector.record_call_error(start, end, exc)
-                    collector.skip_rest(end)
-                    if keyed:  # the earlier uncertain calls are settled all the same
-                        self._settle_batch(op, plan, collector, cast_item)
-                    raise BatchFailedError(collector.result()) from exc
-                collector.record_answer(start, entries, request_id_of(response))
-            if keyed:
-                self._settle_batch(op, plan, collector, cast_item)
-        except BaseException as exc:
-            if call is not None:
-                call.failed(exc)
-            raise
-        result = collector.result()
-        if call is not None:
-            call.done(result, None)
-        return result
-
-    def _settle_batch(
-        self,
-        op: Operation,
-        plan: BatchPlan,
-        collector: BatchCollector[T],
-        cast_item: Callable[[Any], T],
-    ) -> None:
-        """Reconcile the messages whose call failed ambiguously, and only those."""
-        unknown = collector.unknown().items()
-        pending: dict[str, BaseException] = {plan.keys[i]: error for i, error in unknown}
-        if not pending:
-            return
-        index_of = {key: index for index, key in enumerate(plan.keys)}
-
-        def resend(keys: tuple[str, ...]) -> dict[str, tuple[Any, BaseException | None]]:
-            answers: dict[str, tuple[Any, BaseException | None]] = {}
-            for part in plan.resend_calls(op, [index_of[key] for key in keys]):
-                collector.calls += 1
-                request = self._make_request(op, self._base_url + op.path, plan.content_of(part))
-                try:
-                    response = self._send(op, request)
-                    entries = self._read(op, response, _batch_cast(len(part), cast_item))
-                except PostmarkError as exc:
-                    answers.update((plan.keys[i], (None, exc)) for i in part)
-                    continue
-                answers.update((plan.keys[i], (entry, None)) for i, entry in zip(part, entries))
-            return answers
-
-        settled = self._carry_out(op, self._settle_steps(op, pending), resend)
-        _settle_batch_outcomes(op, plan, collector, settled, cast_item)
-
-    def _send(self, op: Operation, request: httpx.Request) -> httpx.Response:
-        """Send with retries; log the call once it is over."""
-        started = time.perf_counter()
-        attempt = 0
-        while True:
-            try:
-                response = self._attempt(op, request)
-            except httpx.RequestError as exc:
-                try:
-                    delay = self._retry_delay_after(op, exc, attempt)
-                except PostmarkError:
-                    self._log_call(op, request, type(exc).__name__, started, attempt + 1)
-                    raise
-                reason = type(exc).__name__
-            else:
-                delay_or_none = self._retry_delay(op, response, attempt)
-                if delay_or_none is None:
-                    self._log_call(op, request, response, started, attempt + 1)
-                    return _released(response)
-                delay, reason = delay_or_none, f"HTTP {response.status_code}"
-                response.close()
-            self._log_retry(op, request, reason, delay, attempt)
-            self._sleep(delay)
-            attempt += 1
+        return self._run(self._batch_steps(op, messages, cast_item))
 
     def _attempt(self, op: Operation, request: httpx.Request) -> httpx.Response:
         """One try of a call, the whole answer read, by its deadline."""
@@ -1649,51 +1697,36 @@ async def _asyncio_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-class AsyncAPIClient(BaseClient):
+class AsyncAPIClient(
+    BaseClient[httpx.AsyncClient, httpx.AsyncBaseTransport, Callable[[float], Awaitable[None]]]
+):
     """The asyncio client core; the same options as SyncAPIClient, with an httpx.AsyncClient,
     an httpx.AsyncBaseTransport, and an awaitable `sleep` (default asyncio.sleep; pass
     `trio.sleep` under trio)."""
 
-    _http: httpx.AsyncClient
+    def _new_http(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=transport, timeout=self._timeout, headers=self._headers)
 
-    def __init__(
-        self,
-        *,
-        token: str | None = None,
-        token_header: str,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-        access: Access | None = None,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        idempotency_keys: bool = True,
-        reconcile_waits: Sequence[float] = DEFAULT_RECONCILE_WAITS,
-    ) -> None:
-        if http_client is not None and transport is not None:
-            raise ValueError("pass http_client or transport, not both")
-        if timeout is None and http_client is not None:
-            timeout = http_client.timeout
-        super().__init__(
-            token=token,
-            token_header=token_header,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            access=access,
-            max_response_bytes=max_response_bytes,
-            idempotency_keys=idempotency_keys,
-            reconcile_waits=reconcile_waits,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            transport=transport, timeout=self._timeout, headers=self._headers
-        )
-        if self._owns_http:
-            _bound_by_deadline(self._http)
-        self._sleep = sleep or _asyncio_sleep
+    @staticmethod
+    async def _default_sleep(seconds: float) -> None:
+        await _asyncio_sleep(seconds)
+
+    async def _run(self, steps: Steps[T]) -> T:
+        """Carry out a call's steps: each try through httpx, each wait through `sleep`."""
+        run = _Run(steps)
+        io = run.answer(None)
+        while io is not None:
+            if isinstance(io, Wait):
+                await self._sleep(io.seconds)
+                io = run.answer(None)
+                continue
+            try:
+                response = await self._attempt(*io)
+            except BaseException as exc:  # noqa: BLE001 (the steps see it, and re-raise it)
+                io = run.fail(exc)
+            else:
+                io = run.answer(response)
+        return run.result
 
     async def request(
         self,
@@ -1709,106 +1742,14 @@ class AsyncAPIClient(BaseClient):
 
         A send carries an idempotency key in its Metadata (`idempotency_key`, or a new one),
         and an ambiguous failure is reconciled by it (see `_idempotency`)."""
-        if self._access is not None:
-            return await self._checked(
-                self._access, op, path, query, body, cast_to, idempotency_key
-            )
-        if not self._keyed(op, idempotency_key):
-            request = self._build_request(op, path, query, body)
-            return self._read(op, await self._send(op, request), cast_to)
-        request, data = self._build(op, path, query, body, idempotency_key)
-        return await self._send_once(op, request, data, cast_to)
-
-    async def _checked(
-        self,
-        access: Access,
-        op: Operation,
-        path: Mapping[str, Any] | None,
-        query: Mapping[str, Any] | None,
-        body: Any,
-        cast_to: Callable[[Any], T],
-        key: str | None = None,
-    ) -> T:
-        request, data, call = self._begin(access, op, path, query, body, key)
-        response = None
-        try:
-            if self._keyed(op, key):
-                result = await self._send_once(op, request, data, cast_to)
-            else:
-                response = await self._send(op, request)
-                result = self._read(op, response, cast_to)
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-        call.done(result, None if response is None else request_id_of(response))
-        return result
-
-    async def _send_once(
-        self, op: Operation, request: httpx.Request, data: Any, cast_to: Callable[[Any], T]
-    ) -> T:
-        """Send a keyed message; after an ambiguous failure, settle it by its key."""
-        key = self._key_of(op, data)
-        result, error = await self._outcome(op, request, cast_to)
-        if error is None:
-            return result  # type: ignore[return-value]
-        if key is None or not is_ambiguous(error):
-            raise error
-
-        async def resend(keys: tuple[str, ...]) -> dict[str, tuple[Any, BaseException | None]]:
-            return {keys[0]: await self._outcome(op, request, cast_to)}
-
-        settled = await self._carry_out(op, self._settle_steps(op, {key: error}), resend)
-        return self._settled_value(op, data, key, settled, cast_to)
-
-    async def _outcome(
-        self, op: Operation, request: httpx.Request, cast_to: Callable[[Any], T]
-    ) -> tuple[T | None, PostmarkError | None]:
-        try:
-            return self._read(op, await self._send(op, request), cast_to), None
-        except PostmarkError as exc:
-            return None, exc
-
-    async def _carry_out(
-        self,
-        op: Operation,
-        steps: Generator[Wait | Search | Resend, Any, Settled],
-        resend: Callable[[tuple[str, ...]], Any],
-    ) -> Settled:
-        """Carry out the steps of a reconciliation: wait, search, send again."""
-        reply: Any = None
-        while True:
-            try:
-                action = steps.send(reply)
-            except StopIteration as stop:
-                settled: Settled = stop.value
-                return settled
-            reply = None
-            if isinstance(action, Wait):
-                await self._sleep(action.seconds)
-            elif isinstance(action, Search):
-                reply = await self._search_key(op, action.key)
-            else:
-                reply = await resend(action.keys)
-
-    async def _search_key(self, op: Operation, key: str) -> tuple[Any, PostmarkError | None]:
-        """The message sent with this key (or None), and the error of a search that failed."""
-        try:
-            return await self._find(op.reconcile_with or "", key), None
-        except PostmarkError as exc:
-            return None, exc
-
-    async def _find(self, search_operation: str, key: str) -> Any:
-        from ._operations import OPERATIONS
-
-        search = OPERATIONS[search_operation]
-        return first_found(await self.request(search, query=search_query(key), cast_to=_as_is))
+        steps = self._request_steps(op, path, query, body, cast_to, idempotency_key)
+        return await self._run(steps)
 
     async def reconcile(
         self, search_operation: str, key: str, *, cast_to: Callable[[Any], T]
     ) -> T | None:
         """The message sent with idempotency key `key`, found by `search_operation`, or None."""
-        found = await self._find(search_operation, key)
-        return None if found is None else cast_to(found)
+        return await self._run(self._reconcile_steps(search_operation, key, cast_to))
 
     async def request_page(
         self,
@@ -1819,21 +1760,8 @@ class AsyncAPIClient(BaseClient):
         cast_to: Callable[[Any], Any],
     ) -> AsyncPage[Any]:
         """One page of a count/offset list; the page knows how to fetch the next."""
-        paging = _require_paging(op)
-        query = _page_query(op, paging, query)
-        response = await self.request(op, path=path, query=query, cast_to=cast_to)
-        items, total = _page_parts(op, paging, response)
-        return AsyncPage(
-            client=self,
-            op=op,
-            paging=paging,
-            path=path,
-            query=query,
-            cast_to=cast_to,
-            response=response,
-            items=items,
-            total_count=total,
-        )
+        fields = await self._run(self._page_steps(op, path, query, cast_to))
+        return AsyncPage(client=self, **fields)
 
     async def request_batch(
         self, op: Operation, messages: Iterable[Any], *, cast_item: Callable[[Any], T]
@@ -1843,94 +1771,7 @@ class AsyncAPIClient(BaseClient):
         The calls go one after another (in order, and gentler on the rate limit). Failure
         handling as in SyncAPIClient.request_batch.
         """
-        _require_batch(op)
-        keyed = self._keyed(op, None) and op.reconcile_with is not None
-        plan, call = self._plan_batch(op, messages, keyed)
-        collector: BatchCollector[T] = BatchCollector(plan.messages)
-        try:
-            for start, end in plan.calls:
-                request = self._make_request(op, self._base_url + op.path, plan.content(start, end))
-                try:
-                    response = await self._send(op, request)
-                    entries = self._read(op, response, _batch_cast(end - start, cast_item))
-                except PostmarkError as exc:
-                    if keyed and is_ambiguous(exc):
-                        collector.record_call_error(start, end, exc)  # settled below
-                        continue
-                    if collector.calls == 0:
-                        raise
-                    collector.record_call_error(start, end, exc)
-                    collector.skip_rest(end)
-                    if keyed:  # the earlier uncertain calls are settled all the same
-                        await self._settle_batch(op, plan, collector, cast_item)
-                    raise BatchFailedError(collector.result()) from exc
-                collector.record_answer(start, entries, request_id_of(response))
-            if keyed:
-                await self._settle_batch(op, plan, collector, cast_item)
-        except BaseException as exc:
-            if call is not None:
-                call.failed(exc)
-            raise
-        result = collector.result()
-        if call is not None:
-            call.done(result, None)
-        return result
-
-    async def _settle_batch(
-        self,
-        op: Operation,
-        plan: BatchPlan,
-        collector: BatchCollector[T],
-        cast_item: Callable[[Any], T],
-    ) -> None:
-        """Reconcile the messages whose call failed ambiguously, and only those."""
-        unknown = collector.unknown().items()
-        pending: dict[str, BaseException] = {plan.keys[i]: error for i, error in unknown}
-        if not pending:
-            return
-        index_of = {key: index for index, key in enumerate(plan.keys)}
-
-        async def resend(keys: tuple[str, ...]) -> dict[str, tuple[Any, BaseException | None]]:
-            answers: dict[str, tuple[Any, BaseException | None]] = {}
-            for part in plan.resend_calls(op, [index_of[key] for key in keys]):
-                collector.calls += 1
-                request = self._make_request(op, self._base_url + op.path, plan.content_of(part))
-                try:
-                    response = await self._send(op, request)
-                    entries = self._read(op, response, _batch_cast(len(part), cast_item))
-                except PostmarkError as exc:
-                    answers.update((plan.keys[i], (None, exc)) for i in part)
-                    continue
-                answers.update((plan.keys[i], (entry, None)) for i, entry in zip(part, entries))
-            return answers
-
-        settled = await self._carry_out(op, self._settle_steps(op, pending), resend)
-        _settle_batch_outcomes(op, plan, collector, settled, cast_item)
-
-    async def _send(self, op: Operation, request: httpx.Request) -> httpx.Response:
-        """Send with retries; log the call once it is over."""
-        started = time.perf_counter()
-        attempt = 0
-        while True:
-            try:
-                response = await self._attempt(op, request)
-            except httpx.RequestError as exc:
-                try:
-                    delay = self._retry_delay_after(op, exc, attempt)
-                except PostmarkError:
-                    self._log_call(op, request, type(exc).__name__, started, attempt + 1)
-                    raise
-                reason = type(exc).__name__
-            else:
-                delay_or_none = self._retry_delay(op, response, attempt)
-                if delay_or_none is None:
-                    self._log_call(op, request, response, started, attempt + 1)
-                    return _released(response)
-                delay, reason = delay_or_none, f"HTTP {response.status_code}"
-                await response.aclose()
-            self._log_retry(op, request, reason, delay, attempt)
-            await self._sleep(delay)
-            attempt += 1
+        return await self._run(self._batch_steps(op, messages, cast_item))
 
     async def _attempt(self, op: Operation, request: httpx.Request) -> httpx.Response:
         """One try of a call, the whole answer read, by its deadline."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from generator import naming
 from generator.naming import constant_name, is_identifier, pascal_case, python_name, snake_case
 
 
@@ -91,3 +94,70 @@ def test_constant_names(name: str, expected: str) -> None:
 )
 def test_is_identifier(name: str, ok: bool) -> None:
     assert is_identifier(name) is ok
+
+
+CLIENT_SOURCE = """
+class BaseClient:
+    _shared: int
+    limit = 3
+
+    def __init__(self) -> None:
+        self._made_in_init = 1
+
+    def _helper(self) -> None:
+        if True:
+            self._made_deep_inside = 2
+
+
+class SyncAPIClient(BaseClient):
+    async def _not_really_async(self) -> None: ...
+
+
+class SomethingElse:
+    def not_a_client_member(self) -> None: ...
+"""
+
+
+def test_class_members_reads_methods_class_names_and_self_assignments() -> None:
+    members = naming.class_members(CLIENT_SOURCE, naming.CLIENT_CLASSES)
+    assert members == {
+        "_shared",
+        "limit",
+        "_made_in_init",
+        "_helper",
+        "_made_deep_inside",
+        "_not_really_async",
+    }
+
+
+def test_client_reserved_follows_the_client_sources(tmp_path: Path) -> None:
+    """A member added to the base client or to the client template is reserved at once."""
+    static = tmp_path / "static" / "postmark_client"
+    static.mkdir(parents=True)
+    (static / "_base_client.py").write_text(CLIENT_SOURCE, encoding="utf-8")
+    (tmp_path / "client.py.jinja").write_text(
+        "class {{ name }}(SyncAPIClient):\n"
+        "    def __init__(self) -> None:\n"
+        "        self._from_template = 1\n"
+        "    def {{ group.name }}(self) -> None: ...\n"
+        "    def with_options(self) -> None: ...\n",
+        encoding="utf-8",
+    )
+    reserved = naming.client_reserved(tmp_path)
+    assert {"_helper", "_made_deep_inside", "_from_template", "with_options"} <= reserved
+    assert "not_a_client_member" not in reserved
+    assert not any(naming.is_dunder(name) for name in reserved)
+
+
+def test_client_reserved_holds_every_member_of_the_real_client_classes() -> None:
+    """Checked against Python's own view of the classes, not a second reading of the text."""
+    import postmark_client._base_client as base
+
+    members: set[str] = set()
+    for cls in (base.BaseClient, base.SyncAPIClient, base.AsyncAPIClient):
+        members |= {name for name in vars(cls) if not naming.is_dunder(name)}
+    client = base.SyncAPIClient(token="fake-token", token_header="X-Postmark-Server-Token")
+    members |= {name for name in vars(client) if not naming.is_dunder(name)}
+    client.close()
+    missing = members - naming.CLIENT_RESERVED
+    assert not missing, missing

@@ -250,7 +250,7 @@ class World:
         recipients = self._recipients(op, message)
         self._check_sender(message["From"])
         self._check_attachments(message.get("Attachments") or [])
-        self._check_size(op, message)
+        check_size(op, message, "message")
         if templated:
             message = self._render_template(server, message)
         inactive = [a for kind, _, a in recipients if server.suppressed(stream, a) is not None]
@@ -356,17 +356,6 @@ class World:
                     ErrorCode.INVALID_EMAIL_REQUEST,
                     f"Invalid email request: the Content of attachment '{name}' is not base64.",
                 ) from None
-
-    def _check_size(self, op: Operation, message: JsonObject) -> None:
-        for limit in op.limits:
-            if limit.unit == "bytes" and limit.scope == "message":
-                size = len(json.dumps(message).encode("utf-8"))
-                if size > limit.max:
-                    raise Rejected(
-                        ErrorCode.INVALID_EMAIL_REQUEST,
-                        f"The message is {size} bytes; at most {limit.max} are allowed.",
-                        status=413,
-                    )
 
     def _render_template(self, server: ServerState, message: JsonObject) -> JsonObject:
         key = message.get("TemplateId")
@@ -512,7 +501,7 @@ class World:
                 EMAIL_ERRORS.code_for(problem), f"Invalid email request: {problem.message}."
             )
         body = normalize("BulkEmailRequest", body)
-        self._check_request_size(op, body)
+        check_size(op, body, "request")
         stream = self._bulk_stream(server, stream_of(op, body), body.get("MessageStream"))
         self._check_sender(body["From"])
         self._check_attachments(body.get("Attachments") or [])
@@ -664,19 +653,6 @@ class World:
                         f"The {part} does not parse: {exc.message} (line {exc.line}, column {exc.column})",
                     ) from None
         return message
-
-    def _check_request_size(self, op: Operation, body: Any) -> None:
-        for limit in op.limits:
-            if limit.unit == "bytes" and limit.scope == "request":
-                size = len(json.dumps(body).encode("utf-8"))
-                if size > limit.max:
-                    raise Rejected(
-                        ErrorCode.INVALID_EMAIL_REQUEST,
-                        f"The request is {size} bytes; at most {limit.max} are allowed.",
-                        status=413,
-                    )
-
-    # ---- bounces -------------------------------------------------------------------------------
 
     def bounce(
         self, server: ServerState, outbound: Outbound, address: str, kind_name: str, at: datetime
@@ -875,33 +851,15 @@ class World:
         record: JsonObject = {
             "RecordType": "Open",
             "FirstOpen": first,
-            "Client": client or {"Name": "Gmail", "Company": "Google", "Family": "Gmail"},
-            "OS": os or {"Name": "unknown", "Company": "unknown", "Family": "unknown"},
-            "Platform": platform,
-            "UserAgent": user_agent,
+            **_device(client or dict(_GMAIL), os, platform, user_agent),
             "ReadSeconds": read_seconds,
-            "Geo": geo or {},
-            "MessageID": message_id,
-            "MessageStream": outbound.data["MessageStream"],
-            "ReceivedAt": stamp(at),
-            "Tag": outbound.data["Tag"],
-            "Recipient": recipient,
+            **_delivery(outbound, recipient, at, geo),
         }
         server.opens.append(Event(at, record))
-        outbound.data["MessageEvents"].append(
-            {
-                "Recipient": recipient,
-                "Type": "Opened",
-                "ReceivedAt": stamp(at),
-                "Details": {"Summary": f"Email opened with {user_agent}"},
-            }
-        )
-        if first or not server.data["PostFirstOpenOnly"]:
-            self.emit(
-                server,
-                "Open",
-                {**_pick(record, OPEN_EVENT_KEYS), "Metadata": outbound.data["Metadata"]},
-            )
+        details = {"Summary": f"Email opened with {user_agent}"}
+        posted = first or not server.data["PostFirstOpenOnly"]
+        keys = OPEN_EVENT_KEYS if posted else None
+        self._tracked_event(server, outbound, record, "Opened", details, keys)
         return record
 
     def click(
@@ -926,37 +884,40 @@ class World:
         record: JsonObject = {
             "RecordType": "Click",
             "ClickLocation": location,
-            "Client": client or {"Name": "Chrome", "Company": "Google", "Family": "Chrome"},
-            "OS": os or {"Name": "unknown", "Company": "unknown", "Family": "unknown"},
-            "Platform": platform,
-            "UserAgent": user_agent,
+            **_device(client or dict(_CHROME), os, platform, user_agent),
             "OriginalLink": link,
-            "Geo": geo or {},
-            "MessageID": message_id,
-            "MessageStream": outbound.data["MessageStream"],
-            "ReceivedAt": stamp(at),
-            "Tag": outbound.data["Tag"],
-            "Recipient": recipient,
+            **_delivery(outbound, recipient, at, geo),
         }
         server.clicks.append(Event(at, record))
+        details = {
+            "Summary": f"Tracked Link '{link}' was clicked from the {location}Body.",
+            "Link": link,
+            "ClickLocation": location,
+        }
+        self._tracked_event(server, outbound, record, "LinkClicked", details, CLICK_EVENT_KEYS)
+        return record
+
+    def _tracked_event(
+        self,
+        server: ServerState,
+        outbound: Outbound,
+        record: JsonObject,
+        event_type: str,
+        details: JsonObject,
+        webhook_keys: Iterable[str] | None,
+    ) -> None:
+        """An open's or a click's message event, and its webhook of these keys (None: none)."""
         outbound.data["MessageEvents"].append(
             {
-                "Recipient": recipient,
-                "Type": "LinkClicked",
-                "ReceivedAt": stamp(at),
-                "Details": {
-                    "Summary": f"Tracked Link '{link}' was clicked from the {location}Body.",
-                    "Link": link,
-                    "ClickLocation": location,
-                },
+                "Recipient": record["Recipient"],
+                "Type": event_type,
+                "ReceivedAt": record["ReceivedAt"],
+                "Details": details,
             }
         )
-        self.emit(
-            server,
-            "Click",
-            {**_pick(record, CLICK_EVENT_KEYS), "Metadata": outbound.data["Metadata"]},
-        )
-        return record
+        if webhook_keys is not None:
+            event = {**_pick(record, webhook_keys), "Metadata": outbound.data["Metadata"]}
+            self.emit(server, str(record["RecordType"]), event)
 
     def _tracked(
         self, server: ServerState, message_id: str, recipient: str | None
@@ -1199,6 +1160,49 @@ def _raw_source(message: JsonObject, message_id: str, at: datetime) -> str:
     ]
     body = message.get("TextBody") or message.get("HtmlBody") or ""
     return "\r\n".join(headers) + "\r\n\r\n" + str(body)
+
+
+_GMAIL: Final = {"Name": "Gmail", "Company": "Google", "Family": "Gmail"}
+_CHROME: Final = {"Name": "Chrome", "Company": "Google", "Family": "Chrome"}
+_UNKNOWN_OS: Final = {"Name": "unknown", "Company": "unknown", "Family": "unknown"}
+
+
+def _device(client: JsonObject, os: JsonObject | None, platform: str, agent: str) -> JsonObject:
+    """What an open or a click record says of the reader's device."""
+    return {
+        "Client": client,
+        "OS": os or dict(_UNKNOWN_OS),
+        "Platform": platform,
+        "UserAgent": agent,
+    }
+
+
+def _delivery(
+    outbound: Outbound, recipient: str, at: datetime, geo: JsonObject | None
+) -> JsonObject:
+    """What an open or a click record says of the message, its recipient, where and when."""
+    return {
+        "Geo": geo or {},
+        "MessageID": outbound.data["MessageID"],
+        "MessageStream": outbound.data["MessageStream"],
+        "ReceivedAt": stamp(at),
+        "Tag": outbound.data["Tag"],
+        "Recipient": recipient,
+    }
+
+
+def check_size(op: Operation, data: Any, scope: str) -> None:
+    """Postmark's byte limit of this scope ("message": each message, "request": the whole
+    body), as its 413 answer."""
+    for limit in op.limits:
+        if limit.unit == "bytes" and limit.scope == scope:
+            size = len(json.dumps(data).encode("utf-8"))
+            if size > limit.max:
+                raise Rejected(
+                    ErrorCode.INVALID_EMAIL_REQUEST,
+                    f"The {scope} is {size} bytes; at most {limit.max} are allowed.",
+                    status=413,
+                )
 
 
 def _pick(record: JsonObject, keys: Iterable[str]) -> JsonObject:

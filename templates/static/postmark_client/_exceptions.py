@@ -143,23 +143,10 @@ class ResponseDecodeError(APIError):
 class InactiveRecipientsMixin(APIError):
     """Adds `inactive_recipients` to the named error class of ErrorCode InactiveRecipient."""
 
-    inactive_recipients: tuple[str, ...]
-    """The addresses Postmark named as inactive (hard bounce, spam complaint, or suppression)."""
-
-    def __init__(
-        self,
-        status_code: int,
-        error_code: int | None,
-        message: str,
-        request_id: str | None = None,
-        *,
-        retry_after: float | None = None,
-        body: Any = None,
-    ) -> None:
-        self.inactive_recipients = parse_inactive_recipients(message)
-        super().__init__(
-            status_code, error_code, message, request_id, retry_after=retry_after, body=body
-        )
+    @property
+    def inactive_recipients(self) -> tuple[str, ...]:
+        """The addresses Postmark named as inactive (hard bounce, spam complaint, or suppression)."""
+        return parse_inactive_recipients(self.message)
 
 
 _INACTIVE = re.compile(r"Found inactive addresses:\s*(.+?)\.(?:\s|$)")

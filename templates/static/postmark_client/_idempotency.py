@@ -7,8 +7,9 @@ connection dropped after the request was written) the client searches for that k
 guessing: found means sent (its result is the send's result); not found after the waits means
 not sent, so it is sent again with the same key and that attempt is settled the same way.
 
-The steps are a generator of actions (wait, search, send again) that the sync and the async
-client core each carry out in their own way, so the rules live here once.
+The steps are a generator of actions (wait, search, send again) that the client core turns
+into the steps of its calls, which the sync and the async client only carry out: the rules live
+here once.
 """
 
 from __future__ import annotations

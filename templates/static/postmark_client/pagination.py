@@ -100,6 +100,22 @@ class _PageBase(Generic[T]):
     def _next_offset(self) -> int:
         return self.offset + len(self.items)
 
+    def _following_query(self) -> dict[str, Any] | None:
+        """The query of the next page; None after the last one (raises UnreachableResultsError
+        when more results exist than paging can reach)."""
+        if self.has_next_page():
+            return self._next_query()
+        error = self.unreachable_error()
+        if error is not None:
+            raise error
+        return None
+
+    def _end_walk(self, on_unreachable: str) -> None:
+        """After the last page of a walk: what OnUnreachable says to do at the cap."""
+        error = self.unreachable_error()
+        if error is not None and on_unreachable == "raise":
+            raise error
+
     def _next_query(self) -> dict[str, Any]:
         """The same filters one page further; the last page shrinks to stay within the cap."""
         start = self._next_offset()
@@ -141,13 +157,11 @@ class SyncPage(_PageBase[T]):
 
         Raises UnreachableResultsError when more results exist than paging can reach.
         """
-        if not self.has_next_page():
-            error = self.unreachable_error()
-            if error is not None:
-                raise error
+        query = self._following_query()
+        if query is None:
             return None
         page: SyncPage[T] = self._client.request_page(
-            self._op, path=self._path, query=self._next_query(), cast_to=self._cast_to
+            self._op, path=self._path, query=query, cast_to=self._cast_to
         )
         return page
 
@@ -164,15 +178,11 @@ def _walk(page: SyncPage[T], on_unreachable: str) -> Iterator[T]:
     # A function, not a method, so that the frame holds only the current page.
     while True:
         yield from page.items
-        if not page.has_next_page():
-            break
-        following = page.next_page()
+        following = page.next_page() if page.has_next_page() else None
         if following is None:
             break
         page = following
-    error = page.unreachable_error()
-    if error is not None and on_unreachable == "raise":
-        raise error
+    page._end_walk(on_unreachable)
 
 
 class AsyncPage(_PageBase[T]):
@@ -189,13 +199,11 @@ class AsyncPage(_PageBase[T]):
 
         Raises UnreachableResultsError when more results exist than paging can reach.
         """
-        if not self.has_next_page():
-            error = self.unreachable_error()
-            if error is not None:
-                raise error
+        query = self._following_query()
+        if query is None:
             return None
         page: AsyncPage[T] = await self._client.request_page(
-            self._op, path=self._path, query=self._next_query(), cast_to=self._cast_to
+            self._op, path=self._path, query=query, cast_to=self._cast_to
         )
         return page
 
@@ -212,12 +220,8 @@ async def _walk_async(page: AsyncPage[T], on_unreachable: str) -> AsyncIterator[
     while True:
         for item in page.items:
             yield item
-        if not page.has_next_page():
-            break
-        following = await page.next_page()
+        following = await page.next_page() if page.has_next_page() else None
         if following is None:
             break
         page = following
-    error = page.unreachable_error()
-    if error is not None and on_unreachable == "raise":
-        raise error
+    page._end_walk(on_unreachable)

@@ -45,7 +45,15 @@ from ._wire import (
     ErrorCodes,
     check_object,
 )
-from ._world import BOUNCE_KINDS, EMAIL_ERRORS, NOT_WITH_TEMPLATE, PUBLIC_DOMAINS, World, pick
+from ._world import (
+    BOUNCE_KINDS,
+    EMAIL_ERRORS,
+    NOT_WITH_TEMPLATE,
+    PUBLIC_DOMAINS,
+    World,
+    check_size,
+    pick,
+)
 
 Handler = Callable[[Call], Any]
 HANDLERS: dict[str, Handler] = {}
@@ -147,25 +155,18 @@ def newest_first(events: Iterable[Event]) -> list[Event]:
 
 @handles("send_email")
 def send_email(call: Call) -> Any:
-    return call.world.send(
-        call.server,
-        call.op,
-        call.body,
-        schema="SendEmailRequest",
-        templated=False,
-        test_only=call.test_token,
-    )
+    return _send(call, schema="SendEmailRequest", templated=False)
 
 
 @handles("send_email_with_template")
 def send_email_with_template(call: Call) -> Any:
+    return _send(call, schema="SendEmailWithTemplateRequest", templated=True)
+
+
+def _send(call: Call, *, schema: str, templated: bool) -> Any:
+    test_only = call.test_token
     return call.world.send(
-        call.server,
-        call.op,
-        call.body,
-        schema="SendEmailWithTemplateRequest",
-        templated=True,
-        test_only=call.test_token,
+        call.server, call.op, call.body, schema=schema, templated=templated, test_only=test_only
     )
 
 
@@ -197,14 +198,7 @@ def _batch(call: Call, messages: list[Any], *, schema: str, templated: bool) -> 
                 ErrorCode.TOO_MANY_BATCH_MESSAGES,
                 f"The batch holds {len(messages)} messages; at most {limit.max} may be sent in one call.",
             )
-        if limit.unit == "bytes" and limit.scope == "request":
-            size = len(json.dumps(call.body).encode("utf-8"))
-            if size > limit.max:
-                raise Rejected(
-                    ErrorCode.INVALID_EMAIL_REQUEST,
-                    f"The request is {size} bytes; at most {limit.max} are allowed.",
-                    status=413,
-                )
+    check_size(call.op, call.body, "request")
     # A message that breaks the schema fails the whole call (Postmark validates the JSON
     # structure first); what only Postmark can know (inactive recipients, unknown templates)
     # fails the one message, in an answer that is still HTTP 200.
@@ -577,20 +571,17 @@ def _tracking_matches(record: JsonObject, q: dict[str, Any]) -> bool:
 
 @handles("search_message_opens")
 def search_message_opens(call: Call) -> Any:
-    return [
-        dict(e.data)
-        for e in newest_first(call.server.opens)
-        if _tracking_matches(e.data, call.query)
-    ]
+    return _tracking_search(call, call.server.opens)
 
 
 @handles("search_message_clicks")
 def search_message_clicks(call: Call) -> Any:
-    return [
-        dict(e.data)
-        for e in newest_first(call.server.clicks)
-        if _tracking_matches(e.data, call.query)
-    ]
+    return _tracking_search(call, call.server.clicks)
+
+
+def _tracking_search(call: Call, events: Iterable[Event]) -> list[JsonObject]:
+    """The opens or clicks the query matches, newest first."""
+    return [dict(e.data) for e in newest_first(events) if _tracking_matches(e.data, call.query)]
 
 
 @handles("search_inbound_messages")
