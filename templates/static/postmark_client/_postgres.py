@@ -28,6 +28,7 @@ from ._audit import (
     _SCHEMA,
     AuditEntry,
     AuditLog,
+    AuditLogError,
     Tables,
     chained,
     entries_query,
@@ -114,9 +115,12 @@ class PostgresStore(KeyTable):
         with self._lock:
             try:
                 return work(self._connect())
-            except (psycopg.OperationalError, psycopg.InterfaceError):
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 self._drop()
-                raise
+                # Said as every audit-log failure is (the CLI, MCP and the gateway refuse the
+                # call with it), naming the server but never the URL's password.
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise AuditLogError(f"postgresql://{self.url.split('@')[-1]}", reason) from None
 
     def _drop(self) -> None:
         db, self._db = self._db, None
