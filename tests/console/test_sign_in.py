@@ -9,8 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from console_support import ADMIN, PASSWORD, csrf_of, http_sign_in, sign_in, start_console
-from gateway_support import KEYS, Running, stop
+from console_support import (
+    ADMIN,
+    PASSWORD,
+    console_policy,
+    csrf_of,
+    http_sign_in,
+    sign_in,
+    start_console,
+)
+from gateway_support import KEYS, Running, start_gateway, stop
 from playwright.sync_api import expect
 
 
@@ -87,6 +95,23 @@ def test_a_cookie_from_another_gateway_is_refused(
         signed_elsewhere.close()  # an open keep-alive connection would hold the shutdown
     finally:
         stop(other)
+
+
+def test_the_listening_line_names_only_what_is_served(
+    fake: Any, gateway: Running, tmp_path: Path
+) -> None:
+    # The console fixture runs with --no-mcp and administrators; without --admin nobody could
+    # sign in, so no console is announced.
+    [said] = [line for line in gateway.stderr if "listening on" in line]
+    assert f"console at {gateway.url}/console" in said and "MCP at" not in said
+    policy = tmp_path / "agents.toml"
+    policy.write_text(console_policy(), encoding="utf-8")
+    plain = start_gateway(policy, fake.url, {"server": fake.server_token})
+    try:
+        [said] = [line for line in plain.stderr if "listening on" in line]
+        assert f"MCP at {plain.url}/mcp" in said and "console at" not in said
+    finally:
+        stop(plain)
 
 
 def test_agent_keys_never_open_the_console(gateway: Running) -> None:

@@ -264,10 +264,16 @@ def main(argv: list[str] | None = None) -> int:
         secret=os.environ.get(SECRET_ENV, "").encode("utf-8") or None,
         source=source,
     )
+    # Only what is served: no MCP with --no-mcp, and no console line without an administrator
+    # (nobody could sign in to it).
+    offered = ["Postmark's API"]
+    if not args.no_mcp:
+        offered.append(f"MCP at {url}/mcp")
+    if admins.hashes:
+        offered.append(f"console at {url}/console")
     sys.stderr.write(
-        f"{PROG}: listening on {url} (Postmark's API; MCP at {url}/mcp; console at {url}/console) upstream "
-        f"{upstream or 'Postmark'}, {args.workers} worker{'s' if args.workers != 1 else ''}; "
-        "Ctrl-C stops\n"
+        f"{PROG}: listening on {url} ({'; '.join(offered)}) upstream {upstream or 'Postmark'}, "
+        f"{args.workers} worker{'s' if args.workers != 1 else ''}; Ctrl-C stops\n"
     )
     sys.stderr.flush()
     options: dict[str, Any] = {"ssl_certfile": args.certfile, "ssl_keyfile": args.keyfile}
