@@ -15,8 +15,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gateway"))
 
 from console_support import start_console
+from gateway_postgres import PostgresServer, session_postgres
 from gateway_support import Running, stop
+from postmark_client._store import PolicyTables
 from postmark_client.testing import FakePostmark
+from store_support import KINDS, open_kind
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -82,3 +85,20 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(given) if given else tmp_path_factory.mktemp("console-artifacts")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session; where it cannot start, the tests fail."""
+    yield from session_postgres()
+
+
+@pytest.fixture(params=KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PolicyTables]:
+    """An empty store of each kind: SQLite beside the policy file, or a PostgreSQL database."""
+    url = None if request.param == "sqlite" else request.getfixturevalue("postgres").database()
+    opened = open_kind(str(request.param), tmp_path, url)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from gateway_support import KEYS, SEND, Running, start_gateway
 from postmark_client.access import hash_key
@@ -91,3 +93,34 @@ def start_console(folder: Path, fake: Any, *extra: str) -> Running:
         f"bob:{ADMIN_HASH}",
         *extra,
     )
+
+
+class InProcess:
+    """A console answered in this process (no server), as a browser with its cookies sees it.
+
+    Each request runs in a thread of its own: Playwright's sync API may hold this thread's
+    event loop."""
+
+    def __init__(self, app: Any, cookies: dict[str, str] | None = None) -> None:
+        self.app = app
+        self.cookies: dict[str, str] = dict(cookies or {})
+
+    def request(self, method: str, path: str, **given: Any) -> httpx.Response:
+        async def run() -> httpx.Response:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=self.app),
+                base_url="http://console",
+                cookies=self.cookies,
+            ) as client:
+                answer = await client.request(method, path, **given)
+                self.cookies.update(dict(client.cookies))
+                return answer
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(anyio.run, run).result(timeout=30)
+
+    def get(self, path: str, **given: Any) -> httpx.Response:
+        return self.request("GET", path, **given)
+
+    def post(self, path: str, data: dict[str, str]) -> httpx.Response:
+        return self.request("POST", path, data=data)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final, cast
 
 from ..._approvals import ApprovalError
+from ..._audit import AuditLogError
 from ..._policy_store import (
     AgentSettings,
     EditRefused,
@@ -24,7 +25,7 @@ from ..._policy_store import (
     verify,
 )
 from ..._store import PolicyTables
-from ...access import LEVELS, Policy, PolicyError
+from ...access import Policy, PolicyError
 from ._assets import ASSETS
 from ._auth import SESSION_SECONDS, Admins, Session, Sessions
 from ._held import approval_page, approvals_page
@@ -223,36 +224,42 @@ class Console:
         return _page(body, status)
 
     async def _edit(self, request: Request, session: Session) -> Response:
-        """One agent's row of the matrix: each changed level, then its narrowing, each edit
-        from the version the page showed (a second tab's stale edit is refused)."""
+        """One agent's row of the matrix: its changed levels and narrowing saved at once, in
+        one transaction, from the version the page showed (a second tab's stale edit is
+        refused; a store failure changes nothing)."""
         form = request.form
         name = form.get("agent", "")
-        version = form.get("version", "")
         try:
-            current = self.source.agent(name)
-            if not version.isdigit():
-                raise StaleEdit(name, 0, current.version)
-            expected = int(version)
-            if expected != current.version:
-                raise StaleEdit(name, expected, current.version)
-            for group, level in current.grants.items():
-                wanted = form.get(f"grant.{group}", level)
-                if wanted != level:
-                    if wanted not in LEVELS:
-                        raise PolicyError("the form", None, f"agents.{name}.{group}", wanted)
-                    expected = self.source.set_level(
-                        session.admin, name, group, wanted, expected
-                    ).version
+            current = self._shown(name, form.get("version", ""))
+            levels = {
+                group: form[f"grant.{group}"]
+                for group, level in current.grants.items()
+                if form.get(f"grant.{group}", level) != level
+            }
             changes = _narrowing_changes(form, current)
-            if changes:
-                self.source.set_narrowing(session.admin, name, expected_version=expected, **changes)
+            if levels or changes:
+                self.source.save_agent(
+                    session.admin, name, current.version, levels=levels, **changes
+                )
         except StaleEdit as exc:
             text = f"Not saved: {exc}. The page now shows the current settings."
             return await self._matrix(request, session, _alert(text), 409)
         except (EditRefused, PolicyError, ValueError) as exc:
             return await self._matrix(request, session, _alert(f"Not saved: {exc}"), 400)
+        except AuditLogError as exc:
+            text = f"Not saved: the store failed ({exc}); nothing of this save was changed."
+            return await self._matrix(request, session, _alert(text), 503)
         said = html('<p class="notice" role="status">Saved {name}.</p>', name=name)
         return await self._matrix(request, session, said)
+
+    def _shown(self, name: str, version: str) -> AgentSettings:
+        """The agent as the page showed it, at the `version` the form names (StaleEdit when it
+        changed since)."""
+        current = self.source.agent(name)
+        expected = int(version) if version.isdigit() else 0
+        if expected != current.version:
+            raise StaleEdit(name, expected, current.version)
+        return current
 
     async def _add_agent(self, request: Request, session: Session) -> Response:
         name = request.form.get("name", "").strip()
