@@ -510,19 +510,21 @@ class PolicySource:
         self._write(work)
         return self.agent(name)
 
-    def remove_agent(self, admin: str, name: str, expected_version: int) -> None:
-        """Remove an agent, and revoke its keys."""
+    def remove_agent(self, admin: str, name: str, expected_version: int) -> int:
+        """Remove an agent, and revoke its keys; how many keys."""
         who = self._writable(admin)
 
-        def work(tables: Tables) -> None:
+        def work(tables: Tables) -> int:
             self._current(tables, name, expected_version)
             tables.execute(_REMOVE, (name, expected_version))
-            keys = tables.execute(KEYS_REMOVE_OF, (name,)).rowcount
+            keys = int(tables.execute(KEYS_REMOVE_OF, (name,)).rowcount)
             tables.execute(_BUMP)
             what = f"removed agent {name} (and revoked {_count(keys, 'key')})"
             tables.append(_row(who, name, "remove_agent", what))
+            return keys
 
-        self._write(work)
+        removed: int = self._write(work)
+        return removed
 
     def create_key(self, admin: str, agent: str) -> str:
         """A new key for `agent`, returned this once (only its SHA-256 is kept)."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from ..._audit import AuditEntry, sentence
 from ..._operations import OPERATIONS
 from ..._spec import GROUPS
 from ...access import LEVELS, Agent
-from ._html import Html, attrs, html, join, options
+from ._html import Html, attrs, count, html, join, options
 from ._log import DECISIONS
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "log_rows",
     "matrix_page",
     "message_page",
+    "remove_page",
     "sign_in_page",
 ]
 
@@ -252,11 +254,13 @@ def matrix_page(
                 '<form id="{form}" method="post" action="/console/matrix">{csrf}'
                 '<input type="hidden" name="agent" value="{name}">'
                 '<input type="hidden" name="version" value="{version}">'
-                '<button type="submit">Save {name}</button></form>',
+                '<button type="submit">Save {name}</button></form>'
+                '<a class="remove" href="/console/agents/remove?{query}">Remove {name}\u2026</a>',
                 form=form,
                 csrf=csrf_field(nav),
                 name=agent.name,
                 version=row.version,
+                query=urlencode({"agent": agent.name, "version": row.version}),
             )
         description = (
             html("<br><small>{d}</small>", d=agent.description) if agent.description else Html("")
@@ -296,6 +300,26 @@ def matrix_page(
         )
     body = join([source, notice or Html(""), table, add])
     return layout("Access", body, nav, current="matrix")
+
+
+def remove_page(nav: Nav, agent: str, version: str, keys: int) -> bytes:
+    """The step before removing an agent: what removing it does, and the form that does it
+    (from the `version` the matrix showed, so a stale tab is refused)."""
+    body = html(
+        '<p role="alert" class="error">Remove the agent <strong>{agent}</strong>? Every grant '
+        "of it goes, its keys are revoked ({keys}), and its next call through the gateway is denied. "
+        "The removal is a row of the audit log.</p>"
+        '<form method="post" action="/console/agents/remove">{csrf}'
+        '<input type="hidden" name="agent" value="{agent}">'
+        '<input type="hidden" name="version" value="{version}">'
+        '<button type="submit">Remove {agent}</button> '
+        '<a href="/console/matrix">Keep {agent}</a></form>',
+        agent=agent,
+        version=version,
+        keys=count(keys, "key"),
+        csrf=csrf_field(nav),
+    )
+    return layout("Remove an agent", body, nav, current="matrix")
 
 
 # ---- the audit log ------------------------------------------------------------------------

@@ -27,11 +27,20 @@ from ...access import Policy, PolicyError
 from ._assets import ASSETS
 from ._auth import SESSION_SECONDS, Admins, Session, Sessions
 from ._held import approval_page, approvals_page
-from ._html import Html, html
+from ._html import Html, count, html
 from ._http import Receive, Request, Response, Scope, Send, TooLarge, read_request
 from ._keys import keys_page
 from ._log import PAGE_ROWS, FilterError, LogQuery, to_feed
-from ._pages import MatrixRow, Nav, layout, log_page, matrix_page, message_page, sign_in_page
+from ._pages import (
+    MatrixRow,
+    Nav,
+    layout,
+    log_page,
+    matrix_page,
+    message_page,
+    remove_page,
+    sign_in_page,
+)
 
 __all__ = ["PREFIX", "Console"]
 
@@ -268,6 +277,37 @@ class Console:
         said = html('<p class="notice" role="status">Added {name}.</p>', name=name)
         return await self._matrix(request, session, said)
 
+    async def _remove_form(self, request: Request, session: Session) -> Response:
+        """The confirmation step of removing an agent (changes nothing)."""
+        name = request.query.get("agent", "")
+        try:
+            self.source.agent(name)
+        except PolicyError as exc:
+            return await self._matrix(request, session, _alert(f"Not removed: {exc}"), 404)
+        keys = len(self.source.keys(name))
+        body = remove_page(self.nav(session), name, request.query.get("version", ""), keys)
+        return _page(body)
+
+    async def _remove_agent(self, request: Request, session: Session) -> Response:
+        """Remove an agent and revoke its keys, from the version the matrix showed."""
+        name = request.form.get("agent", "")
+        version = request.form.get("version", "")
+        try:
+            keys = self.source.remove_agent(
+                session.admin, name, int(version) if version.isdigit() else 0
+            )
+        except StaleEdit as exc:
+            text = f"Not removed: {exc}. The page now shows the current settings."
+            return await self._matrix(request, session, _alert(text), 409)
+        except (EditRefused, PolicyError) as exc:
+            return await self._matrix(request, session, _alert(f"Not removed: {exc}"), 400)
+        said = html(
+            '<p class="notice" role="status">Removed {name} and revoked {keys}.</p>',
+            name=name,
+            keys=count(keys, "key"),
+        )
+        return await self._matrix(request, session, said)
+
     # The audit log ------------------------------------------------------------------------
 
     def _query(self, request: Request) -> LogQuery | str:
@@ -360,7 +400,7 @@ class Console:
             if action == "revoke":
                 fingerprint = request.form.get("fingerprint") or None
                 gone = self.source.revoke_key(session.admin, agent, fingerprint)
-                said = f"Revoked {gone} key{'s' if gone != 1 else ''} of {agent}."
+                said = f"Revoked {count(gone, 'key')} of {agent}."
                 return await self._keys(request, session, notice=said)
         except (EditRefused, PolicyError) as exc:
             return await self._keys(request, session, notice=f"Not done: {exc}", status=400)
@@ -408,6 +448,8 @@ _ROUTES: Final[dict[tuple[str, str], Handler]] = {
     ("GET", "/matrix"): Console._matrix,
     ("POST", "/matrix"): Console._edit,
     ("POST", "/agents"): Console._add_agent,
+    ("GET", "/agents/remove"): Console._remove_form,
+    ("POST", "/agents/remove"): Console._remove_agent,
     ("GET", "/log"): Console._log,
     ("GET", "/log.json"): Console._log_json,
     ("GET", "/log.csv"): Console._log_csv,
