@@ -94,11 +94,28 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(params=KINDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PolicyTables]:
-    """An empty store of each kind: SQLite beside the policy file, or a PostgreSQL database."""
-    url = None if request.param == "sqlite" else request.getfixturevalue("postgres").database()
-    opened = open_kind(str(request.param), tmp_path, url)
+def kind_url(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """A kind of store, and the URL of a new PostgreSQL database for that kind."""
+    if request.param == "sqlite":
+        return "sqlite", None
+    return "postgres", request.getfixturevalue("postgres").database()
+
+
+def _opened(kind_url: tuple[str, str | None], folder: Path) -> Iterator[PolicyTables]:
+    opened = open_kind(kind_url[0], folder, kind_url[1])
     try:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def store(kind_url: tuple[str, str | None], tmp_path: Path) -> Iterator[PolicyTables]:
+    """An empty store of each kind: SQLite beside the policy file, or a PostgreSQL database."""
+    yield from _opened(kind_url, tmp_path)
+
+
+@pytest.fixture
+def other(kind_url: tuple[str, str | None], tmp_path: Path) -> Iterator[PolicyTables]:
+    """A second connection to `store`'s store, as another worker or gateway has."""
+    yield from _opened(kind_url, tmp_path)

@@ -7,25 +7,19 @@ from pathlib import Path
 from typing import cast
 
 import httpx
-from console_support import ADMIN, ADMIN_HASH, HOSTILE, InProcess, console_policy, csrf_of
+from console_support import HOSTILE, InProcess, console_on, csrf_of
 from postmark_client._audit import sentence
 from postmark_client._policy_store import PolicySource
 from postmark_client._store import PolicyTables
-from postmark_client.access import Policy
-from postmark_client.gateway.console import Admins, Console
-from postmark_client.gateway.console._app import SESSION_COOKIE
 from store_support import FailingStore
 
 
 def _signed_in(store: PolicyTables, tmp_path: Path) -> tuple[InProcess, PolicySource]:
-    """A console over `store` (the source of truth), and a session of ada's in it."""
-    path = tmp_path / "agents.toml"
-    path.write_text(console_policy(), encoding="utf-8")
-    policy = Policy.load(path)
-    source = PolicySource.from_store(policy, store)
-    console = Console(policy, Admins({ADMIN: ADMIN_HASH}), b"s" * 32, source)
-    cookie, _ = console.sessions.new(ADMIN)
-    return InProcess(console, {SESSION_COOKIE: cookie}), source
+    """A console over `store` (the source of truth), and ada signed in to it."""
+    console = console_on(store, tmp_path)
+    client = InProcess(console)
+    assert client.sign_in().status_code == 303
+    return client, console.source
 
 
 def _save(client: InProcess, source: PolicySource, agent: str, **fields: str) -> httpx.Response:

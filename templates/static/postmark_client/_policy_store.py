@@ -367,6 +367,12 @@ class PolicySource:
         return self._store.tables(lambda t: t.execute(_ANY_KEY).fetchone() is not None)
 
     @property
+    def store(self) -> PolicyTables | None:
+        """The store the policy, the keys and the log are kept in (None: the file's log is
+        no store)."""
+        return self._store
+
+    @property
     def version(self) -> int:
         """The store's policy version this process last read (0 under a file source)."""
         return self._version

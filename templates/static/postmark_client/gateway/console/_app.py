@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Final, cast
 
 from ..._approvals import ApprovalError
@@ -30,6 +31,7 @@ from ._held import approval_page, approvals_page
 from ._html import Html, count, html
 from ._http import Receive, Request, Response, Scope, Send, TooLarge, read_request
 from ._keys import keys_page
+from ._ledger import MemoryLedger, StoreLedger
 from ._log import PAGE_ROWS, FilterError, LogQuery, to_feed
 from ._pages import (
     MatrixRow,
@@ -107,8 +109,11 @@ class Console:
         source: PolicySource | None = None,
     ) -> None:
         self.source = source or PolicySource.from_file(policy)
-        self.admins = admins
-        self.sessions = Sessions(secret if secret else secrets.token_bytes(32))
+        store = self.source.store
+        # In the store, a sign-out or a lock-out holds at every worker and gateway sharing it.
+        ledger = StoreLedger(store) if store is not None else MemoryLedger()
+        self.admins = replace(admins, ledger=ledger)
+        self.sessions = Sessions(secret if secret else secrets.token_bytes(32), ledger)
 
     @property
     def policy(self) -> Policy:
@@ -147,7 +152,7 @@ class Console:
             if session is None and request.method == "GET":
                 return Response.redirect(f"{PREFIX}/sign-in")
             return _page(message_page("Not found", f"No page {path} here."), 404)
-        if session is None or session.admin not in self.admins.hashes:
+        if session is None or not self._holds(session):
             if request.method == "GET" and not path.endswith((".json", ".csv", ".jsonl")):
                 return Response.redirect(f"{PREFIX}/sign-in")
             return _page(message_page("Signed out", "Sign in as an administrator first."), 401)
@@ -156,6 +161,11 @@ class Console:
             if refusal is not None:
                 return _page(message_page("Refused", refusal, self.nav(session)), 403)
         return await route(self, request, session)
+
+    def _holds(self, session: Session) -> bool:
+        """Whether the session's administrator is one, with the password it signed in with."""
+        stored = self.admins.hashes.get(session.admin)
+        return stored is not None and self.sessions.under(session, stored)
 
     def nav(self, session: Session) -> Nav:
         return Nav(session.admin, session.csrf)
@@ -193,7 +203,7 @@ class Console:
         problem = self.admins.sign_in(name, request.form.get("password", ""))
         if problem is not None:
             return await self._form(request, problem)
-        cookie, _ = self.sessions.new(name)
+        cookie, _ = self.sessions.new(name, password_hash=self.admins.hashes[name])
         return Response.redirect(
             f"{PREFIX}/matrix",
             _cookie(SESSION_COOKIE, cookie, request, SESSION_SECONDS),
