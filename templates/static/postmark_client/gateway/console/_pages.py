@@ -169,6 +169,29 @@ def _reaches(agent: Agent) -> Html:
     )
 
 
+def _control(
+    label: Html,
+    values: Mapping[str, Any],
+    choices: Html | None = None,
+    *,
+    hidden_label: bool = False,
+) -> Html:
+    """An `<input>` (a `<select>` of `choices` when given) with `values` as its attributes (an
+    `id` among them), after its label (for screen readers only when `hidden_label`)."""
+    given = attrs(values)
+    control = (
+        html("<input{a}>", a=given)
+        if choices is None
+        else html("<select{a}>{choices}</select>", a=given, choices=choices)
+    )
+    return html(
+        "<label{c}>{label}</label> {control}",
+        c=attrs({"class": "sr-only" if hidden_label else None, "for": values["id"]}),
+        label=label,
+        control=control,
+    )
+
+
 def _narrowing(row: MatrixRow, index: int, form: str, editable: bool) -> Html:
     agent = row.agent
     said = html('<span class="narrowing">{t}</span>', t="; ".join(agent.narrowing()) or "none")
@@ -182,12 +205,13 @@ def _narrowing(row: MatrixRow, index: int, form: str, editable: bool) -> Html:
     )
     inputs = join(
         html(
-            '<label for="{id}">{label}<span class="sr-only"> for {agent}</span></label> '
-            "<input{a}><br>",
-            id=f"narrow-{index}-{name}",
-            label=label,
-            agent=agent.name,
-            a=attrs(
+            "{control}<br>",
+            control=_control(
+                html(
+                    '{label}<span class="sr-only"> for {agent}</span>',
+                    label=label,
+                    agent=agent.name,
+                ),
                 {
                     "id": f"narrow-{index}-{name}",
                     "name": name,
@@ -196,7 +220,7 @@ def _narrowing(row: MatrixRow, index: int, form: str, editable: bool) -> Html:
                     "size": 18,
                     "inputmode": "numeric" if name.startswith("sends") else None,
                     "placeholder": "no limit" if name.startswith("sends") else "any",
-                }
+                },
             ),
         )
         for name, label, value in fields
@@ -227,12 +251,9 @@ def matrix_page(
         form = f"edit-{index}"
         cells = join(
             html(
-                '<td><label class="sr-only" for="{id}">{group} for {name}</label>'
-                "<select{a}>{opts}</select></td>",
-                id=f"cell-{index}-{group}",
-                group=group,
-                name=agent.name,
-                a=attrs(
+                "<td>{control}</td>",
+                control=_control(
+                    html("{group} for {name}", group=group, name=agent.name),
                     {
                         "id": f"cell-{index}-{group}",
                         "name": f"grant.{group}",
@@ -240,9 +261,10 @@ def matrix_page(
                         "disabled": not editable,
                         "data-agent": agent.name,
                         "data-group": group,
-                    }
+                    },
+                    options(choices, agent.level(group)),
+                    hidden_label=True,
                 ),
-                opts=options(choices, agent.level(group)),
             )
             for group in groups
         )
