@@ -18,6 +18,7 @@ from ..._policy_store import (
     AgentSettings,
     EditRefused,
     PolicySource,
+    ReadOnlySource,
     StaleEdit,
     export_csv,
     export_jsonl,
@@ -290,6 +291,9 @@ class Console:
     async def _remove_form(self, request: Request, session: Session) -> Response:
         """The confirmation step of removing an agent (changes nothing)."""
         name = request.query.get("agent", "")
+        if self.source.where() == "file":
+            refused = _alert(f"Not removed: {ReadOnlySource(self.policy.path)}")
+            return await self._matrix(request, session, refused, 400)
         try:
             self.source.agent(name)
         except PolicyError as exc:
