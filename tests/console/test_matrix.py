@@ -67,7 +67,7 @@ def test_a_file_source_offers_no_removal_and_refuses_one(gateway: Running) -> No
     assert "/console/agents/remove" not in matrix
     step = client.get("/console/agents/remove", params={"agent": "reader", "version": "0"})
     assert step.status_code == 400 and "is the source of truth" in step.text
-    assert "<button type=\"submit\">Remove reader" not in step.text
+    assert '<button type="submit">Remove reader' not in step.text
     form = {"csrf": csrf_of(matrix), "agent": "reader", "version": "0"}
     refused = client.post("/console/agents/remove", data=form)
     assert refused.status_code == 400 and "is the source of truth" in refused.text
