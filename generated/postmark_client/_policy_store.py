@@ -35,7 +35,7 @@ import json
 import secrets
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,6 +221,66 @@ def _row(admin: str, agent: str, action: str, what: str, group: str = "") -> tup
             ADMIN, action, "ok", "store")  # fmt: skip
 
 
+_Change = Callable[[dict[str, Any]], list[str]]
+"""One change of an agent's table, made in place; what it changed, as the audit row says it."""
+_NARROWING: Final = ("recipients", "message_streams", "sends_per_hour", "sends_per_day")
+
+
+def _given(narrowing: Mapping[str, object]) -> bool:
+    return any(not isinstance(value, _Unchanged) for value in narrowing.values())
+
+
+def _level_change(agent: str, group: str, level: str) -> _Change:
+    """This level on `group` (the level is checked later by the policy file's rules; a group
+    must be one, not an option)."""
+    if group not in GROUPS:
+        raise PolicyError(
+            STORE, None, f"agents.{agent}.{group}",
+            f"unknown group {group!r}: one of {', '.join(GROUPS)}{_suggest(group, GROUPS)}",
+        )  # fmt: skip
+
+    def change(table: dict[str, Any]) -> list[str]:
+        held = table.get(group)
+        if isinstance(held, list):
+            raise PolicyError(
+                STORE, None, f"agents.{agent}.{group}",
+                "holds the streams this agent may send on: clear that narrowing first",
+            )  # fmt: skip
+        before = held or "off"
+        if level == "off":
+            table.pop(group, None)
+        else:
+            table[group] = level
+        return [] if before == level else [f"{group} {before} \u2192 {level}"]
+
+    return change
+
+
+def _narrowing_change(agent: str, given: Mapping[str, object]) -> _Change:
+    def change(table: dict[str, Any]) -> list[str]:
+        changes = []
+        for option, value in given.items():
+            if isinstance(value, _Unchanged):
+                continue
+            before = table.get(option)
+            if option == "message_streams" and isinstance(before, str):
+                raise PolicyError(
+                    STORE, None, f"agents.{agent}.message_streams",
+                    "holds a level on the message streams group: set it off first",
+                )  # fmt: skip
+            new = list(value) if isinstance(value, (list, tuple)) else value
+            if new == before:
+                continue
+            if new is None:
+                table.pop(option, None)
+            else:
+                table[option] = new
+            changes.append(f"{option} {_text(before)} \u2192 {_text(cast(Any, value))}")
+        return changes
+
+    return change
+
+
 class PolicySource:
     """The policy a gateway runs from and the console edits: see the module's docstring.
 
@@ -309,6 +369,12 @@ class PolicySource:
         return self._store.tables(lambda t: t.execute(_ANY_KEY).fetchone() is not None)
 
     @property
+    def store(self) -> PolicyTables | None:
+        """The store the policy, the keys and the log are kept in (None: the file's log is
+        no store)."""
+        return self._store
+
+    @property
     def version(self) -> int:
         """The store's policy version this process last read (0 under a file source)."""
         return self._version
@@ -384,28 +450,7 @@ class PolicySource:
         self, admin: str, agent: str, group: str, level: str, expected_version: int
     ) -> AgentSettings:
         """Give `agent` this level (off, read, write, full) on `group`."""
-        # The level is checked by the policy file's rules; a group must be one (not an option).
-        if group not in GROUPS:
-            raise PolicyError(
-                STORE, None, f"agents.{agent}.{group}",
-                f"unknown group {group!r}: one of {', '.join(GROUPS)}{_suggest(group, GROUPS)}",
-            )  # fmt: skip
-
-        def change(table: dict[str, Any]) -> str:
-            held = table.get(group)
-            if isinstance(held, list):
-                raise PolicyError(
-                    STORE, None, f"agents.{agent}.{group}",
-                    "holds the streams this agent may send on: clear that narrowing first",
-                )  # fmt: skip
-            before = held or "off"
-            if level == "off":
-                table.pop(group, None)
-            else:
-                table[group] = level
-            return f"changed {agent}: {group} {before} \u2192 {level}"
-
-        return self._edit(admin, agent, expected_version, change, "set_level", group)
+        return self.save_agent(admin, agent, expected_version, levels={group: level})
 
     def set_narrowing(
         self,
@@ -421,35 +466,38 @@ class PolicySource:
         """Narrow `agent`'s sends: `recipients` (addresses or `*@domain`), `message_streams`,
         `sends_per_hour`, `sends_per_day`; None removes that narrowing, UNCHANGED (the default)
         leaves it."""
-        given = {
-            "recipients": recipients,
-            "message_streams": message_streams,
-            "sends_per_hour": sends_per_hour,
-            "sends_per_day": sends_per_day,
-        }
+        return self.save_agent(
+            admin,
+            agent,
+            expected_version,
+            recipients=recipients,
+            message_streams=message_streams,
+            sends_per_hour=sends_per_hour,
+            sends_per_day=sends_per_day,
+        )
 
-        def change(table: dict[str, Any]) -> str:
-            changes = []
-            for option, value in given.items():
-                if isinstance(value, _Unchanged):
-                    continue
-                before = table.get(option)
-                if option == "message_streams" and isinstance(before, str):
-                    raise PolicyError(
-                        STORE, None, f"agents.{agent}.message_streams",
-                        "holds a level on the message streams group: set it off first",
-                    )  # fmt: skip
-                new = list(value) if isinstance(value, (list, tuple)) else value
-                if new == before:
-                    continue
-                if new is None:
-                    table.pop(option, None)
-                else:
-                    table[option] = new
-                changes.append(f"{option} {_text(before)} \u2192 {_text(value)}")
-            return f"changed {agent}: {'; '.join(changes)}"
-
-        return self._edit(admin, agent, expected_version, change, "set_narrowing")
+    def save_agent(
+        self,
+        admin: str,
+        agent: str,
+        expected_version: int,
+        *,
+        levels: Mapping[str, str] | None = None,
+        **narrowing: Sequence[str] | int | None | _Unchanged,
+    ) -> AgentSettings:
+        """Every change of one agent's row at once: `levels` (group: level) and the narrowing
+        of `set_narrowing`, in one transaction with one audit row naming each change; a
+        failure anywhere leaves the agent as it was."""
+        unknown = sorted(set(narrowing) - set(_NARROWING))
+        if unknown:
+            raise TypeError(f"save_agent() got unknown narrowing {', '.join(unknown)}")
+        levels = dict(levels or {})
+        changes = [_level_change(agent, group, level) for group, level in levels.items()]
+        changes.append(_narrowing_change(agent, narrowing))
+        kinds = ["set_level"] * bool(levels) + ["set_narrowing"] * _given(narrowing)
+        action = kinds[0] if len(kinds) == 1 else "save_agent"
+        group = next(iter(levels)) if len(levels) == 1 else ""
+        return self._edit(admin, agent, expected_version, changes, action, group)
 
     def add_agent(self, admin: str, name: str, description: str = "") -> AgentSettings:
         """A new agent, with every group off."""
@@ -468,19 +516,21 @@ class PolicySource:
         self._write(work)
         return self.agent(name)
 
-    def remove_agent(self, admin: str, name: str, expected_version: int) -> None:
-        """Remove an agent, and revoke its keys."""
+    def remove_agent(self, admin: str, name: str, expected_version: int) -> int:
+        """Remove an agent, and revoke its keys; how many keys."""
         who = self._writable(admin)
 
-        def work(tables: Tables) -> None:
+        def work(tables: Tables) -> int:
             self._current(tables, name, expected_version)
             tables.execute(_REMOVE, (name, expected_version))
-            keys = tables.execute(KEYS_REMOVE_OF, (name,)).rowcount
+            keys = int(tables.execute(KEYS_REMOVE_OF, (name,)).rowcount)
             tables.execute(_BUMP)
             what = f"removed agent {name} (and revoked {_count(keys, 'key')})"
             tables.append(_row(who, name, "remove_agent", what))
+            return keys
 
-        self._write(work)
+        removed: int = self._write(work)
+        return removed
 
     def create_key(self, admin: str, agent: str) -> str:
         """A new key for `agent`, returned this once (only its SHA-256 is kept)."""
@@ -531,7 +581,7 @@ class PolicySource:
         admin: str,
         agent: str,
         expected: int,
-        change: Callable[[dict[str, Any]], str],
+        changes: Sequence[_Change],
         action: str,
         group: str = "",
     ) -> AgentSettings:
@@ -540,12 +590,13 @@ class PolicySource:
         def work(tables: Tables) -> None:
             before = self._current(tables, agent, expected)
             table = json.loads(before)
-            what = change(table)
+            said = [part for change in changes for part in change(table)]
             if table == json.loads(before):
                 return
             _table_of(_agent_of(agent, table))
             tables.execute(_SET, (json.dumps(table), agent, expected))
             tables.execute(_BUMP)
+            what = f"changed {agent}: {'; '.join(said)}"
             tables.append(_row(who, agent, action, what, group))
 
         self._write(work)

@@ -15,8 +15,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gateway"))
 
 from console_support import start_console
+from gateway_postgres import PostgresServer, session_postgres
 from gateway_support import Running, stop
+from postmark_client._store import PolicyTables
 from postmark_client.testing import FakePostmark
+from store_support import KINDS, open_kind
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -82,3 +85,37 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(given) if given else tmp_path_factory.mktemp("console-artifacts")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session; where it cannot start, the tests fail."""
+    yield from session_postgres()
+
+
+@pytest.fixture(params=KINDS)
+def kind_url(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """A kind of store, and the URL of a new PostgreSQL database for that kind."""
+    if request.param == "sqlite":
+        return "sqlite", None
+    return "postgres", request.getfixturevalue("postgres").database()
+
+
+def _opened(kind_url: tuple[str, str | None], folder: Path) -> Iterator[PolicyTables]:
+    opened = open_kind(kind_url[0], folder, kind_url[1])
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def store(kind_url: tuple[str, str | None], tmp_path: Path) -> Iterator[PolicyTables]:
+    """An empty store of each kind: SQLite beside the policy file, or a PostgreSQL database."""
+    yield from _opened(kind_url, tmp_path)
+
+
+@pytest.fixture
+def other(kind_url: tuple[str, str | None], tmp_path: Path) -> Iterator[PolicyTables]:
+    """A second connection to `store`'s store, as another worker or gateway has."""
+    yield from _opened(kind_url, tmp_path)

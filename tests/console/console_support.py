@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from gateway_support import KEYS, SEND, Running, start_gateway
 from postmark_client.access import hash_key
@@ -91,3 +93,65 @@ def start_console(folder: Path, fake: Any, *extra: str) -> Running:
         f"bob:{ADMIN_HASH}",
         *extra,
     )
+
+
+class InProcess:
+    """A console answered in this process (no server), as a browser with its cookies sees it.
+
+    Each request runs in a thread of its own: Playwright's sync API may hold this thread's
+    event loop."""
+
+    def __init__(self, app: Any, cookies: dict[str, str] | None = None) -> None:
+        self.app = app
+        self.cookies: dict[str, str] = dict(cookies or {})
+
+    def request(self, method: str, path: str, **given: Any) -> httpx.Response:
+        async def run() -> httpx.Response:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=self.app),
+                base_url="http://console",
+                cookies=self.cookies,
+            ) as client:
+                answer = await client.request(method, path, **given)
+            self._keep(answer)
+            return answer
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(anyio.run, run).result(timeout=30)
+
+    def _keep(self, answer: httpx.Response) -> None:
+        """The cookies the answer sets, as a browser keeps them (Max-Age=0 drops one)."""
+        for header in answer.headers.get_list("set-cookie"):
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0]
+            if "Max-Age=0" in header:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+
+    def get(self, path: str, **given: Any) -> httpx.Response:
+        return self.request("GET", path, **given)
+
+    def post(self, path: str, data: dict[str, str]) -> httpx.Response:
+        return self.request("POST", path, data=data)
+
+    def sign_in(self, admin: str = ADMIN, password: str = PASSWORD) -> httpx.Response:
+        """The sign-in form, filled in and sent (its answer: 303 when signed in)."""
+        csrf = csrf_of(self.get("/console/sign-in").text)
+        return self.post("/console/sign-in", {"csrf": csrf, "admin": admin, "password": password})
+
+
+def console_on(store: Any, folder: Path, password_hash: str = ADMIN_HASH) -> Any:
+    """A console in this process whose source of truth is `store` (the policy file in
+    `folder` imported on first use), with ada as administrator, under a fixed secret: another
+    one on the same store stands for another worker or gateway."""
+    from postmark_client._policy_store import PolicySource
+    from postmark_client.access import Policy
+    from postmark_client.gateway.console import Admins, Console
+
+    path = folder / "agents.toml"
+    if not path.exists():
+        path.write_text(console_policy(), encoding="utf-8")
+    policy = Policy.load(path)
+    source = PolicySource.from_store(policy, store)
+    return Console(policy, Admins({ADMIN: password_hash}), b"s" * 32, source)

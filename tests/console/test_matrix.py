@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from console_support import sign_in
+from console_support import csrf_of, http_sign_in, sign_in
 from gateway_support import Running
 from playwright.sync_api import expect
 
@@ -59,3 +59,17 @@ def test_the_console_is_used_with_the_keyboard_only(page: Any, gateway: Running)
     page.get_by_role("link", name="Audit log").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+
+
+def test_a_file_source_offers_no_removal_and_refuses_one(gateway: Running) -> None:
+    client = http_sign_in(gateway.url)
+    matrix = client.get("/console/matrix").text
+    assert "/console/agents/remove" not in matrix
+    step = client.get("/console/agents/remove", params={"agent": "reader", "version": "0"})
+    assert step.status_code == 400 and "is the source of truth" in step.text
+    assert '<button type="submit">Remove reader' not in step.text
+    form = {"csrf": csrf_of(matrix), "agent": "reader", "version": "0"}
+    refused = client.post("/console/agents/remove", data=form)
+    assert refused.status_code == 400 and "is the source of truth" in refused.text
+    assert client.get("/console/matrix").text.count('for="cell-') == matrix.count('for="cell-')
+    client.close()

@@ -3,6 +3,7 @@ the agent's next call, two tabs editing one agent, keys, and a tampered row foun
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -161,3 +162,106 @@ def test_markup_as_an_agent_name_is_refused_by_the_server(stored: Running) -> No
     assert missing.status_code == 403
     assert "sneaky" not in client.get("/console/matrix").text
     client.close()
+
+
+def _stats(url: str, key: str) -> int:
+    headers = {"X-Postmark-Server-Token": key, "Accept": "application/json"}
+    return httpx.get(f"{url}/stats/outbound", headers=headers, timeout=10).status_code
+
+
+def _agent_with_a_key(client: httpx.Client, name: str) -> str:
+    """A new agent that may read stats, and its key, made on the console's pages."""
+    csrf = csrf_of(client.get("/console/matrix").text)
+    assert client.post("/console/agents", data={"csrf": csrf, "name": name}).status_code == 200
+    matrix = client.get("/console/matrix").text
+    version = re.search(
+        rf'name="agent" value="{name}"><input type="hidden" name="version" value="(\d+)"', matrix
+    )
+    assert version is not None, matrix
+    saved = client.post(
+        "/console/matrix",
+        data={"csrf": csrf, "agent": name, "version": version.group(1), "grant.stats": "read"},
+    )
+    assert f"Saved {name}." in saved.text
+    made = client.post("/console/keys", data={"csrf": csrf, "agent": name, "action": "create"})
+    key = re.search(r'id="new-key">([^<]+)<', made.text)
+    assert key is not None, made.text
+    return key.group(1)
+
+
+def test_an_agent_is_removed_after_a_confirmation_over_plain_http(stored: Running) -> None:
+    client = http_sign_in(stored.url)
+    key = _agent_with_a_key(client, "temp-bot")
+    assert _stats(stored.url, key) == 200
+    link = re.search(
+        r'href="(/console/agents/remove\?agent=temp-bot&amp;version=(\d+))"',
+        client.get("/console/matrix").text,
+    )
+    assert link is not None
+    confirm = client.get(link.group(1).replace("&amp;", "&"))
+    assert (
+        confirm.status_code == 200 and "Remove the agent <strong>temp-bot</strong>?" in confirm.text
+    )
+    assert "its keys are revoked (1 key)" in confirm.text
+    assert _stats(stored.url, key) == 200  # the confirmation step changes nothing
+    csrf, version = csrf_of(confirm.text), link.group(2)
+    form = {"agent": "temp-bot", "version": version}
+    assert client.post("/console/agents/remove", data=form).status_code == 403
+    other_site = client.post(
+        "/console/agents/remove",
+        data={**form, "csrf": csrf},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert other_site.status_code == 403
+    stale = client.post(
+        "/console/agents/remove", data={**form, "csrf": csrf, "version": str(int(version) - 1)}
+    )
+    assert stale.status_code == 409 and "changed since version" in stale.text
+    assert _stats(stored.url, key) == 200
+    removed = client.post("/console/agents/remove", data={**form, "csrf": csrf})
+    assert removed.status_code == 200 and "Removed temp-bot and revoked 1 key." in removed.text
+    assert 'value="temp-bot"' not in removed.text
+    assert _stats(stored.url, key) == 401  # its next call is denied
+    again = client.post("/console/agents/remove", data={**form, "csrf": csrf})
+    assert again.status_code == 409 and "it was removed" in again.text
+    rows = client.get("/console/log.json", params={"agent": "temp-bot", "decision": "admin"}).text
+    assert "admin ada removed agent temp-bot (and revoked 1 key)" in rows
+    client.close()
+
+
+def test_the_removal_step_shows_an_unknown_name_escaped(stored: Running) -> None:
+    client = http_sign_in(stored.url)
+    answer = client.get("/console/agents/remove", params={"agent": HOSTILE, "version": "1"})
+    assert answer.status_code == 404 and "Not removed" in answer.text
+    assert "<script>window.pwned" not in answer.text and "&lt;script&gt;" in answer.text
+    csrf = csrf_of(answer.text)
+    refused = client.post(
+        "/console/agents/remove", data={"csrf": csrf, "agent": HOSTILE, "version": "1"}
+    )
+    assert refused.status_code == 409 and "<script>window.pwned" not in refused.text
+    client.close()
+
+
+def test_an_agent_is_removed_in_the_browser(page: Any, stored: Running) -> None:
+    sign_in(page, stored.url)
+    page.get_by_label("Name").fill("leaver")
+    page.get_by_role("button", name="Add the agent").click()
+    page.get_by_label("stats for leaver").select_option("read")
+    page.get_by_role("button", name="Save leaver").click()
+    page.get_by_role("link", name="Keys").click()
+    page.get_by_role("button", name="Create a key for leaver").click()
+    key = page.locator("#new-key").inner_text().strip()
+    assert _stats(stored.url, key) == 200
+    page.get_by_role("link", name="Access").click()
+    page.get_by_role("link", name="Remove leaver").click()
+    expect(page.get_by_role("heading", name="Remove an agent")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("its keys are revoked (1 key)")
+    page.get_by_role("link", name="Keep leaver").click()  # a second thought: nothing changes
+    expect(page.get_by_label("stats for leaver")).to_have_value("read")
+    page.get_by_role("link", name="Remove leaver").click()
+    page.get_by_role("button", name="Remove leaver").click()
+    expect(page.get_by_role("status").first).to_contain_text("Removed leaver and revoked 1 key.")
+    expect(page.locator("#matrix tbody tr", has_text="leaver")).to_have_count(0)
+    assert _stats(stored.url, key) == 401
+    page.goto(f"{stored.url}/console/log?decision=admin")
+    expect(page.locator("#log-rows tr").first).to_contain_text("admin ada removed agent leaver")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+from postmark_client._store import PolicyTables
 from postmark_client.access import Policy, describe
 from postmark_client.gateway.console import Admins, hash_password
 from postmark_client.gateway.console._auth import Sessions
 from postmark_client.gateway.console._html import Html, attrs, html, join
+from postmark_client.gateway.console._ledger import Ledger, MemoryLedger, StoreLedger
 from postmark_client.gateway.console._pages import group_kind
 
 
@@ -52,3 +57,31 @@ def test_the_kinds_of_areas_and_the_narrowing_in_words() -> None:
     )
     assert policy.agents["bot"].narrowing() == ["recipients *@example.com", "100 messages per hour"]
     assert "narrowed to: recipients *@example.com; 100 messages per hour" in describe(policy)
+
+
+@pytest.fixture(params=["memory", "store"])
+def ledger(request: pytest.FixtureRequest, store: PolicyTables) -> Ledger:
+    return MemoryLedger() if request.param == "memory" else StoreLedger(store)
+
+
+def test_failures_far_apart_do_not_lock_and_a_sign_in_forgets_them(ledger: Ledger) -> None:
+    assert not any(ledger.failed("ada", now=float(n), limit=3, lock_seconds=10) for n in (0, 1))
+    assert not ledger.failed("ada", now=12.0, limit=3, lock_seconds=10)  # 11 s after the last
+    assert not ledger.failed("ada", now=13.0, limit=3, lock_seconds=10)
+    ledger.signed_in("ada")
+    assert not ledger.failed("ada", now=14.0, limit=3, lock_seconds=10)
+    assert not ledger.failed("ada", now=15.0, limit=3, lock_seconds=10)
+    assert ledger.locked_until("ada") == 0
+    assert ledger.failed("ada", now=16.0, limit=3, lock_seconds=10)
+    assert ledger.locked_until("ada") == 26.0 and ledger.locked_until("bob") == 0
+
+
+def test_the_store_keeps_an_ended_session_until_it_would_have_expired(
+    store: PolicyTables,
+) -> None:
+    ledger = StoreLedger(store)
+    ledger.end("gone", expires=time.time() + 60)
+    ledger.end("old", expires=time.time() - 1)
+    ledger.end("another", expires=time.time() + 60)  # "old" is forgotten here
+    assert ledger.ended("gone") and ledger.ended("another")
+    assert not ledger.ended("old") and not ledger.ended("never")

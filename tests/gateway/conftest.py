@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from gateway_postgres import PostgresServer
+from gateway_postgres import PostgresServer, session_postgres
 from gateway_support import (
     RECORDED_ACCOUNT_TOKEN,
     RECORDED_SERVER_TOKEN,
@@ -52,14 +51,7 @@ def gateway(fake: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL server for the session; where it cannot start, the tests fail."""
-    try:
-        server = PostgresServer()
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        pytest.fail(f"PostgreSQL could not be started: {exc}")
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from session_postgres()
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,11 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
 
 START_SECONDS = 60
 INSTALL = "apt-get install -y postgresql (the README's test command does it where apt is there)"
@@ -104,3 +106,15 @@ class PostgresServer:
             self.stop()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def session_postgres() -> Iterator[PostgresServer]:
+    """A `postgres` fixture's server for the session; where it cannot start, the tests fail."""
+    try:
+        server = PostgresServer()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        pytest.fail(f"PostgreSQL could not be started: {exc}")
+    try:
+        yield server
+    finally:
+        server.close()

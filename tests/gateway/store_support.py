@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from postmark_client._audit import AuditLog
+from postmark_client._audit import AuditLog, AuditLogError, Tables
 from postmark_client._postgres import PostgresStore
 from postmark_client._store import PolicyTables
 from postmark_client.access import Policy, hash_key
 
+T = TypeVar("T")
 KINDS = ("sqlite", "postgres")
 POSTMARK = Path(sys.executable).parent / "postmark"
 MAILER_KEY = "mailer-file-key-0001"
@@ -64,3 +66,37 @@ def postmark(*args: str) -> subprocess.CompletedProcess[str]:
 def store_arg(kind: str, store: Any) -> list[str]:
     """`--store URL` for PostgreSQL; nothing for SQLite (the policy's audit file)."""
     return ["--store", store.url] if kind == "postgres" else []
+
+
+class _FailingTables(Tables):
+    def __init__(self, tables: Tables, store: FailingStore) -> None:
+        self._tables, self._store = tables, store
+
+    def execute(self, sql: str, values: Sequence[Any] = ()) -> Any:
+        self._store.statements += 1
+        if self._store.fails(self._store.statements, values):
+            raise AuditLogError(
+                "the store", f"injected failure at statement {self._store.statements}"
+            )
+        return self._tables.execute(sql, values)
+
+
+class FailingStore:
+    """A store whose write transactions fail at the statement `fails(number, values)` picks
+    (`number` counts every statement of a write transaction since the store was made); every
+    other call goes to `store` as it is."""
+
+    def __init__(self, store: PolicyTables) -> None:
+        self.store = store
+        self.statements = 0
+        self.fails: Callable[[int, Sequence[Any]], bool] = lambda number, values: False
+
+    def tables(
+        self, work: Callable[[Tables], T], *, write: bool = False, single: bool = False
+    ) -> T:
+        if not write:
+            return self.store.tables(work, single=single)
+        return self.store.tables(lambda t: work(_FailingTables(t, self)), write=True, single=single)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from gateway_postgres import PostgresServer
-from postmark_client._audit import sentence
+from postmark_client._audit import AuditLogError, sentence
 from postmark_client._operations import OPERATIONS
 from postmark_client._policy_store import (
     PolicySource,
@@ -26,6 +26,7 @@ from postmark_client.access import AccessDeniedError, Policy, PolicyError, hash_
 from store_support import (
     KINDS,
     MAILER_KEY,
+    FailingStore,
     loaded,
     open_kind,
     postmark,
@@ -150,6 +151,36 @@ def test_the_second_of_two_edits_from_the_same_version_is_refused(
     assert [sentence(r) for r in source.entries(agent=MAILER, decision="admin")] == [
         f"admin ada changed {MAILER}: bounces read \u2192 full"
     ]
+
+
+def test_a_save_of_many_changes_is_all_or_nothing(store: PolicyTables, tmp_path: Path) -> None:
+    failing = FailingStore(store)
+    source = PolicySource.from_store(loaded(write_policy(tmp_path), store), failing)
+    before = source.agent(MAILER)
+    rows = len(source.entries())
+    changes = {"levels": {"bounces": "full", "stats": "read"}, "sends_per_hour": 7}
+    # A failure at each statement of the save in turn, until the save gets through.
+    for number in range(1, 60):
+        failing.statements = 0
+        failing.fails = lambda at, values, number=number: at == number
+        try:
+            source.save_agent("ada", MAILER, before.version, **changes)  # type: ignore[arg-type]
+        except AuditLogError as exc:
+            assert f"injected failure at statement {number}" in str(exc)
+            assert source.agent(MAILER) == before and len(source.entries()) == rows, number
+            continue
+        break
+    assert number > 3  # the save is several statements, and a failure at each changed nothing
+    after = source.agent(MAILER)
+    assert (after.grants["bounces"], after.grants["stats"], after.sends_per_hour) == (
+        "full", "read", 7,
+    )  # fmt: skip
+    assert after.version == before.version + 1
+    [row] = source.entries(decision="admin", after_id=rows)
+    assert sentence(row) == (
+        f"admin ada changed {MAILER}: bounces read \u2192 full; stats off \u2192 read; "
+        "sends_per_hour 100 \u2192 7"
+    )
 
 
 @pytest.mark.parametrize(

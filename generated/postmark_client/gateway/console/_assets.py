@@ -34,6 +34,7 @@ th, td { border: 1px solid var(--line); padding: .25rem .4rem; text-align: left;
 th[scope="row"] { min-width: 8rem; }
 td.wide { min-width: 14rem; }
 th small { display: block; color: var(--muted); font-weight: 400; }
+a.remove { display: block; font-weight: 400; font-size: .9em; margin-top: .25rem; }
 td.allowed { color: var(--good); } td.denied, td.invalid { color: var(--bad); }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
   white-space: nowrap; }

@@ -6,7 +6,10 @@ lock-out after repeated failures.
 A password is kept as `scrypt$N$r$p$SALT$HASH` (hashlib's scrypt, salt and hash base64url),
 what `postmark-gateway --hash-password` prints. A session is a cookie signed with the gateway's
 secret (`POSTMARK_GATEWAY_SECRET`, or one drawn at start): a cookie another gateway signed is
-refused. Each session has its own CSRF token, derived from the session by the same secret.
+refused. Each session has its own CSRF token, derived from the session by the same secret, and
+carries a tag of the password hash it was signed in under (a changed password ends it). Ended
+sessions and failed sign-ins are kept in a `Ledger` (`_ledger`): the store's, shared by every
+worker and gateway, or this process's memory.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Final
+
+from ._ledger import Ledger, MemoryLedger
 
 __all__ = [
     "FAILURES_BEFORE_LOCK",
@@ -77,18 +82,13 @@ def _matches(password: str, stored: str) -> bool:
 
 
 @dataclass
-class _Tries:
-    failures: int = 0
-    locked_until: float = 0.0
-
-
-@dataclass
 class Admins:
-    """The administrators (name: password hash) and the failed sign-ins of each name."""
+    """The administrators (name: password hash) and the `ledger` of their failed sign-ins
+    (this process's memory, unless the console gives it the store's)."""
 
     hashes: dict[str, str]
     lock_seconds: float = LOCK_SECONDS
-    _tries: dict[str, _Tries] = field(default_factory=dict)
+    ledger: Ledger = field(default_factory=MemoryLedger)
 
     @classmethod
     def parse(cls, given: list[str]) -> Admins:
@@ -113,23 +113,17 @@ class Admins:
         unknown name and a wrong password). Locks a name after FAILURES_BEFORE_LOCK failures."""
         now = time.time() if now is None else now
         key = name[:64]
-        tries = self._tries.get(key)
-        if tries is not None and tries.locked_until > now:
-            wait = int(tries.locked_until - now) + 1
+        locked_until = self.ledger.locked_until(key)
+        if locked_until > now:
+            wait = int(locked_until - now) + 1
             return f"Too many failed sign-ins for this name: locked for {wait} more seconds."
         stored = self.hashes.get(name)
         # An unknown name costs the same hashing, so timing does not tell names apart.
         ok = _matches(password, stored or hash_password("", salt=b"\0" * 16)) and stored is not None
         if ok:
-            self._tries.pop(key, None)
+            self.ledger.signed_in(key)
             return None
-        if len(self._tries) > 10_000:
-            self._tries.clear()
-        tries = self._tries.setdefault(key, _Tries())
-        tries.failures += 1
-        if tries.failures >= FAILURES_BEFORE_LOCK:
-            tries.failures = 0
-            tries.locked_until = now + self.lock_seconds
+        if self.ledger.failed(key, now, FAILURES_BEFORE_LOCK, self.lock_seconds):
             return (
                 f"Wrong name or password; after {FAILURES_BEFORE_LOCK} failures this name is "
                 f"locked for {int(self.lock_seconds)} seconds."
@@ -139,18 +133,23 @@ class Admins:
 
 @dataclass(frozen=True)
 class Session:
+    """A signed-in administrator: until when, the session's `nonce` (what its end is kept
+    by), its CSRF token, and `password`, a tag of the password hash it was signed in under."""
+
     admin: str
     expires: float
     nonce: str
     csrf: str
+    password: str = ""
 
 
 class Sessions:
-    """Signed session cookies and their CSRF tokens, under one secret."""
+    """Signed session cookies and their CSRF tokens, under one secret; the ends of sessions
+    are kept in `ledger` (this process's memory, unless the console gives it the store's)."""
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, ledger: Ledger | None = None) -> None:
         self._secret = secret
-        self._ended: set[str] = set()
+        self.ledger: Ledger = ledger if ledger is not None else MemoryLedger()
 
     def _sign(self, text: str) -> str:
         return _b64(hmac.new(self._secret, text.encode("ascii"), hashlib.sha256).digest())
@@ -158,16 +157,25 @@ class Sessions:
     def csrf_for(self, nonce: str) -> str:
         return self._sign(f"csrf:{nonce}")
 
-    def new(self, admin: str, now: float | None = None) -> tuple[str, Session]:
-        """A new session: its cookie value and what it holds."""
+    def _tag(self, password_hash: str) -> str:
+        return self._sign(f"password:{password_hash}")[:22]
+
+    def new(
+        self, admin: str, now: float | None = None, password_hash: str = ""
+    ) -> tuple[str, Session]:
+        """A new session of `admin`, signed in under `password_hash`: its cookie value and
+        what it holds."""
         expires = (time.time() if now is None else now) + SESSION_SECONDS
         nonce = secrets.token_urlsafe(18)
-        body = _b64(json.dumps({"a": admin, "e": expires, "n": nonce}).encode("utf-8"))
-        return f"{body}.{self._sign(body)}", Session(admin, expires, nonce, self.csrf_for(nonce))
+        tag = self._tag(password_hash)
+        data = {"a": admin, "e": expires, "n": nonce, "p": tag}
+        body = _b64(json.dumps(data).encode("utf-8"))
+        session = Session(admin, expires, nonce, self.csrf_for(nonce), tag)
+        return f"{body}.{self._sign(body)}", session
 
     def read(self, cookie: str | None, now: float | None = None) -> Session | None:
         """The session a cookie holds; None when it is missing, forged, signed by another
-        secret, expired or signed out."""
+        secret, expired or signed out (here or at any process sharing the ledger)."""
         if not cookie or cookie.count(".") != 1:
             return None
         body, signature = cookie.split(".")
@@ -176,15 +184,21 @@ class Sessions:
         try:
             data = json.loads(_unb64(body))
             admin, expires, nonce = str(data["a"]), float(data["e"]), str(data["n"])
+            tag = str(data["p"])
         except (ValueError, KeyError, TypeError):
             return None
-        if expires < (time.time() if now is None else now) or nonce in self._ended:
+        if expires < (time.time() if now is None else now) or self.ledger.ended(nonce):
             return None
-        return Session(admin, expires, nonce, self.csrf_for(nonce))
+        return Session(admin, expires, nonce, self.csrf_for(nonce), tag)
+
+    def under(self, session: Session, password_hash: str) -> bool:
+        """Whether the session was signed in under this password hash (a changed password
+        ends the sessions signed in under the old one)."""
+        return hmac.compare_digest(session.password, self._tag(password_hash))
 
     def end(self, session: Session) -> None:
-        """Sign a session out (this process refuses its cookie from now on)."""
-        self._ended.add(session.nonce)
+        """Sign a session out: every process sharing the ledger refuses its cookie from now."""
+        self.ledger.end(session.nonce, session.expires)
 
     def check_csrf(self, nonce: str, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(self.csrf_for(nonce), given)

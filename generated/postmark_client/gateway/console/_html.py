@@ -11,7 +11,7 @@ import string
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Html", "attrs", "html", "join", "options"]
+__all__ = ["Html", "attrs", "count", "html", "join", "options"]
 
 
 class Html(str):
@@ -67,3 +67,8 @@ def options(choices: Sequence[tuple[str, str]], selected: str | None) -> Html:
         )
         for value, label in choices
     )
+
+
+def count(number: int, noun: str) -> str:
+    """`1 key`, `2 keys`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

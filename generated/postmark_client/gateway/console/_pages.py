@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from ..._audit import AuditEntry, sentence
 from ..._operations import OPERATIONS
 from ..._spec import GROUPS
 from ...access import LEVELS, Agent
-from ._html import Html, attrs, html, join, options
+from ._html import Html, attrs, count, html, join, options
 from ._log import DECISIONS
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "log_rows",
     "matrix_page",
     "message_page",
+    "remove_page",
     "sign_in_page",
 ]
 
@@ -169,6 +171,29 @@ def _reaches(agent: Agent) -> Html:
     )
 
 
+def _control(
+    label: Html,
+    values: Mapping[str, Any],
+    choices: Html | None = None,
+    *,
+    hidden_label: bool = False,
+) -> Html:
+    """An `<input>` (a `<select>` of `choices` when given) with `values` as its attributes (an
+    `id` among them), after its label (for screen readers only when `hidden_label`)."""
+    given = attrs(values)
+    control = (
+        html("<input{a}>", a=given)
+        if choices is None
+        else html("<select{a}>{choices}</select>", a=given, choices=choices)
+    )
+    return html(
+        "<label{c}>{label}</label> {control}",
+        c=attrs({"class": "sr-only" if hidden_label else None, "for": values["id"]}),
+        label=label,
+        control=control,
+    )
+
+
 def _narrowing(row: MatrixRow, index: int, form: str, editable: bool) -> Html:
     agent = row.agent
     said = html('<span class="narrowing">{t}</span>', t="; ".join(agent.narrowing()) or "none")
@@ -182,12 +207,13 @@ def _narrowing(row: MatrixRow, index: int, form: str, editable: bool) -> Html:
     )
     inputs = join(
         html(
-            '<label for="{id}">{label}<span class="sr-only"> for {agent}</span></label> '
-            "<input{a}><br>",
-            id=f"narrow-{index}-{name}",
-            label=label,
-            agent=agent.name,
-            a=attrs(
+            "{control}<br>",
+            control=_control(
+                html(
+                    '{label}<span class="sr-only"> for {agent}</span>',
+                    label=label,
+                    agent=agent.name,
+                ),
                 {
                     "id": f"narrow-{index}-{name}",
                     "name": name,
@@ -196,7 +222,7 @@ def _narrowing(row: MatrixRow, index: int, form: str, editable: bool) -> Html:
                     "size": 18,
                     "inputmode": "numeric" if name.startswith("sends") else None,
                     "placeholder": "no limit" if name.startswith("sends") else "any",
-                }
+                },
             ),
         )
         for name, label, value in fields
@@ -227,12 +253,9 @@ def matrix_page(
         form = f"edit-{index}"
         cells = join(
             html(
-                '<td><label class="sr-only" for="{id}">{group} for {name}</label>'
-                "<select{a}>{opts}</select></td>",
-                id=f"cell-{index}-{group}",
-                group=group,
-                name=agent.name,
-                a=attrs(
+                "<td>{control}</td>",
+                control=_control(
+                    html("{group} for {name}", group=group, name=agent.name),
                     {
                         "id": f"cell-{index}-{group}",
                         "name": f"grant.{group}",
@@ -240,9 +263,10 @@ def matrix_page(
                         "disabled": not editable,
                         "data-agent": agent.name,
                         "data-group": group,
-                    }
+                    },
+                    options(choices, agent.level(group)),
+                    hidden_label=True,
                 ),
-                opts=options(choices, agent.level(group)),
             )
             for group in groups
         )
@@ -252,11 +276,13 @@ def matrix_page(
                 '<form id="{form}" method="post" action="/console/matrix">{csrf}'
                 '<input type="hidden" name="agent" value="{name}">'
                 '<input type="hidden" name="version" value="{version}">'
-                '<button type="submit">Save {name}</button></form>',
+                '<button type="submit">Save {name}</button></form>'
+                '<a class="remove" href="/console/agents/remove?{query}">Remove {name}\u2026</a>',
                 form=form,
                 csrf=csrf_field(nav),
                 name=agent.name,
                 version=row.version,
+                query=urlencode({"agent": agent.name, "version": row.version}),
             )
         description = (
             html("<br><small>{d}</small>", d=agent.description) if agent.description else Html("")
@@ -296,6 +322,26 @@ def matrix_page(
         )
     body = join([source, notice or Html(""), table, add])
     return layout("Access", body, nav, current="matrix")
+
+
+def remove_page(nav: Nav, agent: str, version: str, keys: int) -> bytes:
+    """The step before removing an agent: what removing it does, and the form that does it
+    (from the `version` the matrix showed, so a stale tab is refused)."""
+    body = html(
+        '<p role="alert" class="error">Remove the agent <strong>{agent}</strong>? Every grant '
+        "of it goes, its keys are revoked ({keys}), and its next call through the gateway is denied. "
+        "The removal is a row of the audit log.</p>"
+        '<form method="post" action="/console/agents/remove">{csrf}'
+        '<input type="hidden" name="agent" value="{agent}">'
+        '<input type="hidden" name="version" value="{version}">'
+        '<button type="submit">Remove {agent}</button> '
+        '<a href="/console/matrix">Keep {agent}</a></form>',
+        agent=agent,
+        version=version,
+        keys=count(keys, "key"),
+        csrf=csrf_field(nav),
+    )
+    return layout("Remove an agent", body, nav, current="matrix")
 
 
 # ---- the audit log ------------------------------------------------------------------------

@@ -9,28 +9,41 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Final, cast
 
 from ..._approvals import ApprovalError
+from ..._audit import AuditLogError
 from ..._policy_store import (
     AgentSettings,
     EditRefused,
     PolicySource,
+    ReadOnlySource,
     StaleEdit,
     export_csv,
     export_jsonl,
     verify,
 )
 from ..._store import PolicyTables
-from ...access import LEVELS, Policy, PolicyError
+from ...access import Policy, PolicyError
 from ._assets import ASSETS
 from ._auth import SESSION_SECONDS, Admins, Session, Sessions
 from ._held import approval_page, approvals_page
-from ._html import Html, html
+from ._html import Html, count, html
 from ._http import Receive, Request, Response, Scope, Send, TooLarge, read_request
 from ._keys import keys_page
+from ._ledger import MemoryLedger, StoreLedger
 from ._log import PAGE_ROWS, FilterError, LogQuery, to_feed
-from ._pages import MatrixRow, Nav, layout, log_page, matrix_page, message_page, sign_in_page
+from ._pages import (
+    MatrixRow,
+    Nav,
+    layout,
+    log_page,
+    matrix_page,
+    message_page,
+    remove_page,
+    sign_in_page,
+)
 
 __all__ = ["PREFIX", "Console"]
 
@@ -97,8 +110,11 @@ class Console:
         source: PolicySource | None = None,
     ) -> None:
         self.source = source or PolicySource.from_file(policy)
-        self.admins = admins
-        self.sessions = Sessions(secret if secret else secrets.token_bytes(32))
+        store = self.source.store
+        # In the store, a sign-out or a lock-out holds at every worker and gateway sharing it.
+        ledger = StoreLedger(store) if store is not None else MemoryLedger()
+        self.admins = replace(admins, ledger=ledger)
+        self.sessions = Sessions(secret if secret else secrets.token_bytes(32), ledger)
 
     @property
     def policy(self) -> Policy:
@@ -137,7 +153,7 @@ class Console:
             if session is None and request.method == "GET":
                 return Response.redirect(f"{PREFIX}/sign-in")
             return _page(message_page("Not found", f"No page {path} here."), 404)
-        if session is None or session.admin not in self.admins.hashes:
+        if session is None or not self._holds(session):
             if request.method == "GET" and not path.endswith((".json", ".csv", ".jsonl")):
                 return Response.redirect(f"{PREFIX}/sign-in")
             return _page(message_page("Signed out", "Sign in as an administrator first."), 401)
@@ -146,6 +162,11 @@ class Console:
             if refusal is not None:
                 return _page(message_page("Refused", refusal, self.nav(session)), 403)
         return await route(self, request, session)
+
+    def _holds(self, session: Session) -> bool:
+        """Whether the session's administrator is one, with the password it signed in with."""
+        stored = self.admins.hashes.get(session.admin)
+        return stored is not None and self.sessions.under(session, stored)
 
     def nav(self, session: Session) -> Nav:
         return Nav(session.admin, session.csrf)
@@ -183,7 +204,7 @@ class Console:
         problem = self.admins.sign_in(name, request.form.get("password", ""))
         if problem is not None:
             return await self._form(request, problem)
-        cookie, _ = self.sessions.new(name)
+        cookie, _ = self.sessions.new(name, password_hash=self.admins.hashes[name])
         return Response.redirect(
             f"{PREFIX}/matrix",
             _cookie(SESSION_COOKIE, cookie, request, SESSION_SECONDS),
@@ -221,36 +242,42 @@ class Console:
         return _page(body, status)
 
     async def _edit(self, request: Request, session: Session) -> Response:
-        """One agent's row of the matrix: each changed level, then its narrowing, each edit
-        from the version the page showed (a second tab's stale edit is refused)."""
+        """One agent's row of the matrix: its changed levels and narrowing saved at once, in
+        one transaction, from the version the page showed (a second tab's stale edit is
+        refused; a store failure changes nothing)."""
         form = request.form
         name = form.get("agent", "")
-        version = form.get("version", "")
         try:
-            current = self.source.agent(name)
-            if not version.isdigit():
-                raise StaleEdit(name, 0, current.version)
-            expected = int(version)
-            if expected != current.version:
-                raise StaleEdit(name, expected, current.version)
-            for group, level in current.grants.items():
-                wanted = form.get(f"grant.{group}", level)
-                if wanted != level:
-                    if wanted not in LEVELS:
-                        raise PolicyError("the form", None, f"agents.{name}.{group}", wanted)
-                    expected = self.source.set_level(
-                        session.admin, name, group, wanted, expected
-                    ).version
+            current = self._shown(name, form.get("version", ""))
+            levels = {
+                group: form[f"grant.{group}"]
+                for group, level in current.grants.items()
+                if form.get(f"grant.{group}", level) != level
+            }
             changes = _narrowing_changes(form, current)
-            if changes:
-                self.source.set_narrowing(session.admin, name, expected_version=expected, **changes)
+            if levels or changes:
+                self.source.save_agent(
+                    session.admin, name, current.version, levels=levels, **changes
+                )
         except StaleEdit as exc:
             text = f"Not saved: {exc}. The page now shows the current settings."
             return await self._matrix(request, session, _alert(text), 409)
         except (EditRefused, PolicyError, ValueError) as exc:
             return await self._matrix(request, session, _alert(f"Not saved: {exc}"), 400)
+        except AuditLogError as exc:
+            text = f"Not saved: the store failed ({exc}); nothing of this save was changed."
+            return await self._matrix(request, session, _alert(text), 503)
         said = html('<p class="notice" role="status">Saved {name}.</p>', name=name)
         return await self._matrix(request, session, said)
+
+    def _shown(self, name: str, version: str) -> AgentSettings:
+        """The agent as the page showed it, at the `version` the form names (StaleEdit when it
+        changed since)."""
+        current = self.source.agent(name)
+        expected = int(version) if version.isdigit() else 0
+        if expected != current.version:
+            raise StaleEdit(name, expected, current.version)
+        return current
 
     async def _add_agent(self, request: Request, session: Session) -> Response:
         name = request.form.get("name", "").strip()
@@ -259,6 +286,40 @@ class Console:
         except (EditRefused, PolicyError) as exc:
             return await self._matrix(request, session, _alert(f"Not added: {exc}"), 400)
         said = html('<p class="notice" role="status">Added {name}.</p>', name=name)
+        return await self._matrix(request, session, said)
+
+    async def _remove_form(self, request: Request, session: Session) -> Response:
+        """The confirmation step of removing an agent (changes nothing)."""
+        name = request.query.get("agent", "")
+        if self.source.where() == "file":
+            refused = _alert(f"Not removed: {ReadOnlySource(self.policy.path)}")
+            return await self._matrix(request, session, refused, 400)
+        try:
+            self.source.agent(name)
+        except PolicyError as exc:
+            return await self._matrix(request, session, _alert(f"Not removed: {exc}"), 404)
+        keys = len(self.source.keys(name))
+        body = remove_page(self.nav(session), name, request.query.get("version", ""), keys)
+        return _page(body)
+
+    async def _remove_agent(self, request: Request, session: Session) -> Response:
+        """Remove an agent and revoke its keys, from the version the matrix showed."""
+        name = request.form.get("agent", "")
+        version = request.form.get("version", "")
+        try:
+            keys = self.source.remove_agent(
+                session.admin, name, int(version) if version.isdigit() else 0
+            )
+        except StaleEdit as exc:
+            text = f"Not removed: {exc}. The page now shows the current settings."
+            return await self._matrix(request, session, _alert(text), 409)
+        except (EditRefused, PolicyError) as exc:
+            return await self._matrix(request, session, _alert(f"Not removed: {exc}"), 400)
+        said = html(
+            '<p class="notice" role="status">Removed {name} and revoked {keys}.</p>',
+            name=name,
+            keys=count(keys, "key"),
+        )
         return await self._matrix(request, session, said)
 
     # The audit log ------------------------------------------------------------------------
@@ -353,7 +414,7 @@ class Console:
             if action == "revoke":
                 fingerprint = request.form.get("fingerprint") or None
                 gone = self.source.revoke_key(session.admin, agent, fingerprint)
-                said = f"Revoked {gone} key{'s' if gone != 1 else ''} of {agent}."
+                said = f"Revoked {count(gone, 'key')} of {agent}."
                 return await self._keys(request, session, notice=said)
         except (EditRefused, PolicyError) as exc:
             return await self._keys(request, session, notice=f"Not done: {exc}", status=400)
@@ -401,6 +462,8 @@ _ROUTES: Final[dict[tuple[str, str], Handler]] = {
     ("GET", "/matrix"): Console._matrix,
     ("POST", "/matrix"): Console._edit,
     ("POST", "/agents"): Console._add_agent,
+    ("GET", "/agents/remove"): Console._remove_form,
+    ("POST", "/agents/remove"): Console._remove_agent,
     ("GET", "/log"): Console._log,
     ("GET", "/log.json"): Console._log_json,
     ("GET", "/log.csv"): Console._log_csv,
