@@ -13,7 +13,7 @@ the last reachable item, naming the filters that narrow the search.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NotRequired, TypedDict, TypeVar
 
 from ._meta import Operation, Paging
 from .errors import UnreachableResultsError
@@ -21,7 +21,7 @@ from .errors import UnreachableResultsError
 if TYPE_CHECKING:
     from ._base_client import AsyncAPIClient, SyncAPIClient
 
-__all__ = ["AsyncPage", "OnUnreachable", "SyncPage"]
+__all__ = ["AsyncPage", "OnUnreachable", "PageCall", "SyncPage"]
 
 T = TypeVar("T")
 
@@ -31,6 +31,14 @@ OnUnreachable = Literal["raise", "stop"]
 `stop` ends quietly after the last reachable item (check `total_count` yourself)."""
 
 _MODES = ("raise", "stop")
+
+
+class PageCall(TypedDict):
+    """The keyword arguments of a client's `request_page`: which page of a list to fetch."""
+
+    path: NotRequired[Mapping[str, Any] | None]
+    query: Mapping[str, Any]
+    cast_to: Callable[[Any], Any]
 
 
 class _PageBase(Generic[T]):
@@ -102,11 +110,11 @@ class _PageBase(Generic[T]):
     def _next_offset(self) -> int:
         return self.offset + len(self.items)
 
-    def _following_query(self) -> dict[str, Any] | None:
-        """The query of the next page; None after the last one (raises UnreachableResultsError
+    def _following(self) -> PageCall | None:
+        """The call of the next page; None after the last one (raises UnreachableResultsError
         when more results exist than paging can reach)."""
         if self.has_next_page():
-            return self._next_query()
+            return {"path": self._path, "query": self._next_query(), "cast_to": self._cast_to}
         error = self.unreachable_error()
         if error is not None:
             raise error
@@ -159,12 +167,10 @@ class SyncPage(_PageBase[T]):
 
         Raises UnreachableResultsError when more results exist than paging can reach.
         """
-        query = self._following_query()
-        if query is None:
+        following = self._following()
+        if following is None:
             return None
-        page: SyncPage[T] = self._client.request_page(
-            self._op, path=self._path, query=query, cast_to=self._cast_to
-        )
+        page: SyncPage[T] = self._client.request_page(self._op, **following)
         return page
 
     def auto_paging_iter(self, *, on_unreachable: OnUnreachable = "raise") -> Iterator[T]:
@@ -197,16 +203,11 @@ class AsyncPage(_PageBase[T]):
         self._client = client
 
     async def next_page(self) -> AsyncPage[T] | None:
-        """Fetch the next page; None after the last one.
-
-        Raises UnreachableResultsError when more results exist than paging can reach.
-        """
-        query = self._following_query()
-        if query is None:
+        """Await the next page, as SyncPage.next_page fetches it."""
+        following = self._following()
+        if following is None:
             return None
-        page: AsyncPage[T] = await self._client.request_page(
-            self._op, path=self._path, query=query, cast_to=self._cast_to
-        )
+        page: AsyncPage[T] = await self._client.request_page(self._op, **following)
         return page
 
     def auto_paging_iter(self, *, on_unreachable: OnUnreachable = "raise") -> AsyncIterator[T]:
