@@ -41,10 +41,7 @@ from ._state import (
 from ._webhooks import Webhooks
 from ._wire import (
     BOUNCE_TYPES,
-    CLICK_EVENT_KEYS,
-    INBOUND_MESSAGE_KEYS,
-    OPEN_EVENT_KEYS,
-    SEND_RESPONSE_KEYS,
+    KEYS,
     ErrorCodes,
     answer_in_shape,
     check_object,
@@ -263,12 +260,12 @@ class World:
         facts = {"To": message["To"], "SubmittedAt": stamp(at), "ErrorCode": 0}
         if test_only:
             facts.update(MessageID=self.ids.uuid(), Message="Test job accepted")
-            return answer_in_shape(SEND_RESPONSE_KEYS, facts, message)
+            return answer_in_shape(KEYS["SendEmailResponse"], facts, message)
         outbound = self._store(server, stream, message, recipients, at)
         for _, _, address in recipients:
             self._deliver(server, outbound, address, at)
         facts.update(MessageID=outbound.message_id, Message="OK")
-        return answer_in_shape(SEND_RESPONSE_KEYS, facts, message)
+        return answer_in_shape(KEYS["SendEmailResponse"], facts, message)
 
     def _sending_stream(self, server: ServerState, requested: str | None) -> str:
         stream = requested or ""
@@ -856,7 +853,7 @@ class World:
         server.opens.append(Event(at, record))
         details = {"Summary": f"Email opened with {user_agent}"}
         posted = first or not server.data["PostFirstOpenOnly"]
-        keys = OPEN_EVENT_KEYS if posted else None
+        keys = KEYS["OpenEvent"] if posted else None
         self._tracked_event(server, outbound, record, "Opened", details, keys)
         return record
 
@@ -892,7 +889,7 @@ class World:
             "Link": link,
             "ClickLocation": location,
         }
-        self._tracked_event(server, outbound, record, "LinkClicked", details, CLICK_EVENT_KEYS)
+        self._tracked_event(server, outbound, record, "LinkClicked", details, KEYS["ClickEvent"])
         return record
 
     def _tracked_event(
@@ -1008,7 +1005,7 @@ class World:
 
     @staticmethod
     def inbound_view(record: JsonObject) -> JsonObject:
-        view = _pick(record, INBOUND_MESSAGE_KEYS)
+        view = _pick(record, KEYS["InboundMessage"])
         view["Attachments"] = [
             {k: v for k, v in a.items() if k != "Content"} for a in record.get("Attachments", [])
         ]
