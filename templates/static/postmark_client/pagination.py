@@ -44,11 +44,9 @@ class _PageBase(Generic[T]):
 
     __slots__ = (
         "__weakref__",
-        "_cast_to",
+        "_call",
         "_op",
         "_paging",
-        "_path",
-        "_query",
         "count",
         "items",
         "offset",
@@ -78,9 +76,8 @@ class _PageBase(Generic[T]):
         """The full typed response this page was read from."""
         self._op = op
         self._paging = paging
-        self._path = path
-        self._query = query
-        self._cast_to = cast_to
+        self._call: PageCall = {"path": path, "query": query, "cast_to": cast_to}
+        """This page's call; the next page's differs only in its query."""
 
     @property
     def reachable(self) -> int:
@@ -112,7 +109,7 @@ class _PageBase(Generic[T]):
         """The call of the next page; None after the last one (raises UnreachableResultsError
         when more results exist than paging can reach)."""
         if self.has_next_page():
-            return {"path": self._path, "query": self._next_query(), "cast_to": self._cast_to}
+            return {**self._call, "query": self._next_query()}
         error = self.unreachable_error()
         if error is not None:
             raise error
@@ -127,7 +124,7 @@ class _PageBase(Generic[T]):
     def _next_query(self) -> dict[str, Any]:
         """The same filters one page further; the last page shrinks to stay within the cap."""
         start = self._next_offset()
-        query = dict(self._query)
+        query = dict(self._call["query"])
         query[self._paging.offset] = start
         query[self._paging.count] = min(self.count, self.reachable - start)
         return query
