@@ -132,11 +132,12 @@ _DOMAIN_NAME = re.compile(
 )
 
 
-def handles(operation_id: str) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of `operation_id` (a string literal)."""
+def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of each of `operation_ids` (string
+    literals: `generate` reads them to check that every operation has a handler)."""
 
     def register(handler: Handler) -> Handler:
-        HANDLERS[operation_id] = handler
+        HANDLERS.update(dict.fromkeys(operation_ids, handler))
         return handler
 
     return register
@@ -560,14 +561,14 @@ def _tracking_matches(record: JsonObject, q: dict[str, Any]) -> bool:
     )
 
 
-@handles("search_message_opens")
-def search_message_opens(call: Call) -> Any:
-    return _tracking_search(call, call.server.opens)
+def _tracked(call: Call) -> list[Event]:
+    """The opens or the clicks, as the operation acts on one or the other."""
+    return call.server.opens if call.op.acts_on == "open" else call.server.clicks
 
 
-@handles("search_message_clicks")
-def search_message_clicks(call: Call) -> Any:
-    return _tracking_search(call, call.server.clicks)
+@handles("search_message_opens", "search_message_clicks")
+def search_tracking(call: Call) -> Any:
+    return _tracking_search(call, _tracked(call))
 
 
 def _tracking_search(call: Call, events: Iterable[Event]) -> list[JsonObject]:
@@ -1194,14 +1195,9 @@ def _of_message(call: Call, events: Iterable[Event]) -> list[JsonObject]:
     return [dict(e.data) for e in newest_first(events) if e.data["MessageID"] == message.message_id]
 
 
-@handles("get_message_opens")
-def get_message_opens(call: Call) -> Any:
-    return _of_message(call, call.server.opens)
-
-
-@handles("get_message_clicks")
-def get_message_clicks(call: Call) -> Any:
-    return _of_message(call, call.server.clicks)
+@handles("get_message_opens", "get_message_clicks")
+def get_message_tracking(call: Call) -> Any:
+    return _of_message(call, _tracked(call))
 
 
 # ---- templates between servers -----------------------------------------------------------------

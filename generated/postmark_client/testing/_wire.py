@@ -41,6 +41,11 @@ def model_keys(name: str) -> tuple[str, ...]:
     return _needed(MODEL_KEYS, "schema", name)
 
 
+def schema_keys(*names: str) -> dict[str, tuple[str, ...]]:
+    """The wire names of the fields of each schema of `names`, by schema name."""
+    return {name: model_keys(name) for name in names}
+
+
 def enum_values(name: str) -> tuple[str, ...]:
     """The values of the spec's enum `name`."""
     return _needed(ENUMS, "enum", name)
@@ -48,22 +53,19 @@ def enum_values(name: str) -> tuple[str, ...]:
 
 # The field names of the answers the fake shapes, by schema (a search answers these fields of
 # each record, details answer all); read at import, so a spec without one fails at once.
-KEYS: Final[dict[str, tuple[str, ...]]] = {
-    name: model_keys(name)
-    for name in (
-        "OutboundMessage",
-        "Bounce",
-        "TemplateSummary",
-        "DomainListItem",
-        "SenderSignatureListItem",
-        "DKIMRotationResponse",
-        "UpsertTemplateResponse",
-        "InboundMessage",
-        "SendEmailResponse",
-        "OpenEvent",
-        "ClickEvent",
-    )
-}
+KEYS: Final = schema_keys(
+    "OutboundMessage",
+    "Bounce",
+    "TemplateSummary",
+    "DomainListItem",
+    "SenderSignatureListItem",
+    "DKIMRotationResponse",
+    "UpsertTemplateResponse",
+    "InboundMessage",
+    "SendEmailResponse",
+    "OpenEvent",
+    "ClickEvent",
+)
 BOUNCE_TYPES: Final = enum_values("BounceType")
 SERVER_COLORS: Final = enum_values("ServerColor")
 

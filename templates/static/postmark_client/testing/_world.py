@@ -51,6 +51,20 @@ from ._wire import (
 
 
 @dataclass(frozen=True, slots=True)
+class InboundMail:
+    """Mail that arrives at a server's inbound address, as its sender wrote it. Status
+    Processed posts the Inbound webhook; Blocked and Failed wait for a bypass or retry."""
+
+    sender: str
+    to: str | None = None  # None: the server's inbound address
+    subject: str = ""
+    text_body: str = ""
+    html_body: str = ""
+    tag: str = ""
+    status: str = "Processed"
+
+
+@dataclass(frozen=True, slots=True)
 class BounceKind:
     code: int
     name: str
@@ -928,22 +942,13 @@ class World:
         return outbound, recipient
 
     def receive_inbound(
-        self,
-        server: ServerState,
-        *,
-        sender: str,
-        to: str | None = None,
-        subject: str = "",
-        text_body: str = "",
-        html_body: str = "",
-        tag: str = "",
-        status: str = "Processed",
-        at: datetime | None = None,
+        self, server: ServerState, mail: InboundMail, at: datetime | None = None
     ) -> JsonObject:
         """Mail arriving at the server's inbound address; posted to the inbound hook once Processed."""
         at = at or self.clock()
-        to = to or str(server.data["InboundAddress"])
-        sender_name, sender_address = (split_addresses(sender) or [("", sender)])[0]
+        to = mail.to or str(server.data["InboundAddress"])
+        status = mail.status
+        sender_name, sender_address = (split_addresses(mail.sender) or [("", mail.sender)])[0]
         if status == "Processed" and self.blocked_by_rule(server, sender_address):
             status = "Blocked"  # held like Postmark's: bypass_inbound lets it through
         recipients = split_addresses(to)
@@ -968,15 +973,15 @@ class World:
             "Bcc": "",
             "BccFull": [],
             "OriginalRecipient": first,
-            "Subject": subject,
+            "Subject": mail.subject,
             "MessageID": self.ids.uuid(),
             "ReplyTo": "",
             "MailboxHash": mailbox_hash,
             "Date": mail_date(at),
-            "TextBody": text_body,
-            "HtmlBody": html_body,
-            "StrippedTextReply": text_body,
-            "Tag": tag,
+            "TextBody": mail.text_body,
+            "HtmlBody": mail.html_body,
+            "StrippedTextReply": mail.text_body,
+            "Tag": mail.tag,
             "Headers": [],
             "Attachments": [],
             "Status": status,
