@@ -1247,10 +1247,10 @@ class BaseClient(Generic[_Http, _Transport, _Sleep]):
 
         A send carries an idempotency key in its Metadata (`idempotency_key`, or a new one),
         and an ambiguous failure is reconciled by it (see `_idempotency`)."""
-        # A call without access is built and checked at once.
         key = idempotency_key
         if self._access is not None:
             return self._checked_steps(self._access, op, path, query, body, cast_to, key)
+        # A call without access is built and checked at once, before its first step.
         request, data = self._build(op, path, query, body, key)
         if not self._keyed(op, key):
             return self._read_steps(op, request, cast_to)
