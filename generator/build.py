@@ -12,7 +12,7 @@ but the generator cannot turn into code (a name collision, an inline `oneOf`).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from generator import naming, reading
 from generator.layout import assign_modules
@@ -32,6 +32,7 @@ from generator.model import (
     Operation,
     Paging,
     Parameter,
+    Payload,
     Reach,
     ReleaseNote,
     Response,
@@ -42,6 +43,8 @@ from generator.model import (
 )
 from generator.pycode import write_model_code
 from generator.samples import fill_samples
+
+_P = TypeVar("_P", bound=Payload)
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _SCHEMA_PREFIX = "#/components/schemas/"
@@ -70,6 +73,28 @@ def package_version(version: str) -> str:
     if not re.fullmatch(r"\d+(\.\d+)*", version):
         raise BuildError("info.version", f"{version!r} is not a dotted date such as 2026.03.05")
     return ".".join(str(int(part)) for part in version.split("."))
+
+
+# The JSON Schema keywords a parameter keeps as its checks, by the Parameter attribute's name.
+_PARAMETER_CONSTRAINTS: dict[str, str] = {
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "format": "format",
+    "pattern": "pattern",
+}
+# A field keeps those and the limits of a string's or an array's length.
+_FIELD_CONSTRAINTS: dict[str, str] = {
+    **_PARAMETER_CONSTRAINTS,
+    "max_length": "maxLength",
+    "min_length": "minLength",
+    "max_items": "maxItems",
+    "min_items": "minItems",
+}
+
+
+def _constraints(plain: dict[str, Any], keywords: dict[str, str]) -> dict[str, Any]:
+    """The checks a schema states, as keyword arguments (None where it states none)."""
+    return {name: plain.get(keyword) for name, keyword in keywords.items()}
 
 
 def _split_nullable(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -473,14 +498,7 @@ class _Builder:
             nullable=nullable or ref_nullable,
             description=description,
             spec_path=location,
-            max_length=plain.get("maxLength"),
-            min_length=plain.get("minLength"),
-            pattern=plain.get("pattern"),
-            max_items=plain.get("maxItems"),
-            min_items=plain.get("minItems"),
-            minimum=plain.get("minimum"),
-            maximum=plain.get("maximum"),
-            format=plain.get("format"),
+            **_constraints(plain, _FIELD_CONSTRAINTS),
             example=prop.get("example", target.get("example")),
             secret=reading.is_secret(prop),
         )
@@ -695,10 +713,7 @@ class _Builder:
                     spec_path=param_location,
                     default=plain.get("default"),
                     enum=enum_values,
-                    minimum=plain.get("minimum"),
-                    maximum=plain.get("maximum"),
-                    format=plain.get("format"),
-                    pattern=plain.get("pattern"),
+                    **_constraints(plain, _PARAMETER_CONSTRAINTS),
                     example=param.get("example"),
                     prefix=_query_prefix(param, plain, param_location),
                 )
@@ -713,10 +728,8 @@ class _Builder:
         content = node.get("content") or {}
         return content.get("application/json")
 
-    def _json_payload(
-        self, node: dict[str, Any], hint: str, location: str
-    ) -> tuple[dict[str, Any], str | None, TypeRef, Model | None, Model | None]:
-        """The JSON media of a request body or response: (media, schema name, type, model, item model).
+    def _json_payload(self, kind: type[_P], node: dict[str, Any], hint: str, location: str) -> _P:
+        """The JSON media of a request body or response, as a `kind` (a Body or a Response).
 
         The model is set for an object payload, the item model for an array of objects.
         """
@@ -725,14 +738,21 @@ class _Builder:
             raise BuildError(location, "needs an application/json schema")
         schema = media["schema"]
         ref = schema.get("$ref") if isinstance(schema, dict) else None
-        schema_name = (
-            ref[len(_SCHEMA_PREFIX) :]
-            if isinstance(ref, str) and ref.startswith(_SCHEMA_PREFIX)
-            else None
-        )
         payload_type = self.type_of(schema, hint, f"{location}.content.application/json.schema")
-        model = self.models.get(payload_type.name or "") if payload_type.kind == "model" else None
-        return media, schema_name, payload_type, model, self._item_model(payload_type)
+        return kind(
+            schema_name=(
+                ref[len(_SCHEMA_PREFIX) :]
+                if isinstance(ref, str) and ref.startswith(_SCHEMA_PREFIX)
+                else None
+            ),
+            type=payload_type,
+            model=(
+                self.models.get(payload_type.name or "") if payload_type.kind == "model" else None
+            ),
+            is_array=payload_type.kind == "list",
+            item_model=self._item_model(payload_type),
+            example=media.get("example"),
+        )
 
     def _recipients_field(self, body: Body) -> str | None:
         """The array field of a send's object body whose entries each name a recipient (`To`):
@@ -754,17 +774,7 @@ class _Builder:
         if "requestBody" not in raw:
             return None
         node = self.spec.deref(raw["requestBody"])
-        media, schema_name, btype, model, item_model = self._json_payload(
-            node, hint + "Request", f"{location}.requestBody"
-        )
-        return Body(
-            schema_name=schema_name,
-            type=btype,
-            model=model,
-            is_array=btype.kind == "list",
-            item_model=item_model,
-            example=media.get("example"),
-        )
+        return self._json_payload(Body, node, hint + "Request", f"{location}.requestBody")
 
     def attach_batch_items(self, body: Body, limits: list[Limit], location: str) -> None:
         """Find the message model of a batch: array items, or the items of the limited field."""
@@ -796,22 +806,15 @@ class _Builder:
         if ok is None:
             raise BuildError(f"{location}.responses", "needs a 200 response")
         node = self.spec.deref(ok)
-        media, schema_name, rtype, model, item_model = self._json_payload(
-            node, hint + "Response", f"{location}.responses.200"
+        response = self._json_payload(
+            Response, node, hint + "Response", f"{location}.responses.200"
         )
-        if model is None and item_model is None:
+        if response.model is None and response.item_model is None:
             raise BuildError(
                 f"{location}.responses.200", "the response must be an object or an array of objects"
             )
-        return Response(
-            schema_name=schema_name,
-            type=rtype,
-            model=model,
-            is_array=rtype.kind == "list",
-            item_model=item_model,
-            description=_text(node.get("description")),
-            example=media.get("example"),
-        )
+        response.description = _text(node.get("description"))
+        return response
 
     @staticmethod
     def build_limit(entry: dict[str, Any], location: str) -> Limit:

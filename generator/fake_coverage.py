@@ -27,8 +27,9 @@ class StaticSourceError(Exception):
 
 
 def literal_calls(source: str, function: str, where: str = "<source>") -> list[str]:
-    """The string literal argument of every call `function("...")` in `source`, in order
-    (decorators included: `@handles("send_email")` is such a call)."""
+    """The string literal arguments of every call `function("...", ...)` in `source` whose
+    arguments are all string literals, in order (decorators included: `@handles("send_email")`
+    is such a call)."""
     try:
         tree = ast.parse(source, where)
     except SyntaxError as exc:
@@ -39,11 +40,10 @@ def literal_calls(source: str, function: str, where: str = "<source>") -> list[s
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
             and node.func.id == function
-            and len(node.args) == 1
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
+            and node.args
+            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
         ):
-            found.append(node.args[0].value)
+            found += [str(a.value) for a in node.args if isinstance(a, ast.Constant)]
     return found
 
 
@@ -59,7 +59,7 @@ def coverage_problems(api: Api, templates: Path) -> list[str]:
         if op.id not in handled and op.resource is None
     ]
     wire = _read(templates, WIRE)
-    lookups = (("model_keys", api.model), ("enum_values", api.enum))
+    lookups = (("model_keys", api.model), ("schema_keys", api.model), ("enum_values", api.enum))
     for function, lookup in lookups:
         for name in literal_calls(wire, function, _shown(WIRE)):
             try:

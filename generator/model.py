@@ -98,24 +98,32 @@ class Kind:
         return self.wire_text
 
 
-class _String(Kind):
-    name, json_type, python, checks = "str", "string", "str", "str"
-    expected_text, wire_text = "a string", "string"
+class _Scalar(Kind):
+    """A JSON scalar: its words are data (one row each in KINDS); dates convert, others pass."""
+
+    def __init__(
+        self,
+        name: str,
+        json_type: JsonType,
+        python: str,
+        expected_text: str,
+        wire_text: str,
+        *,
+        checks: str | None = None,
+        format: str | None = None,
+    ) -> None:
+        self.name, self.json_type, self.python = name, json_type, python
+        self.expected_text, self.wire_text = expected_text, wire_text
+        self.checks = checks or python
+        self.format = format
+        # A date or datetime is parsed by from_dict and written back by to_dict.
+        self.converts = format is not None
+        self.imports = frozenset({"_dt"}) if self.converts else frozenset()
 
 
-class _Integer(Kind):
-    name, json_type, python, checks = "int", "integer", "int", "int"
-    expected_text, wire_text = "an integer", "integer"
-
-
-class _Number(Kind):
-    name, json_type, python, checks = "float", "number", "float", "(int, float)"
-    expected_text, wire_text = "a number", "number"
-
-
-class _Boolean(Kind):
-    name, json_type, python, checks = "bool", "boolean", "bool", "bool"
-    expected_text, wire_text = "True or False", "boolean"
+class _DateTime(_Scalar):
+    def annotation(self, ref: TypeRef, open_enums: bool, qualifier: str) -> str:
+        return self.python if qualifier else _MODEL_DATETIME
 
 
 class _AnyValue(Kind):
@@ -124,21 +132,6 @@ class _AnyValue(Kind):
 
     def json_schema(self, ref: TypeRef, source: SchemaSource) -> dict[str, Any]:
         return {}
-
-
-class _DateTime(Kind):
-    name, json_type, python, checks = "datetime", "string", "_dt.datetime", "_dt.datetime"
-    expected_text, wire_text, format, converts = "a datetime", "date-time string", "date-time", True
-    imports = frozenset({"_dt"})
-
-    def annotation(self, ref: TypeRef, open_enums: bool, qualifier: str) -> str:
-        return self.python if qualifier else _MODEL_DATETIME
-
-
-class _Date(Kind):
-    name, json_type, python, checks = "date", "string", "_dt.date", "_dt.date"
-    expected_text, wire_text, format, converts = "a date", "date string", "date", True
-    imports = frozenset({"_dt"})
 
 
 class _Enum(Kind):
@@ -257,13 +250,20 @@ def _item(ref: TypeRef) -> TypeRef:
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
-        _String(),
-        _Integer(),
-        _Number(),
-        _Boolean(),
+        _Scalar("str", "string", "str", "a string", "string"),
+        _Scalar("int", "integer", "int", "an integer", "integer"),
+        _Scalar("float", "number", "float", "a number", "number", checks="(int, float)"),
+        _Scalar("bool", "boolean", "bool", "True or False", "boolean"),
         _AnyValue(),
-        _DateTime(),
-        _Date(),
+        _DateTime(
+            "datetime",
+            "string",
+            "_dt.datetime",
+            "a datetime",
+            "date-time string",
+            format="date-time",
+        ),
+        _Scalar("date", "string", "_dt.date", "a date", "date string", format="date"),
         _Enum(),
         _Model(),
         _Union(),
@@ -628,31 +628,31 @@ class Argument:
 
 
 @dataclass
-class Body:
-    """An operation's request body."""
+class Payload:
+    """The JSON an operation sends or answers: its schema, and the model of an object (or of
+    each object of an array)."""
 
     schema_name: str | None
     type: TypeRef
-    model: Model | None  # the object body's model (None for an array body)
-    is_array: bool  # the body is a JSON array (`/email/batch`)
-    item_model: Model | None = (
-        None  # the message model of a batch (array items, or batch_field items)
-    )
-    batch_field: str | None = None  # wire field holding the messages of a batch object body
+    model: Model | None  # the object's model (None for an array)
+    is_array: bool  # a JSON array (`/email/batch`, a list answer)
+    item_model: Model | None = None  # the model of an array's items
     example: Any = None
 
 
 @dataclass
-class Response:
+class Body(Payload):
+    """An operation's request body; a batch's item model is its message model (array items, or
+    batch_field items)."""
+
+    batch_field: str | None = None  # wire field holding the messages of a batch object body
+
+
+@dataclass
+class Response(Payload):
     """An operation's 200 response."""
 
-    schema_name: str | None
-    type: TypeRef
-    model: Model | None  # the object response's model (None for an array response)
-    is_array: bool
-    item_model: Model | None = None  # the element model of an array response
     description: str = ""
-    example: Any = None
 
 
 @dataclass
@@ -1025,8 +1025,24 @@ def field_kinds(models: list[Model], aliases: list[Alias]) -> list[str]:
     return sorted(kinds)
 
 
+class _ModelSet:
+    """What a set of models (one module's, or the whole API's) says of them."""
+
+    models: list[Model]
+    aliases: list[Alias]
+
+    @property
+    def request_models(self) -> list[Model]:
+        return [m for m in self.models if m.is_request]
+
+    @property
+    def field_kinds(self) -> list[str]:
+        """Every TypeRef kind the models and aliases use, sorted (what they must import)."""
+        return field_kinds(self.models, self.aliases)
+
+
 @dataclass
-class ModelModule:
+class ModelModule(_ModelSet):
     """One module of `postmark_client.models`: `_<name>.py`."""
 
     name: str  # `email`, `shared`, `webhooks`
@@ -1062,15 +1078,6 @@ class ModelModule:
     def has_hidden_fields(self) -> bool:
         """A model here keeps a secret out of its repr."""
         return any(m.hidden_fields for m in self.models)
-
-    @property
-    def request_models(self) -> list[Model]:
-        return [m for m in self.models if m.is_request]
-
-    @property
-    def field_kinds(self) -> list[str]:
-        """Every TypeRef kind the module's models and aliases use (what it must import)."""
-        return field_kinds(self.models, self.aliases)
 
     @property
     def subject(self) -> str:
@@ -1111,7 +1118,7 @@ class ModelModule:
 
 
 @dataclass
-class Api:
+class Api(_ModelSet):
     """The whole API. Lists keep spec order."""
 
     title: str
@@ -1145,15 +1152,6 @@ class Api:
 
     def enum(self, name: str) -> EnumType:
         return _find(self.enums, "name", name, "enum")
-
-    @property
-    def request_models(self) -> list[Model]:
-        return [m for m in self.models if m.is_request]
-
-    @property
-    def field_kinds(self) -> list[str]:
-        """Every TypeRef kind the models and aliases use, sorted."""
-        return field_kinds(self.models, self.aliases)
 
     @property
     def exception_error_codes(self) -> list[ErrorCodeInfo]:

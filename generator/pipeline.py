@@ -26,6 +26,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import yaml
 
@@ -418,19 +419,22 @@ def main_check(args: argparse.Namespace) -> int:
     return check(spec_path, out)
 
 
-def generate(
-    spec_path: str | Path,
-    out: Path,
-    *,
-    outputs: tuple[Output, ...] = OUTPUTS,
-    templates: Path | None = None,
-) -> int:
+class TreeOptions(TypedDict, total=False):
+    """What `generate` and `check` render the spec with, when not the defaults: which outputs
+    (OUTPUTS), from which templates folder (the package's)."""
+
+    outputs: tuple[Output, ...]
+    templates: Path | None
+
+
+def generate(spec_path: str | Path, out: Path, **options: Unpack[TreeOptions]) -> int:
+    """Write `out` from the spec (only what changed) and print what changed; the exit code."""
     label = _display(out)
     if out.exists() and not out.is_dir():
         print(f"{label} exists and is not a folder", file=sys.stderr)
         return EXIT_FAILED
     try:
-        files = render_tree(spec_path, outputs, templates, previous=out)
+        files = render_tree(spec_path, previous=out, **options)
     except GenerationError as exc:
         return _fail(exc)
     changes = compare(files, read_tree(out))
@@ -455,19 +459,14 @@ def generate(
     return EXIT_OK
 
 
-def check(
-    spec_path: str | Path,
-    out: Path,
-    *,
-    outputs: tuple[Output, ...] = OUTPUTS,
-    templates: Path | None = None,
-) -> int:
+def check(spec_path: str | Path, out: Path, **options: Unpack[TreeOptions]) -> int:
+    """Compare `out` with what `generate` would write; 0 when the same, else 1 and a diff."""
     label = _display(out)
     try:
         # The folder compared against is also where formatted files are reused from: a file
         # edited by hand no longer matches its manifest entry, so it is formatted afresh and the
         # edit shows in the diff.
-        files = render_tree(spec_path, outputs, templates, previous=out)
+        files = render_tree(spec_path, previous=out, **options)
     except GenerationError as exc:
         return _fail(exc)
     with tempfile.TemporaryDirectory(prefix="postmark-codegen-check-") as scratch:

@@ -762,16 +762,13 @@ def check_operation_security(c: Checker) -> Iterator[Problem]:
         own = reading.token(op.node)  # an operation may need the other token than its tag
         if own is not None and own not in TOKENS:
             yield _enum_problem(c, op.file, op.parts, reading.TOKEN, own, TOKENS)
-        elif own is not None and given in TOKENS and given != own:
-            yield c.on(
-                op, "security",
-                message=f"{scheme!r} carries the {given} token but the operation's x-postmark-token is {own}",
-            )  # fmt: skip
-        elif own is None and needed in TOKENS and given in TOKENS and given != needed:
-            yield c.on(
-                op, "security",
-                message=f"{scheme!r} carries the {given} token but tag {tag_name!r} needs the {needed} token",
-            )  # fmt: skip
+            continue
+        if own is not None:
+            wanted, why = own, f"the operation's x-postmark-token is {own}"
+        else:
+            wanted, why = needed, f"tag {tag_name!r} needs the {needed} token"
+        if wanted in TOKENS and given in TOKENS and given != wanted:
+            yield c.on(op, "security", message=f"{scheme!r} carries the {given} token but {why}")
 
 
 def check_path_parameters(c: Checker) -> Iterator[Problem]:

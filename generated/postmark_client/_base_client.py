@@ -21,9 +21,22 @@ import os
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Final, Generic, NamedTuple, Protocol, Self, TypeVar, cast
+from functools import update_wrapper
+from typing import (
+    Any,
+    Concatenate,
+    Final,
+    Generic,
+    NamedTuple,
+    ParamSpec,
+    Protocol,
+    Self,
+    TypeVar,
+    Unpack,
+    cast,
+)
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -62,7 +75,7 @@ from .errors import (
     ResponseDecodeError,
     error_class_for,
 )
-from .pagination import AsyncPage, SyncPage, narrowing_filters
+from .pagination import AsyncPage, PageCall, SyncPage, narrowing_filters
 
 __all__ = [
     "API_VERSION",
@@ -87,6 +100,7 @@ T = TypeVar("T")
 _Http = TypeVar("_Http", httpx.Client, httpx.AsyncClient)
 _Transport = TypeVar("_Transport", httpx.BaseTransport, httpx.AsyncBaseTransport)
 _Sleep = TypeVar("_Sleep", Callable[[float], None], Callable[[float], Awaitable[None]])
+_Call = ParamSpec("_Call")
 
 
 Try = tuple[Operation, httpx.Request]
@@ -1224,15 +1238,21 @@ class BaseClient(Generic[_Http, _Transport, _Sleep]):
     def _request_steps(
         self,
         op: Operation,
-        path: Mapping[str, Any] | None,
-        query: Mapping[str, Any] | None,
-        body: Any,
+        *,
+        path: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
         cast_to: Callable[[Any], T],
-        key: str | None,
+        idempotency_key: str | None = None,
     ) -> Steps[T]:
-        """The steps of one call (a call without access is built and checked at once)."""
+        """Check, send (with retries) and read one call; raises a PostmarkError on failure.
+
+        A send carries an idempotency key in its Metadata (`idempotency_key`, or a new one),
+        and an ambiguous failure is reconciled by it (see `_idempotency`)."""
+        key = idempotency_key
         if self._access is not None:
             return self._checked_steps(self._access, op, path, query, body, cast_to, key)
+        # A call without access is built and checked at once, before its first step.
         request, data = self._build(op, path, query, body, key)
         if not self._keyed(op, key):
             return self._read_steps(op, request, cast_to)
@@ -1334,26 +1354,28 @@ class BaseClient(Generic[_Http, _Transport, _Sleep]):
         from ._operations import OPERATIONS
 
         search = OPERATIONS[search_operation]
-        answer = yield from self._request_steps(search, None, search_query(key), None, _as_is, None)
+        answer = yield from self._request_steps(search, query=search_query(key), cast_to=_as_is)
         return first_found(answer)
 
     def _reconcile_steps(
-        self, search_operation: str, key: str, cast_to: Callable[[Any], T]
+        self, search_operation: str, key: str, *, cast_to: Callable[[Any], T]
     ) -> Steps[T | None]:
+        """The message sent with idempotency key `key`, found by `search_operation`, or None."""
         found = yield from self._find_steps(search_operation, key)
         return None if found is None else cast_to(found)
 
     def _page_steps(
         self,
         op: Operation,
-        path: Mapping[str, Any] | None,
+        *,
+        path: Mapping[str, Any] | None = None,
         query: Mapping[str, Any],
         cast_to: Callable[[Any], Any],
     ) -> Steps[dict[str, Any]]:
         """The fields of one page of a count/offset list (the client's page class adds itself)."""
         paging = _require_paging(op)
         query = _page_query(op, paging, query)
-        response = yield from self._request_steps(op, path, query, None, cast_to, None)
+        response = yield from self._request_steps(op, path=path, query=query, cast_to=cast_to)
         items, total = _page_parts(op, paging, response)
         return {
             "op": op,
@@ -1367,8 +1389,15 @@ class BaseClient(Generic[_Http, _Transport, _Sleep]):
         }
 
     def _batch_steps(
-        self, op: Operation, messages: Iterable[Any], cast_item: Callable[[Any], T]
+        self, op: Operation, messages: Iterable[Any], *, cast_item: Callable[[Any], T]
     ) -> Steps[BatchResult[T]]:
+        """Send any number of messages in as many calls as Postmark's limits need, one after
+        another (in order, and gentler on the rate limit).
+
+        Every message is checked before the first call. If a call fails after earlier ones
+        went through, BatchFailedError is raised with the partial result (`.result`); a failure
+        of the first call is raised as it is, since nothing was sent.
+        """
         _require_batch(op)
         keyed = self._keyed(op, None) and op.reconcile_with is not None
         plan, call = self._plan_batch(op, messages, keyed)
@@ -1550,28 +1579,49 @@ class BaseClient(Generic[_Http, _Transport, _Sleep]):
 
 
 class _Run(Generic[T]):
-    """A call's steps, advanced one I/O at a time by a client's driver; `result` once done."""
+    """A call's steps as an iterator of the I/O to do, for a client's driver: after each Try,
+    it sets `reply` (the response) or `error` (what the try raised); `result` once done."""
 
-    __slots__ = ("_steps", "result")
+    __slots__ = ("_steps", "error", "reply", "result")
 
     def __init__(self, steps: Steps[T]) -> None:
         self._steps = steps
+        self.reply: httpx.Response | None = None
+        self.error: BaseException | None = None
 
-    def answer(self, reply: Any) -> Try | Wait | None:
-        """The next I/O to do after `reply`, or None once the call is over."""
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> Try | Wait:
+        reply, error = self.reply, self.error
+        self.reply = self.error = None
         try:
-            return self._steps.send(reply)
+            return self._steps.send(reply) if error is None else self._steps.throw(error)
         except StopIteration as stop:
             self.result: T = stop.value
-            return None
+            raise StopIteration from None
 
-    def fail(self, exc: BaseException) -> Try | Wait | None:
-        """The next I/O after the last one raised `exc` (which the steps may raise on)."""
-        try:
-            return self._steps.throw(exc)
-        except StopIteration as stop:
-            self.result = stop.value
-            return None
+
+def _blocking(
+    steps: Callable[Concatenate[BaseClient[Any, Any, Any], _Call], Steps[T]],
+) -> Callable[Concatenate[SyncAPIClient, _Call], T]:
+    """A method of the sync client: the call's steps (shared by both clients), carried out."""
+
+    def call(self: SyncAPIClient, /, *args: _Call.args, **kwargs: _Call.kwargs) -> T:
+        return self._run(steps(self, *args, **kwargs))
+
+    return update_wrapper(call, steps, assigned=("__module__", "__doc__"))
+
+
+def _awaiting(
+    steps: Callable[Concatenate[BaseClient[Any, Any, Any], _Call], Steps[T]],
+) -> Callable[Concatenate[AsyncAPIClient, _Call], Coroutine[Any, Any, T]]:
+    """A method of the async client: the call's steps (shared by both clients), awaited."""
+
+    async def call(self: AsyncAPIClient, /, *args: _Call.args, **kwargs: _Call.kwargs) -> T:
+        return await self._run(steps(self, *args, **kwargs))
+
+    return update_wrapper(call, steps, assigned=("__module__", "__doc__"))
 
 
 class SyncAPIClient(BaseClient[httpx.Client, httpx.BaseTransport, Callable[[float], None]]):
@@ -1599,63 +1649,23 @@ class SyncAPIClient(BaseClient[httpx.Client, httpx.BaseTransport, Callable[[floa
     def _run(self, steps: Steps[T]) -> T:
         """Carry out a call's steps: each try through httpx, each wait through `sleep`."""
         run = _Run(steps)
-        io = run.answer(None)
-        while io is not None:
+        for io in run:
             if isinstance(io, Wait):
                 self._sleep(io.seconds)
-                io = run.answer(None)
                 continue
             try:
-                response = self._attempt(*io)
+                run.reply = self._attempt(*io)
             except BaseException as exc:  # noqa: BLE001 (the steps see it, and re-raise it)
-                io = run.fail(exc)
-            else:
-                io = run.answer(response)
+                run.error = exc
         return run.result
 
-    def request(
-        self,
-        op: Operation,
-        *,
-        path: Mapping[str, Any] | None = None,
-        query: Mapping[str, Any] | None = None,
-        body: Any = None,
-        cast_to: Callable[[Any], T],
-        idempotency_key: str | None = None,
-    ) -> T:
-        """Check, send (with retries) and read one call; raises a PostmarkError on failure.
+    request = _blocking(BaseClient._request_steps)
+    reconcile = _blocking(BaseClient._reconcile_steps)
+    request_batch = _blocking(BaseClient._batch_steps)
 
-        A send carries an idempotency key in its Metadata (`idempotency_key`, or a new one),
-        and an ambiguous failure is reconciled by it (see `_idempotency`)."""
-        return self._run(self._request_steps(op, path, query, body, cast_to, idempotency_key))
-
-    def reconcile(
-        self, search_operation: str, key: str, *, cast_to: Callable[[Any], T]
-    ) -> T | None:
-        """The message sent with idempotency key `key`, found by `search_operation`, or None."""
-        return self._run(self._reconcile_steps(search_operation, key, cast_to))
-
-    def request_page(
-        self,
-        op: Operation,
-        *,
-        path: Mapping[str, Any] | None = None,
-        query: Mapping[str, Any],
-        cast_to: Callable[[Any], Any],
-    ) -> SyncPage[Any]:
+    def request_page(self, op: Operation, **call: Unpack[PageCall]) -> SyncPage[Any]:
         """One page of a count/offset list; the page knows how to fetch the next."""
-        return SyncPage(client=self, **self._run(self._page_steps(op, path, query, cast_to)))
-
-    def request_batch(
-        self, op: Operation, messages: Iterable[Any], *, cast_item: Callable[[Any], T]
-    ) -> BatchResult[T]:
-        """Send any number of messages in as many calls as Postmark's limits need.
-
-        Every message is checked before the first call. If a call fails after earlier ones
-        went through, BatchFailedError is raised with the partial result (`.result`); a failure
-        of the first call is raised as it is, since nothing was sent.
-        """
-        return self._run(self._batch_steps(op, messages, cast_item))
+        return SyncPage(client=self, **self._run(self._page_steps(op, **call)))
 
     def _attempt(self, op: Operation, request: httpx.Request) -> httpx.Response:
         """One try of a call, the whole answer read, by its deadline."""
@@ -1712,66 +1722,26 @@ class AsyncAPIClient(
         await _asyncio_sleep(seconds)
 
     async def _run(self, steps: Steps[T]) -> T:
-        """Carry out a call's steps: each try through httpx, each wait through `sleep`."""
+        """Carry out a call's steps, as SyncAPIClient._run does, awaiting each I/O."""
         run = _Run(steps)
-        io = run.answer(None)
-        while io is not None:
+        for io in run:
             if isinstance(io, Wait):
                 await self._sleep(io.seconds)
-                io = run.answer(None)
                 continue
             try:
-                response = await self._attempt(*io)
+                run.reply = await self._attempt(*io)
             except BaseException as exc:  # noqa: BLE001 (the steps see it, and re-raise it)
-                io = run.fail(exc)
-            else:
-                io = run.answer(response)
+                run.error = exc
         return run.result
 
-    async def request(
-        self,
-        op: Operation,
-        *,
-        path: Mapping[str, Any] | None = None,
-        query: Mapping[str, Any] | None = None,
-        body: Any = None,
-        cast_to: Callable[[Any], T],
-        idempotency_key: str | None = None,
-    ) -> T:
-        """Check, send (with retries) and read one call; raises a PostmarkError on failure.
+    request = _awaiting(BaseClient._request_steps)
+    reconcile = _awaiting(BaseClient._reconcile_steps)
+    request_batch = _awaiting(BaseClient._batch_steps)
 
-        A send carries an idempotency key in its Metadata (`idempotency_key`, or a new one),
-        and an ambiguous failure is reconciled by it (see `_idempotency`)."""
-        steps = self._request_steps(op, path, query, body, cast_to, idempotency_key)
-        return await self._run(steps)
-
-    async def reconcile(
-        self, search_operation: str, key: str, *, cast_to: Callable[[Any], T]
-    ) -> T | None:
-        """The message sent with idempotency key `key`, found by `search_operation`, or None."""
-        return await self._run(self._reconcile_steps(search_operation, key, cast_to))
-
-    async def request_page(
-        self,
-        op: Operation,
-        *,
-        path: Mapping[str, Any] | None = None,
-        query: Mapping[str, Any],
-        cast_to: Callable[[Any], Any],
-    ) -> AsyncPage[Any]:
-        """One page of a count/offset list; the page knows how to fetch the next."""
-        fields = await self._run(self._page_steps(op, path, query, cast_to))
+    async def request_page(self, op: Operation, **call: Unpack[PageCall]) -> AsyncPage[Any]:
+        """One page of a count/offset list, as SyncAPIClient.request_page reads it."""
+        fields = await self._run(self._page_steps(op, **call))
         return AsyncPage(client=self, **fields)
-
-    async def request_batch(
-        self, op: Operation, messages: Iterable[Any], *, cast_item: Callable[[Any], T]
-    ) -> BatchResult[T]:
-        """Send any number of messages in as many calls as Postmark's limits need.
-
-        The calls go one after another (in order, and gentler on the rate limit). Failure
-        handling as in SyncAPIClient.request_batch.
-        """
-        return await self._run(self._batch_steps(op, messages, cast_item))
 
     async def _attempt(self, op: Operation, request: httpx.Request) -> httpx.Response:
         """One try of a call, the whole answer read, by its deadline."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class PostmarkError(Exception):
     """Base of every error this package raises."""
 
 
+@dataclass(eq=False, repr=False)
 class APIError(PostmarkError):
     """Postmark answered with an error status (or a body the client cannot use).
 
@@ -62,26 +64,12 @@ class APIError(PostmarkError):
     status_code: int
     error_code: int | None
     message: str
-    request_id: str | None
-    retry_after: float | None
-    body: Any
+    request_id: str | None = None
+    _: KW_ONLY
+    retry_after: float | None = None
+    body: Any = None
 
-    def __init__(
-        self,
-        status_code: int,
-        error_code: int | None,
-        message: str,
-        request_id: str | None = None,
-        *,
-        retry_after: float | None = None,
-        body: Any = None,
-    ) -> None:
-        self.status_code = status_code
-        self.error_code = error_code
-        self.message = message
-        self.request_id = request_id
-        self.retry_after = retry_after
-        self.body = body
+    def __post_init__(self) -> None:
         super().__init__(self._describe())
 
     @property

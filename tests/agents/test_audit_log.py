@@ -255,7 +255,7 @@ def test_postmark_audit_prints_one_escaped_line_per_row(
     policy = Policy.load(path)
     with mailer(FakePostmark(), policy) as client, pytest.raises(AccessDeniedError):
         client.email.send(**MESSAGE, message_stream=FORGED + "\r\x1b[2K\x9b31m\u2028")
-    from postmark_client._cli_agents import _run_audit
+    from postmark_client._cli_access import _run_audit
     from postmark_client.cli import build_parser
 
     for args in (["audit"], ["audit", "--json"], ["audit", "--follow"], ["audit", "-f", "--json"]):

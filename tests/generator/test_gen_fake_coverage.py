@@ -76,6 +76,12 @@ def test_literal_calls_finds_decorator_registrations_only_with_a_literal() -> No
     assert fake_coverage.literal_calls(source, "handles") == ["a", "b"]
 
 
+def test_literal_calls_reads_every_literal_of_a_call_of_literals_only() -> None:
+    source = "handles('a', 'b')\nhandles('c', name)\nschema_keys('X', 'Y', 'Z')\n"
+    assert fake_coverage.literal_calls(source, "handles") == ["a", "b"]
+    assert fake_coverage.literal_calls(source, "schema_keys") == ["X", "Y", "Z"]
+
+
 def test_the_static_handlers_cover_every_operation_of_the_spec() -> None:
     api = build_api(load_spec(REAL_SPEC))
     assert fake_coverage.coverage_problems(api, TEMPLATES) == []
@@ -183,3 +189,13 @@ def test_a_static_module_that_does_not_compile_is_refused_with_its_place(
     err = capsys.readouterr().err
     assert relative.name in err and "line 1" in err and "Traceback" not in err, err
     assert "nothing was generated" in err
+
+
+def test_a_schema_the_fakes_answers_are_shaped_by_must_be_in_the_spec(tmp_path: Path) -> None:
+    wire = (TEMPLATES / fake_coverage.WIRE).read_text(encoding="utf-8")
+    assert '    "ClickEvent",\n)' in wire
+    wire = wire.replace('    "ClickEvent",\n)', '    "ClickEvent",\n    "NoSuchAnswer",\n)')
+    templates = _templates_with(tmp_path, fake_coverage.WIRE, wire)
+    api = build_api(load_spec(REAL_SPEC))
+    [problem] = fake_coverage.coverage_problems(api, templates)
+    assert "NoSuchAnswer" in problem and "(schema_keys('NoSuchAnswer'))" in problem, problem

@@ -34,7 +34,7 @@ from ._resources import serve as serve_resource
 from ._state import EASTERN, Ids, JsonObject, Rejected, ServerState, eastern_now
 from ._webhooks import WebhookDelivery, Webhooks
 from ._wire import BODIES, check_object, normalize, read_path, read_query, route
-from ._world import World
+from ._world import InboundMail, World
 
 if TYPE_CHECKING:
     from ._server import FakeServer
@@ -427,18 +427,9 @@ class FakePostmark:
     ) -> JsonObject:
         """Mail arrives at the server's inbound address (default `to`). Status Processed posts
         the Inbound webhook; Blocked and Failed ones wait for bypass_inbound / retry_inbound."""
+        mail = InboundMail(from_, to, subject, text_body, html_body, tag, status)
         with self._lock:
-            record = self._world.receive_inbound(
-                self._server(server_token),
-                sender=from_,
-                to=to,
-                subject=subject,
-                text_body=text_body,
-                html_body=html_body,
-                tag=tag,
-                status=status,
-            )
-            return _copy(record)
+            return _copy(self._world.receive_inbound(self._server(server_token), mail))
 
     def subscribe_webhook(
         self, record_type: str, url: str, *, server_token: str | None = None

@@ -36,14 +36,8 @@ from ._state import (
     within,
 )
 from ._wire import (
-    BOUNCE_KEYS,
     BOUNCE_TYPES,
-    DKIM_ROTATION_RESPONSE_KEYS,
-    DOMAIN_LIST_ITEM_KEYS,
-    OUTBOUND_MESSAGE_KEYS,
-    SENDER_SIGNATURE_LIST_ITEM_KEYS,
-    TEMPLATE_SUMMARY_KEYS,
-    UPSERT_TEMPLATE_RESPONSE_KEYS,
+    KEYS,
     ErrorCodes,
     check_object,
 )
@@ -132,17 +126,18 @@ QUERY_PARAM_ERRORS: Final[dict[str, int]] = {
     "Origin": ErrorCode.INVALID_SUPPRESSION_ORIGIN_FILTER,
 }
 # A bounce as listed: every field but the bounce source.
-_BOUNCE_LIST_KEYS: Final = tuple(key for key in BOUNCE_KEYS if key != "Content")
+_BOUNCE_LIST_KEYS: Final = tuple(key for key in KEYS["Bounce"] if key != "Content")
 _DOMAIN_NAME = re.compile(
     r"^(?=.{1,255}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 
 
-def handles(operation_id: str) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of `operation_id` (a string literal)."""
+def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of each of `operation_ids` (string
+    literals: `generate` reads them to check that every operation has a handler)."""
 
     def register(handler: Handler) -> Handler:
-        HANDLERS[operation_id] = handler
+        HANDLERS.update(dict.fromkeys(operation_ids, handler))
         return handler
 
     return register
@@ -257,7 +252,7 @@ def list_templates(call: Call) -> Any:
         if (kind == "All" or t["TemplateType"] == kind)
         and (layout is None or (t.get("LayoutTemplate") or "").lower() == layout.lower())
     ]
-    return [pick(t, TEMPLATE_SUMMARY_KEYS) for t in found]
+    return [pick(t, KEYS["TemplateSummary"]) for t in found]
 
 
 @handles("create_template")
@@ -284,7 +279,7 @@ def create_template(call: Call) -> Any:
     }
     _check_template(server, template)
     server.templates[template["TemplateId"]] = template
-    return pick(template, UPSERT_TEMPLATE_RESPONSE_KEYS)
+    return pick(template, KEYS["UpsertTemplateResponse"])
 
 
 @handles("get_template")
@@ -306,7 +301,7 @@ def edit_template(call: Call) -> Any:
     changed["LayoutTemplate"] = changed.get("LayoutTemplate") or None
     _check_template(call.server, changed)
     template.update(changed)
-    return pick(template, UPSERT_TEMPLATE_RESPONSE_KEYS)
+    return pick(template, KEYS["UpsertTemplateResponse"])
 
 
 def _check_template(server: ServerState, template: JsonObject) -> None:
@@ -473,10 +468,7 @@ def list_bounces(call: Call) -> Any:
 
 
 def _bounce(call: Call) -> Event:
-    bounce = call.server.bounces.get(call.path["bounceid"])
-    if bounce is None:
-        raise not_found(call.op)
-    return bounce
+    return call.named(call.server.bounces, "bounceid")
 
 
 @handles("get_bounce")
@@ -534,15 +526,13 @@ def search_outbound_messages(call: Call) -> Any:
             and within(message.at, q)
             and call.world.searchable(message)
         ):
-            found.append(pick(d, OUTBOUND_MESSAGE_KEYS))
+            found.append(pick(d, KEYS["OutboundMessage"]))
     return found
 
 
 @handles("get_outbound_message_details")
 def get_outbound_message_details(call: Call) -> Any:
-    message = call.server.by_message_id.get(call.path["messageid"])
-    if message is None:
-        raise not_found(call.op)
+    message = call.named(call.server.by_message_id, "messageid")
     return json.loads(json.dumps(message.data))
 
 
@@ -571,14 +561,14 @@ def _tracking_matches(record: JsonObject, q: dict[str, Any]) -> bool:
     )
 
 
-@handles("search_message_opens")
-def search_message_opens(call: Call) -> Any:
-    return _tracking_search(call, call.server.opens)
+def _tracked(call: Call) -> list[Event]:
+    """The opens or the clicks, as the operation acts on one or the other."""
+    return call.server.opens if call.op.acts_on == "open" else call.server.clicks
 
 
-@handles("search_message_clicks")
-def search_message_clicks(call: Call) -> Any:
-    return _tracking_search(call, call.server.clicks)
+@handles("search_message_opens", "search_message_clicks")
+def search_tracking(call: Call) -> Any:
+    return _tracking_search(call, _tracked(call))
 
 
 def _tracking_search(call: Call, events: Iterable[Event]) -> list[JsonObject]:
@@ -664,53 +654,49 @@ def dump_suppressions(call: Call) -> Any:
     return {"Suppressions": found}
 
 
-@handles("create_suppressions")
-def create_suppressions(call: Call) -> Any:
+def _each_address(call: Call, act: Callable[[str, str], JsonObject]) -> Any:
+    """Each address of the body's Suppressions: Failed when it is not an address, else what
+    `act(stream, address)` answers (Postmark's per-address results)."""
     stream = _stream(call)
     results: list[JsonObject] = []
     for entry in call.body["Suppressions"]:
         address = str(entry["EmailAddress"])
-        if not is_address(address):
+        if is_address(address):
+            results.append(act(stream, address))
+        else:
             results.append(
-                {
-                    "EmailAddress": address,
-                    "Status": "Failed",
-                    "Message": "An invalid email address was provided.",
-                }
+                _address_result(address, "Failed", "An invalid email address was provided.")
             )
-            continue
-        call.world.suppress(call.server, stream, address, "ManualSuppression", "Customer")
-        results.append({"EmailAddress": address, "Status": "Suppressed", "Message": None})
     return {"Suppressions": results}
+
+
+def _address_result(address: str, status: str, message: str | None = None) -> JsonObject:
+    return {"EmailAddress": address, "Status": status, "Message": message}
+
+
+@handles("create_suppressions")
+def create_suppressions(call: Call) -> Any:
+    def suppress(stream: str, address: str) -> JsonObject:
+        call.world.suppress(call.server, stream, address, "ManualSuppression", "Customer")
+        return _address_result(address, "Suppressed")
+
+    return _each_address(call, suppress)
 
 
 @handles("delete_suppressions")
 def delete_suppressions(call: Call) -> Any:
-    stream = _stream(call)
-    results: list[JsonObject] = []
-    for entry in call.body["Suppressions"]:
-        address = str(entry["EmailAddress"])
+    def unsuppress(stream: str, address: str) -> JsonObject:
         existing = call.server.suppressed(stream, address)
-        if not is_address(address):
-            results.append(
-                {
-                    "EmailAddress": address,
-                    "Status": "Failed",
-                    "Message": "An invalid email address was provided.",
-                }
+        if existing is not None and existing.data["SuppressionReason"] == "SpamComplaint":
+            return _address_result(
+                address,
+                "Failed",
+                "You do not have the required authority to change this suppression.",
             )
-        elif existing is not None and existing.data["SuppressionReason"] == "SpamComplaint":
-            results.append(
-                {
-                    "EmailAddress": address,
-                    "Status": "Failed",
-                    "Message": "You do not have the required authority to change this suppression.",
-                }
-            )
-        else:
-            call.world.unsuppress(call.server, stream, address, "Customer")
-            results.append({"EmailAddress": address, "Status": "Deleted", "Message": None})
-    return {"Suppressions": results}
+        call.world.unsuppress(call.server, stream, address, "Customer")
+        return _address_result(address, "Deleted")
+
+    return _each_address(call, unsuppress)
 
 
 # ---- stats -------------------------------------------------------------------------------------
@@ -914,10 +900,7 @@ def get_click_location_counts(call: Call) -> Any:
 
 
 def _server(call: Call) -> ServerState:
-    server = call.world.account.servers.get(call.path["serverid"])
-    if server is None:
-        raise not_found(call.op)
-    return server
+    return call.named(call.world.account.servers, "serverid")
 
 
 def _check_server_fields(call: Call, fields: JsonObject, exclude: int | None = None) -> None:
@@ -1004,10 +987,7 @@ def delete_server(call: Call) -> Any:
 
 
 def _domain(call: Call) -> JsonObject:
-    domain = call.world.account.domains.get(call.path["domainid"])
-    if domain is None:
-        raise not_found(call.op)
-    return domain
+    return call.named(call.world.account.domains, "domainid")
 
 
 def _check_return_path(return_path: Any, domain: str) -> None:
@@ -1020,7 +1000,7 @@ def _check_return_path(return_path: Any, domain: str) -> None:
 
 @handles("list_domains")
 def list_domains(call: Call) -> Any:
-    return [pick(d, DOMAIN_LIST_ITEM_KEYS) for d in call.world.account.domains.values()]
+    return [pick(d, KEYS["DomainListItem"]) for d in call.world.account.domains.values()]
 
 
 @handles("create_domain")
@@ -1055,7 +1035,7 @@ def rotate_domain_dkim(call: Call) -> Any:
     if domain["DKIMUpdateStatus"] == "Pending":
         raise Rejected(ErrorCode.DKIM_ALREADY_RENEWING, "This DKIM is already being renewed.")
     call.world.rotate_dkim(domain)
-    return pick(domain, DKIM_ROTATION_RESPONSE_KEYS)
+    return pick(domain, KEYS["DKIMRotationResponse"])
 
 
 # ---- sender signatures -------------------------------------------------------------------------
@@ -1064,7 +1044,7 @@ def rotate_domain_dkim(call: Call) -> Any:
 @handles("list_sender_signatures")
 def list_sender_signatures(call: Call) -> Any:
     return [
-        pick(s, SENDER_SIGNATURE_LIST_ITEM_KEYS) for s in call.world.account.signatures.values()
+        pick(s, KEYS["SenderSignatureListItem"]) for s in call.world.account.signatures.values()
     ]
 
 
@@ -1139,10 +1119,7 @@ def verify_sender_signature_spf(call: Call) -> Any:
 
 
 def _signature(call: Call) -> JsonObject:
-    signature = call.world.account.signatures.get(call.path["signatureid"])
-    if signature is None:
-        raise not_found(call.op)
-    return signature
+    return call.named(call.world.account.signatures, "signatureid")
 
 
 @handles("edit_sender_signature")
@@ -1191,10 +1168,7 @@ def verify_domain_spf(call: Call) -> Any:
 
 
 def _outbound(call: Call) -> Any:
-    message = call.server.by_message_id.get(call.path["messageid"])
-    if message is None:
-        raise not_found(call.op)
-    return message
+    return call.named(call.server.by_message_id, "messageid")
 
 
 @handles("get_outbound_message_dump")
@@ -1221,14 +1195,9 @@ def _of_message(call: Call, events: Iterable[Event]) -> list[JsonObject]:
     return [dict(e.data) for e in newest_first(events) if e.data["MessageID"] == message.message_id]
 
 
-@handles("get_message_opens")
-def get_message_opens(call: Call) -> Any:
-    return _of_message(call, call.server.opens)
-
-
-@handles("get_message_clicks")
-def get_message_clicks(call: Call) -> Any:
-    return _of_message(call, call.server.clicks)
+@handles("get_message_opens", "get_message_clicks")
+def get_message_tracking(call: Call) -> Any:
+    return _of_message(call, _tracked(call))
 
 
 # ---- templates between servers -----------------------------------------------------------------

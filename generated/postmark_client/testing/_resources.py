@@ -23,9 +23,10 @@ nulls the schema does not allow, so every answer validates against the spec.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._meta import Operation, Resource
 from ..errors import ErrorCode
@@ -36,32 +37,31 @@ from ._state import JsonObject, Rejected, ServerState, stamp
 if TYPE_CHECKING:
     from ._world import World
 
+_Entry = TypeVar("_Entry")
+
 # Postmark deletes an archived message stream and its data 45 days after archiving it.
 PURGE_AFTER: Final = timedelta(days=45)
-# Each collection's not-found answer (the spec's ErrorCode table), else the resource family's.
-COLLECTION_NOT_FOUND: Final[dict[str, tuple[int, str]]] = {
-    "message_streams": (
-        ErrorCode.MESSAGE_STREAM_NOT_FOUND,
-        "The message stream for the provided 'ID' was not found.",
-    ),
+_STREAM_NOT_FOUND: Final = (
+    ErrorCode.MESSAGE_STREAM_NOT_FOUND,
+    "The message stream for the provided 'ID' was not found.",
+)
+# The not-found answer (the spec's ErrorCode table) of a resource collection, else of the
+# family an operation acts on (the two kinds of names never meet).
+NOT_FOUND: Final[dict[str, tuple[int, str]]] = {
+    "message_streams": _STREAM_NOT_FOUND,
     "webhooks": (ErrorCode.WEBHOOK_NOT_FOUND, "The webhook was not found."),
     "inbound_rules": (ErrorCode.INBOUND_RULE_NOT_FOUND, "The inbound rule was not found."),
     "data_removals": (
         ErrorCode.INVALID_DATA_REMOVAL_REQUEST_ID,
         "The data removal request ID is not valid.",
     ),
-}
-FAMILY_NOT_FOUND: Final[dict[str, tuple[int, str]]] = {
     "template": (
         ErrorCode.TEMPLATE_NOT_FOUND,
         "The 'TemplateId' associated with this request is not valid or was not found.",
     ),
     "bounce": (ErrorCode.BOUNCE_NOT_FOUND, "The bounce was not found."),
     "message": (ErrorCode.MESSAGE_NOT_FOUND, "This message was not found."),
-    "suppression": (
-        ErrorCode.MESSAGE_STREAM_NOT_FOUND,
-        "The message stream for the provided 'ID' was not found.",
-    ),
+    "suppression": _STREAM_NOT_FOUND,
     "domain": (ErrorCode.DOMAIN_NOT_FOUND, "The domain was not found."),
     "signature": (
         ErrorCode.SENDER_SIGNATURE_NOT_FOUND_BY_ID,
@@ -89,12 +89,18 @@ class Call:
         assert self.server_state is not None, f"{self.op.id} is not a server operation"
         return self.server_state
 
+    def named(self, table: Mapping[Any, _Entry], key: str) -> _Entry:
+        """The entry of `table` the path parameter `key` names; the operation's not-found
+        answer when there is none."""
+        entry = table.get(self.path[key])
+        if entry is None:
+            raise not_found(self.op)
+        return entry
+
 
 def not_found(op: Operation) -> Rejected:
     """What Postmark answers when a path names nothing: the resource's own code where it has one."""
-    known = (op.resource and COLLECTION_NOT_FOUND.get(op.resource.collection)) or (
-        FAMILY_NOT_FOUND.get(op.acts_on)
-    )
+    known = (op.resource and NOT_FOUND.get(op.resource.collection)) or NOT_FOUND.get(op.acts_on)
     if known:
         return Rejected(*known)
     return Rejected(

@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Final, Literal, Protocol, TypeVar
 
 from ._exceptions import PostmarkError
@@ -68,37 +68,6 @@ CREATE TABLE IF NOT EXISTS approvals (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS approvals_pending ON approvals (digest) WHERE state = 'pending';
 """
-_FIELDS: Final = (
-    "id, agent, operation, arguments, digest, reason, created, expires, state, decided_by, decided"
-)
-_EXPIRE: Final = (
-    "UPDATE approvals SET state = 'expired' WHERE state IN ('pending', 'approved') AND expires <= ?"
-    f" RETURNING {_FIELDS}"
-)
-_INSERT: Final = (
-    f"INSERT INTO approvals ({_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL)"
-    " ON CONFLICT DO NOTHING"
-)
-_PENDING_OF: Final = f"SELECT {_FIELDS} FROM approvals WHERE digest = ? AND state = 'pending'"
-_DECIDE: Final = (
-    "UPDATE approvals SET state = ?, decided_by = ?, decided = ?, expires = ?"
-    f" WHERE id = ? AND state = 'pending' RETURNING {_FIELDS}"
-)
-_TAKE: Final = (
-    "UPDATE approvals SET state = 'used' WHERE state = 'approved' AND id = (SELECT id FROM approvals"
-    " WHERE digest = ? AND state = 'approved' AND expires > ? ORDER BY decided LIMIT 1)"
-    f" RETURNING {_FIELDS}"
-)
-_ONE: Final = f"SELECT {_FIELDS} FROM approvals WHERE id = ?"
-_LIST: Final = f"SELECT {_FIELDS} FROM approvals WHERE state = 'pending' ORDER BY created, id"
-
-T = TypeVar("T")
-Run = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
-
-
-class ApprovalError(PostmarkError):
-    """A decision that cannot be made: no held call has this id, it is already decided (a
-    second approval or denial of one call), it expired, or the administrator's name is empty."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,20 +99,45 @@ class Held:
         return json.loads(self.arguments)
 
     def to_json(self) -> dict[str, Any]:
-        """The held call as JSON (what the console and `--json` outputs show)."""
-        return {
-            "id": self.id,
-            "agent": self.agent,
-            "operation": self.operation,
-            "arguments": self.args,
-            "sha256": self.digest,
-            "reason": self.reason,
-            "created": self.created,
-            "expires": self.expires,
-            "state": self.state,
-            "decided_by": self.decided_by,
-            "decided": self.decided,
-        }
+        """The held call as JSON (what the console and `--json` outputs show): its fields in
+        order, the arguments as data and the digest as `sha256`."""
+        data = {_JSON_NAMES.get(f.name, f.name): getattr(self, f.name) for f in fields(self)}
+        data["arguments"] = self.args
+        return data
+
+
+_JSON_NAMES: Final = {"digest": "sha256"}
+
+
+_FIELDS: Final = ", ".join(f.name for f in fields(Held))
+_EXPIRE: Final = (
+    "UPDATE approvals SET state = 'expired' WHERE state IN ('pending', 'approved') AND expires <= ?"
+    f" RETURNING {_FIELDS}"
+)
+_INSERT: Final = (
+    f"INSERT INTO approvals ({_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL)"
+    " ON CONFLICT DO NOTHING"
+)
+_PENDING_OF: Final = f"SELECT {_FIELDS} FROM approvals WHERE digest = ? AND state = 'pending'"
+_DECIDE: Final = (
+    "UPDATE approvals SET state = ?, decided_by = ?, decided = ?, expires = ?"
+    f" WHERE id = ? AND state = 'pending' RETURNING {_FIELDS}"
+)
+_TAKE: Final = (
+    "UPDATE approvals SET state = 'used' WHERE state = 'approved' AND id = (SELECT id FROM approvals"
+    " WHERE digest = ? AND state = 'approved' AND expires > ? ORDER BY decided LIMIT 1)"
+    f" RETURNING {_FIELDS}"
+)
+_ONE: Final = f"SELECT {_FIELDS} FROM approvals WHERE id = ?"
+_LIST: Final = f"SELECT {_FIELDS} FROM approvals WHERE state = 'pending' ORDER BY created, id"
+
+T = TypeVar("T")
+Run = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+
+class ApprovalError(PostmarkError):
+    """A decision that cannot be made: no held call has this id, it is already decided (a
+    second approval or denial of one call), it expired, or the administrator's name is empty."""
 
 
 def canonical(value: Any) -> str:

@@ -36,8 +36,8 @@ from datetime import date, datetime
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any, Final, Literal
 
-from ._cli_agents import AgentUsageError, add_agent_commands, add_agent_options, agent_access
-from ._meta import Operation, ParamType
+from ._cli_agents import AgentUsageError, add_agent_options, agent_access
+from ._meta import BodyField, Operation, Param, ParamType
 from ._operations import OPERATIONS
 from ._spec import (
     API_VERSION,
@@ -84,7 +84,8 @@ class Command:
     """A `postmark <group> <name>` command that is not an API operation (`webhooks listen`).
 
     `configure` adds its options to its parser; `run` gets the parsed arguments and returns the
-    exit code (raise UsageError for a bad command line).
+    exit code (raise UsageError for a bad command line). A command named "" is the group itself
+    (`postmark audit`); the group's other commands are then its optional actions.
     """
 
     group: str
@@ -96,10 +97,15 @@ class Command:
     run: Callable[[argparse.Namespace], int]
 
 
-COMMAND_MODULES: Final[dict[str, str]] = {"webhooks": "._webhook_listen"}
-"""Group -> the module of this package holding its extra commands as `COMMANDS`, a tuple of
-`Command` listed after the group's operations. The module is imported only when its group is on
-the command line, so a new module's commands are one line here."""
+COMMAND_MODULES: Final[dict[str, str]] = {
+    "webhooks": "._webhook_listen",
+    "access": "._cli_access",
+    "audit": "._cli_access",
+}
+"""Group -> the module of this package holding its extra commands in `COMMANDS`, a tuple of
+`Command` listed after the group's operations: every command that is not an API operation. The
+module of an operation group is imported only when its group is on the command line, so a new
+module's commands are one line here."""
 
 
 def _extra_commands(group: str) -> tuple[Command, ...]:
@@ -107,7 +113,7 @@ def _extra_commands(group: str) -> tuple[Command, ...]:
     if module is None:
         return ()
     commands: tuple[Command, ...] = importlib.import_module(module, __package__).COMMANDS
-    return commands
+    return tuple(command for command in commands if command.group == group)
 
 
 # ---- errors the command reports itself --------------------------------------------------------
@@ -151,16 +157,31 @@ class _Option:
     required: bool
 
 
+# The on/off options of every command: their flags and their help.
+_SWITCHES: Final = (
+    (("--compact",), "one-line JSON (the default when the output is not a terminal)"),
+    (
+        ("--verbose", "-v"),
+        "log each HTTP call (method, path, status, duration, request id) on stderr",
+    ),
+    (
+        ("--show-tokens",),
+        "print API tokens found in answers (a server's ApiTokens); hidden by default",
+    ),
+    (
+        ("--dry-run",),
+        "check and print the HTTP request (token redacted) instead of sending it (of a batch, its first call)",
+    ),
+)
+
+
 _GLOBAL_FLAGS: Final = frozenset(
     {
         "--server-token",
         "--account-token",
         "--base-url",
         "--output",
-        "--compact",
-        "--dry-run",
-        "--show-tokens",
-        "--verbose",
+        *(flags[0] for flags, _ in _SWITCHES),
         "--json",
         "--all",
         "--help",
@@ -201,31 +222,8 @@ def _add_global_options(parser: argparse.ArgumentParser, *, on_command: bool) ->
         default=default("json"),
         help="json (default), or a table for lists",
     )
-    options.add_argument(
-        "--compact",
-        action="store_true",
-        default=default(False),
-        help="one-line JSON (the default when the output is not a terminal)",
-    )
-    options.add_argument(
-        "--verbose",
-        "-v",
-        action="store_true",
-        default=default(False),
-        help="log each HTTP call (method, path, status, duration, request id) on stderr",
-    )
-    options.add_argument(
-        "--show-tokens",
-        action="store_true",
-        default=default(False),
-        help="print API tokens found in answers (a server's ApiTokens); hidden by default",
-    )
-    options.add_argument(
-        "--dry-run",
-        action="store_true",
-        default=default(False),
-        help="check and print the HTTP request (token redacted) instead of sending it (of a batch, its first call)",
-    )
+    for flags, help_text in _SWITCHES:
+        options.add_argument(*flags, action="store_true", default=default(False), help=help_text)
     add_agent_options(options, default)
 
 
@@ -310,17 +308,16 @@ def _help_text(description: str, *notes: str) -> str:
 def _add_option(
     parser: argparse._ActionsContainer,
     taken: set[str],
+    item: Param | BodyField,
     *,
     source: Literal["path", "query", "body"],
-    wire: str,
-    python: str,
-    kind: ParamType,
     required: bool,
-    enum: tuple[str, ...] | None,
-    description: str,
     default: object = None,
     prefix: str | None = None,
 ) -> _Option:
+    """The option of a parameter or a body field; `taken` gathers the flags already used."""
+    wire, python, kind, enum = item.wire, item.python, item.type, item.enum
+    description = item.description
     flag = _flag_for(python, source, taken)
     dest = f"{source}__{python}"
     notes = []
@@ -380,13 +377,9 @@ def _add_operation_options(parser: argparse.ArgumentParser, op: Operation) -> li
             _add_option(
                 fields,
                 taken,
+                param,
                 source=param.location,
-                wire=param.wire,
-                python=param.python,
-                kind=param.type,
                 required=param.required and param.default is None,
-                enum=param.enum,
-                description=param.description,
                 default=param.default,
                 prefix=param.prefix,
             )
@@ -394,17 +387,7 @@ def _add_operation_options(parser: argparse.ArgumentParser, op: Operation) -> li
     body = parser.add_argument_group("body fields (override the same fields of --json)")
     for body_field in op.body_fields:
         options.append(
-            _add_option(
-                body,
-                taken,
-                source="body",
-                wire=body_field.wire,
-                python=body_field.python,
-                kind=body_field.type,
-                required=body_field.required,
-                enum=body_field.enum,
-                description=body_field.description,
-            )
+            _add_option(body, taken, body_field, source="body", required=body_field.required)
         )
     if op.body_schema is not None:
         what = "the messages: an array, or an object with them in " if _is_batch(op) else "the body"
@@ -501,18 +484,25 @@ class _Subcommands(_SubParsersBase):
         super().__call__(parser, namespace, values, option_string)
 
 
-def _subcommands(parser: argparse.ArgumentParser, dest: str, metavar: str) -> _Subcommands:
+def _subcommands(
+    parser: argparse.ArgumentParser, dest: str, metavar: str, *, required: bool = True
+) -> _Subcommands:
     title = f"{dest}s"
     made = parser.add_subparsers(
-        dest=dest, metavar=metavar, title=title, required=True, action=_Subcommands
+        dest=dest, metavar=metavar, title=title, required=required, action=_Subcommands
     )
     assert isinstance(made, _Subcommands)
     return made
 
 
 def _fill_group(group: str, parser: argparse.ArgumentParser) -> None:
-    """A group's actions: its operations in the table's order, then its extra commands."""
-    actions = _subcommands(parser, "action", "<action>")
+    """A group's actions: its operations in the table's order, then its extra commands (the
+    group's own command, named "", makes them optional)."""
+    extras = _extra_commands(group)
+    own = [extra for extra in extras if not extra.name]
+    for extra in own:
+        _fill_command(extra, parser)
+    actions = _subcommands(parser, "action", "<action>", required=not own)
     for op in OPERATIONS.values():
         if kebab(op.group) == group:
             actions.add_lazy(
@@ -521,13 +511,9 @@ def _fill_group(group: str, parser: argparse.ArgumentParser) -> None:
                 help=op.summary.replace("%", "%%"),
                 formatter_class=_OperationFormatter,
             )
-    for extra in _extra_commands(group):
-        actions.add_lazy(
-            extra.name,
-            partial(_fill_command, extra),
-            help=extra.help,
-            description=extra.description,
-        )
+    for extra in extras:
+        if extra.name:
+            actions.add_lazy(extra.name, partial(_fill_command, extra), help=extra.help)
 
 
 def _fill_operation(op: Operation, command: argparse.ArgumentParser) -> None:
@@ -538,6 +524,7 @@ def _fill_operation(op: Operation, command: argparse.ArgumentParser) -> None:
 
 
 def _fill_command(extra: Command, command: argparse.ArgumentParser) -> None:
+    command.description = extra.description
     extra.configure(command)
     command.set_defaults(run=extra.run, command=command)
 
@@ -573,7 +560,6 @@ def build_parser() -> argparse.ArgumentParser:
             names[group] = _extra_commands(group)[0].group_help
     for group, help_text in names.items():
         groups.add_lazy(group, partial(_fill_group, group), help=help_text, description=help_text)
-    add_agent_commands(groups)
     return parser
 
 

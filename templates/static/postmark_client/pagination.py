@@ -11,7 +11,7 @@ the last reachable item, naming the filters that narrow the search.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NotRequired, TypedDict, TypeVar
 
 from ._meta import Operation, Paging
 from .errors import UnreachableResultsError
@@ -19,7 +19,7 @@ from .errors import UnreachableResultsError
 if TYPE_CHECKING:
     from ._base_client import AsyncAPIClient, SyncAPIClient
 
-__all__ = ["AsyncPage", "OnUnreachable", "SyncPage"]
+__all__ = ["AsyncPage", "OnUnreachable", "PageCall", "SyncPage"]
 
 T = TypeVar("T")
 
@@ -31,16 +31,22 @@ OnUnreachable = Literal["raise", "stop"]
 _MODES = ("raise", "stop")
 
 
+class PageCall(TypedDict):
+    """The keyword arguments of a client's `request_page`: which page of a list to fetch."""
+
+    path: NotRequired[Mapping[str, Any] | None]
+    query: Mapping[str, Any]
+    cast_to: Callable[[Any], Any]
+
+
 class _PageBase(Generic[T]):
     """What sync and async pages share: the numbers, and where the next page starts."""
 
     __slots__ = (
         "__weakref__",
-        "_cast_to",
+        "_call",
         "_op",
         "_paging",
-        "_path",
-        "_query",
         "count",
         "items",
         "offset",
@@ -70,9 +76,8 @@ class _PageBase(Generic[T]):
         """The full typed response this page was read from."""
         self._op = op
         self._paging = paging
-        self._path = path
-        self._query = query
-        self._cast_to = cast_to
+        self._call: PageCall = {"path": path, "query": query, "cast_to": cast_to}
+        """This page's call; the next page's differs only in its query."""
 
     @property
     def reachable(self) -> int:
@@ -100,11 +105,11 @@ class _PageBase(Generic[T]):
     def _next_offset(self) -> int:
         return self.offset + len(self.items)
 
-    def _following_query(self) -> dict[str, Any] | None:
-        """The query of the next page; None after the last one (raises UnreachableResultsError
+    def _following(self) -> PageCall | None:
+        """The call of the next page; None after the last one (raises UnreachableResultsError
         when more results exist than paging can reach)."""
         if self.has_next_page():
-            return self._next_query()
+            return {**self._call, "query": self._next_query()}
         error = self.unreachable_error()
         if error is not None:
             raise error
@@ -119,7 +124,7 @@ class _PageBase(Generic[T]):
     def _next_query(self) -> dict[str, Any]:
         """The same filters one page further; the last page shrinks to stay within the cap."""
         start = self._next_offset()
-        query = dict(self._query)
+        query = dict(self._call["query"])
         query[self._paging.offset] = start
         query[self._paging.count] = min(self.count, self.reachable - start)
         return query
@@ -157,12 +162,10 @@ class SyncPage(_PageBase[T]):
 
         Raises UnreachableResultsError when more results exist than paging can reach.
         """
-        query = self._following_query()
-        if query is None:
+        following = self._following()
+        if following is None:
             return None
-        page: SyncPage[T] = self._client.request_page(
-            self._op, path=self._path, query=query, cast_to=self._cast_to
-        )
+        page: SyncPage[T] = self._client.request_page(self._op, **following)
         return page
 
     def auto_paging_iter(self, *, on_unreachable: OnUnreachable = "raise") -> Iterator[T]:
@@ -195,16 +198,11 @@ class AsyncPage(_PageBase[T]):
         self._client = client
 
     async def next_page(self) -> AsyncPage[T] | None:
-        """Fetch the next page; None after the last one.
-
-        Raises UnreachableResultsError when more results exist than paging can reach.
-        """
-        query = self._following_query()
-        if query is None:
+        """Await the next page, as SyncPage.next_page fetches it."""
+        following = self._following()
+        if following is None:
             return None
-        page: AsyncPage[T] = await self._client.request_page(
-            self._op, path=self._path, query=query, cast_to=self._cast_to
-        )
+        page: AsyncPage[T] = await self._client.request_page(self._op, **following)
         return page
 
     def auto_paging_iter(self, *, on_unreachable: OnUnreachable = "raise") -> AsyncIterator[T]:

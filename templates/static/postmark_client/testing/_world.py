@@ -41,16 +41,27 @@ from ._state import (
 from ._webhooks import Webhooks
 from ._wire import (
     BOUNCE_TYPES,
-    CLICK_EVENT_KEYS,
-    INBOUND_MESSAGE_KEYS,
-    OPEN_EVENT_KEYS,
-    SEND_RESPONSE_KEYS,
+    KEYS,
     ErrorCodes,
     answer_in_shape,
     check_object,
     model_keys,
     normalize,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMail:
+    """Mail that arrives at a server's inbound address, as its sender wrote it. Status
+    Processed posts the Inbound webhook; Blocked and Failed wait for a bypass or retry."""
+
+    sender: str
+    to: str | None = None  # None: the server's inbound address
+    subject: str = ""
+    text_body: str = ""
+    html_body: str = ""
+    tag: str = ""
+    status: str = "Processed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,12 +274,12 @@ class World:
         facts = {"To": message["To"], "SubmittedAt": stamp(at), "ErrorCode": 0}
         if test_only:
             facts.update(MessageID=self.ids.uuid(), Message="Test job accepted")
-            return answer_in_shape(SEND_RESPONSE_KEYS, facts, message)
+            return answer_in_shape(KEYS["SendEmailResponse"], facts, message)
         outbound = self._store(server, stream, message, recipients, at)
         for _, _, address in recipients:
             self._deliver(server, outbound, address, at)
         facts.update(MessageID=outbound.message_id, Message="OK")
-        return answer_in_shape(SEND_RESPONSE_KEYS, facts, message)
+        return answer_in_shape(KEYS["SendEmailResponse"], facts, message)
 
     def _sending_stream(self, server: ServerState, requested: str | None) -> str:
         stream = requested or ""
@@ -856,7 +867,7 @@ class World:
         server.opens.append(Event(at, record))
         details = {"Summary": f"Email opened with {user_agent}"}
         posted = first or not server.data["PostFirstOpenOnly"]
-        keys = OPEN_EVENT_KEYS if posted else None
+        keys = KEYS["OpenEvent"] if posted else None
         self._tracked_event(server, outbound, record, "Opened", details, keys)
         return record
 
@@ -892,7 +903,7 @@ class World:
             "Link": link,
             "ClickLocation": location,
         }
-        self._tracked_event(server, outbound, record, "LinkClicked", details, CLICK_EVENT_KEYS)
+        self._tracked_event(server, outbound, record, "LinkClicked", details, KEYS["ClickEvent"])
         return record
 
     def _tracked_event(
@@ -931,22 +942,13 @@ class World:
         return outbound, recipient
 
     def receive_inbound(
-        self,
-        server: ServerState,
-        *,
-        sender: str,
-        to: str | None = None,
-        subject: str = "",
-        text_body: str = "",
-        html_body: str = "",
-        tag: str = "",
-        status: str = "Processed",
-        at: datetime | None = None,
+        self, server: ServerState, mail: InboundMail, at: datetime | None = None
     ) -> JsonObject:
         """Mail arriving at the server's inbound address; posted to the inbound hook once Processed."""
         at = at or self.clock()
-        to = to or str(server.data["InboundAddress"])
-        sender_name, sender_address = (split_addresses(sender) or [("", sender)])[0]
+        to = mail.to or str(server.data["InboundAddress"])
+        status = mail.status
+        sender_name, sender_address = (split_addresses(mail.sender) or [("", mail.sender)])[0]
         if status == "Processed" and self.blocked_by_rule(server, sender_address):
             status = "Blocked"  # held like Postmark's: bypass_inbound lets it through
         recipients = split_addresses(to)
@@ -971,15 +973,15 @@ class World:
             "Bcc": "",
             "BccFull": [],
             "OriginalRecipient": first,
-            "Subject": subject,
+            "Subject": mail.subject,
             "MessageID": self.ids.uuid(),
             "ReplyTo": "",
             "MailboxHash": mailbox_hash,
             "Date": mail_date(at),
-            "TextBody": text_body,
-            "HtmlBody": html_body,
-            "StrippedTextReply": text_body,
-            "Tag": tag,
+            "TextBody": mail.text_body,
+            "HtmlBody": mail.html_body,
+            "StrippedTextReply": mail.text_body,
+            "Tag": mail.tag,
             "Headers": [],
             "Attachments": [],
             "Status": status,
@@ -1008,7 +1010,7 @@ class World:
 
     @staticmethod
     def inbound_view(record: JsonObject) -> JsonObject:
-        view = _pick(record, INBOUND_MESSAGE_KEYS)
+        view = _pick(record, KEYS["InboundMessage"])
         view["Attachments"] = [
             {k: v for k, v in a.items() if k != "Content"} for a in record.get("Attachments", [])
         ]

@@ -15,13 +15,15 @@ from a marker: `@pytest.mark.postmark(seed="demo", require_sender_signature=True
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
 if TYPE_CHECKING:
     from ..client import AccountClient, AsyncAccountClient, AsyncServerClient, ServerClient
     from ._fake import FakePostmark
+
+_Client = TypeVar("_Client", "ServerClient", "AccountClient")
 
 MARKER = "postmark"
 
@@ -57,10 +59,7 @@ def postmark_server_client(postmark_fake: FakePostmark) -> Iterator[ServerClient
     """A ServerClient with the fake's server token, answered in-process by `postmark_fake`."""
     from ..client import ServerClient
 
-    with ServerClient(
-        postmark_fake.server_token, transport=postmark_fake.transport(), sleep=_no_sleep
-    ) as client:
-        yield client
+    yield from _closed_after(ServerClient, postmark_fake.server_token, postmark_fake)
 
 
 @pytest.fixture
@@ -68,9 +67,13 @@ def postmark_account_client(postmark_fake: FakePostmark) -> Iterator[AccountClie
     """An AccountClient with the fake's account token, answered in-process by `postmark_fake`."""
     from ..client import AccountClient
 
-    with AccountClient(
-        postmark_fake.account_token, transport=postmark_fake.transport(), sleep=_no_sleep
-    ) as client:
+    yield from _closed_after(AccountClient, postmark_fake.account_token, postmark_fake)
+
+
+def _closed_after(make: type[_Client], token: str, fake: FakePostmark) -> Iterator[_Client]:
+    """A client with `token` on the fake's transport, never waiting between retries, closed
+    after the test."""
+    with make(token, transport=fake.transport(), sleep=_no_sleep) as client:
         yield client
 
 
