@@ -42,7 +42,10 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "Attachment": {
         "type": "object",
         "properties": {
-            "Name": {"type": "string", "description": "File name. Some extensions (exe"},
+            "Name": {
+                "type": "string",
+                "description": "File name. Some extensions (exe, bat, ...) are forbidden (ErrorCode 411).",
+            },
             "Content": {"type": "string", "description": "Base64-encoded file content."},
             "ContentType": {"type": "string", "examples": ["application/pdf"]},
             "ContentID": {
@@ -702,7 +705,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "Subject": {"type": "string"},
             "Content": {
                 "type": "string",
-                "description": "The full bounce source; only on a single bounce",
+                "description": "The full bounce source; only on a single bounce, or in webhooks when content inclusion is on.",
                 "nullable": True,
             },
         },
@@ -895,10 +898,13 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "DestinationServer": {"type": "string"},
             "DestinationIP": {"type": "string"},
             "Summary": {"type": "string"},
-            "BounceID": {"type": "string", "description": "The bounce ID"},
+            "BounceID": {"type": "string", "description": "The bounce ID, as text."},
             "Link": {"type": "string"},
             "ClickLocation": {"type": "string"},
-            "Origin": {"type": "string", "description": "Who changed the subscription (Recipient"},
+            "Origin": {
+                "type": "string",
+                "description": "Who changed the subscription (Recipient, Customer, Admin).",
+            },
             "SuppressSending": {
                 "type": "string",
                 "description": '"True" when sending was suppressed, "False" on reactivation.',
@@ -1051,7 +1057,10 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                 "description": "The kind of device an open or click came from.",
             },
             "UserAgent": {"type": "string"},
-            "ReadSeconds": {"type": "integer", "description": "How long the message was read"},
+            "ReadSeconds": {
+                "type": "integer",
+                "description": "How long the message was read, in seconds.",
+            },
             "Geo": {
                 "$ref": "#/$defs/Geo",
                 "description": "Where the open or click came from, by IP address; empty when unknown.",
@@ -2012,7 +2021,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "MessageStreamType": {"type": "string", "enum": ["Transactional", "Broadcasts"]},
             "Description": {
                 "type": "string",
-                "description": "At most 1000 characters",
+                "description": "At most 1000 characters, no HTML.",
                 "maxLength": 1000,
                 "nullable": True,
             },
@@ -2032,7 +2041,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "Name": {"type": "string", "maxLength": 100, "minLength": 1, "nullable": True},
             "Description": {
                 "type": "string",
-                "description": "At most 1000 characters",
+                "description": "At most 1000 characters, no HTML.",
                 "maxLength": 1000,
                 "nullable": True,
             },
@@ -2187,7 +2196,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
         "properties": {
             "Open": {
                 "$ref": "#/$defs/WebhookOpenTriggerSetting",
-                "description": "Turns opens on or off",
+                "description": "Turns opens on or off, and whether only the first open per recipient is POSTed.",
                 "nullable": True,
             },
             "Click": {
@@ -2202,12 +2211,12 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             },
             "Bounce": {
                 "$ref": "#/$defs/WebhookContentTriggerSetting",
-                "description": "Turns bounces or spam complaints on or off",
+                "description": "Turns bounces or spam complaints on or off, and whether the content is included.",
                 "nullable": True,
             },
             "SpamComplaint": {
                 "$ref": "#/$defs/WebhookContentTriggerSetting",
-                "description": "Turns bounces or spam complaints on or off",
+                "description": "Turns bounces or spam complaints on or off, and whether the content is included.",
                 "nullable": True,
             },
             "SubscriptionChange": {
@@ -2763,7 +2772,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "Subject": {"type": "string"},
             "Content": {
                 "type": "string",
-                "description": "The full bounce source; only on a single bounce",
+                "description": "The full bounce source; only on a single bounce, or in webhooks when content inclusion is on.",
                 "nullable": True,
             },
             "Metadata": {
@@ -2864,7 +2873,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "Subject": {"type": "string"},
             "Content": {
                 "type": "string",
-                "description": "The full bounce source; only on a single bounce",
+                "description": "The full bounce source; only on a single bounce, or in webhooks when content inclusion is on.",
                 "nullable": True,
             },
             "Metadata": {
@@ -2910,7 +2919,10 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                 "description": "The kind of device an open or click came from.",
             },
             "UserAgent": {"type": "string"},
-            "ReadSeconds": {"type": "integer", "description": "How long the message was read"},
+            "ReadSeconds": {
+                "type": "integer",
+                "description": "How long the message was read, in seconds.",
+            },
             "Geo": {
                 "$ref": "#/$defs/Geo",
                 "description": "Where the open or click came from, by IP address; empty when unknown.",
@@ -3023,7 +3035,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             },
             "SuppressSending": {
                 "type": "boolean",
-                "description": "True when the address was suppressed",
+                "description": "True when the address was suppressed, false when it was reactivated.",
             },
             "SuppressionReason": {
                 "type": "string",

@@ -88,7 +88,7 @@ class AsyncMessageStreams(AsyncResource):
             id: `ID`: The stream's ID, used to send through it; starts with a letter.
             name: `Name`
             message_stream_type: `MessageStreamType`
-            description: `Description`: At most 1000 characters
+            description: `Description`: At most 1000 characters, no HTML.
             subscription_management_configuration: `SubscriptionManagementConfiguration`: How the stream
                 handles
                 unsubscribes;
@@ -157,7 +157,7 @@ class AsyncMessageStreams(AsyncResource):
         Args:
             stream_id: ID of the message stream, e.g. outbound.
             name: `Name`
-            description: `Description`: At most 1000 characters
+            description: `Description`: At most 1000 characters, no HTML.
             subscription_management_configuration: `SubscriptionManagementConfiguration`: How the stream
                 handles
                 unsubscribes.

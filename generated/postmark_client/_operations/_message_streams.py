@@ -102,7 +102,7 @@ CREATE_MESSAGE_STREAM: Final = Operation(
             python="description",
             type="string",
             required=False,
-            description="At most 1000 characters",
+            description="At most 1000 characters, no HTML.",
         ),
         BodyField(
             wire="SubscriptionManagementConfiguration",
@@ -189,7 +189,7 @@ EDIT_MESSAGE_STREAM: Final = Operation(
             python="description",
             type="string",
             required=False,
-            description="At most 1000 characters",
+            description="At most 1000 characters, no HTML.",
         ),
         BodyField(
             wire="SubscriptionManagementConfiguration",

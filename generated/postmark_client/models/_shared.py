@@ -327,7 +327,7 @@ class Attachment(
     """
 
     name: str
-    """`Name`: File name. Some extensions (exe"""
+    """`Name`: File name. Some extensions (exe, bat, ...) are forbidden (ErrorCode 411)."""
     content: str
     """`Content`: Base64-encoded file content."""
     content_type: str
