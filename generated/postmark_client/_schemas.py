@@ -2021,7 +2021,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "MessageStreamType": {"type": "string", "enum": ["Transactional", "Broadcasts"]},
             "Description": {
                 "type": "string",
-                "description": "At most 1000 characters, no HTML.",
+                "description": "Plain text, no HTML.",
                 "maxLength": 1000,
                 "nullable": True,
             },
@@ -2041,7 +2041,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "Name": {"type": "string", "maxLength": 100, "minLength": 1, "nullable": True},
             "Description": {
                 "type": "string",
-                "description": "At most 1000 characters, no HTML.",
+                "description": "Plain text, no HTML.",
                 "maxLength": 1000,
                 "nullable": True,
             },

@@ -40,10 +40,9 @@ class AsyncAccountTemplates(AsyncResource):
     ) -> models.TemplatesPushResponse:
         """Copy templates from one server to another (account token).
 
-        Needs the account token. Changes templates other servers send with. Templates are
-        matched by Alias (those without one are not pushed): missing ones are created on the
-        destination, existing ones overwritten. PerformChanges false only reports what would
-        change.
+        Changes templates other servers send with. Templates are matched by Alias (those without
+        one are not pushed): missing ones are created on the destination, existing ones
+        overwritten. PerformChanges false only reports what would change.
 
         `PUT /templates/push` with the account token (X-Postmark-Account-Token); writes data;
         safe to repeat, so retried after a server error or a read timeout.

@@ -45,7 +45,7 @@ class AsyncSuppressions(AsyncResource):
     ) -> models.SuppressionDumpResponse:
         """List the suppressed addresses of a message stream.
 
-        Read-only. Returns every matching suppression at once (no paging).
+        Returns every matching suppression at once (no paging).
 
         `GET /message-streams/{stream_id}/suppressions/dump` with the server token
         (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error

@@ -26,7 +26,7 @@ PUSH_TEMPLATES: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Copy templates from one server to another (account token).",
-    description="Needs the account token. Changes templates other servers send with. Templates are matched by Alias (those without one are not pushed): missing ones are created on the destination, existing ones overwritten. PerformChanges false only reports what would change.",
+    description="Changes templates other servers send with. Templates are matched by Alias (those without one are not pushed): missing ones are created on the destination, existing ones overwritten. PerformChanges false only reports what would change.",
     body_schema="TemplatesPushRequest",
     body_fields=(
         BodyField(

@@ -27,7 +27,7 @@ CREATE_DATA_REMOVAL: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Request the erasure of a recipient's data.",
-    description="Needs the account token; the Data Removal API must be enabled for the account by Postmark support (ErrorCode 1302 otherwise). Erases the data Postmark holds about RequestedFor (GDPR / CCPA requests); it cannot be undone. Poll GET /data-removals/{id} for its Status.",
+    description="The Data Removal API must be enabled for the account by Postmark support (ErrorCode 1302 otherwise). Erases the data Postmark holds about RequestedFor (GDPR / CCPA requests); it cannot be undone. Poll GET /data-removals/{id} for its Status.",
     body_schema="DataRemovalRequest",
     body_fields=(
         BodyField(
@@ -72,7 +72,7 @@ GET_DATA_REMOVAL: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Read the status of a data removal request.",
-    description="Read-only. Needs the account token. An unknown ID gives ErrorCode 1301.",
+    description="An unknown ID gives ErrorCode 1301.",
     path_params=(
         Param(
             wire="id",

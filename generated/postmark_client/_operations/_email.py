@@ -31,7 +31,7 @@ SEND_EMAIL: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Send one message.",
-    description="Sends real mail. Up to 10 MB including attachments; at most 50 addresses in each of To, Cc and Bcc.\nFrom must be a confirmed sender signature or an address on a verified domain. HtmlBody, TextBody or both.",
+    description="Sends real mail. HtmlBody, TextBody or both.",
     body_schema="SendEmailRequest",
     body_fields=(
         BodyField(
@@ -193,7 +193,7 @@ SEND_EMAIL_BATCH: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Send up to 500 messages in one call.",
-    description="Sends real mail. Up to 500 messages and 50 MB per call; each message as for /email. Answers HTTP 200\neven when messages fail: each array entry carries its own ErrorCode and Message, in request order, so\ncheck every entry. A whole-request failure (bad token, invalid JSON, more than 500 messages) returns a\nsingle error object instead.",
+    description="Sends real mail. Each message as for /email. Answers HTTP 200\neven when messages fail: each array entry carries its own ErrorCode and Message, in request order, so\ncheck every entry. A whole-request failure (bad token, invalid JSON, more than 500 messages) returns a\nsingle error object instead.",
     body_schema="SendEmailBatchRequest",
     body_is_array=True,
     response_schema="SendEmailBatchResponse",
@@ -266,7 +266,7 @@ SEND_EMAIL_WITH_TEMPLATE: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Send one message rendered from a stored template.",
-    description="Sends real mail. References a template by TemplateId or TemplateAlias (TemplateId wins when both are given);\nTemplateModel fills its Subject, HtmlBody and TextBody, which the request must not carry itself\n(ErrorCode 1123). Same size and recipient limits as /email.",
+    description="Sends real mail. References a template by TemplateId or TemplateAlias (TemplateId wins when both are given);\nTemplateModel fills its Subject, HtmlBody and TextBody, which the request must not carry itself\n(ErrorCode 1123).",
     body_schema="SendEmailWithTemplateRequest",
     body_fields=(
         BodyField(
@@ -441,7 +441,7 @@ SEND_EMAIL_BATCH_WITH_TEMPLATES: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Send up to 500 templated messages in one call.",
-    description="Sends real mail. Same batch limits as /email/batch (500 messages, 50 MB), but the body is an object whose\nMessages array holds /email/withTemplate messages. Answers HTTP 200 even when messages fail: each array\nentry carries its own ErrorCode and Message, in request order, so check every entry.",
+    description="Sends real mail. Messages holds /email/withTemplate messages. Answers HTTP 200 even when messages fail: each array\nentry carries its own ErrorCode and Message, in request order, so check every entry.",
     body_schema="SendEmailBatchWithTemplatesRequest",
     body_fields=(
         BodyField(
@@ -682,7 +682,7 @@ GET_BULK_EMAIL_STATUS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Read the progress of a bulk request.",
-    description="Read-only. Status moves from Accepted through Processing to Completed; PercentageCompleted tells how\nfar the release has come.",
+    description="Status moves from Accepted through Processing to Completed; PercentageCompleted tells how\nfar the release has come.",
     path_params=(
         Param(
             wire="bulkRequestId",

@@ -28,7 +28,7 @@ LIST_INBOUND_RULES: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the server's inbound rule triggers.",
-    description="Read-only. Each rule blocks inbound mail from one address or domain.",
+    description="Each rule blocks inbound mail from one address or domain.",
     query_params=(
         Param(
             wire="count",

@@ -31,7 +31,7 @@ LIST_MESSAGE_STREAMS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the message streams of the server.",
-    description="Read-only. Archived streams are left out unless IncludeArchivedStreams is true. No paging: a server has at most 10 streams.",
+    description="Archived streams are left out unless IncludeArchivedStreams is true. No paging: a server has at most 10 streams.",
     query_params=(
         Param(
             wire="MessageStreamType",
@@ -102,7 +102,7 @@ CREATE_MESSAGE_STREAM: Final = Operation(
             python="description",
             type="string",
             required=False,
-            description="At most 1000 characters, no HTML.",
+            description="Plain text, no HTML.",
         ),
         BodyField(
             wire="SubscriptionManagementConfiguration",
@@ -132,7 +132,7 @@ GET_MESSAGE_STREAM: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get one message stream.",
-    description="Read-only. An unknown ID gives ErrorCode 1226.",
+    description="An unknown ID gives ErrorCode 1226.",
     path_params=(
         Param(
             wire="stream_id",
@@ -189,7 +189,7 @@ EDIT_MESSAGE_STREAM: Final = Operation(
             python="description",
             type="string",
             required=False,
-            description="At most 1000 characters, no HTML.",
+            description="Plain text, no HTML.",
         ),
         BodyField(
             wire="SubscriptionManagementConfiguration",

@@ -27,7 +27,7 @@ GET_CURRENT_SERVER: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get the settings of the server the token belongs to.",
-    description="Read-only. The same Server record GET /servers/{serverid} returns to the account token.",
+    description="The same Server record GET /servers/{serverid} returns to the account token.",
     response_schema="Server",
     acts_on="server",
 )

@@ -30,7 +30,7 @@ LIST_SERVERS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the servers of the account, optionally filtered by name.",
-    description="Read-only. Needs the account token, not a server token.",
+    description="",
     query_params=(
         Param(
             wire="count",
@@ -95,7 +95,7 @@ CREATE_SERVER: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Create a server.",
-    description="Needs the account token. Mints a new server token an integration could then send with.\nOnly Name is required. DeliveryType (Live or Sandbox) can only be set here, never changed later.\nThe hook URLs are where Postmark will POST inbound, bounce, open, delivery and click events.",
+    description="Mints a new server token an integration could then send with.\nOnly Name is required. DeliveryType (Live or Sandbox) can only be set here, never changed later.\nThe hook URLs are where Postmark will POST inbound, bounce, open, delivery and click events.",
     body_schema="CreateServerRequest",
     body_fields=(
         BodyField(
@@ -257,7 +257,7 @@ GET_SERVER: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get one server's settings and API tokens.",
-    description="Read-only. Needs the account token.",
+    description="",
     path_params=(
         Param(
             wire="serverid",
@@ -291,7 +291,7 @@ EDIT_SERVER: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Change a server's settings; only the fields given change.",
-    description="Needs the account token. Can change where events are POSTed.\nThe hook URLs set where Postmark POSTs inbound, bounce, open, delivery and click events.\nDeliveryType cannot be changed after creation. An empty body is rejected (ErrorCode 609).",
+    description="Can change where events are POSTed.\nThe hook URLs set where Postmark POSTs inbound, bounce, open, delivery and click events.\nDeliveryType cannot be changed after creation. An empty body is rejected (ErrorCode 609).",
     path_params=(
         Param(
             wire="serverid",
@@ -458,7 +458,7 @@ DELETE_SERVER: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Delete a server.",
-    description="Needs the account token. Removes the server and invalidates its token.\nServer deletion must first be enabled for the account by Postmark support; otherwise Postmark\nanswers 422 with ErrorCode 604 (no delete access) or 605 (unable to delete server).",
+    description="Removes the server and invalidates its token.\nServer deletion must first be enabled for the account by Postmark support; otherwise Postmark\nanswers 422 with ErrorCode 604 (no delete access) or 605 (unable to delete server).",
     path_params=(
         Param(
             wire="serverid",

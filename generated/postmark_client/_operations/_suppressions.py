@@ -28,7 +28,7 @@ DUMP_SUPPRESSIONS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the suppressed addresses of a message stream.",
-    description="Read-only. Returns every matching suppression at once (no paging).",
+    description="Returns every matching suppression at once (no paging).",
     path_params=(
         Param(
             wire="stream_id",

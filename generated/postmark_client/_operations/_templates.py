@@ -31,7 +31,7 @@ LIST_TEMPLATES: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the server's templates.",
-    description="Read-only. Pages through the templates and layouts of the server, newest first.",
+    description="Pages through the templates and layouts of the server, newest first.",
     query_params=(
         Param(
             wire="count",
@@ -99,7 +99,7 @@ CREATE_TEMPLATE: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Create a template or layout.",
-    description="A server may hold up to 100 templates (ErrorCode 1105 beyond). TemplateType is fixed at creation. A Layout\nhas no Subject and its bodies must contain the {{{ @content }}} placeholder exactly once (ErrorCode 1131).",
+    description="TemplateType is fixed at creation. A Layout\nhas no Subject and its bodies must contain the {{{ @content }}} placeholder exactly once (ErrorCode 1131).",
     body_schema="CreateTemplateRequest",
     body_fields=(
         BodyField(
@@ -177,7 +177,7 @@ GET_TEMPLATE: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get one template with its content.",
-    description="Read-only. A deleted template can still be read, with Active false.",
+    description="A deleted template can still be read, with Active false.",
     path_params=(
         Param(
             wire="templateIdOrAlias",

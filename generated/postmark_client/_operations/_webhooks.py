@@ -30,7 +30,7 @@ LIST_WEBHOOKS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the webhooks of the server, or of one message stream.",
-    description="Read-only. No paging. An unknown MessageStream gives an error, not an empty list.",
+    description="No paging. An unknown MessageStream gives an error, not an empty list.",
     query_params=(
         Param(
             wire="MessageStream",
@@ -122,7 +122,7 @@ GET_WEBHOOK: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get one webhook.",
-    description="Read-only. An unknown ID gives ErrorCode 1352.",
+    description="An unknown ID gives ErrorCode 1352.",
     path_params=(
         Param(
             wire="Id",

@@ -316,7 +316,7 @@ class CreateMessageStreamRequest(
     message_stream_type: CreateMessageStreamRequestMessageStreamType
     """`MessageStreamType`"""
     description: str | None = None
-    """`Description`: At most 1000 characters, no HTML."""
+    """`Description`: Plain text, no HTML."""
     subscription_management_configuration: SubscriptionManagementConfiguration | None = None
     """`SubscriptionManagementConfiguration`: How the stream handles unsubscribes; Postmark's
     default is Postmark for Broadcasts and None for
@@ -444,7 +444,7 @@ class EditMessageStreamRequest(
     name: str | None = None
     """`Name`"""
     description: str | None = None
-    """`Description`: At most 1000 characters, no HTML."""
+    """`Description`: Plain text, no HTML."""
     subscription_management_configuration: SubscriptionManagementConfiguration | None = None
     """`SubscriptionManagementConfiguration`: How the stream handles unsubscribes."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
