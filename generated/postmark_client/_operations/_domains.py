@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Paging, Param, Resource
+from .._meta import Operation, Paging, Param, Resource
 
 __all__ = [
     "CREATE_DOMAIN",
@@ -93,22 +93,6 @@ CREATE_DOMAIN: Final = Operation(
     summary="Add a sending domain.",
     description="The domain must then pass DKIM and Return-Path checks.\nThe response carries the DNS records to publish: the DKIM key (DKIMPendingHost / DKIMPendingTextValue)\nand the Return-Path CNAME target (ReturnPathDomainCNAMEValue).",
     body_schema="CreateDomainRequest",
-    body_fields=(
-        BodyField(
-            wire="Name",
-            python="name",
-            type="string",
-            required=True,
-            description="The domain name, e.g. example.com (ErrorCodes 514-516).",
-        ),
-        BodyField(
-            wire="ReturnPathDomain",
-            python="return_path_domain",
-            type="string",
-            required=False,
-            description="Custom Return-Path domain: a subdomain with a CNAME to pm.mtasv.net.",
-        ),
-    ),
     response_schema="Domain",
     acts_on="domain",
     resource=Resource(
@@ -211,15 +195,6 @@ EDIT_DOMAIN: Final = Operation(
         ),
     ),
     body_schema="EditDomainRequest",
-    body_fields=(
-        BodyField(
-            wire="ReturnPathDomain",
-            python="return_path_domain",
-            type="string",
-            required=True,
-            description="Custom Return-Path domain: a subdomain with a CNAME to pm.mtasv.net.",
-        ),
-    ),
     response_schema="Domain",
     acts_on="domain",
     resource=Resource(

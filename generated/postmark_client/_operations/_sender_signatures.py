@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Paging, Param, Reach, Resource
+from .._meta import Operation, Paging, Param, Reach, Resource
 
 __all__ = [
     "CREATE_SENDER_SIGNATURE",
@@ -92,43 +92,6 @@ CREATE_SENDER_SIGNATURE: Final = Operation(
     summary="Add a sender signature; Postmark mails the address a confirmation link.",
     description="The address must confirm before it can send.\nConfirmed stays false until the confirmation mail sent to FromEmail is clicked.",
     body_schema="CreateSenderSignatureRequest",
-    body_fields=(
-        BodyField(
-            wire="FromEmail",
-            python="from_email",
-            type="string",
-            required=True,
-            description="The address to send from.",
-        ),
-        BodyField(
-            wire="Name",
-            python="name",
-            type="string",
-            required=True,
-            description="The display name to send as.",
-        ),
-        BodyField(
-            wire="ReplyToEmail",
-            python="reply_to_email",
-            type="string",
-            required=False,
-            description="Reply-To address for mail from this signature.",
-        ),
-        BodyField(
-            wire="ReturnPathDomain",
-            python="return_path_domain",
-            type="string",
-            required=False,
-            description="Custom Return-Path domain: a subdomain of the address's domain with a CNAME to pm.mtasv.net.",
-        ),
-        BodyField(
-            wire="ConfirmationPersonalNote",
-            python="confirmation_personal_note",
-            type="string",
-            required=False,
-            description="A note included in the confirmation mail (at most 400 characters).",
-        ),
-    ),
     response_schema="SenderSignature",
     acts_on="signature",
     reaches=(
@@ -203,36 +166,6 @@ EDIT_SENDER_SIGNATURE: Final = Operation(
         ),
     ),
     body_schema="EditSenderSignatureRequest",
-    body_fields=(
-        BodyField(
-            wire="Name",
-            python="name",
-            type="string",
-            required=True,
-            description="The display name to send as.",
-        ),
-        BodyField(
-            wire="ReplyToEmail",
-            python="reply_to_email",
-            type="string",
-            required=False,
-            description="Reply-To address for mail from this signature (ErrorCode 522 when invalid).",
-        ),
-        BodyField(
-            wire="ReturnPathDomain",
-            python="return_path_domain",
-            type="string",
-            required=False,
-            description="Custom Return-Path domain: a subdomain of the address's domain with a CNAME to pm.mtasv.net.",
-        ),
-        BodyField(
-            wire="ConfirmationPersonalNote",
-            python="confirmation_personal_note",
-            type="string",
-            required=False,
-            description="A note included in the confirmation mail (at most 400 characters).",
-        ),
-    ),
     response_schema="SenderSignature",
     acts_on="signature",
     resource=Resource(
