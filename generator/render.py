@@ -344,7 +344,6 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     env.filters["object_schemas"] = schemas.object_schemas
     env.filters["parameter_schemas"] = schemas.parameter_schemas
     env.filters["python_names"] = schemas.python_names
-    env.filters["mcp_wire_names"] = mcp_schema.wire_names
     env.filters["mcp_body_model"] = mcp_schema.body_model
     return env
 

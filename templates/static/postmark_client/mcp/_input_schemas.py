@@ -13,12 +13,12 @@ model's description only where its field has none, nested models inlined rather 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .._meta import Limit, Operation
 from .._operations import OPERATIONS
-from .._schemas import PARAMETERS, SCHEMAS
+from .._schemas import PARAMETERS, PYTHON_NAMES, SCHEMAS
 
 IDEMPOTENCY_ARGUMENT = "idempotency_key"
 """The argument of a send tool that makes a repeated call return the first result."""
@@ -42,6 +42,29 @@ IDEMPOTENCY_SCHEMA = {
 def arg_name(python: str) -> str:
     """The tool argument for a Python name: `from_` -> `from` (no keyword clash in JSON)."""
     return python.rstrip("_") or python
+
+
+def wire_names() -> dict[str, dict[str, tuple[str, str | None]]]:
+    """Per request model: each argument -> (its wire name, the model a nested value is)."""
+    return {
+        model: {
+            arg_name(python): (wire, next(_refs(SCHEMAS[model]["properties"][wire]), None))
+            for wire, python in names.items()
+        }
+        for model, names in PYTHON_NAMES.items()
+    }
+
+
+def _refs(schema: Mapping[str, Any]) -> Iterator[str]:
+    """The models a field's schema names, outermost first."""
+    ref = schema.get("$ref")
+    if ref is not None:
+        yield ref.removeprefix(_REF_PREFIX)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), Mapping):
+            yield from _refs(schema[key])
+    for member in schema.get("anyOf", ()):
+        yield from _refs(member)
 
 
 def tool_name(op: Operation) -> str:
