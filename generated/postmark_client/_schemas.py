@@ -36,7 +36,10 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     },
     "MessageHeader": {
         "type": "object",
-        "properties": {"Name": {"type": "string"}, "Value": {"type": "string"}},
+        "properties": {
+            "Name": {"type": "string", "description": "Header name."},
+            "Value": {"type": "string", "description": "Header value."},
+        },
         "required": ["Name", "Value"],
         "description": "A custom e-mail header.",
     },
@@ -48,7 +51,11 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                 "description": "File name. Some extensions (exe, bat, ...) are forbidden (ErrorCode 411).",
             },
             "Content": {"type": "string", "description": "Base64-encoded file content."},
-            "ContentType": {"type": "string", "examples": ["application/pdf"]},
+            "ContentType": {
+                "type": "string",
+                "description": "MIME type, e.g. application/pdf.",
+                "examples": ["application/pdf"],
+            },
             "ContentID": {
                 "type": "string",
                 "description": "Content ID for an inline image, referenced as cid:... in HtmlBody.",
@@ -257,6 +264,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "Messages": {
                 "type": "array",
                 "items": {"$ref": "#/$defs/SendEmailWithTemplateRequest"},
+                "description": "The messages, each as for /email/withTemplate.",
                 "maxItems": 500,
             }
         },
@@ -277,18 +285,47 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                 "description": "One entry per recipient (no cap; the payload limit of 50 MB applies).",
                 "minItems": 1,
             },
-            "ReplyTo": {"type": "string", "nullable": True},
-            "Subject": {"type": "string", "nullable": True},
-            "HtmlBody": {"type": "string", "nullable": True},
-            "TextBody": {"type": "string", "nullable": True},
-            "TemplateId": {"type": "integer", "nullable": True},
-            "TemplateAlias": {"type": "string", "nullable": True},
+            "ReplyTo": {
+                "type": "string",
+                "description": "Reply-To address(es), comma-separated.",
+                "nullable": True,
+            },
+            "Subject": {
+                "type": "string",
+                "description": "Subject line; a template renders its own.",
+                "nullable": True,
+            },
+            "HtmlBody": {
+                "type": "string",
+                "description": "HTML body for every recipient.",
+                "nullable": True,
+            },
+            "TextBody": {
+                "type": "string",
+                "description": "Plain-text body for every recipient.",
+                "nullable": True,
+            },
+            "TemplateId": {
+                "type": "integer",
+                "description": "ID of a template to render instead of the bodies.",
+                "nullable": True,
+            },
+            "TemplateAlias": {
+                "type": "string",
+                "description": "Alias of a template to render instead of the bodies.",
+                "nullable": True,
+            },
             "InlineCss": {
                 "type": "boolean",
                 "description": "Inline the template's CSS into HtmlBody (Postmark's default is true).",
                 "nullable": True,
             },
-            "Tag": {"type": "string", "maxLength": 1000, "nullable": True},
+            "Tag": {
+                "type": "string",
+                "description": "One tag for categorising and searching outgoing mail.",
+                "maxLength": 1000,
+                "nullable": True,
+            },
             "Metadata": {
                 "type": "object",
                 "additionalProperties": {"type": "string"},
@@ -300,7 +337,11 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                 "description": 'A broadcast message stream; absent means "outbound", the server\'s default transactional stream, which the Bulk API refuses (ErrorCode 1236).',
                 "nullable": True,
             },
-            "TrackOpens": {"type": "boolean", "nullable": True},
+            "TrackOpens": {
+                "type": "boolean",
+                "description": "Track opens; absent means the server's setting.",
+                "nullable": True,
+            },
             "TrackLinks": {
                 "type": "string",
                 "enum": ["None", "HtmlAndText", "HtmlOnly", "TextOnly"],
@@ -310,11 +351,13 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "Attachments": {
                 "type": "array",
                 "items": {"$ref": "#/$defs/Attachment"},
+                "description": "Files attached to every message, counted in the 50 MB.",
                 "nullable": True,
             },
             "Headers": {
                 "type": "array",
                 "items": {"$ref": "#/$defs/MessageHeader"},
+                "description": "Custom e-mail headers.",
                 "nullable": True,
             },
         },
@@ -325,9 +368,17 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "BulkEmailMessage": {
         "type": "object",
         "properties": {
-            "To": {"type": "string"},
-            "Cc": {"type": "string", "nullable": True},
-            "Bcc": {"type": "string", "nullable": True},
+            "To": {"type": "string", "description": "Recipient addresses, comma-separated."},
+            "Cc": {
+                "type": "string",
+                "description": "Cc addresses, comma-separated.",
+                "nullable": True,
+            },
+            "Bcc": {
+                "type": "string",
+                "description": "Bcc addresses, comma-separated.",
+                "nullable": True,
+            },
             "TemplateModel": {
                 "type": "object",
                 "additionalProperties": {},
@@ -343,6 +394,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "Headers": {
                 "type": "array",
                 "items": {"$ref": "#/$defs/MessageHeader"},
+                "description": "Custom e-mail headers for this recipient.",
                 "nullable": True,
             },
         },
@@ -557,9 +609,21 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "ValidateTemplateRequest": {
         "type": "object",
         "properties": {
-            "Subject": {"type": "string", "nullable": True},
-            "HtmlBody": {"type": "string", "nullable": True},
-            "TextBody": {"type": "string", "nullable": True},
+            "Subject": {
+                "type": "string",
+                "description": "Subject template to check.",
+                "nullable": True,
+            },
+            "HtmlBody": {
+                "type": "string",
+                "description": "HTML body template to check.",
+                "nullable": True,
+            },
+            "TextBody": {
+                "type": "string",
+                "description": "Plain-text body template to check.",
+                "nullable": True,
+            },
             "TestRenderModel": {
                 "type": "object",
                 "additionalProperties": {},
@@ -1254,7 +1318,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     },
     "SuppressionEntry": {
         "type": "object",
-        "properties": {"EmailAddress": {"type": "string"}},
+        "properties": {"EmailAddress": {"type": "string", "description": "The address."}},
         "required": ["EmailAddress"],
         "additionalProperties": False,
         "description": "An address to suppress or reactivate.",
@@ -1265,6 +1329,7 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
             "Suppressions": {
                 "type": "array",
                 "items": {"$ref": "#/$defs/SuppressionEntry"},
+                "description": "The addresses.",
                 "maxItems": 50,
             }
         },
@@ -2018,8 +2083,17 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
                 "minLength": 1,
                 "pattern": "^[A-Za-z]",
             },
-            "Name": {"type": "string", "maxLength": 100, "minLength": 1},
-            "MessageStreamType": {"type": "string", "enum": ["Transactional", "Broadcasts"]},
+            "Name": {
+                "type": "string",
+                "description": "The stream's display name.",
+                "maxLength": 100,
+                "minLength": 1,
+            },
+            "MessageStreamType": {
+                "type": "string",
+                "enum": ["Transactional", "Broadcasts"],
+                "description": "Fixed at creation.",
+            },
             "Description": {
                 "type": "string",
                 "description": "Plain text, no HTML.",
@@ -2039,7 +2113,13 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "EditMessageStreamRequest": {
         "type": "object",
         "properties": {
-            "Name": {"type": "string", "maxLength": 100, "minLength": 1, "nullable": True},
+            "Name": {
+                "type": "string",
+                "description": "New display name.",
+                "maxLength": 100,
+                "minLength": 1,
+                "nullable": True,
+            },
             "Description": {
                 "type": "string",
                 "description": "Plain text, no HTML.",
@@ -2160,14 +2240,19 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     },
     "WebhookHttpAuthSetting": {
         "type": "object",
-        "properties": {"Username": {"type": "string"}, "Password": {"type": "string"}},
+        "properties": {
+            "Username": {"type": "string", "description": "Basic auth user name."},
+            "Password": {"type": "string", "description": "Basic auth password."},
+        },
         "required": ["Username", "Password"],
         "additionalProperties": False,
         "description": "Basic auth credentials for Postmark to send with each webhook POST.",
     },
     "WebhookTriggerSetting": {
         "type": "object",
-        "properties": {"Enabled": {"type": "boolean"}},
+        "properties": {
+            "Enabled": {"type": "boolean", "description": "Whether Postmark POSTs the event."}
+        },
         "required": ["Enabled"],
         "additionalProperties": False,
         "description": "Turns an event on or off.",
@@ -2175,8 +2260,12 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "WebhookOpenTriggerSetting": {
         "type": "object",
         "properties": {
-            "Enabled": {"type": "boolean"},
-            "PostFirstOpenOnly": {"type": "boolean", "nullable": True},
+            "Enabled": {"type": "boolean", "description": "Whether Postmark POSTs the event."},
+            "PostFirstOpenOnly": {
+                "type": "boolean",
+                "description": "Only the first open by a recipient is POSTed.",
+                "nullable": True,
+            },
         },
         "required": ["Enabled"],
         "additionalProperties": False,
@@ -2185,8 +2274,12 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "WebhookContentTriggerSetting": {
         "type": "object",
         "properties": {
-            "Enabled": {"type": "boolean"},
-            "IncludeContent": {"type": "boolean", "nullable": True},
+            "Enabled": {"type": "boolean", "description": "Whether Postmark POSTs the event."},
+            "IncludeContent": {
+                "type": "boolean",
+                "description": "Include the message content in the POST.",
+                "nullable": True,
+            },
         },
         "required": ["Enabled"],
         "additionalProperties": False,
@@ -2266,7 +2359,12 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "EditWebhookRequest": {
         "type": "object",
         "properties": {
-            "Url": {"type": "string", "format": "uri", "nullable": True},
+            "Url": {
+                "type": "string",
+                "format": "uri",
+                "description": "New URL Postmark POSTs the events to.",
+                "nullable": True,
+            },
             "HttpAuth": {
                 "$ref": "#/$defs/WebhookHttpAuthSetting",
                 "description": "Basic auth credentials for Postmark to send with each webhook POST.",
@@ -2421,8 +2519,16 @@ SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "TemplatesPushRequest": {
         "type": "object",
         "properties": {
-            "SourceServerID": {"type": "integer", "minimum": 1},
-            "DestinationServerID": {"type": "integer", "minimum": 1},
+            "SourceServerID": {
+                "type": "integer",
+                "description": "ID of the server whose templates are copied.",
+                "minimum": 1,
+            },
+            "DestinationServerID": {
+                "type": "integer",
+                "description": "ID of the server they are copied to.",
+                "minimum": 1,
+            },
             "PerformChanges": {
                 "type": "boolean",
                 "description": "false only reports what would change.",

@@ -296,3 +296,51 @@ def test_every_request_example_of_the_spec_is_valid_tool_arguments() -> None:
         else:
             arguments |= _to_arguments(BODY_MODELS[op_id], body)
         jsonschema.Draft202012Validator(INPUT_SCHEMAS[op_id]).validate(arguments)
+
+
+def test_an_argument_without_a_description_is_described_in_the_tool_named() -> None:
+    """Every top-level argument has a description, or the schema names the tool, always listed
+    beside it (the same grants decide both), where the same argument has one."""
+    by_tool = {tool_name(op): op for op in OPERATIONS.values()}
+    pointed = 0
+    for op in OPERATIONS.values():
+        schema = INPUT_SCHEMAS[op.id]
+        bare = [n for n, f in schema["properties"].items() if "description" not in f]
+        if not bare:
+            continue
+        found = re.fullmatch(
+            r"Arguments without a description: as in the (\w+) tool\.",
+            schema.get("description", ""),
+        )
+        assert found, (op.id, bare)
+        other = by_tool[found.group(1)]
+        assert (other.group, other.access, other.reaches) == (op.group, op.access, op.reaches)
+        for name in bare:
+            said = INPUT_SCHEMAS[other.id]["properties"][name]
+            rest = {k: v for k, v in said.items() if k != "description"}
+            assert "description" in said and rest == schema["properties"][name], (op.id, name)
+        pointed += 1
+    assert pointed >= 10  # the stats and message searches share their filters
+
+
+def _bare_fields(schema: Mapping[str, Any], path: str) -> Iterator[str]:
+    """The nested fields without a description, except in a message described elsewhere."""
+    if str(schema.get("description", "")).startswith("As the arguments of the "):
+        return
+    for name, field in schema.get("properties", {}).items():
+        if "description" not in field:
+            yield f"{path}.{name}"
+        for key in ("items", "additionalProperties"):
+            if isinstance(field.get(key), Mapping):
+                yield from _bare_fields(field[key], f"{path}.{name}")
+        yield from _bare_fields(field, f"{path}.{name}")
+
+
+def test_every_nested_field_has_a_description() -> None:
+    bare = [
+        where
+        for op_id, schema in INPUT_SCHEMAS.items()
+        for name, field in schema["properties"].items()
+        for where in _bare_fields(field, f"{op_id}.{name}")
+    ]
+    assert bare == []

@@ -48,8 +48,8 @@ class AsyncAccountTemplates(AsyncResource):
         safe to repeat, so retried after a server error or a read timeout.
 
         Args:
-            source_server_id: `SourceServerID`
-            destination_server_id: `DestinationServerID`
+            source_server_id: `SourceServerID`: ID of the server whose templates are copied.
+            destination_server_id: `DestinationServerID`: ID of the server they are copied to.
             perform_changes: `PerformChanges`: false only reports what would change.
         """
         from .. import models

@@ -86,8 +86,8 @@ class AsyncMessageStreams(AsyncResource):
 
         Args:
             id: `ID`: The stream's ID, used to send through it; starts with a letter.
-            name: `Name`
-            message_stream_type: `MessageStreamType`
+            name: `Name`: The stream's display name.
+            message_stream_type: `MessageStreamType`: Fixed at creation.
             description: `Description`: Plain text, no HTML.
             subscription_management_configuration: `SubscriptionManagementConfiguration`: How the stream
                 handles
@@ -156,7 +156,7 @@ class AsyncMessageStreams(AsyncResource):
 
         Args:
             stream_id: ID of the message stream, e.g. outbound.
-            name: `Name`
+            name: `Name`: New display name.
             description: `Description`: Plain text, no HTML.
             subscription_management_configuration: `SubscriptionManagementConfiguration`: How the stream
                 handles

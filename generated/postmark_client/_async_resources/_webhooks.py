@@ -142,7 +142,7 @@ class AsyncWebhooks(AsyncResource):
 
         Args:
             webhook_id: `Id`: ID of the webhook.
-            url: `Url`
+            url: `Url`: New URL Postmark POSTs the events to.
             http_auth: `HttpAuth`: Basic auth credentials for Postmark to send with each webhook
                 POST.
             http_headers: `HttpHeaders`: The new custom headers; [] removes them all.

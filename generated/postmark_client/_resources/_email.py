@@ -331,25 +331,25 @@ class Email(SyncResource):
                 verified domain.
             recipients: `Messages`: One entry per recipient (no cap; the payload limit of 50 MB
                 applies).
-            reply_to: `ReplyTo`
-            subject: `Subject`
-            html_body: `HtmlBody`
-            text_body: `TextBody`
-            template_id: `TemplateId`
-            template_alias: `TemplateAlias`
+            reply_to: `ReplyTo`: Reply-To address(es), comma-separated.
+            subject: `Subject`: Subject line; a template renders its own.
+            html_body: `HtmlBody`: HTML body for every recipient.
+            text_body: `TextBody`: Plain-text body for every recipient.
+            template_id: `TemplateId`: ID of a template to render instead of the bodies.
+            template_alias: `TemplateAlias`: Alias of a template to render instead of the bodies.
             inline_css: `InlineCss`: Inline the template's CSS into HtmlBody (Postmark's default
                 is true).
-            tag: `Tag`
+            tag: `Tag`: One tag for categorising and searching outgoing mail.
             metadata: `Metadata`: Custom string key/value pairs kept with a message; searchable as
                 metadata_<key>.
             message_stream: `MessageStream`: A broadcast message stream; absent means "outbound",
                 the server's default transactional stream, which the
                 Bulk API refuses (ErrorCode 1236).
-            track_opens: `TrackOpens`
+            track_opens: `TrackOpens`: Track opens; absent means the server's setting.
             track_links: `TrackLinks`: Link tracking for a message; absent means the server's
                 setting.
-            attachments: `Attachments`
-            headers: `Headers`
+            attachments: `Attachments`: Files attached to every message, counted in the 50 MB.
+            headers: `Headers`: Custom e-mail headers.
         """
         from .. import models
         from .._operations import _email as ops

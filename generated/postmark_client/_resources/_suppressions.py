@@ -98,7 +98,7 @@ class Suppressions(SyncResource):
 
         Args:
             stream_id: ID of the message stream, e.g. outbound.
-            suppressions: `Suppressions`
+            suppressions: `Suppressions`: The addresses.
         """
         from .. import models
         from .._operations import _suppressions as ops
@@ -134,7 +134,7 @@ class Suppressions(SyncResource):
 
         Args:
             stream_id: ID of the message stream, e.g. outbound.
-            suppressions: `Suppressions`
+            suppressions: `Suppressions`: The addresses.
         """
         from .. import models
         from .._operations import _suppressions as ops

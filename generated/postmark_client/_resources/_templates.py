@@ -234,9 +234,9 @@ class Templates(SyncResource):
         safe to repeat, so retried after a server error or a read timeout.
 
         Args:
-            subject: `Subject`
-            html_body: `HtmlBody`
-            text_body: `TextBody`
+            subject: `Subject`: Subject template to check.
+            html_body: `HtmlBody`: HTML body template to check.
+            text_body: `TextBody`: Plain-text body template to check.
             test_render_model: `TestRenderModel`: Values to render the content with.
             inline_css_for_html_test_render: `InlineCssForHtmlTestRender`: Inline <style> blocks
                 into the rendered HTML

@@ -450,9 +450,9 @@ class WebhookHttpAuthSetting(
     """
 
     username: str
-    """`Username`"""
+    """`Username`: Basic auth user name."""
     password: str
-    """`Password`"""
+    """`Password`: Basic auth password."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -511,7 +511,7 @@ class WebhookTriggerSetting(
     """
 
     enabled: bool
-    """`Enabled`"""
+    """`Enabled`: Whether Postmark POSTs the event."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -562,9 +562,9 @@ class WebhookOpenTriggerSetting(
     """
 
     enabled: bool
-    """`Enabled`"""
+    """`Enabled`: Whether Postmark POSTs the event."""
     post_first_open_only: bool | None = None
-    """`PostFirstOpenOnly`"""
+    """`PostFirstOpenOnly`: Only the first open by a recipient is POSTed."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -625,9 +625,9 @@ class WebhookContentTriggerSetting(
     """
 
     enabled: bool
-    """`Enabled`"""
+    """`Enabled`: Whether Postmark POSTs the event."""
     include_content: bool | None = None
-    """`IncludeContent`"""
+    """`IncludeContent`: Include the message content in the POST."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -958,7 +958,7 @@ class EditWebhookRequest(
     """
 
     url: str | None = None
-    """`Url`"""
+    """`Url`: New URL Postmark POSTs the events to."""
     http_auth: WebhookHttpAuthSetting | None = None
     """`HttpAuth`: Basic auth credentials for Postmark to send with each webhook POST."""
     http_headers: list[MessageHeader] | None = None

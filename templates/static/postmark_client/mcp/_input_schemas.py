@@ -7,8 +7,9 @@ takes `idempotency_key` too.
 
 Every tool's schema is sent in each `tools/list` answer and read by the agent's model, so each
 says a thing once: no `examples` or `default` (a parameter left out gets its default), a nested
-model's description only where its field has none, nested models inlined rather than `$ref`s
-(several MCP clients resolve no `$defs`).
+model's description only where its field has none, a batch's message and an argument that
+another tool always listed beside it has described there only, nested models inlined rather
+than `$ref`s (several MCP clients resolve no `$defs`).
 """
 
 from __future__ import annotations
@@ -209,4 +210,26 @@ def input_schemas(
             schema["required"] = required
         schema["additionalProperties"] = False
         result[op.id] = schema
+    _say_once(result)
     return result
+
+
+def _say_once(schemas: dict[str, dict[str, Any]]) -> None:
+    """An argument the same, description included, as in the first tool listed with it (the
+    first of its group with the same access and second groups) is described there only; the
+    schema says where (in its own description)."""
+    first: dict[tuple[Any, ...], Operation] = {}
+    for op in OPERATIONS.values():
+        lead = first.setdefault((op.group, op.access, op.reaches), op)
+        if lead is op:
+            continue
+        said = schemas[lead.id]["properties"]
+        properties = schemas[op.id]["properties"]
+        same = [n for n, f in properties.items() if "description" in f and said.get(n) == f]
+        saved = sum(len(properties[name]["description"]) for name in same)
+        note = f"Arguments without a description: as in the {tool_name(lead)} tool."
+        if saved <= len(note):
+            continue
+        for name in same:
+            properties[name] = {k: v for k, v in properties[name].items() if k != "description"}
+        schemas[op.id] = {"description": note, **schemas[op.id]}
