@@ -344,3 +344,20 @@ def test_every_nested_field_has_a_description() -> None:
         for where in _bare_fields(field, f"{op_id}.{name}")
     ]
     assert bare == []
+
+
+async def test_more_messages_than_a_batch_takes_are_refused_naming_the_limit(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('[agents.m]\nemail = "full"\n', encoding="utf-8")
+    fake = FakePostmark()
+    tokens = {"server": fake.server_token, "account": None}
+    server = build_server(Policy.load(path), agent="m", tokens=tokens, transport=fake.transport)
+    message = {"from": "a@example.com", "to": "b@example.com", "text_body": "x"}
+    async with mcp.Client(server) as client:
+        refused = await client.call_tool("email_send_batch", {"messages": [message] * 501})
+        sent = await client.call_tool("email_send_batch", {"messages": [message] * 2})
+    assert refused.is_error
+    assert refused.content[0].text == "invalid argument messages: must hold at most 500 items"
+    assert not sent.is_error and len(fake.calls) == 1
