@@ -967,8 +967,6 @@ class _Builder:
                 optional = f.optional and f.type.kind != "any"
                 f.annotation = f"{base} | None" if optional else base
                 f.qualified_annotation = f"{qualified} | None" if optional else qualified
-                if f.type.kind == "enum" and f.type.name in self.enums:
-                    f.enum_values = self.enums[f.type.name].values
         for alias in self.aliases.values():
             alias.annotation = alias.type.annotation(open_enums=False)
         for op in operations:

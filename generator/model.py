@@ -415,7 +415,6 @@ class Field:
     format: str | None = None
     example: Any = None
     secret: bool = False  # `x-postmark-secret: true`: kept out of the model's repr
-    enum_values: list[str] | None = None  # the values of its enum, when its type is one
     # Python source, written by generator/pycode.py: the value from_dict reads, to_dict writes.
     read_code: str = ""
     write_code: str = ""
@@ -894,7 +893,6 @@ def _meta_names(operations: list[Operation]) -> list[str]:
     """The record types of `_meta.py` the operation table of these operations uses."""
     return _used(
         {
-            "BodyField": any(op.body and op.body.model for op in operations),
             "Limit": any(op.limits for op in operations),
             "Operation": True,
             "Paging": any(op.paging for op in operations),

@@ -343,7 +343,7 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     env.filters["constant"] = naming.constant_name
     env.filters["object_schemas"] = schemas.object_schemas
     env.filters["parameter_schemas"] = schemas.parameter_schemas
-    env.filters["mcp_wire_names"] = mcp_schema.wire_names
+    env.filters["python_names"] = schemas.python_names
     env.filters["mcp_body_model"] = mcp_schema.body_model
     return env
 

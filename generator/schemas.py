@@ -1,8 +1,9 @@
 """One JSON Schema per object schema, with Postmark's (wire) names: the request-schema encoding
 the fake Postmark checks bodies with and the MCP tools' input schemas are made from.
 
-`postmark_client/_schemas.py` prints `object_schemas(api)` and `parameter_schemas(api)` (each
-operation's path and query parameters). A nested model is a `$ref` to
+`postmark_client/_schemas.py` prints `object_schemas(api)`, `parameter_schemas(api)` (each
+operation's path and query parameters) and `python_names(api)` (each request field's Python
+name). A nested model is a `$ref` to
 `#/$defs/<Model>`; each field carries its constraints, its description and, where the spec says
 so, `nullable` (the fake accepts null) and examples. Keys beyond JSON Schema's: `nullable`.
 """
@@ -77,6 +78,11 @@ def object_schemas(api: Api) -> dict[str, dict[str, Any]]:
     """Every object schema's JSON Schema, by model name, in spec order."""
     source = _ByRef(api)
     return {model.name: model_schema(model, source) for model in api.models}
+
+
+def python_names(api: Api) -> dict[str, dict[str, str]]:
+    """Per request model: each field's wire name -> its Python attribute name."""
+    return {m.name: {f.wire: f.name for f in m.fields} for m in api.models if m.is_request}
 
 
 def parameter_schema(param: Parameter) -> dict[str, Any]:

@@ -38,6 +38,7 @@ def edited(doc: Doc) -> Doc:
     send["description"] = f"Sends real mail.\n{INJECTION}\n\x1b[2J"
     send["summary"] = "Send one email."
     send["x-python-name"] = "deliver"
+    send["x-postmark-acts-on"] = "template"  # no longer destructive: an annotation changes
     request = new["components"]["schemas"]["SendEmailRequest"]["properties"]
     request["Tag"] = {"type": "string", "description": "A tag."}
     return new
@@ -76,14 +77,12 @@ def test_each_part_of_a_tool_that_changed_is_a_change_of_its_own(report: Report)
     )
     description = found["tool-description-changed"]
     assert description.before is not None and description.after is not None
-    # The whole text an agent reads, as the generated server builds it (its token line included).
+    # The whole text an agent reads, as the generated server builds it (its access line included).
     assert description.before.splitlines()[:2] == ["Send a single email.", "Sends real mail."]
     assert description.after.splitlines()[:4] == [
         "Send one email.", "Sends real mail.", INJECTION, "\x1b[2J",
     ]  # fmt: skip
-    assert "Needs the server token, held by the server." in (
-        description.after
-    )
+    assert "Changes data; not safe to repeat (never retried automatically)." in (description.after)
     schema = found["tool-input-schema-changed"]
     assert schema.after is not None and json.loads(schema.after)["properties"]["tag"] == {
         "type": "string",
@@ -91,7 +90,7 @@ def test_each_part_of_a_tool_that_changed_is_a_change_of_its_own(report: Report)
     }
     annotations = found["tool-annotations-changed"]
     assert annotations.after is not None
-    assert json.loads(annotations.after)["title"] == "Send one email"
+    assert json.loads(annotations.after) == {"destructiveHint": False}
 
 
 def test_text_shows_the_lines_agents_read_with_escapes(report: Report) -> None:
@@ -102,7 +101,7 @@ def test_text_shows_the_lines_agents_read_with_escapes(report: Report) -> None:
     assert f"+{INJECTION}" in lines
     assert "-Send a single email." in lines and "+Send one email." in lines
     assert "+\\x1b[2J" in lines and "\x1b" not in text
-    assert '+  "title": "Send one email"' in lines
+    assert '+  "destructiveHint": false' in lines
     assert "-email_send" in lines and "+email_deliver" in lines
 
 

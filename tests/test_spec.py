@@ -284,3 +284,18 @@ def test_payload_check_can_fail() -> None:
     assert problems(webhook, schema_for_example("webhook_Delivery.json")[0]) == [
         "DeliveredAt: 'Tuesday' is not a 'date-time'"
     ]
+
+
+def test_every_field_schema_is_whole() -> None:
+    """No property of a schema has a keyword without a value: an unquoted comma in a one-line
+    `{type: string, description: a, b}` splits the description into keys, and what the client,
+    the fake and the MCP tools print of it stops at the comma."""
+    schemas = load_spec(SPEC).root["components"]["schemas"]
+    split = [
+        f"{name}.{field}: {key!r}"
+        for name, schema in schemas.items()
+        for field, item in schema.get("properties", {}).items()
+        for key, value in item.items()
+        if value is None
+    ]
+    assert split == []

@@ -39,7 +39,7 @@ from functools import partial
 from typing import IO, TYPE_CHECKING, Any, Final, Literal
 
 from ._cli_agents import AgentUsageError, add_agent_options, agent_access
-from ._meta import BodyField, Operation, Param, ParamType
+from ._meta import Operation, Param, ParamType
 from ._operations import OPERATIONS
 from ._spec import (
     API_VERSION,
@@ -310,7 +310,7 @@ def _help_text(description: str, *notes: str) -> str:
 def _add_option(
     parser: argparse._ActionsContainer,
     taken: set[str],
-    item: Param | BodyField,
+    item: Param | _BodyField,
     *,
     source: Literal["path", "query", "body"],
     required: bool,
@@ -387,7 +387,7 @@ def _add_operation_options(parser: argparse.ArgumentParser, op: Operation) -> li
             )
         )
     body = parser.add_argument_group("body fields (override the same fields of --json)")
-    for body_field in op.body_fields:
+    for body_field in _body_fields(op):
         options.append(
             _add_option(body, taken, body_field, source="body", required=body_field.required)
         )
@@ -406,6 +406,41 @@ def _add_operation_options(parser: argparse.ArgumentParser, op: Operation) -> li
             help="fetch every page (progress on stderr) and print all items",
         )
     return options
+
+
+@dataclass(frozen=True, slots=True)
+class _BodyField:
+    """A top-level field of an object request body: a `--kebab-case` flag."""
+
+    wire: str
+    python: str
+    type: ParamType
+    required: bool
+    enum: tuple[str, ...] | None
+    description: str
+
+
+def _body_fields(op: Operation) -> list[_BodyField]:
+    """The fields of the operation's object body, read from the package's one encoding of the
+    request schemas (`_schemas`); none for an array body (a batch takes --json)."""
+    from ._schemas import PYTHON_NAMES, SCHEMAS
+
+    names = PYTHON_NAMES.get(op.body_schema or "")
+    if names is None:
+        return []
+    schema = SCHEMAS[op.body_schema or ""]
+    required = set(schema.get("required", ()))
+    return [
+        _BodyField(
+            wire=wire,
+            python=names[wire],
+            type=field.get("type", "object"),  # a nested model: `$ref` (or `anyOf` with null)
+            required=wire in required,
+            enum=tuple(field["enum"]) if "enum" in field else None,
+            description=field.get("description", ""),
+        )
+        for wire, field in schema["properties"].items()
+    ]
 
 
 def _is_batch(op: Operation) -> bool:
@@ -638,14 +673,15 @@ def _body_arguments(
         data = {}
     if not isinstance(data, dict):
         raise UsageError(f"--json: the body is a JSON object, got a JSON {type(data).__name__}")
-    for body_field in op.body_fields:
+    fields = _body_fields(op)
+    for body_field in fields:
         if body_field.required and data.get(body_field.wire) is None:
             flag = _flag_of(options, body_field.wire)
             raise UsageError(f"{flag} is required (the body field {body_field.wire})")
     model = _read_model(_model_reader(op.body_schema), data, "--json")
     return {
         body_field.python: getattr(model, body_field.python)
-        for body_field in op.body_fields
+        for body_field in fields
         if body_field.wire in data
     }
 

@@ -51,10 +51,14 @@ async def test_listed_tools_equal_the_grants(policy_file: Path, agent: str) -> N
     assert [t.name for t in listed] == [tool_name(op) for op in policy.operations_for(agent)]
     for tool in listed:
         op = next(o for o in OPERATIONS.values() if tool_name(o) == tool.name)
-        assert tool.annotations is not None
-        assert tool.annotations.read_only_hint == (op.access == "read")
-        assert tool.annotations.idempotent_hint == op.retry_safe
-        assert op.summary in (tool.description or "")
+        hints = tool.annotations
+        assert hints is not None and hints.title is None  # the description's first line
+        # A hint left out means MCP's default: not read-only, destructive, not idempotent.
+        assert bool(hints.read_only_hint) == (op.access == "read")
+        if op.access == "write":
+            assert bool(hints.idempotent_hint) == op.retry_safe
+            assert hints.destructive_hint in (None, False)
+        assert (tool.description or "").startswith(op.summary)
 
 
 async def test_allowed_call_reaches_the_fake(policy_file: Path) -> None:

@@ -18,6 +18,7 @@ from cli_support import (
     items_of,
     subprocess_env,
 )
+from postmark_client import _schemas
 from postmark_client import cli as cli_module
 from postmark_client._operations import OPERATIONS
 
@@ -383,9 +384,8 @@ def test_every_operation_is_a_command_with_its_options(capsys: pytest.CaptureFix
         assert f"{op.method} {op.path}" in text, op.id
         assert f"access:  {op.access}" in text, op.id
         assert f"{op.token} token" in text, op.id
-        for name in [p.python for p in (*op.path_params, *op.query_params)] + [
-            f.python for f in op.body_fields
-        ]:
+        body = _schemas.PYTHON_NAMES.get(op.body_schema or "", {})
+        for name in [p.python for p in (*op.path_params, *op.query_params)] + list(body.values()):
             assert f"--{cli_module.kebab(name)}" in text, (op.id, name)
         assert ("--all" in text) == (op.paging is not None), op.id
         assert ("--json" in text) == (op.body_schema is not None), op.id

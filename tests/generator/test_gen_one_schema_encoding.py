@@ -7,7 +7,7 @@ import copy
 from pathlib import Path
 
 import pytest
-from postmark_client import _schemas
+from postmark_client import _schemas, cli
 from postmark_client._operations import OPERATIONS
 from postmark_client.mcp import _input_schemas
 from postmark_client.mcp._tools import BODY_MODELS, INPUT_SCHEMAS, WIRE_NAMES
@@ -50,3 +50,21 @@ def test_the_fake_and_the_tools_agree_on_every_body_field() -> None:
                 field.max_items,
                 field.pattern,
             ), (op_id, argument)
+
+
+def test_a_change_to_the_one_schema_reaches_the_cli_flags(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI's body flags (name, help, choices, required) are read from `_schemas` too."""
+    changed = copy.deepcopy(_schemas.SCHEMAS)
+    tag = changed["SendEmailRequest"]["properties"]["Tag"]
+    tag["description"] = "Changed in the one encoding."
+    tag["enum"] = ["welcome", "receipt"]
+    changed["SendEmailRequest"]["required"].append("Subject")
+    monkeypatch.setattr(_schemas, "SCHEMAS", changed)
+    with pytest.raises(SystemExit):
+        cli.main(["email", "send", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Changed in the one encoding. [Tag]" in text and "{welcome,receipt}" in text
+    assert "Subject, required]" in text
+    assert "BodyField" not in (PACKAGE / "_operations" / "_email.py").read_text()

@@ -40,17 +40,16 @@ class AsyncAccountTemplates(AsyncResource):
     ) -> models.TemplatesPushResponse:
         """Copy templates from one server to another (account token).
 
-        Needs the account token. Changes templates other servers send with. Templates are
-        matched by Alias (those without one are not pushed): missing ones are created on the
-        destination, existing ones overwritten. PerformChanges false only reports what would
-        change.
+        Changes templates other servers send with. Templates are matched by Alias (those without
+        one are not pushed): missing ones are created on the destination, existing ones
+        overwritten. PerformChanges false only reports what would change.
 
         `PUT /templates/push` with the account token (X-Postmark-Account-Token); writes data;
         safe to repeat, so retried after a server error or a read timeout.
 
         Args:
-            source_server_id: `SourceServerID`
-            destination_server_id: `DestinationServerID`
+            source_server_id: `SourceServerID`: ID of the server whose templates are copied.
+            destination_server_id: `DestinationServerID`: ID of the server they are copied to.
             perform_changes: `PerformChanges`: false only reports what would change.
         """
         from .. import models

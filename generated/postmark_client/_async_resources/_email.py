@@ -56,9 +56,7 @@ class AsyncEmail(AsyncResource):
     ) -> models.SendEmailResponse:
         """Send one message.
 
-        Sends real mail. Up to 10 MB including attachments; at most 50 addresses in each of To,
-        Cc and Bcc. From must be a confirmed sender signature or an address on a verified
-        domain. HtmlBody, TextBody or both.
+        Sends real mail. HtmlBody, TextBody or both.
 
         `POST /email` with the server token (X-Postmark-Server-Token); writes data; never
         re-sent once it may have reached Postmark. Triggers the `Delivery` webhook.
@@ -129,10 +127,10 @@ class AsyncEmail(AsyncResource):
     ) -> BatchResult[models.SendEmailResponse]:
         """Send up to 500 messages in one call.
 
-        Sends real mail. Up to 500 messages and 50 MB per call; each message as for /email.
-        Answers HTTP 200 even when messages fail: each array entry carries its own ErrorCode and
-        Message, in request order, so check every entry. A whole-request failure (bad token,
-        invalid JSON, more than 500 messages) returns a single error object instead.
+        Sends real mail. Each message as for /email. Answers HTTP 200 even when messages fail:
+        each array entry carries its own ErrorCode and Message, in request order, so check every
+        entry. A whole-request failure (bad token, invalid JSON, more than 500 messages) returns
+        a single error object instead.
 
         `POST /email/batch` with the server token (X-Postmark-Server-Token); writes data; never
         re-sent once it may have reached Postmark. Takes any number of messages: they are split
@@ -185,8 +183,7 @@ class AsyncEmail(AsyncResource):
 
         Sends real mail. References a template by TemplateId or TemplateAlias (TemplateId wins
         when both are given); TemplateModel fills its Subject, HtmlBody and TextBody, which the
-        request must not carry itself (ErrorCode 1123). Same size and recipient limits as
-        /email.
+        request must not carry itself (ErrorCode 1123).
 
         `POST /email/withTemplate` with the server token (X-Postmark-Server-Token); writes data;
         never re-sent once it may have reached Postmark. Triggers the `Delivery` webhook.
@@ -263,10 +260,9 @@ class AsyncEmail(AsyncResource):
     ) -> BatchResult[models.SendEmailResponse]:
         """Send up to 500 templated messages in one call.
 
-        Sends real mail. Same batch limits as /email/batch (500 messages, 50 MB), but the body
-        is an object whose Messages array holds /email/withTemplate messages. Answers HTTP 200
-        even when messages fail: each array entry carries its own ErrorCode and Message, in
-        request order, so check every entry.
+        Sends real mail. Messages holds /email/withTemplate messages. Answers HTTP 200 even when
+        messages fail: each array entry carries its own ErrorCode and Message, in request order,
+        so check every entry.
 
         `POST /email/batchWithTemplates` with the server token (X-Postmark-Server-Token); writes
         data; never re-sent once it may have reached Postmark. Takes any number of messages:
@@ -335,25 +331,25 @@ class AsyncEmail(AsyncResource):
                 verified domain.
             recipients: `Messages`: One entry per recipient (no cap; the payload limit of 50 MB
                 applies).
-            reply_to: `ReplyTo`
-            subject: `Subject`
-            html_body: `HtmlBody`
-            text_body: `TextBody`
-            template_id: `TemplateId`
-            template_alias: `TemplateAlias`
+            reply_to: `ReplyTo`: Reply-To address(es), comma-separated.
+            subject: `Subject`: Subject line; a template renders its own.
+            html_body: `HtmlBody`: HTML body for every recipient.
+            text_body: `TextBody`: Plain-text body for every recipient.
+            template_id: `TemplateId`: ID of a template to render instead of the bodies.
+            template_alias: `TemplateAlias`: Alias of a template to render instead of the bodies.
             inline_css: `InlineCss`: Inline the template's CSS into HtmlBody (Postmark's default
                 is true).
-            tag: `Tag`
+            tag: `Tag`: One tag for categorising and searching outgoing mail.
             metadata: `Metadata`: Custom string key/value pairs kept with a message; searchable as
                 metadata_<key>.
             message_stream: `MessageStream`: A broadcast message stream; absent means "outbound",
                 the server's default transactional stream, which the
                 Bulk API refuses (ErrorCode 1236).
-            track_opens: `TrackOpens`
+            track_opens: `TrackOpens`: Track opens; absent means the server's setting.
             track_links: `TrackLinks`: Link tracking for a message; absent means the server's
                 setting.
-            attachments: `Attachments`
-            headers: `Headers`
+            attachments: `Attachments`: Files attached to every message, counted in the 50 MB.
+            headers: `Headers`: Custom e-mail headers.
         """
         from .. import models
         from .._operations import _email as ops
@@ -388,8 +384,8 @@ class AsyncEmail(AsyncResource):
     ) -> models.BulkEmailStatus:
         """Read the progress of a bulk request.
 
-        Read-only. Status moves from Accepted through Processing to Completed;
-        PercentageCompleted tells how far the release has come.
+        Status moves from Accepted through Processing to Completed; PercentageCompleted tells
+        how far the release has come.
 
         `GET /email/bulk/{bulkRequestId}` with the server token (X-Postmark-Server-Token); reads
         data; safe to repeat, so retried after a server error or a read timeout.

@@ -40,7 +40,7 @@ class AsyncInboundRules(AsyncResource):
     ) -> AsyncPage[models.InboundRule]:
         """List the server's inbound rule triggers.
 
-        Read-only. Each rule blocks inbound mail from one address or domain.
+        Each rule blocks inbound mail from one address or domain.
 
         `GET /triggers/inboundrules` with the server token (X-Postmark-Server-Token); reads
         data; safe to repeat, so retried after a server error or a read timeout. Returns a page

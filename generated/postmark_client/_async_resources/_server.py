@@ -37,7 +37,7 @@ class AsyncServer(AsyncResource):
     ) -> models.Server:
         """Get the settings of the server the token belongs to.
 
-        Read-only. The same Server record GET /servers/{serverid} returns to the account token.
+        The same Server record GET /servers/{serverid} returns to the account token.
 
         `GET /server` with the server token (X-Postmark-Server-Token); reads data; safe to
         repeat, so retried after a server error or a read timeout.

@@ -43,8 +43,7 @@ class AsyncStats(AsyncResource):
     ) -> models.OutboundOverviewStats:
         """Overview of outbound sends, bounces, spam complaints, opens and clicks.
 
-        Read-only. All time when no dates are given; days are in US Eastern time. Stats never
-        expire.
+        All time when no dates are given; days are in US Eastern time. Stats never expire.
 
         `GET /stats/outbound` with the server token (X-Postmark-Server-Token); reads data; safe
         to repeat, so retried after a server error or a read timeout.
@@ -79,8 +78,7 @@ class AsyncStats(AsyncResource):
     ) -> models.SentCounts:
         """Sent message counts per day.
 
-        Read-only. Days without sends are left out. All time when no dates are given; US Eastern
-        time.
+        Days without sends are left out. All time when no dates are given; US Eastern time.
 
         `GET /stats/outbound/sends` with the server token (X-Postmark-Server-Token); reads data;
         safe to repeat, so retried after a server error or a read timeout.
@@ -115,9 +113,9 @@ class AsyncStats(AsyncResource):
     ) -> models.BounceCounts:
         """Bounce counts per day, by bounce type.
 
-        Read-only. Days without bounces are left out, and so are zero counts, both per day and
-        in the totals (a period without bounces answers {"Days": []}). All time when no dates
-        are given; US Eastern time.
+        Days without bounces are left out, and so are zero counts, both per day and in the
+        totals (a period without bounces answers {"Days": []}). All time when no dates are
+        given; US Eastern time.
 
         `GET /stats/outbound/bounces` with the server token (X-Postmark-Server-Token); reads
         data; safe to repeat, so retried after a server error or a read timeout.
@@ -152,8 +150,8 @@ class AsyncStats(AsyncResource):
     ) -> models.SpamComplaintCounts:
         """Spam complaint counts per day.
 
-        Read-only. Days without data are left out, and so are zero counts, per day and in the
-        totals. All time when no dates are given; US Eastern time.
+        Days without data are left out, and so are zero counts, per day and in the totals. All
+        time when no dates are given; US Eastern time.
 
         `GET /stats/outbound/spam` with the server token (X-Postmark-Server-Token); reads data;
         safe to repeat, so retried after a server error or a read timeout.
@@ -188,8 +186,8 @@ class AsyncStats(AsyncResource):
     ) -> models.TrackedCounts:
         """Counts per day of messages sent with open or link tracking.
 
-        Read-only. Days without data are left out, and so are zero counts, per day and in the
-        totals. All time when no dates are given; US Eastern time.
+        Days without data are left out, and so are zero counts, per day and in the totals. All
+        time when no dates are given; US Eastern time.
 
         `GET /stats/outbound/tracked` with the server token (X-Postmark-Server-Token); reads
         data; safe to repeat, so retried after a server error or a read timeout.
@@ -224,8 +222,8 @@ class AsyncStats(AsyncResource):
     ) -> models.OpenCounts:
         """Open counts per day, all and unique.
 
-        Read-only. Days without data are left out, and so are zero counts, per day and in the
-        totals. All time when no dates are given; US Eastern time. Requires open tracking.
+        Days without data are left out, and so are zero counts, per day and in the totals. All
+        time when no dates are given; US Eastern time. Requires open tracking.
 
         `GET /stats/outbound/opens` with the server token (X-Postmark-Server-Token); reads data;
         safe to repeat, so retried after a server error or a read timeout.
@@ -260,8 +258,8 @@ class AsyncStats(AsyncResource):
     ) -> models.OpenPlatformCounts:
         """Open counts per day by platform.
 
-        Read-only. Days without data are left out, and so are zero counts, per day and in the
-        totals. All time when no dates are given; US Eastern time. Requires open tracking.
+        Days without data are left out, and so are zero counts, per day and in the totals. All
+        time when no dates are given; US Eastern time. Requires open tracking.
 
         `GET /stats/outbound/opens/platforms` with the server token (X-Postmark-Server-Token);
         reads data; safe to repeat, so retried after a server error or a read timeout.
@@ -296,9 +294,9 @@ class AsyncStats(AsyncResource):
     ) -> models.EmailClientCounts:
         """Open counts per day by e-mail client.
 
-        Read-only. Days without data are left out, and so are zero counts, per day and in the
-        totals. All time when no dates are given; US Eastern time. Requires open tracking. The
-        keys are client names.
+        Days without data are left out, and so are zero counts, per day and in the totals. All
+        time when no dates are given; US Eastern time. Requires open tracking. The keys are
+        client names.
 
         `GET /stats/outbound/opens/emailclients` with the server token
         (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
@@ -334,9 +332,9 @@ class AsyncStats(AsyncResource):
     ) -> models.ReadTimeCounts:
         """Open counts per day by how long the message was read.
 
-        Read-only. Days without data are left out, and so are zero counts, per day and in the
-        totals. All time when no dates are given; US Eastern time. Requires open tracking. The
-        keys are read-time buckets (0s ... 20s+, unknown).
+        Days without data are left out, and so are zero counts, per day and in the totals. All
+        time when no dates are given; US Eastern time. Requires open tracking. The keys are
+        read-time buckets (0s ... 20s+, unknown).
 
         `GET /stats/outbound/opens/readtimes` with the server token (X-Postmark-Server-Token);
         reads data; safe to repeat, so retried after a server error or a read timeout.
@@ -371,8 +369,8 @@ class AsyncStats(AsyncResource):
     ) -> models.ClickCounts:
         """Click counts per day, all and unique.
 
-        Read-only. Days without data are left out, and so are zero counts, per day and in the
-        totals. All time when no dates are given; US Eastern time. Requires link tracking.
+        Days without data are left out, and so are zero counts, per day and in the totals. All
+        time when no dates are given; US Eastern time. Requires link tracking.
 
         `GET /stats/outbound/clicks` with the server token (X-Postmark-Server-Token); reads
         data; safe to repeat, so retried after a server error or a read timeout.
@@ -407,9 +405,9 @@ class AsyncStats(AsyncResource):
     ) -> models.BrowserFamilyCounts:
         """Click counts per day by browser family.
 
-        Read-only. Days without data are left out, and so are zero counts, per day and in the
-        totals. All time when no dates are given; US Eastern time. Requires link tracking. The
-        keys are browser families.
+        Days without data are left out, and so are zero counts, per day and in the totals. All
+        time when no dates are given; US Eastern time. Requires link tracking. The keys are
+        browser families.
 
         `GET /stats/outbound/clicks/browserfamilies` with the server token
         (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
@@ -445,8 +443,8 @@ class AsyncStats(AsyncResource):
     ) -> models.ClickPlatformCounts:
         """Click counts per day by platform.
 
-        Read-only. Days without data are left out, and so are zero counts, per day and in the
-        totals. All time when no dates are given; US Eastern time. Requires link tracking.
+        Days without data are left out, and so are zero counts, per day and in the totals. All
+        time when no dates are given; US Eastern time. Requires link tracking.
 
         `GET /stats/outbound/clicks/platforms` with the server token (X-Postmark-Server-Token);
         reads data; safe to repeat, so retried after a server error or a read timeout.
@@ -481,8 +479,8 @@ class AsyncStats(AsyncResource):
     ) -> models.ClickLocationCounts:
         """Click counts per day by the body the link was in.
 
-        Read-only. Days without data are left out, and so are zero counts, per day and in the
-        totals. All time when no dates are given; US Eastern time. Requires link tracking.
+        Days without data are left out, and so are zero counts, per day and in the totals. All
+        time when no dates are given; US Eastern time. Requires link tracking.
 
         `GET /stats/outbound/clicks/location` with the server token (X-Postmark-Server-Token);
         reads data; safe to repeat, so retried after a server error or a read timeout.

@@ -45,7 +45,7 @@ class AsyncSuppressions(AsyncResource):
     ) -> models.SuppressionDumpResponse:
         """List the suppressed addresses of a message stream.
 
-        Read-only. Returns every matching suppression at once (no paging).
+        Returns every matching suppression at once (no paging).
 
         `GET /message-streams/{stream_id}/suppressions/dump` with the server token
         (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
@@ -98,7 +98,7 @@ class AsyncSuppressions(AsyncResource):
 
         Args:
             stream_id: ID of the message stream, e.g. outbound.
-            suppressions: `Suppressions`
+            suppressions: `Suppressions`: The addresses.
         """
         from .. import models
         from .._operations import _suppressions as ops
@@ -134,7 +134,7 @@ class AsyncSuppressions(AsyncResource):
 
         Args:
             stream_id: ID of the message stream, e.g. outbound.
-            suppressions: `Suppressions`
+            suppressions: `Suppressions`: The addresses.
         """
         from .. import models
         from .._operations import _suppressions as ops

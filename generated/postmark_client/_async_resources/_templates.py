@@ -42,7 +42,7 @@ class AsyncTemplates(AsyncResource):
     ) -> AsyncPage[models.TemplateSummary]:
         """List the server's templates.
 
-        Read-only. Pages through the templates and layouts of the server, newest first.
+        Pages through the templates and layouts of the server, newest first.
 
         `GET /templates` with the server token (X-Postmark-Server-Token); reads data; safe to
         repeat, so retried after a server error or a read timeout. Returns a page of up to 500
@@ -82,9 +82,8 @@ class AsyncTemplates(AsyncResource):
     ) -> models.UpsertTemplateResponse:
         """Create a template or layout.
 
-        A server may hold up to 100 templates (ErrorCode 1105 beyond). TemplateType is fixed at
-        creation. A Layout has no Subject and its bodies must contain the {{{ @content }}}
-        placeholder exactly once (ErrorCode 1131).
+        TemplateType is fixed at creation. A Layout has no Subject and its bodies must contain
+        the {{{ @content }}} placeholder exactly once (ErrorCode 1131).
 
         `POST /templates` with the server token (X-Postmark-Server-Token); writes data; never
         re-sent once it may have reached Postmark.
@@ -127,7 +126,7 @@ class AsyncTemplates(AsyncResource):
     ) -> models.Template:
         """Get one template with its content.
 
-        Read-only. A deleted template can still be read, with Active false.
+        A deleted template can still be read, with Active false.
 
         `GET /templates/{templateIdOrAlias}` with the server token (X-Postmark-Server-Token);
         reads data; safe to repeat, so retried after a server error or a read timeout.
@@ -235,9 +234,9 @@ class AsyncTemplates(AsyncResource):
         safe to repeat, so retried after a server error or a read timeout.
 
         Args:
-            subject: `Subject`
-            html_body: `HtmlBody`
-            text_body: `TextBody`
+            subject: `Subject`: Subject template to check.
+            html_body: `HtmlBody`: HTML body template to check.
+            text_body: `TextBody`: Plain-text body template to check.
             test_render_model: `TestRenderModel`: Values to render the content with.
             inline_css_for_html_test_render: `InlineCssForHtmlTestRender`: Inline <style> blocks
                 into the rendered HTML

@@ -40,7 +40,7 @@ class AsyncWebhooks(AsyncResource):
     ) -> models.WebhookListResponse:
         """List the webhooks of the server, or of one message stream.
 
-        Read-only. No paging. An unknown MessageStream gives an error, not an empty list.
+        No paging. An unknown MessageStream gives an error, not an empty list.
 
         `GET /webhooks` with the server token (X-Postmark-Server-Token); reads data; safe to
         repeat, so retried after a server error or a read timeout.
@@ -106,7 +106,7 @@ class AsyncWebhooks(AsyncResource):
     ) -> models.Webhook:
         """Get one webhook.
 
-        Read-only. An unknown ID gives ErrorCode 1352.
+        An unknown ID gives ErrorCode 1352.
 
         `GET /webhooks/{Id}` with the server token (X-Postmark-Server-Token); reads data; safe
         to repeat, so retried after a server error or a read timeout.
@@ -142,7 +142,7 @@ class AsyncWebhooks(AsyncResource):
 
         Args:
             webhook_id: `Id`: ID of the webhook.
-            url: `Url`
+            url: `Url`: New URL Postmark POSTs the events to.
             http_auth: `HttpAuth`: Basic auth credentials for Postmark to send with each webhook
                 POST.
             http_headers: `HttpHeaders`: The new custom headers; [] removes them all.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Reach
+from .._meta import Operation, Reach
 
 __all__ = [
     "PUSH_TEMPLATES",
@@ -26,31 +26,8 @@ PUSH_TEMPLATES: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Copy templates from one server to another (account token).",
-    description="Needs the account token. Changes templates other servers send with. Templates are matched by Alias (those without one are not pushed): missing ones are created on the destination, existing ones overwritten. PerformChanges false only reports what would change.",
+    description="Changes templates other servers send with. Templates are matched by Alias (those without one are not pushed): missing ones are created on the destination, existing ones overwritten. PerformChanges false only reports what would change.",
     body_schema="TemplatesPushRequest",
-    body_fields=(
-        BodyField(
-            wire="SourceServerID",
-            python="source_server_id",
-            type="integer",
-            required=True,
-            description="",
-        ),
-        BodyField(
-            wire="DestinationServerID",
-            python="destination_server_id",
-            type="integer",
-            required=True,
-            description="",
-        ),
-        BodyField(
-            wire="PerformChanges",
-            python="perform_changes",
-            type="boolean",
-            required=True,
-            description="false only reports what would change.",
-        ),
-    ),
     response_schema="TemplatesPushResponse",
     acts_on="template",
     reaches=(

@@ -30,7 +30,7 @@ GET_DELIVERY_STATS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get delivery stats",
-    description="Read-only. The number of inactive addresses and the count of bounces per bounce type.",
+    description="The number of inactive addresses and the count of bounces per bounce type.",
     response_schema="DeliveryStats",
     acts_on="bounce",
 )
@@ -46,7 +46,7 @@ LIST_BOUNCES: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List bounces",
-    description="Read-only. Returns up to 10,000 results through paging; narrow larger searches with fromdate and todate. Bounces are kept for the server's retention period (45 days by default).",
+    description="Returns up to 10,000 results through paging; narrow larger searches with fromdate and todate. Bounces are kept for the server's retention period (45 days by default).",
     query_params=(
         Param(
             wire="count",
@@ -196,7 +196,7 @@ GET_BOUNCE: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get a bounce",
-    description="Read-only. One bounce, including its Content (the bounce source) when Postmark still has it.",
+    description="One bounce, including its Content (the bounce source) when Postmark still has it.",
     path_params=(
         Param(
             wire="bounceid",
@@ -224,7 +224,7 @@ GET_BOUNCE_DUMP: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get a bounce dump",
-    description="Read-only. The raw SMTP source of the bounce. Dumps are kept about 30 days; without one, Body is empty or absent.",
+    description="The raw SMTP source of the bounce. Dumps are kept about 30 days; without one, Body is empty or absent.",
     path_params=(
         Param(
             wire="bounceid",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Param, Resource
+from .._meta import Operation, Param, Resource
 
 __all__ = [
     "CREATE_DATA_REMOVAL",
@@ -27,31 +27,8 @@ CREATE_DATA_REMOVAL: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Request the erasure of a recipient's data.",
-    description="Needs the account token; the Data Removal API must be enabled for the account by Postmark support (ErrorCode 1302 otherwise). Erases the data Postmark holds about RequestedFor (GDPR / CCPA requests); it cannot be undone. Poll GET /data-removals/{id} for its Status.",
+    description="The Data Removal API must be enabled for the account by Postmark support (ErrorCode 1302 otherwise). Erases the data Postmark holds about RequestedFor (GDPR / CCPA requests); it cannot be undone. Poll GET /data-removals/{id} for its Status.",
     body_schema="DataRemovalRequest",
-    body_fields=(
-        BodyField(
-            wire="RequestedBy",
-            python="requested_by",
-            type="string",
-            required=True,
-            description="Who asks for the removal; notified when it is done if NotifyWhenCompleted.",
-        ),
-        BodyField(
-            wire="RequestedFor",
-            python="requested_for",
-            type="string",
-            required=True,
-            description="The recipient whose data is erased.",
-        ),
-        BodyField(
-            wire="NotifyWhenCompleted",
-            python="notify_when_completed",
-            type="boolean",
-            required=False,
-            description="Mail RequestedBy when the removal is done (default false).",
-        ),
-    ),
     response_schema="DataRemoval",
     acts_on="message",
     resource=Resource(
@@ -72,7 +49,7 @@ GET_DATA_REMOVAL: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Read the status of a data removal request.",
-    description="Read-only. Needs the account token. An unknown ID gives ErrorCode 1301.",
+    description="An unknown ID gives ErrorCode 1301.",
     path_params=(
         Param(
             wire="id",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Paging, Param, Resource
+from .._meta import Operation, Paging, Param, Resource
 
 __all__ = [
     "CREATE_DOMAIN",
@@ -34,7 +34,7 @@ LIST_DOMAINS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the sending domains of the account.",
-    description="Read-only. Needs the account token. DKIMVerified stays true once a domain has been verified.",
+    description="DKIMVerified stays true once a domain has been verified.",
     query_params=(
         Param(
             wire="count",
@@ -91,24 +91,8 @@ CREATE_DOMAIN: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Add a sending domain.",
-    description="Needs the account token. The domain must then pass DKIM and Return-Path checks.\nThe response carries the DNS records to publish: the DKIM key (DKIMPendingHost / DKIMPendingTextValue)\nand the Return-Path CNAME target (ReturnPathDomainCNAMEValue).",
+    description="The domain must then pass DKIM and Return-Path checks.\nThe response carries the DNS records to publish: the DKIM key (DKIMPendingHost / DKIMPendingTextValue)\nand the Return-Path CNAME target (ReturnPathDomainCNAMEValue).",
     body_schema="CreateDomainRequest",
-    body_fields=(
-        BodyField(
-            wire="Name",
-            python="name",
-            type="string",
-            required=True,
-            description="The domain name, e.g. example.com (ErrorCodes 514-516).",
-        ),
-        BodyField(
-            wire="ReturnPathDomain",
-            python="return_path_domain",
-            type="string",
-            required=False,
-            description="Custom Return-Path domain: a subdomain with a CNAME to pm.mtasv.net.",
-        ),
-    ),
     response_schema="Domain",
     acts_on="domain",
     resource=Resource(
@@ -129,7 +113,7 @@ GET_DOMAIN: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get one domain with its DKIM and Return-Path DNS setup.",
-    description="Read-only. Needs the account token.",
+    description="",
     path_params=(
         Param(
             wire="domainid",
@@ -163,7 +147,7 @@ DELETE_DOMAIN: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Delete a domain.",
-    description="Needs the account token. Mail can no longer be sent from the domain's addresses unless they have sender signatures of their own.",
+    description="Mail can no longer be sent from the domain's addresses unless they have sender signatures of their own.",
     path_params=(
         Param(
             wire="domainid",
@@ -197,7 +181,7 @@ EDIT_DOMAIN: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Change a domain's custom Return-Path (bounce) domain.",
-    description="Needs the account token. Changes how the domain authenticates its mail.\nThe new Return-Path domain must be a subdomain of the domain with a CNAME to ReturnPathDomainCNAMEValue;\nuntil that verifies, ReturnPathDomainVerified is false and Postmark's default Return-Path is used.",
+    description="Changes how the domain authenticates its mail.\nThe new Return-Path domain must be a subdomain of the domain with a CNAME to ReturnPathDomainCNAMEValue;\nuntil that verifies, ReturnPathDomainVerified is false and Postmark's default Return-Path is used.",
     path_params=(
         Param(
             wire="domainid",
@@ -211,15 +195,6 @@ EDIT_DOMAIN: Final = Operation(
         ),
     ),
     body_schema="EditDomainRequest",
-    body_fields=(
-        BodyField(
-            wire="ReturnPathDomain",
-            python="return_path_domain",
-            type="string",
-            required=True,
-            description="Custom Return-Path domain: a subdomain with a CNAME to pm.mtasv.net.",
-        ),
-    ),
     response_schema="Domain",
     acts_on="domain",
     resource=Resource(
@@ -241,7 +216,7 @@ ROTATE_DOMAIN_DKIM: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Start replacing a domain's DKIM key with a new one.",
-    description='Needs the account token. Requires updating DNS before the new key is active.\nThe new key appears in DKIMPendingHost / DKIMPendingTextValue; once it verifies in DNS it moves to\nDKIMHost / DKIMTextValue and Postmark signs with it. If a rotation is already under way Postmark\nanswers 422 with ErrorCode 505 ("This DKIM is already being renewed.").',
+    description='Requires updating DNS before the new key is active.\nThe new key appears in DKIMPendingHost / DKIMPendingTextValue; once it verifies in DNS it moves to\nDKIMHost / DKIMTextValue and Postmark signs with it. If a rotation is already under way Postmark\nanswers 422 with ErrorCode 505 ("This DKIM is already being renewed.").',
     path_params=(
         Param(
             wire="domainid",
@@ -269,7 +244,7 @@ VERIFY_DOMAIN_DKIM: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Check the domain's DKIM DNS record now.",
-    description="Needs the account token. No request body. DKIMVerified and DKIMUpdateStatus show the outcome.",
+    description="No request body. DKIMVerified and DKIMUpdateStatus show the outcome.",
     path_params=(
         Param(
             wire="domainid",
@@ -297,7 +272,7 @@ VERIFY_DOMAIN_RETURN_PATH: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Check the domain's Return-Path CNAME record now.",
-    description="Needs the account token. No request body. ReturnPathDomainVerified shows the outcome.",
+    description="No request body. ReturnPathDomainVerified shows the outcome.",
     path_params=(
         Param(
             wire="domainid",
@@ -325,7 +300,7 @@ VERIFY_DOMAIN_SPF: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Check the domain's SPF record now (deprecated).",
-    description="Needs the account token. No request body. Deprecated by Postmark: SPF is no longer required.",
+    description="No request body. Deprecated by Postmark: SPF is no longer required.",
     path_params=(
         Param(
             wire="domainid",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Paging, Param, Resource
+from .._meta import Operation, Paging, Param, Resource
 
 __all__ = [
     "CREATE_INBOUND_RULE",
@@ -28,7 +28,7 @@ LIST_INBOUND_RULES: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the server's inbound rule triggers.",
-    description="Read-only. Each rule blocks inbound mail from one address or domain.",
+    description="Each rule blocks inbound mail from one address or domain.",
     query_params=(
         Param(
             wire="count",
@@ -87,15 +87,6 @@ CREATE_INBOUND_RULE: Final = Operation(
     summary="Block inbound mail from an address or a domain.",
     description="Inbound messages from the address or domain are blocked from then on (ErrorCode 810 when the rule exists already).",
     body_schema="CreateInboundRuleRequest",
-    body_fields=(
-        BodyField(
-            wire="Rule",
-            python="rule",
-            type="string",
-            required=True,
-            description="An e-mail address or a domain to block, e.g. someone@example.com or example.com (ErrorCode 813 otherwise).",
-        ),
-    ),
     response_schema="InboundRule",
     acts_on="server",
     resource=Resource(

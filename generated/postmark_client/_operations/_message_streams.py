@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Param, Resource
+from .._meta import Operation, Param, Resource
 
 __all__ = [
     "ARCHIVE_MESSAGE_STREAM",
@@ -31,7 +31,7 @@ LIST_MESSAGE_STREAMS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the message streams of the server.",
-    description="Read-only. Archived streams are left out unless IncludeArchivedStreams is true. No paging: a server has at most 10 streams.",
+    description="Archived streams are left out unless IncludeArchivedStreams is true. No paging: a server has at most 10 streams.",
     query_params=(
         Param(
             wire="MessageStreamType",
@@ -74,44 +74,6 @@ CREATE_MESSAGE_STREAM: Final = Operation(
     summary="Create a message stream.",
     description="A Transactional or Broadcasts stream (a server has one Inbound stream, created with it). ID and MessageStreamType cannot change later; at most 10 streams per server (ErrorCode 1225).",
     body_schema="CreateMessageStreamRequest",
-    body_fields=(
-        BodyField(
-            wire="ID",
-            python="id",
-            type="string",
-            required=True,
-            description="The stream's ID, used to send through it; starts with a letter.",
-        ),
-        BodyField(
-            wire="Name",
-            python="name",
-            type="string",
-            required=True,
-            description="",
-        ),
-        BodyField(
-            wire="MessageStreamType",
-            python="message_stream_type",
-            type="string",
-            required=True,
-            enum=("Transactional", "Broadcasts"),
-            description="",
-        ),
-        BodyField(
-            wire="Description",
-            python="description",
-            type="string",
-            required=False,
-            description="At most 1000 characters",
-        ),
-        BodyField(
-            wire="SubscriptionManagementConfiguration",
-            python="subscription_management_configuration",
-            type="object",
-            required=False,
-            description="How the stream handles unsubscribes; Postmark's default is Postmark for Broadcasts and None for Transactional.",
-        ),
-    ),
     response_schema="MessageStream",
     acts_on="server",
     resource=Resource(
@@ -132,7 +94,7 @@ GET_MESSAGE_STREAM: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get one message stream.",
-    description="Read-only. An unknown ID gives ErrorCode 1226.",
+    description="An unknown ID gives ErrorCode 1226.",
     path_params=(
         Param(
             wire="stream_id",
@@ -176,29 +138,6 @@ EDIT_MESSAGE_STREAM: Final = Operation(
         ),
     ),
     body_schema="EditMessageStreamRequest",
-    body_fields=(
-        BodyField(
-            wire="Name",
-            python="name",
-            type="string",
-            required=False,
-            description="",
-        ),
-        BodyField(
-            wire="Description",
-            python="description",
-            type="string",
-            required=False,
-            description="At most 1000 characters",
-        ),
-        BodyField(
-            wire="SubscriptionManagementConfiguration",
-            python="subscription_management_configuration",
-            type="object",
-            required=False,
-            description="How the stream handles unsubscribes.",
-        ),
-    ),
     response_schema="MessageStream",
     acts_on="server",
     resource=Resource(

@@ -36,7 +36,7 @@ SEARCH_OUTBOUND_MESSAGES: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Search outbound messages",
-    description="Read-only. Returns up to 10,000 results through paging; narrow larger searches with fromdate and todate. A message sent to several recipients counts once.",
+    description="Returns up to 10,000 results through paging; narrow larger searches with fromdate and todate. A message sent to several recipients counts once.",
     query_params=(
         Param(
             wire="count",
@@ -173,7 +173,7 @@ GET_OUTBOUND_MESSAGE_DETAILS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get outbound message details",
-    description="Read-only. One outbound message with its bodies, raw source and the events that happened to it (delivery, opens, clicks, bounces).",
+    description="One outbound message with its bodies, raw source and the events that happened to it (delivery, opens, clicks, bounces).",
     path_params=(
         Param(
             wire="messageid",
@@ -199,7 +199,7 @@ SEARCH_MESSAGE_OPENS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Search opens",
-    description="Read-only. Requires open tracking on the messages. Opens of all outbound messages, newest first, filtered by recipient, tag, client, OS, platform or location.",
+    description="Requires open tracking on the messages. Opens of all outbound messages, newest first, filtered by recipient, tag, client, OS, platform or location.",
     query_params=(
         Param(
             wire="count",
@@ -368,7 +368,7 @@ SEARCH_MESSAGE_CLICKS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Search clicks",
-    description="Read-only. Requires link tracking on the messages. Clicks on tracked links of all outbound messages, filtered by recipient, tag, client, OS, platform or location.",
+    description="Requires link tracking on the messages. Clicks on tracked links of all outbound messages, filtered by recipient, tag, client, OS, platform or location.",
     query_params=(
         Param(
             wire="count",
@@ -537,7 +537,7 @@ SEARCH_INBOUND_MESSAGES: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Search inbound messages",
-    description="Read-only. Returns up to 10,000 results through paging. Messages received on the server's inbound stream, without bodies.",
+    description="Returns up to 10,000 results through paging. Messages received on the server's inbound stream, without bodies.",
     query_params=(
         Param(
             wire="count",
@@ -717,7 +717,7 @@ GET_OUTBOUND_MESSAGE_DUMP: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get the raw source of an outbound message.",
-    description="Read-only. Body is the message as Postmark sent it over SMTP; empty when no dump is kept (anymore).",
+    description="Body is the message as Postmark sent it over SMTP; empty when no dump is kept (anymore).",
     path_params=(
         Param(
             wire="messageid",
@@ -743,7 +743,7 @@ GET_INBOUND_MESSAGE_DETAILS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get inbound message details",
-    description="Read-only. One inbound message with its bodies, headers and attachment list (attachment content is not returned).",
+    description="One inbound message with its bodies, headers and attachment list (attachment content is not returned).",
     path_params=(
         Param(
             wire="messageid",
@@ -769,7 +769,7 @@ GET_MESSAGE_OPENS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get the opens of one outbound message",
-    description="Read-only. Requires open tracking on the message. Only a recipient's first open is kept for a single message.",
+    description="Requires open tracking on the message. Only a recipient's first open is kept for a single message.",
     path_params=(
         Param(
             wire="messageid",
@@ -830,7 +830,7 @@ GET_MESSAGE_CLICKS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get the clicks of one outbound message",
-    description="Read-only. Requires link tracking on the message.",
+    description="Requires link tracking on the message.",
     path_params=(
         Param(
             wire="messageid",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Paging, Param, Reach, Resource
+from .._meta import Operation, Paging, Param, Reach, Resource
 
 __all__ = [
     "CREATE_SENDER_SIGNATURE",
@@ -33,7 +33,7 @@ LIST_SENDER_SIGNATURES: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the sender signatures of the account.",
-    description="Read-only. Needs the account token.",
+    description="",
     query_params=(
         Param(
             wire="count",
@@ -90,45 +90,8 @@ CREATE_SENDER_SIGNATURE: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Add a sender signature; Postmark mails the address a confirmation link.",
-    description="Needs the account token. The address must confirm before it can send.\nConfirmed stays false until the confirmation mail sent to FromEmail is clicked.",
+    description="The address must confirm before it can send.\nConfirmed stays false until the confirmation mail sent to FromEmail is clicked.",
     body_schema="CreateSenderSignatureRequest",
-    body_fields=(
-        BodyField(
-            wire="FromEmail",
-            python="from_email",
-            type="string",
-            required=True,
-            description="The address to send from.",
-        ),
-        BodyField(
-            wire="Name",
-            python="name",
-            type="string",
-            required=True,
-            description="The display name to send as.",
-        ),
-        BodyField(
-            wire="ReplyToEmail",
-            python="reply_to_email",
-            type="string",
-            required=False,
-            description="Reply-To address for mail from this signature.",
-        ),
-        BodyField(
-            wire="ReturnPathDomain",
-            python="return_path_domain",
-            type="string",
-            required=False,
-            description="Custom Return-Path domain: a subdomain of the address's domain with a CNAME to pm.mtasv.net.",
-        ),
-        BodyField(
-            wire="ConfirmationPersonalNote",
-            python="confirmation_personal_note",
-            type="string",
-            required=False,
-            description="A note included in the confirmation mail (at most 400 characters).",
-        ),
-    ),
     response_schema="SenderSignature",
     acts_on="signature",
     reaches=(
@@ -155,7 +118,7 @@ GET_SENDER_SIGNATURE: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get one sender signature with its DNS setup.",
-    description="Read-only. Needs the account token.",
+    description="",
     path_params=(
         Param(
             wire="signatureid",
@@ -189,7 +152,7 @@ EDIT_SENDER_SIGNATURE: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Change a sender signature's name, Reply-To, Return-Path domain or confirmation note.",
-    description="Needs the account token. The from-address itself cannot change. Null for a field leaves it as it is (recorded).",
+    description="The from-address itself cannot change. Null for a field leaves it as it is (recorded).",
     path_params=(
         Param(
             wire="signatureid",
@@ -203,36 +166,6 @@ EDIT_SENDER_SIGNATURE: Final = Operation(
         ),
     ),
     body_schema="EditSenderSignatureRequest",
-    body_fields=(
-        BodyField(
-            wire="Name",
-            python="name",
-            type="string",
-            required=True,
-            description="The display name to send as.",
-        ),
-        BodyField(
-            wire="ReplyToEmail",
-            python="reply_to_email",
-            type="string",
-            required=False,
-            description="Reply-To address for mail from this signature (ErrorCode 522 when invalid).",
-        ),
-        BodyField(
-            wire="ReturnPathDomain",
-            python="return_path_domain",
-            type="string",
-            required=False,
-            description="Custom Return-Path domain: a subdomain of the address's domain with a CNAME to pm.mtasv.net.",
-        ),
-        BodyField(
-            wire="ConfirmationPersonalNote",
-            python="confirmation_personal_note",
-            type="string",
-            required=False,
-            description="A note included in the confirmation mail (at most 400 characters).",
-        ),
-    ),
     response_schema="SenderSignature",
     acts_on="signature",
     resource=Resource(
@@ -254,7 +187,7 @@ DELETE_SENDER_SIGNATURE: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Delete a sender signature.",
-    description="Needs the account token. Removes a verified sending identity.",
+    description="Removes a verified sending identity.",
     path_params=(
         Param(
             wire="signatureid",
@@ -288,7 +221,7 @@ RESEND_SENDER_SIGNATURE_CONFIRMATION: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Send the confirmation mail of a sender signature again.",
-    description="Needs the account token. Sends real mail to the signature's address. A confirmed signature gives ErrorCode 506.",
+    description="Sends real mail to the signature's address. A confirmed signature gives ErrorCode 506.",
     path_params=(
         Param(
             wire="signatureid",
@@ -322,7 +255,7 @@ REQUEST_SENDER_SIGNATURE_NEW_DKIM: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Request a new DKIM key for a sender signature's domain (deprecated).",
-    description="Needs the account token. Requires updating DNS before the new key is active. Deprecated by Postmark: rotate the domain's key with POST /domains/{domainid}/rotatedkim. A renewal already under way gives ErrorCode 505.",
+    description="Requires updating DNS before the new key is active. Deprecated by Postmark: rotate the domain's key with POST /domains/{domainid}/rotatedkim. A renewal already under way gives ErrorCode 505.",
     path_params=(
         Param(
             wire="signatureid",
@@ -350,7 +283,7 @@ VERIFY_SENDER_SIGNATURE_SPF: Final = Operation(
     access="write",
     retry_safe=True,
     summary="Check the SPF record of a sender signature's domain now (deprecated).",
-    description="Needs the account token. No request body. Deprecated by Postmark: SPF is no longer required.",
+    description="No request body. Deprecated by Postmark: SPF is no longer required.",
     path_params=(
         Param(
             wire="signatureid",

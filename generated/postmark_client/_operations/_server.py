@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Reach
+from .._meta import Operation, Reach
 
 __all__ = [
     "EDIT_CURRENT_SERVER",
@@ -27,7 +27,7 @@ GET_CURRENT_SERVER: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get the settings of the server the token belongs to.",
-    description="Read-only. The same Server record GET /servers/{serverid} returns to the account token.",
+    description="The same Server record GET /servers/{serverid} returns to the account token.",
     response_schema="Server",
     acts_on="server",
 )
@@ -45,122 +45,6 @@ EDIT_CURRENT_SERVER: Final = Operation(
     summary="Change the settings of the server the token belongs to; only the fields given change.",
     description="Can change where events are POSTed. Same editable fields as PUT /servers/{serverid}; an empty body is rejected (ErrorCode 609).",
     body_schema="EditServerRequest",
-    body_fields=(
-        BodyField(
-            wire="Name",
-            python="name",
-            type="string",
-            required=False,
-            description="New name; must be unique in the account (ErrorCode 603).",
-        ),
-        BodyField(
-            wire="Color",
-            python="color",
-            type="string",
-            required=False,
-            enum=("Purple", "Blue", "Turquoise", "Green", "Red", "Yellow", "Grey", "Orange"),
-            description="The colour a server is shown in on the Postmark server list. Responses use lowercase (e.g. red); compare case-insensitively.",
-        ),
-        BodyField(
-            wire="SmtpApiActivated",
-            python="smtp_api_activated",
-            type="boolean",
-            required=False,
-            description="Enable sending over SMTP.",
-        ),
-        BodyField(
-            wire="RawEmailEnabled",
-            python="raw_email_enabled",
-            type="boolean",
-            required=False,
-            description="Include the raw message (RawEmail) in inbound webhooks.",
-        ),
-        BodyField(
-            wire="InboundHookUrl",
-            python="inbound_hook_url",
-            type="string",
-            required=False,
-            description="URL Postmark POSTs each inbound message to.",
-        ),
-        BodyField(
-            wire="BounceHookUrl",
-            python="bounce_hook_url",
-            type="string",
-            required=False,
-            description="URL Postmark POSTs each bounce to.",
-        ),
-        BodyField(
-            wire="OpenHookUrl",
-            python="open_hook_url",
-            type="string",
-            required=False,
-            description="URL Postmark POSTs each open to.",
-        ),
-        BodyField(
-            wire="DeliveryHookUrl",
-            python="delivery_hook_url",
-            type="string",
-            required=False,
-            description="URL Postmark POSTs each delivery to.",
-        ),
-        BodyField(
-            wire="ClickHookUrl",
-            python="click_hook_url",
-            type="string",
-            required=False,
-            description="URL Postmark POSTs each link click to.",
-        ),
-        BodyField(
-            wire="PostFirstOpenOnly",
-            python="post_first_open_only",
-            type="boolean",
-            required=False,
-            description="Only the first open by a recipient triggers the open webhook.",
-        ),
-        BodyField(
-            wire="InboundDomain",
-            python="inbound_domain",
-            type="string",
-            required=False,
-            description="Domain whose MX will point at Postmark for inbound mail.",
-        ),
-        BodyField(
-            wire="InboundSpamThreshold",
-            python="inbound_spam_threshold",
-            type="integer",
-            required=False,
-            description="Highest spam score an inbound message may have before it is blocked.",
-        ),
-        BodyField(
-            wire="TrackOpens",
-            python="track_opens",
-            type="boolean",
-            required=False,
-            description="Open tracking for all mail sent through this server.",
-        ),
-        BodyField(
-            wire="TrackLinks",
-            python="track_links",
-            type="string",
-            required=False,
-            enum=("None", "HtmlAndText", "HtmlOnly", "TextOnly"),
-            description="Link tracking for a message; absent means the server's setting.",
-        ),
-        BodyField(
-            wire="IncludeBounceContentInHook",
-            python="include_bounce_content_in_hook",
-            type="boolean",
-            required=False,
-            description="Include the bounce content in bounce webhooks.",
-        ),
-        BodyField(
-            wire="EnableSmtpApiErrorHooks",
-            python="enable_smtp_api_error_hooks",
-            type="boolean",
-            required=False,
-            description="Send SMTP API errors to the bounce webhook.",
-        ),
-    ),
     response_schema="Server",
     acts_on="server",
     reaches=(

@@ -38,7 +38,7 @@ GET_OUTBOUND_OVERVIEW: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Overview of outbound sends, bounces, spam complaints, opens and clicks.",
-    description="Read-only. All time when no dates are given; days are in US Eastern time. Stats never expire.",
+    description="All time when no dates are given; days are in US Eastern time. Stats never expire.",
     query_params=(
         Param(
             wire="tag",
@@ -90,7 +90,7 @@ GET_SENT_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Sent message counts per day.",
-    description="Read-only. Days without sends are left out. All time when no dates are given; US Eastern time.",
+    description="Days without sends are left out. All time when no dates are given; US Eastern time.",
     query_params=(
         Param(
             wire="tag",
@@ -142,7 +142,7 @@ GET_BOUNCE_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Bounce counts per day, by bounce type.",
-    description='Read-only. Days without bounces are left out, and so are zero counts, both per day and in the totals\n(a period without bounces answers {"Days": []}). All time when no dates are given; US Eastern time.',
+    description='Days without bounces are left out, and so are zero counts, both per day and in the totals\n(a period without bounces answers {"Days": []}). All time when no dates are given; US Eastern time.',
     query_params=(
         Param(
             wire="tag",
@@ -194,7 +194,7 @@ GET_SPAM_COMPLAINT_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Spam complaint counts per day.",
-    description="Read-only. Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time.",
+    description="Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time.",
     query_params=(
         Param(
             wire="tag",
@@ -246,7 +246,7 @@ GET_TRACKED_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Counts per day of messages sent with open or link tracking.",
-    description="Read-only. Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time.",
+    description="Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time.",
     query_params=(
         Param(
             wire="tag",
@@ -298,7 +298,7 @@ GET_OPEN_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Open counts per day, all and unique.",
-    description="Read-only. Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires open tracking.",
+    description="Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires open tracking.",
     query_params=(
         Param(
             wire="tag",
@@ -350,7 +350,7 @@ GET_OPEN_PLATFORM_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Open counts per day by platform.",
-    description="Read-only. Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires open tracking.",
+    description="Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires open tracking.",
     query_params=(
         Param(
             wire="tag",
@@ -402,7 +402,7 @@ GET_EMAIL_CLIENT_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Open counts per day by e-mail client.",
-    description="Read-only. Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires open tracking. The keys are client names.",
+    description="Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires open tracking. The keys are client names.",
     query_params=(
         Param(
             wire="tag",
@@ -454,7 +454,7 @@ GET_READ_TIME_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Open counts per day by how long the message was read.",
-    description="Read-only. Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires open tracking. The keys are read-time buckets (0s ... 20s+, unknown).",
+    description="Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires open tracking. The keys are read-time buckets (0s ... 20s+, unknown).",
     query_params=(
         Param(
             wire="tag",
@@ -506,7 +506,7 @@ GET_CLICK_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Click counts per day, all and unique.",
-    description="Read-only. Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires link tracking.",
+    description="Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires link tracking.",
     query_params=(
         Param(
             wire="tag",
@@ -558,7 +558,7 @@ GET_BROWSER_FAMILY_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Click counts per day by browser family.",
-    description="Read-only. Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires link tracking. The keys are browser families.",
+    description="Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires link tracking. The keys are browser families.",
     query_params=(
         Param(
             wire="tag",
@@ -610,7 +610,7 @@ GET_CLICK_PLATFORM_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Click counts per day by platform.",
-    description="Read-only. Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires link tracking.",
+    description="Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires link tracking.",
     query_params=(
         Param(
             wire="tag",
@@ -662,7 +662,7 @@ GET_CLICK_LOCATION_COUNTS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Click counts per day by the body the link was in.",
-    description="Read-only. Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires link tracking.",
+    description="Days without data are left out, and so are zero counts, per day and in the totals. All time when no dates are given; US Eastern time. Requires link tracking.",
     query_params=(
         Param(
             wire="tag",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Limit, Operation, Param, Reach
+from .._meta import Limit, Operation, Param, Reach
 
 __all__ = [
     "CREATE_SUPPRESSIONS",
@@ -28,7 +28,7 @@ DUMP_SUPPRESSIONS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the suppressed addresses of a message stream.",
-    description="Read-only. Returns every matching suppression at once (no paging).",
+    description="Returns every matching suppression at once (no paging).",
     path_params=(
         Param(
             wire="stream_id",
@@ -112,15 +112,6 @@ CREATE_SUPPRESSIONS: Final = Operation(
         ),
     ),
     body_schema="SuppressionsRequest",
-    body_fields=(
-        BodyField(
-            wire="Suppressions",
-            python="suppressions",
-            type="array",
-            required=True,
-            description="",
-        ),
-    ),
     response_schema="SuppressionResultsResponse",
     limits=(
         Limit(
@@ -159,15 +150,6 @@ DELETE_SUPPRESSIONS: Final = Operation(
         ),
     ),
     body_schema="SuppressionsRequest",
-    body_fields=(
-        BodyField(
-            wire="Suppressions",
-            python="suppressions",
-            type="array",
-            required=True,
-            description="",
-        ),
-    ),
     response_schema="SuppressionResultsResponse",
     limits=(
         Limit(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Limit, Operation, Paging, Param
+from .._meta import Limit, Operation, Paging, Param
 
 __all__ = [
     "CREATE_TEMPLATE",
@@ -31,7 +31,7 @@ LIST_TEMPLATES: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the server's templates.",
-    description="Read-only. Pages through the templates and layouts of the server, newest first.",
+    description="Pages through the templates and layouts of the server, newest first.",
     query_params=(
         Param(
             wire="count",
@@ -99,60 +99,8 @@ CREATE_TEMPLATE: Final = Operation(
     access="write",
     retry_safe=False,
     summary="Create a template or layout.",
-    description="A server may hold up to 100 templates (ErrorCode 1105 beyond). TemplateType is fixed at creation. A Layout\nhas no Subject and its bodies must contain the {{{ @content }}} placeholder exactly once (ErrorCode 1131).",
+    description="TemplateType is fixed at creation. A Layout\nhas no Subject and its bodies must contain the {{{ @content }}} placeholder exactly once (ErrorCode 1131).",
     body_schema="CreateTemplateRequest",
-    body_fields=(
-        BodyField(
-            wire="Name",
-            python="name",
-            type="string",
-            required=True,
-            description="Display name.",
-        ),
-        BodyField(
-            wire="Alias",
-            python="alias",
-            type="string",
-            required=False,
-            description="Unique alias; starts with a letter, then letters, digits, '.', '-' or '_'.",
-        ),
-        BodyField(
-            wire="Subject",
-            python="subject",
-            type="string",
-            required=False,
-            description="Subject template; required for a Standard template.",
-        ),
-        BodyField(
-            wire="HtmlBody",
-            python="html_body",
-            type="string",
-            required=False,
-            description="HTML body template. Required when TextBody is absent.",
-        ),
-        BodyField(
-            wire="TextBody",
-            python="text_body",
-            type="string",
-            required=False,
-            description="Plain-text body template. Required when HtmlBody is absent.",
-        ),
-        BodyField(
-            wire="TemplateType",
-            python="template_type",
-            type="string",
-            required=False,
-            enum=("Standard", "Layout"),
-            description="Standard templates are sent; a Layout wraps Standard templates that name it in LayoutTemplate.",
-        ),
-        BodyField(
-            wire="LayoutTemplate",
-            python="layout_template",
-            type="string",
-            required=False,
-            description="Alias of the layout to wrap this template in.",
-        ),
-    ),
     response_schema="UpsertTemplateResponse",
     limits=(
         Limit(
@@ -177,7 +125,7 @@ GET_TEMPLATE: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get one template with its content.",
-    description="Read-only. A deleted template can still be read, with Active false.",
+    description="A deleted template can still be read, with Active false.",
     path_params=(
         Param(
             wire="templateIdOrAlias",
@@ -215,50 +163,6 @@ EDIT_TEMPLATE: Final = Operation(
         ),
     ),
     body_schema="EditTemplateRequest",
-    body_fields=(
-        BodyField(
-            wire="Name",
-            python="name",
-            type="string",
-            required=False,
-            description="",
-        ),
-        BodyField(
-            wire="Alias",
-            python="alias",
-            type="string",
-            required=False,
-            description="Unique alias; starts with a letter, then letters, digits, '.', '-' or '_'.",
-        ),
-        BodyField(
-            wire="Subject",
-            python="subject",
-            type="string",
-            required=False,
-            description="",
-        ),
-        BodyField(
-            wire="HtmlBody",
-            python="html_body",
-            type="string",
-            required=False,
-            description="",
-        ),
-        BodyField(
-            wire="TextBody",
-            python="text_body",
-            type="string",
-            required=False,
-            description="",
-        ),
-        BodyField(
-            wire="LayoutTemplate",
-            python="layout_template",
-            type="string",
-            required=False,
-            description="Alias of the layout to wrap this template in.",
-        ),
-    ),
     response_schema="UpsertTemplateResponse",
     acts_on="template",
 )
@@ -302,58 +206,6 @@ VALIDATE_TEMPLATE: Final = Operation(
     summary="Validate and test-render template content without saving it.",
     description="Does not save anything; validates and previews only. Give Subject, HtmlBody, TextBody or any mix of them.",
     body_schema="ValidateTemplateRequest",
-    body_fields=(
-        BodyField(
-            wire="Subject",
-            python="subject",
-            type="string",
-            required=False,
-            description="",
-        ),
-        BodyField(
-            wire="HtmlBody",
-            python="html_body",
-            type="string",
-            required=False,
-            description="",
-        ),
-        BodyField(
-            wire="TextBody",
-            python="text_body",
-            type="string",
-            required=False,
-            description="",
-        ),
-        BodyField(
-            wire="TestRenderModel",
-            python="test_render_model",
-            type="object",
-            required=False,
-            description="Values to render the content with.",
-        ),
-        BodyField(
-            wire="InlineCssForHtmlTestRender",
-            python="inline_css_for_html_test_render",
-            type="boolean",
-            required=False,
-            description="Inline <style> blocks into the rendered HTML body; Postmark's default is true.",
-        ),
-        BodyField(
-            wire="TemplateType",
-            python="template_type",
-            type="string",
-            required=False,
-            enum=("Standard", "Layout"),
-            description="Standard templates are sent; a Layout wraps Standard templates that name it in LayoutTemplate.",
-        ),
-        BodyField(
-            wire="LayoutTemplate",
-            python="layout_template",
-            type="string",
-            required=False,
-            description="Alias of a layout to render the content in.",
-        ),
-    ),
     response_schema="ValidateTemplateResponse",
     acts_on="template",
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._meta import BodyField, Operation, Param, Resource
+from .._meta import Operation, Param, Resource
 
 __all__ = [
     "CREATE_WEBHOOK",
@@ -30,7 +30,7 @@ LIST_WEBHOOKS: Final = Operation(
     access="read",
     retry_safe=True,
     summary="List the webhooks of the server, or of one message stream.",
-    description="Read-only. No paging. An unknown MessageStream gives an error, not an empty list.",
+    description="No paging. An unknown MessageStream gives an error, not an empty list.",
     query_params=(
         Param(
             wire="MessageStream",
@@ -65,43 +65,6 @@ CREATE_WEBHOOK: Final = Operation(
     summary="Create a webhook on a message stream.",
     description="Postmark will POST the enabled events of the stream to Url. MessageStream defaults to outbound; archived and inbound streams cannot have webhooks (ErrorCodes 1350, 1351; inbound mail goes to the server's InboundHookUrl).",
     body_schema="CreateWebhookRequest",
-    body_fields=(
-        BodyField(
-            wire="Url",
-            python="url",
-            type="string",
-            required=True,
-            description="Where Postmark POSTs the events (ErrorCode 1354 when missing or invalid).",
-        ),
-        BodyField(
-            wire="MessageStream",
-            python="message_stream",
-            type="string",
-            required=False,
-            description="The stream whose events are POSTed; default outbound.",
-        ),
-        BodyField(
-            wire="HttpAuth",
-            python="http_auth",
-            type="object",
-            required=False,
-            description="Basic auth credentials for Postmark to send with each webhook POST.",
-        ),
-        BodyField(
-            wire="HttpHeaders",
-            python="http_headers",
-            type="array",
-            required=False,
-            description="Custom headers for Postmark to send with each POST.",
-        ),
-        BodyField(
-            wire="Triggers",
-            python="triggers",
-            type="object",
-            required=False,
-            description="The events to POST.",
-        ),
-    ),
     response_schema="Webhook",
     acts_on="server",
     resource=Resource(
@@ -122,7 +85,7 @@ GET_WEBHOOK: Final = Operation(
     access="read",
     retry_safe=True,
     summary="Get one webhook.",
-    description="Read-only. An unknown ID gives ErrorCode 1352.",
+    description="An unknown ID gives ErrorCode 1352.",
     path_params=(
         Param(
             wire="Id",
@@ -170,36 +133,6 @@ EDIT_WEBHOOK: Final = Operation(
         ),
     ),
     body_schema="EditWebhookRequest",
-    body_fields=(
-        BodyField(
-            wire="Url",
-            python="url",
-            type="string",
-            required=False,
-            description="",
-        ),
-        BodyField(
-            wire="HttpAuth",
-            python="http_auth",
-            type="object",
-            required=False,
-            description="Basic auth credentials for Postmark to send with each webhook POST.",
-        ),
-        BodyField(
-            wire="HttpHeaders",
-            python="http_headers",
-            type="array",
-            required=False,
-            description="The new custom headers; [] removes them all.",
-        ),
-        BodyField(
-            wire="Triggers",
-            python="triggers",
-            type="object",
-            required=False,
-            description="The triggers to change; the others keep their setting.",
-        ),
-    ),
     response_schema="Webhook",
     acts_on="server",
     resource=Resource(

@@ -37,7 +37,7 @@ class Bounces(SyncResource):
     ) -> models.DeliveryStats:
         """Get delivery stats
 
-        Read-only. The number of inactive addresses and the count of bounces per bounce type.
+        The number of inactive addresses and the count of bounces per bounce type.
 
         `GET /deliverystats` with the server token (X-Postmark-Server-Token); reads data; safe
         to repeat, so retried after a server error or a read timeout.
@@ -66,9 +66,8 @@ class Bounces(SyncResource):
     ) -> SyncPage[models.Bounce]:
         """List bounces
 
-        Read-only. Returns up to 10,000 results through paging; narrow larger searches with
-        fromdate and todate. Bounces are kept for the server's retention period (45 days by
-        default).
+        Returns up to 10,000 results through paging; narrow larger searches with fromdate and
+        todate. Bounces are kept for the server's retention period (45 days by default).
 
         `GET /bounces` with the server token (X-Postmark-Server-Token); reads data; safe to
         repeat, so retried after a server error or a read timeout. Returns a page of up to 500
@@ -117,8 +116,7 @@ class Bounces(SyncResource):
     ) -> models.Bounce:
         """Get a bounce
 
-        Read-only. One bounce, including its Content (the bounce source) when Postmark still has
-        it.
+        One bounce, including its Content (the bounce source) when Postmark still has it.
 
         `GET /bounces/{bounceid}` with the server token (X-Postmark-Server-Token); reads data;
         safe to repeat, so retried after a server error or a read timeout.
@@ -141,8 +139,8 @@ class Bounces(SyncResource):
     ) -> models.BounceDump:
         """Get a bounce dump
 
-        Read-only. The raw SMTP source of the bounce. Dumps are kept about 30 days; without one,
-        Body is empty or absent.
+        The raw SMTP source of the bounce. Dumps are kept about 30 days; without one, Body is
+        empty or absent.
 
         `GET /bounces/{bounceid}/dump` with the server token (X-Postmark-Server-Token); reads
         data; safe to repeat, so retried after a server error or a read timeout.

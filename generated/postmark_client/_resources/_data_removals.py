@@ -41,10 +41,9 @@ class DataRemovals(SyncResource):
     ) -> models.DataRemoval:
         """Request the erasure of a recipient's data.
 
-        Needs the account token; the Data Removal API must be enabled for the account by
-        Postmark support (ErrorCode 1302 otherwise). Erases the data Postmark holds about
-        RequestedFor (GDPR / CCPA requests); it cannot be undone. Poll GET /data-removals/{id}
-        for its Status.
+        The Data Removal API must be enabled for the account by Postmark support (ErrorCode 1302
+        otherwise). Erases the data Postmark holds about RequestedFor (GDPR / CCPA requests); it
+        cannot be undone. Poll GET /data-removals/{id} for its Status.
 
         `POST /data-removals` with the account token (X-Postmark-Account-Token); writes data;
         never re-sent once it may have reached Postmark.
@@ -76,7 +75,7 @@ class DataRemovals(SyncResource):
     ) -> models.DataRemoval:
         """Read the status of a data removal request.
 
-        Read-only. Needs the account token. An unknown ID gives ErrorCode 1301.
+        An unknown ID gives ErrorCode 1301.
 
         `GET /data-removals/{id}` with the account token (X-Postmark-Account-Token); reads data;
         safe to repeat, so retried after a server error or a read timeout.

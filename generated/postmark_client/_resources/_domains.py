@@ -40,8 +40,7 @@ class Domains(SyncResource):
     ) -> SyncPage[models.DomainListItem]:
         """List the sending domains of the account.
 
-        Read-only. Needs the account token. DKIMVerified stays true once a domain has been
-        verified.
+        DKIMVerified stays true once a domain has been verified.
 
         `GET /domains` with the account token (X-Postmark-Account-Token); reads data; safe to
         repeat, so retried after a server error or a read timeout. Returns a page of up to 500
@@ -68,9 +67,9 @@ class Domains(SyncResource):
     ) -> models.Domain:
         """Add a sending domain.
 
-        Needs the account token. The domain must then pass DKIM and Return-Path checks. The
-        response carries the DNS records to publish: the DKIM key (DKIMPendingHost /
-        DKIMPendingTextValue) and the Return-Path CNAME target (ReturnPathDomainCNAMEValue).
+        The domain must then pass DKIM and Return-Path checks. The response carries the DNS
+        records to publish: the DKIM key (DKIMPendingHost / DKIMPendingTextValue) and the
+        Return-Path CNAME target (ReturnPathDomainCNAMEValue).
 
         `POST /domains` with the account token (X-Postmark-Account-Token); writes data; never
         re-sent once it may have reached Postmark.
@@ -99,8 +98,6 @@ class Domains(SyncResource):
     ) -> models.Domain:
         """Get one domain with its DKIM and Return-Path DNS setup.
 
-        Read-only. Needs the account token.
-
         `GET /domains/{domainid}` with the account token (X-Postmark-Account-Token); reads data;
         safe to repeat, so retried after a server error or a read timeout.
 
@@ -122,8 +119,8 @@ class Domains(SyncResource):
     ) -> models.StatusResponse:
         """Delete a domain.
 
-        Needs the account token. Mail can no longer be sent from the domain's addresses unless
-        they have sender signatures of their own.
+        Mail can no longer be sent from the domain's addresses unless they have sender
+        signatures of their own.
 
         `DELETE /domains/{domainid}` with the account token (X-Postmark-Account-Token); writes
         data; safe to repeat, so retried after a server error or a read timeout.
@@ -148,10 +145,9 @@ class Domains(SyncResource):
     ) -> models.Domain:
         """Change a domain's custom Return-Path (bounce) domain.
 
-        Needs the account token. Changes how the domain authenticates its mail. The new
-        Return-Path domain must be a subdomain of the domain with a CNAME to
-        ReturnPathDomainCNAMEValue; until that verifies, ReturnPathDomainVerified is false and
-        Postmark's default Return-Path is used.
+        Changes how the domain authenticates its mail. The new Return-Path domain must be a
+        subdomain of the domain with a CNAME to ReturnPathDomainCNAMEValue; until that verifies,
+        ReturnPathDomainVerified is false and Postmark's default Return-Path is used.
 
         `PUT /domains/{domainid}` with the account token (X-Postmark-Account-Token); writes
         data; safe to repeat, so retried after a server error or a read timeout.
@@ -180,10 +176,10 @@ class Domains(SyncResource):
     ) -> models.DKIMRotationResponse:
         """Start replacing a domain's DKIM key with a new one.
 
-        Needs the account token. Requires updating DNS before the new key is active. The new key
-        appears in DKIMPendingHost / DKIMPendingTextValue; once it verifies in DNS it moves to
-        DKIMHost / DKIMTextValue and Postmark signs with it. If a rotation is already under way
-        Postmark answers 422 with ErrorCode 505 ("This DKIM is already being renewed.").
+        Requires updating DNS before the new key is active. The new key appears in
+        DKIMPendingHost / DKIMPendingTextValue; once it verifies in DNS it moves to DKIMHost /
+        DKIMTextValue and Postmark signs with it. If a rotation is already under way Postmark
+        answers 422 with ErrorCode 505 ("This DKIM is already being renewed.").
 
         `POST /domains/{domainid}/rotatedkim` with the account token (X-Postmark-Account-Token);
         writes data; never re-sent once it may have reached Postmark.
@@ -206,8 +202,7 @@ class Domains(SyncResource):
     ) -> models.Domain:
         """Check the domain's DKIM DNS record now.
 
-        Needs the account token. No request body. DKIMVerified and DKIMUpdateStatus show the
-        outcome.
+        No request body. DKIMVerified and DKIMUpdateStatus show the outcome.
 
         `PUT /domains/{domainid}/verifyDkim` with the account token (X-Postmark-Account-Token);
         writes data; safe to repeat, so retried after a server error or a read timeout.
@@ -230,7 +225,7 @@ class Domains(SyncResource):
     ) -> models.Domain:
         """Check the domain's Return-Path CNAME record now.
 
-        Needs the account token. No request body. ReturnPathDomainVerified shows the outcome.
+        No request body. ReturnPathDomainVerified shows the outcome.
 
         `PUT /domains/{domainid}/verifyReturnPath` with the account token
         (X-Postmark-Account-Token); writes data; safe to repeat, so retried after a server error
@@ -254,8 +249,7 @@ class Domains(SyncResource):
     ) -> models.DomainSPFVerification:
         """Check the domain's SPF record now (deprecated).
 
-        Needs the account token. No request body. Deprecated by Postmark: SPF is no longer
-        required.
+        No request body. Deprecated by Postmark: SPF is no longer required.
 
         `POST /domains/{domainid}/verifyspf` with the account token (X-Postmark-Account-Token);
         writes data; safe to repeat, so retried after a server error or a read timeout.

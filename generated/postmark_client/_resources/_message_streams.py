@@ -40,8 +40,8 @@ class MessageStreams(SyncResource):
     ) -> models.MessageStreamListResponse:
         """List the message streams of the server.
 
-        Read-only. Archived streams are left out unless IncludeArchivedStreams is true. No
-        paging: a server has at most 10 streams.
+        Archived streams are left out unless IncludeArchivedStreams is true. No paging: a server
+        has at most 10 streams.
 
         `GET /message-streams` with the server token (X-Postmark-Server-Token); reads data; safe
         to repeat, so retried after a server error or a read timeout.
@@ -86,9 +86,9 @@ class MessageStreams(SyncResource):
 
         Args:
             id: `ID`: The stream's ID, used to send through it; starts with a letter.
-            name: `Name`
-            message_stream_type: `MessageStreamType`
-            description: `Description`: At most 1000 characters
+            name: `Name`: The stream's display name.
+            message_stream_type: `MessageStreamType`: Fixed at creation.
+            description: `Description`: Plain text, no HTML.
             subscription_management_configuration: `SubscriptionManagementConfiguration`: How the stream
                 handles
                 unsubscribes;
@@ -119,7 +119,7 @@ class MessageStreams(SyncResource):
     ) -> models.MessageStream:
         """Get one message stream.
 
-        Read-only. An unknown ID gives ErrorCode 1226.
+        An unknown ID gives ErrorCode 1226.
 
         `GET /message-streams/{stream_id}` with the server token (X-Postmark-Server-Token);
         reads data; safe to repeat, so retried after a server error or a read timeout.
@@ -156,8 +156,8 @@ class MessageStreams(SyncResource):
 
         Args:
             stream_id: ID of the message stream, e.g. outbound.
-            name: `Name`
-            description: `Description`: At most 1000 characters
+            name: `Name`: New display name.
+            description: `Description`: Plain text, no HTML.
             subscription_management_configuration: `SubscriptionManagementConfiguration`: How the stream
                 handles
                 unsubscribes.

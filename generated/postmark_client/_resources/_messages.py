@@ -50,8 +50,8 @@ class Messages(SyncResource):
     ) -> SyncPage[models.OutboundMessage]:
         """Search outbound messages
 
-        Read-only. Returns up to 10,000 results through paging; narrow larger searches with
-        fromdate and todate. A message sent to several recipients counts once.
+        Returns up to 10,000 results through paging; narrow larger searches with fromdate and
+        todate. A message sent to several recipients counts once.
 
         `GET /messages/outbound` with the server token (X-Postmark-Server-Token); reads data;
         safe to repeat, so retried after a server error or a read timeout. Returns a page of up
@@ -103,8 +103,8 @@ class Messages(SyncResource):
     ) -> models.OutboundMessageDetails:
         """Get outbound message details
 
-        Read-only. One outbound message with its bodies, raw source and the events that happened
-        to it (delivery, opens, clicks, bounces).
+        One outbound message with its bodies, raw source and the events that happened to it
+        (delivery, opens, clicks, bounces).
 
         `GET /messages/outbound/{messageid}/details` with the server token
         (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
@@ -143,8 +143,8 @@ class Messages(SyncResource):
     ) -> SyncPage[models.OpenEvent]:
         """Search opens
 
-        Read-only. Requires open tracking on the messages. Opens of all outbound messages,
-        newest first, filtered by recipient, tag, client, OS, platform or location.
+        Requires open tracking on the messages. Opens of all outbound messages, newest first,
+        filtered by recipient, tag, client, OS, platform or location.
 
         `GET /messages/outbound/opens` with the server token (X-Postmark-Server-Token); reads
         data; safe to repeat, so retried after a server error or a read timeout. Returns a page
@@ -218,8 +218,8 @@ class Messages(SyncResource):
     ) -> SyncPage[models.ClickEvent]:
         """Search clicks
 
-        Read-only. Requires link tracking on the messages. Clicks on tracked links of all
-        outbound messages, filtered by recipient, tag, client, OS, platform or location.
+        Requires link tracking on the messages. Clicks on tracked links of all outbound
+        messages, filtered by recipient, tag, client, OS, platform or location.
 
         `GET /messages/outbound/clicks` with the server token (X-Postmark-Server-Token); reads
         data; safe to repeat, so retried after a server error or a read timeout. Returns a page
@@ -288,8 +288,8 @@ class Messages(SyncResource):
     ) -> SyncPage[models.InboundMessage]:
         """Search inbound messages
 
-        Read-only. Returns up to 10,000 results through paging. Messages received on the
-        server's inbound stream, without bodies.
+        Returns up to 10,000 results through paging. Messages received on the server's inbound
+        stream, without bodies.
 
         `GET /messages/inbound` with the server token (X-Postmark-Server-Token); reads data;
         safe to repeat, so retried after a server error or a read timeout. Returns a page of up
@@ -389,8 +389,7 @@ class Messages(SyncResource):
     ) -> models.OutboundMessageDump:
         """Get the raw source of an outbound message.
 
-        Read-only. Body is the message as Postmark sent it over SMTP; empty when no dump is kept
-        (anymore).
+        Body is the message as Postmark sent it over SMTP; empty when no dump is kept (anymore).
 
         `GET /messages/outbound/{messageid}/dump` with the server token
         (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
@@ -414,8 +413,8 @@ class Messages(SyncResource):
     ) -> models.InboundMessageDetails:
         """Get inbound message details
 
-        Read-only. One inbound message with its bodies, headers and attachment list (attachment
-        content is not returned).
+        One inbound message with its bodies, headers and attachment list (attachment content is
+        not returned).
 
         `GET /messages/inbound/{messageid}/details` with the server token
         (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
@@ -442,8 +441,8 @@ class Messages(SyncResource):
     ) -> SyncPage[models.OpenEvent]:
         """Get the opens of one outbound message
 
-        Read-only. Requires open tracking on the message. Only a recipient's first open is kept
-        for a single message.
+        Requires open tracking on the message. Only a recipient's first open is kept for a
+        single message.
 
         `GET /messages/outbound/opens/{messageid}` with the server token
         (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error
@@ -474,7 +473,7 @@ class Messages(SyncResource):
     ) -> SyncPage[models.ClickEvent]:
         """Get the clicks of one outbound message
 
-        Read-only. Requires link tracking on the message.
+        Requires link tracking on the message.
 
         `GET /messages/outbound/clicks/{messageid}` with the server token
         (X-Postmark-Server-Token); reads data; safe to repeat, so retried after a server error

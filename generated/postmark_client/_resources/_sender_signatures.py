@@ -40,8 +40,6 @@ class SenderSignatures(SyncResource):
     ) -> SyncPage[models.SenderSignatureListItem]:
         """List the sender signatures of the account.
 
-        Read-only. Needs the account token.
-
         `GET /senders` with the account token (X-Postmark-Account-Token); reads data; safe to
         repeat, so retried after a server error or a read timeout. Returns a page of up to 500
         SenderSignatures with the total count; `auto_paging_iter()` walks the rest, up to 10,000
@@ -71,8 +69,8 @@ class SenderSignatures(SyncResource):
     ) -> models.SenderSignature:
         """Add a sender signature; Postmark mails the address a confirmation link.
 
-        Needs the account token. The address must confirm before it can send. Confirmed stays
-        false until the confirmation mail sent to FromEmail is clicked.
+        The address must confirm before it can send. Confirmed stays false until the
+        confirmation mail sent to FromEmail is clicked.
 
         `POST /senders` with the account token (X-Postmark-Account-Token); writes data; never
         re-sent once it may have reached Postmark.
@@ -109,8 +107,6 @@ class SenderSignatures(SyncResource):
     ) -> models.SenderSignature:
         """Get one sender signature with its DNS setup.
 
-        Read-only. Needs the account token.
-
         `GET /senders/{signatureid}` with the account token (X-Postmark-Account-Token); reads
         data; safe to repeat, so retried after a server error or a read timeout.
 
@@ -137,8 +133,7 @@ class SenderSignatures(SyncResource):
     ) -> models.SenderSignature:
         """Change a sender signature's name, Reply-To, Return-Path domain or confirmation note.
 
-        Needs the account token. The from-address itself cannot change. Null for a field leaves
-        it as it is (recorded).
+        The from-address itself cannot change. Null for a field leaves it as it is (recorded).
 
         `PUT /senders/{signatureid}` with the account token (X-Postmark-Account-Token); writes
         data; safe to repeat, so retried after a server error or a read timeout.
@@ -176,7 +171,7 @@ class SenderSignatures(SyncResource):
     ) -> models.StatusResponse:
         """Delete a sender signature.
 
-        Needs the account token. Removes a verified sending identity.
+        Removes a verified sending identity.
 
         `DELETE /senders/{signatureid}` with the account token (X-Postmark-Account-Token);
         writes data; safe to repeat, so retried after a server error or a read timeout.
@@ -199,8 +194,7 @@ class SenderSignatures(SyncResource):
     ) -> models.StatusResponse:
         """Send the confirmation mail of a sender signature again.
 
-        Needs the account token. Sends real mail to the signature's address. A confirmed
-        signature gives ErrorCode 506.
+        Sends real mail to the signature's address. A confirmed signature gives ErrorCode 506.
 
         `POST /senders/{signatureid}/resend` with the account token (X-Postmark-Account-Token);
         writes data; never re-sent once it may have reached Postmark.
@@ -223,9 +217,9 @@ class SenderSignatures(SyncResource):
     ) -> models.StatusResponse:
         """Request a new DKIM key for a sender signature's domain (deprecated).
 
-        Needs the account token. Requires updating DNS before the new key is active. Deprecated
-        by Postmark: rotate the domain's key with POST /domains/{domainid}/rotatedkim. A renewal
-        already under way gives ErrorCode 505.
+        Requires updating DNS before the new key is active. Deprecated by Postmark: rotate the
+        domain's key with POST /domains/{domainid}/rotatedkim. A renewal already under way gives
+        ErrorCode 505.
 
         `POST /senders/{signatureid}/requestnewdkim` with the account token
         (X-Postmark-Account-Token); writes data; never re-sent once it may have reached
@@ -249,8 +243,7 @@ class SenderSignatures(SyncResource):
     ) -> models.SenderSignature:
         """Check the SPF record of a sender signature's domain now (deprecated).
 
-        Needs the account token. No request body. Deprecated by Postmark: SPF is no longer
-        required.
+        No request body. Deprecated by Postmark: SPF is no longer required.
 
         `POST /senders/{signatureid}/verifyspf` with the account token
         (X-Postmark-Account-Token); writes data; safe to repeat, so retried after a server error

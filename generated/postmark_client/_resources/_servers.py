@@ -42,8 +42,6 @@ class Servers(SyncResource):
     ) -> SyncPage[models.Server]:
         """List the servers of the account, optionally filtered by name.
 
-        Read-only. Needs the account token, not a server token.
-
         `GET /servers` with the account token (X-Postmark-Account-Token); reads data; safe to
         repeat, so retried after a server error or a read timeout. Returns a page of up to 500
         Servers with the total count; `auto_paging_iter()` walks the rest, up to 10,000 results.
@@ -86,10 +84,9 @@ class Servers(SyncResource):
     ) -> models.Server:
         """Create a server.
 
-        Needs the account token. Mints a new server token an integration could then send with.
-        Only Name is required. DeliveryType (Live or Sandbox) can only be set here, never
-        changed later. The hook URLs are where Postmark will POST inbound, bounce, open,
-        delivery and click events.
+        Mints a new server token an integration could then send with. Only Name is required.
+        DeliveryType (Live or Sandbox) can only be set here, never changed later. The hook URLs
+        are where Postmark will POST inbound, bounce, open, delivery and click events.
 
         `POST /servers` with the account token (X-Postmark-Account-Token); writes data; never
         re-sent once it may have reached Postmark.
@@ -157,8 +154,6 @@ class Servers(SyncResource):
     ) -> models.Server:
         """Get one server's settings and API tokens.
 
-        Read-only. Needs the account token.
-
         `GET /servers/{serverid}` with the account token (X-Postmark-Account-Token); reads data;
         safe to repeat, so retried after a server error or a read timeout.
 
@@ -197,9 +192,9 @@ class Servers(SyncResource):
     ) -> models.Server:
         """Change a server's settings; only the fields given change.
 
-        Needs the account token. Can change where events are POSTed. The hook URLs set where
-        Postmark POSTs inbound, bounce, open, delivery and click events. DeliveryType cannot be
-        changed after creation. An empty body is rejected (ErrorCode 609).
+        Can change where events are POSTed. The hook URLs set where Postmark POSTs inbound,
+        bounce, open, delivery and click events. DeliveryType cannot be changed after creation.
+        An empty body is rejected (ErrorCode 609).
 
         `PUT /servers/{serverid}` with the account token (X-Postmark-Account-Token); writes
         data; safe to repeat, so retried after a server error or a read timeout.
@@ -266,9 +261,9 @@ class Servers(SyncResource):
     ) -> models.StatusResponse:
         """Delete a server.
 
-        Needs the account token. Removes the server and invalidates its token. Server deletion
-        must first be enabled for the account by Postmark support; otherwise Postmark answers
-        422 with ErrorCode 604 (no delete access) or 605 (unable to delete server).
+        Removes the server and invalidates its token. Server deletion must first be enabled for
+        the account by Postmark support; otherwise Postmark answers 422 with ErrorCode 604 (no
+        delete access) or 605 (unable to delete server).
 
         `DELETE /servers/{serverid}` with the account token (X-Postmark-Account-Token); writes
         data; safe to repeat, so retried after a server error or a read timeout.

@@ -106,7 +106,8 @@ class Bounce(
     from_: str | None = None
     """`From`: The sender address of the message that bounced."""
     content: str | None = None
-    """`Content`: The full bounce source; only on a single bounce"""
+    """`Content`: The full bounce source; only on a single bounce, or in webhooks when content
+    inclusion is on."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 

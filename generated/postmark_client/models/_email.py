@@ -561,7 +561,7 @@ class SendEmailBatchWithTemplatesRequest(
     """
 
     messages: list[SendEmailWithTemplateRequest]
-    """`Messages`"""
+    """`Messages`: The messages, each as for /email/withTemplate."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -655,34 +655,34 @@ class BulkEmailRequest(
     recipients: list[BulkEmailMessage]
     """`Messages`: One entry per recipient (no cap; the payload limit of 50 MB applies)."""
     reply_to: str | None = None
-    """`ReplyTo`"""
+    """`ReplyTo`: Reply-To address(es), comma-separated."""
     subject: str | None = None
-    """`Subject`"""
+    """`Subject`: Subject line; a template renders its own."""
     html_body: str | None = None
-    """`HtmlBody`"""
+    """`HtmlBody`: HTML body for every recipient."""
     text_body: str | None = None
-    """`TextBody`"""
+    """`TextBody`: Plain-text body for every recipient."""
     template_id: int | None = None
-    """`TemplateId`"""
+    """`TemplateId`: ID of a template to render instead of the bodies."""
     template_alias: str | None = None
-    """`TemplateAlias`"""
+    """`TemplateAlias`: Alias of a template to render instead of the bodies."""
     inline_css: bool | None = None
     """`InlineCss`: Inline the template's CSS into HtmlBody (Postmark's default is true)."""
     tag: str | None = None
-    """`Tag`"""
+    """`Tag`: One tag for categorising and searching outgoing mail."""
     metadata: Metadata | None = None
     """`Metadata`: Custom string key/value pairs kept with a message; searchable as metadata_<key>."""
     message_stream: str | None = None
     """`MessageStream`: A broadcast message stream; absent means "outbound", the server's default
     transactional stream, which the Bulk API refuses (ErrorCode 1236)."""
     track_opens: bool | None = None
-    """`TrackOpens`"""
+    """`TrackOpens`: Track opens; absent means the server's setting."""
     track_links: TrackLinks | None = None
     """`TrackLinks`: Link tracking for a message; absent means the server's setting."""
     attachments: list[Attachment] | None = None
-    """`Attachments`"""
+    """`Attachments`: Files attached to every message, counted in the 50 MB."""
     headers: list[MessageHeader] | None = None
-    """`Headers`"""
+    """`Headers`: Custom e-mail headers."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -910,17 +910,17 @@ class BulkEmailMessage(
     """
 
     to: str
-    """`To`"""
+    """`To`: Recipient addresses, comma-separated."""
     cc: str | None = None
-    """`Cc`"""
+    """`Cc`: Cc addresses, comma-separated."""
     bcc: str | None = None
-    """`Bcc`"""
+    """`Bcc`: Bcc addresses, comma-separated."""
     template_model: dict[str, Any] | None = None
     """`TemplateModel`: Values for this recipient's template variables."""
     metadata: Metadata | None = None
     """`Metadata`: Custom string key/value pairs kept with a message; searchable as metadata_<key>."""
     headers: list[MessageHeader] | None = None
-    """`Headers`"""
+    """`Headers`: Custom e-mail headers for this recipient."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 

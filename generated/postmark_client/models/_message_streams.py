@@ -50,7 +50,7 @@ Open in responses: Postmark may send values not listed here; they arrive as plai
 UNSUBSCRIBE_HANDLING_TYPE_VALUES: frozenset[str] = frozenset({"None", "Postmark", "Custom"})
 
 CreateMessageStreamRequestMessageStreamType: TypeAlias = Literal["Transactional", "Broadcasts"]
-"""Values of CreateMessageStreamRequestMessageStreamType."""
+"""Fixed at creation."""
 CREATE_MESSAGE_STREAM_REQUEST_MESSAGE_STREAM_TYPE_VALUES: frozenset[str] = frozenset(
     {"Transactional", "Broadcasts"}
 )
@@ -312,11 +312,11 @@ class CreateMessageStreamRequest(
     id: str
     """`ID`: The stream's ID, used to send through it; starts with a letter."""
     name: str
-    """`Name`"""
+    """`Name`: The stream's display name."""
     message_stream_type: CreateMessageStreamRequestMessageStreamType
-    """`MessageStreamType`"""
+    """`MessageStreamType`: Fixed at creation."""
     description: str | None = None
-    """`Description`: At most 1000 characters"""
+    """`Description`: Plain text, no HTML."""
     subscription_management_configuration: SubscriptionManagementConfiguration | None = None
     """`SubscriptionManagementConfiguration`: How the stream handles unsubscribes; Postmark's
     default is Postmark for Broadcasts and None for
@@ -442,9 +442,9 @@ class EditMessageStreamRequest(
     """
 
     name: str | None = None
-    """`Name`"""
+    """`Name`: New display name."""
     description: str | None = None
-    """`Description`: At most 1000 characters"""
+    """`Description`: Plain text, no HTML."""
     subscription_management_configuration: SubscriptionManagementConfiguration | None = None
     """`SubscriptionManagementConfiguration`: How the stream handles unsubscribes."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)

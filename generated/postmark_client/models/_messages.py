@@ -440,13 +440,13 @@ class MessageEventDetails(
     summary: str | None = None
     """`Summary`"""
     bounce_id: str | None = None
-    """`BounceID`: The bounce ID"""
+    """`BounceID`: The bounce ID, as text."""
     link: str | None = None
     """`Link`"""
     click_location: str | None = None
     """`ClickLocation`"""
     origin: str | None = None
-    """`Origin`: Who changed the subscription (Recipient"""
+    """`Origin`: Who changed the subscription (Recipient, Customer, Admin)."""
     suppress_sending: str | None = None
     """`SuppressSending`: \"True" when sending was suppressed, "False" on reactivation."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -837,7 +837,7 @@ class OpenEvent(
     first_open: bool | None = None
     """`FirstOpen`: Whether this is the first open of the message by this recipient."""
     read_seconds: int | None = None
-    """`ReadSeconds`: How long the message was read"""
+    """`ReadSeconds`: How long the message was read, in seconds."""
     message_stream: str | None = None
     """`MessageStream`"""
     tag: str | None = None

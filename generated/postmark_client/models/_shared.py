@@ -264,9 +264,9 @@ class MessageHeader(
     """
 
     name: str
-    """`Name`"""
+    """`Name`: Header name."""
     value: str
-    """`Value`"""
+    """`Value`: Header value."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -327,11 +327,11 @@ class Attachment(
     """
 
     name: str
-    """`Name`: File name. Some extensions (exe"""
+    """`Name`: File name. Some extensions (exe, bat, ...) are forbidden (ErrorCode 411)."""
     content: str
     """`Content`: Base64-encoded file content."""
     content_type: str
-    """`ContentType`"""
+    """`ContentType`: MIME type, e.g. application/pdf."""
     content_id: str | None = None
     """`ContentID`: Content ID for an inline image, referenced as cid:... in HtmlBody."""
     content_length: int | None = None

@@ -150,7 +150,7 @@ class SuppressionEntry(
     """
 
     email_address: str
-    """`EmailAddress`"""
+    """`EmailAddress`: The address."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -201,7 +201,7 @@ class SuppressionsRequest(
     """
 
     suppressions: list[SuppressionEntry]
-    """`Suppressions`"""
+    """`Suppressions`: The addresses."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 

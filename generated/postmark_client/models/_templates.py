@@ -602,11 +602,11 @@ class ValidateTemplateRequest(
     """
 
     subject: str | None = None
-    """`Subject`"""
+    """`Subject`: Subject template to check."""
     html_body: str | None = None
-    """`HtmlBody`"""
+    """`HtmlBody`: HTML body template to check."""
     text_body: str | None = None
-    """`TextBody`"""
+    """`TextBody`: Plain-text body template to check."""
     test_render_model: dict[str, Any] | None = None
     """`TestRenderModel`: Values to render the content with."""
     inline_css_for_html_test_render: bool | None = None
@@ -926,9 +926,9 @@ class TemplatesPushRequest(
     """
 
     source_server_id: int
-    """`SourceServerID`"""
+    """`SourceServerID`: ID of the server whose templates are copied."""
     destination_server_id: int
-    """`DestinationServerID`"""
+    """`DestinationServerID`: ID of the server they are copied to."""
     perform_changes: bool
     """`PerformChanges`: false only reports what would change."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)

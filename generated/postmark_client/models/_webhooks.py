@@ -450,9 +450,9 @@ class WebhookHttpAuthSetting(
     """
 
     username: str
-    """`Username`"""
+    """`Username`: Basic auth user name."""
     password: str
-    """`Password`"""
+    """`Password`: Basic auth password."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -511,7 +511,7 @@ class WebhookTriggerSetting(
     """
 
     enabled: bool
-    """`Enabled`"""
+    """`Enabled`: Whether Postmark POSTs the event."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -562,9 +562,9 @@ class WebhookOpenTriggerSetting(
     """
 
     enabled: bool
-    """`Enabled`"""
+    """`Enabled`: Whether Postmark POSTs the event."""
     post_first_open_only: bool | None = None
-    """`PostFirstOpenOnly`"""
+    """`PostFirstOpenOnly`: Only the first open by a recipient is POSTed."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -625,9 +625,9 @@ class WebhookContentTriggerSetting(
     """
 
     enabled: bool
-    """`Enabled`"""
+    """`Enabled`: Whether Postmark POSTs the event."""
     include_content: bool | None = None
-    """`IncludeContent`"""
+    """`IncludeContent`: Include the message content in the POST."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
     """Fields the spec does not list (Postmark adds fields without notice), by wire name."""
 
@@ -695,15 +695,16 @@ class WebhookTriggersSetting(
     """
 
     open: WebhookOpenTriggerSetting | None = None
-    """`Open`: Turns opens on or off"""
+    """`Open`: Turns opens on or off, and whether only the first open per recipient is POSTed."""
     click: WebhookTriggerSetting | None = None
     """`Click`: Turns an event on or off."""
     delivery: WebhookTriggerSetting | None = None
     """`Delivery`: Turns an event on or off."""
     bounce: WebhookContentTriggerSetting | None = None
-    """`Bounce`: Turns bounces or spam complaints on or off"""
+    """`Bounce`: Turns bounces or spam complaints on or off, and whether the content is included."""
     spam_complaint: WebhookContentTriggerSetting | None = None
-    """`SpamComplaint`: Turns bounces or spam complaints on or off"""
+    """`SpamComplaint`: Turns bounces or spam complaints on or off, and whether the content is
+    included."""
     subscription_change: WebhookTriggerSetting | None = None
     """`SubscriptionChange`: Turns an event on or off."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -957,7 +958,7 @@ class EditWebhookRequest(
     """
 
     url: str | None = None
-    """`Url`"""
+    """`Url`: New URL Postmark POSTs the events to."""
     http_auth: WebhookHttpAuthSetting | None = None
     """`HttpAuth`: Basic auth credentials for Postmark to send with each webhook POST."""
     http_headers: list[MessageHeader] | None = None
@@ -1214,7 +1215,8 @@ class BounceWebhook(
     from_: str | None = None
     """`From`: The sender address of the message that bounced."""
     content: str | None = None
-    """`Content`: The full bounce source; only on a single bounce"""
+    """`Content`: The full bounce source; only on a single bounce, or in webhooks when content
+    inclusion is on."""
     metadata: Metadata | None = None
     """`Metadata`: Custom string key/value pairs kept with a message; searchable as metadata_<key>."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -1383,7 +1385,8 @@ class SpamComplaintWebhook(
     from_: str | None = None
     """`From`: The sender address of the message that bounced."""
     content: str | None = None
-    """`Content`: The full bounce source; only on a single bounce"""
+    """`Content`: The full bounce source; only on a single bounce, or in webhooks when content
+    inclusion is on."""
     metadata: Metadata | None = None
     """`Metadata`: Custom string key/value pairs kept with a message; searchable as metadata_<key>."""
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -1524,7 +1527,7 @@ class OpenWebhook(
     first_open: bool | None = None
     """`FirstOpen`"""
     read_seconds: int | None = None
-    """`ReadSeconds`: How long the message was read"""
+    """`ReadSeconds`: How long the message was read, in seconds."""
     message_stream: str | None = None
     """`MessageStream`"""
     tag: str | None = None
@@ -1761,7 +1764,7 @@ class SubscriptionChangeWebhook(
     """`Origin`: Who caused a suppression - the recipient (bounce, complaint, unsubscribe), the
     customer (API or app), or a Postmark admin."""
     suppress_sending: bool
-    """`SuppressSending`: True when the address was suppressed"""
+    """`SuppressSending`: True when the address was suppressed, false when it was reactivated."""
     message_id: str | None = None
     """`MessageID`: Null for manual suppressions and reactivations."""
     server_id: int | None = None

@@ -35,18 +35,6 @@ class Param:
 
 
 @dataclass(frozen=True, slots=True)
-class BodyField:
-    """A top-level field of an object request body (what the CLI turns into `--kebab-case` flags)."""
-
-    wire: str
-    python: str
-    type: ParamType
-    required: bool = False
-    enum: tuple[str, ...] | None = None
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class Paging:
     """How a count/offset list pages: parameter names, response fields, and Postmark's caps."""
 
@@ -123,7 +111,6 @@ class Operation:
     query_params: tuple[Param, ...] = ()
     body_schema: str | None = None
     body_is_array: bool = False
-    body_fields: tuple[BodyField, ...] = ()
     response_schema: str | None = None
     response_is_array: bool = False
     paging: Paging | None = None

@@ -62,6 +62,7 @@ from ..errors import (
     RequestValidationError,
 )
 from ._input_schemas import IDEMPOTENCY_ARGUMENT as _IDEMPOTENCY_ARGUMENT
+from ._input_schemas import batch_limit, tool_name
 from ._tools import BODY_MODELS, INPUT_SCHEMAS, WIRE_NAMES
 
 __all__ = ["PostmarkTools", "SentInMemory", "SentResults", "build_server", "main", "tool_name"]
@@ -74,7 +75,6 @@ HTTP_PATH: Final = "/mcp"
 HTTP_COMMAND: Final = "postmark-mcp --http"
 UNKNOWN_KEY: Final = "(unknown key)"
 """The agent of an audit row for a request whose bearer key no agent has (no name can be one)."""
-_MAX_NAME: Final = 60
 _SENDER_FIELD: Final = "from"
 _STREAM_FIELD: Final = "message_stream"
 
@@ -91,11 +91,6 @@ _LIMITS: Final = {
 _current_agent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "postmark_mcp_agent", default=None
 )
-
-
-def tool_name(op: Operation) -> str:
-    """`<group>_<action>`, at most 60 characters."""
-    return f"{op.group}_{op.name}"[:_MAX_NAME]
 
 
 _BY_NAME: Final[dict[str, Operation]] = {tool_name(op): op for op in OPERATIONS.values()}
@@ -129,42 +124,47 @@ def _second_groups(op: Operation, agent: Agent | None) -> list[str]:
 
 
 def _describe(op: Operation, allow_all: bool, agent: Agent | None = None) -> str:
+    """What an agent reads about a tool, each fact once: the limits a field's schema carries
+    (its maxItems or description) are not repeated here, nor the server token every tool but
+    the account ones uses."""
     parts = [op.summary]
     if op.description:
         parts.append(op.description)
-    # Which token, not its header: the agent never sends one.
-    parts.append(f"Needs the {op.token} token, held by the server.")
+    if op.token != "server":  # which token, not its header: the agent never sends one
+        parts.append(f"Needs the {op.token} token, held by the server.")
     if op.access == "read":
-        parts.append("Reads only.")
+        parts.append("Read-only.")
     elif op.retry_safe:
         parts.append("Changes data; safe to repeat.")
     else:
-        parts.append("Changes data; never repeated automatically (a send is never re-sent).")
+        parts.append("Changes data; not safe to repeat (never retried automatically).")
     parts.extend(_second_groups(op, agent))
     if agent is not None and op.id in agent.approve:
         parts.append(
             "This agent's calls of it wait for a person's approval: the first answer names the "
             "approval page; once approved there, the identical call goes through once."
         )
-    for limit in op.limits:
-        if limit.description:
-            parts.append(f"Limit: {limit.description}")
+    parts.extend(
+        f"Limit: {limit.description}"
+        for limit in op.limits
+        if limit.description and limit.field is None and not batch_limit(op, limit)
+    )
     if op.webhook_event:
         parts.append(f"Postmark reports the result as {op.webhook_event} webhook events.")
     if allow_all:
-        parts.append("WARNING: this server runs without an access policy (--allow-all).")
+        parts.append("WARNING: no access policy (--allow-all).")
     return "\n".join(parts)
 
 
 def _annotations(op: Operation) -> types.ToolAnnotations:
-    reads = op.access == "read"
-    destructive = not reads and (op.acts_on == "email" or op.method == "DELETE")
+    """The hints that differ from MCP's defaults (not read-only, destructive, not idempotent,
+    open world); the destructive and idempotent hints mean nothing for a read-only tool. No
+    title: the description's first line is the summary."""
+    if op.access == "read":
+        return types.ToolAnnotations(read_only_hint=True)
+    destructive = op.acts_on == "email" or op.method == "DELETE"
     return types.ToolAnnotations(
-        title=op.summary.rstrip("."),
-        read_only_hint=reads,
-        destructive_hint=destructive,
-        idempotent_hint=op.retry_safe,
-        open_world_hint=True,
+        destructive_hint=None if destructive else False, idempotent_hint=op.retry_safe or None
     )
 
 
