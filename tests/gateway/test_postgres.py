@@ -26,6 +26,7 @@ from gateway_support import (
     stop,
 )
 from postmark_client._postgres import PostgresStore
+from postmark_client._store import SendQuota
 
 QUOTA = 50
 SENDS = 80
@@ -190,7 +191,7 @@ def test_the_quota_count_is_atomic_across_connections(postgres: PostgresServer) 
 
     def spend(store: PostgresStore) -> None:
         for _ in range(SENDS // 4):
-            refusals.append(store.begin(row, quota=(QUOTA, None), messages=1)[1])
+            refusals.append(store.begin(row, SendQuota(QUOTA, None, 1))[1])
 
     threads = [threading.Thread(target=spend, args=(store,)) for store in stores]
     for thread in threads:
