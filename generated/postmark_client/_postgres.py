@@ -4,11 +4,13 @@
 
 Needs the `postgres` extra (`pip install 'postmark-client[postgres]'`). The table is the SQLite
 log's (`_audit.py`), so `AuditEntry` reads both, and so are the hash chain, the outcomes, the
-agent keys and the policy tables. A row is committed (durable) before `begin` returns. Each
-insert takes a transaction-scoped advisory lock (one for the rows, one for the outcomes), reads
-the last hash, and inserts: the chain stays one line whatever the number of gateways; and as the
-quota count runs under the same lock, two gateways on two hosts cannot both take the last
-message of an hour.
+agent keys and the policy tables. A row is committed (durable) before `begin` returns; an
+outcome's commit does not wait for the server's disk (a crash of the server may lose the last
+ones, whose rows then read `unknown`, at the end of the outcomes' chain). Each insert takes a
+transaction-scoped advisory lock (one for the rows, one for the outcomes), reads the last hash,
+and inserts: the chain stays one line whatever the number of gateways; and as the quota count
+runs under the same lock, two gateways on two hosts cannot both take the last message of an
+hour.
 
 A lost connection fails the call (the gateway then refuses it: fail closed) and the next call
 connects again, so the store serves again as soon as PostgreSQL is back.
@@ -52,6 +54,10 @@ _PG_SCHEMA: Final = (
 _SCHEMA_LOCK: Final = 0x706F73746D61726B  # one key for every process creating the table
 _CHAIN_LOCK: Final = 0x706F73746D617263  # held by every insert of a row
 _OUTCOME_LOCK: Final = 0x706F73746D61726F  # held by every insert of an outcome
+# An outcome's transaction: its lock, and a commit that does not wait for the WAL to be flushed.
+_OUTCOME_TRANSACTION: Final = (
+    "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', 'off', true)"
+)
 # A log made before the hash chain gains its two columns.
 _CHAIN_COLUMNS: Final = (
     "ALTER TABLE calls ADD COLUMN IF NOT EXISTS prev TEXT, ADD COLUMN IF NOT EXISTS hash TEXT"
@@ -155,9 +161,13 @@ class PostgresStore(KeyTable):
         return result
 
     def finish(self, done: Outcome) -> None:
+        """Record an outcome now; its commit does not wait for the server's disk (a server
+        crash may lose the last outcomes, leaving their rows `unknown`, at the end of the
+        outcomes' chain: any later commit that waits makes the ones before it durable)."""
+
         def work(db: psycopg.Connection[Any]) -> None:
             with db.transaction():
-                db.execute("SELECT pg_advisory_xact_lock(%s)", (_OUTCOME_LOCK,))
+                db.execute(_OUTCOME_TRANSACTION, (_OUTCOME_LOCK,))
                 record_outcomes(_Counting(db).execute, [done], repr(self))
 
         self._run(work)

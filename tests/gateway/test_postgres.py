@@ -222,6 +222,10 @@ def test_an_outcome_for_a_missing_row_is_refused_and_leaves_the_chain_whole(
         assert shown == [(first, "ok", "request-1"), (second, "error", "request-2")]
         report = store.tables(read_chain)
         assert report.intact and report.rows == 2, report
+        # An outcome's commit need not wait for the disk; a row's always does (the setting is
+        # the outcome transaction's own, not the connection's).
+        setting = store.tables(lambda t: t.execute("SHOW synchronous_commit").fetchone()[0])
+        assert setting == "on"
     finally:
         store.close()
 
