@@ -39,14 +39,14 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, Unpack
 
 from ._exceptions import PostmarkError
-from ._store import KeyTable
+from ._store import Filters, KeyTable, Outcome, SendQuota, process_id
 
 T = TypeVar("T")
 
@@ -149,6 +149,8 @@ GENESIS: Final = "0" * 64
 """The `prev` of the first chained row (and of the first outcome)."""
 _LAST_HASH: Final = "SELECT hash FROM calls ORDER BY id DESC LIMIT 1"
 _LAST_OUTCOME_HASH: Final = "SELECT hash FROM outcomes ORDER BY id DESC LIMIT 1"
+# Both chains' last hashes in one statement (a call writes a row and the outcomes before it).
+_HEADS: Final = f"SELECT ({_LAST_HASH}), ({_LAST_OUTCOME_HASH})"
 _OUTCOME: Final = (
     "INSERT INTO outcomes (call, outcome, error_code, detail, request_id, prev, hash)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -203,6 +205,13 @@ SELECT
         WHERE agent = ?1 AND decision = 'allowed' AND messages > 0
         AND ts >= ?2 AND ts < ?2 + 61 AND CAST(ts / 60 AS INTEGER) = CAST(?2 / 60 AS INTEGER))
 """
+# Both windows of the send quotas (the hour's, the day's) in one statement, each as above:
+# parameters agent, start of the hour, agent, start of the day.
+_SENT_WINDOWS: Final = f"SELECT ({_SENT_SINCE}), ({_SENT_SINCE})"
+_SENT_WINDOWS_COUNTED: Final = (
+    f"SELECT ({_SENT_SINCE_COUNTED}),"
+    f" ({_SENT_SINCE_COUNTED.replace('?1', '?3').replace('?2', '?4')})"
+)
 _COLUMNS: Final = (
     "id, ts, agent, operation, grp, access, summary, token, stream, recipients, domains,"
     " addresses, messages, decision, rule, outcome, error_code, detail, request_id, policy_hash,"
@@ -214,11 +223,14 @@ Run = Callable[[str, Sequence[Any]], Any]
 """A statement runner with `?` parameters (SQLite's cursor.execute, or psycopg's through `_pg`)."""
 
 
+# `json.dumps(values, ensure_ascii=False, separators=(",", ":"))`, made once, not per hash.
+_COMPACT: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def chain_hash(prev: str, values: Sequence[Any]) -> str:
     """The chained hash of a row or outcome: SHA-256 of `prev`, a line feed and the compact JSON
     array of `values` (UTF-8)."""
-    text = json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(f"{prev}\n{text}".encode()).hexdigest()
+    return hashlib.sha256(f"{prev}\n{_COMPACT(values)}".encode()).hexdigest()
 
 
 def _last(run: Run, query: str) -> str:
@@ -226,61 +238,75 @@ def _last(run: Run, query: str) -> str:
     return str(found[0]) if found and found[0] else GENESIS
 
 
-def chained(run: Run, values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The values of `_INSERT` (all but the chain's two) with `prev` and `hash` added; run inside
-    the transaction that inserts them, which every writer of the log serializes."""
-    prev = _last(run, _LAST_HASH)
+def chained(run: Run, values: tuple[Any, ...], prev: str | None = None) -> tuple[Any, ...]:
+    """The values of `_INSERT` (all but the chain's two) with `prev` (the last row's hash, read
+    when not given) and `hash` added; run inside the transaction that inserts them, which every
+    writer of the log serializes."""
+    if prev is None:
+        prev = _last(run, _LAST_HASH)
     return (*values, prev, chain_hash(prev, values))
 
 
-def record_outcomes(run: Run, pending: Iterable[tuple[Any, ...]], where: str) -> None:
-    """Copy each outcome (`_FINISH`'s values) into its row and chain it into `outcomes`."""
-    prev = ""
-    for values in pending:
-        if run(_FINISH, values).rowcount != 1:
-            raise AuditLogError(where, f"the outcome of row {values[-1]} was not kept")
-        prev = prev or _last(run, _LAST_OUTCOME_HASH)
-        record = (values[-1], *values[:4])
-        digest = chain_hash(prev, record)
-        run(_OUTCOME, (*record, prev, digest))
+def record_outcomes(
+    run: Run, pending: Iterable[Outcome], where: str, prev: str | None = None
+) -> None:
+    """Copy each outcome into its row and chain it into `outcomes` after `prev` (the last
+    outcome's hash, read when not given)."""
+    for done in pending:
+        if run(_FINISH, (*done[1:], done.call)).rowcount != 1:
+            raise AuditLogError(where, f"the outcome of row {done.call} was not kept")
+        if prev is None:
+            prev = _last(run, _LAST_OUTCOME_HASH)
+        digest = chain_hash(prev, done)
+        run(_OUTCOME, (*done, prev, digest))
         prev = digest
 
 
-def entries_query(
-    *,
-    agent: str | None = None,
-    group: str | None = None,
-    decision: str | None = None,
-    since: float | None = None,
-    until: float | None = None,
-    denied: bool = False,
-    after_id: int = 0,
-    before_id: int | None = None,
-    limit: int | None = None,
-    newest_first: bool = False,
-) -> tuple[str, list[Any]]:
-    """The SELECT of `entries` (with `?` parameters) and its values: rows of `agent`, of
-    `group` (the area), of `decision` (`allowed`, `denied`, `invalid`, `admin`), written at
-    `since` <= ts < `until` (epoch seconds), `denied` (denied or invalid), with an id over
-    `after_id` (tailing) and under `before_id` (paging back), oldest first unless
-    `newest_first`, at most `limit`."""
+def over_quota(run: Run, count: str, agent: str, now: float, quota: SendQuota) -> str | None:
+    """The rule refusing a send of `quota.messages` more, or None; `count` sums an agent's
+    messages in the hour and the day before now (`_SENT_WINDOWS`, or `_SENT_WINDOWS_COUNTED`
+    from the counters); a window without a limit is counted from now (nothing to read)."""
+    limits = ((quota.per_hour, 3600.0, "hour"), (quota.per_day, 86400.0, "day"))
+    starts = [now - seconds if limit is not None else now for limit, seconds, _ in limits]
+    found = run(count, (agent, starts[0], agent, starts[1])).fetchone()
+    for (limit, _, per), sent in zip(limits, found):
+        if limit is None:
+            continue
+        sent = int(sent)
+        if sent + quota.messages > limit:
+            return (
+                f"quota: {sent} of {limit} messages per {per} already sent, {quota.messages} "
+                "more would pass it"
+            )
+    return None
+
+
+# The row filters of `entries`: a `Filters` key and its clause.
+_FILTER_CLAUSES: Final = (
+    ("agent", "agent = ?"),
+    ("group", "grp = ?"),
+    ("decision", "decision = ?"),
+    ("since", "ts >= ?"),
+    ("until", "ts < ?"),
+    ("before_id", "id < ?"),
+)
+
+
+def entries_query(**filters: Unpack[Filters]) -> tuple[str, list[Any]]:
+    """The SELECT of `entries` (with `?` parameters) and its values, as `Filters` says."""
+    given: Mapping[str, object] = filters
     clauses: list[str] = ["id > ?"]
-    values: list[Any] = [after_id]
-    for clause, value in (
-        ("agent = ?", agent),
-        ("grp = ?", group),
-        ("decision = ?", decision),
-        ("ts >= ?", since),
-        ("ts < ?", until),
-        ("id < ?", before_id),
-    ):
+    values: list[Any] = [filters.get("after_id", 0)]
+    for key, clause in _FILTER_CLAUSES:
+        value = given.get(key)
         if value is not None:
             clauses.append(clause)
             values.append(value)
-    if denied:
+    if filters.get("denied"):
         clauses.append("decision IN ('denied', 'invalid')")
-    order = "DESC" if newest_first else ""
+    order = "DESC" if filters.get("newest_first") else ""
     query = f"SELECT {_COLUMNS} FROM calls WHERE {' AND '.join(clauses)} ORDER BY id {order}"
+    limit = filters.get("limit")
     if limit is not None:
         query += f" LIMIT {int(limit)}"
     return query, values
@@ -458,7 +484,8 @@ def _sentence(entry: AuditEntry) -> str:
 
 
 class AuditLogError(PostmarkError):
-    """The audit log cannot take the row of a call, so the call was not made.
+    """The audit log cannot be used: it cannot take the row of a call, so the call was not
+    made, or (`reading`) it cannot be read.
 
     `path` is the log's file and `reason` what went wrong (the file cannot be opened, it was
     removed or replaced while open, a row did not read back as written).
@@ -466,13 +493,15 @@ class AuditLogError(PostmarkError):
 
     path: str
     reason: str
+    reading: bool
 
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], reason: str, *, reading: bool = False) -> None:
         self.path = str(path)
         self.reason = reason
-        super().__init__(
-            f"the audit log at {self.path} cannot be written: {reason}; nothing was sent"
-        )
+        self.reading = reading
+        said = "read" if reading else "written"
+        after = "" if reading else "; nothing was sent"
+        super().__init__(f"the audit log at {self.path} cannot be {said}: {reason}{after}")
 
 
 class AuditLog(KeyTable):
@@ -497,33 +526,35 @@ class AuditLog(KeyTable):
         self._file: tuple[int, int] | None = None
         self._id: str | None = None
         self._broken: str | None = None
-        self._pending: list[tuple[Any, ...]] = []
+        self._pending: list[Outcome] = []
 
     @property
     def log_id(self) -> str:
         """The id of the log (made with it; opens the log)."""
         with self._lock:
-            self._connect()
+            self._connect(reading=True)
             assert self._id is not None
             return self._id
 
     # Opening and checking ---------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._db is not None and self._pid == os.getpid():
+    def _connect(self, *, reading: bool = False) -> sqlite3.Connection:
+        if self._db is not None and self._pid == process_id():
             return self._db
         if self._broken is not None:
-            raise AuditLogError(self.path, self._broken)
+            raise AuditLogError(self.path, self._broken, reading=reading)
         try:
             return self._open()
         except sqlite3.Error as exc:
-            raise AuditLogError(self.path, str(exc)) from None
+            raise AuditLogError(self.path, str(exc), reading=reading) from None
         except OSError as exc:
-            raise AuditLogError(self.path, exc.strerror or str(exc)) from None
+            raise AuditLogError(self.path, exc.strerror or str(exc), reading=reading) from None
+        except AuditLogError as exc:
+            raise AuditLogError(self.path, exc.reason, reading=reading) from None
 
     def _open(self) -> sqlite3.Connection:
         # After a fork: the parent's connection and unwritten outcomes stay the parent's.
-        if self._pid != os.getpid():
+        if self._pid != process_id():
             self._pending = []
         self._db, self._cursor, self._indexed = None, None, False
         must_exist = self.pinned_id is not None or self._id is not None
@@ -560,7 +591,7 @@ class AuditLog(KeyTable):
             raise AuditLogError(self.path, f"it was replaced ({self._expected()}, found {found})")
         self._id, self._file = found, (stat.st_dev, stat.st_ino)
         _flusher.watch(self)
-        self._db, self._pid = db, os.getpid()
+        self._db, self._pid = db, process_id()
         self._cursor = db.cursor()
         return db
 
@@ -569,9 +600,11 @@ class AuditLog(KeyTable):
             return f"the policy names log id {self.pinned_id}"
         return f"this process wrote to log id {self._id}"
 
-    def _check_file(self) -> None:
-        """Refuse, for good, a log whose file was removed or replaced under the connection
-        (SQLite would go on writing to the old file, where nobody reads)."""
+    def _ready(self, *, reading: bool = False) -> sqlite3.Connection:
+        """The connection, once the file is checked: a log whose file was removed or replaced
+        under it is refused for good (SQLite would go on writing to the old file, where nobody
+        reads)."""
+        db = self._connect(reading=reading)
         try:
             stat = os.stat(self._name)
             same = (stat.st_dev, stat.st_ino) == self._file
@@ -579,75 +612,67 @@ class AuditLog(KeyTable):
             same = False
         if not same:
             self._broken = f"its file was removed or replaced while open ({self._expected()})"
-            raise AuditLogError(self.path, self._broken)
+            raise AuditLogError(self.path, self._broken, reading=reading)
+        return db
 
     # Writing ----------------------------------------------------------------------------
 
-    def begin(
-        self,
-        row: tuple[Any, ...],
-        *,
-        quota: tuple[int | None, int | None] = (None, None),
-        messages: int = 0,
-    ) -> tuple[int, str | None]:
-        """Write a row before the call and read it back; returns its id and, when a send quota
+    def begin(self, row: tuple[Any, ...], quota: SendQuota | None = None) -> tuple[int, str | None]:
+        """Write a row before the call and read it back; returns its id and, when `quota`
         would be passed, the rule that denies it (the row is then written as denied).
 
-        `row` holds every column of `_INSERT` but the time and the pid. The quota count and
-        the insert happen in one write transaction, so two processes cannot both take the last
-        message of an hour. AuditLogError when the row cannot be written or does not read back.
+        `row` holds every column of `_INSERT` but the time, the pid and the chain's two. The
+        quota count and the insert happen in one write transaction, so two processes cannot
+        both take the last message of an hour. AuditLogError when the row cannot be written or
+        does not read back.
         """
         now = time.time()
         with self._lock:
-            db = self._connect()
-            self._check_file()
+            self._ready()
             try:
-                return self._write(db, now, row, quota, messages)
+                return self._write(now, row, quota)
             except sqlite3.Error as exc:
                 raise AuditLogError(self.path, str(exc)) from None
 
     def _write(
-        self,
-        db: sqlite3.Connection,
-        now: float,
-        row: tuple[Any, ...],
-        quota: tuple[int | None, int | None],
-        messages: int,
+        self, now: float, row: tuple[Any, ...], quota: SendQuota | None
     ) -> tuple[int, str | None]:
+        """One transaction: the outcomes waiting, the quota count, the row and its read-back."""
         cursor = self._cursor
         assert cursor is not None
         cursor.execute("BEGIN IMMEDIATE")
         try:
-            self._write_pending(cursor.execute)
+            head, outcome_head = cursor.execute(_HEADS).fetchone()
+            if self._pending:
+                self._write_pending(cursor.execute, outcome_head or GENESIS)
             refusal = None
-            counted = bool(messages) and quota != (None, None)
+            counted = quota is not None and quota.messages > 0 and quota[:2] != (None, None)
             if counted:
+                assert quota is not None
                 if not self._indexed:
                     self._make_quota_index(cursor)
-                refusal = self._over_quota(
-                    cursor, row[0], now, quota, messages, _SENT_SINCE_COUNTED
-                )
+                refusal = over_quota(cursor.execute, _SENT_WINDOWS_COUNTED, row[0], now, quota)
                 if refusal is not None:
                     row = (*row[:11], "denied", refusal, "not sent", *row[14:])
-            values = (now, *row, self._pid)
-            cursor.execute(_INSERT, chained(cursor.execute, values))
+            cursor.execute(
+                _INSERT, chained(cursor.execute, (now, *row, self._pid), head or GENESIS)
+            )
             row_id = int(cursor.lastrowid or 0)
             cursor.execute(_READ_BACK, (row_id, now, row[0], row[11], self._pid))
             if cursor.fetchone() is None:
                 raise AuditLogError(self.path, "the row written does not read back")
             cursor.execute("COMMIT")
         except BaseException:
-            if db.in_transaction:
+            if self._db is not None and self._db.in_transaction:
                 cursor.execute("ROLLBACK")
             raise
         self._indexed = self._indexed or counted
         return row_id, refusal
 
-    def _write_pending(self, run: Run) -> None:
+    def _write_pending(self, run: Run, prev: str | None = None) -> None:
         pending, self._pending = self._pending, []
         try:
-            if pending:
-                record_outcomes(run, pending, self._name)
+            record_outcomes(run, pending, self._name, prev)
         except BaseException:
             self._pending = pending + self._pending
             raise
@@ -662,45 +687,16 @@ class AuditLog(KeyTable):
             for statement in _SENT_COUNTERS:
                 cursor.execute(statement)
 
-    @staticmethod
-    def _over_quota(
-        cursor: sqlite3.Cursor,
-        agent: str,
-        now: float,
-        quota: tuple[int | None, int | None],
-        messages: int,
-        count: str = _SENT_SINCE,
-    ) -> str | None:
-        """The rule refusing a send of `messages` more, or None; `count` sums an agent's
-        messages since a time."""
-        for limit, seconds, per in ((quota[0], 3600.0, "hour"), (quota[1], 86400.0, "day")):
-            if limit is None:
-                continue
-            sent = int(cursor.execute(count, (agent, now - seconds)).fetchone()[0])
-            if sent + messages > limit:
-                return (
-                    f"quota: {sent} of {limit} messages per {per} already sent, {messages} more "
-                    "would pass it"
-                )
-        return None
-
-    def finish(
-        self,
-        row_id: int,
-        outcome: str,
-        error_code: int | None = None,
-        detail: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
+    def finish(self, done: Outcome) -> None:
         """Complete a row with the call's outcome (written with the next row, or soon)."""
         with self._lock:
-            self._pending.append((outcome, error_code, detail, request_id, row_id))
+            self._pending.append(done)
         _flusher.wake()
 
     def flush(self) -> None:
         """Write the outcomes not yet written."""
         with self._lock:
-            if not self._pending or self._pid != os.getpid():
+            if not self._pending or self._pid != process_id():
                 return
             self._transaction(lambda tables: self._write_pending(tables.execute), write=True)
 
@@ -710,8 +706,7 @@ class AuditLog(KeyTable):
         from ._sent_once import SCHEMA
 
         with self._lock:
-            db = self._connect()
-            self._check_file()
+            db = self._ready()
             try:
                 db.execute(SCHEMA)
                 cursor = db.execute(sql, values)
@@ -721,20 +716,19 @@ class AuditLog(KeyTable):
 
     # Reading ----------------------------------------------------------------------------
 
-    def entries(self, **filters: Any) -> list[AuditEntry]:
-        """Rows in the order written (`newest_first`: the other way), filtered as
-        `entries_query` says (agent, group, decision, since/until, denied; after_id for
-        tailing, before_id with limit for paging back). Outcomes this process has not written
-        yet are written first."""
+    def entries(self, **filters: Unpack[Filters]) -> list[AuditEntry]:
+        """Rows in the order written (`newest_first`: the other way), as `Filters` selects
+        them. Outcomes this process has not written yet are written first."""
         _flusher.flush_all()
         if not self.path.exists():
             return []
         query, values = entries_query(**filters)
         with self._lock:
+            db = self._ready(reading=True)
             try:
-                rows = self._connect().execute(query, values).fetchall()
+                rows = db.execute(query, values).fetchall()
             except sqlite3.Error as exc:
-                raise AuditLogError(self.path, str(exc)) from None
+                raise AuditLogError(self.path, str(exc), reading=True) from None
         return [AuditEntry(*row) for row in rows]
 
     def __iter__(self) -> Iterator[AuditEntry]:
@@ -752,8 +746,7 @@ class AuditLog(KeyTable):
 
     def _transaction(self, work: Callable[[Tables], T], *, write: bool, single: bool = False) -> T:
         """`tables`' work, under the lock."""
-        db = self._connect()
-        self._check_file()
+        db = self._ready(reading=not write)
         cursor = db.cursor()
         try:
             if single:
@@ -767,7 +760,7 @@ class AuditLog(KeyTable):
                     cursor.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            raise AuditLogError(self.path, str(exc)) from None
+            raise AuditLogError(self.path, str(exc), reading=not write) from None
         return result
 
     def close(self) -> None:
@@ -776,7 +769,7 @@ class AuditLog(KeyTable):
             self.flush()
         finally:
             with self._lock:
-                if self._db is not None and self._pid == os.getpid():
+                if self._db is not None and self._pid == process_id():
                     self._db.close()
                 self._db, self._cursor, self._indexed = None, None, False
 
@@ -790,7 +783,7 @@ class Tables:
 
     def append(self, row: tuple[Any, ...]) -> None:
         """Write a row (`AuditStore.begin`'s `row`: every column but the time and the pid)."""
-        values = (time.time(), *row, os.getpid())
+        values = (time.time(), *row, process_id())
         self.execute(_INSERT, chained(self.execute, values))
 
 
@@ -911,8 +904,8 @@ class _Flusher:
 
     def watch(self, log: AuditLog) -> None:
         """Flush this log from now on (called when it connects, in each process)."""
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
+        if self._pid != process_id():
+            self._pid = process_id()
             self._event = threading.Event()
             threading.Thread(target=self._run, name="postmark-audit", daemon=True).start()
         self._logs.add(log)

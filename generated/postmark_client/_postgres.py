@@ -4,11 +4,13 @@
 
 Needs the `postgres` extra (`pip install 'postmark-client[postgres]'`). The table is the SQLite
 log's (`_audit.py`), so `AuditEntry` reads both, and so are the hash chain, the outcomes, the
-agent keys and the policy tables. A row is committed (durable) before `begin` returns. Each
-insert takes a transaction-scoped advisory lock (one for the rows, one for the outcomes), reads
-the last hash, and inserts: the chain stays one line whatever the number of gateways; and as the
-quota count runs under the same lock, two gateways on two hosts cannot both take the last
-message of an hour.
+agent keys and the policy tables. A row is committed (durable) before `begin` returns; an
+outcome's commit does not wait for the server's disk (a crash of the server may lose the last
+ones, whose rows then read `unknown`, at the end of the outcomes' chain). Each insert takes a
+transaction-scoped advisory lock (one for the rows, one for the outcomes), reads the last hash,
+and inserts: the chain stays one line whatever the number of gateways; and as the quota count
+runs under the same lock, two gateways on two hosts cannot both take the last message of an
+hour.
 
 A lost connection fails the call (the gateway then refuses it: fail closed) and the next call
 connects again, so the store serves again as soon as PostgreSQL is back.
@@ -16,11 +18,10 @@ connects again, so the store serves again as soon as PostgreSQL is back.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, TypeVar, Unpack
 
 import psycopg
 
@@ -28,16 +29,17 @@ from ._audit import (
     _INSERT,
     _QUOTA_INDEX,
     _SCHEMA,
+    _SENT_WINDOWS,
     AuditEntry,
-    AuditLog,
     AuditLogError,
     Tables,
     chained,
     entries_query,
+    over_quota,
     record_outcomes,
 )
 from ._sent_once import SCHEMA as SENT_SCHEMA
-from ._store import KeyTable
+from ._store import Filters, KeyTable, Outcome, SendQuota, process_id
 
 __all__ = ["PostgresStore"]
 
@@ -52,6 +54,10 @@ _PG_SCHEMA: Final = (
 _SCHEMA_LOCK: Final = 0x706F73746D61726B  # one key for every process creating the table
 _CHAIN_LOCK: Final = 0x706F73746D617263  # held by every insert of a row
 _OUTCOME_LOCK: Final = 0x706F73746D61726F  # held by every insert of an outcome
+# An outcome's transaction: its lock, and a commit that does not wait for the WAL to be flushed.
+_OUTCOME_TRANSACTION: Final = (
+    "SELECT pg_advisory_xact_lock(%s), set_config('synchronous_commit', 'off', true)"
+)
 # A log made before the hash chain gains its two columns.
 _CHAIN_COLUMNS: Final = (
     "ALTER TABLE calls ADD COLUMN IF NOT EXISTS prev TEXT, ADD COLUMN IF NOT EXISTS hash TEXT"
@@ -92,7 +98,7 @@ class PostgresStore(KeyTable):
         return f"PostgresStore({self.url.split('@')[-1]!r})"
 
     def _connect(self) -> psycopg.Connection[Any]:
-        if self._db is not None and self._pid == os.getpid() and not self._db.closed:
+        if self._db is not None and self._pid == process_id() and not self._db.closed:
             return self._db
         db = psycopg.connect(
             self.url,
@@ -108,12 +114,12 @@ class PostgresStore(KeyTable):
             if db.execute(_HAS_CHAIN).fetchone() is None:
                 db.execute(_CHAIN_COLUMNS)
             db.execute(SENT_SCHEMA)
-        self._db, self._pid = db, os.getpid()
+        self._db, self._pid = db, process_id()
         return db
 
-    def _run(self, work: Any) -> Any:
+    def _run(self, work: Any, *, reading: bool = False) -> Any:
         """`work(db)` under the lock; a broken connection is dropped (the next call reconnects)
-        and its error raised."""
+        and its error raised (as a failed read when `reading`)."""
         with self._lock:
             try:
                 return work(self._connect())
@@ -122,22 +128,19 @@ class PostgresStore(KeyTable):
                 # Said as every audit-log failure is (the CLI, MCP and the gateway refuse the
                 # call with it), naming the server but never the URL's password.
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                raise AuditLogError(f"postgresql://{self.url.split('@')[-1]}", reason) from None
+                where = f"postgresql://{self.url.split('@')[-1]}"
+                raise AuditLogError(where, reason, reading=reading) from None
 
     def _drop(self) -> None:
         db, self._db = self._db, None
-        if db is not None and self._pid == os.getpid():
+        if db is not None and self._pid == process_id():
             try:
                 db.close()
             except psycopg.Error:
                 pass
 
     def begin(
-        self,
-        row: tuple[object, ...],
-        *,
-        quota: tuple[int | None, int | None] = (None, None),
-        messages: int = 0,
+        self, row: tuple[object, ...], quota: SendQuota | None = None
     ) -> tuple[int, str | None]:
         now = time.time()
         insert = _pg(_INSERT) + " RETURNING id"
@@ -147,42 +150,35 @@ class PostgresStore(KeyTable):
             run = _Counting(db).execute
             with db.transaction():
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK,))
-                if quota != (None, None) and messages:
-                    refusal = AuditLog._over_quota(
-                        cast(Any, _Counting(db)), str(row[0]), now, quota, messages
-                    )
+                if quota is not None and quota.messages:
+                    refusal = over_quota(run, _SENT_WINDOWS, str(row[0]), now, quota)
                 if refusal is not None:
                     values = (*row[:11], "denied", refusal, "not sent", *row[14:])
-                found = db.execute(insert, chained(run, (now, *values, os.getpid()))).fetchone()
+                found = db.execute(insert, chained(run, (now, *values, process_id()))).fetchone()
             return (int(found[0]) if found else 0), refusal
 
         result: tuple[int, str | None] = self._run(work)
         return result
 
-    def finish(
-        self,
-        row_id: int,
-        outcome: str,
-        error_code: int | None = None,
-        detail: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        values = (outcome, error_code, detail, request_id, row_id)
+    def finish(self, done: Outcome) -> None:
+        """Record an outcome now; its commit does not wait for the server's disk (a server
+        crash may lose the last outcomes, leaving their rows `unknown`, at the end of the
+        outcomes' chain: any later commit that waits makes the ones before it durable)."""
 
         def work(db: psycopg.Connection[Any]) -> None:
             with db.transaction():
-                db.execute("SELECT pg_advisory_xact_lock(%s)", (_OUTCOME_LOCK,))
-                record_outcomes(_Counting(db).execute, [values], repr(self))
+                db.execute(_OUTCOME_TRANSACTION, (_OUTCOME_LOCK,))
+                record_outcomes(_Counting(db).execute, [done], repr(self))
 
         self._run(work)
 
     def flush(self) -> None:
         """Nothing waits: each outcome is its own statement (autocommit)."""
 
-    def entries(self, **filters: Any) -> list[AuditEntry]:
+    def entries(self, **filters: Unpack[Filters]) -> list[AuditEntry]:
         """As `AuditLog.entries` (the same filters)."""
         query, values = entries_query(**filters)
-        rows = self._run(lambda db: db.execute(_pg(query), values).fetchall())
+        rows = self._run(lambda db: db.execute(_pg(query), values).fetchall(), reading=True)
         return [AuditEntry(*row) for row in rows]
 
     def sent_once(self, sql: str, values: tuple[Any, ...]) -> tuple[int, list[tuple[Any, ...]]]:
@@ -213,7 +209,7 @@ class PostgresStore(KeyTable):
                     db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 return work(_Counting(db))
 
-        result: T = self._run(run)
+        result: T = self._run(run, reading=not write)
         return result
 
     def close(self) -> None:

@@ -9,44 +9,91 @@ calls only these methods, so it does not know which one it writes to.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol, TypedDict, TypeVar, Unpack
 
 if TYPE_CHECKING:
     from ._audit import AuditEntry, Tables
 
-__all__ = ["POSTGRES_SCHEMES", "AuditStore", "KeyTable", "PolicyTables", "open_store"]
+__all__ = [
+    "POSTGRES_SCHEMES",
+    "AuditStore",
+    "Filters",
+    "KeyTable",
+    "Outcome",
+    "PolicyTables",
+    "SendQuota",
+    "open_store",
+    "process_id",
+]
 
 T = TypeVar("T")
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+# This process's id, made current in a child after a fork: read per call without the system
+# call `os.getpid` is (a store re-opens its connection in a child; the parent's is not its own).
+_PROCESS = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _PROCESS.__setitem__(0, os.getpid()))
+
+
+def process_id() -> int:
+    """This process's id (what `os.getpid` says, without asking the system each time)."""
+    return _PROCESS[0]
+
+
+class SendQuota(NamedTuple):
+    """A send counted against its agent's quotas: the limits (None: no limit) and how many
+    messages it sends."""
+
+    per_hour: int | None
+    per_day: int | None
+    messages: int
+
+
+class Outcome(NamedTuple):
+    """How the call of row `call` ended, as `finish` records it."""
+
+    call: int
+    outcome: str
+    error_code: int | None = None
+    detail: str | None = None
+    request_id: str | None = None
+
+
+class Filters(TypedDict, total=False):
+    """What `entries` selects: rows of `agent`, of `group` (the area), of `decision`
+    (`allowed`, `denied`, `invalid`, `admin`), written at `since` <= ts < `until` (epoch
+    seconds), `denied` (denied or invalid) only, with an id over `after_id` (tailing) and under
+    `before_id` (paging back), oldest first unless `newest_first`, at most `limit`."""
+
+    agent: str | None
+    group: str | None
+    decision: str | None
+    since: float | None
+    until: float | None
+    denied: bool
+    after_id: int
+    before_id: int | None
+    limit: int | None
+    newest_first: bool
 
 
 class AuditStore(Protocol):
     """An append-only log of access decisions, with the send quota count beside it."""
 
     def begin(
-        self,
-        row: tuple[object, ...],
-        *,
-        quota: tuple[int | None, int | None] = (None, None),
-        messages: int = 0,
+        self, row: tuple[object, ...], quota: SendQuota | None = None
     ) -> tuple[int, str | None]:
-        """Write a row before the call (durable when this returns); its id and, when a send
-        quota would be passed, the rule that denies it (the row is then written as denied).
-        The quota count and the insert are one atomic step for every writer of the store."""
+        """Write a row before the call (durable when this returns); its id and, when `quota`
+        would be passed, the rule that denies it (the row is then written as denied). The
+        quota count and the insert are one atomic step for every writer of the store."""
         ...
 
-    def finish(
-        self,
-        row_id: int,
-        outcome: str,
-        error_code: int | None = None,
-        detail: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
+    def finish(self, done: Outcome) -> None:
         """Complete a row with the call's outcome (a store may hold it until `flush`)."""
         ...
 
@@ -54,22 +101,8 @@ class AuditStore(Protocol):
         """Make the outcomes given to `finish` durable now."""
         ...
 
-    def entries(
-        self,
-        *,
-        agent: str | None = None,
-        group: str | None = None,
-        decision: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        denied: bool = False,
-        after_id: int = 0,
-        before_id: int | None = None,
-        limit: int | None = None,
-        newest_first: bool = False,
-    ) -> list[AuditEntry]:
-        """Rows in the order written (or `newest_first`), filtered; `after_id` for tailing,
-        `before_id` for paging back."""
+    def entries(self, **filters: Unpack[Filters]) -> list[AuditEntry]:
+        """Rows in the order written (or `newest_first`), as `filters` select them."""
         ...
 
     def close(self) -> None: ...

@@ -12,8 +12,9 @@ from pathlib import Path
 import mcp
 import pytest
 from postmark_client import ServerClient
-from postmark_client._audit import AuditLog, dumps, escape, sentence
+from postmark_client._audit import AuditLog, dumps, escape, read_chain, sentence
 from postmark_client._operations import OPERATIONS
+from postmark_client._store import SendQuota
 from postmark_client.access import AccessDeniedError, AuditLogError, Policy, UnknownAgentError
 from postmark_client.cli import main as cli_main
 from postmark_client.errors import APIError, RequestValidationError
@@ -49,6 +50,31 @@ def test_an_unwritable_log_denies_the_call_in_the_library(tmp_path: Path) -> Non
     assert str(caught.value).startswith(CANNOT)
     assert str(caught.value).endswith("; nothing was sent")
     assert len(fake.calls) == 0
+
+
+def test_a_log_that_cannot_be_read_says_so_and_a_send_to_it_says_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_policy(tmp_path, '[agents.m]\nemail = "full"\n')
+    policy = Policy.load(path)
+    assert policy.audit_path is not None
+    policy.audit_path.write_bytes(b"not an audit log " * 512)
+    with pytest.raises(AuditLogError) as read:
+        AuditLog(policy.audit_path).entries()
+    where = policy.audit_path
+    assert str(read.value) == f"the audit log at {where} cannot be read: file is not a database"
+    assert read.value.reading
+    assert cli_main(["audit", "--policy", str(path)]) == 1
+    said = capsys.readouterr().err
+    assert f"the audit log at {where} cannot be read: file is not a database" in said
+    assert "nothing was sent" not in said and "Traceback" not in said
+    fake = FakePostmark()
+    with mailer(fake, policy) as client, pytest.raises(AuditLogError) as sent:
+        client.email.send(**MESSAGE)
+    assert str(sent.value) == (
+        f"the audit log at {where} cannot be written: file is not a database; nothing was sent"
+    )
+    assert not sent.value.reading and len(fake.calls) == 0
 
 
 def test_an_unwritable_log_denies_the_call_in_the_cli(
@@ -199,6 +225,52 @@ def test_a_trigger_that_swallows_rows_is_caught_by_the_read_back(tmp_path: Path)
         with pytest.raises(AuditLogError, match="does not read back"):
             client.email.send(**MESSAGE)
     assert len(fake.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("limits", "refused"),
+    [
+        ("sends_per_hour = 5\nsends_per_day = 2\n", "quota: 2 of 2 messages per day"),
+        ("sends_per_hour = 2\nsends_per_day = 5\n", "quota: 2 of 2 messages per hour"),
+        ("sends_per_day = 2\n", "quota: 2 of 2 messages per day"),
+    ],
+    ids=["day first", "hour first", "day alone"],
+)
+def test_the_hour_and_the_day_quota_are_each_counted(
+    tmp_path: Path, limits: str, refused: str
+) -> None:
+    fake = FakePostmark()
+    policy = Policy.load(write_policy(tmp_path, '[agents.m]\nemail = "full"\n' + limits))
+    with mailer(fake, policy) as client:
+        client.email.send(**MESSAGE)
+        client.email.send(**MESSAGE)
+        with pytest.raises(AccessDeniedError, match=f"{refused} already sent, 1 more would"):
+            client.email.send(**MESSAGE)
+    assert len(fake.calls) == 2
+
+
+def test_a_forked_child_writes_through_a_connection_of_its_own(tmp_path: Path) -> None:
+    policy = Policy.load(write_policy(tmp_path, '[agents.m]\nemail = "full"\n'))
+    access, op = policy.access("m"), OPERATIONS["send_email"]
+    send = {"From": "a@example.com", "To": "jane@example.com"}
+    access.begin(op, send, None, None, "t").done(None, "parent")  # its outcome waits
+    child = os.fork()
+    if child == 0:  # the parent's connection and waiting outcome are not the child's
+        code = 1
+        try:
+            access.begin(op, send, None, None, "t").done(None, "child")
+            assert policy.log is not None
+            policy.log.flush()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert policy.log is not None
+    entries = policy.log.entries()
+    assert [(e.pid, e.request_id) for e in entries] == [(os.getpid(), "parent"), (child, "child")]
+    assert isinstance(policy.log, AuditLog)
+    assert policy.log.tables(read_chain).intact
 
 
 def test_quotas_survive_removing_a_pinned_log(tmp_path: Path) -> None:
@@ -392,7 +464,7 @@ def test_the_quota_count_equals_the_rows_it_counts(
         clock[0] = hour + at
         row = (agent, "send_email", "email", "write", "Send", "t", None, 1, None, None, messages,
                "allowed", "full on email", "unknown", "hash")  # fmt: skip
-        log.begin(row, quota=(quota, None), messages=messages)
+        log.begin(row, SendQuota(quota, None, messages))
 
     before = [-3600.5, -3599.999, -60.0, -1e-6, 0.0, 59.999999, 60.0, 61.0, 3599.99]
     after = [3600.0, 3600.000001, 3659.5, 3660.0, 5000.25, 7199.0, 7200.0]

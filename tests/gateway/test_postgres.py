@@ -25,7 +25,9 @@ from gateway_support import (
     start_gateway,
     stop,
 )
+from postmark_client._audit import AuditLogError, read_chain
 from postmark_client._postgres import PostgresStore
+from postmark_client._store import Outcome, SendQuota
 
 QUOTA = 50
 SENDS = 80
@@ -190,7 +192,7 @@ def test_the_quota_count_is_atomic_across_connections(postgres: PostgresServer) 
 
     def spend(store: PostgresStore) -> None:
         for _ in range(SENDS // 4):
-            refusals.append(store.begin(row, quota=(QUOTA, None), messages=1)[1])
+            refusals.append(store.begin(row, SendQuota(QUOTA, None, 1))[1])
 
     threads = [threading.Thread(target=spend, args=(store,)) for store in stores]
     for thread in threads:
@@ -201,6 +203,31 @@ def test_the_quota_count_is_atomic_across_connections(postgres: PostgresServer) 
         store.close()
     assert len(refusals) == 8 * (SENDS // 4)
     assert refusals.count(None) == QUOTA
+
+
+def test_an_outcome_for_a_missing_row_is_refused_and_leaves_the_chain_whole(
+    postgres: PostgresServer,
+) -> None:
+    store = PostgresStore(postgres.database())
+    row = ("mailer", "send_email", "email", "write", "Send one message", "server token", None,
+           1, "example.com", None, 1, "allowed", "full on email", "unknown", "policy")  # fmt: skip
+    try:
+        first, _ = store.begin(row)
+        store.finish(Outcome(first, "ok", None, "accepted", "request-1"))
+        with pytest.raises(AuditLogError, match=f"the outcome of row {first + 99} was not kept"):
+            store.finish(Outcome(first + 99, "ok"))
+        second, _ = store.begin(row)
+        store.finish(Outcome(second, "error", 406, "inactive", "request-2"))
+        shown = [(e.id, e.outcome, e.request_id) for e in store.entries()]
+        assert shown == [(first, "ok", "request-1"), (second, "error", "request-2")]
+        report = store.tables(read_chain)
+        assert report.intact and report.rows == 2, report
+        # An outcome's commit need not wait for the disk; a row's always does (the setting is
+        # the outcome transaction's own, not the connection's).
+        setting = store.tables(lambda t: t.execute("SHOW synchronous_commit").fetchone()[0])
+        assert setting == "on"
+    finally:
+        store.close()
 
 
 def _keys(policy: Path, url: str, key: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -68,7 +68,7 @@ from ._idempotency import IDEMPOTENCY_METADATA_KEY
 from ._meta import Operation, Reach
 from ._operations import OPERATIONS
 from ._spec import GROUPS
-from ._store import AuditStore
+from ._store import AuditStore, Outcome, SendQuota
 from .errors import (
     APIConnectionError,
     APIError,
@@ -77,7 +77,7 @@ from .errors import (
     OutcomeUnknownError,
     PostmarkError,
 )
-from .rules import outgoing
+from .rules import Mailbox, outgoing
 
 __all__ = [
     "LEVELS",
@@ -98,6 +98,8 @@ __all__ = [
 ]
 
 Level = Literal["off", "read", "write", "full"]
+Params = Mapping[str, Any] | None
+"""A call's path or query parameters (None: it has none)."""
 LEVELS: Final[tuple[Level, ...]] = ("off", "read", "write", "full")
 # The operations (by `x-postmark-access`) each level reaches in its group.
 _ALLOWS: Final[Mapping[str, frozenset[str]]] = {
@@ -810,12 +812,17 @@ def _facts(
     messages = outgoing(op, data)
     facts.messages = len(messages)
     streams: list[str] = []
+    recipients = facts.recipients
     for message in messages:
         for reading in message.recipients:
             # Every address the message could reach, so the row names what would be sent to.
-            facts.recipients.extend(reading.reachable)
-            if facts.unreadable is None:
-                facts.unreadable = reading.problem
+            for entry in reading.entries:
+                if isinstance(entry, Mailbox):
+                    recipients.append(entry.address)
+                    continue
+                recipients.extend(entry.candidates)
+                if facts.unreadable is None:
+                    facts.unreadable = reading.problem
         if message.stream is not None and message.stream not in streams:
             streams.append(message.stream)
     if streams:
@@ -838,9 +845,9 @@ class AgentAccess:
         self.policy = policy
         self.agent = agent
         found = policy.agents.get(agent)
-        self._quota = (
-            (found.sends_per_hour, found.sends_per_day) if found is not None else (None, None)
-        )
+        limits = (found.sends_per_hour, found.sends_per_day) if found is not None else None
+        # The agent's send quotas (None: it has none, so nothing is counted).
+        self._limits = limits if limits is not None and limits != (None, None) else None
 
     def __repr__(self) -> str:
         return f"AgentAccess(agent={self.agent!r}, policy={str(self.policy.path)!r})"
@@ -869,20 +876,14 @@ class AgentAccess:
                "not sent", self.policy.sha256[:16])  # fmt: skip
         log.begin(row)
 
-    def begin(
-        self,
-        op: Operation,
-        data: Any,
-        path: Mapping[str, Any] | None,
-        query: Mapping[str, Any] | None,
-        token: str,
-    ) -> AuditCall:
+    def begin(self, op: Operation, data: Any, path: Params, query: Params, token: str) -> AuditCall:
         """Decide, write the row, and raise AccessDeniedError when denied."""
         facts = _facts(op, data, path, query)
-        if self.agent not in self.policy.agents:
+        agent = self.policy.agents.get(self.agent)
+        if agent is None:
             return self._unknown_agent(op, token)
         decision = self.policy._decide(self.agent, op, facts, data)
-        if decision.allowed:
+        if decision.allowed and (agent.approve or agent.approve_over_recipients is not None):
             arguments = {"body": data, "path": path, "query": query}
             decision = self._approved(op, facts, decision, arguments, token)
         log = self.policy.log
@@ -891,8 +892,11 @@ class AgentAccess:
         allowed = decision.allowed
         if log is not None:
             row = self._row(op, facts, decision, token)
-            quota = self._quota if allowed else (None, None)
-            row_id, refusal = log.begin(row, quota=quota, messages=facts.messages)
+            limits = self._limits
+            quota = None
+            if allowed and limits is not None and facts.messages:
+                quota = SendQuota(limits[0], limits[1], facts.messages)
+            row_id, refusal = log.begin(row, quota)
             if refusal is not None:
                 allowed, rule = False, refusal
         if not allowed:
@@ -943,11 +947,15 @@ class AgentAccess:
         self, op: Operation, facts: Facts, decision: Decision, token: str, word: str = ""
     ) -> tuple[Any, ...]:
         record = self.policy.record_addresses
+        recipients = facts.recipients
         domains = addresses = None
-        if facts.recipients and record != "none":
-            domains = ",".join(sorted({_domain(a) for a in facts.recipients}))
+        if recipients and record != "none":
+            if len(recipients) == 1:
+                domains = _domain(recipients[0])
+            else:
+                domains = ",".join(sorted({_domain(a) for a in recipients}))
             if record == "full":
-                addresses = ",".join(facts.recipients)
+                addresses = ",".join(recipients)
         return (
             self.agent,
             op.id,
@@ -983,14 +991,14 @@ class AuditCall:
     def done(self, result: Any, request_id: str | None) -> None:
         if self._log is None:
             return
-        self._log.finish(self._row, "ok", None, _detail(self._op, result), request_id)
+        self._log.finish(Outcome(self._row, "ok", None, _detail(self._op, result), request_id))
 
     def reconciled(self, message_id: str | None) -> None:
         """The call was answered with the first result of its idempotency key, not sent."""
         if self._log is None:
             return
         detail = f"already sent as {message_id}" if message_id else "already sent"
-        self._log.finish(self._row, "reconciled", None, detail, None)
+        self._log.finish(Outcome(self._row, "reconciled", None, detail))
 
     def failed(self, exc: BaseException) -> None:
         if self._log is None:
@@ -1005,7 +1013,7 @@ class AuditCall:
             text = str(exc) if outcome != "failed" else f"{type(exc).__name__}: {exc}"
         # Postmark's own words may name addresses ("Found inactive addresses: ..."): stored as
         # record_addresses says, like the recipients.
-        self._log.finish(self._row, outcome, code, redact(text, self._record), request_id)
+        self._log.finish(Outcome(self._row, outcome, code, redact(text, self._record), request_id))
 
 
 def _failure(exc: BaseException) -> str:
