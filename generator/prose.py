@@ -125,6 +125,17 @@ SCHEMA_ONE = (
 )  # fmt: skip
 SCHEMA_MAP = ("properties", "patternProperties", "$defs", "dependentSchemas")
 SCHEMA_LIST = ("allOf", "anyOf", "oneOf", "prefixItems")
+# Every keyword a schema may hold: JSON Schema 2020-12's and the OpenAPI 3.1 Schema Object's own.
+SCHEMA_KEYWORDS = frozenset(
+    {*SCHEMA_ONE, *SCHEMA_MAP, *SCHEMA_LIST,
+     "$schema", "$id", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor", "$vocabulary",
+     "$comment", "type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
+     "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems",
+     "uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties", "required",
+     "dependentRequired", "title", "description", "default", "deprecated", "readOnly",
+     "writeOnly", "examples", "format", "contentEncoding", "contentMediaType",
+     "discriminator", "xml", "externalDocs", "example"}
+)  # fmt: skip
 # Keywords that change what a schema `$ref` resolves to, or the dialect schemas are read in.
 SCHEMA_UNSAFE = frozenset(
     {"$id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$recursiveAnchor", "$recursiveRef",

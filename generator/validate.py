@@ -24,7 +24,7 @@ import yaml
 
 from generator import naming, reading
 from generator.loader import Spec, SpecLoadError, dotted, iter_refs, load_spec
-from generator.prose import SCHEMA_LIST, SCHEMA_MAP, SCHEMA_ONE
+from generator.prose import SCHEMA_KEYWORDS, SCHEMA_LIST, SCHEMA_MAP, SCHEMA_ONE
 from generator.reading import PAGING_KEYS, REACH_KEYS, RESOURCE_KEYS
 
 if TYPE_CHECKING:
@@ -665,6 +665,15 @@ def check_patterns(c: Checker) -> Iterator[Problem]:
     yield from walker.problems
 
 
+def check_schema_keywords(c: Checker) -> Iterator[Problem]:
+    """Every key of a schema is a keyword of JSON Schema 2020-12 or of OpenAPI's Schema Object,
+    or an `x-` extension. JSON Schema ignores unknown keys, so a misspelt keyword, or a YAML
+    flow mapping cut at an unquoted comma, would otherwise pass and print half a description."""
+    walker = _KeywordWalker(c)
+    walker.walk_document()
+    yield from walker.problems
+
+
 def check_operation_ids(c: Checker) -> Iterator[Problem]:
     """operationId: present, snake_case, unique."""
     first: dict[str, Operation] = {}
@@ -987,6 +996,23 @@ class _PatternWalker(_SchemaWalker):
             reason = backtracking_problem(pattern) if isinstance(pattern, str) else None
             if reason is not None:
                 self.problems.append(self.c.problem(file, at, f"the pattern {pattern!r} {reason}"))
+
+
+class _KeywordWalker(_PatternWalker):
+    """The same walk over every schema, reading only its keys."""
+
+    def values(self, schema: dict[str, Any], file: Path, parts: tuple[Any, ...]) -> None:
+        for key, value in schema.items():
+            if not isinstance(key, str) or key in SCHEMA_KEYWORDS or key.startswith("x-"):
+                continue
+            hint = (
+                " (in a one-line `{...}` mapping an unquoted comma ends a value: quote it)"
+                if value is None
+                else ""
+            )
+            self.problems.append(
+                self.c.problem(file, parts + (key,), f"{key!r} is not a schema keyword{hint}")
+            )
 
 
 def _enum_problem(
@@ -1926,6 +1952,7 @@ RULES: list[Rule] = [
     check_error_responses,
     check_request_body,
     check_schemas,
+    check_schema_keywords,
     check_examples,
     extension_enum(reading.ACCESS, ACCESS),
     extension_enum(reading.RETRY, RETRY),

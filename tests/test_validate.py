@@ -645,6 +645,16 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
         ],
     ),
     (
+        "schema-keyword-misspelt",
+        set_(SCHEMAS + ("SenderSignature", "properties", "Name", "maxLenght"), 5),
+        [
+            (
+                "components.schemas.SenderSignature.properties.Name.maxLenght: 'maxLenght' is "
+                "not a schema keyword"
+            )
+        ],
+    ),
+    (
         "secret-not-boolean",
         set_(SCHEMAS + ("SenderSignature", "properties", "Name", "x-postmark-secret"), "yes"),
         [
@@ -704,6 +714,24 @@ def test_every_problem_is_reported_in_one_run(
         f"{SPEC}: paths./senders.get.x-postmark-paging.items: 'Signatures' is not a field of the 200 response schema",
         f"3 problems in {SPEC}",
     ]
+
+
+def test_a_description_cut_at_a_comma_is_reported(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a YAML flow mapping an unquoted comma ends the value: the rest becomes a key with no
+    value, which JSON Schema would ignore."""
+    line = "        Name: {type: string}\n        Confirmed:"
+    text = MINI.read_text(encoding="utf-8")
+    assert text.count(line) == 1
+    cut = "        Name: {type: string, description: The name, as shown}\n        Confirmed:"
+    write_spec(workdir, text.replace(line, cut))
+    code, out, _ = validate(capsys, SPEC)
+    assert code == 1
+    assert out[0] == (
+        f"{SPEC}: components.schemas.SenderSignature.properties.Name.as shown: 'as shown' is not "
+        "a schema keyword (in a one-line `{...}` mapping an unquoted comma ends a value: quote it)"
+    )
 
 
 def test_duplicate_yaml_key_is_reported(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
