@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import mcp
 import pytest
-from gateway_support import MAILER, SEND, Running, policy_text, start_gateway, stop
+from gateway_support import MAILER, SEND, Running, policy_text, start_gateway, stop, store_option
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from postmark_client._audit import AuditEntry, sentence
@@ -33,9 +33,7 @@ def two(
     """Two gateways in front of the fake, sharing the policy's SQLite file or one database."""
     policy = tmp_path / "agents.toml"
     policy.write_text(policy_text(), encoding="utf-8")
-    store = []
-    if request.param == "postgresql":
-        store = ["--store", request.getfixturevalue("postgres").database()]
+    store = store_option(request)
     tokens = {"server": fake.server_token, "account": fake.account_token}
     first = start_gateway(policy, fake.url, tokens, *store)
     try:

@@ -16,7 +16,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from itertools import pairwise
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, cast
 from urllib.parse import parse_qsl
 
 import anyio
@@ -35,6 +35,7 @@ from .._meta import Operation, Token
 from .._operations import OPERATIONS
 from .._policy_store import PolicySource
 from .._sent_once import (
+    Claim,
     SendInProgressError,
     SentStore,
     SentStoreError,
@@ -53,14 +54,19 @@ from ..access import (
 from ..errors import ErrorCode, RequestValidationError
 from ..testing._wire import route
 
-__all__ = ["DEFAULT_BODY_LIMIT", "READ_TIMEOUT", "Gateway", "body_limit", "sent_results"]
+__all__ = [
+    "DEFAULT_BODY_LIMIT",
+    "READ_TIMEOUT",
+    "Gateway",
+    "body_limit",
+    "sent_results",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-T = TypeVar("T")
 
 DEFAULT_BODY_LIMIT: Final = 10 * 1024 * 1024
 """The largest body of an operation the spec states no byte limit for (Postmark's message size)."""
@@ -137,9 +143,8 @@ def once_slot(agent: str, op: Operation, data: Any) -> Slot | None:
     field = op.idempotency_metadata
     if field is None or "." in field or op.reconcile_with is None or not isinstance(data, dict):
         return None
-    metadata = data.get(field)
-    key = metadata.get(IDEMPOTENCY_METADATA_KEY) if isinstance(metadata, dict) else None
-    return (agent, op.id, key) if isinstance(key, str) and key else None
+    key = _key_in(data, field)
+    return (agent, op.id, key) if key is not None else None
 
 
 def batch_slots(agent: str, op: Operation, data: Any) -> list[Slot | None] | None:
@@ -151,6 +156,13 @@ def batch_slots(agent: str, op: Operation, data: Any) -> list[Slot | None] | Non
         return None
     slots = [once_slot(agent, op, entry) for entry in entries]
     return slots if any(slots) else None
+
+
+def _key_in(message: Any, field: str) -> str | None:
+    """The idempotency key in a message's Metadata (`field`), or None."""
+    metadata = message.get(field) if isinstance(message, dict) else None
+    key = metadata.get(IDEMPOTENCY_METADATA_KEY) if isinstance(metadata, dict) else None
+    return key if isinstance(key, str) and key else None
 
 
 def batch_entries(op: Operation, data: Any) -> list[Any] | None:
@@ -170,7 +182,12 @@ def _batch_field(op: Operation) -> str | None:
     return None
 
 
-_CLAIM_FAILURES: Final = (SendInProgressError, SentStoreError, httpx.HTTPError, ValueError)
+_CLAIM_FAILURES: Final = (
+    SendInProgressError,
+    SentStoreError,
+    httpx.HTTPError,
+    ValueError,
+)
 
 
 class _Refused(Exception):
@@ -309,36 +326,26 @@ class Gateway:
         body = await self._read_body(op, headers, receive)
         data = _parse(body)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
-        try:
-            call = await self._store(
-                self._access_of(agent).begin,
-                op,
-                data,
-                found.values,
-                query,
-                f"{op.token} token \u2026{token[-4:]}",
-            )
-        except ApprovalRequiredError as exc:
-            raise _Refused(422, ErrorCode.APPROVAL_REQUIRED, str(exc)) from None
-        except AccessDeniedError as exc:
-            raise _Refused(422, ErrorCode.AGENT_ACCESS_DENIED, str(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - no durable row, nothing forwarded: fail closed
-            raise _Refused(
-                503,
-                ErrorCode.GATEWAY_STORE_UNAVAILABLE,
-                f"postmark-gateway cannot write its audit log ({type(exc).__name__}: {exc}); "
-                "nothing was sent",
-            ) from None
-        slots = batch_slots(agent, op, data) if self.sent is not None else None
-        if slots is not None:
-            await self._batch(op, slots, data, body, token, scope, call, send)
-            return
-        slot = once_slot(agent, op, data) if self.sent is not None else None
-        owner = None
-        if slot is not None:
-            owner = await self._claim(op, slot, token, data, call, send)
-            if owner is None:
+        label = f"{op.token} token \u2026{token[-4:]}"
+
+        def begin(sent: Any) -> AuditCall:
+            return self._begin(agent, op, sent, found.values, query, label)
+
+        slot = None
+        if self.sent is not None:
+            slots = batch_slots(agent, op, data)
+            if slots is not None:
+                await self._batch(op, slots, data, body, token, scope, begin, send)
                 return
+            slot = once_slot(agent, op, data)
+        owner = None
+        if slot is None:
+            call = begin(data)
+        else:
+            claimed = await self._claim(op, slot, token, data, begin, send)
+            if claimed is None:
+                return
+            call, owner = claimed
         raw_query: bytes = scope.get("query_string", b"")
         request = self.client().build_request(
             method,
@@ -369,40 +376,62 @@ class Gateway:
     # Sends by idempotency key ------------------------------------------------------------------
 
     async def _claim(
-        self, op: Operation, slot: Slot, token: str, data: Any, call: AuditCall, send: Send
-    ) -> str | None:
-        """The claim to forward this send (its owner), or None when the key's first result was
-        answered."""
-        try:
-            owner, first = await self._take(op, slot, token, data)
-        except _CLAIM_FAILURES as exc:
-            raise await self._refusal(call, exc, slot[2]) from None
-        if first is not None:
-            await self._answer_first(call, first, send)
-        return owner
-
-    async def _take(
-        self, op: Operation, slot: Slot, token: str, message: Any
-    ) -> tuple[str | None, bytes | None]:
-        """(owner, None) to send `message` under the claim of its key, or (None, its first
-        answer): kept in the store, or found by searching Postmark for the key after an earlier
-        call with it may have sent it. Raises what claiming and searching raise."""
-        assert self.sent is not None
-        claim = await self.sent.claim(slot)
+        self,
+        op: Operation,
+        slot: Slot,
+        token: str,
+        data: Any,
+        begin: Callable[[Any], AuditCall],
+        send: Send,
+    ) -> tuple[AuditCall, str] | None:
+        """The call's row and the claim to forward this send (its owner), or None when it was
+        answered with its key's first result. The key is claimed before the row is written: a
+        repeat sends nothing, so its row (checked by grant: the message was checked when it was
+        sent) counts toward no send quota."""
+        claim = await self._claimed(slot, begin)
         if claim.owner is None:
-            return None, (claim.result or "").encode("utf-8")
-        if not claim.retry:
-            return claim.owner, None
+            await self._answer_first(begin(None), (claim.result or "").encode("utf-8"), send)
+            return None
+        try:
+            call = begin(data)
+        except _Refused:
+            self._settle(slot, claim.owner, None, claim.retry)
+            raise
+        if claim.retry:
+            try:
+                first = await self._search_first(op, token, slot, claim.owner, data)
+            except _CLAIM_FAILURES as exc:
+                raise await self._refusal(call, exc, slot[2]) from None
+            if first is not None:
+                await self._answer_first(call, first, send)
+                return None
+        return call, claim.owner
+
+    async def _claimed(self, slot: Slot, begin: Callable[[Any], AuditCall]) -> Claim:
+        """The key's claim or first result; refused (its row says why) when the key is held
+        past the wait or the store cannot be used."""
+        assert self.sent is not None
+        try:
+            return await self.sent.claim(slot)
+        except (SendInProgressError, SentStoreError) as exc:
+            raise await self._refusal(begin(None), exc, slot[2]) from None
+
+    async def _search_first(
+        self, op: Operation, token: str, slot: Slot, owner: str, message: Any
+    ) -> bytes | None:
+        """The answer of an earlier call with this key that Postmark holds (now kept as the
+        key's result), or None to send it: the claim was taken over from a call that may have
+        sent it. Raises what searching raises (the claim given back as uncertain)."""
         try:
             found = await self._search_key(op, token, slot[2])
         except BaseException:
-            self._settle(slot, claim.owner, None, True)
+            self._settle(slot, owner, None, True)
             raise
         if found is None:
-            return claim.owner, None
+            return None
         answer = json.dumps(send_answer(message, found), ensure_ascii=False).encode("utf-8")
-        self._settle(slot, claim.owner, answer, False)
-        return None, answer
+        self._settle(slot, owner, answer, False)
+        return answer
 
     async def _refusal(self, call: AuditCall, exc: Exception, key: str) -> _Refused:
         """The answer to a send whose key could not be claimed (its row says why)."""
@@ -418,6 +447,13 @@ class Gateway:
             f"search for the key failed ({type(exc).__name__}: {exc}); nothing was sent again",
         )
 
+    async def _invalid(
+        self, begin: Callable[[Any], AuditCall], error: RequestValidationError
+    ) -> _Refused:
+        """A send refused for its keys (422, Postmark's InvalidEmailRequest); its row says why."""
+        await self._finish(begin(None).failed, error)
+        return _Refused(422, ErrorCode.INVALID_EMAIL_REQUEST, str(error))
+
     async def _batch(
         self,
         op: Operation,
@@ -426,40 +462,61 @@ class Gateway:
         body: bytes,
         token: str,
         scope: Scope,
-        call: AuditCall,
+        begin: Callable[[Any], AuditCall],
         send: Send,
     ) -> None:
         """A batch whose messages carry keys: each keyed message answered with its first
         result or claimed, only the others forwarded (the body unchanged when that is all of
-        them), and the answer put together in the messages' order."""
+        them), and the answer put together in the messages' order. The row, written after the
+        claims, holds only the messages that may be sent, so repeats count toward no quota."""
         entries = batch_entries(op, data) or []
         keyed = sorted((slot[2], index) for index, slot in enumerate(slots) if slot is not None)
         for (key, index), (other, later) in pairwise(keyed):
             if key == other:
-                twice = RequestValidationError(
-                    f"[{later}].Metadata.{IDEMPOTENCY_METADATA_KEY}",
-                    f"is message {index}'s key too ({key!r}); give each message its own",
+                raise await self._invalid(
+                    begin,
+                    RequestValidationError(
+                        f"[{later}].Metadata.{IDEMPOTENCY_METADATA_KEY}",
+                        f"is message {index}'s key too ({key!r}); give each message its own",
+                    ),
                 )
-                await self._finish(call.failed, twice)
-                raise _Refused(422, ErrorCode.INVALID_EMAIL_REQUEST, str(twice))
-        owners: dict[int, str] = {}
+        held: dict[int, Claim] = {}
         answers: dict[int, Any] = {}
         key = ""
         try:
             # Claimed in the order of their keys, so two batches sharing keys cannot each hold
             # one the other waits for.
+            assert self.sent is not None
             for key, index in keyed:
                 slot = slots[index]
                 if slot is not None:
-                    owner, first = await self._take(op, slot, token, entries[index])
-                    if owner is not None:
-                        owners[index] = owner
-                    if first is not None:
+                    claim = await self.sent.claim(slot)
+                    if claim.owner is None:
+                        answers[index] = json.loads(claim.result or "null")
+                    else:
+                        held[index] = claim
+        except (SendInProgressError, SentStoreError, ValueError) as exc:
+            self._give_back(slots, held, False)
+            raise await self._refusal(begin(None), exc, key) from None
+        pending = [index for index in range(len(entries)) if index not in answers]
+        try:
+            call = begin(_part(op, data, entries, pending) if pending else None)
+        except _Refused:
+            self._give_back(slots, held, False)
+            raise
+        try:
+            for index, claim in sorted(held.items()):
+                slot = slots[index]
+                if claim.retry and slot is not None and claim.owner is not None:
+                    key = slot[2]
+                    del held[index]  # the search settles it when it finds it or fails
+                    first = await self._search_first(op, token, slot, claim.owner, entries[index])
+                    if first is None:
+                        held[index] = claim
+                    else:
                         answers[index] = json.loads(first)
         except _CLAIM_FAILURES as exc:
-            # Nothing forwarded; a claim taken after a call that may have sent is uncertain
-            # still, so each one is given back as such (the next call searches first).
-            self._give_up(slots, owners, True)
+            self._give_back(slots, held, False)  # nothing forwarded
             raise await self._refusal(call, exc, key) from None
         pending = [index for index in range(len(entries)) if index not in answers]
         if not pending:
@@ -467,9 +524,7 @@ class Gateway:
             await self._answer_first(call, answer.encode("utf-8"), send)
             return
         if len(pending) < len(entries):
-            part = [entries[i] for i in pending]
-            field = _batch_field(op)
-            body = json.dumps({**data, field: part} if field else part).encode("utf-8")
+            body = _json(_part(op, data, entries, pending))
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         try:
             response = await self.client().post(
@@ -479,18 +534,18 @@ class Gateway:
             )
         except httpx.RequestError as exc:
             failure = connection_error(op, exc, self.upstream)
-            self._give_up(slots, owners, is_ambiguous(failure))
+            self._give_back(slots, held, is_ambiguous(failure))
             await self._finish(call.failed, failure)
             raise _Refused(502, ErrorCode.GATEWAY_UPSTREAM_FAILED, str(failure)) from None
         results = _batch_results(response, len(pending))
         if results is None:
-            self._give_up(slots, owners, ambiguous_status(response.status_code))
+            self._give_back(slots, held, ambiguous_status(response.status_code))
             await self._finish(call.failed, api_error(op, response))
             await _answer_raw(send, response.status_code, response.headers, response.content)
             return
         for index, result in zip(pending, results):
             answers[index] = result
-            slot, owner = slots[index], owners.get(index)
+            slot, owner = slots[index], held[index].owner if index in held else None
             if slot is not None and owner is not None:
                 sent = isinstance(result, dict) and result.get("ErrorCode") == 0
                 self._settle(slot, owner, _json(result) if sent else None, False)
@@ -500,12 +555,16 @@ class Gateway:
         await self._finish(call.done, None, request_id_of(response))
         await _answer_raw(send, response.status_code, response.headers, merged)
 
-    def _give_up(self, slots: list[Slot | None], owners: dict[int, str], maybe_sent: bool) -> None:
-        """Give back the claims of a batch's messages whose send failed."""
-        for index, owner in owners.items():
+    def _give_back(
+        self, slots: list[Slot | None], held: dict[int, Claim], maybe_sent: bool
+    ) -> None:
+        """Give back the claims of messages not sent: left uncertain when this call may have
+        sent them (`maybe_sent`) or the claim was taken over from one that may have, else
+        freed."""
+        for index, claim in held.items():
             slot = slots[index]
-            if slot is not None:
-                self._settle(slot, owner, None, maybe_sent)
+            if slot is not None and claim.owner is not None:
+                self._settle(slot, claim.owner, None, maybe_sent or claim.retry)
 
     async def _search_key(self, op: Operation, token: str, key: str) -> Any:
         """The message Postmark holds with this idempotency key, or None."""
@@ -573,12 +632,6 @@ class Gateway:
             return agent.name
         raise _Refused(401, ErrorCode.INVALID_API_TOKEN, refusal)
 
-    async def _store(self, work: Callable[..., T], *args: Any) -> T:
-        """A call that writes the audit log, made inline: a row is a few hundred microseconds
-        (SQLite, or PostgreSQL on a near host), less than a thread hop costs each call; the
-        store fails fast (connect and statement timeouts) when it is gone."""
-        return work(*args)
-
     async def _finish(self, outcome: Callable[..., None], *args: Any) -> None:
         """Record a call's outcome durably before answering: other processes (`postmark audit
         --follow`, the other gateways) read the log, and the in-process client's wait for the
@@ -587,6 +640,32 @@ class Gateway:
         log = self.policy.log
         if log is not None:
             log.flush()
+
+    def _begin(
+        self,
+        agent: str,
+        op: Operation,
+        data: Any,
+        path: Mapping[str, Any],
+        query: Mapping[str, Any],
+        label: str,
+    ) -> AuditCall:
+        """Decide the call and write its row (made inline: a row is a few hundred microseconds,
+        less than a thread hop costs, and the store fails fast when it is gone); refused when
+        denied, held for approval, or when the row cannot be written (fail closed)."""
+        try:
+            return self._access_of(agent).begin(op, data, path, query, label)
+        except ApprovalRequiredError as exc:
+            raise _Refused(422, ErrorCode.APPROVAL_REQUIRED, str(exc)) from None
+        except AccessDeniedError as exc:
+            raise _Refused(422, ErrorCode.AGENT_ACCESS_DENIED, str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - no durable row, nothing forwarded: fail closed
+            raise _Refused(
+                503,
+                ErrorCode.GATEWAY_STORE_UNAVAILABLE,
+                f"postmark-gateway cannot write its audit log ({type(exc).__name__}: {exc}); "
+                "nothing was sent",
+            ) from None
 
     def _access_of(self, agent: str) -> AgentAccess:
         found = self._access.get(agent)
@@ -677,6 +756,15 @@ def _parse(body: bytes) -> Any:
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def _part(op: Operation, data: Any, entries: list[Any], indexes: list[int]) -> Any:
+    """A batch body with only the messages at `indexes` (the body itself when that is all)."""
+    if len(indexes) == len(entries):
+        return data
+    part = [entries[i] for i in indexes]
+    field = _batch_field(op)
+    return {**data, field: part} if field else part
 
 
 def _batch_results(response: httpx.Response, count: int) -> list[Any] | None:
