@@ -7,7 +7,9 @@ forwarded with the gateway's own token; Postmark's answer comes back unchanged a
 
 A send whose Metadata carries an idempotency key is sent once for every gateway sharing the
 store (`StoreSent`): a repeat is answered with the first answer, unchanged, and recorded as
-reconciled; in a batch each message by its own key, only the new ones forwarded.
+reconciled; in a batch each message by its own key, only the new ones forwarded; a bulk request
+by the one key its recipients carry (`bulk_slot`), which Postmark cannot be searched for, so one
+that may have gone out is never sent again with that key.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .._operations import OPERATIONS
 from .._policy_store import PolicySource
 from .._sent_once import (
     Claim,
+    NotSearchableError,
     SendInProgressError,
     SentStore,
     SentStoreError,
@@ -158,6 +161,32 @@ def batch_slots(agent: str, op: Operation, data: Any) -> list[Slot | None] | Non
     return slots if any(slots) else None
 
 
+def bulk_slot(agent: str, op: Operation, data: Any) -> Slot | None:
+    """(agent, operation, key) of a bulk request whose recipients carry one idempotency key
+    with their index appended (`<key>-0`, `<key>-1`, ..., as the client stamps them): the
+    request is sent once per `<key>`. None for a request no recipient of which carries a key;
+    RequestValidationError (naming the recipient) when only some do, or not so."""
+    field = op.idempotency_metadata
+    if field is None or "." not in field or op.batch or not isinstance(data, dict):
+        return None
+    holder, inner = field.split(".", 1)
+    entries = data.get(holder)
+    if not isinstance(entries, list):
+        return None
+    keys = [_key_in(entry, inner) for entry in entries]
+    if not any(keys):
+        return None
+    base = keys[0][:-2] if keys[0] and keys[0].endswith("-0") else ""
+    for index, key in enumerate(keys):
+        if not base or key != f"{base}-{index}":
+            raise RequestValidationError(
+                f"{holder}[{index}].{inner}.{IDEMPOTENCY_METADATA_KEY}",
+                f"is {key!r}; the recipients of a keyed bulk request carry one key with their "
+                f"index appended ('<key>-{index}')",
+            )
+    return (agent, op.id, base)
+
+
 def _key_in(message: Any, field: str) -> str | None:
     """The idempotency key in a message's Metadata (`field`), or None."""
     metadata = message.get(field) if isinstance(message, dict) else None
@@ -185,6 +214,7 @@ def _batch_field(op: Operation) -> str | None:
 _CLAIM_FAILURES: Final = (
     SendInProgressError,
     SentStoreError,
+    NotSearchableError,
     httpx.HTTPError,
     ValueError,
 )
@@ -337,7 +367,10 @@ class Gateway:
             if slots is not None:
                 await self._batch(op, slots, data, body, token, scope, begin, send)
                 return
-            slot = once_slot(agent, op, data)
+            try:
+                slot = once_slot(agent, op, data) or bulk_slot(agent, op, data)
+            except RequestValidationError as exc:
+                raise await self._invalid(begin, exc) from None
         owner = None
         if slot is None:
             call = begin(data)
@@ -423,6 +456,8 @@ class Gateway:
         key's result), or None to send it: the claim was taken over from a call that may have
         sent it. Raises what searching raises (the claim given back as uncertain)."""
         try:
+            if op.reconcile_with is None:
+                raise NotSearchableError(op.id, slot[2])
             found = await self._search_key(op, token, slot[2])
         except BaseException:
             self._settle(slot, owner, None, True)
@@ -440,6 +475,8 @@ class Gateway:
             return _Refused(409, ErrorCode.GATEWAY_SEND_IN_PROGRESS, str(exc))
         if isinstance(exc, SentStoreError):
             return _Refused(503, ErrorCode.GATEWAY_STORE_UNAVAILABLE, str(exc))
+        if isinstance(exc, NotSearchableError):
+            return _Refused(502, ErrorCode.GATEWAY_UPSTREAM_FAILED, str(exc))
         return _Refused(
             502,
             ErrorCode.GATEWAY_UPSTREAM_FAILED,
