@@ -56,6 +56,7 @@ from ..access import (
 )
 from ..errors import ErrorCode, RequestValidationError
 from ..testing._wire import route
+from ._upstream import UpstreamTransport
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",
@@ -318,9 +319,8 @@ class Gateway:
         """The upstream client of this process and event loop (made on first use)."""
         if self._client is None:
             self._client = httpx.AsyncClient(
-                transport=self._transport,
+                transport=self._transport or UpstreamTransport(),
                 timeout=httpx.Timeout(120.0, connect=10.0),
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
                 follow_redirects=False,
                 trust_env=False,
             )
