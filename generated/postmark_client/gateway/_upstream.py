@@ -12,7 +12,7 @@ read; an answer closed early closes its connection, as httpcore does.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Final
 
@@ -65,13 +65,6 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         origin = httpcore.Origin(url.raw_scheme, url.raw_host, url.port or _port(url.raw_scheme))
-        timeouts = request.extensions.get("timeout", {})
-        try:
-            with anyio.fail_after(timeouts.get("pool")):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout(f"no connection to {origin} came free in time") from None
-        connection = await self._take(origin)
         core = httpcore.Request(
             method=request.method,
             url=httpcore.URL(
@@ -81,6 +74,34 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
+        return await self._exchange(origin, core)
+
+    async def forward(
+        self,
+        origin: httpcore.Origin,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        content: bytes,
+        timeout: Mapping[str, float | None],
+    ) -> httpx.Response:
+        """Send a request exactly as given (its Host and Content-Length too), past httpx's
+        client and its URL parsing, header merging and cookie jar; its answer, streamed (the
+        response has no `request`)."""
+        url = httpcore.URL(scheme=origin.scheme, host=origin.host, port=origin.port, target=target)
+        core = httpcore.Request(
+            method, url, headers=headers, content=content, extensions={"timeout": timeout}
+        )
+        return await self._exchange(origin, core)
+
+    async def _exchange(self, origin: httpcore.Origin, core: httpcore.Request) -> httpx.Response:
+        timeouts = core.extensions.get("timeout", {})
+        try:
+            with anyio.fail_after(timeouts.get("pool")):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout(f"no connection to {origin} came free in time") from None
+        connection = await self._take(origin)
         try:
             with _as_httpx():
                 response = await connection.handle_async_request(core)

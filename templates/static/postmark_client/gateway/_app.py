@@ -22,6 +22,7 @@ from typing import Any, Final, cast
 from urllib.parse import parse_qsl
 
 import anyio
+import httpcore
 import httpx
 
 from .._base_client import api_error, build_query, connection_error, request_id_of
@@ -103,6 +104,9 @@ _NOT_FORWARDED: Final = (
     }
 )
 _JSON: Final = (b"content-type", b"application/json; charset=utf-8")
+_TIMEOUTS: Final = httpx.Timeout(120.0, connect=10.0)
+"""Upstream waits: 10 s to connect, 120 s for each read, write and free connection."""
+_TIMEOUT: Final = _TIMEOUTS.as_dict()
 
 
 def body_limit(op: Operation) -> int:
@@ -264,8 +268,14 @@ class Gateway:
         self.mcp = mcp
         self.mcp_lifespan = mcp_lifespan
         self.console = console
-        self._transport = transport
+        self._transport = transport or UpstreamTransport()
         self._client: httpx.AsyncClient | None = None
+        url = httpx.URL(self.upstream)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        self._origin = httpcore.Origin(url.raw_scheme, url.raw_host, port)
+        self._origin_url = f"{url.scheme}://{url.netloc.decode('ascii')}"
+        self._host = (b"host", url.netloc)
+        self._base_path = url.raw_path.rstrip(b"/")
         self._access: dict[str, AgentAccess] = {}
         self.sent = sent_results(policy)
 
@@ -319,8 +329,8 @@ class Gateway:
         """The upstream client of this process and event loop (made on first use)."""
         if self._client is None:
             self._client = httpx.AsyncClient(
-                transport=self._transport or UpstreamTransport(),
-                timeout=httpx.Timeout(120.0, connect=10.0),
+                transport=self._transport,
+                timeout=_TIMEOUTS,
                 follow_redirects=False,
                 trust_env=False,
             )
@@ -379,17 +389,8 @@ class Gateway:
             if claimed is None:
                 return
             call, owner = claimed
-        raw_query: bytes = scope.get("query_string", b"")
-        request = self.client().build_request(
-            method,
-            self.upstream
-            + scope["raw_path"].decode("latin-1")
-            + (f"?{raw_query.decode('latin-1')}" if raw_query else ""),
-            headers=[*_forwarded(headers), (_TOKEN_HEADERS[op.token], token.encode("latin-1"))],
-            content=body,
-        )
         try:
-            response = await self.client().send(request, stream=True)
+            response = await self._forward(scope, op, token, body)
         except httpx.RequestError as exc:
             failure = connection_error(op, exc, self.upstream)
             if slot is not None and owner is not None:
@@ -405,6 +406,30 @@ class Gateway:
             ok = answered is not None and 200 <= status < 300
             sent = _replayed(response, answered).content if ok and answered is not None else None
             self._settle(slot, owner, sent, answered is None or ambiguous_status(status))
+
+    async def _forward(
+        self, scope: Scope, op: Operation, token: str, body: bytes
+    ) -> httpx.Response:
+        """The request as the client sent it, less hop-by-hop headers and its token, with the
+        gateway's token, to upstream; the answer streamed."""
+        raw_query: bytes = scope.get("query_string", b"")
+        target = self._base_path + scope["raw_path"] + (b"?" + raw_query if raw_query else b"")
+        headers = [
+            *_forwarded(scope["headers"]),
+            (_TOKEN_HEADERS[op.token], token.encode("latin-1")),
+        ]
+        transport = self._transport
+        if not isinstance(transport, UpstreamTransport):
+            request = self.client().build_request(
+                scope["method"], self._origin_url + target.decode("latin-1"), headers=headers,
+                content=body,
+            )  # fmt: skip
+            return await self.client().send(request, stream=True)
+        headers.append(self._host)
+        if body:
+            headers.append((b"content-length", str(len(body)).encode()))
+        method = scope["method"].encode("ascii")
+        return await transport.forward(self._origin, method, target, headers, body, _TIMEOUT)
 
     # Sends by idempotency key ------------------------------------------------------------------
 
@@ -766,7 +791,7 @@ class Gateway:
                 held = chunk
         except httpx.HTTPError as exc:
             if failed:
-                failure = connection_error(op, _as_request_error(exc, response), self.upstream)
+                failure = connection_error(op, _as_request_error(exc), self.upstream)
                 await self._finish(call.failed, failure)
             else:
                 await self._finish(call.done, None, request_id_of(response))
@@ -841,14 +866,12 @@ def _forwarded(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
 def _replayed(response: httpx.Response, raw: bytes) -> httpx.Response:
     """An error answer rebuilt from its raw bytes, for the audit row's ErrorCode and Message."""
     try:
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=raw, request=response.request
-        )
+        return httpx.Response(response.status_code, headers=response.headers, content=raw)
     except httpx.DecodingError:
-        return httpx.Response(response.status_code, content=b"", request=response.request)
+        return httpx.Response(response.status_code, content=b"")
 
 
-def _as_request_error(exc: httpx.HTTPError, response: httpx.Response) -> httpx.RequestError:
+def _as_request_error(exc: httpx.HTTPError) -> httpx.RequestError:
     if isinstance(exc, httpx.RequestError):
         return exc
-    return httpx.ReadError(str(exc), request=response.request)
+    return httpx.ReadError(str(exc))
