@@ -544,44 +544,14 @@ class Gateway:
                         f"is message {index}'s key too ({key!r}); give each message its own",
                     ),
                 )
-        held: dict[int, Claim] = {}
-        answers: dict[int, Any] = {}
-        key = ""
-        try:
-            # Claimed in the order of their keys, so two batches sharing keys cannot each hold
-            # one the other waits for.
-            assert self.sent is not None
-            for key, index in keyed:
-                slot = slots[index]
-                if slot is not None:
-                    claim = await self.sent.claim(slot)
-                    if claim.owner is None:
-                        answers[index] = json.loads(claim.result or "null")
-                    else:
-                        held[index] = claim
-        except (SendInProgressError, SentStoreError, ValueError) as exc:
-            self._give_back(slots, held, False)
-            raise await self._refusal(begin(None), exc, key) from None
+        held, answers = await self._claim_batch(slots, keyed, begin)
         pending = [index for index in range(len(entries)) if index not in answers]
         try:
             call = begin(_part(op, data, entries, pending) if pending else None)
         except _Refused:
             self._give_back(slots, held, False)
             raise
-        try:
-            for index, claim in sorted(held.items()):
-                slot = slots[index]
-                if claim.retry and slot is not None and claim.owner is not None:
-                    key = slot[2]
-                    del held[index]  # the search settles it when it finds it or fails
-                    first = await self._search_first(op, token, slot, claim.owner, entries[index])
-                    if first is None:
-                        held[index] = claim
-                    else:
-                        answers[index] = json.loads(first)
-        except _CLAIM_FAILURES as exc:
-            self._give_back(slots, held, False)  # nothing forwarded
-            raise await self._refusal(call, exc, key) from None
+        await self._search_batch(op, token, slots, entries, held, answers, call)
         pending = [index for index in range(len(entries)) if index not in answers]
         if not pending:
             answer = json.dumps([answers[i] for i in range(len(entries))], ensure_ascii=False)
@@ -618,6 +588,63 @@ class Gateway:
             merged = _json([answers[i] for i in range(len(entries))])
         await self._finish(call.done, None, request_id_of(response))
         await _answer_raw(send, response.status_code, response.headers, merged)
+
+    async def _claim_batch(
+        self,
+        slots: list[Slot | None],
+        keyed: list[tuple[str, int]],
+        begin: Callable[[Any], AuditCall],
+    ) -> tuple[dict[int, Claim], dict[int, Any]]:
+        """The claims of a batch's keyed messages and the first results of its repeats, by
+        index; refused (every claim given back, its row saying why) when one cannot be had.
+        Claimed in the order of their keys, so two batches sharing keys cannot each hold one
+        the other waits for."""
+        assert self.sent is not None
+        held: dict[int, Claim] = {}
+        answers: dict[int, Any] = {}
+        key = ""
+        try:
+            for key, index in keyed:
+                slot = slots[index]
+                if slot is not None:
+                    claim = await self.sent.claim(slot)
+                    if claim.owner is None:
+                        answers[index] = json.loads(claim.result or "null")
+                    else:
+                        held[index] = claim
+        except (SendInProgressError, SentStoreError, ValueError) as exc:
+            self._give_back(slots, held, False)
+            raise await self._refusal(begin(None), exc, key) from None
+        return held, answers
+
+    async def _search_batch(
+        self,
+        op: Operation,
+        token: str,
+        slots: list[Slot | None],
+        entries: list[Any],
+        held: dict[int, Claim],
+        answers: dict[int, Any],
+        call: AuditCall,
+    ) -> None:
+        """Search Postmark for each message whose claim was taken over from a call that may
+        have sent it: a found one moves from `held` to `answers`; refused (nothing forwarded,
+        the claims given back) when a search fails."""
+        key = ""
+        try:
+            for index, claim in sorted(held.items()):
+                slot = slots[index]
+                if claim.retry and slot is not None and claim.owner is not None:
+                    key = slot[2]
+                    del held[index]  # the search settles it when it finds it or fails
+                    first = await self._search_first(op, token, slot, claim.owner, entries[index])
+                    if first is None:
+                        held[index] = claim
+                    else:
+                        answers[index] = json.loads(first)
+        except _CLAIM_FAILURES as exc:
+            self._give_back(slots, held, False)
+            raise await self._refusal(call, exc, key) from None
 
     def _give_back(
         self, slots: list[Slot | None], held: dict[int, Claim], maybe_sent: bool
