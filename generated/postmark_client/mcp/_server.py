@@ -29,10 +29,9 @@ from typing import Any, Final, Protocol
 
 import jsonschema  # type: ignore[import-untyped, unused-ignore]
 import mcp_types as types
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-
 from mcp import UrlElicitationRequiredError
 from mcp.server import Server
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .. import models
 from .._idempotency import IDEMPOTENCY_METADATA_KEY, is_ambiguous, send_answer
@@ -834,7 +833,6 @@ def main(argv: list[str] | None = None) -> int:
         uvicorn.Server(config).run(sockets=[sock])
         return 0
     import anyio
-
     from mcp.server.stdio import stdio_server
 
     async def serve() -> None:
