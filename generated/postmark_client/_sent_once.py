@@ -13,7 +13,10 @@ result. A claim older than `CLAIM_LEASE` is taken as abandoned (its gateway died
 row left `uncertain` (the send failed in a way that may have sent it) is taken over at once: the
 one caller whose compare-and-set takes it sends with `retry`, which searches Postmark for the key
 first (reconciliation by metadata search) and sends only when nothing is found. A send refused
-for good (a 4xx, an access denial) frees the key for a new try.
+for good (a 4xx, an access denial) frees the key for a new try. A bulk request cannot be
+searched for (Postmark finds one by the Id its answer carries, and keeps no key of the request),
+so its uncertain key is never taken over to send: every later call with it is refused
+(`NotSearchableError`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ __all__ = [
     "CLAIM_WAIT",
     "SCHEMA",
     "Claim",
+    "NotSearchableError",
     "SendInProgressError",
     "SentStore",
     "SentStoreError",
@@ -96,6 +100,18 @@ class SendInProgressError(PostmarkError):
     """Another call with this idempotency key is still being sent; nothing was sent again."""
 
 
+class NotSearchableError(PostmarkError):
+    """A send that may have gone out cannot be settled: Postmark cannot be searched for it."""
+
+    def __init__(self, operation: str, key: str) -> None:
+        super().__init__(
+            f"an earlier {operation} call with idempotency key {key!r} may have been accepted, "
+            "and Postmark cannot be searched for it (a bulk request is found by its Id only, "
+            "which that call never received); nothing was sent again: check the earlier "
+            "request in Postmark's activity, then send with a new key"
+        )
+
+
 class Claim(NamedTuple):
     """What a call found for its key: `owner` set when it is the one to send (`retry`: an
     earlier call may have sent it, so search first), else the first call's `result` (JSON)."""
@@ -106,8 +122,10 @@ class Claim(NamedTuple):
 
 
 def message_id_of(result: Any) -> str | None:
-    """The MessageID of a send's result (JSON-ready), or None."""
-    found = result.get("MessageID") if isinstance(result, dict) else None
+    """The MessageID of a send's result (JSON-ready), the Id of a bulk request's, or None."""
+    if not isinstance(result, dict):
+        return None
+    found = result.get("MessageID", result.get("Id"))
     return found if isinstance(found, str) else None
 
 

@@ -99,3 +99,36 @@ async def test_a_key_tried_again_after_maybe_sent_is_searched_for_first(tmp_path
     (stored,) = fake.messages()
     assert not again.is_error and again.structured_content["MessageID"] == stored["MessageID"]
     assert transport.sends == 1  # found by its key, not sent a second time
+
+
+async def test_a_bulk_request_that_may_have_gone_is_never_sent_again(policy_file: Path) -> None:
+    """A bulk request answered 500 after Postmark took it cannot be searched for: the same key
+    is refused from then on (its row written), while a new key is sent."""
+    policy, fake = Policy.load(policy_file), FakePostmark()
+    bulk = {
+        "from": "a@example.com",
+        "subject": "Hi",
+        "text_body": "Hello",
+        "message_stream": "broadcast",
+        "recipients": [{"to": "b@example.com"}, {"to": "c@example.com"}],
+    }
+    async with mcp.Client(server_for(policy, fake)) as client:
+        fake.faults.configure(rate=1.0, statuses=(500,), after_store=1.0)
+        first = await client.call_tool("email_send_bulk", {**bulk, "idempotency_key": "sale"})
+        fake.faults.disable()
+        later = [
+            await client.call_tool("email_send_bulk", {**bulk, "idempotency_key": "sale"})
+            for _ in range(2)
+        ]
+        fresh = await client.call_tool("email_send_bulk", {**bulk, "idempotency_key": "sale-2"})
+    assert first.is_error and [r.is_error for r in later] == [True, True] and not fresh.is_error
+    assert "Postmark cannot be searched for it" in later[0].content[0].text
+    assert [c.status for c in fake.calls if c.operation_id == "send_bulk_email"] == [500, 200]
+    assert policy.log is not None
+    rows = [e for e in policy.log.entries() if e.operation == "send_bulk_email"]
+    assert [(r.decision, r.outcome) for r in rows] == [
+        ("allowed", "error"),
+        ("denied", "not sent"),
+        ("denied", "not sent"),
+        ("allowed", "ok"),
+    ]

@@ -121,6 +121,14 @@ def start_gateway(
     return Running(url, process, policy.parent / "audit.sqlite", lines, store)
 
 
+def store_option(request: Any) -> list[str]:
+    """`--store URL` of a fresh PostgreSQL database for a test run with the param
+    "postgresql" (the session's server), else nothing (the policy's SQLite file)."""
+    if request.param != "postgresql":
+        return []
+    return ["--store", request.getfixturevalue("postgres").database()]
+
+
 def refused_start(policy: Path) -> subprocess.CompletedProcess[str]:
     """A gateway started without any POSTMARK_ variable, which must exit 2 at once."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTMARK_")}

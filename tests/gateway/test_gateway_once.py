@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import mcp
 import pytest
-from gateway_support import MAILER, SEND, Running, policy_text, start_gateway, stop
+from gateway_support import MAILER, SEND, Running, policy_text, start_gateway, stop, store_option
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from postmark_client._audit import AuditEntry, sentence
@@ -33,9 +33,7 @@ def two(
     """Two gateways in front of the fake, sharing the policy's SQLite file or one database."""
     policy = tmp_path / "agents.toml"
     policy.write_text(policy_text(), encoding="utf-8")
-    store = []
-    if request.param == "postgresql":
-        store = ["--store", request.getfixturevalue("postgres").database()]
+    store = store_option(request)
     tokens = {"server": fake.server_token, "account": fake.account_token}
     first = start_gateway(policy, fake.url, tokens, *store)
     try:
@@ -62,11 +60,13 @@ def _sends(running: Running) -> list[AuditEntry]:
     return [e for e in running.entries() if e.operation == "send_email"]
 
 
-async def _post_all(urls: list[str], body: dict[str, Any]) -> list[httpx.Response]:
+async def _post_all(
+    urls: list[str], body: dict[str, Any], path: str = "/email"
+) -> list[httpx.Response]:
     async with httpx.AsyncClient(timeout=ANSWER_SECONDS) as client:
         return await asyncio.gather(
             *(
-                client.post(urls[i % len(urls)] + "/email", json=body, headers=HEADERS)
+                client.post(urls[i % len(urls)] + path, json=body, headers=HEADERS)
                 for i in range(CALLERS)
             )
         )
@@ -131,12 +131,9 @@ def test_mcp_sends_with_one_key_reach_postmark_once_across_two_gateways(
     assert all(r.detail == f"already sent as {stored['MessageID']}" for r in reconciled)
 
 
-def test_a_send_that_may_have_gone_is_searched_for_before_it_is_sent_again(
-    tmp_path: Path,
-) -> None:
-    """The first call is stored by Postmark and answered 500: the gateway relays the 500 and
-    keeps the key uncertain; the next call with the key finds the message by searching for
-    it and answers it, without sending it again."""
+@pytest.fixture
+def alone(tmp_path: Path) -> Iterator[tuple[FakePostmark, Running]]:
+    """A fake of the test's own (its faults set by the test) and a gateway in front of it."""
     fake = FakePostmark()
     served = fake.serve()
     policy = tmp_path / "agents.toml"
@@ -144,14 +141,24 @@ def test_a_send_that_may_have_gone_is_searched_for_before_it_is_sent_again(
     tokens = {"server": fake.server_token, "account": fake.account_token}
     running = start_gateway(policy, served.url, tokens, "--no-mcp")
     try:
-        fake.faults.configure(rate=1.0, statuses=(500,), after_store=1.0)
-        failed = httpx.post(running.url + "/email", json=_keyed("k-500"), headers=HEADERS)
-        fake.faults.disable()
-        again = httpx.post(running.url + "/email", json=_keyed("k-500"), headers=HEADERS)
-        third = httpx.post(running.url + "/email", json=_keyed("k-500"), headers=HEADERS)
+        yield fake, running
     finally:
         stop(running)
         served.close()
+
+
+def test_a_send_that_may_have_gone_is_searched_for_before_it_is_sent_again(
+    alone: tuple[FakePostmark, Running],
+) -> None:
+    """The first call is stored by Postmark and answered 500: the gateway relays the 500 and
+    keeps the key uncertain; the next call with the key finds the message by searching for
+    it and answers it, without sending it again."""
+    fake, running = alone
+    fake.faults.configure(rate=1.0, statuses=(500,), after_store=1.0)
+    failed = httpx.post(running.url + "/email", json=_keyed("k-500"), headers=HEADERS)
+    fake.faults.disable()
+    again = httpx.post(running.url + "/email", json=_keyed("k-500"), headers=HEADERS)
+    third = httpx.post(running.url + "/email", json=_keyed("k-500"), headers=HEADERS)
     assert failed.status_code == 500
     (stored,) = fake.messages()
     assert again.status_code == 200 and again.json()["MessageID"] == stored["MessageID"]
@@ -239,3 +246,92 @@ def test_a_batch_giving_one_key_to_two_messages_is_refused(gateway: Running, fak
     assert refused.status_code == 422 and refused.json()["ErrorCode"] == 300
     assert "[2].Metadata.idempotency_key: is message 0's key too" in refused.json()["Message"]
     assert _stored(fake, key) == []
+
+
+def _bulk(key: str | None, recipients: int = 3) -> dict[str, Any]:
+    """A bulk request whose recipients carry `<key>-<index>`, as the client stamps them."""
+    return {
+        "From": SEND["From"],
+        "Subject": "Hello {{name}}",
+        "TextBody": "Hi {{name}}",
+        "MessageStream": "broadcast",
+        "Messages": [
+            {
+                "To": f"r{i}@example.com",
+                "TemplateModel": {"name": f"r{i}"},
+                **({"Metadata": {"idempotency_key": f"{key}-{i}"}} if key else {}),
+            }
+            for i in range(recipients)
+        ],
+    }
+
+
+def _bulk_posts(fake: Any) -> int:
+    return sum(1 for c in fake.fake.calls if c.operation_id == "send_bulk_email")
+
+
+def test_a_keyed_bulk_request_reaches_postmark_once_across_two_gateways(
+    two: tuple[Running, Running], fake: Any
+) -> None:
+    first, second = two
+    before = _bulk_posts(fake)
+    key = uuid.uuid4().hex
+    answers = asyncio.run(_post_all([first.url, second.url], _bulk(key), "/email/bulk"))
+    assert [a.status_code for a in answers] == [200] * CALLERS
+    assert _bulk_posts(fake) == before + 1
+    # Every caller gets the first answer, the bulk request's Id.
+    assert {a.content for a in answers} == {answers[0].content}
+    bulk_id = answers[0].json()["Id"]
+    rows = [r for r in first.entries() if r.operation == "send_bulk_email"]
+    assert Counter(r.outcome for r in rows) == Counter({"ok": 1, "reconciled": CALLERS - 1})
+    assert {r.detail for r in rows if r.outcome == "reconciled"} == {f"already sent as {bulk_id}"}
+    # Another key, or none, is another request.
+    other = httpx.post(second.url + "/email/bulk", json=_bulk(key + "b"), headers=HEADERS)
+    unkeyed = [
+        httpx.post(first.url + "/email/bulk", json=_bulk(None), headers=HEADERS) for _ in range(2)
+    ]
+    assert other.json()["Id"] != bulk_id and [u.status_code for u in unkeyed] == [200, 200]
+    assert _bulk_posts(fake) == before + 4
+
+
+def test_a_bulk_request_whose_recipients_do_not_share_one_key_is_refused(
+    gateway: Running, fake: Any
+) -> None:
+    before, last = _bulk_posts(fake), gateway.last_id()
+    body = _bulk("order-7")
+    body["Messages"][1]["Metadata"] = {"idempotency_key": "something-else"}
+    refused = httpx.post(gateway.url + "/email/bulk", json=body, headers=HEADERS)
+    del body["Messages"][0]["Metadata"]
+    partly = httpx.post(gateway.url + "/email/bulk", json=body, headers=HEADERS)
+    assert [refused.status_code, partly.status_code] == [422, 422]
+    assert refused.json()["ErrorCode"] == 300
+    assert refused.json()["Message"].startswith(
+        "Messages[1].Metadata.idempotency_key: is 'something-else'; the recipients of a keyed "
+        "bulk request carry one key with their index appended ('<key>-1')"
+    )
+    assert partly.json()["Message"].startswith("Messages[0].Metadata.idempotency_key: is None")
+    assert _bulk_posts(fake) == before
+    rows = gateway.entries(after_id=last)
+    assert [(r.operation, r.outcome) for r in rows] == [("send_bulk_email", "failed")] * 2
+
+
+def test_a_bulk_request_that_may_have_gone_is_never_sent_again(
+    alone: tuple[FakePostmark, Running],
+) -> None:
+    """Postmark finds a bulk request by its Id only, which a call answered 500 never got: the
+    gateway cannot reconcile it, so every later call with its key is refused, nothing sent."""
+    fake, running = alone
+    fake.faults.configure(rate=1.0, statuses=(500,), after_store=1.0)
+    failed = httpx.post(running.url + "/email/bulk", json=_bulk("b-500"), headers=HEADERS)
+    fake.faults.disable()
+    later = [
+        httpx.post(running.url + "/email/bulk", json=_bulk("b-500"), headers=HEADERS)
+        for _ in range(2)
+    ]
+    fresh = httpx.post(running.url + "/email/bulk", json=_bulk("b-new"), headers=HEADERS)
+    assert failed.status_code == 500 and fresh.status_code == 200
+    assert [(a.status_code, a.json()["ErrorCode"]) for a in later] == [(502, 9002)] * 2
+    assert "Postmark cannot be searched for it" in later[0].json()["Message"]
+    assert [c.status for c in fake.calls if c.operation_id == "send_bulk_email"] == [500, 200]
+    rows = [r for r in running.entries() if r.operation == "send_bulk_email"]
+    assert [r.outcome for r in rows] == ["error", "failed", "failed", "ok"]

@@ -121,3 +121,22 @@ async def test_a_store_that_cannot_be_used_is_said_plainly(tmp_path: Path) -> No
     log = AuditLog(tmp_path / "gone" / "a.sqlite", log_id="not-this-one")
     with pytest.raises(SentStoreError, match="nothing was sent"):
         await StoreSent(log).claim(SLOT)
+
+
+async def test_a_bulk_requests_first_answer_is_kept_with_its_id(
+    stores: tuple[Any, Any], clock: Clock
+) -> None:
+    one, two = hosts(stores, clock)
+    slot = ("mailer", "send_bulk_email", "spring-sale")
+    accepted = {"Id": "f24af63c", "Status": "Accepted", "SubmittedAt": "2026-03-17T07:25:01Z"}
+
+    async def send(retry: bool) -> Any:
+        return accepted
+
+    assert await one.once(slot, send) == accepted
+    assert await two.once(slot, send) == accepted
+    _, rows = stores[1].sent_once(
+        "SELECT state, message_id FROM sent_once WHERE agent = ? AND operation = ? AND idem_key = ?",
+        slot,
+    )
+    assert rows == [("sent", "f24af63c")]

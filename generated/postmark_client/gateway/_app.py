@@ -9,7 +9,9 @@ forwarded with the gateway's own token; Postmark's answer comes back unchanged a
 
 A send whose Metadata carries an idempotency key is sent once for every gateway sharing the
 store (`StoreSent`): a repeat is answered with the first answer, unchanged, and recorded as
-reconciled; in a batch each message by its own key, only the new ones forwarded.
+reconciled; in a batch each message by its own key, only the new ones forwarded; a bulk request
+by the one key its recipients carry (`bulk_slot`), which Postmark cannot be searched for, so one
+that may have gone out is never sent again with that key.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from itertools import pairwise
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, cast
 from urllib.parse import parse_qsl
 
 import anyio
+import httpcore
 import httpx
 
 from .._base_client import api_error, build_query, connection_error, request_id_of
@@ -37,6 +40,8 @@ from .._meta import Operation, Token
 from .._operations import OPERATIONS
 from .._policy_store import PolicySource
 from .._sent_once import (
+    Claim,
+    NotSearchableError,
     SendInProgressError,
     SentStore,
     SentStoreError,
@@ -54,15 +59,21 @@ from ..access import (
 )
 from ..errors import ErrorCode, RequestValidationError
 from ..testing._wire import route
+from ._upstream import UpstreamTransport
 
-__all__ = ["DEFAULT_BODY_LIMIT", "READ_TIMEOUT", "Gateway", "body_limit", "sent_results"]
+__all__ = [
+    "DEFAULT_BODY_LIMIT",
+    "READ_TIMEOUT",
+    "Gateway",
+    "body_limit",
+    "sent_results",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-T = TypeVar("T")
 
 DEFAULT_BODY_LIMIT: Final = 10 * 1024 * 1024
 """The largest body of an operation the spec states no byte limit for (Postmark's message size)."""
@@ -95,6 +106,9 @@ _NOT_FORWARDED: Final = (
     }
 )
 _JSON: Final = (b"content-type", b"application/json; charset=utf-8")
+_TIMEOUTS: Final = httpx.Timeout(120.0, connect=10.0)
+"""Upstream waits: 10 s to connect, 120 s for each read, write and free connection."""
+_TIMEOUT: Final = _TIMEOUTS.as_dict()
 
 
 def body_limit(op: Operation) -> int:
@@ -139,9 +153,8 @@ def once_slot(agent: str, op: Operation, data: Any) -> Slot | None:
     field = op.idempotency_metadata
     if field is None or "." in field or op.reconcile_with is None or not isinstance(data, dict):
         return None
-    metadata = data.get(field)
-    key = metadata.get(IDEMPOTENCY_METADATA_KEY) if isinstance(metadata, dict) else None
-    return (agent, op.id, key) if isinstance(key, str) and key else None
+    key = _key_in(data, field)
+    return (agent, op.id, key) if key is not None else None
 
 
 def batch_slots(agent: str, op: Operation, data: Any) -> list[Slot | None] | None:
@@ -153,6 +166,39 @@ def batch_slots(agent: str, op: Operation, data: Any) -> list[Slot | None] | Non
         return None
     slots = [once_slot(agent, op, entry) for entry in entries]
     return slots if any(slots) else None
+
+
+def bulk_slot(agent: str, op: Operation, data: Any) -> Slot | None:
+    """(agent, operation, key) of a bulk request whose recipients carry one idempotency key
+    with their index appended (`<key>-0`, `<key>-1`, ..., as the client stamps them): the
+    request is sent once per `<key>`. None for a request no recipient of which carries a key;
+    RequestValidationError (naming the recipient) when only some do, or not so."""
+    field = op.idempotency_metadata
+    if field is None or "." not in field or op.batch or not isinstance(data, dict):
+        return None
+    holder, inner = field.split(".", 1)
+    entries = data.get(holder)
+    if not isinstance(entries, list):
+        return None
+    keys = [_key_in(entry, inner) for entry in entries]
+    if not any(keys):
+        return None
+    base = keys[0][:-2] if keys[0] and keys[0].endswith("-0") else ""
+    for index, key in enumerate(keys):
+        if not base or key != f"{base}-{index}":
+            raise RequestValidationError(
+                f"{holder}[{index}].{inner}.{IDEMPOTENCY_METADATA_KEY}",
+                f"is {key!r}; the recipients of a keyed bulk request carry one key with their "
+                f"index appended ('<key>-{index}')",
+            )
+    return (agent, op.id, base)
+
+
+def _key_in(message: Any, field: str) -> str | None:
+    """The idempotency key in a message's Metadata (`field`), or None."""
+    metadata = message.get(field) if isinstance(message, dict) else None
+    key = metadata.get(IDEMPOTENCY_METADATA_KEY) if isinstance(metadata, dict) else None
+    return key if isinstance(key, str) and key else None
 
 
 def batch_entries(op: Operation, data: Any) -> list[Any] | None:
@@ -172,7 +218,13 @@ def _batch_field(op: Operation) -> str | None:
     return None
 
 
-_CLAIM_FAILURES: Final = (SendInProgressError, SentStoreError, httpx.HTTPError, ValueError)
+_CLAIM_FAILURES: Final = (
+    SendInProgressError,
+    SentStoreError,
+    NotSearchableError,
+    httpx.HTTPError,
+    ValueError,
+)
 
 
 class _Refused(Exception):
@@ -218,8 +270,14 @@ class Gateway:
         self.mcp = mcp
         self.mcp_lifespan = mcp_lifespan
         self.console = console
-        self._transport = transport
+        self._transport = transport or UpstreamTransport()
         self._client: httpx.AsyncClient | None = None
+        url = httpx.URL(self.upstream)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        self._origin = httpcore.Origin(url.raw_scheme, url.raw_host, port)
+        self._origin_url = f"{url.scheme}://{url.netloc.decode('ascii')}"
+        self._host = (b"host", url.netloc)
+        self._base_path = url.raw_path.rstrip(b"/")
         self._access: dict[str, AgentAccess] = {}
         self.sent = sent_results(policy)
 
@@ -274,8 +332,7 @@ class Gateway:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 transport=self._transport,
-                timeout=httpx.Timeout(120.0, connect=10.0),
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+                timeout=_TIMEOUTS,
                 follow_redirects=False,
                 trust_env=False,
             )
@@ -311,47 +368,31 @@ class Gateway:
         body = await self._read_body(op, headers, receive)
         data = _parse(body)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
-        try:
-            call = await self._store(
-                self._access_of(agent).begin,
-                op,
-                data,
-                found.values,
-                query,
-                f"{op.token} token \u2026{token[-4:]}",
-            )
-        except ApprovalRequiredError as exc:
-            raise _Refused(422, ErrorCode.APPROVAL_REQUIRED, str(exc)) from None
-        except AccessDeniedError as exc:
-            raise _Refused(422, ErrorCode.AGENT_ACCESS_DENIED, str(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - no durable row, nothing forwarded: fail closed
-            raise _Refused(
-                503,
-                ErrorCode.GATEWAY_STORE_UNAVAILABLE,
-                f"postmark-gateway cannot write its audit log ({type(exc).__name__}: {exc}); "
-                "nothing was sent",
-            ) from None
-        slots = batch_slots(agent, op, data) if self.sent is not None else None
-        if slots is not None:
-            await self._batch(op, slots, data, body, token, scope, call, send)
-            return
-        slot = once_slot(agent, op, data) if self.sent is not None else None
-        owner = None
-        if slot is not None:
-            owner = await self._claim(op, slot, token, data, call, send)
-            if owner is None:
+        label = f"{op.token} token \u2026{token[-4:]}"
+
+        def begin(sent: Any) -> AuditCall:
+            return self._begin(agent, op, sent, found.values, query, label)
+
+        slot = None
+        if self.sent is not None:
+            slots = batch_slots(agent, op, data)
+            if slots is not None:
+                await self._batch(op, slots, data, body, token, scope, begin, send)
                 return
-        raw_query: bytes = scope.get("query_string", b"")
-        request = self.client().build_request(
-            method,
-            self.upstream
-            + scope["raw_path"].decode("latin-1")
-            + (f"?{raw_query.decode('latin-1')}" if raw_query else ""),
-            headers=[*_forwarded(headers), (_TOKEN_HEADERS[op.token], token.encode("latin-1"))],
-            content=body,
-        )
+            try:
+                slot = once_slot(agent, op, data) or bulk_slot(agent, op, data)
+            except RequestValidationError as exc:
+                raise await self._invalid(begin, exc) from None
+        owner = None
+        if slot is None:
+            call = begin(data)
+        else:
+            claimed = await self._claim(op, slot, token, data, begin, send)
+            if claimed is None:
+                return
+            call, owner = claimed
         try:
-            response = await self.client().send(request, stream=True)
+            response = await self._forward(scope, op, token, body)
         except httpx.RequestError as exc:
             failure = connection_error(op, exc, self.upstream)
             if slot is not None and owner is not None:
@@ -368,43 +409,91 @@ class Gateway:
             sent = _replayed(response, answered).content if ok and answered is not None else None
             self._settle(slot, owner, sent, answered is None or ambiguous_status(status))
 
+    async def _forward(
+        self, scope: Scope, op: Operation, token: str, body: bytes
+    ) -> httpx.Response:
+        """The request as the client sent it, less hop-by-hop headers and its token, with the
+        gateway's token, to upstream; the answer streamed."""
+        raw_query: bytes = scope.get("query_string", b"")
+        target = self._base_path + scope["raw_path"] + (b"?" + raw_query if raw_query else b"")
+        headers = [
+            *_forwarded(scope["headers"]),
+            (_TOKEN_HEADERS[op.token], token.encode("latin-1")),
+        ]
+        transport = self._transport
+        if not isinstance(transport, UpstreamTransport):
+            request = self.client().build_request(
+                scope["method"], self._origin_url + target.decode("latin-1"), headers=headers,
+                content=body,
+            )  # fmt: skip
+            return await self.client().send(request, stream=True)
+        headers.append(self._host)
+        if body:
+            headers.append((b"content-length", str(len(body)).encode()))
+        method = scope["method"].encode("ascii")
+        return await transport.forward(self._origin, method, target, headers, body, _TIMEOUT)
+
     # Sends by idempotency key ------------------------------------------------------------------
 
     async def _claim(
-        self, op: Operation, slot: Slot, token: str, data: Any, call: AuditCall, send: Send
-    ) -> str | None:
-        """The claim to forward this send (its owner), or None when the key's first result was
-        answered."""
-        try:
-            owner, first = await self._take(op, slot, token, data)
-        except _CLAIM_FAILURES as exc:
-            raise await self._refusal(call, exc, slot[2]) from None
-        if first is not None:
-            await self._answer_first(call, first, send)
-        return owner
-
-    async def _take(
-        self, op: Operation, slot: Slot, token: str, message: Any
-    ) -> tuple[str | None, bytes | None]:
-        """(owner, None) to send `message` under the claim of its key, or (None, its first
-        answer): kept in the store, or found by searching Postmark for the key after an earlier
-        call with it may have sent it. Raises what claiming and searching raise."""
-        assert self.sent is not None
-        claim = await self.sent.claim(slot)
+        self,
+        op: Operation,
+        slot: Slot,
+        token: str,
+        data: Any,
+        begin: Callable[[Any], AuditCall],
+        send: Send,
+    ) -> tuple[AuditCall, str] | None:
+        """The call's row and the claim to forward this send (its owner), or None when it was
+        answered with its key's first result. The key is claimed before the row is written: a
+        repeat sends nothing, so its row (checked by grant: the message was checked when it was
+        sent) counts toward no send quota."""
+        claim = await self._claimed(slot, begin)
         if claim.owner is None:
-            return None, (claim.result or "").encode("utf-8")
-        if not claim.retry:
-            return claim.owner, None
+            await self._answer_first(begin(None), (claim.result or "").encode("utf-8"), send)
+            return None
         try:
+            call = begin(data)
+        except _Refused:
+            self._settle(slot, claim.owner, None, claim.retry)
+            raise
+        if claim.retry:
+            try:
+                first = await self._search_first(op, token, slot, claim.owner, data)
+            except _CLAIM_FAILURES as exc:
+                raise await self._refusal(call, exc, slot[2]) from None
+            if first is not None:
+                await self._answer_first(call, first, send)
+                return None
+        return call, claim.owner
+
+    async def _claimed(self, slot: Slot, begin: Callable[[Any], AuditCall]) -> Claim:
+        """The key's claim or first result; refused (its row says why) when the key is held
+        past the wait or the store cannot be used."""
+        assert self.sent is not None
+        try:
+            return await self.sent.claim(slot)
+        except (SendInProgressError, SentStoreError) as exc:
+            raise await self._refusal(begin(None), exc, slot[2]) from None
+
+    async def _search_first(
+        self, op: Operation, token: str, slot: Slot, owner: str, message: Any
+    ) -> bytes | None:
+        """The answer of an earlier call with this key that Postmark holds (now kept as the
+        key's result), or None to send it: the claim was taken over from a call that may have
+        sent it. Raises what searching raises (the claim given back as uncertain)."""
+        try:
+            if op.reconcile_with is None:
+                raise NotSearchableError(op.id, slot[2])
             found = await self._search_key(op, token, slot[2])
         except BaseException:
-            self._settle(slot, claim.owner, None, True)
+            self._settle(slot, owner, None, True)
             raise
         if found is None:
-            return claim.owner, None
+            return None
         answer = json.dumps(send_answer(message, found), ensure_ascii=False).encode("utf-8")
-        self._settle(slot, claim.owner, answer, False)
-        return None, answer
+        self._settle(slot, owner, answer, False)
+        return answer
 
     async def _refusal(self, call: AuditCall, exc: Exception, key: str) -> _Refused:
         """The answer to a send whose key could not be claimed (its row says why)."""
@@ -413,12 +502,21 @@ class Gateway:
             return _Refused(409, ErrorCode.GATEWAY_SEND_IN_PROGRESS, str(exc))
         if isinstance(exc, SentStoreError):
             return _Refused(503, ErrorCode.GATEWAY_STORE_UNAVAILABLE, str(exc))
+        if isinstance(exc, NotSearchableError):
+            return _Refused(502, ErrorCode.GATEWAY_UPSTREAM_FAILED, str(exc))
         return _Refused(
             502,
             ErrorCode.GATEWAY_UPSTREAM_FAILED,
             f"an earlier call with idempotency key {key!r} may have sent the message, and the "
             f"search for the key failed ({type(exc).__name__}: {exc}); nothing was sent again",
         )
+
+    async def _invalid(
+        self, begin: Callable[[Any], AuditCall], error: RequestValidationError
+    ) -> _Refused:
+        """A send refused for its keys (422, Postmark's InvalidEmailRequest); its row says why."""
+        await self._finish(begin(None).failed, error)
+        return _Refused(422, ErrorCode.INVALID_EMAIL_REQUEST, str(error))
 
     async def _batch(
         self,
@@ -428,50 +526,39 @@ class Gateway:
         body: bytes,
         token: str,
         scope: Scope,
-        call: AuditCall,
+        begin: Callable[[Any], AuditCall],
         send: Send,
     ) -> None:
         """A batch whose messages carry keys: each keyed message answered with its first
         result or claimed, only the others forwarded (the body unchanged when that is all of
-        them), and the answer put together in the messages' order."""
+        them), and the answer put together in the messages' order. The row, written after the
+        claims, holds only the messages that may be sent, so repeats count toward no quota."""
         entries = batch_entries(op, data) or []
         keyed = sorted((slot[2], index) for index, slot in enumerate(slots) if slot is not None)
         for (key, index), (other, later) in pairwise(keyed):
             if key == other:
-                twice = RequestValidationError(
-                    f"[{later}].Metadata.{IDEMPOTENCY_METADATA_KEY}",
-                    f"is message {index}'s key too ({key!r}); give each message its own",
+                raise await self._invalid(
+                    begin,
+                    RequestValidationError(
+                        f"[{later}].Metadata.{IDEMPOTENCY_METADATA_KEY}",
+                        f"is message {index}'s key too ({key!r}); give each message its own",
+                    ),
                 )
-                await self._finish(call.failed, twice)
-                raise _Refused(422, ErrorCode.INVALID_EMAIL_REQUEST, str(twice))
-        owners: dict[int, str] = {}
-        answers: dict[int, Any] = {}
-        key = ""
+        held, answers = await self._claim_batch(slots, keyed, begin)
+        pending = [index for index in range(len(entries)) if index not in answers]
         try:
-            # Claimed in the order of their keys, so two batches sharing keys cannot each hold
-            # one the other waits for.
-            for key, index in keyed:
-                slot = slots[index]
-                if slot is not None:
-                    owner, first = await self._take(op, slot, token, entries[index])
-                    if owner is not None:
-                        owners[index] = owner
-                    if first is not None:
-                        answers[index] = json.loads(first)
-        except _CLAIM_FAILURES as exc:
-            # Nothing forwarded; a claim taken after a call that may have sent is uncertain
-            # still, so each one is given back as such (the next call searches first).
-            self._give_up(slots, owners, True)
-            raise await self._refusal(call, exc, key) from None
+            call = begin(_part(op, data, entries, pending) if pending else None)
+        except _Refused:
+            self._give_back(slots, held, False)
+            raise
+        await self._search_batch(op, token, slots, entries, held, answers, call)
         pending = [index for index in range(len(entries)) if index not in answers]
         if not pending:
             answer = json.dumps([answers[i] for i in range(len(entries))], ensure_ascii=False)
             await self._answer_first(call, answer.encode("utf-8"), send)
             return
         if len(pending) < len(entries):
-            part = [entries[i] for i in pending]
-            field = _batch_field(op)
-            body = json.dumps({**data, field: part} if field else part).encode("utf-8")
+            body = _json(_part(op, data, entries, pending))
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         try:
             response = await self.client().post(
@@ -481,18 +568,18 @@ class Gateway:
             )
         except httpx.RequestError as exc:
             failure = connection_error(op, exc, self.upstream)
-            self._give_up(slots, owners, is_ambiguous(failure))
+            self._give_back(slots, held, is_ambiguous(failure))
             await self._finish(call.failed, failure)
             raise _Refused(502, ErrorCode.GATEWAY_UPSTREAM_FAILED, str(failure)) from None
         results = _batch_results(response, len(pending))
         if results is None:
-            self._give_up(slots, owners, ambiguous_status(response.status_code))
+            self._give_back(slots, held, ambiguous_status(response.status_code))
             await self._finish(call.failed, api_error(op, response))
             await _answer_raw(send, response.status_code, response.headers, response.content)
             return
         for index, result in zip(pending, results):
             answers[index] = result
-            slot, owner = slots[index], owners.get(index)
+            slot, owner = slots[index], held[index].owner if index in held else None
             if slot is not None and owner is not None:
                 sent = isinstance(result, dict) and result.get("ErrorCode") == 0
                 self._settle(slot, owner, _json(result) if sent else None, False)
@@ -502,12 +589,73 @@ class Gateway:
         await self._finish(call.done, None, request_id_of(response))
         await _answer_raw(send, response.status_code, response.headers, merged)
 
-    def _give_up(self, slots: list[Slot | None], owners: dict[int, str], maybe_sent: bool) -> None:
-        """Give back the claims of a batch's messages whose send failed."""
-        for index, owner in owners.items():
+    async def _claim_batch(
+        self,
+        slots: list[Slot | None],
+        keyed: list[tuple[str, int]],
+        begin: Callable[[Any], AuditCall],
+    ) -> tuple[dict[int, Claim], dict[int, Any]]:
+        """The claims of a batch's keyed messages and the first results of its repeats, by
+        index; refused (every claim given back, its row saying why) when one cannot be had.
+        Claimed in the order of their keys, so two batches sharing keys cannot each hold one
+        the other waits for."""
+        assert self.sent is not None
+        held: dict[int, Claim] = {}
+        answers: dict[int, Any] = {}
+        key = ""
+        try:
+            for key, index in keyed:
+                slot = slots[index]
+                if slot is not None:
+                    claim = await self.sent.claim(slot)
+                    if claim.owner is None:
+                        answers[index] = json.loads(claim.result or "null")
+                    else:
+                        held[index] = claim
+        except (SendInProgressError, SentStoreError, ValueError) as exc:
+            self._give_back(slots, held, False)
+            raise await self._refusal(begin(None), exc, key) from None
+        return held, answers
+
+    async def _search_batch(
+        self,
+        op: Operation,
+        token: str,
+        slots: list[Slot | None],
+        entries: list[Any],
+        held: dict[int, Claim],
+        answers: dict[int, Any],
+        call: AuditCall,
+    ) -> None:
+        """Search Postmark for each message whose claim was taken over from a call that may
+        have sent it: a found one moves from `held` to `answers`; refused (nothing forwarded,
+        the claims given back) when a search fails."""
+        key = ""
+        try:
+            for index, claim in sorted(held.items()):
+                slot = slots[index]
+                if claim.retry and slot is not None and claim.owner is not None:
+                    key = slot[2]
+                    del held[index]  # the search settles it when it finds it or fails
+                    first = await self._search_first(op, token, slot, claim.owner, entries[index])
+                    if first is None:
+                        held[index] = claim
+                    else:
+                        answers[index] = json.loads(first)
+        except _CLAIM_FAILURES as exc:
+            self._give_back(slots, held, False)
+            raise await self._refusal(call, exc, key) from None
+
+    def _give_back(
+        self, slots: list[Slot | None], held: dict[int, Claim], maybe_sent: bool
+    ) -> None:
+        """Give back the claims of messages not sent: left uncertain when this call may have
+        sent them (`maybe_sent`) or the claim was taken over from one that may have, else
+        freed."""
+        for index, claim in held.items():
             slot = slots[index]
-            if slot is not None:
-                self._settle(slot, owner, None, maybe_sent)
+            if slot is not None and claim.owner is not None:
+                self._settle(slot, claim.owner, None, maybe_sent or claim.retry)
 
     async def _search_key(self, op: Operation, token: str, key: str) -> Any:
         """The message Postmark holds with this idempotency key, or None."""
@@ -575,12 +723,6 @@ class Gateway:
             return agent.name
         raise _Refused(401, ErrorCode.INVALID_API_TOKEN, refusal)
 
-    async def _store(self, work: Callable[..., T], *args: Any) -> T:
-        """A call that writes the audit log, made inline: a row is a few hundred microseconds
-        (SQLite, or PostgreSQL on a near host), less than a thread hop costs each call; the
-        store fails fast (connect and statement timeouts) when it is gone."""
-        return work(*args)
-
     async def _finish(self, outcome: Callable[..., None], *args: Any) -> None:
         """Record a call's outcome durably before answering: other processes (`postmark audit
         --follow`, the other gateways) read the log, and the in-process client's wait for the
@@ -589,6 +731,32 @@ class Gateway:
         log = self.policy.log
         if log is not None:
             log.flush()
+
+    def _begin(
+        self,
+        agent: str,
+        op: Operation,
+        data: Any,
+        path: Mapping[str, Any],
+        query: Mapping[str, Any],
+        label: str,
+    ) -> AuditCall:
+        """Decide the call and write its row (made inline: a row is a few hundred microseconds,
+        less than a thread hop costs, and the store fails fast when it is gone); refused when
+        denied, held for approval, or when the row cannot be written (fail closed)."""
+        try:
+            return self._access_of(agent).begin(op, data, path, query, label)
+        except ApprovalRequiredError as exc:
+            raise _Refused(422, ErrorCode.APPROVAL_REQUIRED, str(exc)) from None
+        except AccessDeniedError as exc:
+            raise _Refused(422, ErrorCode.AGENT_ACCESS_DENIED, str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - no durable row, nothing forwarded: fail closed
+            raise _Refused(
+                503,
+                ErrorCode.GATEWAY_STORE_UNAVAILABLE,
+                f"postmark-gateway cannot write its audit log ({type(exc).__name__}: {exc}); "
+                "nothing was sent",
+            ) from None
 
     def _access_of(self, agent: str) -> AgentAccess:
         found = self._access.get(agent)
@@ -652,7 +820,7 @@ class Gateway:
                 held = chunk
         except httpx.HTTPError as exc:
             if failed:
-                failure = connection_error(op, _as_request_error(exc, response), self.upstream)
+                failure = connection_error(op, _as_request_error(exc), self.upstream)
                 await self._finish(call.failed, failure)
             else:
                 await self._finish(call.done, None, request_id_of(response))
@@ -679,6 +847,15 @@ def _parse(body: bytes) -> Any:
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def _part(op: Operation, data: Any, entries: list[Any], indexes: list[int]) -> Any:
+    """A batch body with only the messages at `indexes` (the body itself when that is all)."""
+    if len(indexes) == len(entries):
+        return data
+    part = [entries[i] for i in indexes]
+    field = _batch_field(op)
+    return {**data, field: part} if field else part
 
 
 def _batch_results(response: httpx.Response, count: int) -> list[Any] | None:
@@ -718,14 +895,12 @@ def _forwarded(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
 def _replayed(response: httpx.Response, raw: bytes) -> httpx.Response:
     """An error answer rebuilt from its raw bytes, for the audit row's ErrorCode and Message."""
     try:
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=raw, request=response.request
-        )
+        return httpx.Response(response.status_code, headers=response.headers, content=raw)
     except httpx.DecodingError:
-        return httpx.Response(response.status_code, content=b"", request=response.request)
+        return httpx.Response(response.status_code, content=b"")
 
 
-def _as_request_error(exc: httpx.HTTPError, response: httpx.Response) -> httpx.RequestError:
+def _as_request_error(exc: httpx.HTTPError) -> httpx.RequestError:
     if isinstance(exc, httpx.RequestError):
         return exc
-    return httpx.ReadError(str(exc), request=response.request)
+    return httpx.ReadError(str(exc))

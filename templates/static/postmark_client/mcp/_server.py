@@ -32,10 +32,11 @@ from mcp.server import Server
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .. import models
-from .._idempotency import IDEMPOTENCY_METADATA_KEY, send_answer
+from .._idempotency import IDEMPOTENCY_METADATA_KEY, is_ambiguous, send_answer
 from .._meta import Operation
 from .._operations import OPERATIONS
 from .._sent_once import (
+    NotSearchableError,
     Repeated,
     SendInProgressError,
     SendOnce,
@@ -357,6 +358,8 @@ class PostmarkTools:
         self, agent: str, op: Operation, args: dict[str, Any], key: str | None, retry: bool = False
     ) -> Any:
         client = self._client(agent, op)
+        if retry and key is not None and op.reconcile_with is None:
+            self._unsearchable(agent, op, key)
         try:
             if retry and key is not None and op.reconcile_with and not op.batch:
                 # An earlier call with this key failed, maybe after Postmark took the message.
@@ -379,12 +382,23 @@ class PostmarkTools:
             code = exc.error_code
             name_of = ErrorCode.name_of(code) if code is not None else None
             label = f"ErrorCode {code}" + (f" ({name_of})" if name_of else "") if code else "error"
-            raise ToolError(f"Postmark {label}, HTTP {exc.status_code}: {exc.message}") from None
+            error = ToolError(f"Postmark {label}, HTTP {exc.status_code}: {exc.message}")
+            error.maybe_sent = is_ambiguous(exc)
+            raise error from None
         except PostmarkError as exc:
             error = ToolError(f"{type(exc).__name__}: {exc}")
             error.maybe_sent = isinstance(exc, MessageMaybeSentError)
             raise error from None
         return _jsonable(result)
+
+    def _unsearchable(self, agent: str, op: Operation, key: str) -> None:
+        """Refuse (its row written) a send after one with its key that may have gone out,
+        when Postmark cannot be searched for it: never sent again, the key kept uncertain."""
+        reason = str(NotSearchableError(op.id, key))
+        self._refuse(agent, op, reason, "denied")
+        error = ToolError(reason)
+        error.maybe_sent = True
+        raise error
 
     def _refuse(self, agent: str, op: Operation | str, reason: str, decision: str) -> None:
         """Record a call refused before it reached the client core (its audit row)."""
