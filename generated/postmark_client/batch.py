@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
+from typing import Any, Final, Generic, Literal, NamedTuple, TypeVar, overload
 
 from .errors import (
     APIConnectionError,
@@ -30,6 +30,10 @@ from .errors import (
 __all__ = ["BatchOutcome", "BatchResult", "BatchStatus"]
 
 T = TypeVar("T")
+
+RECONCILED: Final = "reconciled: already sent as"
+"""The message of a sent outcome that reconciliation found by its idempotency key (not sent
+again), followed by its MessageID."""
 
 BatchStatus = Literal["sent", "rejected", "unknown", "not_sent"]
 """What happened to one message, and so what is safe to do next:
@@ -103,6 +107,20 @@ class BatchResult(Generic[T]):
     def failed(self) -> list[BatchOutcome[T]]:
         """The messages that were not accepted (rejected, not sent, or with unknown outcome)."""
         return [outcome for outcome in self._outcomes if not outcome.ok]
+
+    @property
+    def reconciled(self) -> list[BatchOutcome[T]]:
+        """The accepted messages found by their idempotency key, not sent again."""
+        return [
+            outcome
+            for outcome in self._outcomes
+            if outcome.ok and (outcome.error_message or "").startswith(RECONCILED)
+        ]
+
+    @property
+    def unknown(self) -> list[BatchOutcome[T]]:
+        """The messages that may or may not have been sent (reconciliation could not say)."""
+        return [outcome for outcome in self._outcomes if outcome.status == "unknown"]
 
     @property
     def all_succeeded(self) -> bool:
@@ -243,9 +261,10 @@ class BatchCollector(Generic[T]):
             if outcome is not None and outcome.status == "unknown" and outcome.error is not None
         }
 
-    def record_found(self, index: int, result: T) -> None:
-        """A message of unknown outcome that reconciliation found sent."""
-        self._outcomes[index] = BatchOutcome(index, self._messages[index], "sent", result, 0)
+    def record_found(self, index: int, result: T, message_id: Any = None) -> None:
+        """A message of unknown outcome that reconciliation found sent (as `message_id`)."""
+        note = f"{RECONCILED} {message_id}"
+        self._outcomes[index] = BatchOutcome(index, self._messages[index], "sent", result, 0, note)
 
     def record_entry(self, index: int, entry: BatchEntry[T]) -> None:
         """The answer to a message sent again after reconciliation found it not sent."""

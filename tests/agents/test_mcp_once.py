@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import mcp
+import pytest
+from postmark_client import _base_client
 from postmark_client.access import Policy
 from postmark_client.mcp import build_server
 from postmark_client.mcp._tools import INPUT_SCHEMAS
@@ -132,3 +137,99 @@ async def test_a_bulk_request_that_may_have_gone_is_never_sent_again(policy_file
         ("denied", "not sent"),
         ("allowed", "ok"),
     ]
+
+
+class BatchLost(httpx.AsyncBaseTransport):
+    """The first batch call is answered 500, after the fake stored it (`stored`) or before;
+    the searches of that call's reconciliation are refused (401), so the call ends with its
+    messages "may have been sent"; later requests reach the fake as they are."""
+
+    def __init__(self, fake: FakePostmark, stored: bool) -> None:
+        self.inner = fake.transport()
+        self.stored = stored
+        self.sends: list[list[str]] = []
+        self.refusing = True
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            self.sends.append(
+                [m["Metadata"]["idempotency_key"] for m in json.loads(request.content)]
+            )
+            if len(self.sends) == 1:
+                if self.stored:
+                    await self.inner.handle_async_request(request)
+                return httpx.Response(500, json={"ErrorCode": 500, "Message": "Internal error."})
+        elif self.refusing:
+            return httpx.Response(401, json={"ErrorCode": 10, "Message": "Bad token."})
+        return await self.inner.handle_async_request(request)
+
+
+BATCH = {"messages": [SEND, {**SEND, "to": "c@example.com"}], "idempotency_key": "b-1"}
+
+
+def mailer(tmp_path: Path) -> Policy:
+    policy_file = tmp_path / "agents.toml"
+    policy_file.write_text(
+        'audit = "a.sqlite"\n[agents.mailer]\nemail = "full"\nmessages = "read"\n'
+    )
+    return Policy.load(policy_file)
+
+
+async def _batch_twice(server: Any, transport: BatchLost) -> tuple[Any, Any]:
+    async with mcp.Client(server) as client:
+        first = await client.call_tool("email_send_batch", BATCH)
+        transport.refusing = False
+        again = await client.call_tool("email_send_batch", BATCH)
+    return first, again
+
+
+async def test_a_batch_tried_again_after_maybe_sent_searches_before_sending(
+    tmp_path: Path,
+) -> None:
+    """Postmark stored the batch and answered 500: the call says which messages may have been
+    sent, and the same call again finds each by its key and sends none of them twice."""
+    policy, fake = mailer(tmp_path), FakePostmark()
+    transport = BatchLost(fake, stored=True)
+    tokens = {"server": fake.server_token, "account": fake.account_token}
+    server = build_server(policy, agent="mailer", tokens=tokens, transport=lambda: transport)
+    first, again = await _batch_twice(server, transport)
+    assert first.is_error and "messages #0, #1 of the batch may or may not" in first.content[0].text
+    assert Counter(m["Metadata"]["idempotency_key"] for m in fake.messages()) == {
+        "b-1-0": 1,
+        "b-1-1": 1,
+    }
+    assert transport.sends == [["b-1-0", "b-1-1"]]
+    ids = {m["Metadata"]["idempotency_key"]: m["MessageID"] for m in fake.messages()}
+    results = again.structured_content["results"]
+    assert not again.is_error and [r["status"] for r in results] == ["sent", "sent"]
+    assert [r["result"]["MessageID"] for r in results] == [ids["b-1-0"], ids["b-1-1"]]
+    assert policy.log is not None
+    row = [e for e in policy.log.entries() if e.operation == "send_email_batch"][-1]
+    assert row.outcome == "ok" and row.detail == (
+        f"2 accepted, 0 failed; #0 reconciled: already sent as {ids['b-1-0']}; "
+        f"#1 reconciled: already sent as {ids['b-1-1']}"
+    )
+
+
+async def test_a_batch_not_found_by_its_keys_is_sent_again_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(_base_client, "_asyncio_sleep", no_wait)
+    policy, fake = mailer(tmp_path), FakePostmark()
+    transport = BatchLost(fake, stored=False)
+    tokens = {"server": fake.server_token, "account": fake.account_token}
+    server = build_server(policy, agent="mailer", tokens=tokens, transport=lambda: transport)
+    first, again = await _batch_twice(server, transport)
+    assert first.is_error and not again.is_error
+    assert transport.sends == [["b-1-0", "b-1-1"]] * 2
+    assert Counter(m["Metadata"]["idempotency_key"] for m in fake.messages()) == {
+        "b-1-0": 1,
+        "b-1-1": 1,
+    }
+    assert [r["status"] for r in again.structured_content["results"]] == ["sent", "sent"]
+    assert waits == [1.0, 2.0, 4.0, 8.0]  # searched for through the waits before sending

@@ -18,7 +18,11 @@ import pytest
 from gateway_support import MAILER, SEND, Running, policy_text, start_gateway, stop, store_option
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from postmark_client import _base_client
 from postmark_client._audit import AuditEntry, sentence
+from postmark_client.access import Policy
+from postmark_client.gateway._app import sent_results
+from postmark_client.mcp import build_server
 from postmark_client.testing import FakePostmark
 
 CALLERS = 10
@@ -335,3 +339,54 @@ def test_a_bulk_request_that_may_have_gone_is_never_sent_again(
     assert [c.status for c in fake.calls if c.operation_id == "send_bulk_email"] == [500, 200]
     rows = [r for r in running.entries() if r.operation == "send_bulk_email"]
     assert [r.outcome for r in rows] == ["error", "failed", "failed", "ok"]
+
+
+def _gateway_mcp(policy_file: Path, fake: FakePostmark) -> Any:
+    """The MCP server of a gateway (as `mcp_app` builds it: sends by key in the policy's
+    store), on the in-process fake, its one agent `mailer`."""
+    policy = Policy.load(policy_file)
+    tokens = {"server": fake.server_token, "account": fake.account_token}
+    return build_server(
+        policy, agent="mailer", tokens=tokens, transport=fake.transport, sent=sent_results(policy)
+    )
+
+
+async def test_an_mcp_batch_that_may_have_gone_is_searched_for_on_another_gateway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Postmark stores the batch and answers 500, and every search fails: the first gateway's
+    call ends "may have been sent", its key uncertain in the store. The same call on a second
+    gateway finds each message by its key and sends none of them again."""
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(_base_client, "_asyncio_sleep", no_wait)
+    policy_file = tmp_path / "agents.toml"
+    policy_file.write_text(
+        'audit = "a.sqlite"\n[agents.mailer]\nemail = "full"\nmessages = "read"\n'
+    )
+    fake = FakePostmark()
+    one = {"from": SEND["From"], "to": SEND["To"], "subject": "Hello", "text_body": "Hi"}
+    batch = {"messages": [one, {**one, "to": "c@example.com"}], "idempotency_key": "mb-1"}
+    fake.faults.configure(rate=1.0, statuses=(500,), after_store=1.0)
+    async with mcp.Client(_gateway_mcp(policy_file, fake)) as client:
+        first = await client.call_tool("email_send_batch", batch)
+    fake.faults.disable()
+    async with mcp.Client(_gateway_mcp(policy_file, fake)) as client:
+        again = await client.call_tool("email_send_batch", batch)
+    assert first.is_error and "may or may not have been sent" in first.content[0].text
+    assert Counter(m["Metadata"]["idempotency_key"] for m in fake.messages()) == {
+        "mb-1-0": 1,
+        "mb-1-1": 1,
+    }
+    assert [c.status for c in fake.calls if c.operation_id == "send_email_batch"] == [500]
+    ids = [m["MessageID"] for m in fake.messages()]
+    results = again.structured_content["results"]
+    assert not again.is_error and [r["result"]["MessageID"] for r in results] == ids
+    rows = [e for e in Policy.load(policy_file).log.entries() if e.operation == "send_email_batch"]
+    found = "; ".join(f"#{i} reconciled: already sent as {ids[i]}" for i in (0, 1))
+    assert [(r.outcome, r.detail) for r in rows] == [
+        ("ok", "0 accepted, 2 failed (2 may have been sent)"),
+        ("ok", f"2 accepted, 0 failed; {found}"),
+    ]

@@ -759,7 +759,7 @@ def _settle_batch_outcomes(
         if state == "found":
             _log_reconciled(op, value)
             answer = send_answer(json.loads(plan.encoded[index]), value)
-            collector.record_found(index, cast_item(answer))
+            collector.record_found(index, cast_item(answer), value.get("MessageID"))
         elif state == "sent":
             collector.record_entry(index, value)
         else:
@@ -1387,21 +1387,37 @@ class BaseClient(Generic[_Http, _Transport, _Sleep]):
         }
 
     def _batch_steps(
-        self, op: Operation, messages: Iterable[Any], *, cast_item: Callable[[Any], T]
+        self,
+        op: Operation,
+        messages: Iterable[Any],
+        *,
+        cast_item: Callable[[Any], T],
+        search_first: bool = False,
     ) -> Steps[BatchResult[T]]:
         """Send any number of messages in as many calls as Postmark's limits need, one after
         another (in order, and gentler on the rate limit).
 
         Every message is checked before the first call. If a call fails after earlier ones
         went through, BatchFailedError is raised with the partial result (`.result`); a failure
-        of the first call is raised as it is, since nothing was sent.
+        of the first call is raised as it is, since nothing was sent. `search_first`: an
+        earlier call with these messages' idempotency keys may have sent them, so each is
+        searched for by its key and only those not found are sent (reconciled as after an
+        ambiguous failure).
         """
         _require_batch(op)
         keyed = self._keyed(op, None) and op.reconcile_with is not None
         plan, call = self._plan_batch(op, messages, keyed)
         collector: BatchCollector[T] = BatchCollector(plan.messages)
         try:
-            for start, end in plan.calls:
+            if keyed and search_first:
+                earlier = MessageMaybeSentError(op.id, "an earlier call may have sent it")
+                collector.record_call_error(0, len(plan.messages), earlier)
+                collector.calls = 0  # no call was made for them yet
+                yield from self._settle_batch_steps(op, plan, collector, cast_item)
+                calls: list[tuple[int, int]] = []
+            else:
+                calls = plan.calls
+            for start, end in calls:
                 request = self._make_request(op, self._base_url + op.path, plan.content(start, end))
                 try:
                     response = yield from self._send_steps(op, request)

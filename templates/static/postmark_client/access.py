@@ -1036,7 +1036,12 @@ def _detail(op: Operation, result: Any) -> str | None:
     failed = getattr(result, "failed", None)
     succeeded = getattr(result, "succeeded", None)
     if isinstance(failed, list) and isinstance(succeeded, list):
-        return f"{len(succeeded)} accepted, {len(failed)} failed"
+        text = f"{len(succeeded)} accepted, {len(failed)} failed"
+        unknown = getattr(result, "unknown", None) or []
+        if unknown:
+            text += f" ({len(unknown)} may have been sent)"
+        found = getattr(result, "reconciled", None) or []
+        return "; ".join([text, *(f"#{o.index} {o.error_message}" for o in found)])
     if op.access == "write" and op.acts_on == "email":
         return "accepted"
     return None

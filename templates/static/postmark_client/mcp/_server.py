@@ -367,7 +367,7 @@ class PostmarkTools:
                 if found is not None:
                     answer = send_answer({"To": args.get("to")}, found)
                     return _jsonable(_cast(op.response_schema)(answer))
-            result = await self._send(client, op, args, key)
+            result = await self._send(client, op, args, key, retry)
         except AuditLogError as exc:
             raise ToolError(str(exc)) from None
         except ApprovalRequiredError as exc:
@@ -389,6 +389,8 @@ class PostmarkTools:
             error = ToolError(f"{type(exc).__name__}: {exc}")
             error.maybe_sent = isinstance(exc, MessageMaybeSentError)
             raise error from None
+        if key is not None and isinstance(result, BatchResult) and result.unknown:
+            raise _batch_maybe_sent(result)
         return _jsonable(result)
 
     def _unsearchable(self, agent: str, op: Operation, key: str) -> None:
@@ -441,7 +443,12 @@ class PostmarkTools:
         return (op.token == "server" and self.agent_tokens.get(agent)) or self.tokens.get(op.token)
 
     async def _send(
-        self, client: Any, op: Operation, args: dict[str, Any], key: str | None = None
+        self,
+        client: Any,
+        op: Operation,
+        args: dict[str, Any],
+        key: str | None = None,
+        retry: bool = False,
     ) -> Any:
         path: dict[str, Any] = {}
         query: dict[str, Any] = {}
@@ -456,7 +463,11 @@ class PostmarkTools:
                 for index, m in enumerate(args.get("messages", []))
             ]
             cast_item = _cast(op.response_item_schema)
-            return await client.request_batch(op, messages, cast_item=cast_item)
+            # After a call with this key that may have sent some: each message is searched
+            # for by its key first, and only those not found are sent.
+            return await client.request_batch(
+                op, messages, cast_item=cast_item, search_first=retry and key is not None
+            )
         body = None
         model_name = BODY_MODELS.get(op.id)
         if model_name is not None:
@@ -567,6 +578,21 @@ class SentInMemory:
         self._failed.discard(slot)
         future.set_result(result)
         return result
+
+
+def _batch_maybe_sent(result: BatchResult[Any]) -> ToolError:
+    """A batch some of whose messages may or may not have been sent: an error that keeps its
+    key uncertain (the same call again searches for each message before sending it), with
+    every message's outcome."""
+    indexes = ", ".join(f"#{outcome.index}" for outcome in result.unknown)
+    error = ToolError(
+        f"messages {indexes} of the batch may or may not have been sent; make the same call "
+        "with the same idempotency_key to settle them (each message is searched for by its "
+        "key and sent only if not found). Every message's outcome: "
+        + json.dumps(_jsonable(result), ensure_ascii=False, default=str)
+    )
+    error.maybe_sent = True
+    return error
 
 
 def _keyed(message: Any, key: str | None, index: int) -> Any:
