@@ -1150,6 +1150,12 @@ class Api(_ModelSet):
     exception_error_codes = _Subset[ErrorCodeInfo]("error_codes", lambda e: bool(e.exception_class))
 
     @property
+    def base_url_env(self) -> str:
+        """The environment variable the commands (`postmark`, `postmark-mcp`, `postmark-gateway`)
+        read another base URL from."""
+        return "POSTMARK_API_URL"
+
+    @property
     def exception_classes(self) -> list[str]:
         """The named exception classes of ErrorCodes, in the spec's order."""
         return [e.exception_class for e in self.error_codes if e.exception_class]
