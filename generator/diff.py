@@ -77,16 +77,28 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from generator.agent_view import AgentViewError, mcp_tools
 from generator.build import BuildError, build_api
 from generator.loader import RefError, SpecLoadError, load_spec
-from generator.model import Api, EnumType, Field, Model, Operation, Parameter, Reach, TypeRef
+from generator.model import (
+    Api,
+    EnumType,
+    ErrorCodeInfo,
+    Field,
+    Limit,
+    Model,
+    Operation,
+    Parameter,
+    Reach,
+    TypeRef,
+    WebhookEvent,
+)
 from generator.validate import _printable
 
 DEFAULT_SPEC = "spec/postmark.yaml"
@@ -99,7 +111,7 @@ Scope = Literal["api", "python", "agents"]
 Usage = Literal["request", "response"]
 
 # Every kind of change, with its scope. Whether a change is breaking can depend on the case (a new
-# parameter breaks only when it is required), so that is decided where the change is found.
+# parameter breaks only when it is required), so `_RULES` says it only where it never depends.
 KINDS: dict[str, Scope] = {
     "operation-added": "api",
     "operation-removed": "api",
@@ -415,45 +427,167 @@ def _renamed_fields(old: list[Field], new: list[Field]) -> dict[str, Field]:
     return renamed
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """How one rule reports a change. `kind` and `message` are `str.format` templates over the
+    facts the comparer passes (always `location`, `python`, `before`, `after`); `breaking` is
+    None where the comparer decides it case by case."""
+
+    breaking: bool | None
+    message: str
+    kind: str = ""  # the rule's own name when empty
+
+
+# Every rule of the comparer, by name. Names of models and values are the new side's.
+_RULES: dict[str, _Rule] = {
+    # operations (`it`: the operation; `label`: its method and path)
+    "operation-removed": _Rule(True, "operation {it.method} {it.path} ({it.id}) removed"),
+    "operation-added": _Rule(False, "operation {it.method} {it.path} ({it.id}) added"),
+    "token-changed": _Rule(
+        True,
+        "{label} now takes the {new.token} token ({new.token_header}) instead of the "
+        "{old.token} token ({old.token_header})",
+        "security-changed",
+    ),
+    "token-header-changed": _Rule(
+        True,
+        "{label} now sends the {new.token} token in {after} (was {before})",
+        "security-changed",
+    ),
+    "client-header-changed": _Rule(
+        True, "the {token} token now travels in {after} (was {before})", "security-changed"
+    ),
+    "retry-changed": _Rule(
+        False, "{label}: retry is now {after} (was {before})", "operation-changed"
+    ),
+    "access-changed": _Rule(
+        False, "{label}: access is now {after} (was {before})", "operation-changed"
+    ),
+    "reaches-changed": _Rule(
+        False, "{label}: now also needs {after} (was {before})", "operation-changed"
+    ),
+    # parameters (`what`: "<label>: <location> parameter <wire>")
+    "parameter-removed": _Rule(True, "{label}: {it.location} parameter {it.wire} removed"),
+    "parameter-added": _Rule(None, "{label}: {state} {it.location} parameter {it.wire} added"),
+    "parameter-required": _Rule(True, "{what} is now required"),
+    "parameter-optional": _Rule(False, "{what} is now optional"),
+    "parameter-default-changed": _Rule(False, "{what}: default {was} -> {now}"),
+    # bodies, paging and limits
+    "request-body-added": _Rule(None, "{label} now takes a request body"),
+    "request-body-removed": _Rule(True, "{label} no longer takes a request body"),
+    "paging-added": _Rule(True, "{label} is now paged (the method returns a page)"),
+    "paging-removed": _Rule(True, "{label} is no longer paged"),
+    "paging-changed": _Rule(True, "{label}: paging {attr} {before} -> {after}"),
+    "paging-limit-tightened": _Rule(
+        True, "{label}: paging {key} {before} -> {after}", "limit-tightened"
+    ),
+    "paging-limit-loosened": _Rule(
+        False, "{label}: paging {key} {before} -> {after}", "limit-loosened"
+    ),
+    "limit-removed": _Rule(False, "{label}: limit {it.name} ({it.max} {it.unit}) removed"),
+    "limit-added": _Rule(True, "{label}: new limit {it.name}: {it.max} {it.unit} per {it.scope}"),
+    "limit-changed": _Rule(True, "{label}: limit {name} now counts {now} (was {was})"),
+    "limit-tightened": _Rule(True, "{label}: limit {name} {before} -> {after} {unit}"),
+    "limit-loosened": _Rule(False, "{label}: limit {name} {before} -> {after} {unit}"),
+    "constraint-tightened": _Rule(True, "{what}: {bound} {was} -> {now}"),
+    "constraint-loosened": _Rule(False, "{what}: {bound} {was} -> {now}"),
+    "constraint-changed": _Rule(True, "{what}: {bound} {was} -> {now}"),
+    "webhook-removed": _Rule(True, "webhook {before} removed"),
+    "webhook-added": _Rule(False, "webhook {after} added"),
+    # types on the wire (`usage`: request or response; `owner`: the model's name)
+    "type-changed": _Rule(None, "{what}: type {before} -> {after}", "{kind}"),
+    "wire-field-renamed": _Rule(
+        True, "{usage} field {before} of {owner} renamed to {after}", "{usage}-field-renamed"
+    ),
+    "wire-field-removed": _Rule(
+        True, "{usage} field {before} removed from {owner}", "{usage}-field-removed"
+    ),
+    "wire-field-added": _Rule(
+        None, "{state} {usage} field {after} added to {owner}", "{usage}-field-added"
+    ),
+    "request-field-required": _Rule(True, "{what} is now required"),
+    "request-field-optional": _Rule(False, "{what} is now optional"),
+    "response-field-optional": _Rule(True, "{what} may now be missing or null"),
+    "response-field-required": _Rule(False, "{what} is now always present"),
+    "enum-value-removed": _Rule(None, "{usage} enum {owner}: value {before!r} removed"),
+    "enum-literal-removed": _Rule(None, "{python}: Literal value {before!r} removed"),
+    "enum-value-added": _Rule(False, "enum {owner}: value {after!r} added"),
+    "enum-literal-added": _Rule(False, "{python}: Literal value {after!r} added"),
+    # the Python package (`method`: `client.<group>.<name>`)
+    "method-removed": _Rule(True, "{before}() removed"),
+    "method-added": _Rule(False, "{after}() added"),
+    "method-renamed": _Rule(True, "{before}() renamed to {after}()"),
+    "operation-id-changed": _Rule(
+        True,
+        "operationId {before} -> {after} (operation constant {old.const_name} -> "
+        "{new.const_name}; the CLI and fixtures name operations by it)",
+    ),
+    "group-renamed": _Rule(True, "{before} renamed to {after}"),
+    "argument-removed": _Rule(True, "{method}(): argument {before} removed"),
+    "argument-added": _Rule(None, "{method}(): {state} argument {after} added"),
+    "argument-renamed": _Rule(True, "{method}(): argument {before} renamed to {after}"),
+    "argument-type-changed": _Rule(None, "{method}(): argument {name}: {before} -> {after}"),
+    "argument-required": _Rule(True, "{method}(): argument {name} is now required"),
+    "argument-optional": _Rule(
+        False, "{method}(): argument {name} is now optional (default {default})"
+    ),
+    "argument-default-changed": _Rule(
+        False, "{method}(): argument {name}: default {before} -> {after}"
+    ),
+    "argument-order-changed": _Rule(
+        True, "{python}(): positional arguments now come in the order {order}"
+    ),
+    "method-returns-changed": _Rule(True, "{python}() now returns {after} (was {before})"),
+    "class-removed": _Rule(True, "models.{before} removed", "{kind}-removed"),
+    "class-renamed": _Rule(True, "models.{before} renamed to models.{after}", "{kind}-renamed"),
+    "class-added": _Rule(False, "models.{after} added", "{kind}-added"),
+    "field-removed": _Rule(True, "{python} removed"),
+    "field-added": _Rule(None, "{python} added ({annotation})"),
+    "field-renamed": _Rule(True, "models.{owner}.{before} renamed to {python}"),
+    "field-type-changed": _Rule(None, "{python}: {before} -> {after}"),
+    "field-optional": _Rule(None, "{python} may now be None ({after})"),
+    "field-required": _Rule(None, "{python} is no longer optional ({after})"),
+    "error-code-removed": _Rule(True, "ErrorCode {it.code} ({before}) removed"),
+    "error-code-added": _Rule(False, "ErrorCode {it.code} ({after}) added"),
+    "error-code-renamed": _Rule(True, "ErrorCode.{before} renamed to ErrorCode.{after}"),
+    "exception-removed": _Rule(True, "errors.{before} removed"),
+    "exception-added": _Rule(False, "errors.{after} added"),
+}
+
+
 # Request constraints: which direction tightens.
 _UPPER_BOUNDS = ("max_length", "max_items", "maximum")
 _LOWER_BOUNDS = ("min_length", "min_items", "minimum")
+_TIGHTER = {True: "constraint-tightened", False: "constraint-loosened"}
 
 
-def _constraint_changes(
-    old: Field | Parameter, new: Field | Parameter, location: str, python: str | None, what: str
-) -> Iterator[Change]:
-    for attr in _UPPER_BOUNDS + _LOWER_BOUNDS:
-        before, after = getattr(old, attr, None), getattr(new, attr, None)
-        if before == after:
-            continue
-        label = attr.replace("_", " ")
-        if attr in _UPPER_BOUNDS:
-            tighter = after is not None and (before is None or after < before)
-        else:
-            tighter = after is not None and (before is None or after > before)
-        kind = "constraint-tightened" if tighter else "constraint-loosened"
-        yield Change(
-            kind,
-            tighter,
-            location,
-            python,
-            f"{what}: {label} {_show(before)} -> {_show(after)}",
-            _str(before),
-            _str(after),
-        )
-    for attr in ("pattern", "format"):
-        before, after = getattr(old, attr, None), getattr(new, attr, None)
-        if before != after:
-            yield Change(
-                "constraint-changed",
-                True,
-                location,
-                python,
-                f"{what}: {attr} {_show(before)} -> {_show(after)}",
-                _str(before),
-                _str(after),
-            )
+def _limit_counts(limit: Limit) -> str:
+    """What a limit counts: `addresses per message in To`."""
+    return f"{limit.unit} per {limit.scope}{' in ' + limit.field if limit.field else ''}"
+
+
+# Where `_Comparer.presence` reports a thing added or removed: location, Python name, value shown.
+_ERROR_CODES = "components.x-postmark-error-codes"
+
+
+def _operation_place(op: Operation) -> tuple[str, str, str]:
+    return op.spec_path, _method(op), f"{op.method} {op.path}"
+
+
+def _method_place(op: Operation) -> tuple[str, str, str]:
+    return op.spec_path, _method(op), _method(op)
+
+
+def _webhook_place(hook: WebhookEvent) -> tuple[str, str, str]:
+    return hook.spec_path, f"models.{hook.model.name}", hook.key
+
+
+def _error_code_place(entry: ErrorCodeInfo) -> tuple[str, str, str]:
+    return _ERROR_CODES, f"errors.ErrorCode.{entry.constant_name}", entry.name
+
+
+def _exception_place(entry: ErrorCodeInfo) -> tuple[str, str, str | None]:
+    return _ERROR_CODES, f"errors.{entry.exception_class}", entry.exception_class
 
 
 def _show(value: Any) -> str:
@@ -462,6 +596,9 @@ def _show(value: Any) -> str:
 
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+_T = TypeVar("_T")
 
 
 class _Pairs:
@@ -494,17 +631,62 @@ class _Comparer:
 
     def add(
         self,
-        kind: str,
-        breaking: bool,
+        rule: str,
         location: str,
         python: str | None,
-        message: str,
         before: Any = None,
         after: Any = None,
+        breaking: bool | None = None,
+        **facts: Any,
     ) -> None:
+        """Report what `rule` says, its kind and message filled in from the facts."""
+        spec = _RULES[rule]
+        facts.update(location=location, python=python, before=before, after=after)
+        decided = spec.breaking if breaking is None else breaking
+        assert decided is not None, f"rule {rule} needs the comparer to say whether it breaks"
+        kind, message = (spec.kind or rule).format(**facts), spec.message.format(**facts)
         self.changes.append(
-            Change(kind, breaking, location, python, message, _str(before), _str(after))
+            Change(kind, decided, location, python, message, _str(before), _str(after))
         )
+
+    def compare_constraints(
+        self, old: Field | Parameter, new: Field | Parameter, location: str, python: str, what: str
+    ) -> None:
+        for attr in _UPPER_BOUNDS + _LOWER_BOUNDS + ("pattern", "format"):
+            before, after = getattr(old, attr, None), getattr(new, attr, None)
+            if before == after:
+                continue
+            if attr in _UPPER_BOUNDS:
+                rule = _TIGHTER[after is not None and (before is None or after < before)]
+            elif attr in _LOWER_BOUNDS:
+                rule = _TIGHTER[after is not None and (before is None or after > before)]
+            else:
+                rule = "constraint-changed"
+            self.add(
+                rule, location, python, before, after,
+                what=what, bound=attr.replace("_", " "), was=_show(before), now=_show(after),
+            )  # fmt: skip
+
+    def presence(
+        self,
+        before: Mapping[Any, _T],
+        after: Mapping[Any, _T],
+        noun: str,
+        place: Callable[[_T], tuple[str, str | None, Any]],
+        **facts: Any,
+    ) -> list[tuple[_T, _T]]:
+        """Reports `<noun>-removed` for what only `before` has and `<noun>-added` for what only
+        `after` has (fact `it`), each at `place(item)`: its location, Python name and the value
+        shown; returns the (old, new) pairs of what both have."""
+        for key, item in before.items():
+            if key not in after:
+                location, python, value = place(item)
+                self.add(f"{noun}-removed", location, python, value, it=item, **facts)
+        for key, item in after.items():
+            if key not in before:
+                location, python, value = place(item)
+                self.add(f"{noun}-added", location, python, None, value, it=item, **facts)
+        return [(before[key], item) for key, item in after.items() if key in before]
 
     def run(self) -> list[Change]:
         self.compare_operations()
@@ -521,81 +703,25 @@ class _Comparer:
     def compare_operations(self) -> None:
         old_ops = {_op_key(op): op for op in self.old.operations}
         new_ops = {_op_key(op): op for op in self.new.operations}
-        for key, op in old_ops.items():
-            if key not in new_ops:
-                self.add(
-                    "operation-removed",
-                    True,
-                    op.spec_path,
-                    _method(op),
-                    f"operation {op.method} {op.path} ({op.id}) removed",
-                    f"{op.method} {op.path}",
-                )
-        for key, op in new_ops.items():
-            if key not in old_ops:
-                self.add(
-                    "operation-added",
-                    False,
-                    op.spec_path,
-                    _method(op),
-                    f"operation {op.method} {op.path} ({op.id}) added",
-                    None,
-                    f"{op.method} {op.path}",
-                )
-            else:
-                self.compare_operation(old_ops[key], op)
+        for old, new in self.presence(old_ops, new_ops, "operation", _operation_place):
+            self.compare_operation(old, new)
 
     def compare_operation(self, old: Operation, new: Operation) -> None:
         where, python = new.spec_path, _method(new)
-        label = f"{new.method} {new.path}"
+        facts: dict[str, Any] = {"label": f"{new.method} {new.path}", "old": old, "new": new}
         if (old.token, old.token_header) != (new.token, new.token_header):
-            self.add(
-                "security-changed",
-                True,
-                f"{where}.security",
-                python,
-                (
-                    f"{label} now takes the {new.token} token ({new.token_header}) instead of the "
-                    f"{old.token} token ({old.token_header})"
-                    if old.token != new.token
-                    else f"{label} now sends the {new.token} token in {new.token_header} "
-                    f"(was {old.token_header})"
-                ),
-                old.token_header,
-                new.token_header,
-            )
+            rule = "token-changed" if old.token != new.token else "token-header-changed"
+            self.add(rule, f"{where}.security", python, old.token_header, new.token_header, **facts)
         if old.retry_safe != new.retry_safe:
             safe = {True: "safe", False: "unsafe"}
-            self.add(
-                "operation-changed",
-                False,
-                f"{where}.x-postmark-retry",
-                python,
-                f"{label}: retry is now {safe[new.retry_safe]} (was {safe[old.retry_safe]})",
-                safe[old.retry_safe],
-                safe[new.retry_safe],
-            )
+            retry = safe[old.retry_safe], safe[new.retry_safe]
+            self.add("retry-changed", f"{where}.x-postmark-retry", python, *retry, **facts)
         if old.access != new.access:
-            self.add(
-                "operation-changed",
-                False,
-                f"{where}.x-postmark-access",
-                python,
-                f"{label}: access is now {new.access} (was {old.access})",
-                old.access,
-                new.access,
-            )
+            access = old.access, new.access
+            self.add("access-changed", f"{where}.x-postmark-access", python, *access, **facts)
         if old.reaches != new.reaches:
-            before, after = _reaches_text(old), _reaches_text(new)
-            self.add(
-                "operation-changed",
-                False,
-                f"{where}.x-postmark-reaches",
-                python,
-                f"{label}: now also needs {after} (was {before})",
-                before,
-                after,
-            )
+            reaches = _reaches_text(old), _reaches_text(new)
+            self.add("reaches-changed", f"{where}.x-postmark-reaches", python, *reaches, **facts)
         self.compare_parameters(old, new)
         self.compare_body(old, new)
         self.compare_type(
@@ -605,7 +731,7 @@ class _Comparer:
             f"{where}.responses.200",
             python,
             "response-type-changed",
-            f"{label} response",
+            f"{facts['label']} response",
         )
         self.compare_paging(old, new)
         self.compare_limits(old, new)
@@ -616,51 +742,32 @@ class _Comparer:
         label = f"{new.method} {new.path}"
         for key, param in before.items():
             if key not in after:
+                python = _argument(new, param.name, param.location == "path")
                 self.add(
-                    "parameter-removed",
-                    True,
-                    param.spec_path,
-                    _argument(new, param.name, param.location == "path"),
-                    f"{label}: {param.location} parameter {param.wire} removed",
-                    param.wire,
+                    "parameter-removed", param.spec_path, python, param.wire, label=label, it=param
                 )
         for key, param in after.items():
             python = _argument(new, param.name, param.location == "path")
+            needed = param.required and not param.has_default
             if key not in before:
-                needed = param.required and not param.has_default
                 state = "required" if needed else "optional"
                 self.add(
-                    "parameter-added",
-                    needed,
-                    param.spec_path,
-                    python,
-                    f"{label}: {state} {param.location} parameter {param.wire} added",
-                    None,
-                    param.wire,
-                )
+                    "parameter-added", param.spec_path, python, None, param.wire, needed,
+                    label=label, it=param, state=state,
+                )  # fmt: skip
                 continue
             old_param = before[key]
             what = f"{label}: {param.location} parameter {param.wire}"
             old_needed = old_param.required and not old_param.has_default
-            new_needed = param.required and not param.has_default
-            if new_needed and not old_needed:
-                self.add(
-                    "parameter-required", True, param.spec_path, python, f"{what} is now required"
-                )
-            elif old_needed and not new_needed:
-                self.add(
-                    "parameter-optional", False, param.spec_path, python, f"{what} is now optional"
-                )
+            if needed != old_needed:
+                rule = "parameter-required" if needed else "parameter-optional"
+                self.add(rule, param.spec_path, python, what=what)
             if old_param.default != param.default:
                 self.add(
-                    "parameter-default-changed",
-                    False,
-                    param.spec_path,
-                    python,
-                    f"{what}: default {_show(old_param.default)} -> {_show(param.default)}",
-                    old_param.default,
-                    param.default,
-                )
+                    "parameter-default-changed", param.spec_path, python,
+                    old_param.default, param.default,
+                    what=what, was=_show(old_param.default), now=_show(param.default),
+                )  # fmt: skip
             self.compare_type(
                 old_param.type,
                 param.type,
@@ -670,9 +777,7 @@ class _Comparer:
                 "parameter-type-changed",
                 what,
             )
-            self.changes.extend(
-                _constraint_changes(old_param, param, param.spec_path, python, what)
-            )
+            self.compare_constraints(old_param, param, param.spec_path, python, what)
 
     def compare_body(self, old: Operation, new: Operation) -> None:
         label = f"{new.method} {new.path}"
@@ -685,22 +790,11 @@ class _Comparer:
             needed = new.body.is_array or (
                 model is not None and any(f.required for f in model.fields)
             )
-            self.add(
-                "request-body-added",
-                needed,
-                where,
-                _method(new),
-                f"{label} now takes a request body",
-            )
+            self.add("request-body-added", where, _method(new), breaking=needed, label=label)
             return
         if new.body is None:
-            self.add(
-                "request-body-removed",
-                True,
-                f"{old.spec_path}.requestBody",
-                _method(new),
-                f"{label} no longer takes a request body",
-            )
+            where = f"{old.spec_path}.requestBody"
+            self.add("request-body-removed", where, _method(new), label=label)
             return
         self.compare_type(
             old.body.type,
@@ -719,48 +813,23 @@ class _Comparer:
         if old.paging is None and new.paging is None:
             return
         if old.paging is None:
-            self.add(
-                "paging-added",
-                True,
-                where,
-                python,
-                f"{label} is now paged (the method returns a page)",
-            )
+            self.add("paging-added", where, python, label=label)
             return
         if new.paging is None:
-            self.add(
-                "paging-removed",
-                True,
-                f"{old.spec_path}.x-postmark-paging",
-                python,
-                f"{label} is no longer paged",
-            )
+            self.add("paging-removed", f"{old.spec_path}.x-postmark-paging", python, label=label)
             return
         for attr in ("count", "offset", "items", "total"):
             before, after = getattr(old.paging, attr), getattr(new.paging, attr)
             if before != after:
                 self.add(
-                    "paging-changed",
-                    True,
-                    f"{where}.{attr}",
-                    python,
-                    f"{label}: paging {attr} {before} -> {after}",
-                    before,
-                    after,
-                )
+                    "paging-changed", f"{where}.{attr}", python, before, after,
+                    label=label, attr=attr,
+                )  # fmt: skip
         for attr, key in (("max_count", "max-count"), ("max_reachable", "max-reachable")):
             before, after = getattr(old.paging, attr), getattr(new.paging, attr)
             if before != after:
-                tighter = after < before
-                self.add(
-                    "limit-tightened" if tighter else "limit-loosened",
-                    tighter,
-                    f"{where}.{key}",
-                    python,
-                    f"{label}: paging {key} {before} -> {after}",
-                    before,
-                    after,
-                )
+                rule = "paging-limit-tightened" if after < before else "paging-limit-loosened"
+                self.add(rule, f"{where}.{key}", python, before, after, label=label, key=key)
 
     def compare_limits(self, old: Operation, new: Operation) -> None:
         label = f"{new.method} {new.path}"
@@ -769,83 +838,34 @@ class _Comparer:
         python = _method(new)
         for index, (name, lim) in enumerate(before.items()):
             if name not in after:
-                self.add(
-                    "limit-removed",
-                    False,
-                    f"{old.spec_path}.x-postmark-limits.{index}",
-                    python,
-                    f"{label}: limit {name} ({lim.max} {lim.unit}) removed",
-                    lim.max,
-                )
+                where = f"{old.spec_path}.x-postmark-limits.{index}"
+                self.add("limit-removed", where, python, lim.max, label=label, it=lim)
         for index, (name, lim) in enumerate(after.items()):
             where = f"{new.spec_path}.x-postmark-limits.{index}"
             if name not in before:
-                self.add(
-                    "limit-added",
-                    True,
-                    where,
-                    python,
-                    f"{label}: new limit {name}: {lim.max} {lim.unit} per {lim.scope}",
-                    None,
-                    lim.max,
-                )
+                self.add("limit-added", where, python, None, lim.max, label=label, it=lim)
                 continue
             was = before[name]
+            facts: dict[str, Any] = {"label": label, "name": name, "unit": lim.unit}
             if (was.unit, was.scope, was.field) != (lim.unit, lim.scope, lim.field):
-                self.add(
-                    "limit-changed",
-                    True,
-                    where,
-                    python,
-                    f"{label}: limit {name} now counts {lim.unit} per {lim.scope}"
-                    f"{' in ' + lim.field if lim.field else ''} (was {was.unit} per {was.scope}"
-                    f"{' in ' + was.field if was.field else ''})",
-                )
+                counts = _limit_counts(was), _limit_counts(lim)
+                self.add("limit-changed", where, python, was=counts[0], now=counts[1], **facts)
             if was.max != lim.max:
-                tighter = lim.max < was.max
-                self.add(
-                    "limit-tightened" if tighter else "limit-loosened",
-                    tighter,
-                    where,
-                    python,
-                    f"{label}: limit {name} {was.max} -> {lim.max} {lim.unit}",
-                    was.max,
-                    lim.max,
-                )
+                rule = "limit-tightened" if lim.max < was.max else "limit-loosened"
+                self.add(rule, where, python, was.max, lim.max, **facts)
 
     def compare_webhooks(self) -> None:
         before = {w.key: w for w in self.old.webhooks}
         after = {w.key: w for w in self.new.webhooks}
-        for key, hook in before.items():
-            if key not in after:
-                self.add(
-                    "webhook-removed",
-                    True,
-                    hook.spec_path,
-                    f"models.{hook.model.name}",
-                    f"webhook {key} removed",
-                    key,
-                )
-        for key, hook in after.items():
-            if key not in before:
-                self.add(
-                    "webhook-added",
-                    False,
-                    hook.spec_path,
-                    f"models.{hook.model.name}",
-                    f"webhook {key} added",
-                    None,
-                    key,
-                )
-                continue
+        for was, hook in self.presence(before, after, "webhook", _webhook_place):
             self.compare_type(
-                TypeRef("model", name=before[key].model.name),
+                TypeRef("model", name=was.model.name),
                 TypeRef("model", name=hook.model.name),
                 "response",
                 f"{hook.spec_path}.post.requestBody",
                 f"models.{hook.model.name}",
                 "response-type-changed",
-                f"webhook {key} payload",
+                f"webhook {hook.key} payload",
             )
 
     def compare_security(self) -> None:
@@ -854,15 +874,9 @@ class _Comparer:
         for token in sorted(set(before) & set(after)):
             old, new = before[token], after[token]
             if old.header != new.header:
-                self.add(
-                    "security-changed",
-                    True,
-                    f"components.securitySchemes.{new.security_scheme}",
-                    new.class_name,
-                    f"the {token} token now travels in {new.header} (was {old.header})",
-                    old.header,
-                    new.header,
-                )
+                where = f"components.securitySchemes.{new.security_scheme}"
+                headers = old.header, new.header
+                self.add("client-header-changed", where, new.class_name, *headers, token=token)
 
     # ---- api scope: types, recursively ------------------------------------------------------------
 
@@ -881,14 +895,9 @@ class _Comparer:
             self.pairs.pair(old.alias, new.alias)
         if _shape(old) != _shape(new):
             self.add(
-                kind,
-                self.type_change_breaks(old, new, usage),
-                location,
-                python,
-                f"{what}: type {_look_through(old)} -> {_look_through(new)}",
-                _look_through(old),
-                _look_through(new),
-            )
+                "type-changed", location, python, _look_through(old), _look_through(new),
+                self.type_change_breaks(old, new, usage), kind=kind, what=what,
+            )  # fmt: skip
             return
         if old.kind == "model":
             self.pairs.pair(old.name, new.name)
@@ -946,28 +955,15 @@ class _Comparer:
         before = {f.wire: f for f in old.fields}
         after = {f.wire: f for f in new.fields}
         renamed = _renamed_fields(old.fields, new.fields)
+        facts: dict[str, Any] = {"usage": usage, "owner": new.name}
         for wire, now in renamed.items():
             python = f"models.{new.name}.{now.name}"
-            self.add(
-                f"{usage}-field-renamed",
-                True,
-                now.spec_path,
-                python,
-                f"{usage} field {wire} of {new.name} renamed to {now.wire}",
-                wire,
-                now.wire,
-            )
+            self.add("wire-field-renamed", now.spec_path, python, wire, now.wire, **facts)
             self.compare_field(before[wire], now, new.name, usage, python)
         for wire, f in before.items():
             if wire not in after and wire not in renamed:
-                self.add(
-                    f"{usage}-field-removed",
-                    True,
-                    f.spec_path,
-                    f"models.{new.name}.{f.name}",
-                    f"{usage} field {wire} removed from {new.name}",
-                    wire,
-                )
+                python = f"models.{new.name}.{f.name}"
+                self.add("wire-field-removed", f.spec_path, python, wire, **facts)
         renamed_to = {now.wire for now in renamed.values()}
         for wire, f in after.items():
             python = f"models.{new.name}.{f.name}"
@@ -977,50 +973,22 @@ class _Comparer:
                 breaking = usage == "request" and f.required
                 state = "required" if f.required else "optional"
                 self.add(
-                    f"{usage}-field-added",
-                    breaking,
-                    f.spec_path,
-                    python,
-                    f"{state} {usage} field {wire} added to {new.name}",
-                    None,
-                    wire,
-                )
+                    "wire-field-added", f.spec_path, python, None, wire, breaking,
+                    state=state, **facts,
+                )  # fmt: skip
                 continue
             self.compare_field(before[wire], f, new.name, usage, python)
 
     def compare_field(self, old: Field, new: Field, owner: str, usage: Usage, python: str) -> None:
         what = f"{usage} field {owner}.{new.wire}"
         if usage == "request":
-            if new.required and not old.required:
-                self.add(
-                    "request-field-required", True, new.spec_path, python, f"{what} is now required"
-                )
-            elif old.required and not new.required:
-                self.add(
-                    "request-field-optional",
-                    False,
-                    new.spec_path,
-                    python,
-                    f"{what} is now optional",
-                )
-            self.changes.extend(_constraint_changes(old, new, new.spec_path, python, what))
-        else:
-            if new.optional and not old.optional:
-                self.add(
-                    "response-field-optional",
-                    True,
-                    new.spec_path,
-                    python,
-                    f"{what} may now be missing or null",
-                )
-            elif old.optional and not new.optional:
-                self.add(
-                    "response-field-required",
-                    False,
-                    new.spec_path,
-                    python,
-                    f"{what} is now always present",
-                )
+            if new.required != old.required:
+                rule = "request-field-required" if new.required else "request-field-optional"
+                self.add(rule, new.spec_path, python, what=what)
+            self.compare_constraints(old, new, new.spec_path, python, what)
+        elif new.optional != old.optional:
+            rule = "response-field-optional" if new.optional else "response-field-required"
+            self.add(rule, new.spec_path, python, what=what)
         self.compare_type(
             old.type, new.type, usage, new.spec_path, python, f"{usage}-field-type-changed", what
         )
@@ -1032,187 +1000,71 @@ class _Comparer:
         self._seen_enums.add(key)
         request = old.is_request or new.is_request
         python = f"models.{new.name}"
-        for value in old.values:
-            if value not in new.values:
-                what = "request" if request else "response"
-                self.add(
-                    "enum-value-removed",
-                    request,
-                    new.spec_path,
-                    python,
-                    f"{what} enum {new.name}: value {value!r} removed",
-                    value,
-                )
-                # A request enum is a closed Literal: code passing the value stops type-checking.
-                self.add(
-                    "enum-literal-removed",
-                    request,
-                    new.spec_path,
-                    python,
-                    f"{python}: Literal value {value!r} removed",
-                    value,
-                )
-        for value in new.values:
-            if value not in old.values:
-                self.add(
-                    "enum-value-added",
-                    False,
-                    new.spec_path,
-                    python,
-                    f"enum {new.name}: value {value!r} added",
-                    None,
-                    value,
-                )
-                self.add(
-                    "enum-literal-added",
-                    False,
-                    new.spec_path,
-                    python,
-                    f"{python}: Literal value {value!r} added",
-                    None,
-                    value,
-                )
+        facts: dict[str, Any] = {"usage": "request" if request else "response", "owner": new.name}
+        # A request enum is a closed Literal: code passing a removed value stops type-checking.
+        for rule in ("enum-value", "enum-literal"):
+            for value in old.values:
+                if value not in new.values:
+                    self.add(
+                        f"{rule}-removed", new.spec_path, python, value, None, request, **facts
+                    )
+            for value in new.values:
+                if value not in old.values:
+                    self.add(f"{rule}-added", new.spec_path, python, None, value, **facts)
 
     # ---- python scope ---------------------------------------------------------------------------
 
     def compare_methods(self) -> None:
         old_ops = {_op_key(op): op for op in self.old.operations}
         new_ops = {_op_key(op): op for op in self.new.operations}
-        for key, op in old_ops.items():
-            if key not in new_ops:
-                self.add(
-                    "method-removed",
-                    True,
-                    op.spec_path,
-                    _method(op),
-                    f"{_method(op)}() removed",
-                    _method(op),
-                )
-        for key, op in new_ops.items():
-            if key not in old_ops:
-                self.add(
-                    "method-added",
-                    False,
-                    op.spec_path,
-                    _method(op),
-                    f"{_method(op)}() added",
-                    None,
-                    _method(op),
-                )
-                continue
-            old = old_ops[key]
+        for old, op in self.presence(old_ops, new_ops, "method", _method_place):
             if _method(old) != _method(op):
-                self.add(
-                    "method-renamed",
-                    True,
-                    op.spec_path,
-                    _method(op),
-                    f"{_method(old)}() renamed to {_method(op)}()",
-                    _method(old),
-                    _method(op),
-                )
+                self.add("method-renamed", op.spec_path, _method(op), _method(old), _method(op))
             if old.id != op.id:
-                self.add(
-                    "operation-id-changed",
-                    True,
-                    f"{op.spec_path}.operationId",
-                    _method(op),
-                    f"operationId {old.id} -> {op.id} (operation constant {old.const_name} -> "
-                    f"{op.const_name}; the CLI and fixtures name operations by it)",
-                    old.id,
-                    op.id,
-                )
+                where = f"{op.spec_path}.operationId"
+                self.add("operation-id-changed", where, _method(op), old.id, op.id, old=old, new=op)
         before = {g.tag: g for g in self.old.groups}
         for index, group in enumerate(self.new.groups):
             was = before.get(group.tag)
             if was is not None and was.name != group.name:
-                self.add(
-                    "group-renamed",
-                    True,
-                    f"tags.{index}.x-python-name",
-                    f"client.{group.name}",
-                    f"client.{was.name} renamed to client.{group.name}",
-                    f"client.{was.name}",
-                    f"client.{group.name}",
-                )
+                names = f"client.{was.name}", f"client.{group.name}"
+                self.add("group-renamed", f"tags.{index}.x-python-name", names[1], *names)
 
     def compare_arguments(self, old: Operation, new: Operation) -> None:
-        python = _method(new)
+        method = _method(new)
         before = {(a.source, a.wire): a for a in old.arguments}
         after = {(a.source, a.wire): a for a in new.arguments}
         for key, arg in before.items():
             if key not in after:
-                self.add(
-                    "argument-removed",
-                    True,
-                    new.spec_path,
-                    _argument(new, arg.name, arg.source == "path"),
-                    f"{python}(): argument {arg.name} removed",
-                    arg.name,
-                )
+                where = _argument(new, arg.name, arg.source == "path")
+                self.add("argument-removed", new.spec_path, where, arg.name, method=method)
         for key, arg in after.items():
             where = _argument(new, arg.name, arg.source == "path")
             if key not in before:
                 required = arg.default is None
                 state = "required" if required else "optional"
                 self.add(
-                    "argument-added",
-                    required,
-                    new.spec_path,
-                    where,
-                    f"{python}(): {state} argument {arg.name} added",
-                    None,
-                    arg.name,
-                )
+                    "argument-added", new.spec_path, where, None, arg.name, required,
+                    state=state, method=method,
+                )  # fmt: skip
                 continue
             was = before[key]
+            facts: dict[str, Any] = {"method": method, "name": arg.name}
             if was.name != arg.name:
-                self.add(
-                    "argument-renamed",
-                    True,
-                    new.spec_path,
-                    where,
-                    f"{python}(): argument {was.name} renamed to {arg.name}",
-                    was.name,
-                    arg.name,
-                )
+                self.add("argument-renamed", new.spec_path, where, was.name, arg.name, **facts)
             change = self.annotation_change(was.annotation, arg.annotation)
             if change is not None:
                 self.add(
-                    "argument-type-changed",
-                    change != "widened",
-                    new.spec_path,
-                    where,
-                    f"{python}(): argument {arg.name}: {was.annotation} -> {arg.annotation}",
-                    was.annotation,
-                    arg.annotation,
-                )
+                    "argument-type-changed", new.spec_path, where, was.annotation, arg.annotation,
+                    change != "widened", **facts,
+                )  # fmt: skip
             if was.default is not None and arg.default is None:
-                self.add(
-                    "argument-required",
-                    True,
-                    new.spec_path,
-                    where,
-                    f"{python}(): argument {arg.name} is now required",
-                )
+                self.add("argument-required", new.spec_path, where, **facts)
             elif was.default is None and arg.default is not None:
-                self.add(
-                    "argument-optional",
-                    False,
-                    new.spec_path,
-                    where,
-                    f"{python}(): argument {arg.name} is now optional (default {arg.default})",
-                )
+                self.add("argument-optional", new.spec_path, where, default=arg.default, **facts)
             elif was.default != arg.default:
-                self.add(
-                    "argument-default-changed",
-                    False,
-                    new.spec_path,
-                    where,
-                    f"{python}(): argument {arg.name}: default {was.default} -> {arg.default}",
-                    was.default,
-                    arg.default,
-                )
+                defaults = was.default, arg.default
+                self.add("argument-default-changed", new.spec_path, where, *defaults, **facts)
         old_positional = [
             (a.source, a.wire) for a in old.positional_arguments if (a.source, a.wire) in after
         ]
@@ -1220,25 +1072,11 @@ class _Comparer:
             (a.source, a.wire) for a in new.positional_arguments if (a.source, a.wire) in before
         ]
         if old_positional != new_positional:
-            self.add(
-                "argument-order-changed",
-                True,
-                new.spec_path,
-                python,
-                f"{python}(): positional arguments now come in the order "
-                f"{', '.join(a.name for a in new.positional_arguments)}",
-            )
-        old_returns, new_returns = _returns(old), _returns(new)
-        if self.annotation_change(old_returns, new_returns) is not None:
-            self.add(
-                "method-returns-changed",
-                True,
-                new.spec_path,
-                python,
-                f"{python}() now returns {new_returns} (was {old_returns})",
-                old_returns,
-                new_returns,
-            )
+            order = ", ".join(a.name for a in new.positional_arguments)
+            self.add("argument-order-changed", new.spec_path, method, order=order)
+        returns = _returns(old), _returns(new)
+        if self.annotation_change(*returns) is not None:
+            self.add("method-returns-changed", new.spec_path, method, *returns)
 
     def compare_types(self) -> None:
         """Classes of models.py: pair the rest by name, then by spec path; report the unpaired."""
@@ -1253,35 +1091,13 @@ class _Comparer:
         for name, (kind, spec_path) in old_types.items():
             new_name = self.pairs.forward.get(name)
             if new_name is None or new_name not in new_types:
-                self.add(
-                    f"{kind}-removed",
-                    True,
-                    spec_path,
-                    f"models.{name}",
-                    f"models.{name} removed",
-                    name,
-                )
+                self.add("class-removed", spec_path, f"models.{name}", name, kind=kind)
             elif new_name != name:
-                self.add(
-                    f"{kind}-renamed",
-                    True,
-                    new_types[new_name][1],
-                    f"models.{new_name}",
-                    f"models.{name} renamed to models.{new_name}",
-                    name,
-                    new_name,
-                )
+                where, python = new_types[new_name][1], f"models.{new_name}"
+                self.add("class-renamed", where, python, name, new_name, kind=kind)
         for name, (kind, spec_path) in new_types.items():
             if name not in self.pairs.backward or self.pairs.backward[name] not in old_types:
-                self.add(
-                    f"{kind}-added",
-                    False,
-                    spec_path,
-                    f"models.{name}",
-                    f"models.{name} added",
-                    None,
-                    name,
-                )
+                self.add("class-added", spec_path, f"models.{name}", None, name, kind=kind)
         # Now that renames are known, compare what names appear in: signatures and model fields.
         old_ops = {_op_key(op): op for op in self.old.operations}
         for op in self.new.operations:
@@ -1300,132 +1116,43 @@ class _Comparer:
         renamed_from = {now.wire: wire for wire, now in renamed.items()}
         for wire, f in before.items():
             if wire not in after and wire not in renamed:
-                self.add(
-                    "field-removed",
-                    True,
-                    f.spec_path,
-                    f"models.{new.name}.{f.name}",
-                    f"models.{new.name}.{f.name} removed",
-                    f.name,
-                )
+                self.add("field-removed", f.spec_path, f"models.{new.name}.{f.name}", f.name)
         for wire, f in after.items():
             python = f"models.{new.name}.{f.name}"
             if wire not in before and wire not in renamed_from:
                 # A request model's constructor needs every field that has no default.
                 breaking = request and not f.optional
                 self.add(
-                    "field-added",
-                    breaking,
-                    f.spec_path,
-                    python,
-                    f"{python} added ({f.annotation})",
-                    None,
-                    f.name,
-                )
+                    "field-added", f.spec_path, python, None, f.name, breaking,
+                    annotation=f.annotation,
+                )  # fmt: skip
                 continue
             was = before[renamed_from.get(wire, wire)]
             if was.name != f.name:
-                self.add(
-                    "field-renamed",
-                    True,
-                    f.spec_path,
-                    python,
-                    f"models.{new.name}.{was.name} renamed to {python}",
-                    was.name,
-                    f.name,
-                )
-            change = self.annotation_change(was.annotation, f.annotation)
+                self.add("field-renamed", f.spec_path, python, was.name, f.name, owner=new.name)
+            annotations = was.annotation, f.annotation
+            change = self.annotation_change(*annotations)
             if change is not None:
                 # A response model's reader only loses when the type changes; a request model's
                 # constructor also loses when what it accepts narrows.
-                self.add(
-                    "field-type-changed",
-                    change == "changed" or (change == "narrowed" and request),
-                    f.spec_path,
-                    python,
-                    f"{python}: {was.annotation} -> {f.annotation}",
-                    was.annotation,
-                    f.annotation,
-                )
+                breaking = change == "changed" or (change == "narrowed" and request)
+                self.add("field-type-changed", f.spec_path, python, *annotations, breaking)
             elif _is_optional(f.annotation) and not _is_optional(was.annotation):
-                self.add(
-                    "field-optional",
-                    response,
-                    f.spec_path,
-                    python,
-                    f"{python} may now be None ({f.annotation})",
-                    was.annotation,
-                    f.annotation,
-                )
+                self.add("field-optional", f.spec_path, python, *annotations, response)
             elif _is_optional(was.annotation) and not _is_optional(f.annotation):
-                self.add(
-                    "field-required",
-                    request,
-                    f.spec_path,
-                    python,
-                    f"{python} is no longer optional ({f.annotation})",
-                    was.annotation,
-                    f.annotation,
-                )
+                self.add("field-required", f.spec_path, python, *annotations, request)
 
     def compare_error_codes(self) -> None:
         before = {e.code: e for e in self.old.error_codes}
         after = {e.code: e for e in self.new.error_codes}
-        where = "components.x-postmark-error-codes"
-        for code, entry in before.items():
-            if code not in after:
-                self.add(
-                    "error-code-removed",
-                    True,
-                    where,
-                    f"errors.ErrorCode.{entry.constant_name}",
-                    f"ErrorCode {code} ({entry.name}) removed",
-                    entry.name,
-                )
-        for code, entry in after.items():
-            if code not in before:
-                self.add(
-                    "error-code-added",
-                    False,
-                    where,
-                    f"errors.ErrorCode.{entry.constant_name}",
-                    f"ErrorCode {code} ({entry.name}) added",
-                    None,
-                    entry.name,
-                )
-            elif before[code].constant_name != entry.constant_name:
-                self.add(
-                    "error-code-renamed",
-                    True,
-                    where,
-                    f"errors.ErrorCode.{entry.constant_name}",
-                    f"ErrorCode.{before[code].constant_name} renamed to ErrorCode.{entry.constant_name}",
-                    before[code].constant_name,
-                    entry.constant_name,
-                )
+        for was, entry in self.presence(before, after, "error-code", _error_code_place):
+            if was.constant_name != entry.constant_name:
+                python = f"errors.ErrorCode.{entry.constant_name}"
+                names = was.constant_name, entry.constant_name
+                self.add("error-code-renamed", _ERROR_CODES, python, *names)
         old_classes = {e.exception_class: e for e in self.old.error_codes if e.exception_class}
         new_classes = {e.exception_class: e for e in self.new.error_codes if e.exception_class}
-        for name in old_classes:
-            if name not in new_classes:
-                self.add(
-                    "exception-removed",
-                    True,
-                    where,
-                    f"errors.{name}",
-                    f"errors.{name} removed",
-                    name,
-                )
-        for name in new_classes:
-            if name not in old_classes:
-                self.add(
-                    "exception-added",
-                    False,
-                    where,
-                    f"errors.{name}",
-                    f"errors.{name} added",
-                    None,
-                    name,
-                )
+        self.presence(old_classes, new_classes, "exception", _exception_place)
 
     def annotation_change(
         self, old: str, new: str

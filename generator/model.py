@@ -10,12 +10,31 @@ order), so a change in the spec shows up as a local change in the generated code
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 from generator.naming import constant_name, snake_case
 
 _T = TypeVar("_T")
+
+
+class _Subset(Generic[_T]):
+    """A read-only list attribute: the items of another list attribute that pass `keep`, in
+    order (`required_fields = _Subset[Field]("fields", lambda f: not f.optional)`)."""
+
+    def __init__(self, source: str, keep: Callable[[_T], bool]) -> None:
+        self.source, self.keep = source, keep
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _Subset[_T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> list[_T]: ...
+    def __get__(self, instance: object, owner: type) -> _Subset[_T] | list[_T]:
+        if instance is None:
+            return self
+        return [item for item in getattr(instance, self.source) if self.keep(item)]
+
 
 # The JSON type of a parameter or top-level body field, as the operation table records it.
 JsonType = Literal["string", "integer", "number", "boolean", "array", "object"]
@@ -446,13 +465,8 @@ class Model:
     sample: Any = None  # filled in by `generator.samples.fill_samples`
     validate_lines: list[str] = field(default_factory=list)  # see generator/pycode.py
 
-    @property
-    def required_fields(self) -> list[Field]:
-        return [f for f in self.fields if not f.optional]
-
-    @property
-    def optional_fields(self) -> list[Field]:
-        return [f for f in self.fields if f.optional]
+    required_fields = _Subset[Field]("fields", lambda f: not f.optional)
+    optional_fields = _Subset[Field]("fields", lambda f: f.optional)
 
     @property
     def reads_leniently(self) -> bool:
@@ -743,22 +757,11 @@ class Operation:
     def parameters(self) -> list[Parameter]:
         return self.path_params + self.query_params
 
-    @property
-    def keyword_arguments(self) -> list[Argument]:
-        return [a for a in self.arguments if not a.positional]
-
-    @property
-    def positional_arguments(self) -> list[Argument]:
-        return [a for a in self.arguments if a.positional]
-
-    @property
-    def body_arguments(self) -> list[Argument]:
-        return [a for a in self.arguments if a.source == "body"]
-
-    @property
-    def option_arguments(self) -> list[Argument]:
-        """Arguments for the client core itself (`idempotency_key`), passed to `request`."""
-        return [a for a in self.arguments if a.source == "option"]
+    keyword_arguments = _Subset[Argument]("arguments", lambda a: not a.positional)
+    positional_arguments = _Subset[Argument]("arguments", lambda a: a.positional)
+    body_arguments = _Subset[Argument]("arguments", lambda a: a.source == "body")
+    # Arguments for the client core itself (`idempotency_key`), passed to `request`.
+    option_arguments = _Subset[Argument]("arguments", lambda a: a.source == "option")
 
     @property
     def is_paged(self) -> bool:
@@ -774,15 +777,10 @@ class Operation:
             return f"{page}[models.{self.paging.item_model.name}]"
         return self.response_annotation
 
-    @property
-    def checked_limits(self) -> list[Limit]:
-        """The limits the client checks before sending (of a message or a request)."""
-        return [limit for limit in self.limits if limit.scope != "server"]
-
-    @property
-    def server_limits(self) -> list[Limit]:
-        """The limits only Postmark enforces (on the server's state)."""
-        return [limit for limit in self.limits if limit.scope == "server"]
+    # The limits the client checks before sending (of a message or a request), and those only
+    # Postmark enforces (on the server's state).
+    checked_limits = _Subset[Limit]("limits", lambda limit: limit.scope != "server")
+    server_limits = _Subset[Limit]("limits", lambda limit: limit.scope == "server")
 
     @property
     def facts(self) -> str:
@@ -1029,9 +1027,7 @@ class _ModelSet:
     models: list[Model]
     aliases: list[Alias]
 
-    @property
-    def request_models(self) -> list[Model]:
-        return [m for m in self.models if m.is_request]
+    request_models = _Subset[Model]("models", lambda m: m.is_request)
 
     @property
     def field_kinds(self) -> list[str]:
@@ -1151,9 +1147,13 @@ class Api(_ModelSet):
     def enum(self, name: str) -> EnumType:
         return _find(self.enums, "name", name, "enum")
 
+    exception_error_codes = _Subset[ErrorCodeInfo]("error_codes", lambda e: bool(e.exception_class))
+
     @property
-    def exception_error_codes(self) -> list[ErrorCodeInfo]:
-        return [e for e in self.error_codes if e.exception_class]
+    def base_url_env(self) -> str:
+        """The environment variable the commands (`postmark`, `postmark-mcp`, `postmark-gateway`)
+        read another base URL from."""
+        return "POSTMARK_API_URL"
 
     @property
     def exception_classes(self) -> list[str]:

@@ -1,8 +1,9 @@
 """The values of the spec that the package's static modules read at run time.
 
-Generated from spec/postmark.yaml: the version, the base URL, each token's header and environment
-variable, the client classes, the groups and the webhook record types. Static modules (the client
-core, the CLI, the fake Postmark) import these instead of having them written into their text.
+Generated from spec/postmark.yaml: the version, the base URL (and the environment variable that
+replaces it), each token's header and environment variable, the client classes, the groups and the
+webhook record types. Static modules (the client core, the CLI, the fake Postmark) import these
+instead of having them written into their text.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ API_VERSION: Final = "2026.11.30"
 """The date of the newest Postmark release note the spec follows (Postmark has no API version)."""
 DEFAULT_BASE_URL: Final = "https://api.postmarkapp.com"
 """Where requests go unless a client is given another base URL."""
+BASE_URL_ENV: Final = "POSTMARK_API_URL"
+"""The environment variable the commands read another base URL from."""
 
 TOKEN_HEADERS: Final[dict[Token, str]] = {
     "server": "X-Postmark-Server-Token",

@@ -18,9 +18,10 @@ import sys
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from .._fake_option import add_fake_option, demo_fake
 from .._meta import Token
 from .._policy_store import PolicySource
-from .._spec import TOKEN_ENV_VARS
+from .._spec import BASE_URL_ENV, TOKEN_ENV_VARS
 from .._store import PolicyTables, open_store
 from ..access import Policy, PolicyError, hash_key
 from ._app import READ_TIMEOUT, Gateway
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 PROG: Final = "postmark-gateway"
-BASE_URL_ENV: Final = "POSTMARK_API_URL"
 SECRET_ENV: Final = "POSTMARK_GATEWAY_SECRET"
 DEFAULT_PORT: Final = 8030
 _LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
@@ -80,11 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workers", type=int, default=1, help="processes serving the one socket (default 1)"
     )
-    parser.add_argument(
-        "--fake",
-        action="store_true",
-        help="forward to an in-process fake Postmark (no account, no token needed)",
-    )
+    add_fake_option(parser, "forward to")
     parser.add_argument("--certfile", help="TLS certificate (PEM) to serve HTTPS with")
     parser.add_argument("--keyfile", help="the private key (PEM) of --certfile")
     parser.add_argument(
@@ -220,12 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"server_tokens refused: {exc}")
     if args.fake:
         agent_tokens = {}
-        from ..testing import FakePostmark
-
-        fake = FakePostmark(seed="demo")
-        served = fake.serve("127.0.0.1", 0)
-        tokens = {"server": fake.server_token, "account": fake.account_token}
-        upstream = served.url
+        fake, tokens = demo_fake()
+        upstream = fake.serve("127.0.0.1", 0).url
     if not any(tokens.values()) and not agent_tokens:
         return _fail(
             f"no Postmark token: set {' and/or '.join(TOKEN_ENV_VARS.values())} in the gateway's "

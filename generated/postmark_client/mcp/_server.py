@@ -34,6 +34,7 @@ from mcp.server import Server
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from .. import models
+from .._fake_option import add_fake_option, demo_fake
 from .._idempotency import IDEMPOTENCY_METADATA_KEY, is_ambiguous, send_answer
 from .._meta import Operation
 from .._operations import OPERATIONS
@@ -46,7 +47,7 @@ from .._sent_once import (
     Slot,
     message_id_of,
 )
-from .._spec import TOKEN_ENV_VARS, VERSION
+from .._spec import BASE_URL_ENV, TOKEN_ENV_VARS, VERSION
 from ..access import (
     AccessDeniedError,
     Agent,
@@ -72,7 +73,6 @@ __all__ = ["PostmarkTools", "SentInMemory", "SentResults", "build_server", "main
 
 SENDER_ENV: Final = "DEFAULT_SENDER_EMAIL"
 STREAM_ENV: Final = "DEFAULT_MESSAGE_STREAM"
-BASE_URL_ENV: Final = "POSTMARK_API_URL"
 HTTP_PATH: Final = "/mcp"
 """Where `--http` serves the streamable HTTP endpoint."""
 HTTP_COMMAND: Final = "postmark-mcp --http"
@@ -775,11 +775,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--http", action="store_true", help="streamable HTTP on loopback")
     parser.add_argument("--host", default="127.0.0.1", help="address for --http (loopback)")
     parser.add_argument("--port", type=int, default=8765, help="port for --http (default 8765)")
-    parser.add_argument(
-        "--fake",
-        action="store_true",
-        help="answer from an in-process fake Postmark (no account, no token needed)",
-    )
+    add_fake_option(parser, "answer from")
     return parser
 
 
@@ -827,11 +823,8 @@ def main(argv: list[str] | None = None) -> int:
     tokens: dict[str, str | None] = {k: os.environ.get(v) for k, v in TOKEN_ENV_VARS.items()}
     transport: Callable[[], Any] | None = None
     if args.fake:
-        from ..testing import FakePostmark
-
-        fake = FakePostmark(seed="demo")
-        tokens = {"server": fake.server_token, "account": fake.account_token}
-        transport = fake.transport
+        fake, fake_tokens = demo_fake()
+        tokens, transport = dict(fake_tokens.items()), fake.transport
     server = build_server(
         policy,
         agent=None if args.http else args.agent,

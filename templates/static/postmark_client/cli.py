@@ -41,6 +41,7 @@ from ._meta import Operation, Param, ParamType
 from ._operations import OPERATIONS
 from ._spec import (
     API_VERSION,
+    BASE_URL_ENV,
     CLIENT_CLASSES,
     DEFAULT_BASE_URL,
     GROUPS,
@@ -74,7 +75,6 @@ EXIT_API_ERROR: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_BATCH_FAILED: Final = 3
 
-BASE_URL_ENV: Final = "POSTMARK_API_URL"
 
 # ---- commands beyond the operations ----------------------------------------------------------
 
