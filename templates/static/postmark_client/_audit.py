@@ -703,14 +703,15 @@ class AuditLog(KeyTable):
         first use: the rows it changed and the rows it read."""
         from ._sent_once import SCHEMA
 
+        def run(tables: Tables) -> tuple[int, list[tuple[Any, ...]]]:
+            tables.execute(SCHEMA)
+            cursor = tables.execute(sql, values)
+            return int(cursor.rowcount), list(cursor.fetchall())
+
+        # A write transaction from the start: a statement that reads and then writes, in a
+        # snapshot another process has written past, fails at once instead of waiting its turn.
         with self._lock:
-            db = self._ready()
-            try:
-                db.execute(SCHEMA)
-                cursor = db.execute(sql, values)
-                return cursor.rowcount, cursor.fetchall()
-            except sqlite3.Error as exc:
-                raise AuditLogError(self.path, str(exc)) from None
+            return self._transaction(run, write=True)
 
     # Reading ----------------------------------------------------------------------------
 
