@@ -1010,12 +1010,22 @@ class AuditCall:
             outcome, code, text, request_id = "error", exc.error_code, exc.message, exc.request_id
         elif isinstance(exc, BatchFailedError):
             outcome, text = "partly sent", _detail(self._op, exc.result) or ""
+        elif not isinstance(exc, Exception):
+            outcome, text = "cancelled", _cancelled(self._op)
         else:
             outcome = _failure(exc)
             text = str(exc) if outcome != "failed" else f"{type(exc).__name__}: {exc}"
         # Postmark's own words may name addresses ("Found inactive addresses: ..."): stored as
         # record_addresses says, like the recipients.
         self._log.finish(Outcome(self._row, outcome, code, redact(text, self._record), request_id))
+
+
+def _cancelled(op: Operation) -> str:
+    """What is known of a call stopped from outside (cancelled, interrupted) after its row was
+    written: its request may have left before it was stopped."""
+    if op.access == "read":
+        return ""
+    return "may have been sent" if op.acts_on == "email" else "may have reached Postmark"
 
 
 def _failure(exc: BaseException) -> str:

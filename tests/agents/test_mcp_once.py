@@ -15,6 +15,7 @@ from postmark_client.access import Policy
 from postmark_client.mcp import build_server
 from postmark_client.mcp._tools import INPUT_SCHEMAS
 from postmark_client.testing import FakePostmark
+from support.cancelled_sends import Scripted, calls_around_a_cancel, no_waits
 
 SEND = {"from": "a@example.com", "to": "b@example.com", "subject": "Hi", "text_body": "Hello"}
 
@@ -233,3 +234,43 @@ async def test_a_batch_not_found_by_its_keys_is_sent_again_once(
     }
     assert [r["status"] for r in again.structured_content["results"]] == ["sent", "sent"]
     assert waits == [1.0, 2.0, 4.0, 8.0]  # searched for through the waits before sending
+
+
+def _mailer_server(tmp_path: Path) -> tuple[Policy, FakePostmark, Scripted, Any]:
+    """The mailer's stdio server, its first POST held at the fake until it is cancelled."""
+    policy, fake = mailer(tmp_path), FakePostmark()
+    transport = Scripted(fake, posts=["hold"])
+    tokens = {"server": fake.server_token, "account": fake.account_token}
+    server = build_server(policy, agent="mailer", tokens=tokens, transport=lambda: transport)
+    return policy, fake, transport, server
+
+
+async def test_a_send_cancelled_after_it_reached_postmark_is_not_sent_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_waits(monkeypatch)
+    policy, fake, transport, server = _mailer_server(tmp_path)
+    args = {**SEND, "idempotency_key": "c-1"}
+    (again,) = await calls_around_a_cancel(server, transport, "email_send", args)
+    (stored,) = fake.messages()
+    assert not again.is_error and again.structured_content["MessageID"] == stored["MessageID"]
+    assert transport.posts == 1
+    assert policy.log is not None
+    rows = [e for e in policy.log.entries() if e.operation == "send_email"]
+    assert (rows[0].outcome, rows[0].detail) == ("cancelled", "may have been sent")
+
+
+async def test_a_batch_cancelled_after_it_reached_postmark_is_not_sent_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_waits(monkeypatch)
+    policy, fake, transport, server = _mailer_server(tmp_path)
+    (again,) = await calls_around_a_cancel(server, transport, "email_send_batch", BATCH)
+    assert Counter(m["Metadata"]["idempotency_key"] for m in fake.messages()) == {
+        "b-1-0": 1,
+        "b-1-1": 1,
+    }
+    assert not again.is_error and transport.posts == 1
+    assert policy.log is not None
+    rows = [e for e in policy.log.entries() if e.operation == "send_email_batch"]
+    assert (rows[0].outcome, rows[0].detail) == ("cancelled", "may have been sent")

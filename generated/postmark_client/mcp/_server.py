@@ -45,6 +45,7 @@ from .._sent_once import (
     SendOnce,
     SentStoreError,
     Slot,
+    may_have_sent,
     message_id_of,
 )
 from .._spec import BASE_URL_ENV, TOKEN_ENV_VARS, VERSION
@@ -572,14 +573,25 @@ class SentInMemory:
             result = await send(slot in self._failed)
         except BaseException as exc:
             del self._results[slot]  # the key may be tried again
-            if getattr(exc, "maybe_sent", False):
+            if may_have_sent(exc):
                 self._failed.add(slot)  # ... and is searched for first
-            future.set_exception(exc)
+            future.set_exception(exc if isinstance(exc, Exception) else _cancelled(slot))
             future.exception()  # retrieved: no "never retrieved" warning without waiters
             raise
         self._failed.discard(slot)
         future.set_result(result)
         return result
+
+
+def _cancelled(slot: Slot) -> ToolError:
+    """What a call waiting for the first call with its key reads when that one was cancelled."""
+    error = ToolError(
+        f"the call with idempotency key {slot[2]!r} this one waited for was cancelled and may "
+        "have been sent; make the same call again to settle it (it is searched for by its key "
+        "first)"
+    )
+    error.maybe_sent = True
+    return error
 
 
 def _batch_maybe_sent(result: BatchResult[Any]) -> ToolError:

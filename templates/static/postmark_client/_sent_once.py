@@ -11,7 +11,8 @@ result. A claim older than `CLAIM_LEASE` is taken as abandoned (its gateway died
 row left `uncertain` (the send failed in a way that may have sent it) is taken over at once: the
 one caller whose compare-and-set takes it sends with `retry`, which searches Postmark for the key
 first (reconciliation by metadata search) and sends only when nothing is found. A send refused
-for good (a 4xx, an access denial) frees the key for a new try. A bulk request cannot be
+for good (a 4xx, an access denial) frees the key for a new try, unless an earlier call with it
+may have sent it; a call cancelled while its request may be on its way leaves it uncertain. A bulk request cannot be
 searched for (Postmark finds one by the Id its answer carries, and keeps no key of the request),
 so its uncertain key is never taken over to send: every later call with it is refused
 (`NotSearchableError`).
@@ -40,6 +41,7 @@ __all__ = [
     "SentStore",
     "SentStoreError",
     "StoreSent",
+    "may_have_sent",
     "message_id_of",
 ]
 
@@ -127,6 +129,13 @@ def message_id_of(result: Any) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def may_have_sent(exc: BaseException) -> bool:
+    """Whether a send under a claim that ended in `exc` may have gone out: said by the error
+    (`maybe_sent`), or the call was stopped from outside (cancelled: not an Exception) while
+    its request may have been on its way."""
+    return not isinstance(exc, Exception) or bool(getattr(exc, "maybe_sent", False))
+
+
 class StoreSent:
     """The sends by idempotency key of every gateway that shares `store`.
 
@@ -208,7 +217,7 @@ class StoreSent:
         try:
             result = await send(claim.retry)
         except BaseException as exc:
-            self.release(slot, claim.owner, bool(getattr(exc, "maybe_sent", False)))
+            self.release(slot, claim.owner, claim.retry or may_have_sent(exc))
             raise
         text = json.dumps(result, ensure_ascii=False, default=str)
         self.record(slot, claim.owner, text, message_id_of(result))

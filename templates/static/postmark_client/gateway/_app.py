@@ -397,8 +397,17 @@ class Gateway:
                 self._settle(slot, owner, None, is_ambiguous(failure))
             await self._finish(call.failed, failure)
             raise _Refused(502, ErrorCode.GATEWAY_UPSTREAM_FAILED, str(failure)) from None
+        except BaseException as exc:  # cancelled while the request may have left
+            if slot is not None and owner is not None:
+                self._settle(slot, owner, None, True)
+            await self._finish(call.failed, exc)
+            raise
         try:
             answered = await self._relay(op, response, call, send, keep=slot is not None)
+        except BaseException:  # cancelled, or the client gone, with Postmark's answer unread
+            if slot is not None and owner is not None:
+                self._settle(slot, owner, None, True)
+            raise
         finally:
             await response.aclose()
         if slot is not None and owner is not None:
@@ -443,26 +452,25 @@ class Gateway:
         send: Send,
     ) -> tuple[AuditCall, str] | None:
         """The call's row and the claim to forward this send (its owner), or None when it was
-        answered with its key's first result. The key is claimed before the row is written: a
-        repeat sends nothing, so its row (checked by grant: the message was checked when it was
-        sent) counts toward no send quota."""
+        answered with its key's first result. The key is claimed, and searched for when an
+        earlier call may have sent it, before the row is written: a repeat sends nothing, so
+        its row (checked by grant: the message was checked when it was sent) counts toward no
+        send quota."""
         claim = await self._claimed(slot, begin)
-        if claim.owner is None:
-            await self._answer_first(begin(None), (claim.result or "").encode("utf-8"), send)
+        first = claim.result.encode("utf-8") if claim.result is not None else None
+        if claim.owner is not None and claim.retry:
+            try:
+                first = await self._search_first(op, token, slot, claim.owner, data)
+            except _CLAIM_FAILURES as exc:
+                raise await self._refusal(begin(None), exc, slot[2]) from None
+        if claim.owner is None or first is not None:
+            await self._answer_first(begin(None), first or b"", send)
             return None
         try:
             call = begin(data)
         except _Refused:
             self._settle(slot, claim.owner, None, claim.retry)
             raise
-        if claim.retry:
-            try:
-                first = await self._search_first(op, token, slot, claim.owner, data)
-            except _CLAIM_FAILURES as exc:
-                raise await self._refusal(call, exc, slot[2]) from None
-            if first is not None:
-                await self._answer_first(call, first, send)
-                return None
         return call, claim.owner
 
     async def _claimed(self, slot: Slot, begin: Callable[[Any], AuditCall]) -> Claim:
@@ -543,14 +551,13 @@ class Gateway:
                     ),
                 )
         held, answers = await self._claim_batch(slots, keyed, begin)
+        await self._search_batch(op, token, slots, entries, held, answers, begin)
         pending = [index for index in range(len(entries)) if index not in answers]
         try:
             call = begin(_part(op, data, entries, pending) if pending else None)
         except _Refused:
             self._give_back(slots, held, False)
             raise
-        await self._search_batch(op, token, slots, entries, held, answers, call)
-        pending = [index for index in range(len(entries)) if index not in answers]
         if not pending:
             answer = json.dumps([answers[i] for i in range(len(entries))], ensure_ascii=False)
             await self._answer_first(call, answer.encode("utf-8"), send)
@@ -569,6 +576,10 @@ class Gateway:
             self._give_back(slots, held, is_ambiguous(failure))
             await self._finish(call.failed, failure)
             raise _Refused(502, ErrorCode.GATEWAY_UPSTREAM_FAILED, str(failure)) from None
+        except BaseException as exc:  # cancelled while the batch may have left
+            self._give_back(slots, held, True)
+            await self._finish(call.failed, exc)
+            raise
         results = _batch_results(response, len(pending))
         if results is None:
             self._give_back(slots, held, ambiguous_status(response.status_code))
@@ -610,9 +621,11 @@ class Gateway:
                         answers[index] = json.loads(claim.result or "null")
                     else:
                         held[index] = claim
-        except (SendInProgressError, SentStoreError, ValueError) as exc:
+        except BaseException as exc:  # nothing sent: the claims given back
             self._give_back(slots, held, False)
-            raise await self._refusal(begin(None), exc, key) from None
+            if isinstance(exc, (SendInProgressError, SentStoreError, ValueError)):
+                raise await self._refusal(begin(None), exc, key) from None
+            raise
         return held, answers
 
     async def _search_batch(
@@ -623,11 +636,11 @@ class Gateway:
         entries: list[Any],
         held: dict[int, Claim],
         answers: dict[int, Any],
-        call: AuditCall,
+        begin: Callable[[Any], AuditCall],
     ) -> None:
         """Search Postmark for each message whose claim was taken over from a call that may
         have sent it: a found one moves from `held` to `answers`; refused (nothing forwarded,
-        the claims given back) when a search fails."""
+        the claims given back) when a search fails or is cancelled."""
         key = ""
         try:
             for index, claim in sorted(held.items()):
@@ -640,9 +653,11 @@ class Gateway:
                         held[index] = claim
                     else:
                         answers[index] = json.loads(first)
-        except _CLAIM_FAILURES as exc:
+        except BaseException as exc:
             self._give_back(slots, held, False)
-            raise await self._refusal(call, exc, key) from None
+            if isinstance(exc, _CLAIM_FAILURES):
+                raise await self._refusal(begin(None), exc, key) from None
+            raise
 
     def _give_back(
         self, slots: list[Slot | None], held: dict[int, Claim], maybe_sent: bool
@@ -803,13 +818,13 @@ class Gateway:
         outcome in the log (a process killed before that leaves `unknown`). The body as relayed
         (kept whole for an error or with `keep`), None if it broke off."""
         headers = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
-        await send(
-            {"type": "http.response.start", "status": response.status_code, "headers": headers}
-        )
         failed = response.status_code >= 400
         kept: list[bytes] = []
         held = b""  # each chunk goes out when the next arrives, the last one as the end
         try:
+            await send(
+                {"type": "http.response.start", "status": response.status_code, "headers": headers}
+            )
             async for chunk in response.aiter_raw():
                 if failed or keep:
                     kept.append(chunk)
@@ -824,6 +839,9 @@ class Gateway:
                 await self._finish(call.done, None, request_id_of(response))
             await send({"type": "http.response.body", "body": held})
             return None
+        except BaseException as exc:  # stopped before the outcome was known
+            await self._finish(call.failed, exc)
+            raise
         # The outcome is durable before the answer ends: a client reading the log next sees it.
         if failed:
             await self._finish(call.failed, api_error(op, _replayed(response, b"".join(kept))))
