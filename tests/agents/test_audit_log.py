@@ -454,9 +454,10 @@ def test_the_quota_count_equals_the_rows_it_counts(
     from postmark_client import _audit
 
     clock = [0.0]
-    monkeypatch.setattr(
-        _audit, "time", SimpleNamespace(time=lambda: clock[0], sleep=real_time.sleep)
+    fixed = SimpleNamespace(
+        time=lambda: clock[0], sleep=real_time.sleep, monotonic=real_time.monotonic
     )
+    monkeypatch.setattr(_audit, "time", fixed)
     log = AuditLog(tmp_path / "audit.sqlite")
     hour = 1_800_000_000.0  # a whole hour, so the offsets land on minute and hour boundaries
 
@@ -498,3 +499,35 @@ def test_counters_without_their_trigger_are_made_again(tmp_path: Path) -> None:
         with pytest.raises(AccessDeniedError, match="quota: 2 of 2"):
             client.email.send(**MESSAGE)
     assert len(fake.calls) == 2
+
+
+class _SwitchingElsewhere:
+    """A connection whose switch to WAL fails while another process is still switching."""
+
+    def __init__(self, failures: int, error: str = "database is locked") -> None:
+        self.failures, self.error, self.tries = failures, error, 0
+
+    def execute(self, sql: str) -> None:
+        assert sql == "PRAGMA journal_mode = WAL"
+        self.tries += 1
+        if self.tries <= self.failures:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_the_switch_to_wal_waits_for_another_process_switching_a_new_file() -> None:
+    from postmark_client._audit import _use_wal
+
+    pauses: list[float] = []
+    db = _SwitchingElsewhere(failures=3)
+    _use_wal(db, pauses.append)  # type: ignore[arg-type]
+    assert db.tries == 4 and len(pauses) == 3
+
+
+def test_the_switch_to_wal_gives_up_at_once_on_another_error() -> None:
+    from postmark_client._audit import _use_wal
+
+    pauses: list[float] = []
+    db = _SwitchingElsewhere(failures=1, error="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        _use_wal(db, pauses.append)  # type: ignore[arg-type]
+    assert pauses == []

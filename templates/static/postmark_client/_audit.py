@@ -502,6 +502,26 @@ class AuditLogError(PostmarkError):
         super().__init__(f"the audit log at {self.path} cannot be {said}: {reason}{after}")
 
 
+BUSY_SECONDS: Final = 30.0
+"""How long a writer waits for another process's write transaction before it gives up."""
+_WAL_RETRY: Final = 0.005
+
+
+def _use_wal(db: sqlite3.Connection, pause: Callable[[float], None] = time.sleep) -> None:
+    """Put the file in WAL mode. While another process switches a new file to WAL, the switch
+    fails at once with "locked" (SQLite's busy wait does not cover it): try again until it is
+    done, for as long as a write would wait."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        pause(_WAL_RETRY)
+
+
 class AuditLog(KeyTable):
     """An append-only SQLite log, shared by every process that names the same file.
 
@@ -561,11 +581,11 @@ class AuditLog(KeyTable):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         target = self.path.resolve().as_uri() + ("?mode=rw" if must_exist else "?mode=rwc")
         db = sqlite3.connect(
-            target, uri=True, isolation_level=None, check_same_thread=False, timeout=30.0
+            target, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_SECONDS
         )
         try:
-            db.execute("PRAGMA busy_timeout = 30000")
-            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+            _use_wal(db)
             # A row survives the process being killed (it is in the WAL file); only a power cut
             # may lose the last ones. Syncing every row would cost more than the send it records.
             db.execute("PRAGMA synchronous = OFF")
