@@ -74,3 +74,23 @@ async def test_an_upstream_that_is_gone_is_httpxs_connect_error() -> None:
     async with httpx.AsyncClient(transport=UpstreamTransport()) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_a_failure_while_taking_a_connection_gives_its_slot_back(
+    upstream: tuple[str, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = upstream
+    transport = UpstreamTransport()
+    free = transport._slots.value
+
+    async def closing_fails(origin: Any) -> Any:
+        raise httpx.ReadError("closing a stale connection failed")
+
+    monkeypatch.setattr(transport, "_take", closing_fails)
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(httpx.ReadError):
+            await client.get(url)
+        assert transport._slots.value == free
+        monkeypatch.undo()
+        assert (await client.get(url)).content == BODY
+    assert transport._slots.value == free

@@ -50,9 +50,12 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
         self._idle: dict[tuple[bytes, bytes, int], list[httpcore.AsyncHTTPConnection]] = {}
         self._slots = anyio.Semaphore(MAX_CONNECTIONS)
 
+    def _idle_at(self, origin: httpcore.Origin) -> list[httpcore.AsyncHTTPConnection]:
+        return self._idle.setdefault((origin.scheme, origin.host, origin.port), [])
+
     async def _take(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
         """The most recently used idle connection still open, else a new one."""
-        idle = self._idle.setdefault((origin.scheme, origin.host, origin.port), [])
+        idle = self._idle_at(origin)
         while idle:
             connection = idle.pop()
             if connection.is_idle() and not connection.has_expired():
@@ -101,7 +104,12 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
                 await self._slots.acquire()
         except TimeoutError:
             raise httpx.PoolTimeout(f"no connection to {origin} came free in time") from None
-        connection = await self._take(origin)
+        try:
+            # Closing a stale idle connection may fail or be cancelled: the slot is given back.
+            connection = await self._take(origin)
+        except BaseException:
+            self._slots.release()
+            raise
         try:
             with _as_httpx():
                 response = await connection.handle_async_request(core)
@@ -120,7 +128,7 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
     ) -> None:
         """Keep a connection whose exchange ended cleanly for the next request, else close it."""
         self._slots.release()
-        idle = self._idle.setdefault((origin.scheme, origin.host, origin.port), [])
+        idle = self._idle_at(origin)
         if connection.is_idle() and not connection.is_closed() and len(idle) < KEEPALIVE:
             idle.append(connection)
         else:
