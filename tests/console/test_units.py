@@ -76,10 +76,7 @@ def test_failures_far_apart_do_not_lock_and_a_sign_in_forgets_them(ledger: Ledge
     assert ledger.locked_until("ada") == 26.0 and ledger.locked_until("bob") == 0
 
 
-def test_the_store_keeps_an_ended_session_until_it_would_have_expired(
-    store: PolicyTables,
-) -> None:
-    ledger = StoreLedger(store)
+def test_a_ledger_keeps_an_ended_session_until_it_would_have_expired(ledger: Ledger) -> None:
     ledger.end("gone", expires=time.time() + 60)
     ledger.end("old", expires=time.time() - 1)
     ledger.end("another", expires=time.time() + 60)  # "old" is forgotten here

@@ -93,14 +93,17 @@ class MemoryLedger:
     """A ledger in this process only (a console without a store)."""
 
     def __init__(self) -> None:
-        self._ended: set[str] = set()
+        self._ended: dict[str, float] = {}
         self._tries: dict[str, _Tries] = {}
 
     def ended(self, nonce: str) -> bool:
         return nonce in self._ended
 
     def end(self, nonce: str, expires: float) -> None:
-        self._ended.add(nonce)
+        # A session past its expiry is refused by its cookie anyway: forget it, as the store does.
+        now = time.time()
+        self._ended = {n: e for n, e in self._ended.items() if e >= now}
+        self._ended[nonce] = expires
 
     def locked_until(self, name: str) -> float:
         tries = self._tries.get(name)
