@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 
 START_SECONDS = 60
 INSTALL = "apt-get install -y postgresql (the README's test command does it where apt is there)"
@@ -110,6 +109,8 @@ class PostgresServer:
 
 def session_postgres() -> Iterator[PostgresServer]:
     """A `postgres` fixture's server for the session; where it cannot start, the tests fail."""
+    import pytest  # here, so the benchmarks (whose venv has no pytest) can start the server too
+
     try:
         server = PostgresServer()
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
