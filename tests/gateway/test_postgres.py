@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from gateway_postgres import PostgresServer
 from gateway_support import (
@@ -216,8 +217,11 @@ def test_an_outcome_for_a_missing_row_is_refused_and_leaves_the_chain_whole(
         store.finish(Outcome(first, "ok", None, "accepted", "request-1"))
         with pytest.raises(AuditLogError, match=f"the outcome of row {first + 99} was not kept"):
             store.finish(Outcome(first + 99, "ok"))
-        second, _ = store.begin(row)
-        store.finish(Outcome(second, "error", 406, "inactive", "request-2"))
+        # Text the server hashes must hash as Python's verify does: not ASCII, a line feed.
+        second, _ = store.begin((*row[:4], "Envoyer un message \u2014 \u00e9t\u00e9", *row[5:]))
+        store.finish(
+            Outcome(second, "error", 406, "inactive: z\u00f6e@\u00e9xample.com\n2", "request-2")
+        )
         shown = [(e.id, e.outcome, e.request_id) for e in store.entries()]
         assert shown == [(first, "ok", "request-1"), (second, "error", "request-2")]
         report = store.tables(read_chain)
@@ -226,6 +230,34 @@ def test_an_outcome_for_a_missing_row_is_refused_and_leaves_the_chain_whole(
         # the outcome transaction's own, not the connection's).
         setting = store.tables(lambda t: t.execute("SHOW synchronous_commit").fetchone()[0])
         assert setting == "on"
+    finally:
+        store.close()
+
+
+def test_a_row_the_server_refuses_leaves_no_transaction_open(postgres: PostgresServer) -> None:
+    # A row and its lock go to the server together: when the insert fails there, the store
+    # rolls back, so the next call does not land in an aborted transaction.
+    url = postgres.database()
+    store = PostgresStore(url)
+    row = ("mailer", "send_email", "email", "write", "Send one message", "server token", None,
+           1, "example.com", None, 1, "allowed", "full on email", "unknown", "policy")  # fmt: skip
+    try:
+        store.entries()  # makes the tables
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$"
+            )
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON calls FOR EACH ROW"
+                " WHEN (NEW.agent = 'refused') EXECUTE FUNCTION refuse()"
+            )
+        with pytest.raises(psycopg.Error, match="refused by the test"):
+            store.begin(("refused", *row[1:]))
+        kept, _ = store.begin(row)
+        store.finish(Outcome(kept, "ok"))
+        assert [(e.id, e.agent, e.outcome) for e in store.entries()] == [(kept, "mailer", "ok")]
+        assert store.tables(read_chain).intact
     finally:
         store.close()
 

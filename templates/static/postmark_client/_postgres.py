@@ -5,10 +5,12 @@ log's (`_audit.py`), so `AuditEntry` reads both, and so are the hash chain, the 
 agent keys and the policy tables. A row is committed (durable) before `begin` returns; an
 outcome's commit does not wait for the server's disk (a crash of the server may lose the last
 ones, whose rows then read `unknown`, at the end of the outcomes' chain). Each insert takes a
-transaction-scoped advisory lock (one for the rows, one for the outcomes), reads the last hash,
-and inserts: the chain stays one line whatever the number of gateways; and as the quota count
-runs under the same lock, two gateways on two hosts cannot both take the last message of an
-hour.
+transaction-scoped advisory lock (one for the rows, one for the outcomes), then inserts in one
+statement that reads the last hash and hashes onto it (PostgreSQL's own `sha256`, over the
+canonical text Python made): the chain stays one line whatever the number of gateways; and as
+the quota count runs under the same lock, two gateways on two hosts cannot both take the last
+message of an hour. A row's or an outcome's statements go to the server together (psycopg's
+pipeline mode, where libpq has it): one round trip each, not one per statement.
 
 A lost connection fails the call (the gateway then refuses it: fail closed) and the next call
 connects again, so the store serves again as soon as PostgreSQL is back.
@@ -16,6 +18,7 @@ connects again, so the store serves again as soon as PostgreSQL is back.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,17 +27,20 @@ from typing import Any, Final, TypeVar, Unpack
 import psycopg
 
 from ._audit import (
+    _COMPACT,
+    _FINISH,
     _INSERT,
+    _LAST_HASH,
+    _LAST_OUTCOME_HASH,
     _QUOTA_INDEX,
     _SCHEMA,
     _SENT_WINDOWS,
+    GENESIS,
     AuditEntry,
     AuditLogError,
     Tables,
-    chained,
     entries_query,
     over_quota,
-    record_outcomes,
 )
 from ._sent_once import SCHEMA as SENT_SCHEMA
 from ._store import Filters, KeyTable, Outcome, SendQuota, process_id
@@ -70,6 +76,61 @@ T = TypeVar("T")
 def _pg(sql: str) -> str:
     """SQLite's `?` parameters as psycopg's `%s`."""
     return sql.replace("?", "%s")
+
+
+def _hashed_onto(last: str) -> str:
+    """SQL for `chain_hash(prev, values)` onto the newest hash `last` selects (GENESIS when
+    there is none, or when the newest row predates the chain): `prev` and `hash` columns, from
+    the canonical text of the values as the last parameter."""
+    prev = f"COALESCE(NULLIF(({last}), ''), '{GENESIS}')"
+    return (
+        "SELECT p.prev AS prev,"
+        " encode(sha256(convert_to(p.prev || chr(10) || %s, 'UTF8')), 'hex') AS hash"
+        f" FROM (SELECT {prev} AS prev) AS p"
+    )
+
+
+# A row with its chain's two columns worked out by the server, under the rows' lock.
+_CHAINED_INSERT: Final = (
+    _pg(_INSERT).split(" VALUES ")[0]
+    + " SELECT "
+    + ", ".join(["%s"] * 17)
+    + ", c.prev, c.hash FROM ("
+    + _hashed_onto(_LAST_HASH)
+    + ") AS c RETURNING id"
+)
+# An outcome copied into its row and chained into `outcomes` in one statement: nothing is
+# chained when the row is not there (no row comes back, and the call says so).
+_CHAINED_OUTCOME: Final = (
+    f"WITH kept AS ({_pg(_FINISH)} RETURNING id)"
+    " INSERT INTO outcomes (call, outcome, error_code, detail, request_id, prev, hash)"
+    " SELECT kept.id, %s, %s, %s, %s, c.prev, c.hash FROM kept, ("
+    + _hashed_onto(_LAST_OUTCOME_HASH)
+    + ") AS c RETURNING id"
+)
+
+
+def _one_trip(db: psycopg.Connection[Any], *statements: tuple[str, Sequence[Any]]) -> Any:
+    """`statements` as one transaction sent in one round trip (pipeline mode, where libpq 14 or
+    later has it; else one by one): the last one's cursor. BEGIN and COMMIT are statements of
+    their own because psycopg's `transaction()` adds round trips in pipeline mode."""
+    together = db.pipeline() if psycopg.Pipeline.is_supported() else contextlib.nullcontext()
+    try:
+        with together:
+            db.execute("BEGIN")
+            for sql, values in statements:
+                last = db.execute(sql, values)
+            db.execute("COMMIT")
+    except BaseException:
+        if not db.closed and db.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            db.execute("ROLLBACK")
+        raise
+    return last
+
+
+def _returned_id(cursor: psycopg.Cursor[Any]) -> int:
+    found = cursor.fetchone()
+    return int(found[0]) if found else 0
 
 
 class _Counting(Tables):
@@ -141,19 +202,25 @@ class PostgresStore(KeyTable):
         self, row: tuple[object, ...], quota: SendQuota | None = None
     ) -> tuple[int, str | None]:
         now = time.time()
-        insert = _pg(_INSERT) + " RETURNING id"
 
         def work(db: psycopg.Connection[Any]) -> tuple[int, str | None]:
-            values, refusal = row, None
-            run = _Counting(db).execute
+            lock = ("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK,))
+            if quota is None or not quota.messages:
+                columns = (now, *row, process_id())
+                found = _one_trip(db, lock, (_CHAINED_INSERT, (*columns, _COMPACT(columns))))
+                return _returned_id(found), None
+            # The count decides the row, so it is read before the insert is sent.
             with db.transaction():
-                db.execute("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK,))
-                if quota is not None and quota.messages:
-                    refusal = over_quota(run, _SENT_WINDOWS, str(row[0]), now, quota)
-                if refusal is not None:
-                    values = (*row[:11], "denied", refusal, "not sent", *row[14:])
-                found = db.execute(insert, chained(run, (now, *values, process_id()))).fetchone()
-            return (int(found[0]) if found else 0), refusal
+                db.execute(*lock)
+                refusal = over_quota(_Counting(db).execute, _SENT_WINDOWS, str(row[0]), now, quota)
+                values = (
+                    row
+                    if refusal is None
+                    else (*row[:11], "denied", refusal, "not sent", *row[14:])
+                )
+                columns = (now, *values, process_id())
+                found = db.execute(_CHAINED_INSERT, (*columns, _COMPACT(columns)))
+            return _returned_id(found), refusal
 
         result: tuple[int, str | None] = self._run(work)
         return result
@@ -163,12 +230,13 @@ class PostgresStore(KeyTable):
         crash may lose the last outcomes, leaving their rows `unknown`, at the end of the
         outcomes' chain: any later commit that waits makes the ones before it durable)."""
 
-        def work(db: psycopg.Connection[Any]) -> None:
-            with db.transaction():
-                db.execute(_OUTCOME_TRANSACTION, (_OUTCOME_LOCK,))
-                record_outcomes(_Counting(db).execute, [done], repr(self))
+        def work(db: psycopg.Connection[Any]) -> bool:
+            values = (*done[1:], done.call, *done[1:], _COMPACT(done))
+            lock = (_OUTCOME_TRANSACTION, (_OUTCOME_LOCK,))
+            return _one_trip(db, lock, (_CHAINED_OUTCOME, values)).fetchone() is not None
 
-        self._run(work)
+        if not self._run(work):
+            raise AuditLogError(repr(self), f"the outcome of row {done.call} was not kept")
 
     def flush(self) -> None:
         """Nothing waits: each outcome is its own statement (autocommit)."""
