@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import tempfile
@@ -25,7 +24,7 @@ from typing import Any
 
 import jinja2
 
-from generator import mcp_schema, naming, schemas
+from generator import cache, mcp_schema, naming, schemas
 from generator.literals import pyrepr, pytuple
 from generator.model import SIGNATURE_LINE_LENGTH, Api
 
@@ -309,7 +308,7 @@ class _TemplateCache(jinja2.FileSystemBytecodeCache):
 
 
 def _template_cache() -> jinja2.BytecodeCache | None:
-    directory = cache_dir()
+    directory = cache.cache_dir()
     if directory is None:
         return None
     try:
@@ -348,21 +347,6 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def cache_dir() -> Path | None:
-    """`$POSTMARK_CODEGEN_CACHE`, else `$XDG_CACHE_HOME/postmark-codegen` (or ~/.cache); `off` disables.
-
-    Holds the formatter's output by content hash, compiled templates and clean spec-validation
-    verdicts; deleting it only costs speed.
-    """
-    setting = os.environ.get("POSTMARK_CODEGEN_CACHE")
-    if setting == "off":
-        return None
-    if setting:
-        return Path(setting)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "postmark-codegen"
-
-
 # ---- formatting many files: cached by content, in one formatter run ---------------------------
 # Formatting was most of the generator's run time while it was black in-process (about 10 s for
 # the package). `ruff format` gives black's style (tests/test_generated_quality.py runs black
@@ -399,26 +383,13 @@ def _cache_key(source: str) -> str:
     return digest.hexdigest()
 
 
-def _cache_read(directory: Path | None, key: str) -> str | None:
-    if directory is None:
-        return None
+def _cache_read(key: str) -> str | None:
+    """The formatter's output stored under `key`; stored only for a text that compiled."""
+    body = cache.read(cache.FORMATTED, key)
     try:
-        return (directory / f"{key}.py").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return None if body is None else body.decode("utf-8")
+    except UnicodeDecodeError:
         return None
-
-
-def _cache_write(directory: Path | None, key: str, formatted: str) -> None:
-    """Best effort: an unwritable cache only costs speed. Written whole, then renamed into place."""
-    if directory is None:
-        return
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".{key}.{os.getpid()}.tmp"
-        temporary.write_text(formatted, encoding="utf-8")
-        os.replace(temporary, directory / f"{key}.py")
-    except OSError:
-        pass
 
 
 def syntax_error(source: str | bytes) -> str | None:
@@ -457,23 +428,26 @@ def _run_formatter(sources: dict[str, str]) -> dict[str, str]:
 
 
 def format_many(sources: dict[str, str]) -> dict[str, tuple[str | None, str | None]]:
-    """Format every source; per key (formatted, None), or (None, why it does not compile)."""
-    cache = cache_dir()
+    """Format every source; per key (formatted, None), or (None, why it does not compile).
+
+    The format cache is looked up first: an entry is stored only for a text that compiled, and
+    is sealed (generator/cache.py), so a hit needs no compile; a miss is compiled, then formatted.
+    """
     results: dict[str, tuple[str | None, str | None]] = {}
     pending: dict[str, str] = {}
     for key, source in sources.items():
+        cached = _cache_read(_cache_key(source))
+        if cached is not None:
+            results[key] = (cached, None)
+            continue
         error = syntax_error(source)
         if error is not None:
             results[key] = (None, error)
-            continue
-        cached = _cache_read(cache, _cache_key(source))
-        if cached is not None:
-            results[key] = (cached, None)
         else:
             pending[key] = source
     if pending:
         for key, formatted in _run_formatter(pending).items():
-            _cache_write(cache, _cache_key(pending[key]), formatted)
+            cache.write(cache.FORMATTED, _cache_key(pending[key]), formatted.encode("utf-8"))
             results[key] = (formatted, None)
     return results
 

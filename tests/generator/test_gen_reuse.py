@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from gen_support import SMALL_OUTPUTS, SMALL_SPEC, TEMPLATES, build_small, small_files
 
-from generator import pipeline, render
+from generator import cache, pipeline, render
 from generator.pipeline import GenerationError, build_model, check, generate, read_tree
 
 MANIFEST = render.MANIFEST
@@ -235,6 +235,36 @@ def test_formatter_upgrade_reformats_everything(
     monkeypatch.setattr(render, "FORMATTER_VERSION", "99.0.test")
     assert check(SMALL_SPEC, out, outputs=SMALL_OUTPUTS) == 1  # the manifest names the version
     assert sorted(formatted) == PYTHON_FILES
+
+
+# ---- the format cache: sealed entries ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda seal, body, other: f"{seal}\ndef broken(:\n",  # edited by hand, seal kept
+        lambda seal, body, other: other,  # another key's entry copied over this one
+        lambda seal, body, other: "def broken(:\n",  # no seal (an older layout), bad Python
+        lambda seal, body, other: seal[:10],  # cut short
+    ],
+    ids=["edited body", "foreign entry", "no seal", "truncated"],
+)
+def test_a_damaged_or_foreign_format_cache_entry_never_reaches_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[str, str, str], str]
+) -> None:
+    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", str(tmp_path / "cache"))
+    assert generate(SMALL_SPEC, tmp_path / "first", outputs=SMALL_OUTPUTS) == 0
+    entries = sorted((tmp_path / "cache" / cache.FORMATTED).iterdir())
+    assert len(entries) == len(PYTHON_FILES)
+    texts = [entry.read_text(encoding="utf-8") for entry in entries]
+    for index, entry in enumerate(entries):
+        seal, body = texts[index].split("\n", 1)
+        entry.write_text(damage(seal, body, texts[index - 1]), encoding="utf-8")
+    assert generate(SMALL_SPEC, tmp_path / "second", outputs=SMALL_OUTPUTS) == 0
+    assert read_tree(tmp_path / "second") == read_tree(tmp_path / "first")
+    # Formatted afresh, and stored sealed again.
+    assert [entry.read_text(encoding="utf-8") for entry in entries] == texts
 
 
 # ---- compiled templates ---------------------------------------------------------------------------
