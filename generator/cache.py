@@ -17,6 +17,10 @@ from pathlib import Path
 
 FORMATTED = "formatted"
 """The formatter's output, by `render._cache_key` of the text it was given (which compiled)."""
+COMPILED = "compiled"
+"""Static modules that compiled, by the hash of their bytes; the body is empty."""
+LITERALS = "literals"
+"""What `fake_coverage` read from a static module's syntax tree, by the hash of its text."""
 
 
 def cache_dir() -> Path | None:

@@ -267,6 +267,46 @@ def test_a_damaged_or_foreign_format_cache_entry_never_reaches_the_output(
     assert [entry.read_text(encoding="utf-8") for entry in entries] == texts
 
 
+# ---- static modules: a clean compile is remembered by content ----------------------------------
+
+STATIC_MODULE = "static/postmark_client/batch.py"
+
+
+def test_a_static_module_is_compiled_once_per_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", str(tmp_path / "cache"))
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def run(name: str) -> int:
+        return generate(SMALL_SPEC, tmp_path / name, outputs=SMALL_OUTPUTS, templates=templates)
+
+    assert run("first") == 0
+    static = [o for o in SMALL_OUTPUTS if o.static and o.is_python]
+    digests = {sha256((templates / o.template).read_bytes()) for o in static}
+    assert {p.name for p in (tmp_path / "cache" / cache.COMPILED).iterdir()} == digests
+    compiled: list[str | bytes] = []
+    real = render.syntax_error
+
+    def recording(source: str | bytes) -> str | None:
+        compiled.append(source)
+        return real(source)
+
+    monkeypatch.setattr(render, "syntax_error", recording)
+    assert run("second") == 0
+    assert compiled == []
+    # A changed module is compiled again, so its syntax error is refused though the verdict on its
+    # earlier text is kept; so is a hand-made verdict for the broken text (it has no valid seal).
+    broken = b"def broken(:\n    pass\n"
+    (templates / STATIC_MODULE).write_bytes(broken)
+    (tmp_path / "cache" / cache.COMPILED / sha256(broken)).write_bytes(b"\n")
+    capsys.readouterr()
+    assert run("third") == 2
+    assert "batch.py" in capsys.readouterr().err and compiled == [broken]
+    assert not (tmp_path / "third").exists()
+
+
 # ---- compiled templates ---------------------------------------------------------------------------
 
 
