@@ -17,16 +17,17 @@ import tempfile
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
+from functools import cache as once
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from generator import cache, mcp_schema, naming, schemas
 from generator.literals import pyrepr, pytuple
 from generator.model import SIGNATURE_LINE_LENGTH, Api
+
+if TYPE_CHECKING:  # jinja2 is imported where templates are rendered: `validate` needs none
+    import jinja2
 
 PACKAGE = "postmark_client"
 LINE_LENGTH = SIGNATURE_LINE_LENGTH  # one number: signatures are laid out for it
@@ -287,24 +288,30 @@ def to_json(value: Any, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, indent=indent)
 
 
-class _TemplateCache(jinja2.FileSystemBytecodeCache):
-    """Compiled templates in the cache folder (compiling them is most of rendering's time).
+@once
+def _template_cache_class() -> type[jinja2.FileSystemBytecodeCache]:
+    import jinja2
 
-    Jinja keys each entry by the template's source and its own and Python's versions; a cache
-    that cannot be read or written only costs speed, never a failed run.
-    """
+    class TemplateCache(jinja2.FileSystemBytecodeCache):
+        """Compiled templates in the cache folder (compiling them is most of rendering's time).
 
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except Exception:  # noqa: BLE001 - a damaged entry: compile the template afresh
-            bucket.reset()
+        Jinja keys each entry by the template's source and its own and Python's versions; a
+        cache that cannot be read or written only costs speed, never a failed run.
+        """
 
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # noqa: BLE001 - a damaged entry: compile the template afresh
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    return TemplateCache
 
 
 def _template_cache() -> jinja2.BytecodeCache | None:
@@ -315,10 +322,12 @@ def _template_cache() -> jinja2.BytecodeCache | None:
         (directory / "templates").mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return _TemplateCache(str(directory / "templates"))
+    return _template_cache_class()(str(directory / "templates"))
 
 
 def environment(directory: Path | None = None) -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(directory or templates_dir())),
         undefined=jinja2.StrictUndefined,
@@ -360,14 +369,16 @@ FORMATTER_ARGS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _formatter_version() -> str:
+@once
+def formatter_version() -> str:
+    """ruff's version, part of every format cache key and of the manifest; looked up on first
+    use, so a command that formats nothing does not import importlib.metadata."""
+    from importlib import metadata
+
     try:
         return metadata.version("ruff")
     except metadata.PackageNotFoundError:
         return "missing"
-
-
-FORMATTER_VERSION = _formatter_version()
 
 
 class FormatterError(Exception):
@@ -378,7 +389,7 @@ def _cache_key(source: str) -> str:
     """The hash of a file's text before formatting, with the formatter's version and options:
     what its output depends on. Keys the format cache and the manifest's `source` entries."""
     digest = hashlib.sha256()
-    digest.update(f"ruff {FORMATTER_VERSION} {' '.join(FORMATTER_ARGS)}\n".encode())
+    digest.update(f"ruff {formatter_version()} {' '.join(FORMATTER_ARGS)}\n".encode())
     digest.update(source.encode("utf-8"))
     return digest.hexdigest()
 
@@ -481,6 +492,8 @@ def _tidy_text(text: str) -> str:
 
 def render_text(env: jinja2.Environment, api: Api, output: Output) -> str:
     """One template rendered (not yet formatted); errors name the template and the output."""
+    import jinja2
+
     context = {"api": api, "package": PACKAGE, "output_path": output.path, **output.context}
     try:
         return env.get_template(output.template).render(context)
@@ -535,7 +548,7 @@ def manifest_bytes(entries: Mapping[str, ManifestEntry]) -> bytes:
             "Written by postmark-codegen generate; lets generate and check skip formatting files "
             "that are already its output. Not to be edited; check compares it like any file."
         ),
-        "formatter": f"ruff {FORMATTER_VERSION}",
+        "formatter": f"ruff {formatter_version()}",
         "files": {
             path: {"source": entry.source, "formatted": entry.formatted}
             for path, entry in sorted(entries.items())

@@ -106,6 +106,25 @@ def test_output_does_not_depend_on_hash_seed_cache_or_location(tmp_path: Path) -
         assert str(ROOT).encode() not in data
 
 
+def test_jinja2_and_importlib_metadata_are_imported_only_when_used() -> None:
+    """`validate` and the build read the templates folder through render, which renders and
+    formats nothing for them."""
+    script = (
+        "import sys\n"
+        "import generator.naming, generator.render\n"
+        "generator.naming.CLIENT_RESERVED\n"
+        "assert not {'jinja2', 'importlib.metadata'} & set(sys.modules), 'imported'\n"
+        "generator.render._cache_key('x = 1\\n')\n"
+        "assert 'importlib.metadata' in sys.modules and 'jinja2' not in sys.modules\n"
+        "generator.render.environment()\n"
+        "assert 'jinja2' in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
 # ---- generate ----------------------------------------------------------------------------------
 
 

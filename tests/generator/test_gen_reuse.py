@@ -100,7 +100,7 @@ def test_manifest_is_deterministic_text_without_paths_or_times(pristine: Path) -
 
 def test_source_hash_covers_formatter_version_and_options(monkeypatch: pytest.MonkeyPatch) -> None:
     before = render._cache_key("x = 1\n")
-    monkeypatch.setattr(render, "FORMATTER_VERSION", "0.0.test")
+    monkeypatch.setattr(render, "formatter_version", lambda: "0.0.test")
     upgraded = render._cache_key("x = 1\n")
     monkeypatch.setattr(render, "FORMATTER_ARGS", (*render.FORMATTER_ARGS[:-1], "py312"))
     assert len({before, upgraded, render._cache_key("x = 1\n")}) == 3
@@ -232,7 +232,7 @@ def test_spec_edit_reformats_only_what_it_changes(
 def test_formatter_upgrade_reformats_everything(
     out: Path, formatted: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(render, "FORMATTER_VERSION", "99.0.test")
+    monkeypatch.setattr(render, "formatter_version", lambda: "99.0.test")
     assert check(SMALL_SPEC, out, outputs=SMALL_OUTPUTS) == 1  # the manifest names the version
     assert sorted(formatted) == PYTHON_FILES
 
