@@ -267,6 +267,33 @@ def test_a_damaged_or_foreign_format_cache_entry_never_reaches_the_output(
     assert [entry.read_text(encoding="utf-8") for entry in entries] == texts
 
 
+def test_a_changed_spec_byte_misses_the_format_cache_for_what_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", str(tmp_path / "cache"))
+    spec = tmp_path / "postmark.yaml"
+    shutil.copyfile(SMALL_SPEC, spec)
+    assert generate(spec, tmp_path / "first", outputs=SMALL_OUTPUTS) == 0
+    text = spec.read_text()
+    assert text.count("summary: Get one bounce.") == 1
+    spec.write_text(text.replace("summary: Get one bounce.", "summary: Get one bounce!"))
+    handed: list[str] = []
+    real = render._run_formatter
+
+    def recording(sources: dict[str, str]) -> dict[str, str]:
+        handed.extend(sources)
+        return real(sources)
+
+    monkeypatch.setattr(render, "_run_formatter", recording)
+    assert generate(spec, tmp_path / "second", outputs=SMALL_OUTPUTS) == 0
+    second = read_tree(tmp_path / "second")
+    changes = pipeline.compare(second, read_tree(tmp_path / "first"))
+    assert handed and sorted(handed) == [p for p in changes.changed if p.endswith(".py")]
+    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", "off")
+    assert generate(spec, tmp_path / "fresh", outputs=SMALL_OUTPUTS) == 0
+    assert second == read_tree(tmp_path / "fresh")
+
+
 # ---- static modules: a clean compile is remembered by content ----------------------------------
 
 STATIC_MODULE = "static/postmark_client/batch.py"
