@@ -32,6 +32,7 @@ import yaml
 
 from generator import fake_coverage
 from generator.build import BuildError, build_api
+from generator.cache import cache_dir, write_atomic
 from generator.loader import RefError, Spec, SpecLoadError, load_spec
 from generator.model import Api
 from generator.render import (
@@ -39,7 +40,6 @@ from generator.render import (
     FormatterError,
     Output,
     RenderError,
-    cache_dir,
     render_files,
     templates_dir,
 )
@@ -215,13 +215,7 @@ def _remember_valid(verdict: Path, spec: Spec, root_digest: str) -> bool:
 
 
 def _write_verdict(verdict: Path, content: dict[str, object]) -> None:
-    try:
-        verdict.parent.mkdir(parents=True, exist_ok=True)
-        temporary = verdict.with_name(f".{verdict.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(content, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, verdict)
-    except OSError:
-        pass
+    write_atomic(verdict, json.dumps(content, sort_keys=True).encode("utf-8"))
 
 
 def build_model(spec_path: str | Path) -> Api:

@@ -11,23 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import tempfile
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
+from functools import cache as once
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-
-from generator import mcp_schema, naming, schemas
+from generator import cache, mcp_schema, naming, schemas
 from generator.literals import pyrepr, pytuple
 from generator.model import SIGNATURE_LINE_LENGTH, Api
+
+if TYPE_CHECKING:  # jinja2 is imported where templates are rendered: `validate` needs none
+    import jinja2
 
 PACKAGE = "postmark_client"
 LINE_LENGTH = SIGNATURE_LINE_LENGTH  # one number: signatures are laid out for it
@@ -288,38 +288,46 @@ def to_json(value: Any, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, indent=indent)
 
 
-class _TemplateCache(jinja2.FileSystemBytecodeCache):
-    """Compiled templates in the cache folder (compiling them is most of rendering's time).
+@once
+def _template_cache_class() -> type[jinja2.FileSystemBytecodeCache]:
+    import jinja2
 
-    Jinja keys each entry by the template's source and its own and Python's versions; a cache
-    that cannot be read or written only costs speed, never a failed run.
-    """
+    class TemplateCache(jinja2.FileSystemBytecodeCache):
+        """Compiled templates in the cache folder (compiling them is most of rendering's time).
 
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except Exception:  # noqa: BLE001 - a damaged entry: compile the template afresh
-            bucket.reset()
+        Jinja keys each entry by the template's source and its own and Python's versions; a
+        cache that cannot be read or written only costs speed, never a failed run.
+        """
 
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # noqa: BLE001 - a damaged entry: compile the template afresh
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    return TemplateCache
 
 
 def _template_cache() -> jinja2.BytecodeCache | None:
-    directory = cache_dir()
+    directory = cache.cache_dir()
     if directory is None:
         return None
     try:
         (directory / "templates").mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return _TemplateCache(str(directory / "templates"))
+    return _template_cache_class()(str(directory / "templates"))
 
 
 def environment(directory: Path | None = None) -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(directory or templates_dir())),
         undefined=jinja2.StrictUndefined,
@@ -348,21 +356,6 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def cache_dir() -> Path | None:
-    """`$POSTMARK_CODEGEN_CACHE`, else `$XDG_CACHE_HOME/postmark-codegen` (or ~/.cache); `off` disables.
-
-    Holds the formatter's output by content hash, compiled templates and clean spec-validation
-    verdicts; deleting it only costs speed.
-    """
-    setting = os.environ.get("POSTMARK_CODEGEN_CACHE")
-    if setting == "off":
-        return None
-    if setting:
-        return Path(setting)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "postmark-codegen"
-
-
 # ---- formatting many files: cached by content, in one formatter run ---------------------------
 # Formatting was most of the generator's run time while it was black in-process (about 10 s for
 # the package). `ruff format` gives black's style (tests/test_generated_quality.py runs black
@@ -376,14 +369,16 @@ FORMATTER_ARGS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _formatter_version() -> str:
+@once
+def formatter_version() -> str:
+    """ruff's version, part of every format cache key and of the manifest; looked up on first
+    use, so a command that formats nothing does not import importlib.metadata."""
+    from importlib import metadata
+
     try:
         return metadata.version("ruff")
     except metadata.PackageNotFoundError:
         return "missing"
-
-
-FORMATTER_VERSION = _formatter_version()
 
 
 class FormatterError(Exception):
@@ -394,31 +389,18 @@ def _cache_key(source: str) -> str:
     """The hash of a file's text before formatting, with the formatter's version and options:
     what its output depends on. Keys the format cache and the manifest's `source` entries."""
     digest = hashlib.sha256()
-    digest.update(f"ruff {FORMATTER_VERSION} {' '.join(FORMATTER_ARGS)}\n".encode())
+    digest.update(f"ruff {formatter_version()} {' '.join(FORMATTER_ARGS)}\n".encode())
     digest.update(source.encode("utf-8"))
     return digest.hexdigest()
 
 
-def _cache_read(directory: Path | None, key: str) -> str | None:
-    if directory is None:
-        return None
+def _cache_read(key: str) -> str | None:
+    """The formatter's output stored under `key`; stored only for a text that compiled."""
+    body = cache.read(cache.FORMATTED, key)
     try:
-        return (directory / f"{key}.py").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return None if body is None else body.decode("utf-8")
+    except UnicodeDecodeError:
         return None
-
-
-def _cache_write(directory: Path | None, key: str, formatted: str) -> None:
-    """Best effort: an unwritable cache only costs speed. Written whole, then renamed into place."""
-    if directory is None:
-        return
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".{key}.{os.getpid()}.tmp"
-        temporary.write_text(formatted, encoding="utf-8")
-        os.replace(temporary, directory / f"{key}.py")
-    except OSError:
-        pass
 
 
 def syntax_error(source: str | bytes) -> str | None:
@@ -431,6 +413,18 @@ def syntax_error(source: str | bytes) -> str | None:
     except ValueError as exc:  # a NUL character
         return f"line 1: {exc}"
     return None
+
+
+def _static_syntax_error(source: bytes) -> str | None:
+    """syntax_error of a static module, remembered by its bytes' hash once it compiled: the
+    static modules are the same run after run, and compiling them is a fifth of a warm run."""
+    key = _sha256(source)
+    if cache.read(cache.COMPILED, key) == b"":
+        return None
+    error = syntax_error(source)
+    if error is None:
+        cache.write(cache.COMPILED, key, b"")
+    return error
 
 
 def _ruff() -> str:
@@ -457,23 +451,26 @@ def _run_formatter(sources: dict[str, str]) -> dict[str, str]:
 
 
 def format_many(sources: dict[str, str]) -> dict[str, tuple[str | None, str | None]]:
-    """Format every source; per key (formatted, None), or (None, why it does not compile)."""
-    cache = cache_dir()
+    """Format every source; per key (formatted, None), or (None, why it does not compile).
+
+    The format cache is looked up first: an entry is stored only for a text that compiled, and
+    is sealed (generator/cache.py), so a hit needs no compile; a miss is compiled, then formatted.
+    """
     results: dict[str, tuple[str | None, str | None]] = {}
     pending: dict[str, str] = {}
     for key, source in sources.items():
+        cached = _cache_read(_cache_key(source))
+        if cached is not None:
+            results[key] = (cached, None)
+            continue
         error = syntax_error(source)
         if error is not None:
             results[key] = (None, error)
-            continue
-        cached = _cache_read(cache, _cache_key(source))
-        if cached is not None:
-            results[key] = (cached, None)
         else:
             pending[key] = source
     if pending:
         for key, formatted in _run_formatter(pending).items():
-            _cache_write(cache, _cache_key(pending[key]), formatted)
+            cache.write(cache.FORMATTED, _cache_key(pending[key]), formatted.encode("utf-8"))
             results[key] = (formatted, None)
     return results
 
@@ -495,6 +492,8 @@ def _tidy_text(text: str) -> str:
 
 def render_text(env: jinja2.Environment, api: Api, output: Output) -> str:
     """One template rendered (not yet formatted); errors name the template and the output."""
+    import jinja2
+
     context = {"api": api, "package": PACKAGE, "output_path": output.path, **output.context}
     try:
         return env.get_template(output.template).render(context)
@@ -549,7 +548,7 @@ def manifest_bytes(entries: Mapping[str, ManifestEntry]) -> bytes:
             "Written by postmark-codegen generate; lets generate and check skip formatting files "
             "that are already its output. Not to be edited; check compares it like any file."
         ),
-        "formatter": f"ruff {FORMATTER_VERSION}",
+        "formatter": f"ruff {formatter_version()}",
         "files": {
             path: {"source": entry.source, "formatted": entry.formatted}
             for path, entry in sorted(entries.items())
@@ -634,7 +633,7 @@ def _finish(
             # Copied as they are, but never written unless they compile (a typo in the fake's
             # handlers must fail generate, not the package's first import); the error's line
             # is the source's, so it is checked before the header goes on.
-            error = syntax_error(source) if output.is_python else None
+            error = _static_syntax_error(source) if output.is_python else None
             if error is not None:
                 raise RenderError(output, f"the static module does not compile: {error}")
             files[output.path] = static_header(output) + source if output.is_python else source

@@ -4,6 +4,7 @@ the fake cannot answer (generator/fake_coverage.py reads the registrations witho
 
 from __future__ import annotations
 
+import ast
 import copy
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import yaml
 from gen_support import REAL_SPEC, TEMPLATES, import_generated
 
-from generator import fake_coverage
+from generator import cache, fake_coverage
 from generator.build import build_api
 from generator.loader import load_spec
 from generator.pipeline import EXIT_FAILED, generate
@@ -90,6 +91,36 @@ def test_the_static_handlers_cover_every_operation_of_the_spec() -> None:
     )
     assert len(handled) == len(set(handled)), "an operationId is registered twice"
     assert set(BULK_OPERATIONS) <= set(handled)
+
+
+def test_what_the_check_reads_is_remembered_by_text_and_read_again_when_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", str(tmp_path / "cache"))
+    api = build_api(load_spec(REAL_SPEC))
+    assert fake_coverage.coverage_problems(api, TEMPLATES) == []
+    assert len(list((tmp_path / "cache" / cache.LITERALS).iterdir())) == 2  # _handlers, _wire
+    parsed: list[str] = []
+    real_parse = ast.parse
+
+    def parse(source: str, *args: Any, **kwargs: Any) -> ast.Module:
+        parsed.append(source)
+        return real_parse(source, *args, **kwargs)
+
+    monkeypatch.setattr(fake_coverage.ast, "parse", parse)
+    assert fake_coverage.coverage_problems(api, TEMPLATES) == [] and parsed == []
+    handlers = (TEMPLATES / fake_coverage.HANDLERS).read_text(encoding="utf-8")
+    assert handlers.count('@handles("send_email")\n') == 1
+    changed = handlers.replace('@handles("send_email")\n', '@handles("no_such_operation")\n')
+    templates = _templates_with(tmp_path, fake_coverage.HANDLERS, changed)
+    [problem] = fake_coverage.coverage_problems(api, templates)
+    assert "'send_email' has no handler" in problem and parsed == [changed]
+    # An entry edited to claim the handler is there is not believed: the text is parsed again.
+    for entry in (tmp_path / "cache" / cache.LITERALS).iterdir():
+        seal, _, body = entry.read_text(encoding="utf-8").partition("\n")
+        entry.write_text(seal + "\n" + body.replace("no_such_operation", "send_email"))
+    assert fake_coverage.coverage_problems(api, templates) == [problem]
+    assert parsed == [changed, changed]
 
 
 def test_an_operation_without_a_handler_is_named_with_its_spec_path(tmp_path: Path) -> None:

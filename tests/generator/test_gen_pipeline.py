@@ -22,6 +22,7 @@ from gen_support import (
 )
 
 from generator import pipeline, render
+from generator.cache import FORMATTED
 from generator.cli import main as cli_main
 from generator.pipeline import check, generate, read_tree, render_tree
 
@@ -103,6 +104,25 @@ def test_output_does_not_depend_on_hash_seed_cache_or_location(tmp_path: Path) -
     for data in trees[0].values():
         assert str(tmp_path).encode() not in data
         assert str(ROOT).encode() not in data
+
+
+def test_jinja2_and_importlib_metadata_are_imported_only_when_used() -> None:
+    """`validate` and the build read the templates folder through render, which renders and
+    formats nothing for them."""
+    script = (
+        "import sys\n"
+        "import generator.naming, generator.render\n"
+        "generator.naming.CLIENT_RESERVED\n"
+        "assert not {'jinja2', 'importlib.metadata'} & set(sys.modules), 'imported'\n"
+        "generator.render._cache_key('x = 1\\n')\n"
+        "assert 'importlib.metadata' in sys.modules and 'jinja2' not in sys.modules\n"
+        "generator.render.environment()\n"
+        "assert 'jinja2' in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
 
 
 # ---- generate ----------------------------------------------------------------------------------
@@ -342,21 +362,39 @@ def test_check_on_an_invalid_spec_fails_without_a_diff(
 # ---- the format cache ----------------------------------------------------------------------------
 
 
-def test_format_cache_holds_formatted_files(
+def _refuse(*args: object) -> object:
+    raise AssertionError(f"called on a cache hit: {args!r:.200}")
+
+
+def test_format_cache_holds_formatted_files_sealed_and_a_hit_is_not_compiled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = "x = {  'a':1 }\n"
     monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", str(tmp_path / "cache"))
     assert render.format_many({"m.py": source}) == {"m.py": ('x = {"a": 1}\n', None)}
-    [entry] = list((tmp_path / "cache").iterdir())
-    assert entry.read_text() == 'x = {"a": 1}\n'
-    entry.write_text("# whatever the cache holds is used as it is\n")
-    assert (
-        render.format_many({"m.py": source})["m.py"][0]
-        == "# whatever the cache holds is used as it is\n"
-    )
+    [entry] = list((tmp_path / "cache" / FORMATTED).iterdir())
+    assert entry.name == render._cache_key(source)
+    seal, body = entry.read_text().split("\n", 1)
+    assert body == 'x = {"a": 1}\n' and len(seal) == 64
+    # Stored only after the text compiled, so a hit is neither compiled nor formatted again.
+    with monkeypatch.context() as patch:
+        patch.setattr(render, "syntax_error", _refuse)
+        patch.setattr(render, "_run_formatter", _refuse)
+        assert render.format_many({"m.py": source}) == {"m.py": ('x = {"a": 1}\n', None)}
     monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", "off")
-    assert render.format_many({"m.py": source})["m.py"][0] == 'x = {"a": 1}\n'
+    with monkeypatch.context() as patch:
+        patch.setattr(render, "_run_formatter", lambda sources: {k: "fresh\n" for k in sources})
+        assert render.format_many({"m.py": source})["m.py"][0] == "fresh\n"
+
+
+def test_a_changed_text_misses_the_format_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", str(tmp_path / "cache"))
+    render.format_many({"m.py": "x = 1\n"})
+    result = render.format_many({"m.py": "x = 1 +\n"})
+    assert result["m.py"][0] is None and "line 1" in (result["m.py"][1] or "")
+    assert render.format_many({"m.py": "x  = 2\n"}) == {"m.py": ("x = 2\n", None)}
 
 
 def test_format_errors_are_returned_per_file(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from gen_support import SMALL_OUTPUTS, SMALL_SPEC, TEMPLATES, build_small, small_files
 
-from generator import pipeline, render
+from generator import cache, pipeline, render
 from generator.pipeline import GenerationError, build_model, check, generate, read_tree
 
 MANIFEST = render.MANIFEST
@@ -100,7 +100,7 @@ def test_manifest_is_deterministic_text_without_paths_or_times(pristine: Path) -
 
 def test_source_hash_covers_formatter_version_and_options(monkeypatch: pytest.MonkeyPatch) -> None:
     before = render._cache_key("x = 1\n")
-    monkeypatch.setattr(render, "FORMATTER_VERSION", "0.0.test")
+    monkeypatch.setattr(render, "formatter_version", lambda: "0.0.test")
     upgraded = render._cache_key("x = 1\n")
     monkeypatch.setattr(render, "FORMATTER_ARGS", (*render.FORMATTER_ARGS[:-1], "py312"))
     assert len({before, upgraded, render._cache_key("x = 1\n")}) == 3
@@ -232,9 +232,106 @@ def test_spec_edit_reformats_only_what_it_changes(
 def test_formatter_upgrade_reformats_everything(
     out: Path, formatted: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(render, "FORMATTER_VERSION", "99.0.test")
+    monkeypatch.setattr(render, "formatter_version", lambda: "99.0.test")
     assert check(SMALL_SPEC, out, outputs=SMALL_OUTPUTS) == 1  # the manifest names the version
     assert sorted(formatted) == PYTHON_FILES
+
+
+# ---- the format cache: sealed entries ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda seal, body, other: f"{seal}\ndef broken(:\n",  # edited by hand, seal kept
+        lambda seal, body, other: other,  # another key's entry copied over this one
+        lambda seal, body, other: "def broken(:\n",  # no seal (an older layout), bad Python
+        lambda seal, body, other: seal[:10],  # cut short
+    ],
+    ids=["edited body", "foreign entry", "no seal", "truncated"],
+)
+def test_a_damaged_or_foreign_format_cache_entry_never_reaches_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[str, str, str], str]
+) -> None:
+    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", str(tmp_path / "cache"))
+    assert generate(SMALL_SPEC, tmp_path / "first", outputs=SMALL_OUTPUTS) == 0
+    entries = sorted((tmp_path / "cache" / cache.FORMATTED).iterdir())
+    assert len(entries) == len(PYTHON_FILES)
+    texts = [entry.read_text(encoding="utf-8") for entry in entries]
+    for index, entry in enumerate(entries):
+        seal, body = texts[index].split("\n", 1)
+        entry.write_text(damage(seal, body, texts[index - 1]), encoding="utf-8")
+    assert generate(SMALL_SPEC, tmp_path / "second", outputs=SMALL_OUTPUTS) == 0
+    assert read_tree(tmp_path / "second") == read_tree(tmp_path / "first")
+    # Formatted afresh, and stored sealed again.
+    assert [entry.read_text(encoding="utf-8") for entry in entries] == texts
+
+
+def test_a_changed_spec_byte_misses_the_format_cache_for_what_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", str(tmp_path / "cache"))
+    spec = tmp_path / "postmark.yaml"
+    shutil.copyfile(SMALL_SPEC, spec)
+    assert generate(spec, tmp_path / "first", outputs=SMALL_OUTPUTS) == 0
+    text = spec.read_text()
+    assert text.count("summary: Get one bounce.") == 1
+    spec.write_text(text.replace("summary: Get one bounce.", "summary: Get one bounce!"))
+    handed: list[str] = []
+    real = render._run_formatter
+
+    def recording(sources: dict[str, str]) -> dict[str, str]:
+        handed.extend(sources)
+        return real(sources)
+
+    monkeypatch.setattr(render, "_run_formatter", recording)
+    assert generate(spec, tmp_path / "second", outputs=SMALL_OUTPUTS) == 0
+    second = read_tree(tmp_path / "second")
+    changes = pipeline.compare(second, read_tree(tmp_path / "first"))
+    assert handed and sorted(handed) == [p for p in changes.changed if p.endswith(".py")]
+    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", "off")
+    assert generate(spec, tmp_path / "fresh", outputs=SMALL_OUTPUTS) == 0
+    assert second == read_tree(tmp_path / "fresh")
+
+
+# ---- static modules: a clean compile is remembered by content ----------------------------------
+
+STATIC_MODULE = "static/postmark_client/batch.py"
+
+
+def test_a_static_module_is_compiled_once_per_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POSTMARK_CODEGEN_CACHE", str(tmp_path / "cache"))
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def run(name: str) -> int:
+        return generate(SMALL_SPEC, tmp_path / name, outputs=SMALL_OUTPUTS, templates=templates)
+
+    assert run("first") == 0
+    static = [o for o in SMALL_OUTPUTS if o.static and o.is_python]
+    digests = {sha256((templates / o.template).read_bytes()) for o in static}
+    assert {p.name for p in (tmp_path / "cache" / cache.COMPILED).iterdir()} == digests
+    compiled: list[str | bytes] = []
+    real = render.syntax_error
+
+    def recording(source: str | bytes) -> str | None:
+        compiled.append(source)
+        return real(source)
+
+    monkeypatch.setattr(render, "syntax_error", recording)
+    assert run("second") == 0
+    assert compiled == []
+    # A changed module is compiled again, so its syntax error is refused though the verdict on its
+    # earlier text is kept; so is a hand-made verdict for the broken text (it has no valid seal).
+    broken = b"def broken(:\n    pass\n"
+    (templates / STATIC_MODULE).write_bytes(broken)
+    (tmp_path / "cache" / cache.COMPILED / sha256(broken)).write_bytes(b"\n")
+    capsys.readouterr()
+    assert run("third") == 2
+    assert "batch.py" in capsys.readouterr().err and compiled == [broken]
+    assert not (tmp_path / "third").exists()
 
 
 # ---- compiled templates ---------------------------------------------------------------------------
