@@ -1176,8 +1176,9 @@ class _Comparer:
         )
         if before == after:
             return None
-        as_strings = _words(self.enum_names).sub("str", before), _words(self.enum_names).sub(
-            "str", after
+        as_strings = (
+            _words(self.enum_names).sub("str", before),
+            _words(self.enum_names).sub("str", after),
         )
         if as_strings[0] == after:
             return "widened"

@@ -9,21 +9,28 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import yaml
 
 # libyaml's parser is about three times faster on the full spec; the pure-Python one is the fallback.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The C loader where PyYAML was built with libyaml (typed as the Python one: the same interface).
+if TYPE_CHECKING:
+    _Loader = yaml.SafeLoader
+else:
+    _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SpecLoadError(Exception):
     """The spec cannot be read at all: missing file, YAML syntax error, or not a mapping."""
 
-    def __init__(self, file: str, message: str, line: int | None = None, column: int | None = None):
+    def __init__(
+        self, file: str, message: str, line: int | None = None, column: int | None = None
+    ) -> None:
         self.file = file
         self.line = line
         self.column = column
@@ -183,13 +190,14 @@ def _check_aliases(path: Path, text: str) -> None:
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.AliasEvent):
             mark = event.start_mark
-            where = (_display(path), mark.line + 1, mark.column + 1)
+            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+            where = (_display(path), line, column)
             if event.anchor in open_anchors:
                 raise SpecLoadError(
                     where[0], f"the alias *{event.anchor} is recursive (inside &{event.anchor})",
                     *where[1:],
                 )  # fmt: skip
-            size = sizes.get(event.anchor, 1)  # an undefined alias: the composer reports it
+            size = sizes.get(event.anchor or "", 1)  # an undefined alias: the composer reports it
             added += size
             if added > ALIAS_NODE_BUDGET:
                 raise SpecLoadError(
@@ -398,7 +406,9 @@ def load_spec(path: str | Path) -> Spec:
     return spec
 
 
-def iter_refs(node: Any, parts: tuple[str | int, ...] = ()):
+def iter_refs(
+    node: Any, parts: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Yield (location parts, ref string) for every `$ref` in a document, depth first, in order."""
     if isinstance(node, dict):
         ref = node.get("$ref")

@@ -428,7 +428,7 @@ def _static_syntax_error(source: bytes) -> str | None:
 
 
 def _ruff() -> str:
-    from ruff.__main__ import find_ruff_bin
+    from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
 
     return str(find_ruff_bin())
 
@@ -601,7 +601,7 @@ def static_header(output: Output) -> bytes:
     return (
         f"# Copied by postmark-codegen from templates/{output.template};\n"
         "# edit it there and regenerate, not here.\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def read_static(directory: Path, output: Output) -> bytes:

@@ -342,7 +342,8 @@ def most_relevant(error: ValidationError) -> ValidationError:
     from jsonschema.exceptions import best_match
 
     try:
-        return best_match([error])
+        best: ValidationError = best_match([error])
+        return best
     except Exception:  # noqa: BLE001 - errors rebuilt without their type checker cannot be ranked
         return error
 
@@ -379,7 +380,7 @@ def check_openapi_document(c: Checker) -> Iterator[Problem]:
     class LocalOnly(OpenAPIV31SpecValidator):
         # Its resolver retrieves every URI through these handlers and falls back to urlopen for a
         # scheme it has none for: claim every scheme, and serve only the spec's own files.
-        resolver_handlers = _LocalHandlers(c.spec)
+        resolver_handlers = _LocalHandlers(c.spec)  # type: ignore[assignment]
 
     try:
         validator = LocalOnly(document, base_uri=c.root_file.as_uri())
@@ -409,7 +410,7 @@ class _LocalHandlers(dict[str, Callable[[str], Any]]):
     def __getitem__(self, scheme: str) -> Callable[[str], Any]:
         return self.retrieve
 
-    def get(self, scheme: str, default: Any = None) -> Callable[[str], Any]:  # type: ignore[override]
+    def get(self, scheme: str, default: Any = None) -> Callable[[str], Any]:
         return self.retrieve
 
     def retrieve(self, uri: str) -> Any:

@@ -33,20 +33,20 @@ def run(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProc
     )
 
 
-def black(folder: Path) -> subprocess.CompletedProcess[str]:
-    return run("black", "--check", "--diff", PACKAGE, cwd=folder)
+def black(folder: Path, package: str = PACKAGE) -> subprocess.CompletedProcess[str]:
+    return run("black", "--check", "--diff", package, cwd=folder)
 
 
-def ruff(folder: Path) -> subprocess.CompletedProcess[str]:
-    return run("ruff", "check", "--no-cache", "--output-format", "concise", PACKAGE, cwd=folder)
+def ruff(folder: Path, package: str = PACKAGE) -> subprocess.CompletedProcess[str]:
+    return run("ruff", "check", "--no-cache", "--output-format", "concise", package, cwd=folder)
 
 
-def mypy(folder: Path, cache: Path) -> subprocess.CompletedProcess[str]:
-    return run("mypy", "--strict", "--cache-dir", str(cache), PACKAGE, cwd=folder)
+def mypy(folder: Path, cache: Path, package: str = PACKAGE) -> subprocess.CompletedProcess[str]:
+    return run("mypy", "--strict", "--cache-dir", str(cache), package, cwd=folder)
 
 
-def modules(folder: Path) -> int:
-    return len(list((folder / PACKAGE).rglob("*.py")))
+def modules(folder: Path, package: str = PACKAGE) -> int:
+    return len(list((folder / package).rglob("*.py")))
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:
@@ -101,6 +101,17 @@ def test_the_same_commands_fail_on_a_broken_module(tmp_path: Path) -> None:
     assert typed.returncode == 1, output(typed)
     assert "broken.py:4: error: Function is missing a type annotation" in typed.stdout
     assert "broken.py:9: error: Incompatible return value type" in typed.stdout
+
+
+# ---- the generator: held to the same three tools, with the repository's configuration --------
+def test_the_generator_passes_black_ruff_and_mypy_strict(mypy_cache: Path) -> None:
+    formatted, linted = black(REPO, "generator"), ruff(REPO, "generator")
+    typed = mypy(REPO, mypy_cache / "generator", "generator")
+    assert formatted.returncode == 0, output(formatted)
+    assert f"{modules(REPO, 'generator')} files would be left unchanged" in formatted.stderr
+    assert linted.returncode == 0 and "All checks passed!" in linted.stdout, output(linted)
+    assert typed.returncode == 0, output(typed)
+    assert f"no issues found in {modules(REPO, 'generator')} source files" in typed.stdout
 
 
 # ---- static modules: real Python where they stand ---------------------------------------------

@@ -480,8 +480,10 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
         "idempotency-metadata",
         set_(EMAIL + ("x-postmark-idempotency",), {"metadata": "Meta"}),
         [
-            "paths./email.post.x-postmark-idempotency.metadata: 'Meta' is not a field of the "
-            "request body schema"
+            (
+                "paths./email.post.x-postmark-idempotency.metadata: 'Meta' is not a field of the "
+                "request body schema"
+            )
         ],
     ),
     (
@@ -491,8 +493,10 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
             {"metadata": "Subject", "search": "list_sender_signatures"},
         ),
         [
-            "paths./email.post.x-postmark-idempotency.search: 'list_sender_signatures' is not "
-            "an operation with an x-postmark-query-prefix parameter"
+            (
+                "paths./email.post.x-postmark-idempotency.search: 'list_sender_signatures' is not "
+                "an operation with an x-postmark-query-prefix parameter"
+            )
         ],
     ),
     (

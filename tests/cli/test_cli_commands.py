@@ -7,7 +7,6 @@ import argparse
 import importlib
 
 import pytest
-
 from postmark_client import cli
 from postmark_client._operations import OPERATIONS
 

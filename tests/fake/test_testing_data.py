@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import msgspec
-
 import pytest
 from fake_support import assert_fits
 from postmark_client import models
