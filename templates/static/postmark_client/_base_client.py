@@ -270,6 +270,8 @@ def build_query(op: Operation, query: Mapping[str, Any] | None) -> list[tuple[st
     Keys the spec does not list are passed through (Postmark's `metadata_<key>` search
     filters are open-ended), the listed ones are checked against type, enum, range and pattern.
     """
+    if not query and not op.query_params:
+        return []
     given = dict(query or {})
     pairs: list[tuple[str, str]] = []
     for param in op.query_params:
@@ -507,13 +509,17 @@ def retry_after_seconds(
     return max(0.0, seconds)
 
 
+# What a finished response streams: nothing (a ByteStream keeps no state, so all share one).
+_SPENT: Final = httpx.ByteStream(b"")
+
+
 def _released(response: httpx.Response) -> httpx.Response:
     """Drop the spent stream once the body is read.
 
     httpx's response and its stream point at each other, so without this every page's body
     waits for the cycle collector: auto-paging 10,000 messages would grow with the pages read.
     """
-    response.stream = httpx.ByteStream(b"")
+    response.stream = _SPENT
     return response
 
 
@@ -817,21 +823,6 @@ def _check_deadline(response: httpx.Response) -> None:
         raise httpx.ReadTimeout(message, request=response.request)
 
 
-def _within_deadline(timeout: float | None, error: str) -> tuple[float | None, str | None]:
-    """A socket operation's timeout, shortened to the time left before the deadline, and the
-    message to raise when that shortened timeout fires (None: the operation's own timeout)."""
-    current = _call_deadline.get()
-    if current is None:
-        return timeout, None
-    left = current[0] - time.monotonic()
-    message = _deadline_message(current[1])
-    if left <= 0:
-        raise _httpcore_error(error, message)
-    if timeout is None or left < timeout:
-        return left, message
-    return timeout, None
-
-
 def _httpcore_error(name: str, message: str) -> Exception:
     import httpcore  # loaded by httpx's transport already; not at `import postmark_client`
 
@@ -839,29 +830,39 @@ def _httpcore_error(name: str, message: str) -> Exception:
     return error
 
 
-def _raise_at_deadline(exc: Exception, message: str | None) -> None:
+def _raise_at_deadline(exc: Exception, seconds: float) -> None:
     """When a timeout fired because the deadline shortened it, raise the same kind of timeout
     saying that the whole request ran out of time."""
-    if message is not None and type(exc).__name__.endswith("Timeout"):
-        raise type(exc)(message) from None
+    if type(exc).__name__.endswith("Timeout"):
+        raise type(exc)(_deadline_message(seconds)) from None
 
 
 class _ByDeadline:
     """A socket operation's timeout, shortened to the time left before the call's deadline
     (`bounded`); a timeout that fired because of that is raised again saying that the whole
-    request ran out of time. A class, not a contextmanager: it runs on every read and write."""
+    request ran out of time. A class, not a contextmanager: it runs on every read and write,
+    so the message is only written when it is raised."""
 
-    __slots__ = ("_message", "bounded")
+    __slots__ = ("_seconds", "bounded")
 
     def __init__(self, timeout: float | None, error: str) -> None:
-        self.bounded, self._message = _within_deadline(timeout, error)
+        self.bounded = timeout
+        self._seconds: float | None = None  # the deadline's seconds, when it shortened `timeout`
+        current = _call_deadline.get()
+        if current is None:
+            return
+        left = current[0] - time.monotonic()
+        if left <= 0:
+            raise _httpcore_error(error, _deadline_message(current[1]))
+        if timeout is None or left < timeout:
+            self.bounded, self._seconds = left, current[1]
 
     def __enter__(self) -> float | None:
         return self.bounded
 
     def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> None:
-        if isinstance(exc, Exception):
-            _raise_at_deadline(exc, self._message)
+        if self._seconds is not None and isinstance(exc, Exception):
+            _raise_at_deadline(exc, self._seconds)
 
 
 class _DeadlineStream:
