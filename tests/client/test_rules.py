@@ -4,16 +4,25 @@ check, the client's limits and the fake Postmark agreeing on it."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from postmark_client import ServerClient
+from postmark_client._meta import Limit
 from postmark_client._operations import OPERATIONS
 from postmark_client.access import Policy
-from postmark_client.errors import APIError
-from postmark_client.rules import count_recipients, outgoing, read_recipients, stream_of
+from postmark_client.errors import APIError, RequestValidationError
+from postmark_client.rules import (
+    _read_full,
+    check_limits,
+    count_recipients,
+    outgoing,
+    read_recipients,
+    stream_of,
+)
 from postmark_client.testing import FakePostmark
 
 SEND = OPERATIONS["send_email"]
@@ -183,3 +192,72 @@ def test_a_recipient_field_that_is_not_a_string_is_unreadable() -> None:
     )
     assert message.recipients[0].reachable == ["eve@evil.org"]
     assert not NARROWED.decide("n", SEND, {"To": ["eve@evil.org"]})[0].allowed
+
+
+# ---- the shortcuts of a reading agree with the whole reading -----------------------------------
+
+TRICKY = [
+    "",
+    " ",
+    "\t",
+    " , ;",
+    "a@example.com",
+    " a@example.com ",
+    "a@example.com,",
+    ",a@example.com",
+    "a@example.com,,b@example.org",
+    "a@example.com ; b@example.org;;",
+    "a@example.com\u00a0",
+    "a@example.com\u2028b@example.org",
+    "a@example.com b@example.org",
+    "a @example.com",
+    '"Doe, Jane" <jane@example.com>',
+    '"Doe; Jane", jane@example.com',
+    "Doe, Jane <jane@example.com>",
+    "Jane <jane@example.com>, b@example.org",
+    "undisclosed-recipients:;",
+    "Friends: a@example.com, b@example.org;",
+    "a@example.com (Jane, home)",
+    "=?utf-8?q?Jane?= <jane@example.com>",
+    "a@localhost",
+    "a@b.c",
+    "a@@example.com",
+    ".a@example.com",
+    "a..b@example.com",
+    "a@-example.com",
+    "jané@exämple.org",
+    "a\\@example.com",
+    "a@example.com>",
+    "a@example.com\x00",
+    "a@example.com\x7f",
+    "a@example.com\r\nBcc: eve@evil.org",
+    "a@example.com\n",
+]
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_the_shortcuts_read_as_the_whole_reading(value: str) -> None:
+    whole = _read_full(value)
+    assert read_recipients("To", value).entries == whole
+    assert count_recipients(value) == len(whole)
+
+
+@PROPERTY
+@given(st.text(st.sampled_from('ab.@<>"(),;: \t\r\n\\=?e\u00a0\u2028é:x-_'), max_size=40))
+def test_any_text_is_counted_as_the_whole_reading_counts(value: str) -> None:
+    whole = _read_full(value)
+    assert read_recipients("To", value).entries == whole
+    assert count_recipients(value) == len(whole)
+
+
+def test_each_operation_is_checked_by_its_own_limits() -> None:
+    # The limits are sorted once per operation; operations made one after another (at the same
+    # address, once the last is gone) are each checked by their own.
+    for most in range(1, 8):
+        op = dataclasses.replace(SEND, limits=(Limit("to", most, "addresses", "message", "To"),))
+        check_limits(op, {"To": ", ".join(["a@example.com"] * most)}, b"{}", len)
+        with pytest.raises(RequestValidationError) as caught:
+            check_limits(op, {"To": ", ".join(["a@example.com"] * (most + 1))}, b"{}", len)
+        assert caught.value.field == "To"
+        assert f"has {most + 1} recipients; Postmark accepts at most {most}" in caught.value.message
+    check_limits(SEND, {"To": ", ".join(["a@example.com"] * 50), "Cc": None}, b"{}", len)

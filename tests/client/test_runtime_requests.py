@@ -103,6 +103,31 @@ def test_base_url_override(kind: str) -> None:
     assert str(fake.requests[0].url) == "http://127.0.0.1:8025/email"
 
 
+def test_a_cookie_the_server_sets_goes_back_with_the_next_call(kind: str) -> None:
+    # Requests are built without httpx's build_request while there are no cookies; one set by
+    # a load balancer in front of the API (a sticky session) is sent back as httpx would.
+    fake = FakePostmark(
+        httpx.Response(200, json=send_ok(), headers={"Set-Cookie": "lb=node-7; Path=/"}),
+        ok(),
+    )
+    harness = Harness(kind, fake)
+    harness.request(SEND, body=Message(), cast_to=SendResult.from_dict)
+    harness.request(SEND, body=Message(), cast_to=SendResult.from_dict)
+    assert "cookie" not in fake.requests[0].headers
+    assert fake.requests[1].headers["cookie"] == "lb=node-7"
+    assert fake.requests[0].extensions == fake.requests[1].extensions
+
+
+def test_a_call_without_parameters_goes_to_the_same_url_each_time(kind: str) -> None:
+    fake = FakePostmark(ok())
+    harness = Harness(kind, fake, base_url="http://127.0.0.1:8025/api/")
+    for _ in range(2):
+        harness.request(SEND, body=Message(), cast_to=SendResult.from_dict)
+    assert [str(request.url) for request in fake.requests] == 2 * [
+        "http://127.0.0.1:8025/api/email"
+    ]
+
+
 # ---- URL, path and query ---------------------------------------------------------------------
 
 

@@ -139,7 +139,12 @@ def is_address(text: str) -> bool:
 def count_recipients(value: str) -> int:
     """How many entries a recipient field holds (what Postmark's 50 per field counts), read as
     `read_recipients` reads them: an unreadable entry counts as one."""
-    return len(read_recipients("", value).entries)
+    if _ADDR_SPEC.fullmatch(value):  # one bare address: what most sends carry
+        return 1
+    if _PLAIN.fullmatch(value):
+        # Every entry of a plain list that is not blank reads as one entry (see _read_plain).
+        return sum(1 for part in _SEPARATORS.split(value) if part and not part.isspace())
+    return len(_read_full(value))
 
 
 def read_recipients(field: str, value: str) -> Reading:
@@ -148,12 +153,18 @@ def read_recipients(field: str, value: str) -> Reading:
         return Reading(field, (Mailbox("", value),))
     if _PLAIN.fullmatch(value):
         entries = [_read_plain(part) for part in _SEPARATORS.split(value)]
-    else:
-        entries = [
-            _read_entry(part) if problem is None else _unreadable(part, problem)
-            for part, problem in _split(value)
-        ]
-    return Reading(field, tuple(entry for entry in entries if entry is not None))
+        return Reading(field, tuple(entry for entry in entries if entry is not None))
+    return Reading(field, _read_full(value))
+
+
+def _read_full(value: str) -> tuple[Mailbox | Unreadable, ...]:
+    """The entries of any field, by the whole reading (the two shortcuts above must agree
+    with it on every field they take: tests/client/test_rules.py compares them)."""
+    entries = [
+        _read_entry(part) if problem is None else _unreadable(part, problem)
+        for part, problem in _split(value)
+    ]
+    return tuple(entry for entry in entries if entry is not None)
 
 
 def _read_plain(part: str) -> Mailbox | Unreadable | None:
@@ -332,20 +343,62 @@ def _limit_note(limit: Limit) -> str:
     return f" ({limit.description})" if limit.description else f" (limit '{limit.name}')"
 
 
+class _Limits(NamedTuple):
+    """An operation's limits that can be checked on a body, sorted once by where they apply
+    (each kind in the spec's order)."""
+
+    op: Operation
+    """Held, so that the id it is filed under is not another operation's while it is filed."""
+    request: tuple[Limit, ...]
+    message: tuple[Limit, ...]
+    """Per message: sizes in bytes, and the counted fields (recipients, items)."""
+    sized: bool
+    """Whether each message of a batch is measured (a per-message size limit)."""
+
+
+_LIMITS: dict[int, _Limits] = {}
+_MAX_FILED: Final = 4096  # operations made at run time (tests) are filed too; the table has ~90
+
+
+def _limits_of(op: Operation) -> _Limits:
+    """`op`'s limits, sorted at its first call rather than on every call."""
+    filed = _LIMITS.get(id(op))
+    if filed is not None and filed.op is op:
+        return filed
+    message = tuple(
+        limit
+        for limit in op.limits
+        if limit.scope == "message"
+        and (limit.unit == "bytes" or (limit.unit in ("addresses", "items") and limit.field))
+    )
+    filed = _Limits(
+        op,
+        tuple(limit for limit in op.limits if limit.scope == "request"),
+        message,
+        any(limit.unit == "bytes" for limit in message),
+    )
+    if len(_LIMITS) >= _MAX_FILED:
+        _LIMITS.clear()
+    _LIMITS[id(op)] = filed
+    return filed
+
+
 def check_message_limits(op: Operation, message: Any, size: int, where: str) -> None:
     """Per-message limits: JSON size (10 MB), recipients per address field (50), items per
     field. `where` is `body` for a single message, `messages[3]` inside a batch."""
-    for limit in op.limits:
-        if limit.scope != "message":
-            continue
-        if limit.unit == "bytes" and size > limit.max:
-            raise RequestValidationError(
-                where,
-                f"is {size:,} bytes as JSON; Postmark accepts at most {limit.max:,} bytes per "
-                f"message{_limit_note(limit)}",
-            )
-        if limit.unit in ("addresses", "items") and limit.field and isinstance(message, dict):
-            found = _size_of(limit, message.get(limit.field))
+    for limit in _limits_of(op).message:
+        if limit.unit == "bytes":
+            if size > limit.max:
+                raise RequestValidationError(
+                    where,
+                    f"is {size:,} bytes as JSON; Postmark accepts at most {limit.max:,} bytes "
+                    f"per message{_limit_note(limit)}",
+                )
+        elif limit.field and isinstance(message, dict):
+            value = message.get(limit.field)
+            if value is None:  # an absent field: nothing to count
+                continue
+            found = _size_of(limit, value)
             if found is not None and found > limit.max:
                 raise RequestValidationError(
                     limit.field if where == "body" else f"{where}.{limit.field}",
@@ -358,12 +411,10 @@ def _unit_noun(limit: Limit) -> str:
     return "recipients" if limit.unit == "addresses" else limit.unit
 
 
-def _check_request_limits(op: Operation, data: Any, content: bytes) -> None:
+def _check_request_limits(limits: tuple[Limit, ...], data: Any, content: bytes) -> None:
     """Whole-request limits: body size (50 MB) and items per field (500 messages, 50
     suppressions)."""
-    for limit in op.limits:
-        if limit.scope != "request":
-            continue
+    for limit in limits:
         if limit.unit == "bytes" and len(content) > limit.max:
             raise RequestValidationError(
                 limit.field or "body",
@@ -399,12 +450,14 @@ def check_limits(op: Operation, data: Any, content: bytes, measure: Callable[[An
     """
     if not op.limits:
         return
-    _check_request_limits(op, data, content)
+    limits = _limits_of(op)
+    if limits.request:
+        _check_request_limits(limits.request, data, content)
     messages = messages_of(op, data)
     if messages is None:
         check_message_limits(op, data, len(content), "body")
         return
-    sized = any(limit.unit == "bytes" and limit.scope == "message" for limit in op.limits)
+    sized = limits.sized
     for index, message in enumerate(messages):
         size = measure(message) if sized else 0
         check_message_limits(op, message, size, f"messages[{index}]")
