@@ -238,6 +238,12 @@ def _last(run: Run, query: str) -> str:
     return str(found[0]) if found and found[0] else GENESIS
 
 
+def denied(row: tuple[Any, ...], rule: str) -> tuple[Any, ...]:
+    """`AuditStore.begin`'s `row` as written when a send quota refuses it: decision, rule and
+    outcome replaced (the 12th to 14th columns)."""
+    return (*row[:11], "denied", rule, "not sent", *row[14:])
+
+
 def chained(run: Run, values: tuple[Any, ...], prev: str | None = None) -> tuple[Any, ...]:
     """The values of `_INSERT` (all but the chain's two) with `prev` (the last row's hash, read
     when not given) and `hash` added; run inside the transaction that inserts them, which every
@@ -673,7 +679,7 @@ class AuditLog(KeyTable):
                     self._make_quota_index(cursor)
                 refusal = over_quota(cursor.execute, _SENT_WINDOWS_COUNTED, row[0], now, quota)
                 if refusal is not None:
-                    row = (*row[:11], "denied", refusal, "not sent", *row[14:])
+                    row = denied(row, refusal)
             cursor.execute(
                 _INSERT, chained(cursor.execute, (now, *row, self._pid), head or GENESIS)
             )

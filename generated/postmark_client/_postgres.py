@@ -41,6 +41,7 @@ from ._audit import (
     AuditEntry,
     AuditLogError,
     Tables,
+    denied,
     entries_query,
     over_quota,
 )
@@ -96,7 +97,7 @@ def _hashed_onto(last: str) -> str:
 _CHAINED_INSERT: Final = (
     _pg(_INSERT).split(" VALUES ")[0]
     + " SELECT "
-    + ", ".join(["%s"] * 17)
+    + ", ".join(["%s"] * (_INSERT.count("?") - 2))  # every column but the chain's two
     + ", c.prev, c.hash FROM ("
     + _hashed_onto(_LAST_HASH)
     + ") AS c RETURNING id"
@@ -215,11 +216,7 @@ class PostgresStore(KeyTable):
             with db.transaction():
                 db.execute(*lock)
                 refusal = over_quota(_Counting(db).execute, _SENT_WINDOWS, str(row[0]), now, quota)
-                values = (
-                    row
-                    if refusal is None
-                    else (*row[:11], "denied", refusal, "not sent", *row[14:])
-                )
+                values = row if refusal is None else denied(row, refusal)
                 columns = (now, *values, process_id())
                 found = db.execute(_CHAINED_INSERT, (*columns, _COMPACT(columns)))
             return _returned_id(found), refusal
